@@ -1,0 +1,64 @@
+/*
+ * logparse.h - turn one access-log line into a struct log_record.
+ *
+ * A parser is built once from a format description and then used for every
+ * line of a source.  Formats: a preset name ("combined", "common",
+ * "vhost_combined", "main", "ingress"), an nginx log_format string, an
+ * Apache LogFormat string, JSON lines, or a raw pcre2 regex with named
+ * groups.  Regex-based formats compile to one anchored pcre2 pattern, JIT
+ * compiled when possible (interpreter otherwise, same results), with match
+ * and depth limits so no input can make a line expensive.
+ *
+ * No I/O, no globals, no logging: errors come back as values.  A parser
+ * owns its match data, so one parser must be used by one thread at a time.
+ */
+#ifndef PARSERS_LOGPARSE_H
+#define PARSERS_LOGPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "record.h"
+
+enum logparse_kind {
+	LOGPARSE_PRESET, /* text is a preset name */
+	LOGPARSE_NGINX,  /* text is an nginx log_format body (may start with escape=...) */
+	LOGPARSE_APACHE, /* text is an Apache LogFormat string */
+	LOGPARSE_JSON,   /* JSON lines; text NULL/"" for default key names */
+	LOGPARSE_REGEX,  /* text is a pcre2 pattern with named groups */
+};
+
+#define LOGPARSE_ERR_MAX 256
+
+struct logparse_error {
+	char message[LOGPARSE_ERR_MAX]; /* human readable, names the offending item */
+	size_t column;                  /* 1-based column in the format text, 0 if n/a */
+};
+
+struct log_parser;
+
+/* Build a parser.  Returns 0 and *ret_parser on success; -EINVAL with *err
+ * filled for a bad format; -ENOMEM. */
+int logparse_create(enum logparse_kind kind, const char *text, struct log_parser **ret_parser,
+		    struct logparse_error *err);
+
+/* NULL-safe. */
+void logparse_destroy(struct log_parser *p);
+
+/* Parse one line (no trailing newline; a trailing '\r' is ignored).
+ * Returns 0 and fills *ret on success; -EINVAL when the line does not match
+ * the format; -E2BIG when the match or depth limit was hit.  A status field
+ * that is present but not a code in 100..599 ("-", "000", "600") is not an
+ * error: the line parses with status_slot = STATUS_SLOT_INVALID.
+ * *ret is written only on success. */
+int logparse_line(struct log_parser *p, const char *line, size_t len, struct log_record *ret);
+
+/* Parse a "kind" name as used on the command line and in config files:
+ * "combined", "common", ... map to LOGPARSE_PRESET; "nginx", "apache",
+ * "json", "regex" to the others.  Returns 0 or -EINVAL. */
+int logparse_kind_from_name(const char *name, enum logparse_kind *ret_kind);
+
+/* Whether the pattern runs through the JIT (false: interpreter). */
+bool logparse_is_jit(const struct log_parser *p);
+
+#endif

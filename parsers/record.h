@@ -1,0 +1,40 @@
+/*
+ * record.h - one parsed access-log line.
+ *
+ * A plain value record filled by a line parser.  String fields are views
+ * into the caller's line buffer (or into the parser's scratch space for
+ * unescaped values): borrowed until the next parse call on the same parser.
+ * has_* flags tell which optional fields the format provided; a field the
+ * format provides but the line shows as "-" stays unset.
+ */
+#ifndef PARSERS_RECORD_H
+#define PARSERS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct str_view {
+	const char *ptr;
+	size_t len;
+};
+
+struct log_record {
+	unsigned status_slot;     /* see status.h; always set on success */
+	struct str_view method;   /* "GET"; empty when the request is "-" or garbage */
+	struct str_view path;     /* request target, undecoded */
+	struct str_view protocol; /* "HTTP/1.1"; empty for HTTP/0.9-style requests */
+	struct str_view vhost;    /* $host / %v, empty when absent */
+	struct str_view remote_addr;
+	uint64_t bytes_sent;      /* $body_bytes_sent / %b / %B */
+	double request_time;      /* seconds: $request_time, %D, %T, %{ms}T ... */
+	double upstream_time;     /* seconds, sum over all upstream attempts */
+	unsigned upstream_attempts;    /* entries in $upstream_response_time that were numbers */
+	unsigned upstream_status_slot; /* last $upstream_status entry, STATUS_SLOT_INVALID if none */
+	bool has_bytes;
+	bool has_request_time;
+	bool has_upstream_time;
+	bool has_upstream_status;
+};
+
+#endif
