@@ -54,4 +54,9 @@ const char *status_slot_class(unsigned slot);  /* "1xx".."5xx" or "invalid" */
 const char *status_slot_reason(unsigned slot); /* reason, "Unassigned" or "Invalid" */
 const char *status_slot_origin(unsigned slot); /* origin, or "unassigned" / "invalid" */
 
+/* One-sentence description of a slot for HELP text and dashboards: the
+ * catalogue row's description, or a generic sentence for unassigned codes
+ * and for the invalid slot.  Never NULL, never empty; a static string. */
+const char *status_slot_description(unsigned slot);
+
 #endif
