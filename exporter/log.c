@@ -1,2 +1,160 @@
-/* placeholder: being written */
-typedef int placeholder_log;
+/*
+ * log.c - logfmt / JSON diagnostics on stderr (see log.h).
+ *
+ * Each message is built in a stack buffer and written with one write(2) so
+ * lines from different threads never interleave.  Level and format are set
+ * once at start-up; they are the only process-wide settings besides signal
+ * flags, and are written before any thread exists.
+ */
+#include "exporter/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_level log_threshold = LOG_LEVEL_INFO;
+static enum log_format log_fmt = LOG_FORMAT_LOGFMT;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void log_setup(enum log_level level, enum log_format format)
+{
+	log_threshold = level;
+	log_fmt = format;
+}
+
+int log_level_from_name(const char *name, enum log_level *ret_level)
+{
+	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			*ret_level = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int log_format_from_name(const char *name, enum log_format *ret_format)
+{
+	if (strcmp(name, "logfmt") == 0) {
+		*ret_format = LOG_FORMAT_LOGFMT;
+	} else if (strcmp(name, "json") == 0) {
+		*ret_format = LOG_FORMAT_JSON;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct line {
+	char buf[2048];
+	size_t len;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	size_t room = sizeof(l->buf) - 2 - l->len; /* keep room for '\n' */
+	if (n > room) {
+		n = room;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void put_str(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static bool needs_quotes(const char *v)
+{
+	if (!*v) {
+		return true;
+	}
+	for (; *v; v++) {
+		if (*v == ' ' || *v == '"' || *v == '=' || (unsigned char)*v < 0x20) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void put_value(struct line *l, const char *v, bool quote)
+{
+	if (quote) {
+		put(l, "\"", 1);
+	}
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(l, esc, 2);
+		} else if (c == '\n') {
+			put(l, "\\n", 2);
+		} else if (c < 0x20) {
+			int n = snprintf(esc, sizeof(esc), "\\u%04x", c);
+			put(l, esc, n > 0 ? (size_t)n : 0);
+		} else {
+			put(l, v, 1);
+		}
+	}
+	if (quote) {
+		put(l, "\"", 1);
+	}
+}
+
+static void put_pair(struct line *l, const char *k, const char *v, bool first)
+{
+	if (log_fmt == LOG_FORMAT_JSON) {
+		put_str(l, first ? "{\"" : ",\"");
+		put_str(l, k);
+		put_str(l, "\":");
+		put_value(l, v, true);
+	} else {
+		if (!first) {
+			put(l, " ", 1);
+		}
+		put_str(l, k);
+		put(l, "=", 1);
+		put_value(l, v, needs_quotes(v));
+	}
+}
+
+void log_msg(enum log_level level, const char *msg, ...)
+{
+	struct line l = {.len = 0};
+	char ts[64];
+	struct timespec now;
+	struct tm tm;
+	va_list ap;
+	const char *k;
+
+	if (level < log_threshold) {
+		return;
+	}
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	(void)gmtime_r(&now.tv_sec, &tm);
+	(void)snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		       now.tv_nsec / 1000000);
+	put_pair(&l, "ts", ts, true);
+	put_pair(&l, "level", level_names[level], false);
+	put_pair(&l, "msg", msg, false);
+	va_start(ap, msg);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		const char *v = va_arg(ap, const char *);
+		put_pair(&l, k, v ? v : "(null)", false);
+	}
+	va_end(ap);
+	if (log_fmt == LOG_FORMAT_JSON) {
+		put(&l, "}", 1);
+	}
+	l.buf[l.len++] = '\n';
+	(void)!write(STDERR_FILENO, l.buf, l.len);
+}

@@ -1,2 +1,842 @@
-/* placeholder: being written */
-typedef int placeholder_metrics;
+/*
+ * metrics.c - the registry (see metrics.h for the concurrency model).
+ *
+ * Each source holds flat arrays: responses[method][status slot], bytes and
+ * histograms per [method][class].  A line costs a table lookup for the
+ * method, one increment, and for timed formats a short linear bucket scan;
+ * there is no hashing and no allocation after a source is created, and the
+ * number of series is bounded by construction (17 methods x 501 slots).
+ *
+ * Histogram buckets are stored non-cumulative; a render accumulates them
+ * and derives _count from the same numbers, so a scrape racing the writer
+ * still sees a self-consistent histogram (+Inf bucket == _count).
+ *
+ * Rejected: a hash map of label sets (slower on the hot path, and the label
+ * space here is small and fixed); a mutex per increment (a scrape would
+ * stall ingestion).
+ */
+#include "exporter/metrics.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build_config.h"
+#include "parsers/status.h"
+
+#define METRICS_MAX_SOURCES 1024
+#define N_METHODS 17u
+#define METHOD_OTHER 16u
+#define N_CLASSES 6u
+#define CLASS_INVALID 5u
+#define MAX_BUCKETS 64u
+
+static const char *const method_names[N_METHODS] = {
+	"GET",      "HEAD",      "POST",  "PUT",  "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",   "LOCK",    "UNLOCK",  "other",
+};
+static const char *const class_names[N_CLASSES] = {"1xx", "2xx", "3xx", "4xx", "5xx", "invalid"};
+
+static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
+	[METRICS_LINES] = {"accesslog_log_lines_total",
+			   "Complete log lines read (parsed or not)."},
+	[METRICS_PARSE_ERRORS] = {"accesslog_log_parse_errors_total",
+				  "Log lines that did not match the source's format."},
+	[METRICS_BYTES_READ] = {"accesslog_log_bytes_read_total", "Bytes read from log files."},
+	[METRICS_ROTATIONS] = {"accesslog_log_rotations_total",
+			       "Log files replaced by a new file (rename, delete or inode change)."},
+	[METRICS_TRUNCATIONS] = {"accesslog_log_truncations_total",
+				 "Log files that shrank below the read offset (copytruncate)."},
+	[METRICS_LINES_TOO_LONG] = {"accesslog_log_lines_too_long_total",
+				    "Lines longer than the line cap, skipped."},
+	[METRICS_READ_ERRORS] = {"accesslog_log_read_errors_total",
+				 "Errors opening or reading log files (retried)."},
+};
+
+struct histogram {
+	size_t n_bounds;                    /* finite bounds; bucket n_bounds is +Inf */
+	double bounds[MAX_BUCKETS];
+	_Atomic uint64_t *counts;           /* [N_METHODS][N_CLASSES][n_bounds + 1] */
+	_Atomic uint64_t sum_bits[N_METHODS][N_CLASSES]; /* double stored as bits */
+};
+
+struct file_gauge {
+	char *path;
+	atomic_bool open;
+};
+
+struct metrics_source {
+	char *name;
+	struct config_label *labels;
+	size_t n_labels;
+	_Atomic uint64_t counters[METRICS_COUNTER_COUNT];
+	_Atomic uint64_t last_read_bits;
+	_Atomic uint64_t responses[N_METHODS][STATUS_SLOTS];
+	_Atomic uint64_t bytes[N_METHODS][N_CLASSES];
+	struct histogram request;
+	struct histogram upstream;
+	pthread_mutex_t files_lock; /* guards adding to files[] */
+	struct file_gauge files[METRICS_MAX_FILES];
+	atomic_size_t n_files;
+};
+
+struct metrics {
+	pthread_mutex_t lock; /* guards the source list */
+	struct metrics_source **sources;
+	size_t n_sources;
+	double bucket_req[MAX_BUCKETS];
+	size_t n_req;
+	double bucket_up[MAX_BUCKETS];
+	size_t n_up;
+	_Atomic uint64_t checkpoint_bits;
+};
+
+static inline void inc(_Atomic uint64_t *c, uint64_t d)
+{
+	/* Single writer: a relaxed load + store is enough and avoids a locked RMW. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static uint64_t dbits(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+static double bitsd(uint64_t u)
+{
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+static unsigned class_of_slot(unsigned slot)
+{
+	return slot >= STATUS_SLOT_INVALID ? CLASS_INVALID : slot / 100u;
+}
+
+static unsigned method_index(const char *m, size_t len)
+{
+	/* Few methods, short names: compare the length first, then bytes. */
+	for (unsigned i = 0; i < METHOD_OTHER; i++) {
+		const char *n = method_names[i];
+		if (n[0] == m[0] && strlen(n) == len && memcmp(n, m, len) == 0) {
+			return i;
+		}
+	}
+	return METHOD_OTHER;
+}
+
+const char *metrics_method_label(const char *method, size_t len)
+{
+	return len ? method_names[method_index(method, len)] : method_names[METHOD_OTHER];
+}
+
+static bool buckets_ok(const double *b, size_t n)
+{
+	if (n > MAX_BUCKETS) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(b[i] == b[i]) || (i && b[i] <= b[i - 1]) || b[i] > 1e300) {
+			return false;
+		}
+	}
+	return true;
+}
+
+struct metrics *metrics_create(const struct metrics_options *o)
+{
+	struct metrics *m;
+
+	if (!buckets_ok(o->request_buckets, o->n_request_buckets) ||
+	    !buckets_ok(o->upstream_buckets, o->n_upstream_buckets)) {
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		return NULL;
+	}
+	if (pthread_mutex_init(&m->lock, NULL) != 0) {
+		free(m);
+		return NULL;
+	}
+	memcpy(m->bucket_req, o->request_buckets, o->n_request_buckets * sizeof(double));
+	memcpy(m->bucket_up, o->upstream_buckets, o->n_upstream_buckets * sizeof(double));
+	m->n_req = o->n_request_buckets;
+	m->n_up = o->n_upstream_buckets;
+	return m;
+}
+
+static void source_destroy(struct metrics_source *s)
+{
+	if (!s) {
+		return;
+	}
+	for (size_t i = 0; i < s->n_labels; i++) {
+		free(s->labels[i].name);
+		free(s->labels[i].value);
+	}
+	for (size_t i = 0; i < atomic_load(&s->n_files); i++) {
+		free(s->files[i].path);
+	}
+	free(s->labels);
+	free(s->request.counts);
+	free(s->upstream.counts);
+	free(s->name);
+	pthread_mutex_destroy(&s->files_lock);
+	free(s);
+}
+
+void metrics_destroy(struct metrics *m)
+{
+	if (!m) {
+		return;
+	}
+	for (size_t i = 0; i < m->n_sources; i++) {
+		source_destroy(m->sources[i]);
+	}
+	free(m->sources);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static int hist_init(struct histogram *h, const double *bounds, size_t n)
+{
+	h->n_bounds = n;
+	memcpy(h->bounds, bounds, n * sizeof(double));
+	h->counts = calloc((size_t)N_METHODS * N_CLASSES * (n + 1), sizeof(*h->counts));
+	return h->counts ? 0 : -ENOMEM;
+}
+
+static _Atomic uint64_t *hist_row(const struct histogram *h, unsigned method, unsigned cls)
+{
+	return h->counts + ((size_t)method * N_CLASSES + cls) * (h->n_bounds + 1);
+}
+
+static struct metrics_source *source_new(struct metrics *m, const char *name,
+					 const struct config_label *labels, size_t n_labels)
+{
+	struct metrics_source *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		return NULL;
+	}
+	if (pthread_mutex_init(&s->files_lock, NULL) != 0) {
+		free(s);
+		return NULL;
+	}
+	s->name = strdup(name);
+	s->labels = calloc(n_labels ? n_labels : 1, sizeof(*s->labels));
+	if (!s->name || !s->labels || hist_init(&s->request, m->bucket_req, m->n_req) < 0 ||
+	    hist_init(&s->upstream, m->bucket_up, m->n_up) < 0) {
+		goto fail;
+	}
+	for (size_t i = 0; i < n_labels; i++) {
+		s->labels[i].name = strdup(labels[i].name);
+		s->labels[i].value = strdup(labels[i].value);
+		s->n_labels++;
+		if (!s->labels[i].name || !s->labels[i].value) {
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	source_destroy(s);
+	return NULL;
+}
+
+int metrics_add_source(struct metrics *m, const char *name, const struct config_label *labels,
+		       size_t n_labels, struct metrics_source **ret_source)
+{
+	struct metrics_source *s, **grown;
+	int r = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->n_sources; i++) {
+		if (strcmp(m->sources[i]->name, name) == 0) {
+			r = -EEXIST;
+			goto out;
+		}
+	}
+	if (m->n_sources >= METRICS_MAX_SOURCES) {
+		r = -ENOSPC;
+		goto out;
+	}
+	s = source_new(m, name, labels, n_labels);
+	grown = s ? realloc(m->sources, (m->n_sources + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		source_destroy(s);
+		r = -ENOMEM;
+		goto out;
+	}
+	m->sources = grown;
+	m->sources[m->n_sources++] = s;
+	*ret_source = s;
+out:
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static void hist_observe(struct histogram *h, unsigned method, unsigned cls, double v)
+{
+	_Atomic uint64_t *row = hist_row(h, method, cls);
+	_Atomic uint64_t *sum = &h->sum_bits[method][cls];
+	size_t i = 0;
+
+	while (i < h->n_bounds && v > h->bounds[i]) {
+		i++;
+	}
+	inc(&row[i], 1);
+	atomic_store_explicit(sum, dbits(bitsd(get(sum)) + v), memory_order_relaxed);
+}
+
+void metrics_observe(struct metrics_source *s, const struct log_record *r)
+{
+	unsigned method = r->method.len ? method_index(r->method.ptr, r->method.len) : METHOD_OTHER;
+	unsigned slot = r->status_slot < STATUS_SLOTS ? r->status_slot : STATUS_SLOT_INVALID;
+	unsigned cls = class_of_slot(slot);
+
+	inc(&s->responses[method][slot], 1);
+	if (r->has_bytes) {
+		inc(&s->bytes[method][cls], r->bytes_sent);
+	}
+	if (r->has_request_time) {
+		hist_observe(&s->request, method, cls, r->request_time);
+	}
+	if (r->has_upstream_time) {
+		hist_observe(&s->upstream, method, cls, r->upstream_time);
+	}
+}
+
+void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t delta)
+{
+	inc(&s->counters[c], delta);
+}
+
+uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c)
+{
+	return get(&s->counters[c]);
+}
+
+uint64_t metrics_get_responses(const struct metrics_source *s, unsigned slot)
+{
+	uint64_t sum = 0;
+
+	if (slot >= STATUS_SLOTS) {
+		return 0;
+	}
+	for (unsigned m = 0; m < N_METHODS; m++) {
+		sum += get(&s->responses[m][slot]);
+	}
+	return sum;
+}
+
+void metrics_set_last_read(struct metrics_source *s, double t)
+{
+	atomic_store_explicit(&s->last_read_bits, dbits(t), memory_order_relaxed);
+}
+
+void metrics_set_checkpoint_time(struct metrics *m, double t)
+{
+	atomic_store_explicit(&m->checkpoint_bits, dbits(t), memory_order_relaxed);
+}
+
+int metrics_set_file_open(struct metrics_source *s, const char *path, bool open)
+{
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&s->files_lock);
+	n = atomic_load(&s->n_files);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(s->files[i].path, path) == 0) {
+			atomic_store(&s->files[i].open, open);
+			goto out;
+		}
+	}
+	if (n >= METRICS_MAX_FILES) {
+		r = -ENOSPC;
+		goto out;
+	}
+	s->files[n].path = strdup(path);
+	if (!s->files[n].path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	atomic_store(&s->files[n].open, open);
+	/* Publish the entry only once it is complete. */
+	atomic_store(&s->n_files, n + 1);
+out:
+	pthread_mutex_unlock(&s->files_lock);
+	return r;
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+#define MAX_LABELS (CONFIG_MAX_STATIC_LABELS + 8)
+
+/* Fill the common labels (source + static labels); returns how many. */
+static size_t base_labels(const struct metrics_source *s, struct expo_label *l)
+{
+	size_t n = 0;
+
+	l[n++] = (struct expo_label){"source", s->name, 0};
+	for (size_t i = 0; i < s->n_labels && n < MAX_LABELS - 6; i++) {
+		l[n++] = (struct expo_label){s->labels[i].name, s->labels[i].value, 0};
+	}
+	return n;
+}
+
+static void render_responses(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char name[] = "accesslog_http_responses_total";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(b, f, name, EXPO_COUNTER,
+		    "HTTP responses by status code, its class and reason, and request method.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l);
+
+		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
+			l[n] = (struct expo_label){"code", status_slot_code(slot), 0};
+			l[n + 1] = (struct expo_label){"class", status_slot_class(slot), 0};
+			l[n + 2] = (struct expo_label){"reason", status_slot_reason(slot), 0};
+			for (unsigned me = 0; me < N_METHODS; me++) {
+				uint64_t v = get(&s->responses[me][slot]);
+				if (!v) {
+					continue;
+				}
+				l[n + 3] = (struct expo_label){"method", method_names[me], 0};
+				expo_sample_u64(b, name, NULL, l, n + 4, NULL, v);
+			}
+		}
+	}
+}
+
+static void render_bytes(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char name[] = "accesslog_http_response_bytes_total";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(b, f, name, EXPO_COUNTER,
+		    "Response body bytes sent, by request method and status class.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l);
+
+		for (unsigned me = 0; me < N_METHODS; me++) {
+			for (unsigned c = 0; c < N_CLASSES; c++) {
+				uint64_t v = get(&s->bytes[me][c]);
+				if (!v) {
+					continue;
+				}
+				l[n] = (struct expo_label){"method", method_names[me], 0};
+				l[n + 1] = (struct expo_label){"class", class_names[c], 0};
+				expo_sample_u64(b, name, NULL, l, n + 2, NULL, v);
+			}
+		}
+	}
+}
+
+static void render_hist_row(struct strbuf *b, const char *name, const struct histogram *h,
+			    unsigned me, unsigned c, const struct expo_label *l, size_t n)
+{
+	_Atomic uint64_t *row = hist_row(h, me, c);
+	uint64_t cum = 0;
+	char le[40];
+
+	for (size_t k = 0; k <= h->n_bounds; k++) {
+		struct strbuf tmp = {.data = le, .alloc = sizeof(le), .cap = sizeof(le) - 1};
+		cum += get(&row[k]);
+		if (k < h->n_bounds) {
+			(void)strbuf_put_double(&tmp, h->bounds[k]);
+			/* Integral bounds are written "1.0" so le values look the same in both formats. */
+			if (!memchr(le, '.', tmp.len) && !memchr(le, 'e', tmp.len)) {
+				(void)strbuf_puts(&tmp, ".0");
+			}
+		} else {
+			(void)strbuf_puts(&tmp, "+Inf");
+		}
+		struct expo_label lel = {"le", le, tmp.len};
+		expo_sample_u64(b, name, "_bucket", l, n, &lel, cum);
+	}
+	expo_sample_double(b, name, "_sum", l, n, NULL, bitsd(get(&h->sum_bits[me][c])));
+	expo_sample_u64(b, name, "_count", l, n, NULL, cum);
+}
+
+static void render_histogram(struct metrics *m, enum expo_format f, struct strbuf *b, bool up)
+{
+	const char *name = up ? "accesslog_http_upstream_duration_seconds"
+			      : "accesslog_http_request_duration_seconds";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(b, f, name, EXPO_HISTOGRAM,
+		    up ? "Time spent waiting for upstream servers, summed over attempts."
+		       : "Time to serve the request, from the server's log.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		const struct histogram *h = up ? &s->upstream : &s->request;
+		size_t n = base_labels(s, l);
+
+		for (unsigned me = 0; me < N_METHODS; me++) {
+			for (unsigned c = 0; c < N_CLASSES; c++) {
+				_Atomic uint64_t *row = hist_row(h, me, c);
+				bool any = false;
+				for (size_t k = 0; k <= h->n_bounds && !any; k++) {
+					any = get(&row[k]) != 0;
+				}
+				if (!any) {
+					continue;
+				}
+				l[n] = (struct expo_label){"method", method_names[me], 0};
+				l[n + 1] = (struct expo_label){"class", class_names[c], 0};
+				render_hist_row(b, name, h, me, c, l, n + 2);
+			}
+		}
+	}
+}
+
+static void render_counters(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	struct expo_label l[MAX_LABELS];
+
+	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		expo_family(b, f, counter_names[c][0], EXPO_COUNTER, counter_names[c][1]);
+		for (size_t i = 0; i < m->n_sources; i++) {
+			size_t n = base_labels(m->sources[i], l);
+			expo_sample_u64(b, counter_names[c][0], NULL, l, n, NULL,
+					get(&m->sources[i]->counters[c]));
+		}
+	}
+}
+
+static void render_gauges(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char open_name[] = "accesslog_log_file_open";
+	static const char last_name[] = "accesslog_log_last_read_timestamp_seconds";
+	static const char ckpt_name[] = "accesslog_checkpoint_last_success_timestamp_seconds";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(b, f, open_name, EXPO_GAUGE, "Whether a log file is open (1) or missing (0).");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l), nf = atomic_load(&s->n_files);
+		for (size_t k = 0; k < nf; k++) {
+			l[n] = (struct expo_label){"path", s->files[k].path, 0};
+			expo_sample_u64(b, open_name, NULL, l, n + 1, NULL,
+					atomic_load(&s->files[k].open) ? 1 : 0);
+		}
+	}
+	expo_family(b, f, last_name, EXPO_GAUGE,
+		    "Unix time of the last complete line read from the source.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		size_t n = base_labels(m->sources[i], l);
+		expo_sample_double(b, last_name, NULL, l, n, NULL,
+				   bitsd(get(&m->sources[i]->last_read_bits)));
+	}
+	expo_family(b, f, ckpt_name, EXPO_GAUGE,
+		    "Unix time of the last successful state checkpoint (0: none yet).");
+	expo_sample_double(b, ckpt_name, NULL, NULL, 0, NULL, bitsd(get(&m->checkpoint_bits)));
+}
+
+static void render_info(enum expo_format f, struct strbuf *b)
+{
+	static const char st_name[] = "accesslog_http_status_info";
+	static const char build_name[] = "accesslog_build_info";
+	struct expo_label l[4];
+	char code[8];
+
+	expo_family(b, f, st_name, EXPO_INFO,
+		    "Status codes the exporter knows, with class, reason and who defined them.");
+	for (size_t i = 0; i < status_catalog_size(); i++) {
+		const struct status_info *si = status_catalog_row(i);
+		unsigned slot = status_slot_from_code(si->code);
+		(void)snprintf(code, sizeof(code), "%u", si->code);
+		l[0] = (struct expo_label){"code", code, 0};
+		l[1] = (struct expo_label){"class", status_slot_class(slot), 0};
+		l[2] = (struct expo_label){"reason", si->reason, 0};
+		l[3] = (struct expo_label){"origin", si->origin, 0};
+		expo_sample_u64(b, st_name, NULL, l, 4, NULL, 1);
+	}
+	expo_family(b, f, build_name, EXPO_INFO, "Version and libraries of this exporter.");
+	l[0] = (struct expo_label){"version", ACCESSLOG_VERSION, 0};
+	l[1] = (struct expo_label){"revision", ACCESSLOG_REVISION, 0};
+	l[2] = (struct expo_label){"pcre2", ACCESSLOG_PCRE2_VERSION, 0};
+	l[3] = (struct expo_label){"microhttpd", ACCESSLOG_MHD_VERSION, 0};
+	expo_sample_u64(b, build_name, NULL, l, 4, NULL, 1);
+}
+
+int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
+{
+	pthread_mutex_lock(&m->lock);
+	render_responses(m, f, out);
+	render_bytes(m, f, out);
+	render_histogram(m, f, out, false);
+	render_histogram(m, f, out, true);
+	render_counters(m, f, out);
+	render_gauges(m, f, out);
+	pthread_mutex_unlock(&m->lock);
+	render_info(f, out);
+	return out->error;
+}
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+/*
+ * One record per line, fields separated by one space:
+ *   c <counter> <value>                 self-metric (by short name)
+ *   r <method> <code> <value>           response counter ("invalid" code allowed)
+ *   b <method> <class> <value>          response bytes
+ *   h <req|up> <method> <class> <i|inf> <bound-bits-hex> <value>   histogram bucket
+ *   s <req|up> <method> <class> <sum-bits-hex>                     histogram sum
+ * Doubles travel as their IEEE bits in hex so they round-trip exactly.
+ */
+static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
+	[METRICS_LINES] = "lines",
+	[METRICS_PARSE_ERRORS] = "parse_errors",
+	[METRICS_BYTES_READ] = "bytes_read",
+	[METRICS_ROTATIONS] = "rotations",
+	[METRICS_TRUNCATIONS] = "truncations",
+	[METRICS_LINES_TOO_LONG] = "lines_too_long",
+	[METRICS_READ_ERRORS] = "read_errors",
+};
+
+static void save_hist(const struct histogram *h, const char *tag, struct strbuf *out)
+{
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			_Atomic uint64_t *row = hist_row(h, me, c);
+			for (size_t k = 0; k <= h->n_bounds; k++) {
+				uint64_t v = get(&row[k]);
+				if (!v) {
+					continue;
+				}
+				(void)strbuf_printf(out, "h %s %s %s %s %016llx %llu\n", tag,
+						    method_names[me], class_names[c],
+						    k < h->n_bounds ? "i" : "inf",
+						    (unsigned long long)(k < h->n_bounds ? dbits(h->bounds[k]) : 0),
+						    (unsigned long long)v);
+			}
+			uint64_t sb = get(&h->sum_bits[me][c]);
+			if (sb) {
+				(void)strbuf_printf(out, "s %s %s %s %016llx\n", tag, method_names[me],
+						    class_names[c], (unsigned long long)sb);
+			}
+		}
+	}
+}
+
+int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
+{
+	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		(void)strbuf_printf(out, "c %s %llu\n", counter_keys[c],
+				    (unsigned long long)get(&s->counters[c]));
+	}
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
+			uint64_t v = get(&s->responses[me][slot]);
+			if (v) {
+				(void)strbuf_printf(out, "r %s %s %llu\n", method_names[me],
+						    status_slot_code(slot), (unsigned long long)v);
+			}
+		}
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			uint64_t v = get(&s->bytes[me][c]);
+			if (v) {
+				(void)strbuf_printf(out, "b %s %s %llu\n", method_names[me],
+						    class_names[c], (unsigned long long)v);
+			}
+		}
+	}
+	save_hist(&s->request, "req", out);
+	save_hist(&s->upstream, "up", out);
+	return out->error;
+}
+
+#define MAX_FIELDS 8
+
+struct fields {
+	const char *p[MAX_FIELDS];
+	size_t len[MAX_FIELDS];
+	size_t n;
+};
+
+static int split_fields(const char *line, size_t len, struct fields *f)
+{
+	size_t i = 0;
+
+	f->n = 0;
+	while (i < len) {
+		size_t start = i;
+		while (i < len && line[i] != ' ') {
+			i++;
+		}
+		if (i == start || f->n == MAX_FIELDS) {
+			return -EINVAL;
+		}
+		f->p[f->n] = line + start;
+		f->len[f->n++] = i - start;
+		if (i < len) {
+			i++;
+		}
+	}
+	return f->n ? 0 : -EINVAL;
+}
+
+static int parse_u64(const char *p, size_t len, unsigned base, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!len || len > 20) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned d;
+		char c = p[i];
+		if (c >= '0' && c <= '9') {
+			d = (unsigned)(c - '0');
+		} else if (base == 16 && c >= 'a' && c <= 'f') {
+			d = (unsigned)(c - 'a' + 10);
+		} else {
+			return -EINVAL;
+		}
+		if (v > (UINT64_MAX - d) / base) {
+			return -ERANGE;
+		}
+		v = v * base + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+static bool field_is(const struct fields *f, size_t i, const char *s)
+{
+	return strlen(s) == f->len[i] && memcmp(f->p[i], s, f->len[i]) == 0;
+}
+
+static int lookup_name(const struct fields *f, size_t i, const char *const *names, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (names[k] && field_is(f, i, names[k])) {
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+static int lookup_code(const struct fields *f, size_t i)
+{
+	if (field_is(f, i, "invalid")) {
+		return (int)STATUS_SLOT_INVALID;
+	}
+	unsigned slot = status_slot_from_text(f->p[i], f->len[i]);
+	return slot == STATUS_SLOT_INVALID ? -1 : (int)slot;
+}
+
+static int restore_hist(struct metrics_source *s, const struct fields *f, bool dry)
+{
+	struct histogram *h = field_is(f, 1, "req") ? &s->request
+			      : field_is(f, 1, "up") ? &s->upstream
+						       : NULL;
+	int me = lookup_name(f, 2, method_names, N_METHODS);
+	int c = lookup_name(f, 3, class_names, N_CLASSES);
+	uint64_t bits, v;
+
+	if (!h || me < 0 || c < 0) {
+		return -EINVAL;
+	}
+	if (field_is(f, 0, "s")) {
+		if (f->n != 5 || parse_u64(f->p[4], f->len[4], 16, &bits) < 0) {
+			return -EINVAL;
+		}
+		if (!dry) {
+			_Atomic uint64_t *sum = &h->sum_bits[me][c];
+			atomic_store(sum, dbits(bitsd(get(sum)) + bitsd(bits)));
+		}
+		return 0;
+	}
+	if (f->n != 7 || parse_u64(f->p[5], f->len[5], 16, &bits) < 0 ||
+	    parse_u64(f->p[6], f->len[6], 10, &v) < 0) {
+		return -EINVAL;
+	}
+	if (dry) {
+		return 0;
+	}
+	/* Buckets changed since the checkpoint: drop the bucket rather than misplace it. */
+	size_t k = h->n_bounds;
+	if (field_is(f, 4, "i")) {
+		for (k = 0; k < h->n_bounds && dbits(h->bounds[k]) != bits; k++) {
+		}
+		if (k == h->n_bounds) {
+			return 0;
+		}
+	}
+	inc(&hist_row(h, (unsigned)me, (unsigned)c)[k], v);
+	return 0;
+}
+
+static int restore_line(struct metrics_source *s, const char *line, size_t len, bool dry)
+{
+	struct fields f;
+	uint64_t v;
+	int a, b;
+
+	if (split_fields(line, len, &f) < 0) {
+		return -EINVAL;
+	}
+	if (field_is(&f, 0, "h") || field_is(&f, 0, "s")) {
+		return restore_hist(s, &f, dry);
+	}
+	if (field_is(&f, 0, "c") && f.n == 3) {
+		a = lookup_name(&f, 1, counter_keys, METRICS_COUNTER_COUNT);
+		if (a < 0 || parse_u64(f.p[2], f.len[2], 10, &v) < 0) {
+			return -EINVAL;
+		}
+		if (!dry) {
+			inc(&s->counters[a], v);
+		}
+		return 0;
+	}
+	if ((field_is(&f, 0, "r") || field_is(&f, 0, "b")) && f.n == 4) {
+		bool resp = field_is(&f, 0, "r");
+		a = lookup_name(&f, 1, method_names, N_METHODS);
+		b = resp ? lookup_code(&f, 2) : lookup_name(&f, 2, class_names, N_CLASSES);
+		if (a < 0 || b < 0 || parse_u64(f.p[3], f.len[3], 10, &v) < 0) {
+			return -EINVAL;
+		}
+		if (!dry) {
+			inc(resp ? &s->responses[a][b] : &s->bytes[a][b], v);
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int metrics_source_restore(struct metrics_source *s, const char *text, size_t len)
+{
+	/* Two passes: validate everything first so a bad file restores nothing. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t i = 0;
+		while (i < len) {
+			const char *nl = memchr(text + i, '\n', len - i);
+			size_t end = nl ? (size_t)(nl - text) : len;
+			if (end > i && restore_line(s, text + i, end - i, pass == 0) < 0) {
+				return -EINVAL;
+			}
+			i = end + 1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * config.h - the exporter's configuration as a plain value tree.
+ *
+ * Filled either from command-line flags (the simple case: one source) or
+ * from a YAML file.  The struct owns all its strings; config_destroy frees
+ * everything.  Nothing here does I/O beyond reading the config file.
+ */
+#ifndef CONFIG_CONFIG_H
+#define CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "parsers/logparse.h"
+
+#define CONFIG_MAX_SOURCES 64
+#define CONFIG_MAX_PATHS 64
+#define CONFIG_MAX_STATIC_LABELS 16
+#define CONFIG_MAX_BUCKETS 40
+
+struct config_label {
+	char *name;
+	char *value;
+};
+
+struct config_source {
+	char *name;                 /* "source" label value */
+	enum logparse_kind kind;    /* how to read format */
+	char *format;               /* preset name or format text */
+	char *paths[CONFIG_MAX_PATHS]; /* paths or globs */
+	size_t n_paths;
+	struct config_label labels[CONFIG_MAX_STATIC_LABELS];
+	size_t n_labels;
+};
+
+struct config {
+	struct config_source sources[CONFIG_MAX_SOURCES];
+	size_t n_sources;
+	char *listen_address;  /* "host:port" or ":port" */
+	char *telemetry_path;  /* "/metrics" */
+	char *state_file;      /* NULL: no checkpoints */
+	double request_buckets[CONFIG_MAX_BUCKETS];
+	size_t n_request_buckets;
+	double upstream_buckets[CONFIG_MAX_BUCKETS];
+	size_t n_upstream_buckets;
+	bool once;             /* read files from the start to EOF, print, exit */
+};
+
+/* Allocate a config with defaults (listen ":9714"... see config.c). */
+struct config *config_create(void);
+
+/* NULL-safe. */
+void config_destroy(struct config *c);
+
+/* Add a source with no paths yet; returns 0, -ENOSPC (too many), -ENOMEM.
+ * *ret_source borrowed from c. */
+int config_add_source(struct config *c, const char *name, enum logparse_kind kind,
+		      const char *format, struct config_source **ret_source);
+
+/* Append a path to a source: 0, -ENOSPC, -ENOMEM. */
+int config_source_add_path(struct config_source *s, const char *path);
+
+/* Append a static label: 0, -EINVAL (bad name), -ENOSPC, -ENOMEM. */
+int config_source_add_label(struct config_source *s, const char *name, const char *value);
+
+/* Replace a string field (e.g. &c->listen_address) with a copy: 0 or -ENOMEM. */
+int config_set_string(char **field, const char *value);
+
+/* Whether name is a valid Prometheus label name that is not reserved by us. */
+bool config_is_valid_label_name(const char *name);
+
+#endif

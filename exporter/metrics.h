@@ -1,0 +1,95 @@
+/*
+ * metrics.h - the metrics registry: what is counted and how it renders.
+ *
+ * Concurrency model: every source is fed by exactly one ingest thread (the
+ * tailer), and scrapes run on libmicrohttpd's thread.  All per-source
+ * values live in fixed arrays sized at source creation (status slots x
+ * methods, histogram buckets), so the hot path never allocates, hashes or
+ * locks: the single writer does relaxed atomic load+store, readers do
+ * relaxed loads.  The only lock guards the source list, taken when a source
+ * is added and for the duration of a render's walk over the list.
+ */
+#ifndef EXPORTER_METRICS_H
+#define EXPORTER_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "exporter/expo.h"
+#include "exporter/strbuf.h"
+#include "parsers/record.h"
+
+/* Per-source self-metrics (counters). */
+enum metrics_counter {
+	METRICS_LINES,
+	METRICS_PARSE_ERRORS,
+	METRICS_BYTES_READ,
+	METRICS_ROTATIONS,
+	METRICS_TRUNCATIONS,
+	METRICS_LINES_TOO_LONG,
+	METRICS_READ_ERRORS,
+	METRICS_COUNTER_COUNT,
+};
+
+struct metrics_options {
+	const double *request_buckets; /* upper bounds in seconds, strictly increasing */
+	size_t n_request_buckets;
+	const double *upstream_buckets;
+	size_t n_upstream_buckets;
+};
+
+struct metrics;
+struct metrics_source;
+
+/* Create a registry.  Buckets are copied.  NULL on OOM or bad buckets. */
+struct metrics *metrics_create(const struct metrics_options *opts);
+
+/* NULL-safe; frees all sources. */
+void metrics_destroy(struct metrics *m);
+
+/* Add a source with static labels (copied).  *ret_source is owned by m.
+ * Returns 0, -EEXIST (name taken), -ENOSPC, -ENOMEM. */
+int metrics_add_source(struct metrics *m, const char *name, const struct config_label *labels,
+		       size_t n_labels, struct metrics_source **ret_source);
+
+/* Count one parsed line: response counter, bytes, histograms.  Hot path;
+ * single writer per source. */
+void metrics_observe(struct metrics_source *s, const struct log_record *r);
+
+/* Add to a per-source self-metric.  Single writer per source. */
+void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t delta);
+
+/* Read a self-metric (any thread). */
+uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c);
+
+/* Sum of the response counter over methods for one status slot (any thread). */
+uint64_t metrics_get_responses(const struct metrics_source *s, unsigned slot);
+
+/* Unix time of the last line read from this source (gauge). */
+void metrics_set_last_read(struct metrics_source *s, double unix_seconds);
+
+/* Open-file gauge for one path of a source: 1 open, 0 missing.  At most
+ * METRICS_MAX_FILES paths per source are tracked; more return -ENOSPC. */
+#define METRICS_MAX_FILES 256
+int metrics_set_file_open(struct metrics_source *s, const char *path, bool open);
+
+/* Checkpoint timestamp gauge (registry-wide). */
+void metrics_set_checkpoint_time(struct metrics *m, double unix_seconds);
+
+/* Render the whole registry.  Returns 0 or the strbuf error. */
+int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out);
+
+/* Serialise all counter values of a source as text lines (for
+ * checkpoints); metrics_source_restore adds them back.  The format names
+ * counters by label values, not by array index, so state files survive
+ * catalogue or method-table changes.  restore returns -EINVAL on a
+ * malformed line (nothing restored in that case). */
+int metrics_source_save(const struct metrics_source *s, struct strbuf *out);
+int metrics_source_restore(struct metrics_source *s, const char *text, size_t len);
+
+/* Method label value for a request method (bounded set, else "other"). */
+const char *metrics_method_label(const char *method, size_t len);
+
+#endif

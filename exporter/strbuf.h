@@ -1,0 +1,53 @@
+/*
+ * strbuf.h - a growable byte buffer with a hard cap.
+ *
+ * Used to build HTTP responses and checkpoint files.  Every append checks
+ * the cap before growing; once an append fails the buffer remembers it
+ * (strbuf_failed) so writers can append freely and check once at the end.
+ */
+#ifndef EXPORTER_STRBUF_H
+#define EXPORTER_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strbuf {
+	char *data;
+	size_t len;
+	size_t alloc;
+	size_t cap;  /* hard limit on len */
+	int error;   /* first error: 0, -ENOMEM or -E2BIG */
+};
+
+/* Initialise caller storage; cap is the maximum length in bytes. */
+void strbuf_init(struct strbuf *b, size_t cap);
+
+/* Free the data; the buffer can be initialised again. NULL-safe. */
+void strbuf_finish(struct strbuf *b);
+
+/* Forget the content, keep the allocation and clear the error. */
+void strbuf_reset(struct strbuf *b);
+
+/* Append bytes; on failure sets b->error and returns it. */
+int strbuf_append(struct strbuf *b, const void *data, size_t len);
+
+/* Append a NUL-terminated string. */
+int strbuf_puts(struct strbuf *b, const char *s);
+
+/* Append one byte. */
+int strbuf_putc(struct strbuf *b, char c);
+
+/* Append an unsigned decimal. */
+int strbuf_put_u64(struct strbuf *b, uint64_t v);
+
+/* Append a double the way Prometheus expects ("+Inf", "NaN", shortest round-trip). */
+int strbuf_put_double(struct strbuf *b, double v);
+
+/* printf-style append (checked vsnprintf). */
+int strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Detach the data (NUL-terminated) and reset the buffer; caller frees. NULL on error. */
+char *strbuf_steal(struct strbuf *b, size_t *ret_len);
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Golden tests: every tests/data/golden/NAME.log run through
+`accesslog_exporter --once` (flags from NAME.args, if present) must print
+exactly NAME.prom, except the lines that legitimately vary between builds
+and runs (build revision, timestamps).  `golden.py --update` rewrites the
+.prom files; review the diff before committing."""
+import difflib
+import glob
+import os
+import shlex
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VARYING = ("accesslog_build_info{", "accesslog_log_last_read_timestamp_seconds{")
+
+
+def render(binary, log):
+    args_file = log[:-4] + ".args"
+    args = []
+    if os.path.exists(args_file):
+        with open(args_file) as f:
+            args = shlex.split(f.read())
+    out = subprocess.run([binary, "--once"] + args + [os.path.basename(log)],
+                         cwd=os.path.dirname(log), capture_output=True, check=True)
+    lines = out.stdout.decode("utf-8").splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith(VARYING))
+
+
+def main():
+    binary = os.environ.get("ACCESSLOG_EXPORTER", os.path.join(HERE, "..", "build",
+                                                               "accesslog_exporter"))
+    update = "--update" in sys.argv
+    logs = sorted(glob.glob(os.path.join(HERE, "data", "golden", "*.log")))
+    assert logs, "no golden files found"
+    failed = 0
+    for log in logs:
+        want_file = log[:-4] + ".prom"
+        got = render(binary, log)
+        if update:
+            with open(want_file, "w") as f:
+                f.write(got)
+            continue
+        with open(want_file) as f:
+            want = f.read()
+        if got != want:
+            failed += 1
+            sys.stdout.writelines(difflib.unified_diff(
+                want.splitlines(True), got.splitlines(True), want_file, "got"))
+            print("not ok - %s" % os.path.basename(log))
+        else:
+            print("ok - %s" % os.path.basename(log))
+    print("%d passed, %d failed" % (len(logs) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

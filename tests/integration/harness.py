@@ -1,0 +1,104 @@
+"""Shared helpers for the integration tests: start the real binary on a
+loopback port, scrape it, parse the text exposition.  Standard library only."""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+import urllib.error
+
+SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def binary():
+    return os.environ.get("ACCESSLOG_EXPORTER", os.path.join(
+        os.path.dirname(__file__), "..", "..", "build", "accesslog_exporter"))
+
+
+def parse_exposition(text):
+    """Return {(name, frozenset(labels.items())): float} and fail on duplicates."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE_RE.match(line)
+        assert m, "unparsable exposition line: %r" % line
+        labels = dict(LABEL_RE.findall(m.group(3) or ""))
+        key = (m.group(1), frozenset(labels.items()))
+        assert key not in out, "duplicate series: %r" % line
+        out[key] = float(m.group(4))
+    return out
+
+
+def value(samples, name, **labels):
+    """Sum of the samples of name whose labels include the given ones."""
+    total = 0.0
+    for (n, ls), v in samples.items():
+        if n == name and all((k, str(val)) in ls for k, val in labels.items()):
+            total += v
+    return total
+
+
+class Exporter:
+    """Runs the exporter with the given args; port chosen by the kernel."""
+
+    def __init__(self, args, cwd=None, env=None):
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [binary(), "--web.listen-address", "127.0.0.1:0"] + args,
+            stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=cwd, env=env)
+        self.port = None
+        deadline = time.time() + 10
+        while time.time() < deadline and self.port is None:
+            if self.proc.poll() is not None:
+                raise AssertionError("exporter exited early: " + self.log())
+            m = re.search(r'msg=listening .*port=(\d+)', self.log())
+            if m:
+                self.port = int(m.group(1))
+            else:
+                time.sleep(0.02)
+        assert self.port, "exporter did not start: " + self.log()
+
+    def log(self):
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")
+
+    def url(self, path="/metrics"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def get(self, path="/metrics", method="GET", headers=None):
+        req = urllib.request.Request(self.url(path), method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def scrape(self):
+        status, _, body = self.get()
+        assert status == 200, status
+        return parse_exposition(body.decode("utf-8"))
+
+    def wait_for(self, pred, timeout=10.0):
+        """Scrape until pred(samples) is true; return the samples."""
+        deadline = time.time() + timeout
+        samples = self.scrape()
+        while not pred(samples):
+            assert time.time() < deadline, "timed out waiting; last scrape: %r" % {
+                k: v for k, v in samples.items() if k[0].startswith("accesslog_log")}
+            time.sleep(0.05)
+            samples = self.scrape()
+        return samples
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
