@@ -17,6 +17,24 @@
 #define CONFIG_MAX_PATHS 64
 #define CONFIG_MAX_STATIC_LABELS 16
 #define CONFIG_MAX_BUCKETS 40
+#define CONFIG_MAX_FIELD_LABELS 4
+
+/* Record fields that can become labels (see metrics.c for the semantics). */
+enum config_field {
+	CONFIG_FIELD_VHOST,
+	CONFIG_FIELD_PATH,
+	CONFIG_FIELD_UPSTREAM_STATUS,
+};
+
+/* A label taken from a record field, optionally rewritten: when match (a
+ * pcre2 pattern) is set, a matching value becomes replacement with $1..$9
+ * substituted and a non-matching value becomes "other". */
+struct config_field_label {
+	char *name;        /* label name, e.g. "vhost" */
+	enum config_field field;
+	char *match;       /* NULL: value used as is */
+	char *replacement; /* NULL: "$0" */
+};
 
 struct config_label {
 	char *name;
@@ -31,6 +49,8 @@ struct config_source {
 	size_t n_paths;
 	struct config_label labels[CONFIG_MAX_STATIC_LABELS];
 	size_t n_labels;
+	struct config_field_label field_labels[CONFIG_MAX_FIELD_LABELS];
+	size_t n_field_labels;
 };
 
 struct config {
@@ -44,6 +64,13 @@ struct config {
 	double upstream_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_upstream_buckets;
 	bool once;             /* read files from the start to EOF, print, exit */
+	bool no_class_label;   /* drop "class" from accesslog_http_responses_total */
+	bool no_reason_label;  /* drop "reason" from accesslog_http_responses_total */
+	size_t series_limit;   /* max series per metric family and source (0: default) */
+	char *config_file;     /* path of the YAML file this came from, or NULL */
+	char *web_config_file; /* exporter-toolkit web config (TLS, basic auth) or NULL */
+	char *log_level;       /* NULL: default */
+	char *log_format;      /* NULL: default */
 };
 
 /* Allocate a config with defaults (listen ":9714"... see config.c). */
