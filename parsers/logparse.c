@@ -1,2 +1,509 @@
-/* placeholder: being written */
-typedef int placeholder_logparse;
+/*
+ * logparse.c - the line parser: one compiled pattern, one pass per line.
+ *
+ * Presets, nginx and Apache formats all become one anchored, possessive
+ * pcre2 pattern (format_nginx.c / format_apache.c / logformat.c) whose
+ * numbered groups map to record fields through a small table; raw regexes
+ * map their named groups into the same table.  The pattern is compiled
+ * without UTF (bytes: invalid UTF-8 never fails a line), JIT-compiled when
+ * the platform allows (the interpreter gives identical results, tested),
+ * and matched with a reused match_data and a match context carrying match
+ * and depth limits and a private JIT stack, so a hostile line costs a
+ * bounded amount of work and comes back as -E2BIG.
+ *
+ * After the match, fields are converted by hand: status through
+ * status_slot_from_text, numbers with numparse (no strtod), the request
+ * line split into method / target / protocol only when it looks like one.
+ * JSON lines go to jsonline.c instead of pcre2.
+ *
+ * Rejected: pcre2_substring_* and named lookups per line (allocation and a
+ * name search per field) and a hand-written combined parser (fast, but a
+ * second implementation of every rule the format compiler already has).
+ */
+#include "parsers/logparse.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "parsers/format_apache.h"
+#include "parsers/format_nginx.h"
+#include "parsers/jsonline.h"
+#include "parsers/logformat.h"
+#include "parsers/numparse.h"
+#include "parsers/status.h"
+
+#define JIT_STACK_MIN (32u * 1024u)
+#define JIT_STACK_MAX (1024u * 1024u)
+#define HEAP_LIMIT_KIB 20000u
+#define MAX_REGEX_GROUPS 255u
+#define METHOD_MAX 32u
+
+struct log_parser {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+	bool jit;
+	unsigned ngroups;
+	uint8_t *group_field; /* [ngroups + 1], enum logformat_field */
+	char *pattern;
+	struct jsonline *json;
+};
+
+struct preset {
+	const char *name;
+	enum logparse_kind kind;
+	const char *format;
+};
+
+static const struct preset presets[] = {
+    {"combined", LOGPARSE_APACHE, "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\""},
+    {"common", LOGPARSE_APACHE, "%h %l %u %t \"%r\" %>s %b"},
+    {"vhost_combined", LOGPARSE_APACHE,
+     "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\""},
+    {"main", LOGPARSE_NGINX,
+     "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+     "\"$http_referer\" \"$http_user_agent\" \"$http_x_forwarded_for\""},
+    {"ingress", LOGPARSE_NGINX,
+     "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+     "\"$http_referer\" \"$http_user_agent\" $request_length $request_time "
+     "[$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr "
+     "$upstream_response_length $upstream_response_time $upstream_status $req_id"},
+};
+
+struct kind_name {
+	const char *name;
+	enum logparse_kind kind;
+};
+
+static const struct kind_name kind_names[] = {
+    {"nginx", LOGPARSE_NGINX},
+    {"apache", LOGPARSE_APACHE},
+    {"json", LOGPARSE_JSON},
+    {"regex", LOGPARSE_REGEX},
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+int logparse_kind_from_name(const char *name, enum logparse_kind *ret_kind)
+{
+	if (name == NULL) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(presets); i++) {
+		if (strcmp(presets[i].name, name) == 0) {
+			*ret_kind = LOGPARSE_PRESET;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(kind_names); i++) {
+		if (strcmp(kind_names[i].name, name) == 0) {
+			*ret_kind = kind_names[i].kind;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void logparse_destroy(struct log_parser *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	jsonline_destroy(p->json);
+	pcre2_match_data_free(p->md);
+	pcre2_match_context_free(p->mctx);
+	pcre2_jit_stack_free(p->jit_stack);
+	pcre2_code_free(p->code);
+	free(p->group_field);
+	free(p->pattern);
+	free(p);
+}
+
+bool logparse_is_jit(const struct log_parser *p)
+{
+	return p != NULL && p->jit;
+}
+
+const char *logparse_pattern(const struct log_parser *p)
+{
+	return p != NULL ? p->pattern : NULL;
+}
+
+static enum logformat_field field_from_name(const char *name)
+{
+	for (unsigned f = 1; f < LOGFORMAT_FIELD_COUNT; f++) {
+		if (strcmp(logformat_field_name((enum logformat_field)f), name) == 0) {
+			return (enum logformat_field)f;
+		}
+	}
+	return LOGFORMAT_FIELD_NONE;
+}
+
+/* Raw regex: map named groups onto fields; a status group is required. */
+static int map_named_groups(struct log_parser *p, struct logparse_error *err)
+{
+	uint32_t count = 0, entry = 0, caps = 0;
+	PCRE2_SPTR table;
+	bool has_status = false;
+
+	(void)pcre2_pattern_info(p->code, PCRE2_INFO_CAPTURECOUNT, &caps);
+	(void)pcre2_pattern_info(p->code, PCRE2_INFO_NAMECOUNT, &count);
+	(void)pcre2_pattern_info(p->code, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+	(void)pcre2_pattern_info(p->code, PCRE2_INFO_NAMETABLE, &table);
+	if (caps > MAX_REGEX_GROUPS) {
+		logformat_set_error(err, 0, "regex has %u capture groups, at most %u allowed", caps,
+		                    MAX_REGEX_GROUPS);
+		return -EINVAL;
+	}
+	p->ngroups = caps;
+	p->group_field = calloc(caps + 1, 1);
+	if (p->group_field == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const unsigned char *e = table + (size_t)i * entry;
+		unsigned group = ((unsigned)e[0] << 8) | e[1];
+		enum logformat_field f = field_from_name((const char *)e + 2);
+		if (group <= caps) {
+			p->group_field[group] = (uint8_t)f;
+		}
+		has_status |= f == LOGFORMAT_FIELD_STATUS;
+	}
+	if (!has_status) {
+		logformat_set_error(err, 0, "regex has no (?<status>...) group");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int compile_pattern(struct log_parser *p, const char *pattern, bool generated,
+                           const struct logparse_opts *opts, struct logparse_error *err)
+{
+	int ec;
+	PCRE2_SIZE eoff;
+	uint32_t flags = PCRE2_NEVER_UTF | PCRE2_NEVER_BACKSLASH_C | (generated ? PCRE2_DOTALL : 0);
+
+	p->pattern = strdup(pattern);
+	if (p->pattern == NULL) {
+		return -ENOMEM;
+	}
+	p->code =
+	    pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, flags, &ec, &eoff, NULL);
+	if (p->code == NULL) {
+		char msg[160];
+		if (pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof(msg)) < 0) {
+			msg[0] = '\0';
+		}
+		logformat_set_error(err, (size_t)eoff + 1, "%sregex error at column %zu: %s",
+		                    generated ? "internal " : "", (size_t)eoff + 1, msg);
+		return ec == PCRE2_ERROR_HEAPLIMIT ? -ENOMEM : -EINVAL;
+	}
+	p->jit = !opts->no_jit && pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
+	p->md = pcre2_match_data_create_from_pattern(p->code, NULL);
+	p->mctx = pcre2_match_context_create(NULL);
+	if (p->md == NULL || p->mctx == NULL) {
+		return -ENOMEM;
+	}
+	(void)pcre2_set_match_limit(p->mctx, opts->match_limit ? opts->match_limit
+	                                                       : LOGPARSE_DEFAULT_MATCH_LIMIT);
+	(void)pcre2_set_depth_limit(p->mctx, opts->depth_limit ? opts->depth_limit
+	                                                       : LOGPARSE_DEFAULT_DEPTH_LIMIT);
+	(void)pcre2_set_heap_limit(p->mctx, HEAP_LIMIT_KIB);
+	if (p->jit) {
+		p->jit_stack = pcre2_jit_stack_create(JIT_STACK_MIN, JIT_STACK_MAX, NULL);
+		if (p->jit_stack == NULL) {
+			return -ENOMEM;
+		}
+		pcre2_jit_stack_assign(p->mctx, NULL, p->jit_stack);
+	}
+	return 0;
+}
+
+static int compile_format(struct log_parser *p, enum logparse_kind kind, const char *text,
+                          const struct logparse_opts *opts, struct logparse_error *err)
+{
+	struct logformat *f = malloc(sizeof(*f));
+	int r;
+
+	if (f == NULL) {
+		return -ENOMEM;
+	}
+	r = kind == LOGPARSE_NGINX ? format_nginx_compile(text, f, err)
+	                           : format_apache_compile(text, f, err);
+	if (r < 0) {
+		goto out;
+	}
+	p->ngroups = f->ngroups;
+	p->group_field = malloc(f->ngroups + 1);
+	if (p->group_field == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(p->group_field, f->group_field, f->ngroups + 1);
+	r = compile_pattern(p, f->pattern, true, opts, err);
+out:
+	free(f);
+	return r;
+}
+
+static int build(struct log_parser *p, enum logparse_kind kind, const char *text,
+                 const struct logparse_opts *opts, struct logparse_error *err)
+{
+	switch (kind) {
+	case LOGPARSE_PRESET:
+		for (size_t i = 0; i < ARRAY_SIZE(presets); i++) {
+			if (text != NULL && strcmp(presets[i].name, text) == 0) {
+				return compile_format(p, presets[i].kind, presets[i].format, opts,
+				                      err);
+			}
+		}
+		logformat_set_error(err, 0,
+		                    "unknown preset \"%.64s\" (combined, common, vhost_combined, "
+		                    "main, ingress)",
+		                    text != NULL ? text : "");
+		return -EINVAL;
+	case LOGPARSE_NGINX:
+	case LOGPARSE_APACHE:
+		if (text == NULL || text[0] == '\0') {
+			logformat_set_error(err, 0, "empty log format");
+			return -EINVAL;
+		}
+		return compile_format(p, kind, text, opts, err);
+	case LOGPARSE_JSON:
+		return jsonline_create(text, &p->json, err);
+	case LOGPARSE_REGEX:
+		if (text == NULL || text[0] == '\0') {
+			logformat_set_error(err, 0, "empty regex");
+			return -EINVAL;
+		}
+		int r = compile_pattern(p, text, false, opts, err);
+		return r < 0 ? r : map_named_groups(p, err);
+	}
+	logformat_set_error(err, 0, "unknown format kind %d", (int)kind);
+	return -EINVAL;
+}
+
+int logparse_create_opts(enum logparse_kind kind, const char *text,
+                         const struct logparse_opts *opts, struct log_parser **ret_parser,
+                         struct logparse_error *err)
+{
+	static const struct logparse_opts defaults = {0};
+	struct log_parser *p;
+	int r;
+
+	if (err != NULL) {
+		err->message[0] = '\0';
+		err->column = 0;
+	}
+	if (ret_parser == NULL) {
+		return -EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		return -ENOMEM;
+	}
+	r = build(p, kind, text, opts != NULL ? opts : &defaults, err);
+	if (r < 0) {
+		if (r == -ENOMEM) {
+			logformat_set_error(err, 0, "out of memory");
+		}
+		logparse_destroy(p);
+		return r;
+	}
+	*ret_parser = p;
+	return 0;
+}
+
+int logparse_create(enum logparse_kind kind, const char *text, struct log_parser **ret_parser,
+                    struct logparse_error *err)
+{
+	return logparse_create_opts(kind, text, NULL, ret_parser, err);
+}
+
+static bool is_method_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* "METHOD SP target [SP HTTP/x]" -> fields; anything else leaves them empty.
+ * Extra blanks between the parts are tolerated (NASA, nextcloud lines). */
+static void split_request(const char *s, size_t n, struct str_view *method, struct str_view *path,
+                          struct str_view *protocol)
+{
+	size_t m = 0;
+
+	while (m < n && m <= METHOD_MAX && is_method_char(s[m])) {
+		m++;
+	}
+	if (m == 0 || m > METHOD_MAX || m >= n || s[m] != ' ') {
+		return;
+	}
+	size_t start = m;
+	while (start < n && s[start] == ' ') {
+		start++;
+	}
+	size_t end = n;
+	while (end > start && s[end - 1] == ' ') {
+		end--;
+	}
+	if (start == end) {
+		return;
+	}
+	*method = (struct str_view){s, m};
+	size_t sp = end;
+	while (sp > start && s[sp - 1] != ' ') {
+		sp--;
+	}
+	if (sp > start && end - sp > 5 && memcmp(s + sp, "HTTP/", 5) == 0) {
+		*protocol = (struct str_view){s + sp, end - sp};
+		end = sp;
+		while (end > start && s[end - 1] == ' ') {
+			end--;
+		}
+	}
+	*path = (struct str_view){s + start, end - start};
+}
+
+static bool is_dash(const char *s, size_t n)
+{
+	return n == 0 || (n == 1 && s[0] == '-');
+}
+
+static void set_time(struct log_record *r, const char *s, size_t n, unsigned scale)
+{
+	double v;
+	if (!r->has_request_time && numparse_decimal(s, n, scale, &v) == 0) {
+		r->request_time = v;
+		r->has_request_time = true;
+	}
+}
+
+/* Convert one captured field into the record. */
+static void apply_field(struct log_record *r, enum logformat_field f, const char *s, size_t n,
+                        struct str_view *request)
+{
+	uint64_t u;
+	const char *last;
+	size_t last_len;
+
+	switch (f) {
+	case LOGFORMAT_FIELD_NONE:
+	case LOGFORMAT_FIELD_COUNT:
+		break;
+	case LOGFORMAT_FIELD_STATUS:
+		r->status_slot = status_slot_from_text(s, n);
+		break;
+	case LOGFORMAT_FIELD_REQUEST:
+		*request = (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_METHOD:
+		r->method = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_PATH:
+		r->path = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_PROTOCOL:
+		r->protocol = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_VHOST:
+		r->vhost = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_REMOTE_ADDR:
+		r->remote_addr = (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_BYTES:
+		if (numparse_u64(s, n, &u) == 0) {
+			r->bytes_sent = u;
+			r->has_bytes = true;
+		}
+		break;
+	case LOGFORMAT_FIELD_TIME_S:
+		set_time(r, s, n, 0);
+		break;
+	case LOGFORMAT_FIELD_TIME_MS:
+		set_time(r, s, n, 3);
+		break;
+	case LOGFORMAT_FIELD_TIME_US:
+		set_time(r, s, n, 6);
+		break;
+	case LOGFORMAT_FIELD_UPSTREAM_TIME:
+		if (numparse_decimal_list(s, n, &r->upstream_time, &r->upstream_attempts) == 0) {
+			r->has_upstream_time = r->upstream_attempts > 0;
+		} else {
+			r->upstream_time = 0;
+			r->upstream_attempts = 0;
+		}
+		break;
+	case LOGFORMAT_FIELD_UPSTREAM_STATUS:
+		if (numparse_list_last(s, n, &last, &last_len) == 0) {
+			r->upstream_status_slot = status_slot_from_text(last, last_len);
+			r->has_upstream_status = true;
+		}
+		break;
+	}
+}
+
+int logparse_line(struct log_parser *p, const char *line, size_t len, struct log_record *ret)
+{
+	struct log_record r;
+	struct str_view request = {NULL, 0};
+	int rc;
+
+	if (p == NULL || (line == NULL && len > 0) || ret == NULL) {
+		return -EINVAL;
+	}
+	if (len > 0 && line[len - 1] == '\r') {
+		len--;
+	}
+	if (p->json != NULL) {
+		return jsonline_parse(p->json, line, len, ret);
+	}
+	if (line == NULL) {
+		line = "";
+	}
+	if (p->jit) {
+		rc = pcre2_jit_match(p->code, (PCRE2_SPTR)line, len, 0, 0, p->md, p->mctx);
+	} else {
+		rc = pcre2_match(p->code, (PCRE2_SPTR)line, len, 0, 0, p->md, p->mctx);
+	}
+	if (rc < 0) {
+		switch (rc) {
+		case PCRE2_ERROR_MATCHLIMIT:
+		case PCRE2_ERROR_DEPTHLIMIT:
+		case PCRE2_ERROR_HEAPLIMIT:
+		case PCRE2_ERROR_JIT_STACKLIMIT:
+			return -E2BIG;
+		case PCRE2_ERROR_NOMEMORY:
+			return -ENOMEM;
+		default:
+			return -EINVAL;
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	r.status_slot = STATUS_SLOT_INVALID;
+	r.upstream_status_slot = STATUS_SLOT_INVALID;
+	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+	unsigned top = (unsigned)rc - 1 < p->ngroups ? (unsigned)rc - 1 : p->ngroups;
+	for (unsigned g = 1; g <= top; g++) {
+		PCRE2_SIZE a = ov[2 * g], b = ov[2 * g + 1];
+		if (a == PCRE2_UNSET || p->group_field[g] == LOGFORMAT_FIELD_NONE) {
+			continue;
+		}
+		apply_field(&r, (enum logformat_field)p->group_field[g], line + a, b - a, &request);
+	}
+	if (request.ptr != NULL) {
+		struct str_view m = {NULL, 0}, pa = {NULL, 0}, pr = {NULL, 0};
+		split_request(request.ptr, request.len, &m, &pa, &pr);
+		r.method = r.method.len ? r.method : m;
+		r.path = r.path.len ? r.path : pa;
+		r.protocol = r.protocol.len ? r.protocol : pr;
+	}
+	*ret = r;
+	return 0;
+}

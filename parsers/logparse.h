@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "record.h"
 
@@ -40,7 +41,27 @@ struct log_parser;
 /* Build a parser.  Returns 0 and *ret_parser on success; -EINVAL with *err
  * filled for a bad format; -ENOMEM. */
 int logparse_create(enum logparse_kind kind, const char *text, struct log_parser **ret_parser,
-		    struct logparse_error *err);
+                    struct logparse_error *err);
+
+/* Defaults for the per-line limits (see struct logparse_opts). */
+#define LOGPARSE_DEFAULT_MATCH_LIMIT 100000u
+#define LOGPARSE_DEFAULT_DEPTH_LIMIT 1000u
+
+/* Extra knobs for logparse_create_opts; a zeroed struct means defaults. */
+struct logparse_opts {
+	bool no_jit;          /* use the pcre2 interpreter even when JIT works */
+	uint32_t match_limit; /* pcre2 match limit per line, 0 = default */
+	uint32_t depth_limit; /* pcre2 depth limit per line, 0 = default */
+};
+
+/* As logparse_create with options (opts NULL = defaults). */
+int logparse_create_opts(enum logparse_kind kind, const char *text,
+                         const struct logparse_opts *opts, struct log_parser **ret_parser,
+                         struct logparse_error *err);
+
+/* The pcre2 pattern a regex-based parser runs (for --validate output and
+ * debugging); NULL for JSON parsers.  Borrowed from the parser. */
+const char *logparse_pattern(const struct log_parser *p);
 
 /* NULL-safe. */
 void logparse_destroy(struct log_parser *p);

@@ -1,0 +1,467 @@
+/*
+ * format_nginx.c - nginx log_format -> anchored pcre2 pattern.
+ *
+ * Step 1 removes what nginx.conf adds around a format ("log_format NAME",
+ * "escape=...", '...' '...' string concatenation, ';') keeping the column of
+ * every byte in the original text.  Step 2 splits the result into literals
+ * and $variables ($name or ${name}) and looks every variable up in a table
+ * of nginx's core and module variables (plus the prefix families $http_*,
+ * $sent_http_*, $cookie_*, $arg_*, $upstream_http_* ...); each row gives
+ * the value class (what text the variable can produce) and the record
+ * field it feeds.  logformat_build() then turns the pieces into the regex.
+ *
+ * escape=json and escape=none need no special pattern: a JSON-escaped
+ * value inside quotes ("\"", "\u0022") fits the same quoted-string piece as
+ * nginx's default \x22 escaping.  Variables a config defines itself (map,
+ * set) are not in the table and are reported as unknown with their column:
+ * rejected alternative was accepting any name as a token, which silently
+ * mis-parses when such a variable holds spaces.
+ */
+#include "parsers/format_nginx.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nginx_var {
+	const char *name;
+	enum logformat_class cls;
+	enum logformat_field field;
+};
+
+#define V(n, c, f)                                                                                 \
+	{                                                                                          \
+		n, LOGFORMAT_##c, LOGFORMAT_FIELD_##f                                              \
+	}
+
+/* Exact names.  Sorted by area, looked up linearly at compile time only. */
+static const struct nginx_var nginx_vars[] = {
+    /* fields the exporter extracts */
+    V("status", INT, STATUS),
+    V("request", REQUEST, REQUEST),
+    V("request_method", TOKEN, METHOD),
+    V("request_uri", TEXT, PATH),
+    V("uri", TEXT, PATH),
+    V("document_uri", TEXT, PATH),
+    V("server_protocol", TOKEN, PROTOCOL),
+    V("host", HOST, VHOST),
+    V("server_name", HOST, VHOST),
+    V("http_host", HOST, VHOST),
+    V("remote_addr", ADDR_LIST, REMOTE_ADDR),
+    V("body_bytes_sent", INT, BYTES),
+    V("bytes_sent", INT, BYTES),
+    V("request_time", DEC, TIME_S),
+    V("upstream_response_time", DEC_LIST, UPSTREAM_TIME),
+    V("upstream_status", INT_LIST, UPSTREAM_STATUS),
+    /* core http */
+    V("remote_user", TOKEN, NONE),
+    V("remote_port", INT, NONE),
+    V("binary_remote_addr", TOKEN, NONE),
+    V("time_local", TIME_LOCAL, NONE),
+    V("time_iso8601", TOKEN, NONE),
+    V("msec", DEC, NONE),
+    V("request_length", INT, NONE),
+    V("request_id", TOKEN, NONE),
+    V("request_body", TEXT, NONE),
+    V("request_body_file", TEXT, NONE),
+    V("request_completion", TOKEN, NONE),
+    V("request_filename", TEXT, NONE),
+    V("args", TEXT, NONE),
+    V("query_string", TEXT, NONE),
+    V("is_args", TOKEN, NONE),
+    V("scheme", TOKEN, NONE),
+    V("https", TOKEN, NONE),
+    V("hostname", HOST, NONE),
+    V("server_addr", TOKEN, NONE),
+    V("server_port", INT, NONE),
+    V("content_type", TEXT, NONE),
+    V("content_length", INT, NONE),
+    V("document_root", TEXT, NONE),
+    V("realpath_root", TEXT, NONE),
+    V("limit_rate", INT, NONE),
+    V("nginx_version", TOKEN, NONE),
+    V("pid", INT, NONE),
+    V("pipe", TOKEN, NONE),
+    V("connection", INT, NONE),
+    V("connection_requests", INT, NONE),
+    V("connection_time", DEC, NONE),
+    V("tcpinfo_rtt", INT, NONE),
+    V("tcpinfo_rttvar", INT, NONE),
+    V("tcpinfo_snd_cwnd", INT, NONE),
+    V("tcpinfo_rcv_space", INT, NONE),
+    V("http2", TOKEN, NONE),
+    V("http3", TOKEN, NONE),
+    V("quic", TOKEN, NONE),
+    V("date_local", TEXT, NONE),
+    V("date_gmt", TEXT, NONE),
+    V("bytes_received", INT, NONE),
+    V("session_time", DEC, NONE),
+    V("protocol", TOKEN, NONE),
+    /* proxy / realip / upstream */
+    V("proxy_add_x_forwarded_for", ADDR_LIST, NONE),
+    V("proxy_host", TOKEN, NONE),
+    V("proxy_port", INT, NONE),
+    V("proxy_protocol_addr", TOKEN, NONE),
+    V("proxy_protocol_port", INT, NONE),
+    V("proxy_protocol_server_addr", TOKEN, NONE),
+    V("proxy_protocol_server_port", INT, NONE),
+    V("realip_remote_addr", ADDR_LIST, NONE),
+    V("realip_remote_port", INT, NONE),
+    V("upstream_addr", ADDR_LIST, NONE),
+    V("upstream_bytes_received", INT_LIST, NONE),
+    V("upstream_bytes_sent", INT_LIST, NONE),
+    V("upstream_response_length", INT_LIST, NONE),
+    V("upstream_connect_time", DEC_LIST, NONE),
+    V("upstream_header_time", DEC_LIST, NONE),
+    V("upstream_queue_time", DEC_LIST, NONE),
+    V("upstream_first_byte_time", DEC_LIST, NONE),
+    V("upstream_session_time", DEC_LIST, NONE),
+    V("upstream_cache_status", TOKEN, NONE),
+    V("upstream_cache_key", TEXT, NONE),
+    V("upstream_last_server_name", TOKEN, NONE),
+    /* modules */
+    V("gzip_ratio", DEC, NONE),
+    V("ssl_protocol", TOKEN, NONE),
+    V("ssl_cipher", TOKEN, NONE),
+    V("ssl_ciphers", TOKEN, NONE),
+    V("ssl_curve", TOKEN, NONE),
+    V("ssl_curves", TOKEN, NONE),
+    V("ssl_session_id", TOKEN, NONE),
+    V("ssl_session_reused", TOKEN, NONE),
+    V("ssl_server_name", TOKEN, NONE),
+    V("ssl_alpn_protocol", TOKEN, NONE),
+    V("ssl_early_data", TOKEN, NONE),
+    V("ssl_client_verify", TEXT, NONE),
+    V("ssl_client_serial", TOKEN, NONE),
+    V("ssl_client_fingerprint", TOKEN, NONE),
+    V("ssl_client_s_dn", TEXT, NONE),
+    V("ssl_client_i_dn", TEXT, NONE),
+    V("ssl_client_s_dn_legacy", TEXT, NONE),
+    V("ssl_client_i_dn_legacy", TEXT, NONE),
+    V("ssl_client_v_start", TEXT, NONE),
+    V("ssl_client_v_end", TEXT, NONE),
+    V("ssl_client_v_remain", TOKEN, NONE),
+    V("ssl_client_cert", TEXT, NONE),
+    V("ssl_client_raw_cert", TEXT, NONE),
+    V("ssl_client_escaped_cert", TOKEN, NONE),
+    V("ssl_preread_server_name", TOKEN, NONE),
+    V("ssl_preread_alpn_protocols", TOKEN, NONE),
+    V("ssl_preread_protocol", TOKEN, NONE),
+    V("limit_req_status", TOKEN, NONE),
+    V("limit_conn_status", TOKEN, NONE),
+    V("invalid_referer", TOKEN, NONE),
+    V("secure_link", TOKEN, NONE),
+    V("secure_link_expires", TOKEN, NONE),
+    V("uid_got", TOKEN, NONE),
+    V("uid_set", TOKEN, NONE),
+    V("uid_reset", TOKEN, NONE),
+    V("ancient_browser", TOKEN, NONE),
+    V("modern_browser", TOKEN, NONE),
+    V("msie", TOKEN, NONE),
+    V("fastcgi_script_name", TEXT, NONE),
+    V("fastcgi_path_info", TEXT, NONE),
+    V("memcached_key", TEXT, NONE),
+    V("slice_range", TOKEN, NONE),
+    V("jwt_payload", TOKEN, NONE),
+    V("otel_trace_id", TOKEN, NONE),
+    V("otel_span_id", TOKEN, NONE),
+    V("otel_parent_id", TOKEN, NONE),
+    V("otel_parent_sampled", TOKEN, NONE),
+    /* ingress-nginx defines these with "set" in every server block */
+    V("proxy_upstream_name", TOKEN, NONE),
+    V("proxy_alternative_upstream_name", TOKEN, NONE),
+    V("req_id", TOKEN, NONE),
+    V("namespace", TOKEN, NONE),
+    V("ingress_name", TOKEN, NONE),
+    V("service_name", TOKEN, NONE),
+    V("service_port", TOKEN, NONE),
+    V("location_path", TEXT, NONE),
+};
+
+/* Prefix families: any name after the prefix is valid. */
+static const struct nginx_var nginx_prefixes[] = {
+    V("http_", TEXT, NONE),
+    V("sent_http_", TEXT, NONE),
+    V("sent_trailer_", TEXT, NONE),
+    V("upstream_http_", TEXT, NONE),
+    V("upstream_cookie_", TEXT, NONE),
+    V("upstream_trailer_", TEXT, NONE),
+    V("cookie_", TEXT, NONE),
+    V("arg_", TEXT, NONE),
+    V("jwt_claim_", TEXT, NONE),
+    V("jwt_header_", TEXT, NONE),
+    V("proxy_protocol_tlv_", TEXT, NONE),
+    V("geoip_", TEXT, NONE),
+    V("geoip2_", TEXT, NONE),
+};
+
+#undef V
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct nginx_var *lookup_var(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(nginx_vars); i++) {
+		if (strlen(nginx_vars[i].name) == len &&
+		    memcmp(nginx_vars[i].name, name, len) == 0) {
+			return &nginx_vars[i];
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(nginx_prefixes); i++) {
+		size_t pl = strlen(nginx_prefixes[i].name);
+		if (len > pl && memcmp(nginx_prefixes[i].name, name, pl) == 0) {
+			return &nginx_prefixes[i];
+		}
+	}
+	return NULL;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+static int text_put(struct logformat_text *t, char c, size_t col)
+{
+	if (t->len >= LOGFORMAT_MAX_TEXT) {
+		return -E2BIG;
+	}
+	t->text[t->len] = c;
+	t->col[t->len] = (unsigned)col;
+	t->len++;
+	return 0;
+}
+
+/* Length of a word (run of non-blanks) at s. */
+static size_t word_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n] != '\0' && !is_space(s[n])) {
+		n++;
+	}
+	return n;
+}
+
+/* Parse one nginx.conf quoted string starting at s[*i] (a quote). */
+static int unquote_one(const char *s, size_t *i, struct logformat_text *t,
+                       struct logparse_error *err)
+{
+	char q = s[*i];
+	size_t j = *i + 1;
+
+	for (;;) {
+		char c = s[j];
+		if (c == '\0') {
+			logformat_set_error(err, *i + 1,
+			                    "unterminated %c string starting at column %zu", q,
+			                    *i + 1);
+			return -EINVAL;
+		}
+		if (c == q) {
+			break;
+		}
+		size_t col = j + 1;
+		if (c == '\\' && s[j + 1] != '\0') {
+			/* nginx's config parser: \" \' \\ \t \r \n */
+			char e = s[j + 1];
+			c = e == 't' ? '\t' : e == 'r' ? '\r' : e == 'n' ? '\n' : e;
+			if (e != '"' && e != '\'' && e != '\\' && e != 't' && e != 'r' &&
+			    e != 'n') {
+				if (text_put(t, '\\', col) < 0) {
+					goto too_long;
+				}
+			}
+			j++;
+		}
+		if (text_put(t, c, col) < 0) {
+			goto too_long;
+		}
+		j++;
+	}
+	*i = j + 1;
+	return 0;
+too_long:
+	logformat_set_error(err, 0, "log format longer than %d bytes", LOGFORMAT_MAX_TEXT);
+	return -E2BIG;
+}
+
+/* Strip log_format NAME / escape= / quoting; see the header. */
+static int unwrap(const char *s, struct logformat_text *t, struct logparse_error *err)
+{
+	size_t i = 0;
+	bool keyword = false;
+
+	t->len = 0;
+	while (is_space(s[i])) {
+		i++;
+	}
+	if (strncmp(s + i, "log_format", 10) == 0 && is_space(s[i + 10])) {
+		keyword = true;
+		i += 10;
+		while (is_space(s[i])) {
+			i++;
+		}
+		i += word_len(s + i); /* the format's name */
+		while (is_space(s[i])) {
+			i++;
+		}
+	}
+	if (strncmp(s + i, "escape=", 7) == 0) {
+		size_t n = word_len(s + i + 7);
+		const char *v = s + i + 7;
+		if (!((n == 7 && memcmp(v, "default", 7) == 0) ||
+		      (n == 4 && memcmp(v, "json", 4) == 0) ||
+		      (n == 4 && memcmp(v, "none", 4) == 0))) {
+			logformat_set_error(err, i + 1,
+			                    "unknown nginx escape \"%.*s\" at column %zu "
+			                    "(expected default, json or none)",
+			                    (int)(n > 32 ? 32 : n), v, i + 8);
+			return -EINVAL;
+		}
+		i += 7 + n;
+		while (is_space(s[i])) {
+			i++;
+		}
+	}
+	if (s[i] == '\'' || (keyword && s[i] == '"')) {
+		while (s[i] == '\'' || s[i] == '"') {
+			int r = unquote_one(s, &i, t, err);
+			if (r < 0) {
+				return r;
+			}
+			while (is_space(s[i])) {
+				i++;
+			}
+		}
+		if (s[i] == ';') {
+			i++;
+		}
+		while (is_space(s[i])) {
+			i++;
+		}
+		if (s[i] != '\0') {
+			logformat_set_error(
+			    err, i + 1, "unexpected text after the format at column %zu", i + 1);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	/* bare format body: taken verbatim up to a trailing newline */
+	size_t end = strlen(s);
+	while (end > i && (s[end - 1] == '\n' || s[end - 1] == '\r')) {
+		end--;
+	}
+	for (; i < end; i++) {
+		if (text_put(t, s[i], i + 1) < 0) {
+			logformat_set_error(err, 0, "log format longer than %d bytes",
+			                    LOGFORMAT_MAX_TEXT);
+			return -E2BIG;
+		}
+	}
+	return 0;
+}
+
+static int add_piece(struct logformat_piece *pieces, size_t *n, struct logformat_piece pc,
+                     struct logparse_error *err)
+{
+	if (pc.len == 0 && !pc.is_item) {
+		return 0;
+	}
+	if (*n >= LOGFORMAT_MAX_PIECES) {
+		logformat_set_error(err, 0, "log format has more than %d pieces",
+		                    LOGFORMAT_MAX_PIECES);
+		return -E2BIG;
+	}
+	pieces[(*n)++] = pc;
+	return 0;
+}
+
+static int tokenize(const struct logformat_text *t, struct logformat_piece *pieces, size_t *ret_n,
+                    struct logparse_error *err)
+{
+	size_t n = 0, lit = 0, i = 0;
+	int r;
+
+	while (i < t->len) {
+		if (t->text[i] != '$') {
+			i++;
+			continue;
+		}
+		size_t name = i + 1, end;
+		bool braced = name < t->len && t->text[name] == '{';
+		if (braced) {
+			name++;
+		}
+		end = name;
+		while (end < t->len && is_name_char(t->text[end])) {
+			end++;
+		}
+		if (end == name || (braced && (end >= t->len || t->text[end] != '}'))) {
+			logformat_set_error(err, t->col[i], "bad variable reference at column %u",
+			                    t->col[i]);
+			return -EINVAL;
+		}
+		const struct nginx_var *v = lookup_var(t->text + name, end - name);
+		if (v == NULL) {
+			logformat_set_error(
+			    err, t->col[i], "unknown nginx variable $%.*s at column %u",
+			    (int)(end - name > 64 ? 64 : end - name), t->text + name, t->col[i]);
+			return -EINVAL;
+		}
+		struct logformat_piece litpc = {(unsigned)lit, (unsigned)(i - lit), false, 0, 0};
+		struct logformat_piece item = {(unsigned)i, 0, true, (uint8_t)v->cls,
+		                               (uint8_t)v->field};
+		if ((r = add_piece(pieces, &n, litpc, err)) < 0 ||
+		    (r = add_piece(pieces, &n, item, err)) < 0) {
+			return r;
+		}
+		i = braced ? end + 1 : end;
+		lit = i;
+	}
+	struct logformat_piece tail = {(unsigned)lit, (unsigned)(t->len - lit), false, 0, 0};
+	if ((r = add_piece(pieces, &n, tail, err)) < 0) {
+		return r;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err)
+{
+	struct logformat_text *t = NULL;
+	struct logformat_piece *pieces = NULL;
+	size_t n = 0;
+	int r;
+
+	t = malloc(sizeof(*t));
+	pieces = calloc(LOGFORMAT_MAX_PIECES, sizeof(*pieces));
+	if (t == NULL || pieces == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = unwrap(text, t, err);
+	if (r < 0) {
+		goto out;
+	}
+	r = tokenize(t, pieces, &n, err);
+	if (r < 0) {
+		goto out;
+	}
+	r = logformat_build(f, t, pieces, n);
+	if (r == -EINVAL) {
+		logformat_set_error(err, 0, "nginx log format has no $status variable");
+	} else if (r < 0) {
+		logformat_set_error(err, 0, "nginx log format too long for the pattern buffer");
+	}
+out:
+	free(pieces);
+	free(t);
+	return r;
+}

@@ -1,0 +1,19 @@
+/*
+ * format_nginx.h - compile an nginx log_format into a pattern.
+ */
+#ifndef PARSERS_FORMAT_NGINX_H
+#define PARSERS_FORMAT_NGINX_H
+
+#include "parsers/logformat.h"
+#include "parsers/logparse.h"
+
+/* Compile an nginx log_format.  text is either the format body as nginx
+ * prints it ('$remote_addr - $remote_user ...') or what the user pasted from
+ * nginx.conf: an optional "log_format NAME", an optional "escape=default|
+ * json|none", then one or more '...' / "..." strings and an optional ';'.
+ * Fills *f (caller storage, meaningful only on success).  Returns 0;
+ * -EINVAL with *err naming the unknown variable / bad escape and its
+ * 1-based column; -E2BIG when the format is too long. */
+int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err);
+
+#endif

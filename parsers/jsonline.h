@@ -1,0 +1,29 @@
+/*
+ * jsonline.h - JSON-lines access logs (nginx escape=json, Traefik, ...).
+ */
+#ifndef PARSERS_JSONLINE_H
+#define PARSERS_JSONLINE_H
+
+#include <stddef.h>
+
+#include "parsers/logparse.h"
+#include "parsers/record.h"
+
+struct jsonline;
+
+/* Build a JSON-lines parser.  keymap is NULL/"" for the default key names
+ * or a comma list "field=key[|key...],..." overriding the keys for a field
+ * (fields: status, request, method, path, protocol, vhost, remote_addr,
+ * bytes, request_time, request_time_ms, request_time_us, upstream_time,
+ * upstream_status).  Returns 0 and *ret; -EINVAL with *err; -ENOMEM. */
+int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_error *err);
+
+/* NULL-safe. */
+void jsonline_destroy(struct jsonline *j);
+
+/* Parse one JSON object line.  Returns 0 and *ret (views into line or into
+ * j's scratch, valid until the next call), -EINVAL for invalid JSON or a
+ * missing status, -E2BIG when the object nests or grows beyond the caps. */
+int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_record *ret);
+
+#endif

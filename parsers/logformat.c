@@ -1,0 +1,274 @@
+/*
+ * logformat.c - regex pieces for log format items.
+ *
+ * Every piece is possessive ("*+", "++") or atomic so the compiled pattern
+ * never backtracks into a field it has already matched: a line is matched
+ * left to right in one pass and a malformed line fails as soon as a literal
+ * does not fit.  The one exception is free text outside quotes followed by
+ * a space (an unquoted User-Agent), which needs a lazy ".*?"; the parser's
+ * match and depth limits bound it.
+ *
+ * Quoted items use [^"\\]*+(?:\\.[^"\\]*+)*+ which accepts both Apache's
+ * \" and \\ escapes and nginx's \x22 / \xHH escapes (the latter contain no
+ * quote at all).  Only items that feed a record field are captured, as
+ * numbered groups; group_field[] maps them back.  The pattern ends with a
+ * lookahead that accepts end of line or a space so extra trailing fields
+ * (a "main" line read with "combined") still parse.
+ *
+ * Rejected: named groups (pcre2 forbids duplicate names and the lookup by
+ * name costs time per line) and \Q..\E literals (escaping per character is
+ * just as simple and keeps the pattern readable in error messages).
+ */
+#include "parsers/logformat.h"
+
+#include "parsers/logparse.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define QUOTED "[^\"\\\\]*+(?:\\\\.[^\"\\\\]*+)*+"
+#define INT_PIECE "(?:[0-9]++|-)"
+#define DEC_PIECE "(?:[0-9][0-9.]*+|\\.[0-9]++|-)"
+#define SEP_PIECE "(?:, | : )"
+
+static const char *const field_names[LOGFORMAT_FIELD_COUNT] = {
+    [LOGFORMAT_FIELD_NONE] = "",
+    [LOGFORMAT_FIELD_STATUS] = "status",
+    [LOGFORMAT_FIELD_REQUEST] = "request",
+    [LOGFORMAT_FIELD_METHOD] = "method",
+    [LOGFORMAT_FIELD_PATH] = "path",
+    [LOGFORMAT_FIELD_PROTOCOL] = "protocol",
+    [LOGFORMAT_FIELD_VHOST] = "vhost",
+    [LOGFORMAT_FIELD_REMOTE_ADDR] = "remote_addr",
+    [LOGFORMAT_FIELD_BYTES] = "bytes",
+    [LOGFORMAT_FIELD_TIME_S] = "request_time",
+    [LOGFORMAT_FIELD_TIME_MS] = "request_time_ms",
+    [LOGFORMAT_FIELD_TIME_US] = "request_time_us",
+    [LOGFORMAT_FIELD_UPSTREAM_TIME] = "upstream_time",
+    [LOGFORMAT_FIELD_UPSTREAM_STATUS] = "upstream_status",
+};
+
+const char *logformat_field_name(enum logformat_field field)
+{
+	if ((unsigned)field >= LOGFORMAT_FIELD_COUNT) {
+		return "";
+	}
+	return field_names[field];
+}
+
+static void put(struct logformat *f, const char *s, size_t len)
+{
+	if (f->overflow || len >= sizeof(f->pattern) - f->len) {
+		f->overflow = true;
+		return;
+	}
+	memcpy(f->pattern + f->len, s, len);
+	f->len += len;
+	f->pattern[f->len] = '\0';
+}
+
+static void puts_(struct logformat *f, const char *s)
+{
+	put(f, s, strlen(s));
+}
+
+static bool is_meta(unsigned char c)
+{
+	return strchr("\\^$.|?*+()[]{}/#-", c) != NULL && c != '\0';
+}
+
+/* Append one literal byte, escaped for use outside or inside a class. */
+static void put_char(struct logformat *f, unsigned char c)
+{
+	char buf[8];
+
+	if (c < 0x20 || c >= 0x7f) {
+		static const char hex[] = "0123456789abcdef";
+		buf[0] = '\\';
+		buf[1] = 'x';
+		buf[2] = hex[c >> 4];
+		buf[3] = hex[c & 15];
+		put(f, buf, 4);
+		return;
+	}
+	if (is_meta(c)) {
+		buf[0] = '\\';
+		buf[1] = (char)c;
+		put(f, buf, 2);
+		return;
+	}
+	buf[0] = (char)c;
+	put(f, buf, 1);
+}
+
+void logformat_init(struct logformat *f)
+{
+	f->pattern[0] = '\0';
+	f->len = 0;
+	f->ngroups = 0;
+	f->overflow = false;
+	memset(f->group_field, 0, sizeof(f->group_field));
+	memset(f->has_field, 0, sizeof(f->has_field));
+	puts_(f, "^");
+}
+
+void logformat_literal(struct logformat *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		put_char(f, (unsigned char)s[i]);
+	}
+}
+
+/* "[^ X]*+" / "[^ ,X]*+": run of bytes up to a space or the next literal. */
+static void put_run(struct logformat *f, const char *excl, int next, const char *quant)
+{
+	puts_(f, "[^");
+	puts_(f, excl);
+	if (next >= 0 && next != ' ' && !(excl[0] == ',' && next == ',')) {
+		put_char(f, (unsigned char)next);
+	}
+	puts_(f, "]");
+	puts_(f, quant);
+}
+
+static void put_list(struct logformat *f, const char *entry)
+{
+	puts_(f, entry);
+	puts_(f, "(?:" SEP_PIECE);
+	puts_(f, entry);
+	puts_(f, ")*+");
+}
+
+static void put_piece(struct logformat *f, enum logformat_class cls, int prev, int next)
+{
+	if (cls != LOGFORMAT_CLF_TIME && prev == '"' && next == '"') {
+		puts_(f, QUOTED);
+		return;
+	}
+	if (cls != LOGFORMAT_CLF_TIME && prev == '[' && next == ']') {
+		puts_(f, "[^\\]]*+");
+		return;
+	}
+	switch (cls) {
+	case LOGFORMAT_TOKEN:
+		put_run(f, " ", next, "*+");
+		break;
+	case LOGFORMAT_HOST:
+		put_run(f, " /\"?#", next, "*+");
+		break;
+	case LOGFORMAT_TEXT:
+		if (next < 0) {
+			puts_(f, ".*+");
+		} else if (next == ' ') {
+			puts_(f, ".*?");
+		} else {
+			put_run(f, "", next, "*+");
+		}
+		break;
+	case LOGFORMAT_INT:
+		puts_(f, INT_PIECE);
+		break;
+	case LOGFORMAT_DEC:
+		puts_(f, DEC_PIECE);
+		break;
+	case LOGFORMAT_INT_LIST:
+		put_list(f, INT_PIECE);
+		break;
+	case LOGFORMAT_DEC_LIST:
+		put_list(f, DEC_PIECE);
+		break;
+	case LOGFORMAT_ADDR_LIST:
+		put_run(f, " ,", next, "*+");
+		puts_(f, "(?:" SEP_PIECE);
+		put_run(f, " ,", next, "*+");
+		puts_(f, ")*+");
+		break;
+	case LOGFORMAT_REQUEST:
+		puts_(f, "(?>[^ ]++ [^ ]++(?: HTTP/[0-9.]++)?|");
+		put_run(f, " ", next, "*+");
+		puts_(f, ")");
+		break;
+	case LOGFORMAT_TIME_LOCAL:
+		puts_(
+		    f,
+		    "[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}(?: [+-][0-9]{4})?+");
+		break;
+	case LOGFORMAT_CLF_TIME:
+		puts_(f, "\\[[^\\]]*+\\]");
+		break;
+	}
+}
+
+void logformat_item(struct logformat *f, enum logformat_class cls, enum logformat_field field,
+                    int prev, int next)
+{
+	bool capture =
+	    field != LOGFORMAT_FIELD_NONE && field < LOGFORMAT_FIELD_COUNT && !f->has_field[field];
+
+	if (capture && f->ngroups >= LOGFORMAT_MAX_GROUPS) {
+		f->overflow = true;
+		return;
+	}
+	puts_(f, capture ? "(" : "(?:");
+	put_piece(f, cls, prev, next);
+	puts_(f, ")");
+	if (capture) {
+		f->ngroups++;
+		f->group_field[f->ngroups] = (uint8_t)field;
+		f->has_field[field] = true;
+	}
+}
+
+int logformat_finish(struct logformat *f)
+{
+	/* end of line, or a blank before fields the format does not describe */
+	puts_(f, "(?![^ \\t])");
+	if (f->overflow) {
+		return -E2BIG;
+	}
+	if (!f->has_field[LOGFORMAT_FIELD_STATUS]) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int logformat_build(struct logformat *f, const struct logformat_text *t,
+                    const struct logformat_piece *pieces, size_t n)
+{
+	logformat_init(f);
+	for (size_t i = 0; i < n; i++) {
+		const struct logformat_piece *pc = &pieces[i];
+		if (!pc->is_item) {
+			logformat_literal(f, t->text + pc->start, pc->len);
+			continue;
+		}
+		int prev = -1, next = -1;
+		if (i > 0 && !pieces[i - 1].is_item && pieces[i - 1].len > 0) {
+			prev = (unsigned char)t->text[pieces[i - 1].start + pieces[i - 1].len - 1];
+		}
+		if (i + 1 < n && !pieces[i + 1].is_item && pieces[i + 1].len > 0) {
+			next = (unsigned char)t->text[pieces[i + 1].start];
+		}
+		logformat_item(f, (enum logformat_class)pc->cls, (enum logformat_field)pc->field,
+		               prev, next);
+	}
+	return logformat_finish(f);
+}
+
+void logformat_set_error(struct logparse_error *err, size_t column, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL) {
+		return;
+	}
+	va_start(ap, fmt);
+	int r = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		err->message[0] = '\0';
+	}
+	err->column = column;
+}

@@ -1,0 +1,120 @@
+/*
+ * logformat.h - building one anchored pcre2 pattern from a log format.
+ *
+ * The nginx and Apache format compilers (format_nginx.c, format_apache.c)
+ * split a format into literals and items (variables / specifiers) and feed
+ * them here.  This module owns the regex text and the table that maps each
+ * capture group to a record field; it picks the sub-pattern for an item from
+ * its value class and from the literal characters around it (inside "..."
+ * an item is a quoted string with escapes, inside [...] anything but ']',
+ * otherwise a class-specific possessive pattern that stops at the next
+ * literal character).
+ */
+#ifndef PARSERS_LOGFORMAT_H
+#define PARSERS_LOGFORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Record fields a capture group can feed. */
+enum logformat_field {
+	LOGFORMAT_FIELD_NONE = 0,
+	LOGFORMAT_FIELD_STATUS,
+	LOGFORMAT_FIELD_REQUEST, /* "METHOD target PROTOCOL", split after matching */
+	LOGFORMAT_FIELD_METHOD,
+	LOGFORMAT_FIELD_PATH,
+	LOGFORMAT_FIELD_PROTOCOL,
+	LOGFORMAT_FIELD_VHOST,
+	LOGFORMAT_FIELD_REMOTE_ADDR,
+	LOGFORMAT_FIELD_BYTES,
+	LOGFORMAT_FIELD_TIME_S,          /* request time in seconds */
+	LOGFORMAT_FIELD_TIME_MS,         /* request time in milliseconds */
+	LOGFORMAT_FIELD_TIME_US,         /* request time in microseconds */
+	LOGFORMAT_FIELD_UPSTREAM_TIME,   /* list of seconds */
+	LOGFORMAT_FIELD_UPSTREAM_STATUS, /* list of codes */
+	LOGFORMAT_FIELD_COUNT
+};
+
+/* Value classes: what text an item can produce. */
+enum logformat_class {
+	LOGFORMAT_TOKEN,      /* no spaces: ids, schemes, ISO times */
+	LOGFORMAT_HOST,       /* host name: no spaces, '/', '"', '?', '#' */
+	LOGFORMAT_TEXT,       /* free text, may hold spaces (headers, $request_uri) */
+	LOGFORMAT_INT,        /* digits or "-" */
+	LOGFORMAT_DEC,        /* decimal or "-" */
+	LOGFORMAT_INT_LIST,   /* "200, 502 : 404", "-" entries allowed */
+	LOGFORMAT_DEC_LIST,   /* "0.100, - : 0.004" */
+	LOGFORMAT_ADDR_LIST,  /* "10.0.0.2, 10.0.0.1", "[::1]:80, unix:/x : 1.2.3.4:80" */
+	LOGFORMAT_REQUEST,    /* "GET /x HTTP/1.1" (has spaces) */
+	LOGFORMAT_TIME_LOCAL, /* "17/May/2015:20:05:16 +0000" */
+	LOGFORMAT_CLF_TIME,   /* Apache %t: "[17/May/2015:20:05:16 +0000]" with brackets */
+};
+
+#define LOGFORMAT_MAX_GROUPS 32
+#define LOGFORMAT_MAX_PATTERN 16384
+
+struct logformat {
+	char pattern[LOGFORMAT_MAX_PATTERN]; /* NUL-terminated pcre2 pattern */
+	size_t len;
+	unsigned ngroups;                              /* capture groups 1..ngroups */
+	uint8_t group_field[LOGFORMAT_MAX_GROUPS + 1]; /* group -> enum logformat_field */
+	bool has_field[LOGFORMAT_FIELD_COUNT];
+	bool overflow;
+};
+
+/* Format text after removing config-file quoting, with the 1-based column
+ * of every byte in the text the user gave (for error messages). */
+#define LOGFORMAT_MAX_TEXT 8192
+
+struct logformat_text {
+	char text[LOGFORMAT_MAX_TEXT];
+	unsigned col[LOGFORMAT_MAX_TEXT];
+	size_t len;
+};
+
+/* One piece of a tokenised format: a literal run of text[start..start+len)
+ * or an item of class cls feeding field. */
+struct logformat_piece {
+	unsigned start, len;
+	bool is_item;
+	uint8_t cls;   /* enum logformat_class */
+	uint8_t field; /* enum logformat_field */
+};
+
+#define LOGFORMAT_MAX_PIECES 512
+
+/* Build the whole pattern from pieces over t->text (init + literals + items
+ * with their neighbouring characters as context + finish).  Returns as
+ * logformat_finish. */
+int logformat_build(struct logformat *f, const struct logformat_text *t,
+                    const struct logformat_piece *pieces, size_t n);
+
+struct logparse_error;
+
+/* Fill *err (NULL-safe) with a printf-style message and a column. */
+void logformat_set_error(struct logparse_error *err, size_t column, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Start a pattern ("^" anchored).  Never fails. */
+void logformat_init(struct logformat *f);
+
+/* Append literal format text (regex metacharacters are escaped). */
+void logformat_literal(struct logformat *f, const char *s, size_t len);
+
+/* Append an item of class cls feeding field (LOGFORMAT_FIELD_NONE: not
+ * captured; a field already captured earlier is not captured twice).
+ * prev is the literal character just before the item (-1 when none or an
+ * item), next the literal character just after it (-1 at the end of the
+ * format or when another item follows). */
+void logformat_item(struct logformat *f, enum logformat_class cls, enum logformat_field field,
+                    int prev, int next);
+
+/* Close the pattern.  Returns 0, -E2BIG when the pattern or the group table
+ * overflowed, -EINVAL when no status field was captured. */
+int logformat_finish(struct logformat *f);
+
+/* Name of a field as used for raw-regex group names ("status", ...). */
+const char *logformat_field_name(enum logformat_field field);
+
+#endif
