@@ -24,14 +24,22 @@ static uint32_t rnd(void)
 
 static const char *const methods[] = {"GET", "GET", "GET", "GET", "POST", "HEAD", "PUT", "DELETE"};
 static const int codes[] = {200, 200, 200, 200, 200, 200, 200, 200, 304, 301, 302, 404,
-			    404, 403, 400, 499, 500, 502, 503, 504, 444, 429, 201, 206};
-static const char *const paths[] = {"/", "/index.html", "/api/v1/items", "/static/app.js",
-				    "/images/logo.png", "/login", "/search?q=hello+world",
-				    "/wp-login.php", "/favicon.ico", "/api/v1/items/42/comments"};
+                            404, 403, 400, 499, 500, 502, 503, 504, 444, 429, 201, 206};
+static const char *const paths[] = {"/",
+                                    "/index.html",
+                                    "/api/v1/items",
+                                    "/static/app.js",
+                                    "/images/logo.png",
+                                    "/login",
+                                    "/search?q=hello+world",
+                                    "/wp-login.php",
+                                    "/favicon.ico",
+                                    "/api/v1/items/42/comments"};
 static const char *const agents[] = {
-	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-	"curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)",
-	"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"};
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+    "Safari/537.36",
+    "curl/8.5.0", "Googlebot/2.1 (+http://www.google.com/bot.html)",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"};
 
 static unsigned long parse_ul(const char *s)
 {
@@ -75,10 +83,11 @@ int main(int argc, char **argv)
 		unsigned ip = rnd();
 		unsigned sec = (unsigned)(n / 50) % 86400;
 		counts[code]++;
-		printf("%u.%u.%u.%u - - [25/Nov/2026:%02u:%02u:%02u +0000] \"%s %s HTTP/1.1\" %d %u",
-		       10 + ip % 200, (ip >> 8) & 255, (ip >> 16) & 255, ip >> 24, sec / 3600,
-		       sec / 60 % 60, sec % 60, methods[rnd() % 8], paths[rnd() % 10], code,
-		       code == 304 || code == 444 ? 0 : rnd() % 50000);
+		printf(
+		    "%u.%u.%u.%u - - [25/Nov/2026:%02u:%02u:%02u +0000] \"%s %s HTTP/1.1\" %d %u",
+		    10 + ip % 200, (ip >> 8) & 255, (ip >> 16) & 255, ip >> 24, sec / 3600,
+		    sec / 60 % 60, sec % 60, methods[rnd() % 8], paths[rnd() % 10], code,
+		    code == 304 || code == 444 ? 0 : rnd() % 50000);
 		if (!common) {
 			printf(" \"%s\" \"%s\"", rnd() % 3 ? "-" : "https://example.com/",
 			       agents[rnd() % 4]);

@@ -15,16 +15,16 @@
 const char *expo_content_type(enum expo_format f)
 {
 	return f == EXPO_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-				     : "text/plain; version=0.0.4; charset=utf-8";
+	                             : "text/plain; version=0.0.4; charset=utf-8";
 }
 
 static const char *type_name(enum expo_format f, enum expo_type t)
 {
 	static const char *const names[] = {
-		[EXPO_COUNTER] = "counter",
-		[EXPO_GAUGE] = "gauge",
-		[EXPO_HISTOGRAM] = "histogram",
-		[EXPO_INFO] = "gauge",
+	    [EXPO_COUNTER] = "counter",
+	    [EXPO_GAUGE] = "gauge",
+	    [EXPO_HISTOGRAM] = "histogram",
+	    [EXPO_INFO] = "gauge",
 	};
 	if (t == EXPO_INFO && f == EXPO_OPENMETRICS) {
 		return "info";
@@ -96,7 +96,7 @@ void expo_escape_value(struct strbuf *b, const char *value, size_t len)
 }
 
 static const char *family_name(enum expo_format f, const char *name, enum expo_type t,
-			       size_t *ret_len)
+                               size_t *ret_len)
 {
 	size_t len = strlen(name);
 
@@ -105,7 +105,7 @@ static const char *family_name(enum expo_format f, const char *name, enum expo_t
 	    strcmp(name + len - 6, "_total") == 0) {
 		len -= 6;
 	} else if (f == EXPO_OPENMETRICS && t == EXPO_INFO && len > 5 &&
-		   strcmp(name + len - 5, "_info") == 0) {
+	           strcmp(name + len - 5, "_info") == 0) {
 		len -= 5;
 	}
 	*ret_len = len;
@@ -113,7 +113,7 @@ static const char *family_name(enum expo_format f, const char *name, enum expo_t
 }
 
 void expo_family(struct strbuf *b, enum expo_format f, const char *name, enum expo_type type,
-		 const char *help)
+                 const char *help)
 {
 	size_t len;
 	const char *fam = family_name(f, name, type, &len);
@@ -141,8 +141,8 @@ static void put_label(struct strbuf *b, const struct expo_label *l, bool first)
 }
 
 static void put_head(struct strbuf *b, const char *name, const char *suffix,
-		     const struct expo_label *labels, size_t n_labels,
-		     const struct expo_label *extra)
+                     const struct expo_label *labels, size_t n_labels,
+                     const struct expo_label *extra)
 {
 	(void)strbuf_puts(b, name);
 	if (suffix) {
@@ -162,8 +162,8 @@ static void put_head(struct strbuf *b, const char *name, const char *suffix,
 }
 
 void expo_sample_u64(struct strbuf *b, const char *name, const char *suffix,
-		     const struct expo_label *labels, size_t n_labels, const struct expo_label *extra,
-		     uint64_t value)
+                     const struct expo_label *labels, size_t n_labels,
+                     const struct expo_label *extra, uint64_t value)
 {
 	put_head(b, name, suffix, labels, n_labels, extra);
 	(void)strbuf_put_u64(b, value);
@@ -171,8 +171,8 @@ void expo_sample_u64(struct strbuf *b, const char *name, const char *suffix,
 }
 
 void expo_sample_double(struct strbuf *b, const char *name, const char *suffix,
-			const struct expo_label *labels, size_t n_labels,
-			const struct expo_label *extra, double value)
+                        const struct expo_label *labels, size_t n_labels,
+                        const struct expo_label *extra, double value)
 {
 	put_head(b, name, suffix, labels, n_labels, extra);
 	(void)strbuf_put_double(b, value);

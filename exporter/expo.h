@@ -40,16 +40,16 @@ const char *expo_content_type(enum expo_format f);
  * format (counters end in _total); OpenMetrics drops the _total / _info
  * suffix on the family line as the spec wants. */
 void expo_family(struct strbuf *b, enum expo_format f, const char *name, enum expo_type type,
-		 const char *help);
+                 const char *help);
 
 /* Write one sample line: name + suffix, labels (then an optional extra
  * label, e.g. le), value. */
 void expo_sample_u64(struct strbuf *b, const char *name, const char *suffix,
-		     const struct expo_label *labels, size_t n_labels, const struct expo_label *extra,
-		     uint64_t value);
+                     const struct expo_label *labels, size_t n_labels,
+                     const struct expo_label *extra, uint64_t value);
 void expo_sample_double(struct strbuf *b, const char *name, const char *suffix,
-			const struct expo_label *labels, size_t n_labels,
-			const struct expo_label *extra, double value);
+                        const struct expo_label *labels, size_t n_labels,
+                        const struct expo_label *extra, double value);
 
 /* Append a label value escaped for the exposition formats (valid UTF-8 out). */
 void expo_escape_value(struct strbuf *b, const char *value, size_t len);

@@ -141,8 +141,8 @@ void log_msg(enum log_level level, const char *msg, ...)
 	(void)clock_gettime(CLOCK_REALTIME, &now);
 	(void)gmtime_r(&now.tv_sec, &tm);
 	(void)snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		       now.tv_nsec / 1000000);
+	               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	               now.tv_nsec / 1000000);
 	put_pair(&l, "ts", ts, true);
 	put_pair(&l, "level", level_names[level], false);
 	put_pair(&l, "msg", msg, false);

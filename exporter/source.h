@@ -21,7 +21,7 @@ struct source;
  * files present now from offset 0 (--once) instead of from their end.
  * On a bad format returns -EINVAL with a message in err. */
 int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
-		  struct source **ret_source, char *err, size_t err_size);
+                  struct source **ret_source, char *err, size_t err_size);
 
 /* NULL-safe. */
 void source_destroy(struct source *s);

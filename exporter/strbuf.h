@@ -16,8 +16,8 @@ struct strbuf {
 	char *data;
 	size_t len;
 	size_t alloc;
-	size_t cap;  /* hard limit on len */
-	int error;   /* first error: 0, -ENOMEM or -E2BIG */
+	size_t cap; /* hard limit on len */
+	int error;  /* first error: 0, -ENOMEM or -E2BIG */
 };
 
 /* Initialise caller storage; cap is the maximum length in bytes. */

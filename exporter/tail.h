@@ -43,7 +43,7 @@ struct tail_file;
  * offset 0 (else from its end).  line_cap: 0 for the default.  The file is
  * opened at the first poll.  NULL on OOM. */
 struct tail_file *tail_file_create(const char *path, bool from_start, size_t line_cap,
-				   const struct tail_callbacks *cb);
+                                   const struct tail_callbacks *cb);
 
 /* NULL-safe; closes the file. */
 void tail_file_destroy(struct tail_file *t);

@@ -26,11 +26,12 @@ struct log_record {
 	struct str_view protocol; /* "HTTP/1.1"; empty for HTTP/0.9-style requests */
 	struct str_view vhost;    /* $host / %v, empty when absent */
 	struct str_view remote_addr;
-	uint64_t bytes_sent;      /* $body_bytes_sent / %b / %B */
-	double request_time;      /* seconds: $request_time, %D, %T, %{ms}T ... */
-	double upstream_time;     /* seconds, sum over all upstream attempts */
-	unsigned upstream_attempts;    /* entries in $upstream_response_time that were numbers */
-	unsigned upstream_status_slot; /* last $upstream_status entry, STATUS_SLOT_INVALID if none */
+	uint64_t bytes_sent;        /* $body_bytes_sent / %b / %B */
+	double request_time;        /* seconds: $request_time, %D, %T, %{ms}T ... */
+	double upstream_time;       /* seconds, sum over all upstream attempts */
+	unsigned upstream_attempts; /* entries in $upstream_response_time that were numbers */
+	unsigned
+	    upstream_status_slot; /* last $upstream_status entry, STATUS_SLOT_INVALID if none */
 	bool has_bytes;
 	bool has_request_time;
 	bool has_upstream_time;

@@ -23,21 +23,21 @@ struct escape_case {
 static void t_escape_table(void **state)
 {
 	static const struct escape_case cases[] = {
-		{"plain", 5, "plain"},
-		{"a\"b", 3, "a\\\"b"},
-		{"back\\slash", 10, "back\\\\slash"},
-		{"new\nline", 8, "new\\nline"},
-		{"caf\xc3\xa9", 5, "caf\xc3\xa9"},                    /* valid 2-byte */
-		{"\xe2\x82\xac", 3, "\xe2\x82\xac"},                  /* valid 3-byte */
-		{"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},          /* valid 4-byte */
-		{"\xff", 1, "\xef\xbf\xbd"},                          /* invalid byte */
-		{"a\xc3", 2, "a\xef\xbf\xbd"},                        /* truncated sequence */
-		{"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},          /* overlong */
-		{"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
-		{"\xf4\x90\x80\x80", 4,
-		 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
-		{"nul\0byte", 8, "nul\0byte"},
-		{"", 0, ""},
+	    {"plain", 5, "plain"},
+	    {"a\"b", 3, "a\\\"b"},
+	    {"back\\slash", 10, "back\\\\slash"},
+	    {"new\nline", 8, "new\\nline"},
+	    {"caf\xc3\xa9", 5, "caf\xc3\xa9"},                           /* valid 2-byte */
+	    {"\xe2\x82\xac", 3, "\xe2\x82\xac"},                         /* valid 3-byte */
+	    {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},                 /* valid 4-byte */
+	    {"\xff", 1, "\xef\xbf\xbd"},                                 /* invalid byte */
+	    {"a\xc3", 2, "a\xef\xbf\xbd"},                               /* truncated sequence */
+	    {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong */
+	    {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+	    {"\xf4\x90\x80\x80", 4,
+	     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
+	    {"nul\0byte", 8, "nul\0byte"},
+	    {"", 0, ""},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -66,16 +66,16 @@ static void t_family_and_samples(void **state)
 	expo_sample_double(&b, "g", NULL, NULL, 0, NULL, 0.25);
 	expo_end(&b, EXPO_TEXT);
 	assert_string_equal(b.data, "# HELP x_total Help text.\n"
-				    "# TYPE x_total counter\n"
-				    "x_total{source=\"web\",code=\"404\"} 18446744073709551615\n"
-				    "h_bucket{source=\"web\",le=\"0.5\"} 3\n"
-				    "g 0.25\n");
+	                            "# TYPE x_total counter\n"
+	                            "x_total{source=\"web\",code=\"404\"} 18446744073709551615\n"
+	                            "h_bucket{source=\"web\",le=\"0.5\"} 3\n"
+	                            "g 0.25\n");
 	strbuf_reset(&b);
 	expo_family(&b, EXPO_OPENMETRICS, "x_total", EXPO_COUNTER, "Help.");
 	expo_family(&b, EXPO_OPENMETRICS, "y_info", EXPO_INFO, "Info.");
 	expo_end(&b, EXPO_OPENMETRICS);
 	assert_string_equal(b.data, "# HELP x Help.\n# TYPE x counter\n"
-				    "# HELP y Info.\n# TYPE y info\n# EOF\n");
+	                            "# HELP y Info.\n# TYPE y info\n# EOF\n");
 	strbuf_finish(&b);
 }
 
@@ -104,9 +104,15 @@ static void t_doubles(void **state)
 	static const struct {
 		double v;
 		const char *want;
-	} cases[] = {{0, "0"}, {1, "1"}, {-2, "-2"}, {0.1, "0.1"}, {1e-9, "1e-09"},
-		     {0.005, "0.005"}, {123456.789, "123456.789"}, {1.0 / 0.0, "+Inf"},
-		     {-1.0 / 0.0, "-Inf"}};
+	} cases[] = {{0, "0"},
+	             {1, "1"},
+	             {-2, "-2"},
+	             {0.1, "0.1"},
+	             {1e-9, "1e-09"},
+	             {0.005, "0.005"},
+	             {123456.789, "123456.789"},
+	             {1.0 / 0.0, "+Inf"},
+	             {-1.0 / 0.0, "-Inf"}};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct strbuf b;
@@ -120,10 +126,10 @@ static void t_doubles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_escape_table),
-		cmocka_unit_test(t_family_and_samples),
-		cmocka_unit_test(t_strbuf_cap),
-		cmocka_unit_test(t_doubles),
+	    cmocka_unit_test(t_escape_table),
+	    cmocka_unit_test(t_family_and_samples),
+	    cmocka_unit_test(t_strbuf_cap),
+	    cmocka_unit_test(t_doubles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,15 +74,15 @@ static void t_counts_and_labels(void **state)
 
 	char *out = render(m, EXPO_TEXT);
 	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"web\",env=\"prod\","
-				    "code=\"404\",class=\"4xx\",reason=\"Not Found\","
-				    "method=\"GET\"} 5\n"));
+	                            "code=\"404\",class=\"4xx\",reason=\"Not Found\","
+	                            "method=\"GET\"} 5\n"));
 	assert_non_null(strstr(out, "code=\"499\",class=\"4xx\",reason=\"Client Closed Request\","
-				    "method=\"other\"} 1\n"));
+	                            "method=\"other\"} 1\n"));
 	assert_non_null(strstr(out, "code=\"invalid\",class=\"invalid\",reason=\"Invalid\","
-				    "method=\"other\"} 1\n"));
+	                            "method=\"other\"} 1\n"));
 	assert_non_null(strstr(out, "accesslog_log_lines_total{source=\"web\",env=\"prod\"} 8\n"));
 	assert_non_null(strstr(out, "accesslog_http_status_info{code=\"444\",class=\"4xx\","
-				    "reason=\"No Response\",origin=\"nginx\"} 1\n"));
+	                            "reason=\"No Response\",origin=\"nginx\"} 1\n"));
 	assert_non_null(strstr(out, "# TYPE accesslog_http_responses_total counter\n"));
 	assert_null(strstr(out, "code=\"200\",class=\"2xx\",reason=\"OK\",method="));
 	free(out);
@@ -103,8 +103,9 @@ static void t_histogram_consistent(void **state)
 		metrics_observe(s, &r);
 	}
 	char *out = render(m, EXPO_TEXT);
-	const char *p = "accesslog_http_request_duration_seconds_bucket{source=\"h\",method=\"POST\","
-			"class=\"2xx\",le=";
+	const char *p =
+	    "accesslog_http_request_duration_seconds_bucket{source=\"h\",method=\"POST\","
+	    "class=\"2xx\",le=";
 	char want[512];
 	static const struct {
 		const char *le;
@@ -115,11 +116,11 @@ static void t_histogram_consistent(void **state)
 		assert_non_null(strstr(out, want));
 	}
 	assert_non_null(strstr(out, "accesslog_http_request_duration_seconds_count{source=\"h\","
-				    "method=\"POST\",class=\"2xx\"} 6\n"));
+	                            "method=\"POST\",class=\"2xx\"} 6\n"));
 	assert_non_null(strstr(out, "accesslog_http_request_duration_seconds_sum{source=\"h\","
-				    "method=\"POST\",class=\"2xx\"} 4.05\n"));
+	                            "method=\"POST\",class=\"2xx\"} 4.05\n"));
 	assert_non_null(strstr(out, "accesslog_http_response_bytes_total{source=\"h\","
-				    "method=\"POST\",class=\"2xx\"} 600\n"));
+	                            "method=\"POST\",class=\"2xx\"} 600\n"));
 	free(out);
 	metrics_destroy(m);
 }
@@ -154,9 +155,13 @@ static void t_save_restore(void **state)
 	free(rb);
 
 	/* a malformed file restores nothing */
-	static const char *const bad[] = {"c lines x\n", "r GET 700 1\n", "c nosuch 1\n",
-					  "r GET 200\n", "c lines 99999999999999999999999\n",
-					  "h req GET 2xx i zz 1\n", "q\n"};
+	static const char *const bad[] = {"c lines x\n",
+	                                  "r GET 700 1\n",
+	                                  "c nosuch 1\n",
+	                                  "r GET 200\n",
+	                                  "c lines 99999999999999999999999\n",
+	                                  "h req GET 2xx i zz 1\n",
+	                                  "q\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[128];
 		int n = snprintf(text, sizeof(text), "c lines 5\n%s", bad[i]);
@@ -190,11 +195,9 @@ static void t_bad_buckets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_counts_and_labels),
-		cmocka_unit_test(t_histogram_consistent),
-		cmocka_unit_test(t_save_restore),
-		cmocka_unit_test(t_method_labels),
-		cmocka_unit_test(t_bad_buckets),
+	    cmocka_unit_test(t_counts_and_labels), cmocka_unit_test(t_histogram_consistent),
+	    cmocka_unit_test(t_save_restore),      cmocka_unit_test(t_method_labels),
+	    cmocka_unit_test(t_bad_buckets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
