@@ -1,28 +1,566 @@
-/* jsonline.c - being written */
+/*
+ * jsonline.c - a bounded, allocation-free scanner for JSON access logs.
+ *
+ * Each line must be one JSON object.  The scanner validates the whole line
+ * (strings, escapes, numbers, literals, nesting up to JSON_MAX_DEPTH) in one
+ * pass and, for keys at the top level and one level down, looks the key up
+ * in a small table of key names -> record fields.  Values may be strings or
+ * numbers ("status": 200 and "status": "200" are the same); null, "-" and
+ * "" mean absent.  String values without escapes are views into the line;
+ * escaped ones (\", \/, \uXXXX) are decoded into a per-parser scratch buffer
+ * that is as large as the longest line allowed, so decoding never fails.
+ *
+ * Defaults cover nginx escape=json templates seen in the wild (status,
+ * http_status, request_time, responsetime, upstream_response_time,
+ * upstreamtime, ...); a key map "field=key|key,field=key" replaces the keys
+ * of the fields it names.  The first key in the line that maps to a field
+ * wins.
+ *
+ * Rejected: a JSON library (allocation per line, no byte-level control over
+ * invalid UTF-8, which nginx passes through raw and we must accept) and a
+ * regex per key (order-dependent).
+ */
 #include "parsers/jsonline.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "parsers/fieldconv.h"
 #include "parsers/logformat.h"
+
+#define JSON_MAX_DEPTH 16
+#define JSON_MAX_LINE (1024u * 1024u)
+#define JSON_MAX_KEYS 64
+#define JSON_KEY_MAX 64
+
+struct json_key {
+	char name[JSON_KEY_MAX];
+	uint8_t len;
+	uint8_t field; /* enum logformat_field */
+};
+
+struct jsonline {
+	struct json_key keys[JSON_MAX_KEYS];
+	unsigned nkeys;
+	char *scratch; /* JSON_MAX_LINE bytes: decoded strings */
+	size_t scratch_used;
+};
+
+struct default_key {
+	enum logformat_field field;
+	const char *names; /* '|' separated */
+};
+
+static const struct default_key default_keys[] = {
+    {LOGFORMAT_FIELD_STATUS, "status|http_status|status_code|statusCode|response_status|"
+                             "DownstreamStatus"},
+    {LOGFORMAT_FIELD_REQUEST, "request|request_line"},
+    {LOGFORMAT_FIELD_METHOD, "request_method|method|RequestMethod"},
+    {LOGFORMAT_FIELD_PATH, "request_uri|uri|path|url|RequestPath"},
+    {LOGFORMAT_FIELD_PROTOCOL, "server_protocol|protocol|RequestProtocol"},
+    {LOGFORMAT_FIELD_VHOST, "host|http_host|server_name|vhost|domain|domain_http_host|"
+                            "RequestHost"},
+    {LOGFORMAT_FIELD_REMOTE_ADDR, "remote_addr|clientip|client_ip|ClientHost"},
+    {LOGFORMAT_FIELD_BYTES, "body_bytes_sent|size|bytes_sent|DownstreamContentSize"},
+    {LOGFORMAT_FIELD_TIME_S, "request_time|responsetime|response_time"},
+    {LOGFORMAT_FIELD_UPSTREAM_TIME, "upstream_response_time|upstreamtime|upstream_time"},
+    {LOGFORMAT_FIELD_UPSTREAM_STATUS, "upstream_status|upstreamstatus"},
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int add_key(struct jsonline *j, enum logformat_field f, const char *name, size_t len,
+                   struct logparse_error *err)
+{
+	if (len == 0 || len >= JSON_KEY_MAX) {
+		logformat_set_error(err, 0, "JSON key name for %s is empty or longer than %d bytes",
+		                    logformat_field_name(f), JSON_KEY_MAX - 1);
+		return -EINVAL;
+	}
+	if (j->nkeys >= JSON_MAX_KEYS) {
+		logformat_set_error(err, 0, "more than %d JSON key names", JSON_MAX_KEYS);
+		return -EINVAL;
+	}
+	struct json_key *k = &j->keys[j->nkeys++];
+	memcpy(k->name, name, len);
+	k->name[len] = '\0';
+	k->len = (uint8_t)len;
+	k->field = (uint8_t)f;
+	return 0;
+}
+
+/* Add '|'-separated names for field f. */
+static int add_names(struct jsonline *j, enum logformat_field f, const char *names, size_t len,
+                     struct logparse_error *err)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || names[i] == '|') {
+			int r = add_key(j, f, names + start, i - start, err);
+			if (r < 0) {
+				return r;
+			}
+			start = i + 1;
+		}
+	}
+	return 0;
+}
+
+static enum logformat_field field_by_name(const char *s, size_t n)
+{
+	for (unsigned f = 1; f < LOGFORMAT_FIELD_COUNT; f++) {
+		const char *name = logformat_field_name((enum logformat_field)f);
+		if (strlen(name) == n && memcmp(name, s, n) == 0) {
+			return (enum logformat_field)f;
+		}
+	}
+	return LOGFORMAT_FIELD_NONE;
+}
+
+/* Parse "field=key|key,field=key"; *overridden marks fields it names. */
+static int parse_keymap(struct jsonline *j, const char *map, bool *overridden,
+                        struct logparse_error *err)
+{
+	size_t i = 0, n = strlen(map);
+
+	while (i < n) {
+		size_t end = i;
+		while (end < n && map[end] != ',') {
+			end++;
+		}
+		const char *eq = memchr(map + i, '=', end - i);
+		if (eq == NULL) {
+			logformat_set_error(
+			    err, i + 1, "JSON key map: expected field=key at column %zu", i + 1);
+			return -EINVAL;
+		}
+		size_t flen = (size_t)(eq - (map + i));
+		enum logformat_field f = field_by_name(map + i, flen);
+		if (f == LOGFORMAT_FIELD_NONE) {
+			logformat_set_error(err, i + 1,
+			                    "JSON key map: unknown field \"%.*s\" at column %zu",
+			                    (int)(flen > 32 ? 32 : flen), map + i, i + 1);
+			return -EINVAL;
+		}
+		overridden[f] = true;
+		int r = add_names(j, f, eq + 1, (size_t)(map + end - (eq + 1)), err);
+		if (r < 0) {
+			if (err != NULL) {
+				err->column = (size_t)(eq - map) + 2;
+			}
+			return r;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
 
 int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_error *err)
 {
-	(void)keymap;
-	(void)ret;
-	logformat_set_error(err, 0, "JSON lines are not supported yet");
-	return -EINVAL;
+	bool overridden[LOGFORMAT_FIELD_COUNT] = {false};
+	struct jsonline *j = calloc(1, sizeof(*j));
+	int r;
+
+	if (j == NULL) {
+		return -ENOMEM;
+	}
+	if (keymap != NULL && keymap[0] != '\0') {
+		r = parse_keymap(j, keymap, overridden, err);
+		if (r < 0) {
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(default_keys); i++) {
+		if (overridden[default_keys[i].field]) {
+			continue;
+		}
+		r = add_names(j, default_keys[i].field, default_keys[i].names,
+		              strlen(default_keys[i].names), err);
+		if (r < 0) {
+			goto fail;
+		}
+	}
+	bool has_status = false;
+	for (unsigned i = 0; i < j->nkeys; i++) {
+		has_status |= j->keys[i].field == LOGFORMAT_FIELD_STATUS;
+	}
+	if (!has_status) {
+		logformat_set_error(err, 0, "JSON key map has no key for status");
+		r = -EINVAL;
+		goto fail;
+	}
+	j->scratch = malloc(JSON_MAX_LINE);
+	if (j->scratch == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret = j;
+	return 0;
+fail:
+	jsonline_destroy(j);
+	return r;
 }
 
 void jsonline_destroy(struct jsonline *j)
 {
-	(void)j;
+	if (j == NULL) {
+		return;
+	}
+	free(j->scratch);
+	free(j);
+}
+
+/* Scanner state for one line. */
+struct scan {
+	const char *s;
+	size_t len, pos;
+	struct jsonline *j;
+	struct log_record *rec;
+	struct str_view request;
+	bool seen[LOGFORMAT_FIELD_COUNT];
+};
+
+static void skip_ws(struct scan *sc)
+{
+	while (sc->pos < sc->len) {
+		char c = sc->s[sc->pos];
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			break;
+		}
+		sc->pos++;
+	}
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+static int read_hex4(const char *s, unsigned *ret)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval(s[i]);
+		if (h < 0) {
+			return -EINVAL;
+		}
+		v = (v << 4) | (unsigned)h;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Append code point cp as UTF-8 (lone surrogates are encoded as is). */
+static size_t put_utf8(char *out, unsigned cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Decode the escapes of a validated string body into scratch. */
+static struct str_view decode(struct scan *sc, const char *s, size_t n)
+{
+	char *out = sc->j->scratch + sc->j->scratch_used;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\\') {
+			out[o++] = s[i];
+			continue;
+		}
+		char e = s[++i];
+		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+		const char *k = strchr(from, e);
+		if (e != 'u' && k != NULL) {
+			out[o++] = to[k - from];
+			continue;
+		}
+		unsigned cp = 0, lo = 0;
+		(void)read_hex4(s + i + 1, &cp);
+		i += 4;
+		if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < n && s[i + 1] == '\\' &&
+		    s[i + 2] == 'u' && read_hex4(s + i + 3, &lo) == 0 && lo >= 0xdc00 &&
+		    lo < 0xe000) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			i += 6;
+		}
+		o += put_utf8(out + o, cp);
+	}
+	sc->j->scratch_used += o;
+	return (struct str_view){out, o};
+}
+
+/* Validate a string at sc->pos (opening quote); returns the raw body. */
+static int scan_string(struct scan *sc, const char **ret_body, size_t *ret_len, bool *ret_escaped)
+{
+	size_t i = sc->pos + 1;
+	bool escaped = false;
+
+	while (i < sc->len) {
+		unsigned char c = (unsigned char)sc->s[i];
+		if (c == '"') {
+			*ret_body = sc->s + sc->pos + 1;
+			*ret_len = i - sc->pos - 1;
+			*ret_escaped = escaped;
+			sc->pos = i + 1;
+			return 0;
+		}
+		if (c < 0x20) {
+			return -EINVAL;
+		}
+		if (c == '\\') {
+			escaped = true;
+			if (i + 1 >= sc->len) {
+				return -EINVAL;
+			}
+			char e = sc->s[i + 1];
+			if (e == 'u') {
+				unsigned cp;
+				if (i + 5 >= sc->len || read_hex4(sc->s + i + 2, &cp) < 0) {
+					return -EINVAL;
+				}
+				i += 6;
+				continue;
+			}
+			if (strchr("\"\\/bfnrt", e) == NULL || e == '\0') {
+				return -EINVAL;
+			}
+			i += 2;
+			continue;
+		}
+		i++;
+	}
+	return -EINVAL;
+}
+
+static bool is_num_char(char c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* Validate a JSON number (RFC 8259 grammar). */
+static int scan_number(struct scan *sc, size_t *ret_len)
+{
+	const char *s = sc->s;
+	size_t i = sc->pos, n = sc->len;
+
+	if (i < n && s[i] == '-') {
+		i++;
+	}
+	if (i < n && s[i] == '0') {
+		i++;
+	} else if (i < n && s[i] >= '1' && s[i] <= '9') {
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+		}
+	} else {
+		return -EINVAL;
+	}
+	if (i < n && s[i] == '.') {
+		size_t d = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+		}
+		if (i == d) {
+			return -EINVAL;
+		}
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-')) {
+			i++;
+		}
+		size_t d = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+		}
+		if (i == d) {
+			return -EINVAL;
+		}
+	}
+	if (i < n && is_num_char(s[i])) {
+		return -EINVAL;
+	}
+	*ret_len = i - sc->pos;
+	sc->pos = i;
+	return 0;
+}
+
+static enum logformat_field key_field(const struct jsonline *j, const char *k, size_t n)
+{
+	for (unsigned i = 0; i < j->nkeys; i++) {
+		const struct json_key *jk = &j->keys[i];
+		if (jk->len == n && jk->name[0] == k[0] && memcmp(jk->name, k, n) == 0) {
+			return (enum logformat_field)jk->field;
+		}
+	}
+	return LOGFORMAT_FIELD_NONE;
+}
+
+static int scan_value(struct scan *sc, int depth, enum logformat_field field);
+
+static int scan_container(struct scan *sc, int depth, bool object)
+{
+	char close = object ? '}' : ']';
+
+	if (depth >= JSON_MAX_DEPTH) {
+		return -E2BIG;
+	}
+	sc->pos++; /* opening bracket */
+	skip_ws(sc);
+	if (sc->pos < sc->len && sc->s[sc->pos] == close) {
+		sc->pos++;
+		return 0;
+	}
+	for (;;) {
+		enum logformat_field f = LOGFORMAT_FIELD_NONE;
+		int r;
+		if (object) {
+			const char *k;
+			size_t kn;
+			bool kesc;
+			if (sc->pos >= sc->len || sc->s[sc->pos] != '"' ||
+			    scan_string(sc, &k, &kn, &kesc) < 0) {
+				return -EINVAL;
+			}
+			/* keys we look for never need escapes; depth 0 and 1 only */
+			if (!kesc && kn > 0 && depth <= 1) {
+				f = key_field(sc->j, k, kn);
+			}
+			skip_ws(sc);
+			if (sc->pos >= sc->len || sc->s[sc->pos] != ':') {
+				return -EINVAL;
+			}
+			sc->pos++;
+			skip_ws(sc);
+		}
+		r = scan_value(sc, depth + 1, f);
+		if (r < 0) {
+			return r;
+		}
+		skip_ws(sc);
+		if (sc->pos >= sc->len) {
+			return -EINVAL;
+		}
+		if (sc->s[sc->pos] == close) {
+			sc->pos++;
+			return 0;
+		}
+		if (sc->s[sc->pos] != ',') {
+			return -EINVAL;
+		}
+		sc->pos++;
+		skip_ws(sc);
+	}
+}
+
+static void deliver(struct scan *sc, enum logformat_field f, struct str_view v)
+{
+	if (f == LOGFORMAT_FIELD_NONE || sc->seen[f]) {
+		return;
+	}
+	/* a status that is present but not a code still counts (as invalid) */
+	if (f != LOGFORMAT_FIELD_STATUS && (v.len == 0 || (v.len == 1 && v.ptr[0] == '-'))) {
+		return;
+	}
+	sc->seen[f] = true;
+	fieldconv_apply(sc->rec, f, v.ptr, v.len, &sc->request);
+}
+
+static int scan_value(struct scan *sc, int depth, enum logformat_field field)
+{
+	if (sc->pos >= sc->len) {
+		return -EINVAL;
+	}
+	char c = sc->s[sc->pos];
+	if (c == '{' || c == '[') {
+		return scan_container(sc, depth, c == '{');
+	}
+	if (c == '"') {
+		const char *body;
+		size_t n;
+		bool esc;
+		if (scan_string(sc, &body, &n, &esc) < 0) {
+			return -EINVAL;
+		}
+		if (field != LOGFORMAT_FIELD_NONE) {
+			struct str_view v = esc ? decode(sc, body, n) : (struct str_view){body, n};
+			deliver(sc, field, v);
+		}
+		return 0;
+	}
+	static const char *const literals[] = {"true", "false", "null"};
+	for (size_t i = 0; i < ARRAY_SIZE(literals); i++) {
+		size_t ln = strlen(literals[i]);
+		if (sc->len - sc->pos >= ln && memcmp(sc->s + sc->pos, literals[i], ln) == 0) {
+			deliver(sc, field == LOGFORMAT_FIELD_STATUS ? field : LOGFORMAT_FIELD_NONE,
+			        (struct str_view){sc->s + sc->pos, ln});
+			sc->pos += ln;
+			return 0;
+		}
+	}
+	size_t start = sc->pos, n;
+	if (scan_number(sc, &n) < 0) {
+		return -EINVAL;
+	}
+	deliver(sc, field, (struct str_view){sc->s + start, n});
+	return 0;
 }
 
 int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_record *ret)
 {
-	(void)j;
-	(void)line;
-	(void)len;
-	(void)ret;
-	return -EINVAL;
+	struct log_record rec;
+	struct scan sc = {.s = line, .len = len, .j = j, .rec = &rec};
+	int r;
+
+	if (len > JSON_MAX_LINE) {
+		return -E2BIG;
+	}
+	fieldconv_init(&rec);
+	j->scratch_used = 0;
+	skip_ws(&sc);
+	if (sc.pos >= len || line[sc.pos] != '{') {
+		return -EINVAL;
+	}
+	r = scan_container(&sc, 0, true);
+	if (r < 0) {
+		return r;
+	}
+	skip_ws(&sc);
+	if (sc.pos != len || !sc.seen[LOGFORMAT_FIELD_STATUS]) {
+		return -EINVAL;
+	}
+	fieldconv_finish(&rec, sc.request);
+	*ret = rec;
+	return 0;
 }

@@ -33,14 +33,12 @@
 #include "parsers/format_nginx.h"
 #include "parsers/jsonline.h"
 #include "parsers/logformat.h"
-#include "parsers/numparse.h"
-#include "parsers/status.h"
+#include "parsers/fieldconv.h"
 
 #define JIT_STACK_MIN (32u * 1024u)
 #define JIT_STACK_MAX (1024u * 1024u)
 #define HEAP_LIMIT_KIB 20000u
 #define MAX_REGEX_GROUPS 255u
-#define METHOD_MAX 32u
 
 struct log_parser {
 	pcre2_code *code;
@@ -325,130 +323,6 @@ int logparse_create(enum logparse_kind kind, const char *text, struct log_parser
 	return logparse_create_opts(kind, text, NULL, ret_parser, err);
 }
 
-static bool is_method_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
-}
-
-/* "METHOD SP target [SP HTTP/x]" -> fields; anything else leaves them empty.
- * Extra blanks between the parts are tolerated (NASA, nextcloud lines). */
-static void split_request(const char *s, size_t n, struct str_view *method, struct str_view *path,
-                          struct str_view *protocol)
-{
-	size_t m = 0;
-
-	while (m < n && m <= METHOD_MAX && is_method_char(s[m])) {
-		m++;
-	}
-	if (m == 0 || m > METHOD_MAX || m >= n || s[m] != ' ') {
-		return;
-	}
-	size_t start = m;
-	while (start < n && s[start] == ' ') {
-		start++;
-	}
-	size_t end = n;
-	while (end > start && s[end - 1] == ' ') {
-		end--;
-	}
-	if (start == end) {
-		return;
-	}
-	*method = (struct str_view){s, m};
-	size_t sp = end;
-	while (sp > start && s[sp - 1] != ' ') {
-		sp--;
-	}
-	if (sp > start && end - sp > 5 && memcmp(s + sp, "HTTP/", 5) == 0) {
-		*protocol = (struct str_view){s + sp, end - sp};
-		end = sp;
-		while (end > start && s[end - 1] == ' ') {
-			end--;
-		}
-	}
-	*path = (struct str_view){s + start, end - start};
-}
-
-static bool is_dash(const char *s, size_t n)
-{
-	return n == 0 || (n == 1 && s[0] == '-');
-}
-
-static void set_time(struct log_record *r, const char *s, size_t n, unsigned scale)
-{
-	double v;
-	if (!r->has_request_time && numparse_decimal(s, n, scale, &v) == 0) {
-		r->request_time = v;
-		r->has_request_time = true;
-	}
-}
-
-/* Convert one captured field into the record. */
-static void apply_field(struct log_record *r, enum logformat_field f, const char *s, size_t n,
-                        struct str_view *request)
-{
-	uint64_t u;
-	const char *last;
-	size_t last_len;
-
-	switch (f) {
-	case LOGFORMAT_FIELD_NONE:
-	case LOGFORMAT_FIELD_COUNT:
-		break;
-	case LOGFORMAT_FIELD_STATUS:
-		r->status_slot = status_slot_from_text(s, n);
-		break;
-	case LOGFORMAT_FIELD_REQUEST:
-		*request = (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_METHOD:
-		r->method = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_PATH:
-		r->path = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_PROTOCOL:
-		r->protocol = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_VHOST:
-		r->vhost = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_REMOTE_ADDR:
-		r->remote_addr = (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_BYTES:
-		if (numparse_u64(s, n, &u) == 0) {
-			r->bytes_sent = u;
-			r->has_bytes = true;
-		}
-		break;
-	case LOGFORMAT_FIELD_TIME_S:
-		set_time(r, s, n, 0);
-		break;
-	case LOGFORMAT_FIELD_TIME_MS:
-		set_time(r, s, n, 3);
-		break;
-	case LOGFORMAT_FIELD_TIME_US:
-		set_time(r, s, n, 6);
-		break;
-	case LOGFORMAT_FIELD_UPSTREAM_TIME:
-		if (numparse_decimal_list(s, n, &r->upstream_time, &r->upstream_attempts) == 0) {
-			r->has_upstream_time = r->upstream_attempts > 0;
-		} else {
-			r->upstream_time = 0;
-			r->upstream_attempts = 0;
-		}
-		break;
-	case LOGFORMAT_FIELD_UPSTREAM_STATUS:
-		if (numparse_list_last(s, n, &last, &last_len) == 0) {
-			r->upstream_status_slot = status_slot_from_text(last, last_len);
-			r->has_upstream_status = true;
-		}
-		break;
-	}
-}
-
 int logparse_line(struct log_parser *p, const char *line, size_t len, struct log_record *ret)
 {
 	struct log_record r;
@@ -485,9 +359,7 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 			return -EINVAL;
 		}
 	}
-	memset(&r, 0, sizeof(r));
-	r.status_slot = STATUS_SLOT_INVALID;
-	r.upstream_status_slot = STATUS_SLOT_INVALID;
+	fieldconv_init(&r);
 	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
 	unsigned top = (unsigned)rc - 1 < p->ngroups ? (unsigned)rc - 1 : p->ngroups;
 	for (unsigned g = 1; g <= top; g++) {
@@ -495,15 +367,10 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 		if (a == PCRE2_UNSET || p->group_field[g] == LOGFORMAT_FIELD_NONE) {
 			continue;
 		}
-		apply_field(&r, (enum logformat_field)p->group_field[g], line + a, b - a, &request);
+		fieldconv_apply(&r, (enum logformat_field)p->group_field[g], line + a, b - a,
+		                &request);
 	}
-	if (request.ptr != NULL) {
-		struct str_view m = {NULL, 0}, pa = {NULL, 0}, pr = {NULL, 0};
-		split_request(request.ptr, request.len, &m, &pa, &pr);
-		r.method = r.method.len ? r.method : m;
-		r.path = r.path.len ? r.path : pa;
-		r.protocol = r.protocol.len ? r.protocol : pr;
-	}
+	fieldconv_finish(&r, request);
 	*ret = r;
 	return 0;
 }

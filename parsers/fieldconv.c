@@ -1,0 +1,159 @@
+/*
+ * fieldconv.c - field text -> record members (see fieldconv.h).
+ *
+ * No allocation, no copies: every string member is a view into the text it
+ * came from.  Rejected: decoding %XX or \xHH in paths here; the exporter
+ * only needs method/status/vhost and decoding would need scratch space.
+ */
+#include "parsers/fieldconv.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "parsers/numparse.h"
+#include "parsers/status.h"
+
+#define METHOD_MAX 32u
+
+void fieldconv_init(struct log_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status_slot = STATUS_SLOT_INVALID;
+	r->upstream_status_slot = STATUS_SLOT_INVALID;
+}
+
+static bool is_method_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* "METHOD SP target [SP HTTP/x]" -> fields; anything else leaves them empty.
+ * Extra blanks between the parts are tolerated (NASA, nextcloud lines). */
+void fieldconv_split_request(const char *s, size_t n, struct str_view *method,
+                             struct str_view *path, struct str_view *protocol)
+{
+	size_t m = 0;
+
+	while (m < n && m <= METHOD_MAX && is_method_char(s[m])) {
+		m++;
+	}
+	if (m == 0 || m > METHOD_MAX || m >= n || s[m] != ' ') {
+		return;
+	}
+	size_t start = m;
+	while (start < n && s[start] == ' ') {
+		start++;
+	}
+	size_t end = n;
+	while (end > start && s[end - 1] == ' ') {
+		end--;
+	}
+	if (start == end) {
+		return;
+	}
+	*method = (struct str_view){s, m};
+	size_t sp = end;
+	while (sp > start && s[sp - 1] != ' ') {
+		sp--;
+	}
+	if (sp > start && end - sp > 5 && memcmp(s + sp, "HTTP/", 5) == 0) {
+		*protocol = (struct str_view){s + sp, end - sp};
+		end = sp;
+		while (end > start && s[end - 1] == ' ') {
+			end--;
+		}
+	}
+	*path = (struct str_view){s + start, end - start};
+}
+
+static bool is_dash(const char *s, size_t n)
+{
+	return n == 0 || (n == 1 && s[0] == '-');
+}
+
+static void set_time(struct log_record *r, const char *s, size_t n, unsigned scale)
+{
+	double v;
+	if (!r->has_request_time && numparse_decimal(s, n, scale, &v) == 0) {
+		r->request_time = v;
+		r->has_request_time = true;
+	}
+}
+
+void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s, size_t n,
+                     struct str_view *request)
+{
+	uint64_t u;
+	const char *last;
+	size_t last_len;
+
+	switch (f) {
+	case LOGFORMAT_FIELD_NONE:
+	case LOGFORMAT_FIELD_COUNT:
+		break;
+	case LOGFORMAT_FIELD_STATUS:
+		r->status_slot = status_slot_from_text(s, n);
+		break;
+	case LOGFORMAT_FIELD_REQUEST:
+		*request = (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_METHOD:
+		r->method = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_PATH:
+		r->path = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_PROTOCOL:
+		r->protocol = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_VHOST:
+		r->vhost = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_REMOTE_ADDR:
+		r->remote_addr = (struct str_view){s, n};
+		break;
+	case LOGFORMAT_FIELD_BYTES:
+		if (numparse_u64(s, n, &u) == 0) {
+			r->bytes_sent = u;
+			r->has_bytes = true;
+		}
+		break;
+	case LOGFORMAT_FIELD_TIME_S:
+		set_time(r, s, n, 0);
+		break;
+	case LOGFORMAT_FIELD_TIME_MS:
+		set_time(r, s, n, 3);
+		break;
+	case LOGFORMAT_FIELD_TIME_US:
+		set_time(r, s, n, 6);
+		break;
+	case LOGFORMAT_FIELD_UPSTREAM_TIME:
+		if (numparse_decimal_list(s, n, &r->upstream_time, &r->upstream_attempts) == 0) {
+			r->has_upstream_time = r->upstream_attempts > 0;
+		} else {
+			r->upstream_time = 0;
+			r->upstream_attempts = 0;
+		}
+		break;
+	case LOGFORMAT_FIELD_UPSTREAM_STATUS:
+		if (numparse_list_last(s, n, &last, &last_len) == 0) {
+			r->upstream_status_slot = status_slot_from_text(last, last_len);
+			r->has_upstream_status = true;
+		}
+		break;
+	}
+}
+
+void fieldconv_finish(struct log_record *r, struct str_view request)
+{
+	struct str_view m = {NULL, 0}, pa = {NULL, 0}, pr = {NULL, 0};
+
+	if (request.ptr == NULL) {
+		return;
+	}
+	fieldconv_split_request(request.ptr, request.len, &m, &pa, &pr);
+	r->method = r->method.len ? r->method : m;
+	r->path = r->path.len ? r->path : pa;
+	r->protocol = r->protocol.len ? r->protocol : pr;
+}
