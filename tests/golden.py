@@ -12,7 +12,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VARYING = ("accesslog_build_info{", "accesslog_log_last_read_timestamp_seconds{")
+# Samples whose values depend on the build, the clock or the process, not on the log.
+VARYING = ("accesslog_build_info{", "accesslog_log_last_read_timestamp_seconds{",
+           "accesslog_config_last_reload_success_timestamp_seconds", "process_")
 
 
 def render(binary, log):
