@@ -1,0 +1,73 @@
+/*
+ * fuzz_format.c - libFuzzer target for the format compilers.
+ *
+ * Byte 0 picks the kind (nginx, apache, regex, json key map), the rest is
+ * the format text.  A format that compiles must then parse a few fixed
+ * lines (and its own text) through the JIT and through the interpreter
+ * with identical return codes; any crash, sanitizer report or mismatch is
+ * a finding.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parsers/logparse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const probe_lines[] = {
+    "192.0.2.1 - - [17/May/2015:10:05:03 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"",
+    "{\"status\":200,\"request\":\"GET / HTTP/1.1\"}",
+    "200",
+    "",
+};
+
+static void probe(struct log_parser *a, struct log_parser *b, const char *line, size_t len)
+{
+	struct log_record ra, rb;
+	int rca = logparse_line(a, line, len, &ra);
+	int rcb = logparse_line(b, line, len, &rb);
+	if (rca != rcb ||
+	    (rca == 0 && (ra.status_slot != rb.status_slot || ra.has_bytes != rb.has_bytes ||
+	                  ra.method.len != rb.method.len))) {
+		abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const enum logparse_kind kinds[] = {LOGPARSE_NGINX, LOGPARSE_APACHE, LOGPARSE_REGEX,
+	                                           LOGPARSE_JSON};
+	struct logparse_opts interp = {.no_jit = true};
+	struct log_parser *a = NULL, *b = NULL;
+	struct logparse_error err;
+	char *text;
+
+	if (size == 0 || size > 4096) {
+		return 0;
+	}
+	text = malloc(size);
+	if (text == NULL) {
+		return 0;
+	}
+	memcpy(text, data + 1, size - 1);
+	text[size - 1] = '\0';
+	enum logparse_kind kind = kinds[data[0] % 4];
+	int ra = logparse_create(kind, text, &a, &err);
+	int rb = logparse_create_opts(kind, text, &interp, &b, &err);
+	if ((ra == 0) != (rb == 0)) {
+		abort();
+	}
+	if (ra == 0) {
+		for (size_t i = 0; i < sizeof(probe_lines) / sizeof(probe_lines[0]); i++) {
+			probe(a, b, probe_lines[i], strlen(probe_lines[i]));
+		}
+		probe(a, b, text, size - 1);
+	} else if (strlen(err.message) == 0) {
+		abort(); /* every error must explain itself */
+	}
+	logparse_destroy(a);
+	logparse_destroy(b);
+	free(text);
+	return 0;
+}

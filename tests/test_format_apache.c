@@ -1,0 +1,146 @@
+/*
+ * test_format_apache.c - Apache LogFormat compilation: specifiers, units,
+ * config quoting, error columns.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "parsers/format_apache.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static void groups_string(const struct logformat *f, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (unsigned g = 1; g <= f->ngroups; g++) {
+		int r = snprintf(buf + o, size - o, "%s%s", g > 1 ? "," : "",
+		                 logformat_field_name((enum logformat_field)f->group_field[g]));
+		assert_true(r > 0 && (size_t)r < size - o);
+		o += (size_t)r;
+	}
+}
+
+static void t_groups(void **state)
+{
+	static const struct {
+		const char *format;
+		const char *groups;
+	} rows[] = {
+	    {"%h %l %u %t \"%r\" %>s %b", "remote_addr,request,status,bytes"},
+	    {"%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"",
+	     "vhost,remote_addr,request,status,bytes"},
+	    {"%>s %D", "status,request_time_us"},
+	    {"%>s %T", "status,request_time"},
+	    {"%>s %{ms}T", "status,request_time_ms"},
+	    {"%>s %{us}T", "status,request_time_us"},
+	    {"%>s %{s}T", "status,request_time"},
+	    {"%m %U%q %H %s %>s", "method,path,protocol,status"},
+	    {"%{Host}i %>s", "vhost,status"},
+	    {"%>s %400,501{User-agent}i %!200,304,302{Referer}i %{X-Forwarded-For}^ti %%",
+	     "status"},
+	    {"%a %{c}a %A %B %{Cookie}C %{VAR}e %f %{c}h %k %L %{Foo}n %{Location}o %{remote}p %P "
+	     "%{tid}P %R %<s %S %I %X %{%d/%b/%Y %T}t %{msec}t %{Foo}^to",
+	     "remote_addr,bytes,status"},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct logformat *f = malloc(sizeof(*f));
+		struct logparse_error err;
+		char buf[512];
+		assert_non_null(f);
+		if (format_apache_compile(rows[i].format, f, &err) != 0) {
+			print_error("\"%s\": %s\n", rows[i].format, err.message);
+			fail();
+		}
+		groups_string(f, buf, sizeof(buf));
+		if (strcmp(buf, rows[i].groups) != 0) {
+			print_error("\"%s\": groups %s, want %s\n", rows[i].format, buf,
+			            rows[i].groups);
+			fail();
+		}
+		free(f);
+	}
+}
+
+static void t_config_quoting(void **state)
+{
+	static const char body[] = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"";
+	static const char *const pasted[] = {
+	    "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b \\\"%{Referer}i\\\" "
+	    "\\\"%{User-Agent}i\\\"\" combined",
+	    "  LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b \\\"%{Referer}i\\\" "
+	    "\\\"%{User-Agent}i\\\"\"\n",
+	    "%h %l %u %t \\\"%r\\\" %>s %b \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"",
+	    "\"%h %l %u %t \\\"%r\\\" %>s %b \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"\" combined",
+	};
+	struct logformat *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(format_apache_compile(body, a, NULL), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(pasted); i++) {
+		struct logparse_error err;
+		if (format_apache_compile(pasted[i], b, &err) != 0) {
+			print_error("pasted %zu: %s\n", i, err.message);
+			fail();
+		}
+		if (strcmp(a->pattern, b->pattern) != 0) {
+			print_error("pasted %zu:\n%s\n%s\n", i, a->pattern, b->pattern);
+			fail();
+		}
+	}
+	free(a);
+	free(b);
+}
+
+static void t_errors(void **state)
+{
+	static const struct {
+		const char *format;
+		const char *needle;
+		size_t column;
+	} rows[] = {
+	    {"%h %>s %Z", "unknown Apache format specifier %Z", 8},
+	    {"%h %>s %{x}Z", "%Z", 8},
+	    {"%h %>s %{hours}T", "hours", 8},
+	    {"%h %>s %i", "needs a {name}", 8},
+	    {"%h %>s %{Referer", "unterminated", 8},
+	    {"%h %>s %", "incomplete", 8},
+	    {"%h %>s %400", "incomplete", 8},
+	    {"LogFormat \"%h %Q %>s\" x", "%Q", 15},
+	    {"LogFormat \"%h %>s", "unterminated", 11},
+	    {"%h %b %D", "no status", 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct logformat *f = malloc(sizeof(*f));
+		struct logparse_error err = {{0}, 0};
+		assert_non_null(f);
+		int r = format_apache_compile(rows[i].format, f, &err);
+		if (r != -EINVAL || strstr(err.message, rows[i].needle) == NULL ||
+		    err.column != rows[i].column) {
+			print_error("\"%s\": rc %d \"%s\" column %zu\n", rows[i].format, r,
+			            err.message, err.column);
+			fail();
+		}
+		free(f);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_groups),
+	    cmocka_unit_test(t_config_quoting),
+	    cmocka_unit_test(t_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,197 @@
+/*
+ * test_format_nginx.c - nginx log_format compilation: which variables are
+ * captured into which fields, config-file quoting, error columns.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "parsers/format_nginx.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "field,field,..." for the capture groups of f, in group order. */
+static void groups_string(const struct logformat *f, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (unsigned g = 1; g <= f->ngroups; g++) {
+		int r = snprintf(buf + o, size - o, "%s%s", g > 1 ? "," : "",
+		                 logformat_field_name((enum logformat_field)f->group_field[g]));
+		assert_true(r > 0 && (size_t)r < size - o);
+		o += (size_t)r;
+	}
+}
+
+static void t_groups(void **state)
+{
+	static const struct {
+		const char *format;
+		const char *groups;
+	} rows[] = {
+	    {"$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+	     "\"$http_referer\" \"$http_user_agent\"",
+	     "remote_addr,request,status,bytes"},
+	    {"$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+	     "\"$http_referer\" \"$http_user_agent\" $request_length $request_time "
+	     "[$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr "
+	     "$upstream_response_length $upstream_response_time $upstream_status $req_id",
+	     "remote_addr,request,status,bytes,request_time,upstream_time,upstream_status"},
+	    /* a field captured once: the second $status, $bytes_sent are not groups */
+	    {"$status $status $body_bytes_sent $bytes_sent", "status,bytes"},
+	    {"$host $server_name $http_host $status", "vhost,status"},
+	    {"$request_method $request_uri $server_protocol $status",
+	     "method,path,protocol,status"},
+	    {"${status}${request_time}", "status,request_time"},
+	    /* variables that are not extracted are matched, not captured */
+	    {"$status $msec $time_iso8601 $http_x_forwarded_for $cookie_a $arg_b $sent_http_x "
+	     "$upstream_http_x $upstream_connect_time $upstream_header_time $connection $pid",
+	     "status"},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct logformat *f = malloc(sizeof(*f));
+		struct logparse_error err;
+		char buf[512];
+		assert_non_null(f);
+		if (format_nginx_compile(rows[i].format, f, &err) != 0) {
+			print_error("\"%s\": %s\n", rows[i].format, err.message);
+			fail();
+		}
+		groups_string(f, buf, sizeof(buf));
+		if (strcmp(buf, rows[i].groups) != 0) {
+			print_error("\"%s\": groups %s, want %s\n", rows[i].format, buf,
+			            rows[i].groups);
+			fail();
+		}
+		free(f);
+	}
+}
+
+/* Pasting the directive from nginx.conf gives the same pattern as the body. */
+static void t_config_quoting(void **state)
+{
+	static const char body[] =
+	    "$remote_addr - $remote_user [$time_local] \"$request\" "
+	    "$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
+	static const char *const pasted[] = {
+	    "log_format combined '$remote_addr - $remote_user [$time_local] '\n"
+	    "                    '\"$request\" $status $body_bytes_sent '\n"
+	    "                    '\"$http_referer\" \"$http_user_agent\"';",
+	    "  log_format   x   escape=default '$remote_addr - $remote_user [$time_local] "
+	    "\"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"' ;\n",
+	    "'$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+	    "\"$http_referer\" \"$http_user_agent\"'",
+	    "log_format x \"$remote_addr - $remote_user [$time_local] \\\"$request\\\" $status "
+	    "$body_bytes_sent \\\"$http_referer\\\" \\\"$http_user_agent\\\"\";",
+	    "escape=json '$remote_addr - $remote_user [$time_local] ' '\"$request\" $status "
+	    "$body_bytes_sent \"$http_referer\" \"$http_user_agent\"'",
+	};
+	struct logformat *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(format_nginx_compile(body, a, NULL), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(pasted); i++) {
+		struct logparse_error err;
+		if (format_nginx_compile(pasted[i], b, &err) != 0) {
+			print_error("pasted %zu: %s\n", i, err.message);
+			fail();
+		}
+		assert_string_equal(a->pattern, b->pattern);
+	}
+	free(a);
+	free(b);
+}
+
+/* The combined pattern, spelled out: possessive pieces, 4 captures, the
+ * trailing-fields lookahead.  A change here is a deliberate change. */
+static void t_combined_pattern(void **state)
+{
+	struct logformat *f = malloc(sizeof(*f));
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(format_nginx_compile("$remote_addr - $remote_user [$time_local] "
+	                                      "\"$request\" $status $body_bytes_sent",
+	                                      f, NULL),
+	                 0);
+	assert_string_equal(f->pattern,
+	                    "^([^ ,]*+(?:(?:, | : )[^ ,]*+)*+) \\- (?:[^ ]*+) \\[(?:[^\\]]*+)\\] "
+	                    "\"([^\"\\\\]*+(?:\\\\.[^\"\\\\]*+)*+)\" ((?:[0-9]++|-)) "
+	                    "((?:[0-9]++|-))(?![^ \\t])");
+	free(f);
+}
+
+static void t_errors(void **state)
+{
+	static const struct {
+		const char *format;
+		const char *needle;
+		size_t column;
+	} rows[] = {
+	    {"$status $foo", "unknown nginx variable $foo", 9},
+	    {"$status $upstream_foo", "$upstream_foo", 9},
+	    /* column counts in the pasted text, across config quoting */
+	    {"log_format x '$status '\n  '$nope';", "$nope", 28},
+	    {"log_format x escape=yaml '$status';", "yaml", 14},
+	    {"$status ${status", "bad variable", 9},
+	    {"$status $", "bad variable", 9},
+	    {"log_format x '$status' trailing", "unexpected text", 24},
+	    {"$request_time", "no $status", 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct logformat *f = malloc(sizeof(*f));
+		struct logparse_error err = {{0}, 0};
+		assert_non_null(f);
+		int r = format_nginx_compile(rows[i].format, f, &err);
+		if (r != -EINVAL || strstr(err.message, rows[i].needle) == NULL ||
+		    err.column != rows[i].column) {
+			print_error("\"%s\": rc %d \"%s\" column %zu\n", rows[i].format, r,
+			            err.message, err.column);
+			fail();
+		}
+		free(f);
+	}
+}
+
+static void t_too_long(void **state)
+{
+	size_t n = LOGFORMAT_MAX_TEXT + 10;
+	char *text = malloc(n + 1);
+	struct logformat *f = malloc(sizeof(*f));
+	struct logparse_error err;
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(f);
+	memset(text, 'x', n);
+	memcpy(text, "$status ", 8);
+	text[n] = '\0';
+	assert_int_equal(format_nginx_compile(text, f, &err), -E2BIG);
+	/* many variables overflow the pattern buffer, not memory */
+	size_t o = 0;
+	while (o + 40 < LOGFORMAT_MAX_TEXT) {
+		memcpy(text + o, "\"$http_user_agent\" ", 19);
+		o += 19;
+	}
+	memcpy(text + o, "$status", 8);
+	assert_int_equal(format_nginx_compile(text, f, &err), -E2BIG);
+	free(f);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_groups),           cmocka_unit_test(t_config_quoting),
+	    cmocka_unit_test(t_combined_pattern), cmocka_unit_test(t_errors),
+	    cmocka_unit_test(t_too_long),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
