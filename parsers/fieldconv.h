@@ -22,7 +22,7 @@ void fieldconv_init(struct log_record *r);
  * request time wins when several time fields are present; views keep
  * pointing into s. */
 void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s, size_t n,
-		     struct str_view *request);
+                     struct str_view *request);
 
 /* Split the remembered request line into method / path / protocol where the
  * record has no dedicated value for them. */
@@ -31,6 +31,6 @@ void fieldconv_finish(struct log_record *r, struct str_view request);
 /* Split "METHOD SP target [SP HTTP/x]" (extra blanks tolerated).  Leaves the
  * outputs untouched when the text does not look like a request line. */
 void fieldconv_split_request(const char *s, size_t n, struct str_view *method,
-			     struct str_view *path, struct str_view *protocol);
+                             struct str_view *path, struct str_view *protocol);
 
 #endif
