@@ -71,7 +71,11 @@ void logparse_destroy(struct log_parser *p);
  * the format; -E2BIG when the match or depth limit was hit.  A status field
  * that is present but not a code in 100..599 ("-", "000", "600") is not an
  * error: the line parses with status_slot = STATUS_SLOT_INVALID.
- * *ret is written only on success. */
+ * *ret is written only on success.  The JIT and the interpreter give the
+ * same results, except that they count work differently: a line close to
+ * the limit may come back -E2BIG from one and parse (or -EINVAL) with the
+ * other.  Generated patterns are possessive and stay far below the limit
+ * for lines up to tens of KiB; raw regexes may not. */
 int logparse_line(struct log_parser *p, const char *line, size_t len, struct log_record *ret);
 
 /* Parse a "kind" name as used on the command line and in config files:

@@ -4,9 +4,10 @@
  * Byte 0 picks the kind (nginx, apache, regex, json key map), the rest is
  * the format text.  A format that compiles must then parse a few fixed
  * lines (and its own text) through the JIT and through the interpreter
- * with identical return codes; any crash, sanitizer report or mismatch is
- * a finding.
+ * with identical return codes (unless one of them hit the work limit); any
+ * crash, sanitizer report or mismatch is a finding.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,11 @@ static void probe(struct log_parser *a, struct log_parser *b, const char *line, 
 	struct log_record ra, rb;
 	int rca = logparse_line(a, line, len, &ra);
 	int rcb = logparse_line(b, line, len, &rb);
+	/* JIT and interpreter count work differently: near the limit one may
+	 * give up (-E2BIG) where the other finishes; both are parse errors */
+	if (rca == -E2BIG || rcb == -E2BIG) {
+		return;
+	}
 	if (rca != rcb ||
 	    (rca == 0 && (ra.status_slot != rb.status_slot || ra.has_bytes != rb.has_bytes ||
 	                  ra.method.len != rb.method.len))) {
