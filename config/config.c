@@ -14,7 +14,7 @@
 
 /* Default buckets (seconds): web latencies from 5 ms to 1 min. */
 static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-					  1,     2.5,  5,     10,   30,  60};
+                                         1,     2.5,  5,     10,   30,  60};
 
 static char *dup_str(const char *s)
 {
@@ -53,6 +53,11 @@ static void source_finish(struct config_source *s)
 		free(s->labels[i].name);
 		free(s->labels[i].value);
 	}
+	for (size_t i = 0; i < s->n_field_labels; i++) {
+		free(s->field_labels[i].name);
+		free(s->field_labels[i].match);
+		free(s->field_labels[i].replacement);
+	}
 }
 
 void config_destroy(struct config *c)
@@ -66,11 +71,15 @@ void config_destroy(struct config *c)
 	free(c->listen_address);
 	free(c->telemetry_path);
 	free(c->state_file);
+	free(c->config_file);
+	free(c->web_config_file);
+	free(c->log_level);
+	free(c->log_format);
 	free(c);
 }
 
 int config_add_source(struct config *c, const char *name, enum logparse_kind kind,
-		      const char *format, struct config_source **ret_source)
+                      const char *format, struct config_source **ret_source)
 {
 	struct config_source *s;
 
@@ -113,7 +122,7 @@ bool config_is_valid_label_name(const char *name)
 {
 	/* Labels the exporter sets itself cannot be overridden. */
 	static const char *const reserved[] = {"source", "code",   "class", "reason",
-					       "method", "origin", "le",    "path"};
+	                                       "method", "origin", "le",    "path"};
 
 	if (!name || !*name || strncmp(name, "__", 2) == 0) {
 		return false;
@@ -168,4 +177,85 @@ int config_set_string(char **field, const char *value)
 	free(*field);
 	*field = copy;
 	return 0;
+}
+
+int config_source_add_field_label(struct config_source *s, const char *name,
+                                  enum config_field field, const char *match,
+                                  const char *replacement)
+{
+	struct config_field_label *f;
+
+	if (!config_is_valid_label_name(name)) {
+		return -EINVAL;
+	}
+	if (s->n_field_labels >= CONFIG_MAX_FIELD_LABELS) {
+		return -ENOSPC;
+	}
+	f = &s->field_labels[s->n_field_labels];
+	memset(f, 0, sizeof(*f));
+	f->field = field;
+	f->name = strdup(name);
+	f->match = dup_str(match);
+	f->replacement = dup_str(replacement);
+	if (!f->name || (match && !f->match) || (replacement && !f->replacement)) {
+		free(f->name);
+		free(f->match);
+		free(f->replacement);
+		memset(f, 0, sizeof(*f));
+		return -ENOMEM;
+	}
+	s->n_field_labels++;
+	return 0;
+}
+
+int config_field_from_name(const char *name, enum config_field *ret_field)
+{
+	static const struct {
+		const char *name;
+		enum config_field field;
+	} fields[] = {
+	    {"vhost", CONFIG_FIELD_VHOST},
+	    {"path", CONFIG_FIELD_PATH},
+	    {"upstream_status", CONFIG_FIELD_UPSTREAM_STATUS},
+	};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (strcmp(name, fields[i].name) == 0) {
+			*ret_field = fields[i].field;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool config_is_valid_listen_address(const char *addr)
+{
+	const char *colon;
+	unsigned port = 0;
+
+	if (!addr) {
+		return false;
+	}
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		if (!close || close[1] != ':') {
+			return false;
+		}
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon) {
+			return false;
+		}
+	}
+	if (!colon[1] || strlen(colon + 1) > 5) {
+		return false;
+	}
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9') {
+			return false;
+		}
+		port = port * 10 + (unsigned)(*p - '0');
+	}
+	return port <= 65535;
 }

@@ -30,7 +30,7 @@ enum config_field {
  * pcre2 pattern) is set, a matching value becomes replacement with $1..$9
  * substituted and a non-matching value becomes "other". */
 struct config_field_label {
-	char *name;        /* label name, e.g. "vhost" */
+	char *name; /* label name, e.g. "vhost" */
 	enum config_field field;
 	char *match;       /* NULL: value used as is */
 	char *replacement; /* NULL: "$0" */
@@ -42,9 +42,9 @@ struct config_label {
 };
 
 struct config_source {
-	char *name;                 /* "source" label value */
-	enum logparse_kind kind;    /* how to read format */
-	char *format;               /* preset name or format text */
+	char *name;                    /* "source" label value */
+	enum logparse_kind kind;       /* how to read format */
+	char *format;                  /* preset name or format text */
 	char *paths[CONFIG_MAX_PATHS]; /* paths or globs */
 	size_t n_paths;
 	struct config_label labels[CONFIG_MAX_STATIC_LABELS];
@@ -56,21 +56,23 @@ struct config_source {
 struct config {
 	struct config_source sources[CONFIG_MAX_SOURCES];
 	size_t n_sources;
-	char *listen_address;  /* "host:port" or ":port" */
-	char *telemetry_path;  /* "/metrics" */
-	char *state_file;      /* NULL: no checkpoints */
+	char *listen_address; /* "host:port" or ":port" */
+	char *telemetry_path; /* "/metrics" */
+	char *state_file;     /* NULL: no checkpoints */
 	double request_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_request_buckets;
 	double upstream_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_upstream_buckets;
-	bool once;             /* read files from the start to EOF, print, exit */
-	bool no_class_label;   /* drop "class" from accesslog_http_responses_total */
-	bool no_reason_label;  /* drop "reason" from accesslog_http_responses_total */
-	size_t series_limit;   /* max series per metric family and source (0: default) */
-	char *config_file;     /* path of the YAML file this came from, or NULL */
-	char *web_config_file; /* exporter-toolkit web config (TLS, basic auth) or NULL */
-	char *log_level;       /* NULL: default */
-	char *log_format;      /* NULL: default */
+	bool once;                   /* read files from the start to EOF, print, exit */
+	bool no_class_label;         /* drop "class" from accesslog_http_responses_total */
+	bool no_reason_label;        /* drop "reason" from accesslog_http_responses_total */
+	size_t series_limit;         /* max series per metric family and source (0: default) */
+	char *config_file;           /* path of the YAML file this came from, or NULL */
+	char *web_config_file;       /* exporter-toolkit web config (TLS, basic auth) or NULL */
+	char *log_level;             /* NULL: default */
+	char *log_format;            /* NULL: default */
+	bool enable_lifecycle;       /* POST /-/reload allowed (--web.enable-lifecycle) */
+	unsigned connection_timeout; /* seconds an idle HTTP connection may live (0: default) */
 };
 
 /* Allocate a config with defaults (listen ":9714"... see config.c). */
@@ -82,13 +84,27 @@ void config_destroy(struct config *c);
 /* Add a source with no paths yet; returns 0, -ENOSPC (too many), -ENOMEM.
  * *ret_source borrowed from c. */
 int config_add_source(struct config *c, const char *name, enum logparse_kind kind,
-		      const char *format, struct config_source **ret_source);
+                      const char *format, struct config_source **ret_source);
 
 /* Append a path to a source: 0, -ENOSPC, -ENOMEM. */
 int config_source_add_path(struct config_source *s, const char *path);
 
 /* Append a static label: 0, -EINVAL (bad name), -ENOSPC, -ENOMEM. */
 int config_source_add_label(struct config_source *s, const char *name, const char *value);
+
+/* Append a field label (strings copied; match/replacement may be NULL):
+ * 0, -EINVAL (bad or reserved name), -ENOSPC, -ENOMEM.  The match pattern is
+ * not compiled here (see config_yaml.c). */
+int config_source_add_field_label(struct config_source *s, const char *name,
+                                  enum config_field field, const char *match,
+                                  const char *replacement);
+
+/* Field name ("vhost", "path", "upstream_status") to enum: 0 or -EINVAL. */
+int config_field_from_name(const char *name, enum config_field *ret_field);
+
+/* Syntax check of a listen address "host:port", ":port" or "[v6]:port"
+ * (no name resolution): true when usable. */
+bool config_is_valid_listen_address(const char *addr);
 
 /* Replace a string field (e.g. &c->listen_address) with a copy: 0 or -ENOMEM. */
 int config_set_string(char **field, const char *value);

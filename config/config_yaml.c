@@ -1,0 +1,701 @@
+/*
+ * config_yaml.c - the YAML configuration schema (see config_yaml.h).
+ *
+ * The document is loaded by yamldoc (capped size and depth, marks kept),
+ * then walked section by section: each mapping's keys come from a table
+ * (yamldoc_map rejects unknown and duplicate keys), and each value goes
+ * through a checked accessor, so every error names FILE:LINE:COLUMN and
+ * the full key path.  Validation is complete here: a config that loads
+ * can be started without any later "bad format" surprise, which is what
+ * makes --config.check and reload-with-rollback trustworthy.  Formats are
+ * compiled with logparse_create and field-label patterns with pcre2, and
+ * the compiled objects are thrown away (the exporter compiles its own).
+ *
+ * Rejected: a permissive reader that ignores unknown keys (typos would
+ * silently fall back to defaults), and deferring format compilation to
+ * source start-up (errors would lose their line and column).
+ */
+#include "config/config_yaml.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "config/yamldoc.h"
+#include "parsers/logparse.h"
+
+#define DIR_MAX 4096
+
+struct reader {
+	struct yamldoc d;
+	struct config *c;
+	char dir[DIR_MAX]; /* directory of the file, "" for none */
+};
+
+static int fail_oom(struct reader *r)
+{
+	(void)snprintf(r->d.err, r->d.err_size, "%s: out of memory", r->d.name);
+	return -ENOMEM;
+}
+
+/* Set *field to value, relative to the config file's directory when it is
+ * a relative path and resolve is set. */
+static int set_path(struct reader *r, yaml_node_t *n, const char *key, char **field,
+                    const char *value, bool resolve)
+{
+	char buf[DIR_MAX * 2];
+	int len;
+
+	if (!resolve || value[0] == '/' || !r->dir[0]) {
+		return config_set_string(field, value) < 0 ? fail_oom(r) : 0;
+	}
+	len = snprintf(buf, sizeof(buf), "%s/%s", r->dir, value);
+	if (len < 0 || (size_t)len >= sizeof(buf)) {
+		return yamldoc_fail(&r->d, n, key, "path too long");
+	}
+	return config_set_string(field, buf) < 0 ? fail_oom(r) : 0;
+}
+
+static int name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(name, names[i]) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* ---- global ---------------------------------------------------------------- */
+
+enum { G_LISTEN, G_TELEMETRY, G_STATE, G_LEVEL, G_LOGFMT, G_WEB, G_COUNT };
+static const char *const global_keys[G_COUNT] = {
+    "listen_address", "telemetry_path", "state_file", "log_level", "log_format", "web_config_file",
+};
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const logfmt_names[] = {"logfmt", "json"};
+
+static int read_global(struct reader *r, yaml_node_t *n)
+{
+	yaml_node_t *v[G_COUNT];
+	char kp[YAMLDOC_PATH_MAX];
+	const char *s;
+	int e;
+
+	e = yamldoc_map(&r->d, n, "global", global_keys, G_COUNT, v);
+	for (size_t i = 0; e == 0 && i < G_COUNT; i++) {
+		bool optional = i == G_STATE || i == G_WEB;
+		if (!v[i] || (optional && yamldoc_is_null(v[i]))) {
+			continue;
+		}
+		yamldoc_path_key(kp, sizeof(kp), "global", global_keys[i]);
+		e = yamldoc_string(&r->d, v[i], kp, &s);
+		if (e < 0) {
+			break;
+		}
+		switch (i) {
+		case G_LISTEN:
+			if (!config_is_valid_listen_address(s)) {
+				return yamldoc_fail(&r->d, v[i], kp,
+				                    "'%s' is not host:port, :port or [v6]:port", s);
+			}
+			e = set_path(r, v[i], kp, &r->c->listen_address, s, false);
+			break;
+		case G_TELEMETRY:
+			if (s[0] != '/' || s[1] == '\0' || strncmp(s, "/-/", 3) == 0) {
+				return yamldoc_fail(&r->d, v[i], kp,
+				                    "'%s' must start with '/' and not be '/' or "
+				                    "under '/-/'",
+				                    s);
+			}
+			e = set_path(r, v[i], kp, &r->c->telemetry_path, s, false);
+			break;
+		case G_STATE:
+			e = set_path(r, v[i], kp, &r->c->state_file, s, true);
+			break;
+		case G_LEVEL:
+			if (name_in(s, level_names, 4) < 0) {
+				return yamldoc_fail(&r->d, v[i], kp,
+				                    "unknown level '%s' (debug, info, warn, error)",
+				                    s);
+			}
+			e = set_path(r, v[i], kp, &r->c->log_level, s, false);
+			break;
+		case G_LOGFMT:
+			if (name_in(s, logfmt_names, 2) < 0) {
+				return yamldoc_fail(&r->d, v[i], kp,
+				                    "unknown log format '%s' (logfmt, json)", s);
+			}
+			e = set_path(r, v[i], kp, &r->c->log_format, s, false);
+			break;
+		case G_WEB:
+			e = set_path(r, v[i], kp, &r->c->web_config_file, s, true);
+			break;
+		default:
+			break;
+		}
+	}
+	return e;
+}
+
+/* ---- metrics --------------------------------------------------------------- */
+
+enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_COUNT };
+static const char *const metrics_keys[M_COUNT] = {
+    "request_duration_buckets",
+    "upstream_duration_buckets",
+    "status_labels",
+    "series_limit",
+};
+
+static int read_buckets(struct reader *r, yaml_node_t *n, const char *path, double *out,
+                        size_t *ret_n)
+{
+	yaml_node_item_t *items;
+	size_t count;
+	char kp[YAMLDOC_PATH_MAX];
+	double tmp[CONFIG_MAX_BUCKETS];
+	int e;
+
+	e = yamldoc_seq(&r->d, n, path, &items, &count);
+	if (e < 0) {
+		return e;
+	}
+	if (count == 0 || count > CONFIG_MAX_BUCKETS) {
+		return yamldoc_fail(&r->d, n, path, "needs 1 to %u bucket bounds, got %zu",
+		                    CONFIG_MAX_BUCKETS, count);
+	}
+	for (size_t i = 0; i < count; i++) {
+		yaml_node_t *it = yamldoc_node(&r->d, items[i]);
+		yamldoc_path_index(kp, sizeof(kp), path, i);
+		e = yamldoc_number(&r->d, it, kp, &tmp[i]);
+		if (e < 0) {
+			return e;
+		}
+		if (tmp[i] <= 0) {
+			return yamldoc_fail(&r->d, it, kp, "bucket bounds must be positive");
+		}
+		if (i > 0 && tmp[i] <= tmp[i - 1]) {
+			return yamldoc_fail(&r->d, it, kp,
+			                    "buckets must be strictly increasing (%g after %g)",
+			                    tmp[i], tmp[i - 1]);
+		}
+	}
+	memcpy(out, tmp, count * sizeof(double));
+	*ret_n = count;
+	return 0;
+}
+
+static int read_status_labels(struct reader *r, yaml_node_t *n)
+{
+	static const char *const names[] = {"code", "class", "reason"};
+	const char *path = "metrics.status_labels";
+	bool seen[3] = {false, false, false};
+	yaml_node_item_t *items;
+	size_t count;
+	char kp[YAMLDOC_PATH_MAX];
+	int e;
+
+	e = yamldoc_seq(&r->d, n, path, &items, &count);
+	for (size_t i = 0; e == 0 && i < count; i++) {
+		yaml_node_t *it = yamldoc_node(&r->d, items[i]);
+		const char *s;
+		int k;
+		yamldoc_path_index(kp, sizeof(kp), path, i);
+		e = yamldoc_string(&r->d, it, kp, &s);
+		if (e < 0) {
+			return e;
+		}
+		k = name_in(s, names, 3);
+		if (k < 0) {
+			return yamldoc_fail(&r->d, it, kp,
+			                    "unknown status label '%s' (code, class, reason)", s);
+		}
+		if (seen[k]) {
+			return yamldoc_fail(&r->d, it, kp, "'%s' listed twice", s);
+		}
+		seen[k] = true;
+	}
+	if (e == 0 && !seen[0]) {
+		return yamldoc_fail(&r->d, n, path, "'code' is mandatory");
+	}
+	r->c->no_class_label = !seen[1];
+	r->c->no_reason_label = !seen[2];
+	return e;
+}
+
+static int read_metrics(struct reader *r, yaml_node_t *n)
+{
+	yaml_node_t *v[M_COUNT];
+	uint64_t limit;
+	struct config *c = r->c;
+	int e;
+
+	e = yamldoc_map(&r->d, n, "metrics", metrics_keys, M_COUNT, v);
+	if (e == 0 && v[M_REQ]) {
+		e = read_buckets(r, v[M_REQ], "metrics.request_duration_buckets",
+		                 c->request_buckets, &c->n_request_buckets);
+	}
+	if (e == 0 && v[M_UP]) {
+		e = read_buckets(r, v[M_UP], "metrics.upstream_duration_buckets",
+		                 c->upstream_buckets, &c->n_upstream_buckets);
+	}
+	if (e == 0 && v[M_STATUS]) {
+		e = read_status_labels(r, v[M_STATUS]);
+	}
+	if (e == 0 && v[M_LIMIT]) {
+		e = yamldoc_uint(&r->d, v[M_LIMIT], "metrics.series_limit", 1,
+		                 CONFIG_YAML_MAX_SERIES_LIMIT, &limit);
+		if (e == 0) {
+			c->series_limit = (size_t)limit;
+		}
+	}
+	return e;
+}
+
+/* ---- sources --------------------------------------------------------------- */
+
+enum { S_NAME, S_FORMAT, S_LOG_FORMAT, S_PATHS, S_LABELS, S_FIELD_LABELS, S_COUNT };
+static const char *const source_keys[S_COUNT] = {
+    "name", "format", "log_format", "paths", "labels", "field_labels",
+};
+
+enum { F_NAME, F_FIELD, F_MATCH, F_REPLACEMENT, F_COUNT };
+static const char *const field_label_keys[F_COUNT] = {"name", "field", "match", "replacement"};
+
+static bool label_taken(const struct config_source *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_labels; i++) {
+		if (strcmp(s->labels[i].name, name) == 0) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < s->n_field_labels; i++) {
+		if (strcmp(s->field_labels[i].name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int check_label_name(struct reader *r, yaml_node_t *n, const char *kp,
+                            const struct config_source *s, const char *name)
+{
+	if (!config_is_valid_label_name(name)) {
+		return yamldoc_fail(&r->d, n, kp,
+		                    "'%s' is not a usable label name (must match "
+		                    "[a-zA-Z_][a-zA-Z0-9_]*, not start with __, and not be one "
+		                    "of source, code, class, reason, method, origin, le, path)",
+		                    name);
+	}
+	if (label_taken(s, name)) {
+		return yamldoc_fail(&r->d, n, kp, "label '%s' defined twice", name);
+	}
+	return 0;
+}
+
+static int read_paths(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
+{
+	yaml_node_item_t *items;
+	size_t count;
+	char kp[YAMLDOC_PATH_MAX];
+	int e;
+
+	e = yamldoc_seq(&r->d, n, path, &items, &count);
+	if (e < 0) {
+		return e;
+	}
+	if (count == 0 || count > CONFIG_MAX_PATHS) {
+		return yamldoc_fail(&r->d, n, path, "needs 1 to %u paths, got %zu",
+		                    CONFIG_MAX_PATHS, count);
+	}
+	for (size_t i = 0; i < count; i++) {
+		yaml_node_t *it = yamldoc_node(&r->d, items[i]);
+		const char *p;
+		char *resolved = NULL;
+		yamldoc_path_index(kp, sizeof(kp), path, i);
+		e = yamldoc_string(&r->d, it, kp, &p);
+		if (e == 0 && !p[0]) {
+			e = yamldoc_fail(&r->d, it, kp, "empty path");
+		}
+		if (e == 0) {
+			e = set_path(r, it, kp, &resolved, p, true);
+		}
+		if (e == 0 && config_source_add_path(s, resolved) < 0) {
+			e = fail_oom(r);
+		}
+		free(resolved);
+		if (e < 0) {
+			return e;
+		}
+	}
+	return 0;
+}
+
+static int read_labels(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
+{
+	char kp[YAMLDOC_PATH_MAX];
+	size_t count;
+
+	if (yamldoc_is_null(n)) {
+		return 0;
+	}
+	if (n->type != YAML_MAPPING_NODE) {
+		return yamldoc_fail(&r->d, n, path, "expected a mapping of label names to values");
+	}
+	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (count > CONFIG_MAX_STATIC_LABELS) {
+		return yamldoc_fail(&r->d, n, path, "at most %u labels, got %zu",
+		                    CONFIG_MAX_STATIC_LABELS, count);
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yamldoc_node(&r->d, p->key);
+		yaml_node_t *v = yamldoc_node(&r->d, p->value);
+		const char *name, *value;
+		int e = yamldoc_string(&r->d, k, path, &name);
+		if (e < 0) {
+			return e;
+		}
+		yamldoc_path_key(kp, sizeof(kp), path, name);
+		e = check_label_name(r, k, kp, s, name);
+		if (e == 0) {
+			e = yamldoc_string(&r->d, v, kp, &value);
+		}
+		if (e < 0) {
+			return e;
+		}
+		if (config_source_add_label(s, name, value) < 0) {
+			return fail_oom(r);
+		}
+	}
+	return 0;
+}
+
+/* Compile a match pattern; check that $N references in replacement exist. */
+static int check_match(struct reader *r, yaml_node_t *mn, yaml_node_t *rn, const char *path,
+                       const char *match, const char *replacement)
+{
+	char kp[YAMLDOC_PATH_MAX];
+	int code;
+	PCRE2_SIZE off;
+	uint32_t groups = 0;
+	pcre2_code *re =
+	    pcre2_compile((PCRE2_SPTR)match, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		(void)pcre2_get_error_message(code, msg, sizeof(msg));
+		yamldoc_path_key(kp, sizeof(kp), path, "match");
+		return yamldoc_fail(&r->d, mn, kp, "bad pattern at offset %zu: %s", (size_t)off,
+		                    (const char *)msg);
+	}
+	(void)pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &groups);
+	pcre2_code_free(re);
+	for (const char *p = replacement; p && *p; p++) {
+		if (p[0] == '$' && p[1] >= '0' && p[1] <= '9' && (uint32_t)(p[1] - '0') > groups) {
+			yamldoc_path_key(kp, sizeof(kp), path, "replacement");
+			return yamldoc_fail(&r->d, rn, kp,
+			                    "'$%c' but the pattern has %u capture group(s)", p[1],
+			                    groups);
+		}
+	}
+	return 0;
+}
+
+static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
+                            struct config_source *s)
+{
+	yaml_node_t *v[F_COUNT];
+	const char *str[F_COUNT] = {NULL, NULL, NULL, NULL};
+	char kp[YAMLDOC_PATH_MAX];
+	enum config_field field;
+	int e;
+
+	e = yamldoc_map(&r->d, n, path, field_label_keys, F_COUNT, v);
+	if (e == 0 && n->type != YAML_MAPPING_NODE) {
+		return yamldoc_fail(&r->d, n, path, "expected a mapping with name and field");
+	}
+	for (size_t i = 0; e == 0 && i < F_COUNT; i++) {
+		yamldoc_path_key(kp, sizeof(kp), path, field_label_keys[i]);
+		if (!v[i] && (i == F_NAME || i == F_FIELD)) {
+			return yamldoc_fail(&r->d, n, kp, "missing (required)");
+		}
+		if (v[i]) {
+			e = yamldoc_string(&r->d, v[i], kp, &str[i]);
+		}
+	}
+	if (e < 0) {
+		return e;
+	}
+	yamldoc_path_key(kp, sizeof(kp), path, "name");
+	e = check_label_name(r, v[F_NAME], kp, s, str[F_NAME]);
+	if (e < 0) {
+		return e;
+	}
+	if (config_field_from_name(str[F_FIELD], &field) < 0) {
+		yamldoc_path_key(kp, sizeof(kp), path, "field");
+		return yamldoc_fail(&r->d, v[F_FIELD], kp,
+		                    "unknown field '%s' (vhost, path, upstream_status)",
+		                    str[F_FIELD]);
+	}
+	if (str[F_REPLACEMENT] && !str[F_MATCH]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "replacement");
+		return yamldoc_fail(&r->d, v[F_REPLACEMENT], kp, "needs 'match'");
+	}
+	if (str[F_MATCH]) {
+		e = check_match(r, v[F_MATCH], v[F_REPLACEMENT], path, str[F_MATCH],
+		                str[F_REPLACEMENT]);
+		if (e < 0) {
+			return e;
+		}
+	}
+	if (config_source_add_field_label(s, str[F_NAME], field, str[F_MATCH], str[F_REPLACEMENT]) <
+	    0) {
+		return fail_oom(r);
+	}
+	return 0;
+}
+
+static int read_field_labels(struct reader *r, yaml_node_t *n, const char *path,
+                             struct config_source *s)
+{
+	yaml_node_item_t *items;
+	size_t count;
+	char kp[YAMLDOC_PATH_MAX];
+	int e;
+
+	e = yamldoc_seq(&r->d, n, path, &items, &count);
+	if (e == 0 && count > CONFIG_MAX_FIELD_LABELS) {
+		return yamldoc_fail(&r->d, n, path, "at most %u field labels, got %zu",
+		                    CONFIG_MAX_FIELD_LABELS, count);
+	}
+	for (size_t i = 0; e == 0 && i < count; i++) {
+		yamldoc_path_index(kp, sizeof(kp), path, i);
+		e = read_field_label(r, yamldoc_node(&r->d, items[i]), kp, s);
+	}
+	return e;
+}
+
+/* Check format/log_format and compile them; *ret_text is what the source
+ * keeps (preset name or the format text). */
+static int read_format(struct reader *r, yaml_node_t **v, const char *path,
+                       enum logparse_kind *ret_kind, const char **ret_text)
+{
+	char kp[YAMLDOC_PATH_MAX], lkp[YAMLDOC_PATH_MAX];
+	const char *fmt, *text = NULL;
+	enum logparse_kind kind;
+	struct logparse_error perr;
+	struct log_parser *p = NULL;
+	int e;
+
+	yamldoc_path_key(kp, sizeof(kp), path, "format");
+	yamldoc_path_key(lkp, sizeof(lkp), path, "log_format");
+	e = yamldoc_string(&r->d, v[S_FORMAT], kp, &fmt);
+	if (e < 0) {
+		return e;
+	}
+	if (logparse_kind_from_name(fmt, &kind) < 0) {
+		return yamldoc_fail(&r->d, v[S_FORMAT], kp,
+		                    "unknown format '%s' (combined, common, vhost_combined, main, "
+		                    "ingress, nginx, apache, json, regex)",
+		                    fmt);
+	}
+	if (v[S_LOG_FORMAT]) {
+		if (kind == LOGPARSE_PRESET) {
+			return yamldoc_fail(&r->d, v[S_LOG_FORMAT], lkp,
+			                    "not allowed with preset format '%s' (use nginx, "
+			                    "apache, json or regex)",
+			                    fmt);
+		}
+		e = yamldoc_string(&r->d, v[S_LOG_FORMAT], lkp, &text);
+		if (e < 0) {
+			return e;
+		}
+	} else if (kind != LOGPARSE_PRESET && kind != LOGPARSE_JSON) {
+		return yamldoc_fail(&r->d, v[S_FORMAT], lkp, "required for format '%s'", fmt);
+	}
+	memset(&perr, 0, sizeof(perr));
+	e = logparse_create(kind, kind == LOGPARSE_PRESET ? fmt : text, &p, &perr);
+	if (e == -ENOMEM) {
+		return fail_oom(r);
+	}
+	if (e < 0) {
+		yaml_node_t *at = v[S_LOG_FORMAT] ? v[S_LOG_FORMAT] : v[S_FORMAT];
+		if (perr.column && !strstr(perr.message, "column")) {
+			return yamldoc_fail(&r->d, at, v[S_LOG_FORMAT] ? lkp : kp,
+			                    "%s (column %zu of the format)", perr.message,
+			                    perr.column);
+		}
+		return yamldoc_fail(&r->d, at, v[S_LOG_FORMAT] ? lkp : kp, "%s",
+		                    perr.message[0] ? perr.message : "bad format");
+	}
+	logparse_destroy(p);
+	*ret_kind = kind;
+	*ret_text = kind == LOGPARSE_PRESET ? fmt : text;
+	return 0;
+}
+
+static int read_source(struct reader *r, yaml_node_t *n, const char *path)
+{
+	yaml_node_t *v[S_COUNT];
+	char kp[YAMLDOC_PATH_MAX];
+	const char *name, *text = NULL;
+	enum logparse_kind kind = LOGPARSE_PRESET;
+	struct config_source *s;
+	int e;
+
+	e = yamldoc_map(&r->d, n, path, source_keys, S_COUNT, v);
+	if (e == 0 && n->type != YAML_MAPPING_NODE) {
+		return yamldoc_fail(&r->d, n, path, "expected a mapping (name, format, paths...)");
+	}
+	for (size_t i = 0; e == 0 && i < S_COUNT; i++) {
+		if (!v[i] && (i == S_NAME || i == S_FORMAT || i == S_PATHS)) {
+			yamldoc_path_key(kp, sizeof(kp), path, source_keys[i]);
+			return yamldoc_fail(&r->d, n, kp, "missing (required)");
+		}
+	}
+	yamldoc_path_key(kp, sizeof(kp), path, "name");
+	if (e == 0) {
+		e = yamldoc_string(&r->d, v[S_NAME], kp, &name);
+	}
+	if (e < 0) {
+		return e;
+	}
+	if (!name[0]) {
+		return yamldoc_fail(&r->d, v[S_NAME], kp, "empty source name");
+	}
+	for (size_t i = 0; i < r->c->n_sources; i++) {
+		if (strcmp(r->c->sources[i].name, name) == 0) {
+			return yamldoc_fail(&r->d, v[S_NAME], kp,
+			                    "duplicate source name '%s' (also sources[%zu])", name,
+			                    i);
+		}
+	}
+	e = read_format(r, v, path, &kind, &text);
+	if (e < 0) {
+		return e;
+	}
+	if (config_add_source(r->c, name, kind, text, &s) < 0) {
+		return fail_oom(r);
+	}
+	yamldoc_path_key(kp, sizeof(kp), path, "paths");
+	e = read_paths(r, v[S_PATHS], kp, s);
+	if (e == 0 && v[S_LABELS]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "labels");
+		e = read_labels(r, v[S_LABELS], kp, s);
+	}
+	if (e == 0 && v[S_FIELD_LABELS]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "field_labels");
+		e = read_field_labels(r, v[S_FIELD_LABELS], kp, s);
+	}
+	return e;
+}
+
+static int read_sources(struct reader *r, yaml_node_t *n)
+{
+	yaml_node_item_t *items;
+	size_t count;
+	char kp[YAMLDOC_PATH_MAX];
+	int e;
+
+	e = yamldoc_seq(&r->d, n, "sources", &items, &count);
+	if (e < 0) {
+		return e;
+	}
+	if (count == 0 || count > CONFIG_MAX_SOURCES) {
+		return yamldoc_fail(&r->d, n, "sources", "needs 1 to %u sources, got %zu",
+		                    CONFIG_MAX_SOURCES, count);
+	}
+	for (size_t i = 0; e == 0 && i < count; i++) {
+		yamldoc_path_index(kp, sizeof(kp), "sources", i);
+		e = read_source(r, yamldoc_node(&r->d, items[i]), kp);
+	}
+	return e;
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+enum { T_GLOBAL, T_METRICS, T_SOURCES, T_COUNT };
+static const char *const top_keys[T_COUNT] = {"global", "metrics", "sources"};
+
+static void set_dir(struct reader *r, const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	size_t n = slash ? (size_t)(slash - name) : 0;
+
+	r->dir[0] = '\0';
+	if (slash && n == 0) {
+		(void)snprintf(r->dir, sizeof(r->dir), "/");
+	} else if (slash && n < sizeof(r->dir)) {
+		memcpy(r->dir, name, n);
+		r->dir[n] = '\0';
+	}
+}
+
+int config_yaml_load_buffer(struct config *c, const char *name, const char *data, size_t len,
+                            char *err, size_t err_size)
+{
+	struct reader *r = calloc(1, sizeof(*r));
+	yaml_node_t *v[T_COUNT], *root;
+	int e;
+
+	if (!r) {
+		return -ENOMEM;
+	}
+	err[0] = '\0';
+	r->c = c;
+	set_dir(r, name);
+	e = yamldoc_load(&r->d, name, data, len, err, err_size);
+	if (e < 0) {
+		goto out;
+	}
+	root = yamldoc_root(&r->d);
+	if (root->type != YAML_MAPPING_NODE) {
+		e = yamldoc_fail(&r->d, root, "",
+		                 "expected a mapping with global, metrics, sources");
+		goto out;
+	}
+	e = yamldoc_map(&r->d, root, "", top_keys, T_COUNT, v);
+	if (e == 0 && !v[T_SOURCES]) {
+		e = yamldoc_fail(&r->d, root, "sources", "missing (required)");
+	}
+	if (e == 0 && v[T_GLOBAL]) {
+		e = read_global(r, v[T_GLOBAL]);
+	}
+	if (e == 0 && v[T_METRICS]) {
+		e = read_metrics(r, v[T_METRICS]);
+	}
+	if (e == 0) {
+		e = read_sources(r, v[T_SOURCES]);
+	}
+	if (e == 0 && config_set_string(&c->config_file, name) < 0) {
+		e = -ENOMEM;
+	}
+out:
+	if (e == -ENOMEM && !err[0]) {
+		(void)snprintf(err, err_size, "%s: out of memory", name);
+	}
+	yamldoc_finish(&r->d);
+	free(r);
+	return e;
+}
+
+int config_yaml_load_file(struct config *c, const char *path, char *err, size_t err_size)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int e;
+
+	e = yamldoc_read_file(path, &data, &len, err, err_size);
+	if (e < 0) {
+		return e;
+	}
+	e = config_yaml_load_buffer(c, path, data, len, err, err_size);
+	free(data);
+	return e;
+}
