@@ -181,6 +181,24 @@ def main():
                   "%s: upstream time observations %s = lines with $upstream_response_time %d"
                   % (name, ut, c["ut"]))
 
+    # Meaning labels, and the vendor-code join the dashboard uses.
+    if "nginx" in sources:
+        reasons = {r["metric"]["code"]: r["metric"].get("reason") for r in query(
+            prom, 'group by (code, reason) (accesslog_http_responses_total{source="nginx"})')}
+        for code, reason in (("404", "Not Found"), ("499", "Client Closed Request"),
+                             ("299", "Unassigned")):
+            check(reasons.get(code) == reason, "nginx: code %s has reason %r (got %r)"
+                  % (code, reason, reasons.get(code)))
+        vendor = {r["metric"]["code"]: (r["metric"].get("origin"), int(float(r["value"][1])))
+                  for r in query(prom, 'sum by (code, origin) ('
+                                 'accesslog_http_responses_total{source="nginx"} '
+                                 '* on (job, instance, code) group_left (origin) '
+                                 'accesslog_http_status_info{origin!="iana"})')}
+        want = {c: counts["nginx"]["codes"].get(c) for c in ("444", "499", "509")}
+        check({c: v[1] for c, v in vendor.items()} == want,
+              "nginx: vendor codes via status_info join %s = log %s"
+              % (json.dumps(vendor, sort_keys=True), json.dumps(want, sort_keys=True)))
+
     # 3. Dashboard expressions and variables.
     dashtool = [sys.executable, args.root + "/dashboards/dashtool.py"]
     dash = args.root + "/dashboards/accesslog.json"
