@@ -54,6 +54,29 @@ def substitute(expr, rate):
     return out
 
 
+# Series of one source carry a source label; the others only job/instance.
+PER_SOURCE = re.compile(r"^accesslog_(http|log)_")
+NOT_PER_SOURCE = ("accesslog_http_status_info",)
+SELECTOR = re.compile(r"\b(accesslog_\w+|process_\w+|up)\b(\{[^}]*\})?")
+
+
+def selector_errors(expr):
+    """Every series selector must follow the dashboard variables, so that
+    choosing a job, instance or source filters every panel."""
+    errors = []
+    for m in SELECTOR.finditer(expr):
+        name, sel = m.group(1), m.group(2) or ""
+        if re.match(r"\s*\(", expr[m.end():]):
+            continue  # a function name, not a metric
+        need = ['job=~"$job"', 'instance=~"$instance"']
+        if PER_SOURCE.match(name) and name not in NOT_PER_SOURCE:
+            need.append('source=~"$source"')
+        for n in need:
+            if n not in sel:
+                errors.append("selector %s%s lacks %s" % (name, sel, n))
+    return errors
+
+
 def validate(dash):
     errors = []
     if dash.get("uid") != UID:
@@ -107,6 +130,8 @@ def validate(dash):
                 errors.append(where + " target %s: datasource is not ${datasource}" % ref)
             if not t.get("expr", "").strip():
                 errors.append(where + " target %s: empty expr" % ref)
+            for e in selector_errors(t.get("expr", "")):
+                errors.append(where + " target %s: %s" % (ref, e))
             count += 1
     if count == 0:
         errors.append("no targets at all")
