@@ -1,11 +1,12 @@
 /*
  * numparse.c - integers, decimals and nginx value lists without strto*.
  *
- * Decimals are accumulated as an integer mantissa (up to 19 digits) plus a
+ * Decimals are accumulated as an integer mantissa (up to 18 digits) plus a
  * count of fraction digits, then divided once by an exact power of ten from
- * a table.  For the values servers print ("0.271", "5.808", "3551") that is
- * the correctly rounded double, which is what histogram bucketing needs.
- * Digits beyond the 19th are dropped (they cannot change a bucket).
+ * a table.  While the mantissa fits in 53 bits (15 digits, far more than
+ * any server prints: "0.271", "5.808", "3551") that is the correctly
+ * rounded double, which is what histogram bucketing needs.  Digits beyond
+ * the 18th are dropped (they cannot change a bucket).
  * Rejected: strtod on a copied NUL-terminated buffer (copy + locale
  * dependence + slower on the hot path).
  */
@@ -47,53 +48,48 @@ int numparse_u64(const char *s, size_t len, uint64_t *ret_value)
 	return 0;
 }
 
+/* Mantissa digits are accumulated while the value stays below this bound
+ * (18 digits, so mant * 10 + 9 cannot overflow); later digits are dropped. */
+#define MANT_LIMIT 100000000000000000ull
+
 int numparse_decimal(const char *s, size_t len, unsigned scale_exp10, double *ret_value)
 {
 	uint64_t mant = 0;
-	unsigned sig = 0, frac = 0, ndigits = 0;
-	int dropped_int = 0; /* integer digits beyond precision: scale up */
-	bool dot = false;
+	int div_exp = (int)scale_exp10; /* value = mant / 10^div_exp */
+	size_t i = 0, digits = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '.' && !dot) {
-			dot = true;
-			continue;
-		}
-		if (!is_digit(c)) {
-			return -EINVAL;
-		}
-		ndigits++;
-		if (sig == 0 && c == '0') {
-			/* leading zeros carry no precision */
-			if (dot) {
-				frac++;
-			}
-			continue;
-		}
-		if (sig < 19) {
-			mant = mant * 10 + (uint64_t)(c - '0');
-			sig++;
-			if (dot) {
-				frac++;
-			}
-		} else if (!dot) {
-			dropped_int++;
+	/* hot path: one pass, no branch per digit besides the bound check */
+	for (; i < len && is_digit(s[i]); i++) {
+		if (mant < MANT_LIMIT) {
+			mant = mant * 10 + (uint64_t)(s[i] - '0');
+		} else {
+			div_exp--; /* dropped integer digit: scale up instead */
 		}
 	}
-	if (ndigits == 0) {
+	digits = i;
+	if (i < len && s[i] == '.') {
+		size_t start = ++i;
+		for (; i < len && is_digit(s[i]); i++) {
+			if (mant < MANT_LIMIT) {
+				mant = mant * 10 + (uint64_t)(s[i] - '0');
+				div_exp++;
+			}
+		}
+		digits += i - start;
+	}
+	if (i != len || digits == 0) {
 		return -EINVAL;
 	}
 	double v = (double)mant;
-	if (dropped_int > 0) {
-		v *= pow10_table[dropped_int > (int)POW10_MAX ? POW10_MAX : (unsigned)dropped_int];
-	}
-	unsigned div = frac + scale_exp10;
-	while (div > POW10_MAX) {
+	while (div_exp > (int)POW10_MAX) {
 		v /= pow10_table[POW10_MAX];
-		div -= (unsigned)POW10_MAX;
+		div_exp -= (int)POW10_MAX;
 	}
-	*ret_value = v / pow10_table[div];
+	while (div_exp < -(int)POW10_MAX) {
+		v *= pow10_table[POW10_MAX];
+		div_exp += (int)POW10_MAX;
+	}
+	*ret_value = div_exp >= 0 ? v / pow10_table[div_exp] : v * pow10_table[-div_exp];
 	return 0;
 }
 
