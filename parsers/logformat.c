@@ -153,15 +153,16 @@ static void put_piece(struct logformat *f, enum logformat_class cls, int prev, i
 	}
 	switch (cls) {
 	case LOGFORMAT_TOKEN:
-		put_run(f, " ", next, "*+");
+		/* glued to the next item ("$a$b"): lazy, so the next one gets its text */
+		put_run(f, " ", next, next == LOGFORMAT_NEXT_ITEM ? "*?" : "*+");
 		break;
 	case LOGFORMAT_HOST:
 		put_run(f, " /\"?#", next, "*+");
 		break;
 	case LOGFORMAT_TEXT:
-		if (next < 0) {
+		if (next == -1) {
 			puts_(f, ".*+");
-		} else if (next == ' ') {
+		} else if (next == ' ' || next == LOGFORMAT_NEXT_ITEM) {
 			puts_(f, ".*?");
 		} else {
 			put_run(f, "", next, "*+");
@@ -250,6 +251,8 @@ int logformat_build(struct logformat *f, const struct logformat_text *t,
 		}
 		if (i + 1 < n && !pieces[i + 1].is_item && pieces[i + 1].len > 0) {
 			next = (unsigned char)t->text[pieces[i + 1].start];
+		} else if (i + 1 < n) {
+			next = LOGFORMAT_NEXT_ITEM;
 		}
 		logformat_item(f, (enum logformat_class)pc->cls, (enum logformat_field)pc->field,
 		               prev, next);

@@ -106,7 +106,9 @@ void logformat_literal(struct logformat *f, const char *s, size_t len);
  * captured; a field already captured earlier is not captured twice).
  * prev is the literal character just before the item (-1 when none or an
  * item), next the literal character just after it (-1 at the end of the
- * format or when another item follows). */
+ * format, LOGFORMAT_NEXT_ITEM when another item follows directly). */
+#define LOGFORMAT_NEXT_ITEM (-2)
+
 void logformat_item(struct logformat *f, enum logformat_class cls, enum logformat_field field,
                     int prev, int next);
 

@@ -411,6 +411,10 @@ static const struct line_case synthetic_cases[] = {
      "192.0.2.12 - user1 [27/Jun/2013:11:55:44] \"GET /knocking/ HTTP/1.1\" 200 266 "
      "\"http://example.net/hello-world/\" \"Mozilla/5.0\"",
      0, 200, "GET", "/knocking/", "HTTP/1.1", NULL, "192.0.2.12", 266, -1, -1, 0, -1},
+    /* items glued together: free text before an item is matched lazily */
+    {"glued items", LOGPARSE_NGINX,
+     "\"$http_x_a$http_x_b\" $remote_user$request_id $status $request_time",
+     "\"a b\" bob42 201 0.5", 0, 201, "", "", "", NULL, NULL, -1, 0.5, -1, 0, -1},
     /* status that is not a code */
     {"status -", LOGPARSE_PRESET, "common",
      "192.0.2.1 - - [01/Aug/1995:00:12:37 -0400] \"GET / HTTP/1.0\" - 0", 0, 0, "GET", "/",
