@@ -56,6 +56,9 @@ static int pipeline_init(struct pipeline *p, const struct config *c, bool from_s
 		.n_request_buckets = c->n_request_buckets,
 		.upstream_buckets = c->upstream_buckets,
 		.n_upstream_buckets = c->n_upstream_buckets,
+		.no_class_label = c->no_class_label,
+		.no_reason_label = c->no_reason_label,
+		.series_limit = c->series_limit,
 	};
 	char err[512];
 

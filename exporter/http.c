@@ -21,7 +21,10 @@
 #include <sys/socket.h>
 
 #include "build_config.h"
+#include "exporter/compress.h"
 #include "exporter/log.h"
+#include "exporter/negotiate.h"
+#include "exporter/procstat.h"
 
 #define RESPONSE_CAP (64u * 1024u * 1024u)
 
@@ -104,24 +107,71 @@ static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, con
 	return queue_buf(c, status, copy, strlen(copy), "text/plain; charset=utf-8");
 }
 
+/* Queue a rendered scrape (data is taken over): Content-Type for the
+ * negotiated format, Content-Encoding when gzipped, and always Vary so caches
+ * keep the encodings apart.  MHD itself leaves the body out for HEAD. */
+static enum MHD_Result queue_metrics(struct MHD_Connection *c, char *data, size_t len,
+				     enum expo_format f, bool gzipped)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (!r) {
+		free(data);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, expo_content_type(f));
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (gzipped) {
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	}
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The whole document: registry, process metrics, end marker. */
+static int render_document(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	struct procstat ps;
+
+	(void)metrics_render(m, f, b);
+	if (procstat_read(&ps) == 0) {
+		procstat_render(&ps, f, b);
+	}
+	expo_end(b, f);
+	return b->error;
+}
+
 static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connection *c)
 {
+	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	const char *enc =
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	enum expo_format f = negotiate_format(accept);
+	bool gzip = negotiate_gzip(enc);
 	struct strbuf b;
-	enum expo_format f = EXPO_TEXT;
-	char *data;
-	size_t len;
+	char *data, *z;
+	size_t len, zlen;
 
 	strbuf_init(&b, RESPONSE_CAP);
-	if (metrics_render(s->opts.metrics, f, &b) < 0) {
+	if (render_document(s->opts.metrics, f, &b) < 0) {
 		strbuf_finish(&b);
 		log_error("rendering metrics failed");
 		return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics failed\n");
 	}
+	if (gzip && compress_gzip(b.data, b.len, COMPRESS_DEFAULT_LEVEL, &z, &zlen) == 0) {
+		strbuf_finish(&b);
+		return queue_metrics(c, z, zlen, f, true);
+	}
+	/* Not accepted, or compression failed: plain is always acceptable. */
 	data = strbuf_steal(&b, &len);
 	if (!data) {
+		strbuf_finish(&b);
 		return MHD_NO;
 	}
-	return queue_buf(c, MHD_HTTP_OK, data, len, expo_content_type(f));
+	return queue_metrics(c, data, len, f, false);
 }
 
 static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connection *c)

@@ -11,9 +11,21 @@
  * and derives _count from the same numbers, so a scrape racing the writer
  * still sees a self-consistent histogram (+Inf bucket == _count).
  *
- * Rejected: a hash map of label sets (slower on the hot path, and the label
- * space here is small and fixed); a mutex per increment (a scrape would
- * stall ingestion).
+ * Sources with field labels use series tables instead (series.c): a line
+ * costs a cached tuple lookup plus one hash probe per family; the flat
+ * arrays stay untouched, so sources without field labels pay nothing.  Each
+ * family of such a source is capped (series_limit); a new label set beyond
+ * the cap is counted into the overflow series (every field label
+ * "__overflow__") and into accesslog_series_dropped_total{metric}.
+ *
+ * Render order is fixed: families in a fixed order, sources in creation
+ * order, flat series in index order, dynamic series in creation order, so
+ * consecutive scrapes list series identically and a label set can never
+ * appear twice (each is one array cell or one table entry).
+ *
+ * Rejected: a hash map of label sets for every source (slower on the hot
+ * path, and without field labels the label space is small and fixed); a
+ * mutex per increment (a scrape would stall ingestion).
  */
 #include "exporter/metrics.h"
 
@@ -25,6 +37,7 @@
 #include <string.h>
 
 #include "build_config.h"
+#include "exporter/series.h"
 #include "parsers/status.h"
 
 #define METRICS_MAX_SOURCES 1024
@@ -35,33 +48,51 @@
 #define MAX_BUCKETS 64u
 
 static const char *const method_names[N_METHODS] = {
-	"GET",      "HEAD",      "POST",  "PUT",  "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",   "LOCK",    "UNLOCK",  "other",
+    "GET",      "HEAD",      "POST",  "PUT",  "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",   "LOCK",    "UNLOCK",  "other",
 };
 static const char *const class_names[N_CLASSES] = {"1xx", "2xx", "3xx", "4xx", "5xx", "invalid"};
 
 static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
-	[METRICS_LINES] = {"accesslog_log_lines_total",
-			   "Complete log lines read (parsed or not)."},
-	[METRICS_PARSE_ERRORS] = {"accesslog_log_parse_errors_total",
-				  "Log lines that did not match the source's format."},
-	[METRICS_BYTES_READ] = {"accesslog_log_bytes_read_total", "Bytes read from log files."},
-	[METRICS_ROTATIONS] = {"accesslog_log_rotations_total",
-			       "Log files replaced by a new file (rename, delete or inode change)."},
-	[METRICS_TRUNCATIONS] = {"accesslog_log_truncations_total",
-				 "Log files that shrank below the read offset (copytruncate)."},
-	[METRICS_LINES_TOO_LONG] = {"accesslog_log_lines_too_long_total",
-				    "Lines longer than the line cap, skipped."},
-	[METRICS_READ_ERRORS] = {"accesslog_log_read_errors_total",
-				 "Errors opening or reading log files (retried)."},
+    [METRICS_LINES] = {"accesslog_log_lines_total", "Complete log lines read (parsed or not)."},
+    [METRICS_PARSE_ERRORS] = {"accesslog_log_parse_errors_total",
+                              "Log lines that did not match the source's format."},
+    [METRICS_BYTES_READ] = {"accesslog_log_bytes_read_total", "Bytes read from log files."},
+    [METRICS_ROTATIONS] = {"accesslog_log_rotations_total",
+                           "Log files replaced by a new file (rename, delete or inode change)."},
+    [METRICS_TRUNCATIONS] = {"accesslog_log_truncations_total",
+                             "Log files that shrank below the read offset (copytruncate)."},
+    [METRICS_LINES_TOO_LONG] = {"accesslog_log_lines_too_long_total",
+                                "Lines longer than the line cap, skipped."},
+    [METRICS_READ_ERRORS] = {"accesslog_log_read_errors_total",
+                             "Errors opening or reading log files (retried)."},
 };
 
 struct histogram {
-	size_t n_bounds;                    /* finite bounds; bucket n_bounds is +Inf */
+	size_t n_bounds; /* finite bounds; bucket n_bounds is +Inf */
 	double bounds[MAX_BUCKETS];
-	_Atomic uint64_t *counts;           /* [N_METHODS][N_CLASSES][n_bounds + 1] */
+	_Atomic uint64_t *counts;                        /* [N_METHODS][N_CLASSES][n_bounds + 1] */
 	_Atomic uint64_t sum_bits[N_METHODS][N_CLASSES]; /* double stored as bits */
 };
+
+/* Series-table families of a source with field labels. */
+enum family {
+	FAM_RESPONSES,
+	FAM_BYTES,
+	FAM_REQUEST,
+	FAM_UPSTREAM,
+	FAM_COUNT,
+};
+
+static const char *const family_names[FAM_COUNT] = {
+    [FAM_RESPONSES] = "accesslog_http_responses_total",
+    [FAM_BYTES] = "accesslog_http_response_bytes_total",
+    [FAM_REQUEST] = "accesslog_http_request_duration_seconds",
+    [FAM_UPSTREAM] = "accesslog_http_upstream_duration_seconds",
+};
+
+/* Checkpoint keys of the families ("d" lines). */
+static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", "up"};
 
 struct file_gauge {
 	char *path;
@@ -78,7 +109,9 @@ struct metrics_source {
 	_Atomic uint64_t bytes[N_METHODS][N_CLASSES];
 	struct histogram request;
 	struct histogram upstream;
-	pthread_mutex_t files_lock; /* guards adding to files[] */
+	struct series_tuples *tuples;         /* NULL: no field labels, flat arrays */
+	struct series_family *fam[FAM_COUNT]; /* with field labels */
+	pthread_mutex_t files_lock;           /* guards adding to files[] */
 	struct file_gauge files[METRICS_MAX_FILES];
 	atomic_size_t n_files;
 };
@@ -92,15 +125,16 @@ struct metrics {
 	double bucket_up[MAX_BUCKETS];
 	size_t n_up;
 	_Atomic uint64_t checkpoint_bits;
-	_Atomic uint64_t reload_ok;      /* 0/1, last configuration reload */
-	_Atomic uint64_t reload_ok_bits; /* unix time of the last successful load */
+	bool no_class;
+	bool no_reason;
+	size_t series_limit;
 };
 
 static inline void inc(_Atomic uint64_t *c, uint64_t d)
 {
 	/* Single writer: a relaxed load + store is enough and avoids a locked RMW. */
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 }
 
 static inline uint64_t get(const _Atomic uint64_t *c)
@@ -162,7 +196,8 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	struct metrics *m;
 
 	if (!buckets_ok(o->request_buckets, o->n_request_buckets) ||
-	    !buckets_ok(o->upstream_buckets, o->n_upstream_buckets)) {
+	    !buckets_ok(o->upstream_buckets, o->n_upstream_buckets) ||
+	    o->series_limit > SERIES_MAX_LIMIT) {
 		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
@@ -177,8 +212,9 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	memcpy(m->bucket_up, o->upstream_buckets, o->n_upstream_buckets * sizeof(double));
 	m->n_req = o->n_request_buckets;
 	m->n_up = o->n_upstream_buckets;
-	/* A registry exists only for a configuration that loaded. */
-	atomic_store_explicit(&m->reload_ok, 1, memory_order_relaxed);
+	m->no_class = o->no_class_label;
+	m->no_reason = o->no_reason_label;
+	m->series_limit = o->series_limit ? o->series_limit : SERIES_DEFAULT_LIMIT;
 	return m;
 }
 
@@ -195,6 +231,10 @@ static void source_destroy(struct metrics_source *s)
 		free(s->files[i].path);
 	}
 	free(s->labels);
+	series_tuples_destroy(s->tuples);
+	for (unsigned f = 0; f < FAM_COUNT; f++) {
+		series_family_destroy(s->fam[f]);
+	}
 	free(s->request.counts);
 	free(s->upstream.counts);
 	free(s->name);
@@ -228,17 +268,87 @@ static _Atomic uint64_t *hist_row(const struct histogram *h, unsigned method, un
 	return h->counts + ((size_t)method * N_CLASSES + cls) * (h->n_bounds + 1);
 }
 
-static struct metrics_source *source_new(struct metrics *m, const char *name,
-					 const struct config_label *labels, size_t n_labels)
+/* Label names the registry itself uses on the same series. */
+static const char *const reserved_names[] = {"source", "code", "class",  "reason",
+                                             "method", "le",   "metric", "path"};
+
+static bool name_taken(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] && strcmp(names[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* No label name may appear twice on a series: check static + field labels. */
+static int check_label_names(const struct config_label *labels, size_t n_labels,
+                             const struct config_field_label *fl, size_t n_fl, char *err,
+                             size_t err_size)
+{
+	const char *seen[CONFIG_MAX_STATIC_LABELS + CONFIG_MAX_FIELD_LABELS];
+	size_t n = 0;
+
+	if (n_labels > CONFIG_MAX_STATIC_LABELS || n_fl > CONFIG_MAX_FIELD_LABELS) {
+		(void)snprintf(err, err_size, "too many labels");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n_labels + n_fl; i++) {
+		const char *name = i < n_labels ? labels[i].name : fl[i - n_labels].name;
+		size_t n_reserved = sizeof(reserved_names) / sizeof(reserved_names[0]);
+		/* "path" is ours only on accesslog_log_file_open, a static label may not take it;
+		 * a field label named path is fine there because that family has no field labels.
+		 */
+		if (name_taken(name, reserved_names, i < n_labels ? n_reserved : n_reserved - 1) ||
+		    name_taken(name, seen, n)) {
+			(void)snprintf(err, err_size, "label name %s is used twice or reserved",
+			               name);
+			return -EINVAL;
+		}
+		seen[n++] = name;
+	}
+	return 0;
+}
+
+static int source_add_families(struct metrics *m, struct metrics_source *s,
+                               const struct config_field_label *fl, size_t n_fl, char *err,
+                               size_t err_size)
+{
+	static const size_t reserve[FAM_COUNT] = {
+	    [FAM_RESPONSES] = (size_t)N_METHODS * STATUS_SLOTS,
+	    [FAM_BYTES] = (size_t)N_METHODS * N_CLASSES,
+	    [FAM_REQUEST] = (size_t)N_METHODS * N_CLASSES,
+	    [FAM_UPSTREAM] = (size_t)N_METHODS * N_CLASSES,
+	};
+	size_t width[FAM_COUNT] = {1, 1, m->n_req + 2, m->n_up + 2}; /* buckets, +Inf, sum */
+	int r = series_tuples_create(fl, n_fl, m->series_limit, &s->tuples, err, err_size);
+
+	if (r < 0) {
+		return r;
+	}
+	for (unsigned f = 0; f < FAM_COUNT; f++) {
+		s->fam[f] = series_family_create(width[f], m->series_limit, reserve[f]);
+		if (!s->fam[f]) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int source_new(struct metrics *m, const char *name, const struct config_label *labels,
+                      size_t n_labels, const struct config_field_label *fl, size_t n_fl,
+                      struct metrics_source **ret, char *err, size_t err_size)
 {
 	struct metrics_source *s = calloc(1, sizeof(*s));
+	int r = -ENOMEM;
 
 	if (!s) {
-		return NULL;
+		return -ENOMEM;
 	}
 	if (pthread_mutex_init(&s->files_lock, NULL) != 0) {
 		free(s);
-		return NULL;
+		return -ENOMEM;
 	}
 	s->name = strdup(name);
 	s->labels = calloc(n_labels ? n_labels : 1, sizeof(*s->labels));
@@ -254,18 +364,37 @@ static struct metrics_source *source_new(struct metrics *m, const char *name,
 			goto fail;
 		}
 	}
-	return s;
+	if (n_fl) {
+		r = source_add_families(m, s, fl, n_fl, err, err_size);
+		if (r < 0) {
+			goto fail;
+		}
+	}
+	*ret = s;
+	return 0;
 fail:
 	source_destroy(s);
-	return NULL;
+	return r;
 }
 
 int metrics_add_source(struct metrics *m, const char *name, const struct config_label *labels,
-		       size_t n_labels, struct metrics_source **ret_source)
+                       size_t n_labels, const struct config_field_label *field_labels,
+                       size_t n_field_labels, struct metrics_source **ret_source, char *err,
+                       size_t err_size)
 {
-	struct metrics_source *s, **grown;
-	int r = 0;
+	struct metrics_source *s = NULL, **grown;
+	char dummy[1];
+	int r;
 
+	if (!err || !err_size) {
+		err = dummy;
+		err_size = sizeof(dummy);
+	}
+	err[0] = '\0';
+	r = check_label_names(labels, n_labels, field_labels, n_field_labels, err, err_size);
+	if (r < 0) {
+		return r;
+	}
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->n_sources; i++) {
 		if (strcmp(m->sources[i]->name, name) == 0) {
@@ -277,8 +406,11 @@ int metrics_add_source(struct metrics *m, const char *name, const struct config_
 		r = -ENOSPC;
 		goto out;
 	}
-	s = source_new(m, name, labels, n_labels);
-	grown = s ? realloc(m->sources, (m->n_sources + 1) * sizeof(*grown)) : NULL;
+	r = source_new(m, name, labels, n_labels, field_labels, n_field_labels, &s, err, err_size);
+	if (r < 0) {
+		goto out;
+	}
+	grown = realloc(m->sources, (m->n_sources + 1) * sizeof(*grown));
 	if (!grown) {
 		source_destroy(s);
 		r = -ENOMEM;
@@ -290,6 +422,59 @@ int metrics_add_source(struct metrics *m, const char *name, const struct config_
 out:
 	pthread_mutex_unlock(&m->lock);
 	return r;
+}
+
+/* Add v to a histogram row: n_bounds + 1 non-cumulative buckets, then the sum bits. */
+static void row_observe(_Atomic uint64_t *row, const double *bounds, size_t n_bounds, double v)
+{
+	size_t i = 0;
+
+	while (i < n_bounds && v > bounds[i]) {
+		i++;
+	}
+	inc(&row[i], 1);
+	atomic_store_explicit(&row[n_bounds + 1], dbits(bitsd(get(&row[n_bounds + 1])) + v),
+	                      memory_order_relaxed);
+}
+
+static void dyn_inc(struct series_family *f, uint32_t t, unsigned me, unsigned k, uint64_t d)
+{
+	_Atomic uint64_t *v = series_family_get(f, t, me, k);
+
+	if (v) {
+		inc(v, d);
+	} else {
+		series_family_add_dropped(f, 1);
+	}
+}
+
+static void dyn_hist(struct series_family *f, const struct histogram *h, uint32_t t, unsigned me,
+                     unsigned cls, double value)
+{
+	_Atomic uint64_t *v = series_family_get(f, t, me, cls);
+
+	if (v) {
+		row_observe(v, h->bounds, h->n_bounds, value);
+	} else {
+		series_family_add_dropped(f, 1);
+	}
+}
+
+static void observe_dyn(struct metrics_source *s, const struct log_record *r, unsigned method,
+                        unsigned slot, unsigned cls)
+{
+	uint32_t t = series_tuples_lookup(s->tuples, r);
+
+	dyn_inc(s->fam[FAM_RESPONSES], t, method, slot, 1);
+	if (r->has_bytes) {
+		dyn_inc(s->fam[FAM_BYTES], t, method, cls, r->bytes_sent);
+	}
+	if (r->has_request_time) {
+		dyn_hist(s->fam[FAM_REQUEST], &s->request, t, method, cls, r->request_time);
+	}
+	if (r->has_upstream_time) {
+		dyn_hist(s->fam[FAM_UPSTREAM], &s->upstream, t, method, cls, r->upstream_time);
+	}
 }
 
 static void hist_observe(struct histogram *h, unsigned method, unsigned cls, double v)
@@ -311,6 +496,10 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 	unsigned slot = r->status_slot < STATUS_SLOTS ? r->status_slot : STATUS_SLOT_INVALID;
 	unsigned cls = class_of_slot(slot);
 
+	if (s->tuples) {
+		observe_dyn(s, r, method, slot, cls);
+		return;
+	}
 	inc(&s->responses[method][slot], 1);
 	if (r->has_bytes) {
 		inc(&s->bytes[method][cls], r->bytes_sent);
@@ -343,6 +532,16 @@ uint64_t metrics_get_responses(const struct metrics_source *s, unsigned slot)
 	for (unsigned m = 0; m < N_METHODS; m++) {
 		sum += get(&s->responses[m][slot]);
 	}
+	if (s->tuples) {
+		const struct series_family *f = s->fam[FAM_RESPONSES];
+		size_t n = series_family_count(f);
+		for (size_t i = 0; i < n; i++) {
+			struct series_key k;
+			_Atomic uint64_t *v;
+			series_family_entry(f, i, &k, &v);
+			sum += k.slot == slot ? get(v) : 0;
+		}
+	}
 	return sum;
 }
 
@@ -354,31 +553,6 @@ void metrics_set_last_read(struct metrics_source *s, double t)
 void metrics_set_checkpoint_time(struct metrics *m, double t)
 {
 	atomic_store_explicit(&m->checkpoint_bits, dbits(t), memory_order_relaxed);
-}
-
-void metrics_set_reload_result(struct metrics *m, bool ok, double t)
-{
-	atomic_store_explicit(&m->reload_ok, ok ? 1 : 0, memory_order_relaxed);
-	if (ok) {
-		atomic_store_explicit(&m->reload_ok_bits, dbits(t), memory_order_relaxed);
-	}
-}
-
-void metrics_remove_source(struct metrics *m, struct metrics_source *s)
-{
-	/* Renders walk the list under m->lock, so once unlinked under it no
-	 * reader can still see s; the caller is its only writer. */
-	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < m->n_sources; i++) {
-		if (m->sources[i] == s) {
-			memmove(&m->sources[i], &m->sources[i + 1],
-				(m->n_sources - i - 1) * sizeof(m->sources[0]));
-			m->n_sources--;
-			source_destroy(s);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
 }
 
 int metrics_set_file_open(struct metrics_source *s, const char *path, bool open)
@@ -413,7 +587,7 @@ out:
 
 /* ---- rendering ---------------------------------------------------------- */
 
-#define MAX_LABELS (CONFIG_MAX_STATIC_LABELS + 8)
+#define MAX_LABELS (CONFIG_MAX_STATIC_LABELS + CONFIG_MAX_FIELD_LABELS + 8)
 
 /* Fill the common labels (source + static labels); returns how many. */
 static size_t base_labels(const struct metrics_source *s, struct expo_label *l)
@@ -427,28 +601,74 @@ static size_t base_labels(const struct metrics_source *s, struct expo_label *l)
 	return n;
 }
 
+/* Append the field labels of tuple id after n labels; returns the new count. */
+static size_t field_labels(const struct metrics_source *s, uint32_t id, struct expo_label *l,
+                           size_t n)
+{
+	struct str_view v[CONFIG_MAX_FIELD_LABELS];
+	size_t w = series_tuples_width(s->tuples);
+
+	series_tuples_values(s->tuples, id, v);
+	for (size_t i = 0; i < w; i++) {
+		/* An empty value needs a non-NULL pointer and value_len 0 means strlen: use "". */
+		l[n++] = (struct expo_label){series_tuples_name(s->tuples, i),
+		                             v[i].len ? v[i].ptr : "", v[i].len};
+	}
+	return n;
+}
+
+/* code, [class], [reason], method: the status and method labels of a response series. */
+static size_t status_labels(const struct metrics *m, unsigned slot, unsigned me,
+                            struct expo_label *l, size_t n)
+{
+	l[n++] = (struct expo_label){"code", status_slot_code(slot), 0};
+	if (!m->no_class) {
+		l[n++] = (struct expo_label){"class", status_slot_class(slot), 0};
+	}
+	if (!m->no_reason) {
+		l[n++] = (struct expo_label){"reason", status_slot_reason(slot), 0};
+	}
+	l[n++] = (struct expo_label){"method", method_names[me], 0};
+	return n;
+}
+
+static size_t method_class_labels(unsigned me, unsigned c, struct expo_label *l, size_t n)
+{
+	l[n++] = (struct expo_label){"method", method_names[me], 0};
+	l[n++] = (struct expo_label){"class", class_names[c], 0};
+	return n;
+}
+
 static void render_responses(struct metrics *m, enum expo_format f, struct strbuf *b)
 {
 	static const char name[] = "accesslog_http_responses_total";
 	struct expo_label l[MAX_LABELS];
 
 	expo_family(b, f, name, EXPO_COUNTER,
-		    "HTTP responses by status code, its class and reason, and request method.");
+	            "HTTP responses by status code, its class and reason, and request method.");
 	for (size_t i = 0; i < m->n_sources; i++) {
 		const struct metrics_source *s = m->sources[i];
 		size_t n = base_labels(s, l);
 
-		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
-			l[n] = (struct expo_label){"code", status_slot_code(slot), 0};
-			l[n + 1] = (struct expo_label){"class", status_slot_class(slot), 0};
-			l[n + 2] = (struct expo_label){"reason", status_slot_reason(slot), 0};
+		for (unsigned slot = 0; slot < STATUS_SLOTS && !s->tuples; slot++) {
 			for (unsigned me = 0; me < N_METHODS; me++) {
 				uint64_t v = get(&s->responses[me][slot]);
-				if (!v) {
-					continue;
+				if (v) {
+					size_t k = status_labels(m, slot, me, l, n);
+					expo_sample_u64(b, name, NULL, l, k, NULL, v);
 				}
-				l[n + 3] = (struct expo_label){"method", method_names[me], 0};
-				expo_sample_u64(b, name, NULL, l, n + 4, NULL, v);
+			}
+		}
+		if (s->tuples) {
+			const struct series_family *fa = s->fam[FAM_RESPONSES];
+			size_t cnt = series_family_count(fa);
+			for (size_t e = 0; e < cnt; e++) {
+				struct series_key key;
+				_Atomic uint64_t *v;
+				series_family_entry(fa, e, &key, &v);
+				size_t k = field_labels(s, key.tuple, l, n);
+				k = status_labels(m, key.slot, key.method, l, k);
+				expo_sample_u64(b, name, NULL, l, k, NULL, get(v));
 			}
 		}
 	}
@@ -460,38 +680,50 @@ static void render_bytes(struct metrics *m, enum expo_format f, struct strbuf *b
 	struct expo_label l[MAX_LABELS];
 
 	expo_family(b, f, name, EXPO_COUNTER,
-		    "Response body bytes sent, by request method and status class.");
+	            "Response body bytes sent, by request method and status class.");
 	for (size_t i = 0; i < m->n_sources; i++) {
 		const struct metrics_source *s = m->sources[i];
 		size_t n = base_labels(s, l);
 
-		for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
 			for (unsigned c = 0; c < N_CLASSES; c++) {
 				uint64_t v = get(&s->bytes[me][c]);
-				if (!v) {
-					continue;
+				if (v) {
+					size_t k = method_class_labels(me, c, l, n);
+					expo_sample_u64(b, name, NULL, l, k, NULL, v);
 				}
-				l[n] = (struct expo_label){"method", method_names[me], 0};
-				l[n + 1] = (struct expo_label){"class", class_names[c], 0};
-				expo_sample_u64(b, name, NULL, l, n + 2, NULL, v);
+			}
+		}
+		if (s->tuples) {
+			const struct series_family *fa = s->fam[FAM_BYTES];
+			size_t cnt = series_family_count(fa);
+			for (size_t e = 0; e < cnt; e++) {
+				struct series_key key;
+				_Atomic uint64_t *v;
+				series_family_entry(fa, e, &key, &v);
+				size_t k = field_labels(s, key.tuple, l, n);
+				k = method_class_labels(key.method, key.slot, l, k);
+				expo_sample_u64(b, name, NULL, l, k, NULL, get(v));
 			}
 		}
 	}
 }
 
-static void render_hist_row(struct strbuf *b, const char *name, const struct histogram *h,
-			    unsigned me, unsigned c, const struct expo_label *l, size_t n)
+/* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum given. */
+static void render_hist_row(struct strbuf *b, const char *name, const double *bounds,
+                            size_t n_bounds, const _Atomic uint64_t *row, uint64_t sum_bits,
+                            const struct expo_label *l, size_t n)
 {
-	_Atomic uint64_t *row = hist_row(h, me, c);
 	uint64_t cum = 0;
 	char le[40];
 
-	for (size_t k = 0; k <= h->n_bounds; k++) {
+	for (size_t k = 0; k <= n_bounds; k++) {
 		struct strbuf tmp = {.data = le, .alloc = sizeof(le), .cap = sizeof(le) - 1};
 		cum += get(&row[k]);
-		if (k < h->n_bounds) {
-			(void)strbuf_put_double(&tmp, h->bounds[k]);
-			/* Integral bounds are written "1.0" so le values look the same in both formats. */
+		if (k < n_bounds) {
+			(void)strbuf_put_double(&tmp, bounds[k]);
+			/* Integral bounds are written "1.0" so le values look the same in both
+			 * formats. */
 			if (!memchr(le, '.', tmp.len) && !memchr(le, 'e', tmp.len)) {
 				(void)strbuf_puts(&tmp, ".0");
 			}
@@ -501,38 +733,83 @@ static void render_hist_row(struct strbuf *b, const char *name, const struct his
 		struct expo_label lel = {"le", le, tmp.len};
 		expo_sample_u64(b, name, "_bucket", l, n, &lel, cum);
 	}
-	expo_sample_double(b, name, "_sum", l, n, NULL, bitsd(get(&h->sum_bits[me][c])));
+	expo_sample_double(b, name, "_sum", l, n, NULL, bitsd(sum_bits));
 	expo_sample_u64(b, name, "_count", l, n, NULL, cum);
+}
+
+static bool row_any(const _Atomic uint64_t *row, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (get(&row[k])) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static void render_histogram(struct metrics *m, enum expo_format f, struct strbuf *b, bool up)
 {
-	const char *name = up ? "accesslog_http_upstream_duration_seconds"
-			      : "accesslog_http_request_duration_seconds";
+	const char *name = family_names[up ? FAM_UPSTREAM : FAM_REQUEST];
 	struct expo_label l[MAX_LABELS];
 
 	expo_family(b, f, name, EXPO_HISTOGRAM,
-		    up ? "Time spent waiting for upstream servers, summed over attempts."
-		       : "Time to serve the request, from the server's log.");
+	            up ? "Time spent waiting for upstream servers, summed over attempts."
+	               : "Time to serve the request, from the server's log.");
 	for (size_t i = 0; i < m->n_sources; i++) {
 		const struct metrics_source *s = m->sources[i];
 		const struct histogram *h = up ? &s->upstream : &s->request;
 		size_t n = base_labels(s, l);
 
-		for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
 			for (unsigned c = 0; c < N_CLASSES; c++) {
-				_Atomic uint64_t *row = hist_row(h, me, c);
-				bool any = false;
-				for (size_t k = 0; k <= h->n_bounds && !any; k++) {
-					any = get(&row[k]) != 0;
+				const _Atomic uint64_t *row = hist_row(h, me, c);
+				if (row_any(row, h->n_bounds + 1)) {
+					size_t k = method_class_labels(me, c, l, n);
+					render_hist_row(b, name, h->bounds, h->n_bounds, row,
+					                get(&h->sum_bits[me][c]), l, k);
 				}
-				if (!any) {
-					continue;
-				}
-				l[n] = (struct expo_label){"method", method_names[me], 0};
-				l[n + 1] = (struct expo_label){"class", class_names[c], 0};
-				render_hist_row(b, name, h, me, c, l, n + 2);
 			}
+		}
+		if (s->tuples) {
+			const struct series_family *fa = s->fam[up ? FAM_UPSTREAM : FAM_REQUEST];
+			size_t cnt = series_family_count(fa);
+			for (size_t e = 0; e < cnt; e++) {
+				struct series_key key;
+				_Atomic uint64_t *v;
+				series_family_entry(fa, e, &key, &v);
+				size_t k = field_labels(s, key.tuple, l, n);
+				k = method_class_labels(key.method, key.slot, l, k);
+				render_hist_row(b, name, h->bounds, h->n_bounds, v,
+				                get(&v[h->n_bounds + 1]), l, k);
+			}
+		}
+	}
+}
+
+static void render_dropped(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char name[] = "accesslog_series_dropped_total";
+	struct expo_label l[MAX_LABELS];
+	bool any = false;
+
+	/* Only sources with field labels can drop series; without any, no family at all. */
+	for (size_t i = 0; i < m->n_sources; i++) {
+		any = any || m->sources[i]->tuples;
+	}
+	if (!any) {
+		return;
+	}
+	expo_family(b, f, name, EXPO_COUNTER,
+	            "Observations whose new label set exceeded the series limit; counted in the "
+	            "overflow series (every field label " SERIES_OVERFLOW_VALUE ") instead.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l);
+
+		for (unsigned fa = 0; fa < FAM_COUNT && s->tuples; fa++) {
+			l[n] = (struct expo_label){"metric", family_names[fa], 0};
+			expo_sample_u64(b, name, NULL, l, n + 1, NULL,
+			                series_family_dropped(s->fam[fa]));
 		}
 	}
 }
@@ -546,22 +823,9 @@ static void render_counters(struct metrics *m, enum expo_format f, struct strbuf
 		for (size_t i = 0; i < m->n_sources; i++) {
 			size_t n = base_labels(m->sources[i], l);
 			expo_sample_u64(b, counter_names[c][0], NULL, l, n, NULL,
-					get(&m->sources[i]->counters[c]));
+			                get(&m->sources[i]->counters[c]));
 		}
 	}
-}
-
-static void render_reload(struct metrics *m, enum expo_format f, struct strbuf *b)
-{
-	static const char ok_name[] = "accesslog_config_last_reload_successful";
-	static const char ts_name[] = "accesslog_config_last_reload_success_timestamp_seconds";
-
-	expo_family(b, f, ok_name, EXPO_GAUGE,
-		    "Whether the last configuration reload attempt succeeded (1) or failed (0).");
-	expo_sample_u64(b, ok_name, NULL, NULL, 0, NULL, get(&m->reload_ok));
-	expo_family(b, f, ts_name, EXPO_GAUGE,
-		    "Unix time of the last successful configuration load.");
-	expo_sample_double(b, ts_name, NULL, NULL, 0, NULL, bitsd(get(&m->reload_ok_bits)));
 }
 
 static void render_gauges(struct metrics *m, enum expo_format f, struct strbuf *b)
@@ -578,20 +842,19 @@ static void render_gauges(struct metrics *m, enum expo_format f, struct strbuf *
 		for (size_t k = 0; k < nf; k++) {
 			l[n] = (struct expo_label){"path", s->files[k].path, 0};
 			expo_sample_u64(b, open_name, NULL, l, n + 1, NULL,
-					atomic_load(&s->files[k].open) ? 1 : 0);
+			                atomic_load(&s->files[k].open) ? 1 : 0);
 		}
 	}
 	expo_family(b, f, last_name, EXPO_GAUGE,
-		    "Unix time of the last complete line read from the source.");
+	            "Unix time of the last complete line read from the source.");
 	for (size_t i = 0; i < m->n_sources; i++) {
 		size_t n = base_labels(m->sources[i], l);
 		expo_sample_double(b, last_name, NULL, l, n, NULL,
-				   bitsd(get(&m->sources[i]->last_read_bits)));
+		                   bitsd(get(&m->sources[i]->last_read_bits)));
 	}
 	expo_family(b, f, ckpt_name, EXPO_GAUGE,
-		    "Unix time of the last successful state checkpoint (0: none yet).");
+	            "Unix time of the last successful state checkpoint (0: none yet).");
 	expo_sample_double(b, ckpt_name, NULL, NULL, 0, NULL, bitsd(get(&m->checkpoint_bits)));
-	render_reload(m, f, b);
 }
 
 static void render_info(enum expo_format f, struct strbuf *b)
@@ -602,7 +865,7 @@ static void render_info(enum expo_format f, struct strbuf *b)
 	char code[8];
 
 	expo_family(b, f, st_name, EXPO_INFO,
-		    "Status codes the exporter knows, with class, reason and who defined them.");
+	            "Status codes the exporter knows, with class, reason and who defined them.");
 	for (size_t i = 0; i < status_catalog_size(); i++) {
 		const struct status_info *si = status_catalog_row(i);
 		unsigned slot = status_slot_from_code(si->code);
@@ -628,6 +891,7 @@ int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 	render_bytes(m, f, out);
 	render_histogram(m, f, out, false);
 	render_histogram(m, f, out, true);
+	render_dropped(m, f, out);
 	render_counters(m, f, out);
 	render_gauges(m, f, out);
 	pthread_mutex_unlock(&m->lock);
@@ -644,17 +908,52 @@ int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
  *   b <method> <class> <value>          response bytes
  *   h <req|up> <method> <class> <i|inf> <bound-bits-hex> <value>   histogram bucket
  *   s <req|up> <method> <class> <sum-bits-hex>                     histogram sum
+ *   R, B, H, S: the same for a field-label series, followed by one token per
+ *      field label: "=" and the value with bytes outside '!'..'~' and '%'
+ *      written as %XX (so "=" alone is the empty value)
+ *   d <responses|bytes|req|up> <value>  series dropped by the limit
  * Doubles travel as their IEEE bits in hex so they round-trip exactly.
  */
 static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
-	[METRICS_LINES] = "lines",
-	[METRICS_PARSE_ERRORS] = "parse_errors",
-	[METRICS_BYTES_READ] = "bytes_read",
-	[METRICS_ROTATIONS] = "rotations",
-	[METRICS_TRUNCATIONS] = "truncations",
-	[METRICS_LINES_TOO_LONG] = "lines_too_long",
-	[METRICS_READ_ERRORS] = "read_errors",
+    [METRICS_LINES] = "lines",
+    [METRICS_PARSE_ERRORS] = "parse_errors",
+    [METRICS_BYTES_READ] = "bytes_read",
+    [METRICS_ROTATIONS] = "rotations",
+    [METRICS_TRUNCATIONS] = "truncations",
+    [METRICS_LINES_TOO_LONG] = "lines_too_long",
+    [METRICS_READ_ERRORS] = "read_errors",
 };
+
+static void save_values(const struct metrics_source *s, uint32_t tuple, struct strbuf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct str_view v[CONFIG_MAX_FIELD_LABELS];
+	size_t w = series_tuples_width(s->tuples);
+
+	series_tuples_values(s->tuples, tuple, v);
+	for (size_t i = 0; i < w; i++) {
+		(void)strbuf_append(out, " =", 2);
+		for (size_t k = 0; k < v[i].len; k++) {
+			unsigned char c = (unsigned char)v[i].ptr[k];
+			if (c > ' ' && c < 0x7f && c != '%') {
+				(void)strbuf_putc(out, (char)c);
+			} else {
+				char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+				(void)strbuf_append(out, e, 3);
+			}
+		}
+	}
+	(void)strbuf_putc(out, '\n');
+}
+
+static void save_bucket(struct strbuf *out, char tag, const char *hname, unsigned me, unsigned c,
+                        const struct histogram *h, size_t k, uint64_t v)
+{
+	(void)strbuf_printf(out, "%c %s %s %s %s %016llx %llu", tag, hname, method_names[me],
+	                    class_names[c], k < h->n_bounds ? "i" : "inf",
+	                    (unsigned long long)(k < h->n_bounds ? dbits(h->bounds[k]) : 0),
+	                    (unsigned long long)v);
+}
 
 static void save_hist(const struct histogram *h, const char *tag, struct strbuf *out)
 {
@@ -663,20 +962,76 @@ static void save_hist(const struct histogram *h, const char *tag, struct strbuf 
 			_Atomic uint64_t *row = hist_row(h, me, c);
 			for (size_t k = 0; k <= h->n_bounds; k++) {
 				uint64_t v = get(&row[k]);
-				if (!v) {
-					continue;
+				if (v) {
+					save_bucket(out, 'h', tag, me, c, h, k, v);
+					(void)strbuf_putc(out, '\n');
 				}
-				(void)strbuf_printf(out, "h %s %s %s %s %016llx %llu\n", tag,
-						    method_names[me], class_names[c],
-						    k < h->n_bounds ? "i" : "inf",
-						    (unsigned long long)(k < h->n_bounds ? dbits(h->bounds[k]) : 0),
-						    (unsigned long long)v);
 			}
 			uint64_t sb = get(&h->sum_bits[me][c]);
 			if (sb) {
-				(void)strbuf_printf(out, "s %s %s %s %016llx\n", tag, method_names[me],
-						    class_names[c], (unsigned long long)sb);
+				(void)strbuf_printf(out, "s %s %s %s %016llx\n", tag,
+				                    method_names[me], class_names[c],
+				                    (unsigned long long)sb);
 			}
+		}
+	}
+}
+
+static void save_dyn_hist(const struct metrics_source *s, bool up, struct strbuf *out)
+{
+	const struct histogram *h = up ? &s->upstream : &s->request;
+	const struct series_family *fa = s->fam[up ? FAM_UPSTREAM : FAM_REQUEST];
+	const char *tag = family_keys[up ? FAM_UPSTREAM : FAM_REQUEST];
+	size_t cnt = series_family_count(fa);
+
+	for (size_t e = 0; e < cnt; e++) {
+		struct series_key key;
+		_Atomic uint64_t *row;
+		series_family_entry(fa, e, &key, &row);
+		for (size_t k = 0; k <= h->n_bounds; k++) {
+			uint64_t v = get(&row[k]);
+			if (v) {
+				save_bucket(out, 'H', tag, key.method, key.slot, h, k, v);
+				save_values(s, key.tuple, out);
+			}
+		}
+		uint64_t sb = get(&row[h->n_bounds + 1]);
+		if (sb) {
+			(void)strbuf_printf(out, "S %s %s %s %016llx", tag,
+			                    method_names[key.method], class_names[key.slot],
+			                    (unsigned long long)sb);
+			save_values(s, key.tuple, out);
+		}
+	}
+}
+
+static void save_dyn(const struct metrics_source *s, struct strbuf *out)
+{
+	for (unsigned fam = FAM_RESPONSES; fam <= FAM_BYTES; fam++) {
+		const struct series_family *fa = s->fam[fam];
+		size_t cnt = series_family_count(fa);
+		for (size_t e = 0; e < cnt; e++) {
+			struct series_key key;
+			_Atomic uint64_t *v;
+			series_family_entry(fa, e, &key, &v);
+			if (!get(v)) {
+				continue;
+			}
+			(void)strbuf_printf(out, "%c %s %s %llu", fam == FAM_RESPONSES ? 'R' : 'B',
+			                    method_names[key.method],
+			                    fam == FAM_RESPONSES ? status_slot_code(key.slot)
+			                                         : class_names[key.slot],
+			                    (unsigned long long)get(v));
+			save_values(s, key.tuple, out);
+		}
+	}
+	save_dyn_hist(s, false, out);
+	save_dyn_hist(s, true, out);
+	for (unsigned fam = 0; fam < FAM_COUNT; fam++) {
+		uint64_t d = series_family_dropped(s->fam[fam]);
+		if (d) {
+			(void)strbuf_printf(out, "d %s %llu\n", family_keys[fam],
+			                    (unsigned long long)d);
 		}
 	}
 }
@@ -685,30 +1040,33 @@ int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 {
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
 		(void)strbuf_printf(out, "c %s %llu\n", counter_keys[c],
-				    (unsigned long long)get(&s->counters[c]));
+		                    (unsigned long long)get(&s->counters[c]));
 	}
 	for (unsigned me = 0; me < N_METHODS; me++) {
 		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
 			uint64_t v = get(&s->responses[me][slot]);
 			if (v) {
 				(void)strbuf_printf(out, "r %s %s %llu\n", method_names[me],
-						    status_slot_code(slot), (unsigned long long)v);
+				                    status_slot_code(slot), (unsigned long long)v);
 			}
 		}
 		for (unsigned c = 0; c < N_CLASSES; c++) {
 			uint64_t v = get(&s->bytes[me][c]);
 			if (v) {
 				(void)strbuf_printf(out, "b %s %s %llu\n", method_names[me],
-						    class_names[c], (unsigned long long)v);
+				                    class_names[c], (unsigned long long)v);
 			}
 		}
 	}
 	save_hist(&s->request, "req", out);
 	save_hist(&s->upstream, "up", out);
+	if (s->tuples) {
+		save_dyn(s, out);
+	}
 	return out->error;
 }
 
-#define MAX_FIELDS 8
+#define MAX_FIELDS (7 + CONFIG_MAX_FIELD_LABELS)
 
 struct fields {
 	const char *p[MAX_FIELDS];
@@ -752,6 +1110,8 @@ static int parse_u64(const char *p, size_t len, unsigned base, uint64_t *ret)
 			d = (unsigned)(c - '0');
 		} else if (base == 16 && c >= 'a' && c <= 'f') {
 			d = (unsigned)(c - 'a' + 10);
+		} else if (base == 16 && c >= 'A' && c <= 'F') {
+			d = (unsigned)(c - 'A' + 10);
 		} else {
 			return -EINVAL;
 		}
@@ -788,33 +1148,115 @@ static int lookup_code(const struct fields *f, size_t i)
 	return slot == STATUS_SLOT_INVALID ? -1 : (int)slot;
 }
 
-static int restore_hist(struct metrics_source *s, const struct fields *f, bool dry)
-{
-	struct histogram *h = field_is(f, 1, "req") ? &s->request
-			      : field_is(f, 1, "up") ? &s->upstream
-						       : NULL;
-	int me = lookup_name(f, 2, method_names, N_METHODS);
-	int c = lookup_name(f, 3, class_names, N_CLASSES);
-	uint64_t bits, v;
+/* Decoded field-label values of a line (fields base..n-1). */
+struct line_values {
+	char buf[CONFIG_MAX_FIELD_LABELS][SERIES_RAW_CAP];
+	struct str_view v[CONFIG_MAX_FIELD_LABELS];
+	size_t n;
+};
 
-	if (!h || me < 0 || c < 0) {
-		return -EINVAL;
-	}
-	if (field_is(f, 0, "s")) {
-		if (f->n != 5 || parse_u64(f->p[4], f->len[4], 16, &bits) < 0) {
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	                              : -1;
+}
+
+static int decode_values(const struct fields *f, size_t base, struct line_values *lv)
+{
+	lv->n = 0;
+	for (size_t i = base; i < f->n; i++) {
+		const char *p = f->p[i];
+		size_t len = f->len[i], o = 0;
+		if (p[0] != '=' || lv->n == CONFIG_MAX_FIELD_LABELS) {
 			return -EINVAL;
 		}
-		if (!dry) {
-			_Atomic uint64_t *sum = &h->sum_bits[me][c];
-			atomic_store(sum, dbits(bitsd(get(sum)) + bitsd(bits)));
+		for (size_t k = 1; k < len; k++) {
+			int c = (unsigned char)p[k];
+			if (c == '%') {
+				int hi = k + 2 < len ? hexval(p[k + 1]) : -1;
+				int lo = hi >= 0 ? hexval(p[k + 2]) : -1;
+				if (lo < 0) {
+					return -EINVAL;
+				}
+				c = hi * 16 + lo;
+				k += 2;
+			}
+			if (o == SERIES_RAW_CAP) {
+				return -EINVAL;
+			}
+			lv->buf[lv->n][o++] = (char)c;
 		}
-		return 0;
+		lv->v[lv->n] = (struct str_view){lv->buf[lv->n], o};
+		lv->n++;
 	}
-	if (f->n != 7 || parse_u64(f->p[5], f->len[5], 16, &bits) < 0 ||
-	    parse_u64(f->p[6], f->len[6], 10, &v) < 0) {
+	return 0;
+}
+
+/* The tuple a restored line belongs to: its values when they fit the source's
+ * field labels, else the label set with empty values (totals are kept). */
+static uint32_t line_tuple(struct metrics_source *s, const struct line_values *lv)
+{
+	size_t w = series_tuples_width(s->tuples);
+
+	if (lv->n == w) {
+		return series_tuples_intern(s->tuples, lv->v, w);
+	}
+	struct str_view e[CONFIG_MAX_FIELD_LABELS];
+	for (size_t i = 0; i < w; i++) {
+		e[i] = (struct str_view){"", 0};
+	}
+	return series_tuples_intern(s->tuples, e, w);
+}
+
+/* Where a restored value goes: flat cell, or a series of the family. */
+static _Atomic uint64_t *restore_target(struct metrics_source *s, enum family fam,
+                                        const struct line_values *lv, unsigned me, unsigned k,
+                                        _Atomic uint64_t *flat)
+{
+	if (!s->tuples) {
+		return flat;
+	}
+	return series_family_restore(s->fam[fam], line_tuple(s, lv), me, k);
+}
+
+static void add_double(_Atomic uint64_t *bits, double d)
+{
+	atomic_store_explicit(bits, dbits(bitsd(get(bits)) + d), memory_order_relaxed);
+}
+
+static int restore_hist(struct metrics_source *s, const struct fields *f, bool dry)
+{
+	bool up = field_is(f, 1, "up");
+	struct histogram *h = field_is(f, 1, "req") ? &s->request : up ? &s->upstream : NULL;
+	int me = lookup_name(f, 2, method_names, N_METHODS);
+	int c = lookup_name(f, 3, class_names, N_CLASSES);
+	bool sum = f->p[0][0] == 's' || f->p[0][0] == 'S';
+	bool dyn = f->p[0][0] == 'S' || f->p[0][0] == 'H';
+	size_t base = sum ? 5 : 7;
+	struct line_values lv;
+	uint64_t bits, v;
+
+	if (!h || me < 0 || c < 0 || f->n < base || (!dyn && f->n != base) ||
+	    decode_values(f, base, &lv) < 0) {
+		return -EINVAL;
+	}
+	if (parse_u64(f->p[sum ? 4 : 5], f->len[sum ? 4 : 5], 16, &bits) < 0 ||
+	    (!sum && parse_u64(f->p[6], f->len[6], 10, &v) < 0)) {
 		return -EINVAL;
 	}
 	if (dry) {
+		return 0;
+	}
+	enum family fam = up ? FAM_UPSTREAM : FAM_REQUEST;
+	_Atomic uint64_t *row = restore_target(s, fam, &lv, (unsigned)me, (unsigned)c,
+	                                       hist_row(h, (unsigned)me, (unsigned)c));
+	if (!row) {
+		return 0; /* out of memory in the series table: dropped */
+	}
+	if (sum) {
+		add_double(s->tuples ? &row[h->n_bounds + 1] : &h->sum_bits[me][c], bitsd(bits));
 		return 0;
 	}
 	/* Buckets changed since the checkpoint: drop the bucket rather than misplace it. */
@@ -826,7 +1268,33 @@ static int restore_hist(struct metrics_source *s, const struct fields *f, bool d
 			return 0;
 		}
 	}
-	inc(&hist_row(h, (unsigned)me, (unsigned)c)[k], v);
+	inc(&row[k], v);
+	return 0;
+}
+
+static int restore_counter(struct metrics_source *s, const struct fields *f, bool dry)
+{
+	bool resp = f->p[0][0] == 'r' || f->p[0][0] == 'R';
+	bool dyn = f->p[0][0] == 'R' || f->p[0][0] == 'B';
+	struct line_values lv;
+	uint64_t v;
+	int a = lookup_name(f, 1, method_names, N_METHODS);
+	int b = f->n < 3 ? -1
+	        : resp   ? lookup_code(f, 2)
+	                 : lookup_name(f, 2, class_names, N_CLASSES);
+
+	if (f->n < 4 || (!dyn && f->n != 4) || a < 0 || b < 0 ||
+	    parse_u64(f->p[3], f->len[3], 10, &v) < 0 || decode_values(f, 4, &lv) < 0) {
+		return -EINVAL;
+	}
+	if (!dry) {
+		_Atomic uint64_t *t =
+		    restore_target(s, resp ? FAM_RESPONSES : FAM_BYTES, &lv, (unsigned)a,
+		                   (unsigned)b, resp ? &s->responses[a][b] : &s->bytes[a][b]);
+		if (t) {
+			inc(t, v);
+		}
+	}
 	return 0;
 }
 
@@ -834,37 +1302,41 @@ static int restore_line(struct metrics_source *s, const char *line, size_t len, 
 {
 	struct fields f;
 	uint64_t v;
-	int a, b;
+	int a;
 
-	if (split_fields(line, len, &f) < 0) {
+	if (split_fields(line, len, &f) < 0 || f.len[0] != 1) {
 		return -EINVAL;
 	}
-	if (field_is(&f, 0, "h") || field_is(&f, 0, "s")) {
-		return restore_hist(s, &f, dry);
-	}
-	if (field_is(&f, 0, "c") && f.n == 3) {
-		a = lookup_name(&f, 1, counter_keys, METRICS_COUNTER_COUNT);
-		if (a < 0 || parse_u64(f.p[2], f.len[2], 10, &v) < 0) {
+	switch (f.p[0][0]) {
+	case 'h':
+	case 'H':
+	case 's':
+	case 'S':
+		return f.n >= 5 ? restore_hist(s, &f, dry) : -EINVAL;
+	case 'r':
+	case 'R':
+	case 'b':
+	case 'B':
+		return restore_counter(s, &f, dry);
+	case 'c':
+	case 'd':
+		if (f.n != 3 || parse_u64(f.p[2], f.len[2], 10, &v) < 0) {
 			return -EINVAL;
 		}
-		if (!dry) {
+		a = f.p[0][0] == 'c' ? lookup_name(&f, 1, counter_keys, METRICS_COUNTER_COUNT)
+		                     : lookup_name(&f, 1, family_keys, FAM_COUNT);
+		if (a < 0) {
+			return -EINVAL;
+		}
+		if (!dry && f.p[0][0] == 'c') {
 			inc(&s->counters[a], v);
+		} else if (!dry && s->tuples) {
+			series_family_add_dropped(s->fam[a], v);
 		}
 		return 0;
+	default:
+		return -EINVAL;
 	}
-	if ((field_is(&f, 0, "r") || field_is(&f, 0, "b")) && f.n == 4) {
-		bool resp = field_is(&f, 0, "r");
-		a = lookup_name(&f, 1, method_names, N_METHODS);
-		b = resp ? lookup_code(&f, 2) : lookup_name(&f, 2, class_names, N_CLASSES);
-		if (a < 0 || b < 0 || parse_u64(f.p[3], f.len[3], 10, &v) < 0) {
-			return -EINVAL;
-		}
-		if (!dry) {
-			inc(resp ? &s->responses[a][b] : &s->bytes[a][b], v);
-		}
-		return 0;
-	}
-	return -EINVAL;
 }
 
 int metrics_source_restore(struct metrics_source *s, const char *text, size_t len)

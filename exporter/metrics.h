@@ -8,6 +8,11 @@
  * locks: the single writer does relaxed atomic load+store, readers do
  * relaxed loads.  The only lock guards the source list, taken when a source
  * is added and for the duration of a render's walk over the list.
+ *
+ * Sources with field labels (vhost, path, upstream_status) keep their label
+ * sets in series tables instead (series.h): created by the writer, published
+ * to readers with a release store, never freed before destroy, and bounded
+ * by a per-family series limit with an overflow series.
  */
 #ifndef EXPORTER_METRICS_H
 #define EXPORTER_METRICS_H
@@ -38,6 +43,9 @@ struct metrics_options {
 	size_t n_request_buckets;
 	const double *upstream_buckets;
 	size_t n_upstream_buckets;
+	bool no_class_label;  /* drop "class" from accesslog_http_responses_total */
+	bool no_reason_label; /* drop "reason" from accesslog_http_responses_total */
+	size_t series_limit;  /* per family and source (field labels); 0: 10000 */
 };
 
 struct metrics;
@@ -49,10 +57,14 @@ struct metrics *metrics_create(const struct metrics_options *opts);
 /* NULL-safe; frees all sources. */
 void metrics_destroy(struct metrics *m);
 
-/* Add a source with static labels (copied).  *ret_source is owned by m.
- * Returns 0, -EEXIST (name taken), -ENOSPC, -ENOMEM. */
+/* Add a source with static labels and field labels (both copied; field
+ * label patterns compiled here).  *ret_source is owned by m.  Returns 0,
+ * -EEXIST (name taken), -EINVAL (bad pattern, or a label name used twice or
+ * clashing with ours; message in err when err_size > 0), -ENOSPC, -ENOMEM. */
 int metrics_add_source(struct metrics *m, const char *name, const struct config_label *labels,
-		       size_t n_labels, struct metrics_source **ret_source);
+                       size_t n_labels, const struct config_field_label *field_labels,
+                       size_t n_field_labels, struct metrics_source **ret_source, char *err,
+                       size_t err_size);
 
 /* Count one parsed line: response counter, bytes, histograms.  Hot path;
  * single writer per source. */
@@ -64,7 +76,8 @@ void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t de
 /* Read a self-metric (any thread). */
 uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c);
 
-/* Sum of the response counter over methods for one status slot (any thread). */
+/* Sum of the response counter over methods (and field-label sets) for one
+ * status slot (any thread). */
 uint64_t metrics_get_responses(const struct metrics_source *s, unsigned slot);
 
 /* Unix time of the last line read from this source (gauge). */
@@ -78,23 +91,17 @@ int metrics_set_file_open(struct metrics_source *s, const char *path, bool open)
 /* Checkpoint timestamp gauge (registry-wide). */
 void metrics_set_checkpoint_time(struct metrics *m, double unix_seconds);
 
-/* Result of the last configuration (re)load: ok 0/1 gauge, and when ok the
- * success timestamp gauge is set to t (unix seconds). */
-void metrics_set_reload_result(struct metrics *m, bool ok, double t);
-
-/* Unlink and free a source (config reload removed or changed it).  Called
- * by the source's single writer; waits for a render in progress.  s must
- * not be used afterwards; unknown s is ignored. */
-void metrics_remove_source(struct metrics *m, struct metrics_source *s);
-
 /* Render the whole registry.  Returns 0 or the strbuf error. */
 int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out);
 
 /* Serialise all counter values of a source as text lines (for
  * checkpoints); metrics_source_restore adds them back.  The format names
  * counters by label values, not by array index, so state files survive
- * catalogue or method-table changes.  restore returns -EINVAL on a
- * malformed line (nothing restored in that case). */
+ * catalogue or method-table changes; field-label series restored into a
+ * source without field labels are summed into its flat counters, and the
+ * other way round land in the label set with empty values.  restore returns
+ * -EINVAL on a malformed line (nothing restored in that case); it must run
+ * on the source's writer thread (or before ingestion starts). */
 int metrics_source_save(const struct metrics_source *s, struct strbuf *out);
 int metrics_source_restore(struct metrics_source *s, const char *text, size_t len);
 

@@ -89,10 +89,14 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 			       r == -EINVAL ? perr.message : strerror(-r));
 		goto fail;
 	}
-	r = metrics_add_source(m, cs->name, cs->labels, cs->n_labels, &s->ms);
+	char merr[256] = "";
+	r = metrics_add_source(m, cs->name, cs->labels, cs->n_labels, cs->field_labels,
+			       cs->n_field_labels, &s->ms, merr, sizeof(merr));
 	if (r < 0) {
 		(void)snprintf(err, err_size, "source %s: %s", cs->name,
-			       r == -EEXIST ? "duplicate source name" : strerror(-r));
+			       r == -EEXIST ? "duplicate source name"
+			       : merr[0]    ? merr
+					    : strerror(-r));
 		goto fail;
 	}
 	for (size_t i = 0; i < cs->n_paths; i++) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +21,10 @@ static const double buckets[] = {0.1, 0.5, 1};
 
 static struct metrics *new_registry(void)
 {
-	struct metrics_options o = {buckets, 3, buckets, 3};
+	struct metrics_options o = {.request_buckets = buckets,
+	                            .n_request_buckets = 3,
+	                            .upstream_buckets = buckets,
+	                            .n_upstream_buckets = 3};
 	struct metrics *m = metrics_create(&o);
 	assert_non_null(m);
 	return m;
@@ -57,8 +61,8 @@ static void t_counts_and_labels(void **state)
 	struct config_label l = {(char *)"env", (char *)"prod"};
 	(void)state;
 
-	assert_int_equal(metrics_add_source(m, "web", &l, 1, &s), 0);
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, &s), -EEXIST);
+	assert_int_equal(metrics_add_source(m, "web", &l, 1, NULL, 0, &s, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), -EEXIST);
 	for (int i = 0; i < 5; i++) {
 		struct log_record r = rec("GET", 404, -1);
 		metrics_observe(s, &r);
@@ -97,7 +101,7 @@ static void t_histogram_consistent(void **state)
 	static const double times[] = {0.05, 0.1, 0.2, 0.7, 3, 0};
 	(void)state;
 
-	assert_int_equal(metrics_add_source(m, "h", NULL, 0, &s), 0);
+	assert_int_equal(metrics_add_source(m, "h", NULL, 0, NULL, 0, &s, NULL, 0), 0);
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		struct log_record r = rec("POST", 200, times[i]);
 		metrics_observe(s, &r);
@@ -132,8 +136,8 @@ static void t_save_restore(void **state)
 	struct strbuf saved, again;
 	(void)state;
 
-	assert_int_equal(metrics_add_source(a, "x", NULL, 0, &sa), 0);
-	assert_int_equal(metrics_add_source(b, "x", NULL, 0, &sb), 0);
+	assert_int_equal(metrics_add_source(a, "x", NULL, 0, NULL, 0, &sa, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(b, "x", NULL, 0, NULL, 0, &sb, NULL, 0), 0);
 	for (unsigned i = 0; i < 1000; i++) {
 		struct log_record r = rec(i % 2 ? "GET" : "PUT", 100 + i % 500, (i % 17) * 0.1);
 		r.upstream_time = 0.01 * (i % 7);
@@ -187,17 +191,372 @@ static void t_method_labels(void **state)
 static void t_bad_buckets(void **state)
 {
 	static const double unsorted[] = {1, 0.5};
-	struct metrics_options o = {unsorted, 2, buckets, 3};
+	struct metrics_options o = {.request_buckets = unsorted,
+	                            .n_request_buckets = 2,
+	                            .upstream_buckets = buckets,
+	                            .n_upstream_buckets = 3};
 	(void)state;
 	assert_null(metrics_create(&o));
+}
+
+/* ---- helpers for the label-set tests ------------------------------------- */
+
+static struct metrics *registry_with(bool no_class, bool no_reason, size_t limit)
+{
+	struct metrics_options o = {.request_buckets = buckets,
+	                            .n_request_buckets = 3,
+	                            .upstream_buckets = buckets,
+	                            .n_upstream_buckets = 3,
+	                            .no_class_label = no_class,
+	                            .no_reason_label = no_reason,
+	                            .series_limit = limit};
+	struct metrics *m = metrics_create(&o);
+	assert_non_null(m);
+	return m;
+}
+
+static struct log_record vrec(const char *method, unsigned code, const char *vhost,
+                              const char *path)
+{
+	struct log_record r = rec(method, code, 0.2);
+	r.vhost = (struct str_view){vhost, strlen(vhost)};
+	r.path = (struct str_view){path, strlen(path)};
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Fail on any sample (name + labels) that appears twice; returns the sample count. */
+static size_t assert_no_duplicates(const char *text)
+{
+	size_t n = 0, cap = 1024;
+	char **keys = malloc(cap * sizeof(*keys));
+	const char *p = text;
+
+	assert_non_null(keys);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len && p[0] != '#') {
+			const char *sp = p + len;
+			while (sp > p && sp[-1] != ' ') {
+				sp--;
+			}
+			assert_true(sp > p);
+			if (n == cap) {
+				cap *= 2;
+				keys = realloc(keys, cap * sizeof(*keys));
+				assert_non_null(keys);
+			}
+			keys[n] = strndup(p, (size_t)(sp - p - 1));
+			assert_non_null(keys[n]);
+			n++;
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(keys[i - 1], keys[i]) == 0) {
+			fail_msg("duplicate series: %s", keys[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(keys[i]);
+	}
+	free(keys);
+	return n;
+}
+
+static void t_drop_class_reason(void **state)
+{
+	struct metrics *m = registry_with(true, true, 0);
+	struct metrics_source *s;
+	struct log_record r = rec("GET", 503, -1);
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "w", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	metrics_observe(s, &r);
+	char *out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"w\",code=\"503\","
+	                            "method=\"GET\"} 1\n"));
+	assert_null(strstr(out, "reason=\"Service Unavailable\",method"));
+	free(out);
+	metrics_destroy(m);
+
+	m = registry_with(false, true, 0);
+	assert_int_equal(metrics_add_source(m, "w", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	metrics_observe(s, &r);
+	out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"w\",code=\"503\","
+	                            "class=\"5xx\",method=\"GET\"} 1\n"));
+	free(out);
+	metrics_destroy(m);
+}
+
+static const struct config_field_label vhost_path[] = {
+    {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(?:www\\.)?([a-z.]+)", (char *)"$1"},
+    {(char *)"route", CONFIG_FIELD_PATH, (char *)"/(api|static)/.*", (char *)"/$1"},
+};
+
+struct field_case {
+	const char *vhost, *path;
+	const char *want; /* the label pair text expected in the output */
+};
+
+static void t_field_labels(void **state)
+{
+	static const struct field_case cases[] = {
+	    {"www.example.com", "/api/v1/users?id=3", "vhost=\"example.com\",route=\"/api\""},
+	    {"example.com", "/api/v2", "vhost=\"example.com\",route=\"/api\""},
+	    {"EXAMPLE.COM", "/", "vhost=\"other\",route=\"other\""},
+	    {"shop.example.org", "/api/x", "vhost=\"shop.example.org\",route=\"/api\""},
+	};
+	struct metrics *m = registry_with(false, false, 0);
+	struct metrics_source *s;
+	char err[256];
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "f", NULL, 0, vhost_path, 2, &s, err, sizeof(err)),
+	                 0);
+	/* Every case 3 times, interleaved, so the cache is hit and missed. */
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct log_record r = vrec("GET", 200, cases[i].vhost, cases[i].path);
+			metrics_observe(s, &r);
+		}
+	}
+	char *out = render(m, EXPO_TEXT);
+	char want[512];
+	/* The first two cases share a label set: 6 observations. */
+	(void)snprintf(want, sizeof(want),
+	               "accesslog_http_responses_total{source=\"f\",%s,code=\"200\",class=\"2xx\","
+	               "reason=\"OK\",method=\"GET\"} 6\n",
+	               cases[0].want);
+	assert_non_null(strstr(out, want));
+	for (size_t i = 2; i < 4; i++) {
+		(void)snprintf(want, sizeof(want),
+		               "accesslog_http_responses_total{source=\"f\",%s,code=\"200\","
+		               "class=\"2xx\",reason=\"OK\",method=\"GET\"} 3\n",
+		               cases[i].want);
+		assert_non_null(strstr(out, want));
+	}
+	(void)snprintf(want, sizeof(want),
+	               "accesslog_http_request_duration_seconds_count{source=\"f\",%s,"
+	               "method=\"GET\",class=\"2xx\"} 3\n",
+	               cases[3].want);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "accesslog_series_dropped_total{source=\"f\","
+	                            "metric=\"accesslog_http_responses_total\"} 0\n"));
+	assert_int_equal(metrics_get_responses(s, status_slot_from_code(200)), 12);
+	assert_no_duplicates(out);
+	free(out);
+
+	/* Bad pattern and clashing names are refused with a message. */
+	struct config_field_label bad = {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(", NULL};
+	assert_int_equal(metrics_add_source(m, "g", NULL, 0, &bad, 1, &s, err, sizeof(err)),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "vhost"));
+	struct config_field_label clash = {(char *)"code", CONFIG_FIELD_VHOST, NULL, NULL};
+	assert_int_equal(metrics_add_source(m, "g", NULL, 0, &clash, 1, &s, err, sizeof(err)),
+	                 -EINVAL);
+	struct config_label st = {(char *)"vhost", (char *)"x"};
+	assert_int_equal(metrics_add_source(m, "g", &st, 1, vhost_path, 1, &s, err, sizeof(err)),
+	                 -EINVAL);
+	metrics_destroy(m);
+}
+
+static void t_label_values_capped_and_escaped(void **state)
+{
+	static const struct config_field_label raw[] = {
+	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	};
+	struct metrics *m = registry_with(false, false, 0);
+	struct metrics_source *s;
+	char longv[2000];
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "e", NULL, 0, raw, 1, &s, NULL, 0), 0);
+	struct log_record r = vrec("GET", 200, "a\"b\\c\nd\xff", "/");
+	metrics_observe(s, &r);
+	memset(longv, 'x', sizeof(longv));
+	r.vhost = (struct str_view){longv, sizeof(longv)};
+	metrics_observe(s, &r);
+	char *out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "vhost=\"a\\\"b\\\\c\\nd\xef\xbf\xbd\",code=\"200\""));
+	char want[300];
+	memset(want, 'x', 256);
+	(void)snprintf(want + 256, sizeof(want) - 256, "\",code=");
+	assert_non_null(strstr(out, want)); /* exactly 256 x then the closing quote */
+	assert_null(strstr(out,
+	                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	                   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	free(out);
+	metrics_destroy(m);
+}
+
+static void t_series_limit(void **state)
+{
+	static const struct config_field_label raw[] = {
+	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	};
+	struct metrics *m = registry_with(false, false, 3);
+	struct metrics_source *s;
+	char host[32];
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "l", NULL, 0, raw, 1, &s, NULL, 0), 0);
+	/* 10 hosts x 2 lines each: 3 get their own series, 7 x 2 = 14 go to overflow. */
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 10; i++) {
+			(void)snprintf(host, sizeof(host), "h%d", i);
+			struct log_record r = vrec("GET", 200, host, "/");
+			metrics_observe(s, &r);
+		}
+	}
+	char *out = render(m, EXPO_TEXT);
+	for (int i = 0; i < 3; i++) {
+		char want[256];
+		(void)snprintf(want, sizeof(want),
+		               "{source=\"l\",vhost=\"h%d\",code=\"200\",class=\"2xx\","
+		               "reason=\"OK\",method=\"GET\"} 2\n",
+		               i);
+		assert_non_null(strstr(out, want));
+	}
+	assert_null(strstr(out, "vhost=\"h3\""));
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"l\","
+	                            "vhost=\"__overflow__\",code=\"200\",class=\"2xx\","
+	                            "reason=\"OK\",method=\"GET\"} 14\n"));
+	assert_non_null(strstr(out, "accesslog_series_dropped_total{source=\"l\","
+	                            "metric=\"accesslog_http_responses_total\"} 14\n"));
+	assert_int_equal(metrics_get_responses(s, status_slot_from_code(200)), 20);
+	assert_no_duplicates(out);
+	free(out);
+	metrics_destroy(m);
+}
+
+static void t_no_duplicates_and_stable(void **state)
+{
+	struct metrics *m = registry_with(false, false, 50);
+	struct metrics_source *a, *b;
+	struct config_label env = {(char *)"env", (char *)"prod"};
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "a", &env, 1, NULL, 0, &a, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m, "b", &env, 1, vhost_path, 2, &b, NULL, 0), 0);
+	for (unsigned i = 0; i < 20000; i++) {
+		static const char *const methods[] = {"GET", "POST", "BREW", "", "DELETE"};
+		char host[32], path[32];
+		(void)snprintf(host, sizeof(host), "h%u.example.com", i % 97);
+		(void)snprintf(path, sizeof(path), "/%s/%u", i % 3 ? "api" : "x", i);
+		struct log_record r = vrec(methods[i % 5], 100 + (i * 7) % 520, host, path);
+		r.upstream_time = 0.001 * (i % 1000);
+		r.has_upstream_time = i % 2;
+		metrics_observe(a, &r);
+		metrics_observe(b, &r);
+	}
+	for (int f = 0; f < 2; f++) {
+		char *one = render(m, (enum expo_format)f), *two = render(m, (enum expo_format)f);
+		assert_string_equal(one, two); /* stable order */
+		assert_true(assert_no_duplicates(one) > 1000);
+		free(one);
+		free(two);
+	}
+	metrics_destroy(m);
+}
+
+static void t_openmetrics_families(void **state)
+{
+	struct metrics *m = new_registry();
+	struct metrics_source *s;
+	struct log_record r = rec("GET", 200, 0.3);
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "o", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	metrics_observe(s, &r);
+	char *out = render(m, EXPO_OPENMETRICS);
+	assert_non_null(strstr(out, "# TYPE accesslog_http_responses counter\n"));
+	assert_non_null(strstr(out, "\naccesslog_http_responses_total{source=\"o\","));
+	assert_non_null(strstr(out, "# TYPE accesslog_http_request_duration_seconds histogram\n"));
+	assert_non_null(strstr(out, "# TYPE accesslog_build info\n"));
+	assert_null(strstr(out, "# TYPE accesslog_http_responses_total"));
+	free(out);
+	metrics_destroy(m);
+}
+
+static void t_save_restore_field_labels(void **state)
+{
+	struct metrics *a = registry_with(false, false, 5), *b = registry_with(false, false, 5);
+	struct metrics *flat = new_registry();
+	struct metrics_source *sa, *sb, *sf;
+	struct strbuf saved, again;
+	char host[32];
+	(void)state;
+
+	static const struct config_field_label raw_path[] = {
+	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	    {(char *)"route", CONFIG_FIELD_PATH, (char *)"/(api|static)/.*", (char *)"/$1"},
+	};
+	assert_int_equal(metrics_add_source(a, "x", NULL, 0, raw_path, 2, &sa, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(b, "x", NULL, 0, raw_path, 2, &sb, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(flat, "x", NULL, 0, NULL, 0, &sf, NULL, 0), 0);
+	for (unsigned i = 0; i < 300; i++) {
+		(void)snprintf(host, sizeof(host), "h%u %%\xc3\xa9", i % 9);
+		struct log_record r = vrec(i % 2 ? "GET" : "PUT", 200 + i % 3, host, "/api/1");
+		r.upstream_time = 0.01 * (i % 7);
+		r.has_upstream_time = i % 3 == 0;
+		metrics_observe(sa, &r);
+	}
+	strbuf_init(&saved, 1 << 24);
+	strbuf_init(&again, 1 << 24);
+	assert_int_equal(metrics_source_save(sa, &saved), 0);
+	assert_non_null(strstr(saved.data, "\nd responses "));
+	assert_non_null(strstr(saved.data, " =h1%20%25%C3%A9 =/api\n"));
+	assert_int_equal(metrics_source_restore(sb, saved.data, saved.len), 0);
+	assert_int_equal(metrics_source_save(sb, &again), 0);
+	assert_string_equal(saved.data, again.data);
+	char *ra = render(a, EXPO_TEXT), *rb = render(b, EXPO_TEXT);
+	assert_string_equal(ra, rb);
+	free(ra);
+	free(rb);
+	/* Into a source without field labels: totals survive. */
+	assert_int_equal(metrics_source_restore(sf, saved.data, saved.len), 0);
+	for (unsigned code = 200; code < 203; code++) {
+		assert_int_equal(metrics_get_responses(sf, status_slot_from_code(code)),
+		                 metrics_get_responses(sa, status_slot_from_code(code)));
+	}
+	/* Bad value encodings restore nothing. */
+	static const char *const bad[] = {"R GET 200 1 x\n", "R GET 200 1 =%G0\n",
+	                                  "R GET 200 1 =%4\n", "r GET 200 1 =a\n", "d nosuch 1\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(metrics_source_restore(sb, bad[i], strlen(bad[i])), -EINVAL);
+	}
+	strbuf_finish(&saved);
+	strbuf_finish(&again);
+	metrics_destroy(a);
+	metrics_destroy(b);
+	metrics_destroy(flat);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_counts_and_labels), cmocka_unit_test(t_histogram_consistent),
-	    cmocka_unit_test(t_save_restore),      cmocka_unit_test(t_method_labels),
+	    cmocka_unit_test(t_counts_and_labels),
+	    cmocka_unit_test(t_histogram_consistent),
+	    cmocka_unit_test(t_save_restore),
+	    cmocka_unit_test(t_method_labels),
 	    cmocka_unit_test(t_bad_buckets),
+	    cmocka_unit_test(t_drop_class_reason),
+	    cmocka_unit_test(t_field_labels),
+	    cmocka_unit_test(t_label_values_capped_and_escaped),
+	    cmocka_unit_test(t_series_limit),
+	    cmocka_unit_test(t_no_duplicates_and_stable),
+	    cmocka_unit_test(t_openmetrics_families),
+	    cmocka_unit_test(t_save_restore_field_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,27 @@
+/*
+ * negotiate.h - HTTP content negotiation for the metrics endpoint.
+ *
+ * Parses Accept (media ranges with q-values) to choose between the text
+ * format 0.0.4 and OpenMetrics 1.0.0, and Accept-Encoding to decide on
+ * gzip.  Pure functions over header strings: no I/O, no allocation.
+ */
+#ifndef EXPORTER_NEGOTIATE_H
+#define EXPORTER_NEGOTIATE_H
+
+#include <stdbool.h>
+
+#include "exporter/expo.h"
+
+/* Headers longer than this are not parsed (the defaults apply). */
+#define NEGOTIATE_MAX_HEADER 4096
+
+/* The exposition format for an Accept header (NULL: absent).  OpenMetrics
+ * 1.0.0 is chosen only when its q-value is strictly higher than the text
+ * format's; everything else (ties, junk, nothing acceptable) gets text. */
+enum expo_format negotiate_format(const char *accept);
+
+/* Whether an Accept-Encoding header (NULL: absent) allows gzip: "gzip" or
+ * "x-gzip" with q > 0, or "*" with q > 0 when gzip is not listed. */
+bool negotiate_gzip(const char *accept_encoding);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * procstat.c - process_* metrics from /proc/self (see procstat.h).
+ *
+ * /proc/self/stat gives CPU ticks, start time (ticks since boot), virtual
+ * size and resident pages; /proc/stat's btime turns the start time into
+ * Unix time; /proc/self/fd is counted for open descriptors and getrlimit
+ * gives the limit.  Everything is read on each scrape (a few syscalls,
+ * microseconds) so there is no background thread and no stale value.
+ *
+ * The comm field in /proc/self/stat may contain spaces and parentheses, so
+ * fields are counted from the last ')'.
+ */
+#include "exporter/procstat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define READ_CAP 4096
+
+/* Read a small /proc file into buf (NUL-terminated). */
+static int read_small(const char *path, char *buf, size_t size, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+
+	if (fd < 0) {
+		return -errno;
+	}
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			break;
+		}
+		len += (size_t)n;
+	}
+	(void)close(fd);
+	buf[len] = '\0';
+	*ret_len = len;
+	return 0;
+}
+
+/* Parse the unsigned decimal at *p, advance past it and one separator. */
+static bool next_u64(const char **p, const char *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+
+	if (s >= end || *s < '0' || *s > '9') {
+		return false;
+	}
+	while (s < end && *s >= '0' && *s <= '9') {
+		if (v > (UINT64_MAX - 9) / 10) {
+			return false;
+		}
+		v = v * 10 + (uint64_t)(*s - '0');
+		s++;
+	}
+	*p = s < end ? s + 1 : s;
+	*ret = v;
+	return true;
+}
+
+/* Skip n space-separated fields. */
+static const char *skip_fields(const char *p, const char *end, unsigned n)
+{
+	while (n && p < end) {
+		if (*p++ == ' ') {
+			n--;
+		}
+	}
+	return p;
+}
+
+static int boot_time(uint64_t *ret)
+{
+	char buf[READ_CAP * 4];
+	size_t len;
+	int r = read_small("/proc/stat", buf, sizeof(buf), &len);
+	const char *p;
+
+	if (r < 0) {
+		return r;
+	}
+	p = strstr(buf, "\nbtime ");
+	if (!p) {
+		return -EIO;
+	}
+	p += 7;
+	return next_u64(&p, buf + len, ret) ? 0 : -EIO;
+}
+
+static int count_fds(uint64_t *ret)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	uint64_t n = 0;
+
+	if (!d) {
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] != '.') {
+			n++;
+		}
+	}
+	(void)closedir(d);
+	*ret = n ? n - 1 : 0; /* the directory stream's own descriptor */
+	return 0;
+}
+
+int procstat_read(struct procstat *ret)
+{
+	char buf[READ_CAP];
+	size_t len;
+	uint64_t utime, stime, start, vsize, rss, btime;
+	struct procstat p;
+	struct rlimit rl;
+	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	const char *s, *end;
+	int r;
+
+	r = read_small("/proc/self/stat", buf, sizeof(buf), &len);
+	if (r < 0) {
+		return r;
+	}
+	end = buf + len;
+	s = strrchr(buf, ')');
+	if (!s || tick <= 0 || page <= 0) {
+		return -EIO;
+	}
+	/* After ") ": state is field 3; utime is field 14. */
+	s = skip_fields(s + 2, end, 11);
+	if (!next_u64(&s, end, &utime) || !next_u64(&s, end, &stime)) {
+		return -EIO;
+	}
+	s = skip_fields(s, end, 6); /* cutime .. itrealvalue */
+	if (!next_u64(&s, end, &start) || !next_u64(&s, end, &vsize) || !next_u64(&s, end, &rss)) {
+		return -EIO;
+	}
+	r = boot_time(&btime);
+	if (r < 0) {
+		return r;
+	}
+	p.cpu_seconds = (double)(utime + stime) / (double)tick;
+	p.virtual_bytes = vsize;
+	p.resident_bytes = rss * (uint64_t)page;
+	p.start_time = (double)btime + (double)start / (double)tick;
+	r = count_fds(&p.open_fds);
+	if (r < 0) {
+		return r;
+	}
+	p.max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+	                ? (uint64_t)rl.rlim_cur
+	                : 0;
+	*ret = p;
+	return 0;
+}
+
+void procstat_render(const struct procstat *p, enum expo_format f, struct strbuf *out)
+{
+	static const char cpu[] = "process_cpu_seconds_total";
+	static const char rss[] = "process_resident_memory_bytes";
+	static const char vsz[] = "process_virtual_memory_bytes";
+	static const char fds[] = "process_open_fds";
+	static const char max[] = "process_max_fds";
+	static const char start[] = "process_start_time_seconds";
+
+	expo_family(out, f, cpu, EXPO_COUNTER, "Total user and system CPU time spent in seconds.");
+	expo_sample_double(out, cpu, NULL, NULL, 0, NULL, p->cpu_seconds);
+	expo_family(out, f, rss, EXPO_GAUGE, "Resident memory size in bytes.");
+	expo_sample_u64(out, rss, NULL, NULL, 0, NULL, p->resident_bytes);
+	expo_family(out, f, vsz, EXPO_GAUGE, "Virtual memory size in bytes.");
+	expo_sample_u64(out, vsz, NULL, NULL, 0, NULL, p->virtual_bytes);
+	expo_family(out, f, fds, EXPO_GAUGE, "Number of open file descriptors.");
+	expo_sample_u64(out, fds, NULL, NULL, 0, NULL, p->open_fds);
+	expo_family(out, f, max, EXPO_GAUGE, "Maximum number of open file descriptors.");
+	expo_sample_u64(out, max, NULL, NULL, 0, NULL, p->max_fds);
+	expo_family(out, f, start, EXPO_GAUGE,
+	            "Start time of the process since unix epoch in seconds.");
+	expo_sample_double(out, start, NULL, NULL, 0, NULL, p->start_time);
+}

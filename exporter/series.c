@@ -1,0 +1,655 @@
+/*
+ * series.c - field-label tuples and series tables (see series.h).
+ *
+ * A line with field labels costs: one hash of its raw field values and a
+ * probe in a bounded raw-value cache (hit: the tuple id, no regex at all);
+ * then one probe per family in that family's index.  A cache miss runs the
+ * pcre2 rewrites (JIT, anchored at both ends like Prometheus relabelling)
+ * and interns the rewritten values.  The cache is flushed when full rather
+ * than evicting entry by entry: simpler, and a flush only costs re-running
+ * the rewrites of the values seen next.
+ *
+ * Storage that readers see (tuples, series keys and values) is allocated in
+ * chunks that never move; the chunk pointer and the entry are written
+ * before the count is published (release), readers acquire the count.
+ * The indexes (open addressing, power-of-two sizes, load <= 1/2) belong to
+ * the writer alone and are rehashed freely.
+ *
+ * Rejected: a lock around series creation (a scrape would stall ingestion
+ * for its whole walk, or would need to copy); an LRU for the cache (more
+ * code on the hot path for little gain over flush-when-full); evicting
+ * idle series (would make counters go backwards).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include "exporter/series.h"
+
+#include <errno.h>
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parsers/status.h"
+
+#define CHUNK_SHIFT 10u
+#define CHUNK_SIZE (1u << CHUNK_SHIFT)
+#define CACHE_SLOTS 8192u /* power of two */
+#define CACHE_MAX 4096u   /* entries before a flush */
+#define CACHE_ARENA (512u * 1024u)
+#define MAX_N CONFIG_MAX_FIELD_LABELS
+
+/* ---- hashing and a writer-only index ----------------------------------------- */
+
+static uint64_t hash_bytes(const void *p, size_t len, uint64_t h)
+{
+	const unsigned char *s = p;
+
+	/* FNV-1a: short keys, no alignment needs, good enough with the final mix. */
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ s[i]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Open addressing over uint32 slots holding id + 1 (0: empty); hashes kept beside. */
+struct index {
+	uint32_t *slots;
+	uint64_t *hashes;
+	size_t mask;
+	size_t used;
+};
+
+static int index_init(struct index *ix, size_t slots)
+{
+	ix->slots = calloc(slots, sizeof(*ix->slots));
+	ix->hashes = calloc(slots, sizeof(*ix->hashes));
+	ix->mask = slots - 1;
+	ix->used = 0;
+	return ix->slots && ix->hashes ? 0 : -ENOMEM;
+}
+
+static void index_finish(struct index *ix)
+{
+	free(ix->slots);
+	free(ix->hashes);
+}
+
+static void index_put_raw(struct index *ix, uint64_t h, uint32_t id)
+{
+	size_t i = h & ix->mask;
+
+	while (ix->slots[i]) {
+		i = (i + 1) & ix->mask;
+	}
+	ix->slots[i] = id + 1;
+	ix->hashes[i] = h;
+	ix->used++;
+}
+
+/* Insert id under hash h; grows (rehash) to keep the load at most 1/2. */
+static int index_put(struct index *ix, uint64_t h, uint32_t id)
+{
+	if ((ix->used + 1) * 2 > ix->mask + 1) {
+		struct index bigger;
+		if (index_init(&bigger, (ix->mask + 1) * 2) < 0) {
+			index_finish(&bigger);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i <= ix->mask; i++) {
+			if (ix->slots[i]) {
+				index_put_raw(&bigger, ix->hashes[i], ix->slots[i] - 1);
+			}
+		}
+		index_finish(ix);
+		*ix = bigger;
+	}
+	index_put_raw(ix, h, id);
+	return 0;
+}
+
+/* ---- tuples ---------------------------------------------------------------- */
+
+struct tuple {
+	struct str_view values[MAX_N];
+	char data[]; /* the value bytes */
+};
+
+struct rule {
+	char *name;
+	enum config_field field;
+	pcre2_code *code; /* NULL: value used as is */
+	pcre2_match_data *md;
+	PCRE2_UCHAR *replacement;
+	size_t replacement_len;
+};
+
+struct cache_entry {
+	uint64_t hash;
+	uint32_t off;
+	uint32_t len;
+	uint32_t id; /* id + 1; 0: empty */
+};
+
+struct series_tuples {
+	size_t n;
+	struct rule rules[MAX_N];
+	size_t limit;
+	struct tuple **tuples; /* [limit + 1], entries published by count */
+	atomic_size_t count;
+	struct index ix;           /* rewritten values -> id (writer) */
+	struct cache_entry *cache; /* raw values -> id (writer) */
+	size_t cache_used;
+	char *arena;
+	size_t arena_len;
+	char key[MAX_N * (SERIES_RAW_CAP + 2)]; /* scratch: encoded raw values */
+};
+
+size_t series_tuples_width(const struct series_tuples *t)
+{
+	return t->n;
+}
+
+const char *series_tuples_name(const struct series_tuples *t, size_t i)
+{
+	return t->rules[i].name;
+}
+
+void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str_view *ret_values)
+{
+	const struct tuple *tp = t->tuples[id];
+
+	memcpy(ret_values, tp->values, t->n * sizeof(*ret_values));
+}
+
+/* Longest prefix of at most cap bytes that does not split a UTF-8 sequence. */
+static size_t utf8_cut(const char *p, size_t len, size_t cap)
+{
+	if (len <= cap) {
+		return len;
+	}
+	len = cap;
+	while (len && ((unsigned char)p[len] & 0xc0) == 0x80) {
+		len--;
+	}
+	return len;
+}
+
+static uint64_t hash_values(const struct str_view *v, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		uint16_t len = (uint16_t)v[i].len;
+		h = hash_bytes(&len, sizeof(len), h);
+		h = hash_bytes(v[i].ptr, v[i].len, h);
+	}
+	return mix64(h);
+}
+
+static bool values_equal(const struct str_view *a, const struct str_view *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].len != b[i].len || memcmp(a[i].ptr, b[i].ptr, a[i].len) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Append a new tuple (values copied); returns its id or -ENOMEM. */
+static int64_t tuple_add(struct series_tuples *t, const struct str_view *v, uint64_t h)
+{
+	size_t id = atomic_load_explicit(&t->count, memory_order_relaxed), total = 0;
+	struct tuple *tp;
+	char *p;
+
+	for (size_t i = 0; i < t->n; i++) {
+		total += v[i].len;
+	}
+	tp = malloc(sizeof(*tp) + total + 1);
+	if (!tp) {
+		return -ENOMEM;
+	}
+	p = tp->data;
+	for (size_t i = 0; i < t->n; i++) {
+		memcpy(p, v[i].ptr, v[i].len);
+		tp->values[i] = (struct str_view){p, v[i].len};
+		p += v[i].len;
+	}
+	if (index_put(&t->ix, h, (uint32_t)id) < 0) {
+		free(tp);
+		return -ENOMEM;
+	}
+	t->tuples[id] = tp;
+	atomic_store_explicit(&t->count, id + 1, memory_order_release);
+	return (int64_t)id;
+}
+
+uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *values, size_t n)
+{
+	struct str_view v[MAX_N];
+	uint64_t h;
+	size_t i;
+	int64_t id;
+
+	if (n != t->n) {
+		return SERIES_OVERFLOW;
+	}
+	for (size_t k = 0; k < n; k++) {
+		v[k] = (struct str_view){values[k].ptr,
+		                         utf8_cut(values[k].ptr, values[k].len, SERIES_VALUE_CAP)};
+	}
+	h = hash_values(v, n);
+	for (i = h & t->ix.mask; t->ix.slots[i]; i = (i + 1) & t->ix.mask) {
+		uint32_t cand = t->ix.slots[i] - 1;
+		if (t->ix.hashes[i] == h && values_equal(t->tuples[cand]->values, v, n)) {
+			return cand;
+		}
+	}
+	if (atomic_load_explicit(&t->count, memory_order_relaxed) > t->limit) {
+		return SERIES_OVERFLOW;
+	}
+	id = tuple_add(t, v, h);
+	return id < 0 ? SERIES_OVERFLOW : (uint32_t)id;
+}
+
+/* The raw value of a record field (path without its query string). */
+static struct str_view raw_value(const struct log_record *r, enum config_field f)
+{
+	struct str_view v = {"", 0};
+	const char *q;
+
+	switch (f) {
+	case CONFIG_FIELD_VHOST:
+		v = r->vhost;
+		break;
+	case CONFIG_FIELD_PATH:
+		v = r->path;
+		q = v.len ? memchr(v.ptr, '?', v.len) : NULL;
+		if (q) {
+			v.len = (size_t)(q - v.ptr);
+		}
+		break;
+	case CONFIG_FIELD_UPSTREAM_STATUS:
+		if (r->has_upstream_status) {
+			v.ptr = status_slot_code(r->upstream_status_slot);
+			v.len = strlen(v.ptr);
+		}
+		break;
+	}
+	if (!v.ptr) {
+		v = (struct str_view){"", 0};
+	}
+	v.len = utf8_cut(v.ptr, v.len, SERIES_RAW_CAP);
+	return v;
+}
+
+/* Rewrite one raw value into out (SERIES_VALUE_CAP + 1 bytes); returns its length. */
+static size_t rewrite(const struct rule *ru, struct str_view raw, char *out)
+{
+	PCRE2_UCHAR buf[2 * SERIES_VALUE_CAP + 64];
+	PCRE2_SIZE olen = sizeof(buf);
+	int rc;
+
+	if (!ru->code) {
+		memcpy(out, raw.ptr, raw.len > SERIES_VALUE_CAP ? SERIES_VALUE_CAP : raw.len);
+		return utf8_cut(raw.ptr, raw.len, SERIES_VALUE_CAP);
+	}
+	rc = pcre2_substitute(ru->code, (PCRE2_SPTR)raw.ptr, raw.len, 0, 0, ru->md, NULL,
+	                      ru->replacement, ru->replacement_len, buf, &olen);
+	if (rc <= 0) {
+		/* No match (or a result too long for the buffer): the catch-all value. */
+		memcpy(out, "other", 5);
+		return 5;
+	}
+	olen = utf8_cut((const char *)buf, olen, SERIES_VALUE_CAP);
+	memcpy(out, buf, olen);
+	return olen;
+}
+
+static void cache_flush(struct series_tuples *t)
+{
+	memset(t->cache, 0, CACHE_SLOTS * sizeof(*t->cache));
+	t->cache_used = 0;
+	t->arena_len = 0;
+}
+
+static void cache_put(struct series_tuples *t, uint64_t h, size_t klen, uint32_t id)
+{
+	size_t i;
+
+	if (t->cache_used >= CACHE_MAX || klen > CACHE_ARENA - t->arena_len) {
+		cache_flush(t);
+		if (klen > CACHE_ARENA) {
+			return;
+		}
+	}
+	for (i = h & (CACHE_SLOTS - 1); t->cache[i].id; i = (i + 1) & (CACHE_SLOTS - 1)) {
+	}
+	memcpy(t->arena + t->arena_len, t->key, klen);
+	t->cache[i] = (struct cache_entry){h, (uint32_t)t->arena_len, (uint32_t)klen, id + 1};
+	t->arena_len += klen;
+	t->cache_used++;
+}
+
+uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *r)
+{
+	struct str_view raw[MAX_N], v[MAX_N];
+	char out[MAX_N][SERIES_VALUE_CAP + 1];
+	size_t klen = 0, i;
+	uint64_t h;
+	uint32_t id;
+
+	for (size_t k = 0; k < t->n; k++) {
+		raw[k] = raw_value(r, t->rules[k].field);
+		t->key[klen++] = (char)(raw[k].len & 0xff);
+		t->key[klen++] = (char)(raw[k].len >> 8);
+		memcpy(t->key + klen, raw[k].ptr, raw[k].len);
+		klen += raw[k].len;
+	}
+	h = mix64(hash_bytes(t->key, klen, 0xcbf29ce484222325ull));
+	for (i = h & (CACHE_SLOTS - 1); t->cache[i].id; i = (i + 1) & (CACHE_SLOTS - 1)) {
+		const struct cache_entry *e = &t->cache[i];
+		if (e->hash == h && e->len == klen &&
+		    memcmp(t->arena + e->off, t->key, klen) == 0) {
+			return e->id - 1;
+		}
+	}
+	for (size_t k = 0; k < t->n; k++) {
+		v[k] = (struct str_view){out[k], rewrite(&t->rules[k], raw[k], out[k])};
+	}
+	id = series_tuples_intern(t, v, t->n);
+	cache_put(t, h, klen, id);
+	return id;
+}
+
+static int rule_init(struct rule *ru, const struct config_field_label *l, char *err,
+                     size_t err_size)
+{
+	int ec;
+	PCRE2_SIZE off;
+	const char *rep = l->replacement ? l->replacement : "$0";
+
+	ru->name = strdup(l->name);
+	ru->field = l->field;
+	if (!ru->name) {
+		return -ENOMEM;
+	}
+	if (!l->match) {
+		return 0;
+	}
+	ru->code = pcre2_compile((PCRE2_SPTR)l->match, PCRE2_ZERO_TERMINATED,
+	                         PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ec, &off, NULL);
+	if (!ru->code) {
+		PCRE2_UCHAR msg[128];
+		(void)pcre2_get_error_message(ec, msg, sizeof(msg));
+		(void)snprintf(err, err_size, "field label %s: bad match pattern at %zu: %s",
+		               l->name, (size_t)off, (const char *)msg);
+		return -EINVAL;
+	}
+	(void)pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE); /* interpreter otherwise */
+	ru->md = pcre2_match_data_create_from_pattern(ru->code, NULL);
+	ru->replacement = (PCRE2_UCHAR *)strdup(rep);
+	ru->replacement_len = strlen(rep);
+	return ru->md && ru->replacement ? 0 : -ENOMEM;
+}
+
+int series_tuples_create(const struct config_field_label *labels, size_t n, size_t limit,
+                         struct series_tuples **ret, char *err, size_t err_size)
+{
+	struct series_tuples *t;
+	struct str_view over[MAX_N];
+	int r = -ENOMEM;
+
+	if (n == 0 || n > MAX_N || limit == 0 || limit > SERIES_MAX_LIMIT) {
+		return -EINVAL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		return -ENOMEM;
+	}
+	t->limit = limit;
+	t->tuples = calloc(limit + 1, sizeof(*t->tuples));
+	t->cache = calloc(CACHE_SLOTS, sizeof(*t->cache));
+	t->arena = malloc(CACHE_ARENA);
+	if (!t->tuples || !t->cache || !t->arena || index_init(&t->ix, 64) < 0) {
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t->n++;
+		r = rule_init(&t->rules[i], &labels[i], err, err_size);
+		if (r < 0) {
+			goto fail;
+		}
+		over[i] = (struct str_view){SERIES_OVERFLOW_VALUE, strlen(SERIES_OVERFLOW_VALUE)};
+	}
+	/* Tuple 0 is the overflow label set; it is found by value like any other. */
+	if (tuple_add(t, over, hash_values(over, n)) != SERIES_OVERFLOW) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret = t;
+	return 0;
+fail:
+	series_tuples_destroy(t);
+	return r;
+}
+
+void series_tuples_destroy(struct series_tuples *t)
+{
+	if (!t) {
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->rules[i].name);
+		pcre2_code_free(t->rules[i].code);
+		pcre2_match_data_free(t->rules[i].md);
+		free(t->rules[i].replacement);
+	}
+	if (t->tuples) {
+		for (size_t i = 0; i < atomic_load(&t->count); i++) {
+			free(t->tuples[i]);
+		}
+	}
+	free(t->tuples);
+	free(t->cache);
+	free(t->arena);
+	index_finish(&t->ix);
+	free(t);
+}
+
+/* ---- families ---------------------------------------------------------------- */
+
+struct series_family {
+	size_t width;
+	size_t limit;
+	size_t cap; /* limit + reserve */
+	struct series_key **key_chunks;
+	_Atomic uint64_t **value_chunks;
+	atomic_size_t count;
+	size_t normal; /* series outside the overflow tuple */
+	struct index ix;
+	_Atomic uint64_t dropped;
+};
+
+struct series_family *series_family_create(size_t width, size_t limit, size_t reserve)
+{
+	struct series_family *f;
+	size_t chunks;
+
+	if (!width || limit > SERIES_MAX_LIMIT || reserve > SERIES_MAX_LIMIT) {
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		return NULL;
+	}
+	f->width = width;
+	f->limit = limit;
+	f->cap = limit + reserve;
+	chunks = f->cap / CHUNK_SIZE + 1;
+	f->key_chunks = calloc(chunks, sizeof(*f->key_chunks));
+	f->value_chunks = calloc(chunks, sizeof(*f->value_chunks));
+	if (!f->key_chunks || !f->value_chunks || index_init(&f->ix, 256) < 0) {
+		series_family_destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+void series_family_destroy(struct series_family *f)
+{
+	if (!f) {
+		return;
+	}
+	for (size_t c = 0; f->key_chunks && c <= f->cap / CHUNK_SIZE; c++) {
+		free(f->key_chunks[c]);
+		free(f->value_chunks ? (void *)f->value_chunks[c] : NULL);
+	}
+	free(f->key_chunks);
+	free(f->value_chunks);
+	index_finish(&f->ix);
+	free(f);
+}
+
+static inline uint64_t key_bits(uint32_t tuple, unsigned method, unsigned slot)
+{
+	return (uint64_t)tuple << 32 | (uint64_t)(method & 0xffff) << 16 | (slot & 0xffff);
+}
+
+static inline struct series_key *key_at(const struct series_family *f, size_t i)
+{
+	return &f->key_chunks[i >> CHUNK_SHIFT][i & (CHUNK_SIZE - 1)];
+}
+
+static inline _Atomic uint64_t *values_at(const struct series_family *f, size_t i)
+{
+	return f->value_chunks[i >> CHUNK_SHIFT] + (i & (CHUNK_SIZE - 1)) * f->width;
+}
+
+static int64_t family_find(const struct series_family *f, uint64_t kb, uint64_t h)
+{
+	for (size_t i = h & f->ix.mask; f->ix.slots[i]; i = (i + 1) & f->ix.mask) {
+		if (f->ix.hashes[i] == h) {
+			uint32_t id = f->ix.slots[i] - 1;
+			const struct series_key *k = key_at(f, id);
+			if (key_bits(k->tuple, k->method, k->slot) == kb) {
+				return id;
+			}
+		}
+	}
+	return -1;
+}
+
+static int64_t family_add(struct series_family *f, uint32_t tuple, unsigned method, unsigned slot,
+                          uint64_t h)
+{
+	size_t id = atomic_load_explicit(&f->count, memory_order_relaxed);
+	size_t c = id >> CHUNK_SHIFT;
+
+	if (id >= f->cap) {
+		return -ENOSPC;
+	}
+	if (!f->key_chunks[c]) {
+		f->key_chunks[c] = calloc(CHUNK_SIZE, sizeof(struct series_key));
+		f->value_chunks[c] = calloc((size_t)CHUNK_SIZE * f->width, sizeof(uint64_t));
+		if (!f->key_chunks[c] || !f->value_chunks[c]) {
+			return -ENOMEM; /* the other chunk, if any, is freed at destroy */
+		}
+	}
+	if (index_put(&f->ix, h, (uint32_t)id) < 0) {
+		return -ENOMEM;
+	}
+	*key_at(f, id) = (struct series_key){tuple, (uint16_t)method, (uint16_t)slot};
+	/* Key written and values zero: now readers may see it. */
+	atomic_store_explicit(&f->count, id + 1, memory_order_release);
+	if (tuple != SERIES_OVERFLOW) {
+		f->normal++;
+	}
+	return (int64_t)id;
+}
+
+static void add_dropped(struct series_family *f, uint64_t n)
+{
+	atomic_store_explicit(&f->dropped,
+	                      atomic_load_explicit(&f->dropped, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, unsigned method,
+                                    unsigned slot, bool observing)
+{
+	uint64_t kb, h;
+	int64_t id;
+
+	/* An observation whose tuple was refused (tuple table full) is a dropped label set. */
+	if (observing && tuple == SERIES_OVERFLOW) {
+		add_dropped(f, 1);
+	}
+	kb = key_bits(tuple, method, slot);
+	h = mix64(kb);
+	id = family_find(f, kb, h);
+	if (id >= 0) {
+		return values_at(f, (size_t)id);
+	}
+	if (tuple != SERIES_OVERFLOW && f->normal >= f->limit) {
+		if (observing) {
+			add_dropped(f, 1);
+		}
+		tuple = SERIES_OVERFLOW;
+		kb = key_bits(tuple, method, slot);
+		h = mix64(kb);
+		id = family_find(f, kb, h);
+		if (id >= 0) {
+			return values_at(f, (size_t)id);
+		}
+	}
+	id = family_add(f, tuple, method, slot, h);
+	return id < 0 ? NULL : values_at(f, (size_t)id);
+}
+
+_Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, unsigned method,
+                                    unsigned slot)
+{
+	return family_get(f, tuple, method, slot, true);
+}
+
+_Atomic uint64_t *series_family_restore(struct series_family *f, uint32_t tuple, unsigned method,
+                                        unsigned slot)
+{
+	return family_get(f, tuple, method, slot, false);
+}
+
+size_t series_family_count(const struct series_family *f)
+{
+	return atomic_load_explicit(&f->count, memory_order_acquire);
+}
+
+void series_family_entry(const struct series_family *f, size_t i, struct series_key *ret_key,
+                         _Atomic uint64_t **ret_values)
+{
+	*ret_key = *key_at(f, i);
+	*ret_values = values_at(f, i);
+}
+
+uint64_t series_family_dropped(const struct series_family *f)
+{
+	return atomic_load_explicit(&f->dropped, memory_order_relaxed);
+}
+
+void series_family_add_dropped(struct series_family *f, uint64_t n)
+{
+	add_dropped(f, n);
+}

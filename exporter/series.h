@@ -1,0 +1,105 @@
+/*
+ * series.h - dynamic label sets for the registry: field-label tuples and
+ * per-family series tables with a cardinality limit.
+ *
+ * Used by metrics.c only when a source has field labels (vhost, path,
+ * upstream_status); without them the registry keeps its flat arrays.
+ *
+ * Concurrency: one writer (the source's ingest thread) creates tuples and
+ * series and increments values; any number of readers (scrapes) walk them.
+ * Entries are written completely, then the count is published with a
+ * release store; readers load it with acquire and only look below it.
+ * Nothing is freed or moved before destroy, so a reader never sees freed
+ * memory.  The hash indexes are touched by the writer only.
+ */
+#ifndef EXPORTER_SERIES_H
+#define EXPORTER_SERIES_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "parsers/record.h"
+
+/* Label values taken from records are cut to this many bytes (on a UTF-8
+ * boundary) after rewriting; raw values are cut to SERIES_RAW_CAP first. */
+#define SERIES_VALUE_CAP 256
+#define SERIES_RAW_CAP 1024
+/* The value every field label has in the overflow series. */
+#define SERIES_OVERFLOW_VALUE "__overflow__"
+/* Tuple id of the overflow label set. */
+#define SERIES_OVERFLOW 0u
+#define SERIES_DEFAULT_LIMIT 10000u
+#define SERIES_MAX_LIMIT 1000000u
+
+/* ---- tuples: interned field-label value sets ---------------------------- */
+
+struct series_tuples;
+
+/* Compile the rewrite rules of n field labels (n <= CONFIG_MAX_FIELD_LABELS);
+ * at most limit tuples besides the overflow tuple.  Returns 0; -EINVAL with
+ * a message in err for a bad pattern; -ENOMEM. */
+int series_tuples_create(const struct config_field_label *labels, size_t n, size_t limit,
+                         struct series_tuples **ret, char *err, size_t err_size);
+
+/* NULL-safe. */
+void series_tuples_destroy(struct series_tuples *t);
+
+/* Writer: tuple id for a record's field values (rewritten, cached).
+ * SERIES_OVERFLOW when the tuple limit is reached or memory ran out. */
+uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *r);
+
+/* Writer: tuple id for already rewritten values (checkpoint restore);
+ * values are capped like record values.  n must equal the label count. */
+uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *values, size_t n);
+
+/* Number of field labels and their names. */
+size_t series_tuples_width(const struct series_tuples *t);
+const char *series_tuples_name(const struct series_tuples *t, size_t i);
+
+/* Reader: the values of a tuple id that a published series refers to. */
+void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str_view *ret_values);
+
+/* ---- families: series keyed by (tuple, method, slot) -------------------- */
+
+struct series_key {
+	uint32_t tuple;
+	uint16_t method;
+	uint16_t slot; /* status slot or class, depending on the family */
+};
+
+struct series_family;
+
+/* width: values per series; limit: series allowed outside the overflow
+ * tuple; reserve: how many overflow series can exist (bounded by the
+ * caller's key space).  NULL on OOM. */
+struct series_family *series_family_create(size_t width, size_t limit, size_t reserve);
+
+/* NULL-safe. */
+void series_family_destroy(struct series_family *f);
+
+/* Writer: the values of the series for a key, created zeroed when new.  A
+ * new key beyond the limit is replaced by the overflow tuple's key and
+ * counted as dropped, as is every observation with the overflow tuple (its
+ * tuple was refused).  NULL only on OOM (the caller counts it as dropped). */
+_Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, unsigned method,
+                                    unsigned slot);
+
+/* Writer: as series_family_get for checkpoint restore: the limit applies
+ * but nothing is counted as dropped. */
+_Atomic uint64_t *series_family_restore(struct series_family *f, uint32_t tuple, unsigned method,
+                                        unsigned slot);
+
+/* Reader: published series count, and one entry by index (creation order). */
+size_t series_family_count(const struct series_family *f);
+void series_family_entry(const struct series_family *f, size_t i, struct series_key *ret_key,
+                         _Atomic uint64_t **ret_values);
+
+/* Reader: observations whose new label set was refused by the limit. */
+uint64_t series_family_dropped(const struct series_family *f);
+
+/* Writer: add to the dropped counter (checkpoint restore). */
+void series_family_add_dropped(struct series_family *f, uint64_t n);
+
+#endif
