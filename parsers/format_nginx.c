@@ -177,6 +177,10 @@ static const struct nginx_var nginx_vars[] = {
     V("service_name", TOKEN, NONE),
     V("service_port", TOKEN, NONE),
     V("location_path", TEXT, NONE),
+    /* Nginx Proxy Manager's "proxy" log format uses these "set" variables */
+    V("server", TOKEN, NONE),
+    V("forward_scheme", TOKEN, NONE),
+    V("port", INT, NONE),
 };
 
 /* Prefix families: any name after the prefix is valid. */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -822,6 +823,165 @@ static void t_long_hostile_lines(void **state)
 	free(line);
 }
 
+/* Golden files: tests/data/parser/NAME.log parsed with the format in
+ * NAME.fmt (line 1: kind name, line 2: format text for nginx/apache/regex/
+ * json) must give NAME.golden, one line of fields per input line, through
+ * both the JIT and the interpreter.  LOGPARSE_UPDATE_GOLDEN=1 rewrites the
+ * golden files (review the diff before committing). */
+static const char *const golden_names[] = {
+    "beats_nginx_ingress", "beats_nginx_access",       "beats_nginx_with_host",
+    "beats_apache_darwin", "crowdsec_nginx_malformed", "crowdsec_apache_malformed",
+    "crowdsec_npm",        "crowdsec_npm_proxy",       "crowdsec_npm_malformed",
+    "mtail_apache_d",      "lnav_bad_access",          "examples_apache_crlf",
+};
+
+#define GOLDEN_MAX (256 * 1024)
+
+static char *read_file(const char *path, size_t *ret_len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = malloc(GOLDEN_MAX + 1);
+	size_t n = 0;
+	if (fp == NULL || buf == NULL) {
+		print_error("cannot read %s\n", path);
+		fail();
+	}
+	n = fread(buf, 1, GOLDEN_MAX, fp);
+	fclose(fp);
+	assert_true(n < GOLDEN_MAX);
+	buf[n] = '\0';
+	*ret_len = n;
+	return buf;
+}
+
+static void put_view(char **o, char *end, const char *name, struct str_view v)
+{
+	*o += snprintf(*o, (size_t)(end - *o), " %s=", name);
+	if (v.len == 0) {
+		*o += snprintf(*o, (size_t)(end - *o), "-");
+	}
+	for (size_t i = 0; i < v.len && *o + 8 < end; i++) {
+		unsigned char c = (unsigned char)v.ptr[i];
+		if (c < 0x20 || c >= 0x7f || c == '\\') {
+			*o += snprintf(*o, (size_t)(end - *o), "\\x%02x", c);
+		} else {
+			*(*o)++ = (char)c;
+			**o = '\0';
+		}
+	}
+}
+
+/* One golden line for one parse result. */
+static void format_result(char *buf, size_t size, int rc, const struct log_record *r)
+{
+	char *o = buf, *end = buf + size;
+	o += snprintf(o, size, "rc=%d", rc);
+	if (rc == 0) {
+		o += snprintf(o, (size_t)(end - o), " status=%s", status_slot_code(r->status_slot));
+		put_view(&o, end, "method", r->method);
+		put_view(&o, end, "path", r->path);
+		put_view(&o, end, "proto", r->protocol);
+		put_view(&o, end, "vhost", r->vhost);
+		put_view(&o, end, "addr", r->remote_addr);
+		if (r->has_bytes) {
+			o += snprintf(o, (size_t)(end - o), " bytes=%llu",
+			              (unsigned long long)r->bytes_sent);
+		}
+		if (r->has_request_time) {
+			o += snprintf(o, (size_t)(end - o), " time=%.6f", r->request_time);
+		}
+		if (r->has_upstream_time) {
+			o += snprintf(o, (size_t)(end - o), " upstream=%.6f/%u", r->upstream_time,
+			              r->upstream_attempts);
+		}
+		if (r->has_upstream_status) {
+			o += snprintf(o, (size_t)(end - o), " upstream_status=%s",
+			              status_slot_code(r->upstream_status_slot));
+		}
+	}
+	(void)snprintf(o, (size_t)(end - o), "\n");
+}
+
+static struct log_parser *golden_parser(const char *name, bool no_jit)
+{
+	char path[256], *fmt, *nl;
+	size_t len;
+	enum logparse_kind kind;
+	struct logparse_opts opts = {.no_jit = no_jit};
+	struct logparse_error err;
+	struct log_parser *p = NULL;
+
+	(void)snprintf(path, sizeof(path), "data/parser/%s.fmt", name);
+	fmt = read_file(path, &len);
+	nl = strchr(fmt, '\n');
+	assert_non_null(nl);
+	*nl = '\0';
+	assert_int_equal(logparse_kind_from_name(fmt, &kind), 0);
+	const char *text = fmt;
+	if (kind != LOGPARSE_PRESET) {
+		text = nl + 1;
+		char *nl2 = strchr(nl + 1, '\n');
+		if (nl2 != NULL) {
+			*nl2 = '\0';
+		}
+	}
+	if (logparse_create_opts(kind, text, &opts, &p, &err) < 0) {
+		print_error("%s: %s\n", name, err.message);
+		fail();
+	}
+	free(fmt);
+	return p;
+}
+
+static void t_golden(void **state)
+{
+	const char *update = getenv("LOGPARSE_UPDATE_GOLDEN");
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(golden_names); i++) {
+		char path[256];
+		size_t len;
+		(void)snprintf(path, sizeof(path), "data/parser/%s.log", golden_names[i]);
+		char *log = read_file(path, &len);
+		char *out[2];
+		for (int mode = 0; mode < 2; mode++) {
+			struct log_parser *p = golden_parser(golden_names[i], mode == 1);
+			size_t cap = GOLDEN_MAX, o = 0, pos = 0;
+			out[mode] = malloc(cap);
+			assert_non_null(out[mode]);
+			out[mode][0] = '\0';
+			while (pos < len) {
+				const char *nl = memchr(log + pos, '\n', len - pos);
+				size_t end = nl != NULL ? (size_t)(nl - log) : len;
+				struct log_record r;
+				int rc = logparse_line(p, log + pos, end - pos, &r);
+				format_result(out[mode] + o, cap - o, rc, &r);
+				o += strlen(out[mode] + o);
+				assert_true(o + 4096 < cap);
+				pos = end + 1;
+			}
+			logparse_destroy(p);
+		}
+		assert_string_equal(out[0], out[1]);
+		(void)snprintf(path, sizeof(path), "data/parser/%s.golden", golden_names[i]);
+		if (update != NULL && strcmp(update, "1") == 0) {
+			FILE *fp = fopen(path, "wb");
+			assert_non_null(fp);
+			assert_int_equal(fwrite(out[0], 1, strlen(out[0]), fp), strlen(out[0]));
+			assert_int_equal(fclose(fp), 0);
+		}
+		char *want = read_file(path, &len);
+		if (strcmp(want, out[0]) != 0) {
+			print_error("%s: output differs from %s:\n%s\n", golden_names[i], path,
+			            out[0]);
+			fail();
+		}
+		free(want);
+		free(out[0]);
+		free(out[1]);
+		free(log);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -834,6 +994,7 @@ int main(void)
 	    cmocka_unit_test(t_raw_regex),
 	    cmocka_unit_test(t_catastrophic_bounded),
 	    cmocka_unit_test(t_long_hostile_lines),
+	    cmocka_unit_test(t_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
