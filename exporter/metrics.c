@@ -125,6 +125,8 @@ struct metrics {
 	double bucket_up[MAX_BUCKETS];
 	size_t n_up;
 	_Atomic uint64_t checkpoint_bits;
+	_Atomic uint64_t reload_ok;      /* 0/1, last configuration reload */
+	_Atomic uint64_t reload_ok_bits; /* unix time of the last successful load */
 	bool no_class;
 	bool no_reason;
 	size_t series_limit;
@@ -215,6 +217,8 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	m->no_class = o->no_class_label;
 	m->no_reason = o->no_reason_label;
 	m->series_limit = o->series_limit ? o->series_limit : SERIES_DEFAULT_LIMIT;
+	/* A registry exists only for a configuration that loaded. */
+	atomic_store_explicit(&m->reload_ok, 1, memory_order_relaxed);
 	return m;
 }
 
@@ -555,6 +559,31 @@ void metrics_set_checkpoint_time(struct metrics *m, double t)
 	atomic_store_explicit(&m->checkpoint_bits, dbits(t), memory_order_relaxed);
 }
 
+void metrics_set_reload_result(struct metrics *m, bool ok, double t)
+{
+	atomic_store_explicit(&m->reload_ok, ok ? 1 : 0, memory_order_relaxed);
+	if (ok) {
+		atomic_store_explicit(&m->reload_ok_bits, dbits(t), memory_order_relaxed);
+	}
+}
+
+void metrics_remove_source(struct metrics *m, struct metrics_source *s)
+{
+	/* Renders walk the list under m->lock, so once unlinked under it no
+	 * reader can still see s; the caller is its only writer. */
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->n_sources; i++) {
+		if (m->sources[i] == s) {
+			memmove(&m->sources[i], &m->sources[i + 1],
+			        (m->n_sources - i - 1) * sizeof(m->sources[0]));
+			m->n_sources--;
+			source_destroy(s);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 int metrics_set_file_open(struct metrics_source *s, const char *path, bool open)
 {
 	size_t n;
@@ -828,6 +857,19 @@ static void render_counters(struct metrics *m, enum expo_format f, struct strbuf
 	}
 }
 
+static void render_reload(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char ok_name[] = "accesslog_config_last_reload_successful";
+	static const char ts_name[] = "accesslog_config_last_reload_success_timestamp_seconds";
+
+	expo_family(b, f, ok_name, EXPO_GAUGE,
+	            "Whether the last configuration reload attempt succeeded (1) or failed (0).");
+	expo_sample_u64(b, ok_name, NULL, NULL, 0, NULL, get(&m->reload_ok));
+	expo_family(b, f, ts_name, EXPO_GAUGE,
+	            "Unix time of the last successful configuration load.");
+	expo_sample_double(b, ts_name, NULL, NULL, 0, NULL, bitsd(get(&m->reload_ok_bits)));
+}
+
 static void render_gauges(struct metrics *m, enum expo_format f, struct strbuf *b)
 {
 	static const char open_name[] = "accesslog_log_file_open";
@@ -855,6 +897,7 @@ static void render_gauges(struct metrics *m, enum expo_format f, struct strbuf *
 	expo_family(b, f, ckpt_name, EXPO_GAUGE,
 	            "Unix time of the last successful state checkpoint (0: none yet).");
 	expo_sample_double(b, ckpt_name, NULL, NULL, 0, NULL, bitsd(get(&m->checkpoint_bits)));
+	render_reload(m, f, b);
 }
 
 static void render_info(enum expo_format f, struct strbuf *b)

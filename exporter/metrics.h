@@ -91,6 +91,15 @@ int metrics_set_file_open(struct metrics_source *s, const char *path, bool open)
 /* Checkpoint timestamp gauge (registry-wide). */
 void metrics_set_checkpoint_time(struct metrics *m, double unix_seconds);
 
+/* Result of the last configuration (re)load: ok 0/1 gauge, and when ok the
+ * success timestamp gauge is set to t (unix seconds). */
+void metrics_set_reload_result(struct metrics *m, bool ok, double t);
+
+/* Unlink and free a source (config reload removed or changed it).  Called
+ * by the source's single writer; waits for a render in progress.  s must
+ * not be used afterwards; unknown s is ignored. */
+void metrics_remove_source(struct metrics *m, struct metrics_source *s);
+
 /* Render the whole registry.  Returns 0 or the strbuf error. */
 int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out);
 
