@@ -25,7 +25,7 @@ enum logparse_kind {
 	LOGPARSE_PRESET, /* text is a preset name */
 	LOGPARSE_NGINX,  /* text is an nginx log_format body (may start with escape=...) */
 	LOGPARSE_APACHE, /* text is an Apache LogFormat string */
-	LOGPARSE_JSON,   /* JSON lines; text NULL/"" for default key names */
+	LOGPARSE_JSON,   /* JSON lines; text NULL/"" for default keys or "field=key|key,..." */
 	LOGPARSE_REGEX,  /* text is a pcre2 pattern with named groups */
 };
 
@@ -68,7 +68,8 @@ void logparse_destroy(struct log_parser *p);
 
 /* Parse one line (no trailing newline; a trailing '\r' is ignored).
  * Returns 0 and fills *ret on success; -EINVAL when the line does not match
- * the format; -E2BIG when the match or depth limit was hit.  A status field
+ * the format; -E2BIG when the match or depth limit was hit (JSON: nesting
+ * deeper than 16 or a line over 1 MiB).  A status field
  * that is present but not a code in 100..599 ("-", "000", "600") is not an
  * error: the line parses with status_slot = STATUS_SLOT_INVALID.
  * *ret is written only on success.  The JIT and the interpreter give the
