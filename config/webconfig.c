@@ -155,8 +155,11 @@ static int read_tls(struct reader *r, yaml_node_t *n)
 		                    "client CAs configured without a client_auth_type that "
 		                    "requests client certificates");
 	}
-	if (e == 0 && !v[T_CA] && webconfig_verifies_client_cert(w)) {
-		return yamldoc_fail(&r->d, v[T_AUTH], kp, "required by client_auth_type %s",
+	if (e == 0 && !v[T_CA] && webconfig_wants_client_cert(w)) {
+		/* libmicrohttpd asks for client certificates only with a trust store. */
+		return yamldoc_fail(&r->d, v[T_AUTH], kp,
+		                    "required by client_auth_type %s (client certificates are "
+		                    "requested only with a client CA)",
 		                    client_auth_names[w->client_auth]);
 	}
 	if (e == 0 && v[T_CA]) {

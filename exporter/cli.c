@@ -1,10 +1,17 @@
 /*
- * cli.c - flag parsing (see cli.h).
+ * cli.c - flag parsing and configuration assembly (see cli.h).
  *
  * getopt_long with a table of long options; every flag that takes a value
- * accepts both "--flag value" and "--flag=value".  Validation that needs
- * no I/O (format names, label names, listen address syntax) happens here
- * so mistakes are reported before anything starts.
+ * accepts both "--flag value" and "--flag=value".  Parsing only records what
+ * was given (cli_options borrows from argv); cli_build_config turns that
+ * into a struct config, so a reload can rebuild the configuration with the
+ * same flag overrides without re-reading argv.  Validation that needs no
+ * I/O (format names, label names, listen address syntax) happens at parse
+ * time so mistakes are reported before anything starts.
+ *
+ * Rejected: letting the YAML file override flags (the command line is what
+ * an operator typed last, as with Prometheus), and mixing positional FILEs
+ * with a config file (two places to look for the sources).
  */
 #include "exporter/cli.h"
 
@@ -12,6 +19,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "config/config_yaml.h"
 #include "exporter/http.h"
 #include "parsers/logparse.h"
 
@@ -26,101 +34,161 @@ enum {
 	OPT_LOGLEVEL,
 	OPT_LOGFMT,
 	OPT_LABEL,
+	OPT_CONFIG_FILE,
+	OPT_CONFIG_CHECK,
+	OPT_WEB_CONFIG,
+	OPT_LIFECYCLE,
+	OPT_CONN_TIMEOUT,
 	OPT_HELP,
 	OPT_VERSION,
 };
 
 static const struct option long_options[] = {
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"log-format", required_argument, NULL, OPT_LOG_FORMAT_TEXT},
-	{"source", required_argument, NULL, OPT_SOURCE},
-	{"label", required_argument, NULL, OPT_LABEL},
-	{"web.listen-address", required_argument, NULL, OPT_LISTEN},
-	{"web.telemetry-path", required_argument, NULL, OPT_PATH},
-	{"once", no_argument, NULL, OPT_ONCE},
-	{"state.file", required_argument, NULL, OPT_STATE},
-	{"log.level", required_argument, NULL, OPT_LOGLEVEL},
-	{"log.format", required_argument, NULL, OPT_LOGFMT},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT_TEXT},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"config.file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"config.check", no_argument, NULL, OPT_CONFIG_CHECK},
+    {"web.listen-address", required_argument, NULL, OPT_LISTEN},
+    {"web.telemetry-path", required_argument, NULL, OPT_PATH},
+    {"web.config.file", required_argument, NULL, OPT_WEB_CONFIG},
+    {"web.enable-lifecycle", no_argument, NULL, OPT_LIFECYCLE},
+    {"web.connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"state.file", required_argument, NULL, OPT_STATE},
+    {"log.level", required_argument, NULL, OPT_LOGLEVEL},
+    {"log.format", required_argument, NULL, OPT_LOGFMT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 void cli_usage(FILE *out)
 {
-	fputs("Usage: accesslog_exporter [OPTION]... FILE...\n"
-	      "Count web-server access-log lines by status code and serve them to Prometheus.\n"
-	      "\n"
-	      "  --format NAME              combined (default), common, vhost_combined, main,\n"
-	      "                             ingress, or nginx|apache|json|regex with --log-format\n"
-	      "  --log-format TEXT          nginx log_format / Apache LogFormat / regex / JSON keys\n"
-	      "  --source NAME              value of the source label (default: access)\n"
-	      "  --label NAME=VALUE         static label on every series of the source\n"
-	      "  --web.listen-address ADDR  host:port to serve on (default :9714)\n"
-	      "  --web.telemetry-path PATH  path of the metrics (default /metrics)\n"
-	      "  --once                     read FILEs from the start to EOF, print the metrics\n"
-	      "                             to stdout and exit\n"
-	      "  --state.file PATH          checkpoint offsets and counters to PATH\n"
-	      "  --log.level LEVEL          debug, info (default), warn, error\n"
-	      "  --log.format FMT           logfmt (default) or json\n"
-	      "  --help                     show this help and exit\n"
-	      "  --version                  show the version and exit\n"
-	      "\n"
-	      "Files present at start are read from their end; files that appear later\n"
-	      "are read from the start.  Exit status: 0 ok, 1 runtime failure, 2 bad usage.\n",
-	      out);
+	fputs(
+	    "Usage: accesslog_exporter [OPTION]... FILE...\n"
+	    "       accesslog_exporter --config.file=CONFIG.yml [OPTION]...\n"
+	    "Count web-server access-log lines by status code and serve them to Prometheus.\n"
+	    "\n"
+	    "Sources (without --config.file):\n"
+	    "  --format NAME              combined (default), common, vhost_combined, main,\n"
+	    "                             ingress, or nginx|apache|json|regex with --log-format\n"
+	    "  --log-format TEXT          nginx log_format / Apache LogFormat / regex / JSON keys\n"
+	    "  --source NAME              value of the source label (default: access)\n"
+	    "  --label NAME=VALUE         static label on every series of the source\n"
+	    "Configuration:\n"
+	    "  --config.file PATH         YAML configuration (sources, metrics, global);\n"
+	    "                             the flags below given explicitly override it\n"
+	    "  --config.check             validate the configuration (and web config) and exit\n"
+	    "  --web.listen-address ADDR  host:port to serve on (default :9714)\n"
+	    "  --web.telemetry-path PATH  path of the metrics (default /metrics)\n"
+	    "  --web.config.file PATH     exporter-toolkit web config: TLS, basic auth, headers\n"
+	    "  --web.enable-lifecycle     allow POST /-/reload (otherwise 403)\n"
+	    "  --web.connection-timeout S close HTTP connections idle for S seconds\n"
+	    "                             (default 10, 1-3600)\n"
+	    "  --state.file PATH          checkpoint offsets and counters to PATH\n"
+	    "  --log.level LEVEL          debug, info (default), warn, error\n"
+	    "  --log.format FMT           logfmt (default) or json\n"
+	    "  --once                     read the files from the start to EOF, print the\n"
+	    "                             metrics to stdout and exit\n"
+	    "  --help                     show this help and exit\n"
+	    "  --version                  show the version and exit\n"
+	    "\n"
+	    "Files present at start are read from their end; files that appear later\n"
+	    "are read from the start.  SIGHUP (or POST /-/reload) reloads --config.file.\n"
+	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.\n",
+	    out);
 }
 
-struct pending {
-	const char *format;
-	const char *format_text;
-	const char *source;
-	const char *labels[CONFIG_MAX_STATIC_LABELS];
-	size_t n_labels;
-};
+static int parse_seconds(const char *arg, unsigned *ret)
+{
+	unsigned v = 0;
 
-static int take_option(int opt, const char *arg, struct config *c, struct pending *p,
-		       struct cli_options *o, char *err, size_t err_size)
+	if (!*arg || strlen(arg) > 5) {
+		return -EINVAL;
+	}
+	for (const char *p = arg; *p; p++) {
+		if (*p < '0' || *p > '9') {
+			return -EINVAL;
+		}
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < 1 || v > CLI_MAX_CONNECTION_TIMEOUT) {
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int take_option(int opt, const char *arg, struct cli_options *o, char *err, size_t err_size)
 {
 	char host[256];
 	uint16_t port;
 
 	switch (opt) {
 	case OPT_FORMAT:
-		p->format = arg;
+		o->format = arg;
 		return 0;
 	case OPT_LOG_FORMAT_TEXT:
-		p->format_text = arg;
+		o->format_text = arg;
 		return 0;
 	case OPT_SOURCE:
-		p->source = arg;
+		o->source = arg;
 		return 0;
 	case OPT_LABEL:
-		if (p->n_labels >= CONFIG_MAX_STATIC_LABELS) {
+		if (o->n_labels >= CONFIG_MAX_STATIC_LABELS) {
 			(void)snprintf(err, err_size, "--label: at most %u labels",
-				       CONFIG_MAX_STATIC_LABELS);
+			               CONFIG_MAX_STATIC_LABELS);
 			return -EINVAL;
 		}
-		p->labels[p->n_labels++] = arg;
+		o->labels[o->n_labels++] = arg;
+		return 0;
+	case OPT_CONFIG_FILE:
+		o->config_file = arg;
+		return 0;
+	case OPT_CONFIG_CHECK:
+		if (o->action == CLI_RUN) {
+			o->action = CLI_CHECK;
+		}
+		return 0;
+	case OPT_WEB_CONFIG:
+		o->web_config_file = arg;
+		return 0;
+	case OPT_LIFECYCLE:
+		o->enable_lifecycle = true;
+		return 0;
+	case OPT_CONN_TIMEOUT:
+		if (parse_seconds(arg, &o->connection_timeout) < 0) {
+			(void)snprintf(err, err_size,
+			               "--web.connection-timeout: '%s' is not 1-%u seconds", arg,
+			               CLI_MAX_CONNECTION_TIMEOUT);
+			return -EINVAL;
+		}
 		return 0;
 	case OPT_LISTEN:
 		if (http_parse_listen_address(arg, host, sizeof(host), &port) < 0) {
-			(void)snprintf(err, err_size,
-				       "--web.listen-address: '%s' is not host:port", arg);
+			(void)snprintf(err, err_size, "--web.listen-address: '%s' is not host:port",
+			               arg);
 			return -EINVAL;
 		}
-		return config_set_string(&c->listen_address, arg);
+		o->listen_address = arg;
+		return 0;
 	case OPT_PATH:
-		if (arg[0] != '/') {
-			(void)snprintf(err, err_size, "--web.telemetry-path must start with '/'");
+		if (arg[0] != '/' || arg[1] == '\0' || strncmp(arg, "/-/", 3) == 0) {
+			(void)snprintf(err, err_size,
+			               "--web.telemetry-path must start with '/' and not be '/' "
+			               "or under '/-/'");
 			return -EINVAL;
 		}
-		return config_set_string(&c->telemetry_path, arg);
+		o->telemetry_path = arg;
+		return 0;
 	case OPT_ONCE:
-		c->once = true;
+		o->once = true;
 		return 0;
 	case OPT_STATE:
-		return config_set_string(&c->state_file, arg);
+		o->state_file = arg;
+		return 0;
 	case OPT_LOGLEVEL:
 		o->log_level = arg;
 		return 0;
@@ -131,7 +199,9 @@ static int take_option(int opt, const char *arg, struct config *c, struct pendin
 		o->action = CLI_HELP;
 		return 0;
 	case OPT_VERSION:
-		o->action = CLI_VERSION;
+		if (o->action != CLI_HELP) {
+			o->action = CLI_VERSION;
+		}
 		return 0;
 	default:
 		(void)snprintf(err, err_size, "unknown option (see --help)");
@@ -139,67 +209,32 @@ static int take_option(int opt, const char *arg, struct config *c, struct pendin
 	}
 }
 
-static int build_source(struct config *c, const struct pending *p, int argc, char **argv,
-			char *err, size_t err_size)
+static int check_log_names(const struct cli_options *o, char *err, size_t err_size)
 {
-	enum logparse_kind kind;
-	const char *fmt = p->format ? p->format : "combined";
-	struct config_source *s;
-	int r;
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	bool ok = !o->log_level;
 
-	if (logparse_kind_from_name(fmt, &kind) < 0) {
-		(void)snprintf(err, err_size, "--format: unknown format '%s'", fmt);
+	for (size_t i = 0; !ok && i < sizeof(levels) / sizeof(levels[0]); i++) {
+		ok = strcmp(o->log_level, levels[i]) == 0;
+	}
+	if (!ok) {
+		(void)snprintf(err, err_size,
+		               "--log.level: unknown level '%s' (debug, info, "
+		               "warn, error)",
+		               o->log_level);
 		return -EINVAL;
 	}
-	if (kind == LOGPARSE_PRESET) {
-		if (p->format_text) {
-			(void)snprintf(err, err_size,
-				       "--log-format needs --format nginx|apache|json|regex");
-			return -EINVAL;
-		}
-	} else if (!p->format_text && kind != LOGPARSE_JSON) {
-		(void)snprintf(err, err_size, "--format %s needs --log-format", fmt);
+	if (o->log_format && strcmp(o->log_format, "logfmt") != 0 &&
+	    strcmp(o->log_format, "json") != 0) {
+		(void)snprintf(err, err_size, "--log.format: unknown format '%s' (logfmt, json)",
+		               o->log_format);
 		return -EINVAL;
-	}
-	r = config_add_source(c, p->source ? p->source : "access", kind,
-			      kind == LOGPARSE_PRESET ? fmt : p->format_text, &s);
-	if (r < 0) {
-		return r;
-	}
-	for (size_t i = 0; i < p->n_labels; i++) {
-		const char *eq = strchr(p->labels[i], '=');
-		char name[128];
-		size_t nl = eq ? (size_t)(eq - p->labels[i]) : 0;
-		if (!eq || nl == 0 || nl >= sizeof(name)) {
-			(void)snprintf(err, err_size, "--label: '%s' is not NAME=VALUE", p->labels[i]);
-			return -EINVAL;
-		}
-		memcpy(name, p->labels[i], nl);
-		name[nl] = '\0';
-		r = config_source_add_label(s, name, eq + 1);
-		if (r == -EINVAL) {
-			(void)snprintf(err, err_size, "--label: '%s' is not a usable label name",
-				       name);
-		}
-		if (r < 0) {
-			return r;
-		}
-	}
-	for (int i = optind; i < argc; i++) {
-		r = config_source_add_path(s, argv[i]);
-		if (r < 0) {
-			(void)snprintf(err, err_size, "too many files (at most %u)",
-				       CONFIG_MAX_PATHS);
-			return r;
-		}
 	}
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, struct config *c, struct cli_options *ret_opts, char *err,
-	      size_t err_size)
+int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, size_t err_size)
 {
-	struct pending p = {0};
 	struct cli_options o = {.action = CLI_RUN};
 	int opt, r;
 
@@ -208,29 +243,174 @@ int cli_parse(int argc, char **argv, struct config *c, struct cli_options *ret_o
 	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		if (opt == '?') {
 			(void)snprintf(err, err_size, "unknown option or missing value: '%s'",
-				       argv[optind - 1]);
+			               argv[optind - 1]);
 			return -EINVAL;
 		}
-		r = take_option(opt, optarg, c, &p, &o, err, err_size);
+		r = take_option(opt, optarg, &o, err, err_size);
 		if (r < 0) {
 			return r;
 		}
 	}
-	if (o.action != CLI_RUN) {
+	o.files = argv + optind;
+	o.n_files = (size_t)(argc - optind);
+	if (o.action == CLI_HELP || o.action == CLI_VERSION) {
 		*ret_opts = o;
 		return 0;
 	}
-	if (optind >= argc) {
+	r = check_log_names(&o, err, err_size);
+	if (r < 0) {
+		return r;
+	}
+	if (o.config_file && (o.n_files || o.format || o.format_text || o.source || o.n_labels)) {
+		(void)snprintf(err, err_size,
+		               "with --config.file the sources come from the file: %s cannot be "
+		               "given too",
+		               o.n_files ? "log FILEs" : "--format/--log-format/--source/--label");
+		return -EINVAL;
+	}
+	if (!o.config_file && o.n_files == 0) {
 		(void)snprintf(err, err_size, "no log file given (see --help)");
 		return -EINVAL;
 	}
-	r = build_source(c, &p, argc, argv, err, err_size);
+	if (o.n_files > CONFIG_MAX_PATHS) {
+		(void)snprintf(err, err_size, "too many files (at most %u)", CONFIG_MAX_PATHS);
+		return -EINVAL;
+	}
+	*ret_opts = o;
+	return 0;
+}
+
+static int compile_check(enum logparse_kind kind, const char *text, char *err, size_t err_size)
+{
+	struct logparse_error perr = {.message = {0}};
+	struct log_parser *p = NULL;
+	int r = logparse_create(kind, text, &p, &perr);
+
+	if (r == -EINVAL) {
+		(void)snprintf(err, err_size, "--log-format: %s", perr.message);
+	}
+	logparse_destroy(p);
+	return r;
+}
+
+static int add_labels(const struct cli_options *o, struct config_source *s, char *err,
+                      size_t err_size)
+{
+	for (size_t i = 0; i < o->n_labels; i++) {
+		const char *eq = strchr(o->labels[i], '=');
+		char name[128];
+		size_t nl = eq ? (size_t)(eq - o->labels[i]) : 0;
+		int r;
+		if (!eq || nl == 0 || nl >= sizeof(name)) {
+			(void)snprintf(err, err_size, "--label: '%s' is not NAME=VALUE",
+			               o->labels[i]);
+			return -EINVAL;
+		}
+		memcpy(name, o->labels[i], nl);
+		name[nl] = '\0';
+		r = config_source_add_label(s, name, eq + 1);
+		if (r == -EINVAL) {
+			(void)snprintf(err, err_size, "--label: '%s' is not a usable label name",
+			               name);
+		}
+		if (r < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int build_source(const struct cli_options *o, struct config *c, char *err, size_t err_size)
+{
+	enum logparse_kind kind;
+	const char *fmt = o->format ? o->format : "combined";
+	struct config_source *s;
+	int r;
+
+	if (logparse_kind_from_name(fmt, &kind) < 0) {
+		(void)snprintf(err, err_size, "--format: unknown format '%s'", fmt);
+		return -EINVAL;
+	}
+	if (kind == LOGPARSE_PRESET) {
+		if (o->format_text) {
+			(void)snprintf(err, err_size,
+			               "--log-format needs --format nginx|apache|json|regex");
+			return -EINVAL;
+		}
+	} else if (!o->format_text && kind != LOGPARSE_JSON) {
+		(void)snprintf(err, err_size, "--format %s needs --log-format", fmt);
+		return -EINVAL;
+	}
+	r = compile_check(kind, kind == LOGPARSE_PRESET ? fmt : o->format_text, err, err_size);
+	if (r < 0) {
+		return r;
+	}
+	r = config_add_source(c, o->source ? o->source : "access", kind,
+	                      kind == LOGPARSE_PRESET ? fmt : o->format_text, &s);
+	if (r < 0) {
+		return r;
+	}
+	r = add_labels(o, s, err, err_size);
+	for (size_t i = 0; r == 0 && i < o->n_files; i++) {
+		r = config_source_add_path(s, o->files[i]);
+	}
+	return r;
+}
+
+/* Explicit flags win over the file's global section. */
+static int apply_overrides(const struct cli_options *o, struct config *c)
+{
+	const struct {
+		const char *value;
+		char **field;
+	} overrides[] = {
+	    {o->listen_address, &c->listen_address}, {o->telemetry_path, &c->telemetry_path},
+	    {o->state_file, &c->state_file},         {o->log_level, &c->log_level},
+	    {o->log_format, &c->log_format},         {o->web_config_file, &c->web_config_file},
+	};
+
+	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++) {
+		if (overrides[i].value &&
+		    config_set_string(overrides[i].field, overrides[i].value) < 0) {
+			return -ENOMEM;
+		}
+	}
+	c->once = o->once;
+	c->enable_lifecycle = o->enable_lifecycle;
+	c->connection_timeout =
+	    o->connection_timeout ? o->connection_timeout : CLI_DEFAULT_CONNECTION_TIMEOUT;
+	return 0;
+}
+
+int cli_build_config(const struct cli_options *o, struct config **ret_config, char *err,
+                     size_t err_size)
+{
+	struct config *c = config_create();
+	int r;
+
+	err[0] = '\0';
+	if (!c) {
+		return -ENOMEM;
+	}
+	if (o->config_file) {
+		r = config_yaml_load_file(c, o->config_file, err, err_size);
+		if (r < 0 && r != -ENOMEM) {
+			/* Unreadable and invalid files are both configuration errors. */
+			r = -EINVAL;
+		}
+	} else {
+		r = build_source(o, c, err, err_size);
+	}
+	if (r == 0) {
+		r = apply_overrides(o, c);
+	}
 	if (r < 0) {
 		if (!err[0]) {
 			(void)snprintf(err, err_size, "%s", strerror(-r));
 		}
+		config_destroy(c);
 		return r;
 	}
-	*ret_opts = o;
+	*ret_config = c;
 	return 0;
 }

@@ -1,13 +1,20 @@
 /*
- * cli.h - command-line flags into a struct config.
+ * cli.h - command-line flags, and the struct config they lead to.
  *
  * Flags follow the Prometheus exporter conventions (--web.listen-address,
- * --web.telemetry-path, --log.level ...).  Positional arguments are log
- * files of the single command-line source.
+ * --web.telemetry-path, --log.level ...).  Two ways to configure:
+ *   - flags only: positional FILEs form one source (--format, --log-format,
+ *     --source, --label describe it);
+ *   - --config.file FILE: sources come from the YAML file; the global flags
+ *     given explicitly (--web.listen-address, --web.telemetry-path,
+ *     --state.file, --log.level, --log.format, --web.config.file) override
+ *     the file's "global" section, also on reload.  Positional FILEs and the
+ *     source flags are then a usage error.
  */
 #ifndef EXPORTER_CLI_H
 #define EXPORTER_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "config/config.h"
@@ -16,18 +23,46 @@ enum cli_action {
 	CLI_RUN,
 	CLI_HELP,
 	CLI_VERSION,
+	CLI_CHECK, /* --config.check: validate everything and exit */
 };
 
+#define CLI_DEFAULT_CONNECTION_TIMEOUT 10u /* seconds */
+#define CLI_MAX_CONNECTION_TIMEOUT 3600u
+
+/* What the command line said; strings are borrowed from argv. */
 struct cli_options {
 	enum cli_action action;
-	const char *log_level;  /* borrowed from argv, NULL: default */
-	const char *log_format; /* borrowed from argv, NULL: default */
+	bool once;
+	bool enable_lifecycle;
+	unsigned connection_timeout; /* seconds, 0: not given */
+	const char *config_file;
+	const char *web_config_file;
+	const char *listen_address;
+	const char *telemetry_path;
+	const char *state_file;
+	const char *log_level;
+	const char *log_format;
+	/* The command-line source (no --config.file). */
+	const char *format;
+	const char *format_text;
+	const char *source;
+	const char *labels[CONFIG_MAX_STATIC_LABELS];
+	size_t n_labels;
+	char **files;
+	size_t n_files;
 };
 
-/* Parse argv into c.  0 on success; -EINVAL with a message in err for bad
- * usage (the caller prints it and exits 2). */
-int cli_parse(int argc, char **argv, struct config *c, struct cli_options *ret_opts, char *err,
-	      size_t err_size);
+/* Parse argv.  0 on success; -EINVAL with a message in err for bad usage
+ * (the caller prints it and exits 2).  Nothing is read from disk here. */
+int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, size_t err_size);
+
+/* Build the configuration the options describe: load --config.file (if
+ * any) and apply the explicit flags over it, or build the command-line
+ * source; formats are compiled to validate them.  0 and *ret_config;
+ * -EINVAL with the message in err (exit 2); -ENOMEM or -errno otherwise.
+ * Called again on every reload. */
+int cli_build_config(const struct cli_options *o, struct config **ret_config, char *err,
+                     size_t err_size);
 
 /* Print usage text. */
 void cli_usage(FILE *out);

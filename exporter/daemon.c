@@ -12,7 +12,9 @@
 #include "exporter/daemon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -130,8 +132,296 @@ static void sleep_ms(long ms)
 	(void)nanosleep(&ts, NULL);
 }
 
-int daemon_run(const struct config *c)
+/* ---- configuration reload --------------------------------------------------
+ *
+ * SIGHUP sets a flag; POST /-/reload (HTTP thread) bumps a request
+ * generation and waits, bounded, on a condition variable for the main loop
+ * to publish the result of that generation.  The main loop does the whole
+ * reload between two poll rounds: the new config is built and validated
+ * completely (formats compiled) before anything changes; on failure the
+ * old sources keep running and the reload gauges say so.  On success,
+ * sources whose name, format, paths and labels are unchanged are kept as
+ * they are (counters, open files, offsets); the others are removed from the
+ * registry and rebuilt.  Listen address, telemetry path, web config, state
+ * file and the metrics section need a restart (a warning says so).
+ */
+#define RELOAD_WAIT_S 10
+
+static volatile sig_atomic_t reload_signalled;
+
+static void on_reload_signal(int sig)
 {
+	(void)sig;
+	reload_signalled = 1;
+}
+
+struct reloader {
+	const struct daemon_loader *loader;
+	const struct config *running; /* what the pipeline was built from */
+	struct config *owned;         /* running, when a reload created it */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool http_pending;
+	uint64_t requested; /* generation asked for by HTTP (under lock) */
+	uint64_t done;      /* generation finished (under lock) */
+	int result;
+	char err[1024];
+};
+
+static bool same_strings(char *const *a, char *const *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(a[i], b[i]) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool same_opt(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether a running source can be kept as is for the new config. */
+static bool reload_same_source(const struct config_source *a, const struct config_source *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind || !same_opt(a->format, b->format) ||
+	    a->n_paths != b->n_paths || !same_strings(a->paths, b->paths, a->n_paths) ||
+	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n_labels; i++) {
+		if (strcmp(a->labels[i].name, b->labels[i].name) != 0 ||
+		    strcmp(a->labels[i].value, b->labels[i].value) != 0) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < a->n_field_labels; i++) {
+		const struct config_field_label *x = &a->field_labels[i], *y = &b->field_labels[i];
+		if (strcmp(x->name, y->name) != 0 || x->field != y->field ||
+		    !same_opt(x->match, y->match) || !same_opt(x->replacement, y->replacement)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void reload_warn_restart(const struct config *o, const struct config *n)
+{
+	bool buckets = o->n_request_buckets != n->n_request_buckets ||
+		       o->n_upstream_buckets != n->n_upstream_buckets ||
+		       memcmp(o->request_buckets, n->request_buckets,
+			      o->n_request_buckets * sizeof(double)) != 0 ||
+		       memcmp(o->upstream_buckets, n->upstream_buckets,
+			      o->n_upstream_buckets * sizeof(double)) != 0;
+	const struct {
+		bool changed;
+		const char *what;
+	} checks[] = {
+		{!same_opt(o->listen_address, n->listen_address), "listen_address"},
+		{!same_opt(o->telemetry_path, n->telemetry_path), "telemetry_path"},
+		{!same_opt(o->web_config_file, n->web_config_file), "web_config_file"},
+		{!same_opt(o->state_file, n->state_file), "state_file"},
+		{!same_opt(o->log_level, n->log_level) || !same_opt(o->log_format, n->log_format),
+		 "log_level/log_format"},
+		{buckets || o->no_class_label != n->no_class_label ||
+			 o->no_reason_label != n->no_reason_label || o->series_limit != n->series_limit,
+		 "metrics"},
+	};
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if (checks[i].changed) {
+			log_warn("setting changed; it takes effect after a restart", "setting",
+				 checks[i].what);
+		}
+	}
+}
+
+/* Swap the pipeline's sources to those of n.  Only fails on resources
+ * (memory, registry limits): the config itself was validated by the loader. */
+static int reload_swap_sources(struct pipeline *p, const struct config *old,
+			       const struct config *n, char *err, size_t err_size)
+{
+	struct source *next[CONFIG_MAX_SOURCES] = {NULL};
+	bool kept[CONFIG_MAX_SOURCES] = {false};
+	int r = 0;
+
+	for (size_t i = 0; i < n->n_sources; i++) {
+		for (size_t k = 0; k < old->n_sources && k < p->n_sources; k++) {
+			if (!kept[k] && reload_same_source(&old->sources[k], &n->sources[i])) {
+				next[i] = p->sources[k];
+				kept[k] = true;
+				break;
+			}
+		}
+	}
+	for (size_t k = 0; k < p->n_sources; k++) {
+		if (!kept[k]) {
+			log_info("source removed or changed", "source", old->sources[k].name);
+			metrics_remove_source(p->metrics, source_metrics(p->sources[k]));
+			source_destroy(p->sources[k]);
+		}
+	}
+	/* New and changed sources start like at process start: files present
+	 * now are read from their end (their counters start at zero). */
+	for (size_t i = 0; i < n->n_sources; i++) {
+		if (next[i]) {
+			continue;
+		}
+		int e = source_create(&n->sources[i], p->metrics, false, &next[i], err, err_size);
+		if (e < 0) {
+			r = e;
+			next[i] = NULL;
+			continue;
+		}
+		log_info("source added", "source", n->sources[i].name);
+	}
+	p->n_sources = 0;
+	for (size_t i = 0; i < n->n_sources; i++) {
+		if (next[i]) {
+			p->sources[p->n_sources++] = next[i];
+		}
+	}
+	return r;
+}
+
+static double wall_seconds(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One reload attempt on the main thread: 0, or -errno with err filled. */
+static int reload_run(struct reloader *rl, struct pipeline *p, struct http_server *http,
+		      char *err, size_t err_size)
+{
+	struct config *n = NULL;
+	char *text;
+	int r;
+
+	err[0] = '\0';
+	if (!rl->loader || !rl->loader->load) {
+		(void)snprintf(err, err_size, "no reloadable configuration");
+		return -ENOTSUP;
+	}
+	r = rl->loader->load(rl->loader->userdata, &n, err, err_size);
+	if (r < 0) {
+		metrics_set_reload_result(p->metrics, false, 0);
+		log_error("reload failed; keeping the running configuration", "error",
+			  err[0] ? err : strerror(-r));
+		return r;
+	}
+	reload_warn_restart(rl->running, n);
+	r = reload_swap_sources(p, rl->running, n, err, err_size);
+	config_destroy(rl->owned);
+	rl->owned = n;
+	rl->running = n;
+	text = sources_text(n);
+	if (text) {
+		(void)http_server_set_sources_text(http, text);
+		free(text);
+	}
+	if (r < 0) {
+		metrics_set_reload_result(p->metrics, false, 0);
+		log_error("reload incomplete: some sources could not be started", "error", err);
+		return r;
+	}
+	metrics_set_reload_result(p->metrics, true, wall_seconds());
+	log_info("configuration reloaded", "sources", n->config_file ? n->config_file : "flags");
+	return 0;
+}
+
+/* Called by the main loop every round. */
+static void reload_tick(struct reloader *rl, struct pipeline *p, struct http_server *http)
+{
+	uint64_t gen;
+	char err[1024];
+	int r;
+
+	if (!reload_signalled && !atomic_load(&rl->http_pending)) {
+		return;
+	}
+	reload_signalled = 0;
+	atomic_store(&rl->http_pending, false);
+	pthread_mutex_lock(&rl->lock);
+	gen = rl->requested;
+	pthread_mutex_unlock(&rl->lock);
+	r = reload_run(rl, p, http, err, sizeof(err));
+	pthread_mutex_lock(&rl->lock);
+	rl->done = gen;
+	rl->result = r;
+	(void)snprintf(rl->err, sizeof(rl->err), "%s", err);
+	pthread_cond_broadcast(&rl->cond);
+	pthread_mutex_unlock(&rl->lock);
+}
+
+/* http_reloader callback (HTTP thread): ask and wait for the result. */
+static int reload_from_http(void *userdata, char *err, size_t err_size)
+{
+	struct reloader *rl = userdata;
+	struct timespec deadline;
+	uint64_t gen;
+	int r = 0;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += RELOAD_WAIT_S;
+	pthread_mutex_lock(&rl->lock);
+	gen = ++rl->requested;
+	atomic_store(&rl->http_pending, true);
+	while (rl->done < gen && r == 0) {
+		r = pthread_cond_timedwait(&rl->cond, &rl->lock, &deadline);
+	}
+	if (rl->done >= gen) {
+		r = rl->result;
+		(void)snprintf(err, err_size, "%s", rl->err);
+	} else {
+		r = -ETIMEDOUT;
+		(void)snprintf(err, err_size, "no answer from the ingest loop within %d s",
+			       RELOAD_WAIT_S);
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return r;
+}
+
+static int reloader_init(struct reloader *rl, const struct config *c,
+			 const struct daemon_loader *loader)
+{
+	pthread_condattr_t ca;
+
+	memset(rl, 0, sizeof(*rl));
+	rl->loader = loader;
+	rl->running = c;
+	if (pthread_condattr_init(&ca) != 0) {
+		return -ENOMEM;
+	}
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&rl->lock, NULL) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&rl->cond, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&rl->lock);
+		return -ENOMEM;
+	}
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+static void reloader_finish(struct reloader *rl)
+{
+	pthread_cond_destroy(&rl->cond);
+	pthread_mutex_destroy(&rl->lock);
+	config_destroy(rl->owned);
+}
+
+
+int daemon_run(const struct config *c, const struct daemon_loader *loader)
+{
+	struct reloader rl;
 	struct pipeline p;
 	struct http_server *http = NULL;
 	struct sigaction sa;
@@ -142,13 +432,20 @@ int daemon_run(const struct config *c)
 	sa.sa_handler = on_stop_signal;
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_reload_signal;
+	(void)sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 
+	if (reloader_init(&rl, c, loader) < 0) {
+		return 1;
+	}
 	r = pipeline_init(&p, c, false);
 	if (r < 0) {
+		reloader_finish(&rl);
 		return r == -EINVAL ? 2 : 1;
 	}
+	metrics_set_reload_result(p.metrics, true, wall_seconds());
 	/* Position every file (at EOF) before serving, so the first scrape is meaningful. */
 	for (size_t i = 0; i < p.n_sources; i++) {
 		(void)source_poll(p.sources[i], false);
@@ -159,13 +456,18 @@ int daemon_run(const struct config *c)
 		.telemetry_path = c->telemetry_path,
 		.metrics = p.metrics,
 		.sources_text = text,
+		.web_config_file = c->web_config_file,
+		.enable_lifecycle = c->enable_lifecycle,
+		.connection_timeout = c->connection_timeout,
+		.reloader = {reload_from_http, &rl},
 	};
 	r = http_server_start(&ho, &http);
 	if (r < 0) {
 		log_error("cannot listen", "address", c->listen_address, "error", strerror(-r));
 		free(text);
 		pipeline_finish(&p);
-		return 1;
+		reloader_finish(&rl);
+		return r == -EINVAL ? 2 : 1;
 	}
 	char port[8];
 	(void)snprintf(port, sizeof(port), "%u", (unsigned)http_server_port(http));
@@ -176,6 +478,7 @@ int daemon_run(const struct config *c)
 		for (size_t i = 0; i < p.n_sources; i++) {
 			got += source_poll(p.sources[i], false);
 		}
+		reload_tick(&rl, &p, http);
 		if (!got) {
 			sleep_ms(POLL_IDLE_MS);
 		}
@@ -184,5 +487,6 @@ int daemon_run(const struct config *c)
 	http_server_stop(http);
 	free(text);
 	pipeline_finish(&p);
+	reloader_finish(&rl);
 	return 0;
 }

@@ -18,11 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include "build_config.h"
 #include "exporter/compress.h"
+#include "config/webconfig.h"
 #include "exporter/log.h"
+#include "exporter/webauth.h"
 #include "exporter/negotiate.h"
 #include "exporter/procstat.h"
 
@@ -32,9 +35,16 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct http_options opts;
 	char *telemetry_path;
+	pthread_mutex_t text_lock; /* guards sources_text (replaced on reload) */
 	char *sources_text;
+	struct webconfig *web; /* NULL: plain HTTP, no auth */
+	struct webauth *auth;  /* NULL when web is NULL */
 	uint16_t port;
 };
+
+/* Set by the handler for the response of the request being served: extra
+ * headers from http_server_config.headers go on every response. */
+static _Thread_local const struct http_server *current_server;
 
 int http_parse_listen_address(const char *addr, char *host, size_t host_size, uint16_t *ret_port)
 {
@@ -78,6 +88,17 @@ int http_parse_listen_address(const char *addr, char *host, size_t host_size, ui
 	return 0;
 }
 
+/* Headers from the web config's http_server_config.headers, on every
+ * response of the current request. */
+static void http_add_config_headers(struct MHD_Response *r)
+{
+	const struct http_server *s = current_server;
+
+	for (size_t i = 0; s && s->web && i < s->web->n_headers; i++) {
+		(void)MHD_add_response_header(r, s->web->headers[i].name, s->web->headers[i].value);
+	}
+}
+
 static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, char *data,
 				 size_t len, const char *ctype)
 {
@@ -93,6 +114,7 @@ static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, char
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	}
+	http_add_config_headers(r);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -189,6 +211,7 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
 			    ACCESSLOG_VERSION, ACCESSLOG_REVISION);
 	expo_escape_value(&b, s->telemetry_path, strlen(s->telemetry_path));
 	(void)strbuf_puts(&b, "\">Metrics</a></p>\n<h2>Sources</h2>\n<pre>");
+	pthread_mutex_lock(&s->text_lock);
 	for (const char *p = s->sources_text; p && *p; p++) {
 		/* Minimal HTML escaping for paths and names. */
 		switch (*p) {
@@ -205,6 +228,7 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
 			(void)strbuf_putc(&b, *p);
 		}
 	}
+	pthread_mutex_unlock(&s->text_lock);
 	(void)strbuf_puts(&b, "</pre>\n</body></html>\n");
 	data = strbuf_steal(&b, &len);
 	if (!data) {
@@ -214,29 +238,184 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
 	return queue_buf(c, MHD_HTTP_OK, data, len, "text/html; charset=utf-8");
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-			       const char *method, const char *version, const char *upload_data,
-			       size_t *upload_size, void **con_cls)
+static enum MHD_Result queue_status(struct MHD_Connection *c, unsigned status, const char *text,
+                                    const char *allow)
 {
-	struct http_server *s = cls;
-	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	bool known = strcmp(url, s->telemetry_path) == 0 || strcmp(url, "/") == 0 ||
-		     strcmp(url, "/-/healthy") == 0 || strcmp(url, "/-/ready") == 0;
+	char *copy = strdup(text);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
 
-	if (!known) {
+	if (!copy) {
+		return MHD_NO;
+	}
+	r = MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(copy);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (allow) {
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	}
+	http_add_config_headers(r);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Basic auth per exporter-toolkit: every path needs valid credentials. */
+static enum MHD_Result check_auth(struct http_server *s, struct MHD_Connection *c, bool *ret_ok)
+{
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(c, &pass);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	static const char msg[] = "401 Unauthorized\n";
+
+	*ret_ok = webauth_check_password(s->auth, user, pass) == 0;
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+	}
+	MHD_free(user);
+	MHD_free(pass);
+	if (*ret_ok) {
+		return MHD_YES;
+	}
+	r = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	http_add_config_headers(r);
+	ret = MHD_queue_basic_auth_fail_response(c, WEBAUTH_REALM, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result serve_reload(struct http_server *s, struct MHD_Connection *c)
+{
+	char err[1024] = "", body[1100];
+	int r;
+
+	if (!s->opts.enable_lifecycle) {
+		return queue_status(c, MHD_HTTP_FORBIDDEN,
+		                    "Lifecycle API is not enabled (--web.enable-lifecycle).\n",
+		                    NULL);
+	}
+	if (!s->opts.reloader.reload) {
+		return queue_status(c, MHD_HTTP_SERVICE_UNAVAILABLE, "reload not available\n",
+		                    NULL);
+	}
+	r = s->opts.reloader.reload(s->opts.reloader.userdata, err, sizeof(err));
+	if (r == 0) {
+		return queue_status(c, MHD_HTTP_OK, "configuration reloaded\n", NULL);
+	}
+	(void)snprintf(body, sizeof(body), "failed to reload config: %s\n",
+	               err[0] ? err : strerror(-r));
+	return queue_status(c, r == -EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
+	                    body, NULL);
+}
+
+/* Routes: path, allowed methods (Allow header), whether POST is the method. */
+enum route { ROUTE_METRICS, ROUTE_LANDING, ROUTE_HEALTHY, ROUTE_READY, ROUTE_RELOAD, ROUTE_NONE };
+
+static enum route find_route(const struct http_server *s, const char *url)
+{
+	static const struct {
+		const char *path;
+		enum route route;
+	} routes[] = {
+	    {"/", ROUTE_LANDING},
+	    {"/-/healthy", ROUTE_HEALTHY},
+	    {"/-/ready", ROUTE_READY},
+	    {"/-/reload", ROUTE_RELOAD},
+	};
+
+	if (strcmp(url, s->telemetry_path) == 0) {
+		return ROUTE_METRICS;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(url, routes[i].path) == 0) {
+			return routes[i].route;
+		}
+	}
+	return ROUTE_NONE;
+}
+
+static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c, const char *url,
+                                const char *method)
+{
+	bool get =
+	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	enum route route = find_route(s, url);
+
+	if (route == ROUTE_NONE) {
 		return queue_text(c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
 	}
+	if (route == ROUTE_RELOAD) {
+		if (!post) {
+			return queue_status(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+			                    "405 method not allowed\n", "POST");
+		}
+		return serve_reload(s, c);
+	}
 	if (!get) {
-		return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n");
+		return queue_status(c, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n",
+		                    "GET, HEAD");
 	}
-	if (strcmp(url, s->telemetry_path) == 0) {
+	switch (route) {
+	case ROUTE_METRICS:
 		return serve_metrics(s, c);
-	}
-	if (strcmp(url, "/") == 0) {
+	case ROUTE_LANDING:
 		return serve_landing(s, c);
+	case ROUTE_HEALTHY:
+		return queue_text(c, MHD_HTTP_OK, "Healthy.\n");
+	default:
+		return queue_text(c, MHD_HTTP_OK, "Ready.\n");
 	}
-	return queue_text(c, MHD_HTTP_OK, "OK\n");
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_size, void **con_cls)
+{
+	static int seen_marker;
+	struct http_server *s = cls;
+	enum MHD_Result ret;
+	bool ok = true;
+
+	/* First call: headers only.  Request bodies (e.g. on POST) are read
+	 * and discarded; the answer comes on the last call. */
+	if (!*con_cls) {
+		*con_cls = &seen_marker;
+		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
+		    strcmp(method, MHD_HTTP_METHOD_PUT) == 0) {
+			return MHD_YES;
+		}
+	} else if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (s->auth && s->web->tls) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (webauth_check_client_cert(s->auth, ci ? ci->tls_session : NULL) < 0) {
+			log_debug("client certificate rejected");
+			return MHD_NO; /* closes the connection */
+		}
+	}
+	current_server = s;
+	if (webauth_has_users(s->auth)) {
+		ret = check_auth(s, c, &ok);
+		if (!ok) {
+			current_server = NULL;
+			return ret;
+		}
+	}
+	ret = dispatch(s, c, url, method);
+	current_server = NULL;
+	return ret;
 }
 
 static int make_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
@@ -268,6 +447,65 @@ static int make_sockaddr(const char *host, uint16_t port, struct sockaddr_storag
 	return 0;
 }
 
+int http_check_web_config(const char *path, char *err, size_t err_size)
+{
+	struct webconfig *w = NULL;
+	struct webauth *a = NULL;
+	int r = webconfig_load_file(path, &w, err, err_size);
+
+	if (r == 0) {
+		r = webauth_create(w, &a, err, err_size);
+	}
+	webauth_destroy(a);
+	webconfig_destroy(w);
+	return r;
+}
+
+/* Load the web config into s (TLS material and users). */
+static int load_web(struct http_server *s, const char *path)
+{
+	char err[1024] = "";
+	int r = webconfig_load_file(path, &s->web, err, sizeof(err));
+
+	if (r == 0) {
+		r = webauth_create(s->web, &s->auth, err, sizeof(err));
+	}
+	if (r < 0) {
+		log_error("bad web config", "file", path, "error", err[0] ? err : strerror(-r));
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	return 0;
+}
+
+/* MHD options common to plain and TLS serving; returns the count. */
+static size_t mhd_options(const struct http_server *s, const struct sockaddr_storage *ss,
+                          struct MHD_OptionItem *opt)
+{
+	size_t n = 0;
+	unsigned timeout = s->opts.connection_timeout ? s->opts.connection_timeout : 10;
+
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)ss};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	                                   HTTP_MAX_CONNECTIONS_PER_IP, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	                                   (intptr_t)HTTP_CONNECTION_MEMORY, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS, NULL};
+	if (s->web && s->web->tls) {
+		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->web->key_pem};
+		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->web->cert_pem};
+		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+		                                   (void *)webauth_tls_priorities(s->auth)};
+		if (s->web->client_ca_pem) {
+			opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+			                                   s->web->client_ca_pem};
+		}
+	}
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return n;
+}
+
 int http_server_start(const struct http_options *o, struct http_server **ret_server)
 {
 	char host[256];
@@ -276,6 +514,9 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	bool v6;
 	struct http_server *s;
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem opt[16];
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY;
+	int r;
 
 	if (http_parse_listen_address(o->listen_address, host, sizeof(host), &port) < 0 ||
 	    make_sockaddr(host, port, &ss, &v6) < 0) {
@@ -285,20 +526,30 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	if (!s) {
 		return -ENOMEM;
 	}
+	if (pthread_mutex_init(&s->text_lock, NULL) != 0) {
+		free(s);
+		return -ENOMEM;
+	}
 	s->opts = *o;
+	s->opts.web_config_file = NULL; /* borrowed pointers are not kept */
+	s->opts.sources_text = NULL;
 	s->telemetry_path = strdup(o->telemetry_path);
 	s->sources_text = strdup(o->sources_text ? o->sources_text : "");
 	if (!s->telemetry_path || !s->sources_text) {
 		http_server_stop(s);
 		return -ENOMEM;
 	}
-	s->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-			(v6 ? MHD_USE_IPv6 : 0),
-		port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+	if (o->web_config_file) {
+		r = load_web(s, o->web_config_file);
+		if (r < 0) {
+			http_server_stop(s);
+			return r;
+		}
+	}
+	(void)mhd_options(s, &ss, opt);
+	flags |= (v6 ? MHD_USE_IPv6 : 0) | (s->web && s->web->tls ? MHD_USE_TLS : 0);
+	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, handler, s, MHD_OPTION_ARRAY, opt,
+	                             MHD_OPTION_END);
 	if (!s->daemon) {
 		http_server_stop(s);
 		return -EADDRINUSE;
@@ -314,6 +565,22 @@ uint16_t http_server_port(const struct http_server *s)
 	return s->port;
 }
 
+int http_server_set_sources_text(struct http_server *s, const char *text)
+{
+	char *copy = strdup(text ? text : "");
+	char *old;
+
+	if (!copy) {
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->text_lock);
+	old = s->sources_text;
+	s->sources_text = copy;
+	pthread_mutex_unlock(&s->text_lock);
+	free(old);
+	return 0;
+}
+
 void http_server_stop(struct http_server *s)
 {
 	if (!s) {
@@ -322,6 +589,9 @@ void http_server_stop(struct http_server *s)
 	if (s->daemon) {
 		MHD_stop_daemon(s->daemon);
 	}
+	webauth_destroy(s->auth);
+	webconfig_destroy(s->web);
+	pthread_mutex_destroy(&s->text_lock);
 	free(s->telemetry_path);
 	free(s->sources_text);
 	free(s);

@@ -9,16 +9,36 @@
 #ifndef EXPORTER_HTTP_H
 #define EXPORTER_HTTP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "exporter/metrics.h"
 
-struct http_options {
-	const char *listen_address; /* "host:port", ":port", "[v6]:port" */
-	const char *telemetry_path; /* "/metrics" */
-	struct metrics *metrics;    /* borrowed; must outlive the server */
-	const char *sources_text;   /* one line per source for the landing page (borrowed) */
+/* POST /-/reload handler: runs on an HTTP thread, may block (bounded);
+ * 0 on success, -EINVAL with the message in err for a bad configuration,
+ * another -errno (e.g. -ETIMEDOUT) otherwise. */
+struct http_reloader {
+	int (*reload)(void *userdata, char *err, size_t err_size);
+	void *userdata;
 };
+
+struct http_options {
+	const char *listen_address;    /* "host:port", ":port", "[v6]:port" */
+	const char *telemetry_path;    /* "/metrics" */
+	struct metrics *metrics;       /* borrowed; must outlive the server */
+	const char *sources_text;      /* one line per source for the landing page (borrowed) */
+	const char *web_config_file;   /* exporter-toolkit web config (TLS, auth) or NULL */
+	bool enable_lifecycle;         /* allow POST /-/reload (403 otherwise) */
+	unsigned connection_timeout;   /* idle seconds before a connection is closed; 0: 10 */
+	struct http_reloader reloader; /* reload == NULL: /-/reload answers 503 */
+};
+
+/* Limits set explicitly on libmicrohttpd (documented in the man page). */
+#define HTTP_MAX_CONNECTIONS 256
+#define HTTP_MAX_CONNECTIONS_PER_IP 32
+#define HTTP_CONNECTION_MEMORY (64u * 1024u) /* per connection: request headers + buffers */
+#define HTTP_THREADS 4                       /* scrapes and a waiting reload run side by side */
 
 struct http_server;
 
@@ -26,11 +46,20 @@ struct http_server;
  * Returns 0 or -EINVAL.  host_size must be >= 64. */
 int http_parse_listen_address(const char *addr, char *host, size_t host_size, uint16_t *ret_port);
 
-/* Start serving.  0, -EINVAL (bad address), -EADDRINUSE, -ENOMEM, -EIO. */
+/* Load and check a web config file as http_server_start would (TLS
+ * material parsed by GnuTLS): 0, or -EINVAL/-errno with the message in err. */
+int http_check_web_config(const char *path, char *err, size_t err_size);
+
+/* Start serving.  0, -EINVAL (bad address or web config: logged), -EADDRINUSE,
+ * -ENOMEM, -EIO. */
 int http_server_start(const struct http_options *o, struct http_server **ret_server);
 
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const struct http_server *s);
+
+/* Replace the landing page's source list (copied; after a reload).
+ * 0 or -ENOMEM (old text kept). */
+int http_server_set_sources_text(struct http_server *s, const char *text);
 
 /* Stop and free; NULL-safe. */
 void http_server_stop(struct http_server *s);

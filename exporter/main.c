@@ -1,8 +1,11 @@
 /*
- * main.c - process entry: flags, logging set-up, then the daemon or --once.
+ * main.c - process entry: flags, configuration, logging, then the daemon,
+ * --once or --config.check.
  *
  * The only place that exits with a status: 0 ok, 1 runtime failure,
- * 2 bad usage or configuration.
+ * 2 bad usage or configuration (also for --config.check).  Reloads rebuild
+ * the configuration from the same parsed flags (cli_build_config), so flag
+ * overrides keep winning over the file after SIGHUP.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,46 +15,84 @@
 #include "config/config.h"
 #include "exporter/cli.h"
 #include "exporter/daemon.h"
+#include "exporter/http.h"
 #include "exporter/log.h"
+
+static int load_config(void *userdata, struct config **ret_config, char *err, size_t err_size)
+{
+	return cli_build_config(userdata, ret_config, err, err_size);
+}
+
+static void setup_logging(const struct config *c)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+	enum log_format fmt = LOG_FORMAT_LOGFMT;
+
+	/* Both names were validated by cli_parse or the YAML reader. */
+	if (c->log_level) {
+		(void)log_level_from_name(c->log_level, &level);
+	}
+	if (c->log_format) {
+		(void)log_format_from_name(c->log_format, &fmt);
+	}
+	log_setup(level, fmt);
+}
+
+static int check_only(const struct config *c)
+{
+	printf("accesslog_exporter: configuration OK (%s: %zu source%s%s%s)\n",
+	       c->config_file ? c->config_file : "command line", c->n_sources,
+	       c->n_sources == 1 ? "" : "s", c->web_config_file ? ", web config " : "",
+	       c->web_config_file ? c->web_config_file : "");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	struct config *c = config_create();
 	struct cli_options o;
-	enum log_level level = LOG_LEVEL_INFO;
-	enum log_format fmt = LOG_FORMAT_LOGFMT;
-	char err[512] = "";
-	int rc;
+	struct config *c = NULL;
+	char err[1024] = "";
+	int r, rc;
 
-	if (!c) {
-		fputs("accesslog_exporter: out of memory\n", stderr);
-		return 1;
-	}
-	if (cli_parse(argc, argv, c, &o, err, sizeof(err)) < 0) {
+	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "accesslog_exporter: %s\n", err);
-		config_destroy(c);
 		return 2;
 	}
 	if (o.action == CLI_HELP) {
 		cli_usage(stdout);
-		config_destroy(c);
 		return 0;
 	}
 	if (o.action == CLI_VERSION) {
 		printf("accesslog_exporter %s (revision %s, pcre2 %s, libmicrohttpd %s)\n",
 		       ACCESSLOG_VERSION, ACCESSLOG_REVISION, ACCESSLOG_PCRE2_VERSION,
 		       ACCESSLOG_MHD_VERSION);
-		config_destroy(c);
 		return 0;
 	}
-	if ((o.log_level && log_level_from_name(o.log_level, &level) < 0) ||
-	    (o.log_format && log_format_from_name(o.log_format, &fmt) < 0)) {
-		fprintf(stderr, "accesslog_exporter: bad --log.level or --log.format\n");
-		config_destroy(c);
-		return 2;
+	r = cli_build_config(&o, &c, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "accesslog_exporter: %s\n", err);
+		return r == -EINVAL ? 2 : 1;
 	}
-	log_setup(level, fmt);
-	rc = c->once ? daemon_run_once(c, stdout) : daemon_run(c);
+	if (c->web_config_file && !c->once) {
+		r = http_check_web_config(c->web_config_file, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "accesslog_exporter: %s\n", err);
+			config_destroy(c);
+			return r == -ENOMEM ? 1 : 2;
+		}
+	}
+	if (o.action == CLI_CHECK) {
+		rc = check_only(c);
+		config_destroy(c);
+		return rc;
+	}
+	setup_logging(c);
+	if (c->once) {
+		rc = daemon_run_once(c, stdout);
+	} else {
+		struct daemon_loader loader = {load_config, &o};
+		rc = daemon_run(c, &loader);
+	}
 	config_destroy(c);
 	return rc;
 }
