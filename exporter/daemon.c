@@ -23,10 +23,13 @@
 #include "exporter/log.h"
 #include "exporter/metrics.h"
 #include "exporter/source.h"
+#include "exporter/state.h"
 #include "exporter/strbuf.h"
 
 #define POLL_IDLE_MS 100
 #define RENDER_CAP (256u * 1024u * 1024u)
+#define CHECKPOINT_INTERVAL_MS 5000u
+#define CHECKPOINT_LOG_EVERY_MS 60000u
 
 static volatile sig_atomic_t stop_requested;
 
@@ -106,6 +109,99 @@ int daemon_run_once(const struct config *c, FILE *out)
 	strbuf_finish(&b);
 	pipeline_finish(&p);
 	return rc;
+}
+
+/* ---- checkpoints -----------------------------------------------------------
+ *
+ * Taken on the ingest thread between two poll rounds, so the offsets and
+ * the counters in the file are one consistent snapshot: after a crash,
+ * counters restart from the snapshot and reading resumes at its offsets,
+ * and every line after it is counted exactly once more.
+ */
+struct checkpointer {
+	const char *path; /* NULL: checkpoints off */
+	uint64_t next_ms;
+	uint64_t next_log_ms;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int checkpoint_write(struct pipeline *p, struct checkpointer *ck)
+{
+	struct strbuf b;
+	struct timespec wall;
+	int r;
+
+	strbuf_init(&b, STATE_MAX_BYTES);
+	state_begin(&b);
+	for (size_t i = 0; i < p->n_sources; i++) {
+		(void)source_checkpoint(p->sources[i], &b);
+	}
+	r = state_finish(&b);
+	if (r == 0) {
+		r = state_write_atomic(ck->path, b.data, b.len);
+	}
+	strbuf_finish(&b);
+	if (r < 0) {
+		uint64_t now = mono_ms();
+		if (now >= ck->next_log_ms) {
+			ck->next_log_ms = now + CHECKPOINT_LOG_EVERY_MS;
+			log_error("cannot write the state file (retrying)", "path", ck->path,
+			          "error", strerror(-r));
+		}
+		return r;
+	}
+	(void)clock_gettime(CLOCK_REALTIME, &wall);
+	metrics_set_checkpoint_time(p->metrics, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9);
+	return 0;
+}
+
+/* Restore every source found in the state file; a missing file is a first
+ * start, a corrupt one is reported and ignored (fresh start). */
+static void checkpoint_restore(struct pipeline *p, const char *path)
+{
+	struct state *st = NULL;
+	int r = state_load(path, &st);
+
+	if (r == -ENOENT) {
+		log_info("no state file yet, starting fresh", "path", path);
+		return;
+	}
+	if (r < 0) {
+		log_warn("ignoring unreadable or corrupt state file, starting fresh", "path", path,
+		         "error", strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < p->n_sources; i++) {
+		const struct state_source *ss = state_find_source(st, source_name(p->sources[i]));
+		if (ss && source_restore(p->sources[i], ss) < 0) {
+			log_warn("ignoring corrupt saved counters of a source", "source",
+			         source_name(p->sources[i]), "path", path);
+		}
+	}
+	log_info("resumed from the state file", "path", path);
+	state_destroy(st);
+}
+
+/* Write a checkpoint when one is due. */
+static void checkpoint_tick(struct pipeline *p, struct checkpointer *ck)
+{
+	uint64_t now;
+
+	if (!ck->path) {
+		return;
+	}
+	now = mono_ms();
+	if (now >= ck->next_ms) {
+		(void)checkpoint_write(p, ck);
+		ck->next_ms = now + CHECKPOINT_INTERVAL_MS;
+	}
 }
 
 static char *sources_text(const struct config *c)
@@ -425,6 +521,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	struct pipeline p;
 	struct http_server *http = NULL;
 	struct sigaction sa;
+	struct checkpointer ck = {.path = c->state_file};
 	char *text;
 	int r;
 
@@ -446,10 +543,15 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		return r == -EINVAL ? 2 : 1;
 	}
 	metrics_set_reload_result(p.metrics, true, wall_seconds());
+	if (ck.path) {
+		checkpoint_restore(&p, ck.path);
+	}
 	/* Position every file (at EOF) before serving, so the first scrape is meaningful. */
 	for (size_t i = 0; i < p.n_sources; i++) {
 		(void)source_poll(p.sources[i], false);
 	}
+	/* A checkpoint right away: a crash before the first timer still resumes here. */
+	checkpoint_tick(&p, &ck);
 	text = sources_text(c);
 	struct http_options ho = {
 		.listen_address = c->listen_address,
@@ -479,11 +581,15 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 			got += source_poll(p.sources[i], false);
 		}
 		reload_tick(&rl, &p, http);
+		checkpoint_tick(&p, &ck);
 		if (!got) {
 			sleep_ms(POLL_IDLE_MS);
 		}
 	}
 	log_info("shutting down");
+	if (ck.path) {
+		(void)checkpoint_write(&p, &ck);
+	}
 	http_server_stop(http);
 	free(text);
 	pipeline_finish(&p);

@@ -1,9 +1,11 @@
 /*
  * source.h - one configured log source: its files, its parser, its metrics.
  *
- * The glue of the pipeline: tail hands out lines, the parser turns each
- * into a record, the registry counts it.  A source is driven by exactly one
- * thread (the ingest loop), which is what lets the registry skip locks.
+ * The glue of the pipeline: the fileset (paths, globs, rotation) and tail
+ * hand out lines, the parser turns each into a record, the registry counts
+ * it.  A source is driven by exactly one thread (the ingest loop), which is
+ * what lets the registry skip locks, and what makes a checkpoint taken
+ * between two polls a consistent snapshot of offsets and counters.
  */
 #ifndef EXPORTER_SOURCE_H
 #define EXPORTER_SOURCE_H
@@ -14,6 +16,8 @@
 
 #include "config/config.h"
 #include "exporter/metrics.h"
+#include "exporter/state.h"
+#include "exporter/strbuf.h"
 
 struct source;
 
@@ -26,8 +30,22 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 /* NULL-safe. */
 void source_destroy(struct source *s);
 
-/* Read and count everything new in all files.  Returns bytes consumed. */
+/* Restore counters and positions from a checkpoint of this source (call
+ * before the first source_poll; saved is copied as needed, not kept).
+ * -EINVAL when the saved counters do not parse (nothing restored). */
+int source_restore(struct source *s, const struct state_source *saved);
+
+/* Read and count everything new in all files; the first call finds the
+ * files (see fileset_start).  Returns bytes read. */
 int64_t source_poll(struct source *s, bool at_eof_is_line);
+
+/* Append this source's part of a checkpoint (patterns, positions,
+ * counters) to b (see state.h).  Call between polls on the ingest thread.
+ * Returns b->error. */
+int source_checkpoint(struct source *s, struct strbuf *b);
+
+/* The source's name (borrowed). */
+const char *source_name(const struct source *s);
 
 /* The source's metrics (borrowed). */
 struct metrics_source *source_metrics(struct source *s);

@@ -1,15 +1,26 @@
 /*
- * tail.c - polling file follower (see tail.h).
+ * tail.c - read one open log file line by line (see tail.h).
  *
- * Reads in large chunks into one buffer and splits lines with memchr; a
- * partial line is moved to the front of the buffer and completed by the
- * next read.  The buffer is sized line_cap + chunk so a full line always
- * fits; a line that does not fit within the cap switches the follower into
- * "skipping" mode until the next newline.
+ * The descriptor is read with pread at an explicit offset: off is always
+ * the end of the last complete line consumed (or of the skipped bytes of
+ * an over-long line).  A poll reads 1 MiB chunks into the shared scratch
+ * buffer and splits lines with memchr; within one poll a partial last line
+ * is moved to the front of the buffer and completed by the next chunk;
+ * at the end of a poll it is simply dropped and read again next time.
+ * That costs re-reading a few hundred bytes per poll and buys a lot: no
+ * per-file line buffer, no lseek, and the saved position of a checkpoint
+ * is just off.
  *
- * Rotation is detected by stat(path) against the open descriptor's
- * (dev, ino); before switching, the old descriptor is drained to EOF so no
- * line written just before the rename is lost.  Truncation is size < offset.
+ * Truncation (copytruncate) is a size below off, or first bytes that no
+ * longer hash to the fingerprint (the file was truncated and the writer
+ * already wrote past our offset again).  The fingerprint grows with the
+ * file up to TAIL_FP_MAX bytes and is only checked when the size changed,
+ * so an idle file costs one fstat per poll.
+ *
+ * Rejected: keeping the partial line in a per-file buffer (the old design;
+ * 1 MiB per file, and offsets had to subtract it), read + lseek (two
+ * syscalls where one does), inotify here (fileset/daemon decide when to
+ * poll; polling stays the correctness path).
  */
 #include "exporter/tail.h"
 
@@ -17,26 +28,160 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#define CHUNK (1024u * 1024u)
+#define POLL_MAX_BYTES (64u * 1024u * 1024u)
+#define RETRY_MS 1000u
+
+struct tail_scratch {
+	char *buf;
+	size_t size; /* cap + TAIL_CHUNK */
+	size_t cap;  /* longest line delivered (bytes before '\n') */
+};
 
 struct tail_file {
 	char *path;
 	int fd;
-	dev_t dev;
-	ino_t ino;
-	uint64_t offset;    /* bytes consumed from the current file */
-	bool from_start;    /* next open starts at 0 */
-	bool skipping;      /* inside an over-long line */
-	bool missing_known; /* MISSING already reported */
-	size_t cap;
-	char *buf;
-	size_t buf_size;
-	size_t have; /* bytes of a partial line at buf[0] */
+	struct tail_identity id;
+	uint64_t off;       /* end of the last complete line consumed */
+	uint64_t last_size; /* size at the previous poll */
+	bool skipping;      /* off is inside an over-long line */
+	uint64_t retry_at_ms;
 	struct tail_callbacks cb;
 };
+
+uint64_t tail_fingerprint_hash(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t h = 14695981039346656037ull ^ (uint64_t)len;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* pread until n bytes or EOF; returns bytes read or -errno. */
+static ssize_t pread_full(int fd, char *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+		if (r < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (r == 0) {
+			break;
+		}
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int tail_fingerprint(int fd, uint64_t size, uint32_t max_len, uint32_t *ret_len, uint64_t *ret_hash)
+{
+	char head[TAIL_FP_MAX];
+	size_t want = size < max_len ? (size_t)size : max_len;
+	ssize_t r;
+
+	if (want > sizeof(head)) {
+		want = sizeof(head);
+	}
+	r = pread_full(fd, head, want, 0);
+	if (r < 0) {
+		return (int)r;
+	}
+	*ret_len = (uint32_t)r;
+	*ret_hash = tail_fingerprint_hash(head, (size_t)r);
+	return 0;
+}
+
+enum tail_match tail_identity_match(int fd, const struct stat *st,
+                                    const struct tail_position *saved)
+{
+	uint32_t len;
+	uint64_t hash;
+
+	if ((uint64_t)st->st_dev != saved->id.dev || (uint64_t)st->st_ino != saved->id.ino) {
+		return TAIL_MATCH_OTHER;
+	}
+	if ((uint64_t)st->st_size < saved->id.fp_len) {
+		return TAIL_MATCH_TRUNCATED; /* shrank below what we saw: from 0 either way */
+	}
+	if (saved->id.fp_len) {
+		/* Compare over exactly the length that was fingerprinted. */
+		if (tail_fingerprint(fd, saved->id.fp_len, saved->id.fp_len, &len, &hash) < 0 ||
+		    len != saved->id.fp_len || hash != saved->id.fp_hash) {
+			return TAIL_MATCH_OTHER;
+		}
+	}
+	if ((uint64_t)st->st_size < saved->offset) {
+		return TAIL_MATCH_TRUNCATED;
+	}
+	return TAIL_MATCH_SAME;
+}
+
+int tail_end_offset(int fd, uint64_t size, struct tail_scratch *sc, uint64_t *ret_offset,
+                    bool *ret_skipping)
+{
+	/* The last line may be half written: start after the last newline so
+	 * that line is counted once it is complete.  Look back cap + 1 bytes:
+	 * a longer unterminated tail is an over-long line, skipped. */
+	size_t want = size < sc->cap + 1 ? (size_t)size : sc->cap + 1;
+	uint64_t base = size - want;
+	ssize_t r = pread_full(fd, sc->buf, want, base);
+	char *nl;
+
+	if (r < 0) {
+		return (int)r;
+	}
+	nl = r ? memrchr(sc->buf, '\n', (size_t)r) : NULL;
+	if (nl) {
+		*ret_offset = base + (uint64_t)(nl - sc->buf) + 1;
+		*ret_skipping = false;
+	} else if (base == 0) {
+		*ret_offset = 0; /* one unterminated line: wait for its newline */
+		*ret_skipping = false;
+	} else {
+		*ret_offset = size;
+		*ret_skipping = true;
+	}
+	return 0;
+}
+
+struct tail_scratch *tail_scratch_create(size_t line_cap)
+{
+	struct tail_scratch *sc = calloc(1, sizeof(*sc));
+
+	if (!sc) {
+		return NULL;
+	}
+	sc->cap = line_cap ? line_cap : TAIL_DEFAULT_LINE_CAP;
+	if (sc->cap > TAIL_MAX_LINE_CAP) {
+		sc->cap = TAIL_MAX_LINE_CAP;
+	}
+	sc->size = sc->cap + TAIL_CHUNK;
+	sc->buf = malloc(sc->size);
+	if (!sc->buf) {
+		free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+void tail_scratch_destroy(struct tail_scratch *sc)
+{
+	if (!sc) {
+		return;
+	}
+	free(sc->buf);
+	free(sc);
+}
 
 static void emit(struct tail_file *t, enum tail_event ev, uint64_t n)
 {
@@ -45,29 +190,29 @@ static void emit(struct tail_file *t, enum tail_event ev, uint64_t n)
 	}
 }
 
-struct tail_file *tail_file_create(const char *path, bool from_start, size_t line_cap,
-				   const struct tail_callbacks *cb)
+int tail_file_open(const char *path, int fd, const struct stat *st, uint64_t offset, bool skipping,
+                   const struct tail_callbacks *cb, struct tail_file **ret_file)
 {
 	struct tail_file *t = calloc(1, sizeof(*t));
 
 	if (!t) {
-		return NULL;
+		return -ENOMEM;
 	}
-	t->fd = -1;
-	t->cap = line_cap ? line_cap : TAIL_DEFAULT_LINE_CAP;
-	if (t->cap > TAIL_MAX_LINE_CAP) {
-		t->cap = TAIL_MAX_LINE_CAP;
-	}
-	t->buf_size = t->cap + CHUNK;
 	t->path = strdup(path);
-	t->buf = malloc(t->buf_size);
-	t->from_start = from_start;
-	t->cb = *cb;
-	if (!t->path || !t->buf) {
-		tail_file_destroy(t);
-		return NULL;
+	if (!t->path) {
+		free(t);
+		return -ENOMEM;
 	}
-	return t;
+	t->fd = fd;
+	t->cb = *cb;
+	t->id.dev = (uint64_t)st->st_dev;
+	t->id.ino = (uint64_t)st->st_ino;
+	t->off = offset;
+	t->skipping = skipping;
+	/* Fingerprinted at the first poll (size differs from last_size). */
+	t->last_size = UINT64_MAX;
+	*ret_file = t;
+	return 0;
 }
 
 void tail_file_destroy(struct tail_file *t)
@@ -78,14 +223,8 @@ void tail_file_destroy(struct tail_file *t)
 	if (t->fd >= 0) {
 		close(t->fd);
 	}
-	free(t->buf);
 	free(t->path);
 	free(t);
-}
-
-bool tail_file_is_open(const struct tail_file *t)
-{
-	return t->fd >= 0;
 }
 
 const char *tail_file_path(const struct tail_file *t)
@@ -93,143 +232,187 @@ const char *tail_file_path(const struct tail_file *t)
 	return t->path;
 }
 
-static void deliver(struct tail_file *t, const char *line, size_t len)
+int tail_file_set_path(struct tail_file *t, const char *path)
 {
-	if (len && line[len - 1] == '\r') {
-		len--;
+	char *p;
+
+	if (strcmp(path, t->path) == 0) {
+		return 0;
 	}
-	t->cb.line(t->cb.userdata, line, len);
+	p = strdup(path);
+	if (!p) {
+		return -ENOMEM;
+	}
+	free(t->path);
+	t->path = p;
+	return 0;
 }
 
-/* Split buf[0..n) into lines; keep the unterminated tail. */
-static void split(struct tail_file *t, size_t n)
+bool tail_file_is(const struct tail_file *t, uint64_t dev, uint64_t ino)
 {
-	char *p = t->buf, *end = t->buf + n;
+	return t->id.dev == dev && t->id.ino == ino;
+}
 
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
+void tail_file_position(const struct tail_file *t, struct tail_position *ret_pos)
+{
+	ret_pos->id = t->id;
+	ret_pos->offset = t->off;
+	ret_pos->skipping = t->skipping;
+}
+
+static void read_error(struct tail_file *t, int err, uint64_t now_ms)
+{
+	emit(t, TAIL_EV_READ_ERROR, (uint64_t)err);
+	t->retry_at_ms = now_ms + RETRY_MS;
+}
+
+static void restart_at_zero(struct tail_file *t)
+{
+	emit(t, TAIL_EV_TRUNCATED, 1);
+	t->off = 0;
+	t->skipping = false;
+	t->id.fp_len = 0;
+	t->id.fp_hash = 0;
+}
+
+/*
+ * The size changed: was the file truncated or rewritten under us?  One
+ * pread of the head verifies the old fingerprint and extends it.
+ */
+static int check_head(struct tail_file *t, uint64_t size)
+{
+	char head[TAIL_FP_MAX];
+	size_t want = size < TAIL_FP_MAX ? (size_t)size : TAIL_FP_MAX;
+	ssize_t r;
+
+	if (size < t->off) {
+		restart_at_zero(t);
+	}
+	r = pread_full(t->fd, head, want, 0);
+	if (r < 0) {
+		return (int)r;
+	}
+	if (t->id.fp_len && ((size_t)r < t->id.fp_len ||
+	                     tail_fingerprint_hash(head, t->id.fp_len) != t->id.fp_hash)) {
+		restart_at_zero(t);
+	}
+	if ((size_t)r > t->id.fp_len) {
+		t->id.fp_len = (uint32_t)r;
+		t->id.fp_hash = tail_fingerprint_hash(head, (size_t)r);
+	}
+	return 0;
+}
+
+/*
+ * Split buf[0..n) into lines and deliver them; returns how many bytes are
+ * consumed (everything up to the last newline, or all of it while inside an
+ * over-long line).  The hot loop: one memchr and one callback per line.
+ */
+static size_t split(struct tail_file *t, char *buf, size_t n, size_t cap)
+{
+	void (*line)(void *, const char *, size_t) = t->cb.line;
+	void *ud = t->cb.userdata;
+	char *p = buf, *end = buf + n, *nl;
+
+	if (t->skipping) {
+		nl = memchr(p, '\n', n);
 		if (!nl) {
-			break;
+			return n;
 		}
-		if (t->skipping) {
-			t->skipping = false;
+		t->skipping = false;
+		p = nl + 1;
+	}
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		size_t len = (size_t)(nl - p);
+		if (len > cap) {
+			emit(t, TAIL_EV_TOO_LONG, 1);
 		} else {
-			deliver(t, p, (size_t)(nl - p));
+			if (len && p[len - 1] == '\r') {
+				len--;
+			}
+			line(ud, p, len);
 		}
 		p = nl + 1;
 	}
-	t->have = (size_t)(end - p);
-	if (t->skipping) {
-		t->have = 0; /* still inside the long line: drop what we have */
-	} else if (t->have > t->cap) {
+	if ((size_t)(end - p) > cap) {
+		/* Cannot be delivered whole: report it now, skip to its newline. */
 		emit(t, TAIL_EV_TOO_LONG, 1);
 		t->skipping = true;
-		t->have = 0;
-	} else if (t->have && p != t->buf) {
-		memmove(t->buf, p, t->have);
+		return n;
 	}
+	return (size_t)(p - buf);
 }
 
-/* Read the open descriptor to EOF.  Returns bytes read. */
-static int64_t drain(struct tail_file *t)
+/* Read from off to EOF (bounded); returns bytes read. */
+static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
+                     bool at_eof_is_line)
 {
+	uint64_t start = t->off;
+	size_t have = 0; /* partial line at sc->buf[0] */
 	int64_t total = 0;
 
-	for (;;) {
-		ssize_t r = read(t->fd, t->buf + t->have, t->buf_size - t->have);
+	while (total < (int64_t)POLL_MAX_BYTES) {
+		size_t want = sc->size - have;
+		ssize_t r = pread(t->fd, sc->buf + have, want, (off_t)(t->off + have));
 		if (r < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
-			emit(t, TAIL_EV_READ_ERROR, (uint64_t)errno);
+			read_error(t, errno, now_ms);
 			break;
 		}
 		if (r == 0) {
 			break;
 		}
-		t->offset += (uint64_t)r;
 		total += r;
-		emit(t, TAIL_EV_BYTES, (uint64_t)r);
-		split(t, t->have + (size_t)r);
+		size_t n = have + (size_t)r;
+		size_t used = split(t, sc->buf, n, sc->cap);
+		t->off += used;
+		have = n - used;
+		if (have && used) {
+			memmove(sc->buf, sc->buf + used, have);
+		}
+		if ((size_t)r < want) {
+			break; /* short read: at EOF for now */
+		}
+	}
+	if (at_eof_is_line && have && !t->skipping) {
+		size_t len = have;
+		if (sc->buf[len - 1] == '\r') {
+			len--;
+		}
+		t->cb.line(t->cb.userdata, sc->buf, len);
+		t->off += have;
+	}
+	if (t->off > start) {
+		emit(t, TAIL_EV_BYTES, t->off - start);
 	}
 	return total;
 }
 
-static void close_file(struct tail_file *t)
-{
-	if (t->fd >= 0) {
-		close(t->fd);
-	}
-	t->fd = -1;
-	t->have = 0;
-	t->skipping = false;
-	t->offset = 0;
-}
-
-static int open_file(struct tail_file *t)
+int64_t tail_file_poll(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
+                       bool at_eof_is_line)
 {
 	struct stat st;
-	int fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int r;
 
-	if (fd < 0) {
-		if (!t->missing_known) {
-			emit(t, errno == ENOENT ? TAIL_EV_MISSING : TAIL_EV_READ_ERROR,
-			     (uint64_t)errno);
-			t->missing_known = true;
-		}
-		/* A file that appears later is new: read it from the start. */
-		t->from_start = true;
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		emit(t, TAIL_EV_READ_ERROR, (uint64_t)e);
-		return -e;
-	}
-	t->fd = fd;
-	t->dev = st.st_dev;
-	t->ino = st.st_ino;
-	t->offset = 0;
-	if (!t->from_start && lseek(fd, 0, SEEK_END) > 0) {
-		t->offset = (uint64_t)st.st_size;
-		(void)lseek(fd, (off_t)t->offset, SEEK_SET);
-	}
-	t->from_start = true;
-	t->missing_known = false;
-	emit(t, TAIL_EV_OPENED, 0);
-	return 0;
-}
-
-int64_t tail_file_poll(struct tail_file *t, bool at_eof_is_line)
-{
-	struct stat st, pst;
-	int64_t total = 0;
-
-	if (t->fd < 0 && open_file(t) < 0) {
+	if (now_ms < t->retry_at_ms) {
 		return 0;
 	}
-	if (fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < t->offset) {
-		emit(t, TAIL_EV_TRUNCATED, 1);
-		(void)lseek(t->fd, 0, SEEK_SET);
-		t->offset = 0;
-		t->have = 0;
-		t->skipping = false;
+	if (fstat(t->fd, &st) < 0) {
+		read_error(t, errno, now_ms);
+		return 0;
 	}
-	total += drain(t);
-	if (stat(t->path, &pst) < 0 || pst.st_dev != t->dev || pst.st_ino != t->ino) {
-		/* Rotated away: the old file is drained; a new one starts at 0. */
-		total += drain(t);
-		close_file(t);
-		emit(t, TAIL_EV_ROTATED, 1);
-		t->from_start = true;
-		if (open_file(t) == 0) {
-			total += drain(t);
+	if ((uint64_t)st.st_size != t->last_size || (uint64_t)st.st_size < t->off) {
+		r = check_head(t, (uint64_t)st.st_size);
+		if (r < 0) {
+			read_error(t, -r, now_ms);
+			return 0;
 		}
+		t->last_size = (uint64_t)st.st_size;
 	}
-	if (at_eof_is_line && t->have && !t->skipping) {
-		deliver(t, t->buf, t->have);
-		t->have = 0;
+	if ((uint64_t)st.st_size <= t->off && !at_eof_is_line) {
+		return 0; /* nothing new: spare the read */
 	}
-	return total;
+	return drain(t, sc, now_ms, at_eof_is_line);
 }

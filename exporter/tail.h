@@ -1,15 +1,25 @@
 /*
- * tail.h - follow one log file and hand out complete lines.
+ * tail.h - read one open log file and hand out complete lines.
  *
- * A tail_file remembers a path, the open descriptor, the file identity
- * (device, inode) and the read offset.  tail_file_poll reads what is new,
- * calls back once per complete line (newline stripped, a trailing '\r'
- * stripped too), keeps a partial last line until its newline arrives, and
- * notices rotation (the path names another file: drain the old one, then
- * reopen from offset 0) and truncation (size below offset: restart at 0).
- * Lines longer than the cap are skipped up to the next newline and
- * reported, never split.  Read and open errors are reported and retried at
- * the next poll; nothing here is fatal.
+ * A tail_file owns one open descriptor of one file identity (device, inode
+ * and a fingerprint of the first bytes), a read offset and the partial
+ * last line.  tail_file_poll reads what is new and calls back once per
+ * complete line (newline stripped, a trailing '\r' stripped too); a partial
+ * last line waits for its newline; a line longer than the cap is skipped up
+ * to the next newline and reported once, never split.  A size below the
+ * offset, or first bytes that no longer match the fingerprint, mean the
+ * file was truncated (copytruncate): reading restarts at 0.
+ *
+ * Which files to follow, rotation and discovery live one level up, in
+ * fileset.c: a tail_file never reopens a path, because while its
+ * descriptor is open the inode cannot be reused.  The read buffer
+ * (line cap + 1 MiB) is a tail_scratch shared by all files of a source,
+ * so a thousand followed files cost a thousand small partial-line
+ * buffers, not a thousand megabytes.
+ *
+ * Positions: tail_file_position reports the offset of the end of the last
+ * complete line consumed (a buffered partial line is excluded), which is
+ * exactly where a restart must resume so that nothing is counted twice.
  */
 #ifndef EXPORTER_TAIL_H
 #define EXPORTER_TAIL_H
@@ -17,45 +27,114 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define TAIL_DEFAULT_LINE_CAP (64u * 1024u)
 #define TAIL_MAX_LINE_CAP (16u * 1024u * 1024u)
+#define TAIL_CHUNK (1024u * 1024u)
+/* Bytes at the start of a file that identify it beside (dev, ino). */
+#define TAIL_FP_MAX 1024u
 
 enum tail_event {
-	TAIL_EV_BYTES,      /* n bytes read */
-	TAIL_EV_ROTATED,    /* the path now names a new file */
-	TAIL_EV_TRUNCATED,  /* the file shrank below our offset */
+	TAIL_EV_BYTES,      /* n bytes consumed (complete lines and skipped bytes) */
+	TAIL_EV_ROTATED,    /* a followed path now names another file (or none) */
+	TAIL_EV_TRUNCATED,  /* the file shrank below our offset or was rewritten */
 	TAIL_EV_TOO_LONG,   /* a line over the cap was skipped */
-	TAIL_EV_READ_ERROR, /* open/read failed (errno in n) */
-	TAIL_EV_OPENED,     /* the file is open */
-	TAIL_EV_MISSING,    /* the path does not exist (or cannot be opened) */
+	TAIL_EV_READ_ERROR, /* open/read/stat failed (errno in n) */
 };
 
 struct tail_callbacks {
 	void (*line)(void *userdata, const char *line, size_t len);
 	void (*event)(void *userdata, enum tail_event ev, uint64_t n);
+	/* A path became followed (open) or stopped being followed; may be NULL. */
+	void (*file)(void *userdata, const char *path, bool open);
 	void *userdata;
 };
 
+/* Identity of a file: where it lives and what its first bytes are.  The
+ * fingerprint covers the first fp_len bytes (0..TAIL_FP_MAX). */
+struct tail_identity {
+	uint64_t dev;
+	uint64_t ino;
+	uint32_t fp_len;
+	uint64_t fp_hash;
+};
+
+/* A resumable position: identity, offset of the end of the last complete
+ * line consumed, and whether that offset is inside an over-long line. */
+struct tail_position {
+	struct tail_identity id;
+	uint64_t offset;
+	bool skipping;
+};
+
+enum tail_match {
+	TAIL_MATCH_SAME,      /* same file, resume at the saved offset */
+	TAIL_MATCH_TRUNCATED, /* same file, now shorter than the offset */
+	TAIL_MATCH_OTHER,     /* another file (other inode, or same inode, other content) */
+};
+
+/* Hash of buf[0..len) (FNV-1a 64 seeded with len). */
+uint64_t tail_fingerprint_hash(const void *buf, size_t len);
+
+/* Fingerprint the first min(size, max_len) bytes of fd with pread.
+ * Returns 0 or -errno; a short read fingerprints what was read. */
+int tail_fingerprint(int fd, uint64_t size, uint32_t max_len, uint32_t *ret_len,
+                     uint64_t *ret_hash);
+
+/* Compare the file open on fd (st is its fstat) with a saved position:
+ * other (dev, ino) -> OTHER; same inode but smaller than the saved offset
+ * or fingerprint -> TRUNCATED; same inode, other first bytes (an inode
+ * reused by a new file, or truncated and rewritten) -> OTHER; else SAME.  An I/O error while
+ * reading the first bytes counts as OTHER (read from 0: nothing lost). */
+enum tail_match tail_identity_match(int fd, const struct stat *st,
+                                    const struct tail_position *saved);
+
+struct tail_scratch;
+
+/* The shared read buffer for files with this line cap (0: default;
+ * clamped to TAIL_MAX_LINE_CAP).  NULL on OOM. */
+struct tail_scratch *tail_scratch_create(size_t line_cap);
+
+/* NULL-safe. */
+void tail_scratch_destroy(struct tail_scratch *sc);
+
+/* Where following an existing file "from its end" starts: after the last
+ * newline, so a half-written last line is counted once complete; when the
+ * unterminated tail is longer than the cap, at size with *ret_skipping set.
+ * Uses sc's buffer.  0 or -errno. */
+int tail_end_offset(int fd, uint64_t size, struct tail_scratch *sc, uint64_t *ret_offset,
+                    bool *ret_skipping);
+
 struct tail_file;
 
-/* Create a follower for path.  from_start: read an existing file from
- * offset 0 (else from its end).  line_cap: 0 for the default.  The file is
- * opened at the first poll.  NULL on OOM. */
-struct tail_file *tail_file_create(const char *path, bool from_start, size_t line_cap,
-                                   const struct tail_callbacks *cb);
+/* Follow the file open on fd (ownership of fd passes to the tail_file on
+ * success) known as path, starting at offset (skipping: offset is inside
+ * an over-long line already reported).  st is fd's fstat.  Does not emit
+ * events.  Returns 0, -ENOMEM or the lseek error. */
+int tail_file_open(const char *path, int fd, const struct stat *st, uint64_t offset, bool skipping,
+                   const struct tail_callbacks *cb, struct tail_file **ret_file);
 
-/* NULL-safe; closes the file. */
+/* NULL-safe; closes the descriptor. */
 void tail_file_destroy(struct tail_file *t);
 
-/* Read everything new now.  at_eof_is_line: treat a final unterminated line
- * as complete (for --once).  Returns the number of bytes consumed (>= 0). */
-int64_t tail_file_poll(struct tail_file *t, bool at_eof_is_line);
+/* Read everything new now (at most 64 MiB per call, so one busy file does
+ * not starve the others).  at_eof_is_line: treat a final unterminated line
+ * as complete (for --once).  now_ms (monotonic) paces retries after a read
+ * error (one attempt per second).  Returns the number of bytes read. */
+int64_t tail_file_poll(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
+                       bool at_eof_is_line);
 
-/* Whether the file is currently open. */
-bool tail_file_is_open(const struct tail_file *t);
+/* Current resumable position (see the top of this file). */
+void tail_file_position(const struct tail_file *t, struct tail_position *ret_pos);
 
-/* Path being followed (borrowed). */
+/* The path the file was found at (borrowed until tail_file_set_path). */
 const char *tail_file_path(const struct tail_file *t);
+
+/* The file is now known as path: 0 or -ENOMEM (old name kept). */
+int tail_file_set_path(struct tail_file *t, const char *path);
+
+/* Whether (dev, ino) is this file. */
+bool tail_file_is(const struct tail_file *t, uint64_t dev, uint64_t ino);
 
 #endif

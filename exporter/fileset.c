@@ -1,0 +1,526 @@
+/*
+ * fileset.c - discovery and rotation for the files of one source (see
+ * fileset.h).
+ *
+ * Each poll: (1) every active file's path is stat'ed; a path that no
+ * longer names the file we hold retires it (rotation) and asks for a
+ * rescan; (2) literal paths that have no file yet are stat'ed every poll,
+ * globs are expanded (glob(3), GLOB_NOSORT) every rescan_ms or right after
+ * a rotation; a new identity is opened from 0; (3) every tracked file is
+ * read; (4) retired files idle for the grace period are closed.  Steady
+ * state costs one stat and one fstat per file per poll.
+ *
+ * Open errors (EACCES...) are counted as read errors and retried: a
+ * literal path once per second, a glob match at the next rescan; the log
+ * line about them is rate-limited per source.  The number of tracked files
+ * is capped; files over the cap are logged (rate-limited) and ignored.
+ *
+ * Rejected: identity by name or by realpath alone (breaks on rename
+ * rotation and hard links), closing a rotated file as soon as it reaches
+ * EOF (nginx writes to it until it reopens: those lines would be lost),
+ * inotify as the source of truth (misses events on NFS and overflows).
+ */
+#include "exporter/fileset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exporter/log.h"
+
+#define RETRY_MS 1000u
+#define LOG_EVERY_MS 60000u
+#define DIR_SCAN_MAX 100000u
+
+struct pattern {
+	char *text;
+	bool is_glob;
+	bool was_saved;       /* in the checkpoint's pattern list */
+	bool missing_logged;  /* "missing" gauge sent */
+	uint64_t retry_at_ms; /* after an open error (literal paths) */
+};
+
+struct entry {
+	struct tail_file *tf;
+	bool retiring;
+	uint64_t idle_since_ms;
+	uint64_t last_offset;
+};
+
+struct fileset {
+	char *name;
+	struct pattern *patterns;
+	size_t n_patterns;
+	struct entry *entries;
+	size_t n_entries;
+	size_t max_files;
+	unsigned rescan_ms;
+	unsigned grace_ms;
+	struct tail_scratch *scratch;
+	struct tail_callbacks cb;
+	uint64_t next_rescan_ms;
+	bool rescan_now;
+	bool literal_missing; /* some literal path has no open file */
+	uint64_t next_log_ms;
+};
+
+enum open_mode {
+	OPEN_NEW,     /* appeared while running: from 0 */
+	OPEN_INITIAL, /* present at start: end, 0 or the checkpoint */
+};
+
+struct start_ctx {
+	bool from_start;
+	const struct state_source *saved;
+	bool *claimed;
+};
+
+static void emit(struct fileset *fs, enum tail_event ev, uint64_t n)
+{
+	if (fs->cb.event) {
+		fs->cb.event(fs->cb.userdata, ev, n);
+	}
+}
+
+static void file_gauge(struct fileset *fs, const char *path, bool open)
+{
+	if (fs->cb.file) {
+		fs->cb.file(fs->cb.userdata, path, open);
+	}
+}
+
+static bool log_due(struct fileset *fs, uint64_t now_ms)
+{
+	if (now_ms < fs->next_log_ms) {
+		return false;
+	}
+	fs->next_log_ms = now_ms + LOG_EVERY_MS;
+	return true;
+}
+
+static void open_error(struct fileset *fs, const char *path, int err, uint64_t now_ms)
+{
+	emit(fs, TAIL_EV_READ_ERROR, (uint64_t)err);
+	if (log_due(fs, now_ms)) {
+		log_warn("cannot read log file (retrying; further errors counted in "
+		         "accesslog_log_read_errors_total)",
+		         "source", fs->name, "path", path, "error", strerror(err));
+	}
+}
+
+static bool has_glob_chars(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+int fileset_create(const struct fileset_options *o, const struct tail_callbacks *cb,
+                   struct fileset **ret_fileset)
+{
+	struct fileset *fs;
+
+	if (!o->n_patterns) {
+		return -EINVAL;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs) {
+		return -ENOMEM;
+	}
+	fs->cb = *cb;
+	fs->max_files = o->max_files ? o->max_files : FILESET_DEFAULT_MAX_FILES;
+	fs->rescan_ms = o->rescan_ms ? o->rescan_ms : FILESET_DEFAULT_RESCAN_MS;
+	fs->grace_ms = o->retire_grace_ms ? o->retire_grace_ms : FILESET_DEFAULT_GRACE_MS;
+	fs->name = strdup(o->name ? o->name : "");
+	fs->patterns = calloc(o->n_patterns, sizeof(*fs->patterns));
+	fs->entries = calloc(fs->max_files, sizeof(*fs->entries));
+	fs->scratch = tail_scratch_create(o->line_cap);
+	if (!fs->name || !fs->patterns || !fs->entries || !fs->scratch) {
+		goto fail;
+	}
+	for (size_t i = 0; i < o->n_patterns; i++) {
+		fs->patterns[i].text = strdup(o->patterns[i]);
+		if (!fs->patterns[i].text) {
+			goto fail;
+		}
+		fs->patterns[i].is_glob = has_glob_chars(o->patterns[i]);
+		fs->n_patterns++;
+	}
+	*ret_fileset = fs;
+	return 0;
+fail:
+	fileset_destroy(fs);
+	return -ENOMEM;
+}
+
+void fileset_destroy(struct fileset *fs)
+{
+	if (!fs) {
+		return;
+	}
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		tail_file_destroy(fs->entries[i].tf);
+	}
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		free(fs->patterns[i].text);
+	}
+	tail_scratch_destroy(fs->scratch);
+	free(fs->entries);
+	free(fs->patterns);
+	free(fs->name);
+	free(fs);
+}
+
+static struct entry *find_entry(struct fileset *fs, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		if (tail_file_is(fs->entries[i].tf, dev, ino)) {
+			return &fs->entries[i];
+		}
+	}
+	return NULL;
+}
+
+/* Where a file present at start begins (see fileset_start). */
+static void initial_position(struct fileset *fs, const struct pattern *p, int fd,
+                             const struct stat *st, const struct start_ctx *sx,
+                             uint64_t *ret_offset, bool *ret_skipping)
+{
+	*ret_offset = 0;
+	*ret_skipping = false;
+	for (size_t i = 0; sx->saved && i < sx->saved->n_files; i++) {
+		const struct state_file *sf = &sx->saved->files[i];
+		if (sx->claimed[i]) {
+			continue;
+		}
+		switch (tail_identity_match(fd, st, &sf->pos)) {
+		case TAIL_MATCH_SAME:
+			sx->claimed[i] = true;
+			*ret_offset = sf->pos.offset;
+			*ret_skipping = sf->pos.skipping;
+			return;
+		case TAIL_MATCH_TRUNCATED:
+			sx->claimed[i] = true;
+			emit(fs, TAIL_EV_TRUNCATED, 1);
+			return;
+		case TAIL_MATCH_OTHER:
+			break;
+		}
+	}
+	if (sx->from_start || (sx->saved && p && p->was_saved)) {
+		return; /* --once, or appeared while we were down */
+	}
+	if (tail_end_offset(fd, (uint64_t)st->st_size, fs->scratch, ret_offset, ret_skipping) < 0) {
+		*ret_offset = (uint64_t)st->st_size;
+	}
+}
+
+static int add_entry(struct fileset *fs, const char *path, int fd, const struct stat *st,
+                     uint64_t offset, bool skipping, bool retiring, uint64_t now_ms)
+{
+	struct entry *e = &fs->entries[fs->n_entries];
+	int r = tail_file_open(path, fd, st, offset, skipping, &fs->cb, &e->tf);
+
+	if (r < 0) {
+		return r;
+	}
+	e->retiring = retiring;
+	e->idle_since_ms = now_ms;
+	e->last_offset = offset;
+	fs->n_entries++;
+	if (!retiring) {
+		file_gauge(fs, path, true);
+	}
+	return 0;
+}
+
+/* A literal path names no regular file we can follow (yet). */
+static void missing(struct fileset *fs, struct pattern *p, const char *path, int err,
+                    const struct stat *st, uint64_t now_ms)
+{
+	fs->literal_missing = true;
+	if (err == 0) {
+		err = S_ISDIR(st->st_mode) ? EISDIR : EINVAL; /* stat worked: not a regular file */
+	}
+	if (err != ENOENT && now_ms >= p->retry_at_ms) {
+		open_error(fs, path, err, now_ms);
+		p->retry_at_ms = now_ms + RETRY_MS;
+	}
+	if (!p->missing_logged) {
+		p->missing_logged = true;
+		file_gauge(fs, path, false);
+	}
+}
+
+/* A path that may name a file to follow; p is the pattern that matched it. */
+static void consider(struct fileset *fs, struct pattern *p, const char *path, enum open_mode mode,
+                     const struct start_ctx *sx, uint64_t now_ms)
+{
+	struct stat st;
+	struct entry *e;
+	uint64_t offset = 0;
+	bool skipping = false;
+	int fd;
+	int sr = stat(path, &st);
+
+	if (sr < 0 || !S_ISREG(st.st_mode)) {
+		int err = sr < 0 ? errno : 0;
+		if (p && !p->is_glob) {
+			missing(fs, p, path, err, &st, now_ms);
+		}
+		return;
+	}
+	e = find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	if (e) {
+		if (e->retiring && tail_file_set_path(e->tf, path) == 0) {
+			/* Renamed to a name we also match: same file, keep going. */
+			e->retiring = false;
+			file_gauge(fs, path, true);
+		}
+		return;
+	}
+	if (p && now_ms < p->retry_at_ms) {
+		fs->literal_missing = true;
+		return;
+	}
+	if (fs->n_entries >= fs->max_files) {
+		if (log_due(fs, now_ms)) {
+			log_warn("too many files, ignoring some", "source", fs->name, "path", path);
+		}
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int err = errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		if (p && !p->is_glob) {
+			fs->literal_missing = true;
+			p->retry_at_ms = now_ms + RETRY_MS;
+		}
+		if (err != ENOENT) {
+			open_error(fs, path, err, now_ms);
+		}
+		return;
+	}
+	/* Replaced between stat and open: the identity that counts is fstat's. */
+	if (find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
+		close(fd);
+		return;
+	}
+	if (mode == OPEN_INITIAL) {
+		initial_position(fs, p, fd, &st, sx, &offset, &skipping);
+	}
+	if (add_entry(fs, path, fd, &st, offset, skipping, false, now_ms) < 0) {
+		close(fd);
+		return;
+	}
+	if (p) {
+		p->missing_logged = false;
+	}
+}
+
+static void scan(struct fileset *fs, bool globs, enum open_mode mode, const struct start_ctx *sx,
+                 uint64_t now_ms)
+{
+	fs->literal_missing = false;
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		struct pattern *p = &fs->patterns[i];
+		glob_t g;
+		if (!p->is_glob) {
+			consider(fs, p, p->text, mode, sx, now_ms);
+			continue;
+		}
+		if (!globs) {
+			continue;
+		}
+		memset(&g, 0, sizeof(g));
+		if (glob(p->text, GLOB_NOSORT, NULL, &g) == 0) {
+			for (size_t k = 0; k < g.gl_pathc; k++) {
+				consider(fs, p, g.gl_pathv[k], mode, sx, now_ms);
+			}
+		}
+		globfree(&g);
+	}
+}
+
+/*
+ * A checkpointed file that no matched path names any more was rotated
+ * while we were down: look for its identity in its directory (logrotate
+ * renames in place) and drain it from the saved offset.
+ */
+static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64_t now_ms)
+{
+	char dir[4096];
+	const char *slash = strrchr(sf->path, '/');
+	DIR *d;
+	struct dirent *de;
+	size_t seen = 0;
+	bool found = false;
+
+	if (!slash) {
+		memcpy(dir, ".", 2);
+	} else if (slash == sf->path) {
+		memcpy(dir, "/", 2);
+	} else if ((size_t)(slash - sf->path) < sizeof(dir)) {
+		memcpy(dir, sf->path, (size_t)(slash - sf->path));
+		dir[slash - sf->path] = '\0';
+	} else {
+		return;
+	}
+	d = opendir(dir);
+	while (d && !found && (de = readdir(d)) != NULL && seen++ < DIR_SCAN_MAX) {
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_ino != sf->pos.id.ino ||
+		    (uint64_t)st.st_dev != sf->pos.id.dev ||
+		    find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino) ||
+		    fs->n_entries >= fs->max_files) {
+			continue;
+		}
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			open_error(fs, de->d_name, errno, now_ms);
+			continue;
+		}
+		char path[4096 + 256];
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path) || fstat(fd, &st) < 0 ||
+		    tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME ||
+		    add_entry(fs, path, fd, &st, sf->pos.offset, sf->pos.skipping, true, now_ms) <
+		        0) {
+			close(fd);
+			continue;
+		}
+		emit(fs, TAIL_EV_ROTATED, 1);
+		log_info("resuming a file rotated while stopped", "source", fs->name, "path", path);
+		found = true;
+	}
+	if (d) {
+		closedir(d);
+	}
+	if (!found) {
+		log_warn("a checkpointed file is gone; lines written to it after the checkpoint "
+		         "cannot be counted",
+		         "source", fs->name, "path", sf->path);
+	}
+}
+
+void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
+                   uint64_t now_ms)
+{
+	struct start_ctx sx = {.from_start = from_start, .saved = saved};
+	bool none = false;
+
+	if (saved && saved->n_files) {
+		sx.claimed = calloc(saved->n_files, sizeof(*sx.claimed));
+		if (!sx.claimed) {
+			sx.saved = NULL; /* out of memory: start fresh rather than not at all */
+		}
+	}
+	for (size_t i = 0; sx.saved && i < fs->n_patterns; i++) {
+		for (size_t k = 0; k < saved->n_patterns; k++) {
+			if (strcmp(fs->patterns[i].text, saved->patterns[k]) == 0) {
+				fs->patterns[i].was_saved = true;
+			}
+		}
+	}
+	if (sx.saved && !sx.claimed) {
+		sx.claimed = &none; /* no files saved: never indexed */
+	}
+	scan(fs, true, OPEN_INITIAL, &sx, now_ms);
+	for (size_t i = 0; sx.saved && i < saved->n_files; i++) {
+		if (!sx.claimed[i]) {
+			find_rotated(fs, &saved->files[i], now_ms);
+		}
+	}
+	if (sx.claimed != &none) {
+		free(sx.claimed);
+	}
+	fs->next_rescan_ms = now_ms + fs->rescan_ms;
+}
+
+/* (1) Retire every active file whose path no longer names it. */
+static void check_names(struct fileset *fs, uint64_t now_ms)
+{
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		struct entry *e = &fs->entries[i];
+		struct stat st;
+		if (e->retiring) {
+			continue;
+		}
+		if (stat(tail_file_path(e->tf), &st) == 0 &&
+		    tail_file_is(e->tf, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
+			continue;
+		}
+		e->retiring = true;
+		e->idle_since_ms = now_ms;
+		fs->rescan_now = true;
+		emit(fs, TAIL_EV_ROTATED, 1);
+		file_gauge(fs, tail_file_path(e->tf), false);
+	}
+}
+
+/* (4) Close retired files that stayed idle for the grace period. */
+static void close_idle(struct fileset *fs, uint64_t now_ms)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		struct entry *e = &fs->entries[i];
+		if (e->retiring && now_ms - e->idle_since_ms >= fs->grace_ms) {
+			tail_file_destroy(e->tf);
+			continue;
+		}
+		fs->entries[w++] = *e;
+	}
+	fs->n_entries = w;
+}
+
+int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line)
+{
+	int64_t total = 0;
+	struct tail_position pos;
+
+	check_names(fs, now_ms);
+	if (fs->rescan_now || now_ms >= fs->next_rescan_ms) {
+		fs->rescan_now = false;
+		fs->next_rescan_ms = now_ms + fs->rescan_ms;
+		scan(fs, true, OPEN_NEW, NULL, now_ms);
+	} else if (fs->literal_missing) {
+		scan(fs, false, OPEN_NEW, NULL, now_ms);
+	}
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		struct entry *e = &fs->entries[i];
+		total += tail_file_poll(e->tf, fs->scratch, now_ms, at_eof_is_line);
+		tail_file_position(e->tf, &pos);
+		if (pos.offset != e->last_offset) {
+			e->last_offset = pos.offset;
+			e->idle_since_ms = now_ms;
+		}
+	}
+	close_idle(fs, now_ms);
+	return total;
+}
+
+void fileset_foreach(const struct fileset *fs,
+                     void (*fn)(void *ud, const char *path, const struct tail_position *pos),
+                     void *ud)
+{
+	struct tail_position pos;
+
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		tail_file_position(fs->entries[i].tf, &pos);
+		fn(ud, tail_file_path(fs->entries[i].tf), &pos);
+	}
+}
+
+size_t fileset_count(const struct fileset *fs)
+{
+	return fs->n_entries;
+}

@@ -1,0 +1,71 @@
+/*
+ * fileset.h - the files of one source: paths and globs, discovery,
+ * rotation, and the positions to checkpoint.
+ *
+ * A fileset tracks open files by identity (device, inode), not by name.
+ * A path that names an already tracked identity is the same file (a file
+ * matched twice, by two patterns or through a symlink, is read once; a
+ * rotated access.log.1 matched by the glob is the file we were already
+ * reading, followed on through its descriptor, never re-read).  A tracked
+ * file whose path stops naming it (renamed or deleted) is counted as a
+ * rotation and "retires": it is still drained every poll and closed once
+ * it has been idle for the grace period, because writers keep appending to
+ * the old file until they reopen.  A path that names a new identity is
+ * opened: at start from its end (or the checkpoint), later from offset 0.
+ */
+#ifndef EXPORTER_FILESET_H
+#define EXPORTER_FILESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exporter/state.h"
+#include "exporter/tail.h"
+
+#define FILESET_DEFAULT_MAX_FILES 1024u
+#define FILESET_DEFAULT_RESCAN_MS 5000u
+#define FILESET_DEFAULT_GRACE_MS 5000u
+
+struct fileset_options {
+	const char *name; /* for log messages (the source name) */
+	const char *const *patterns;
+	size_t n_patterns;
+	size_t line_cap;          /* 0: TAIL_DEFAULT_LINE_CAP */
+	size_t max_files;         /* 0: FILESET_DEFAULT_MAX_FILES */
+	unsigned rescan_ms;       /* glob rescan period; 0: default */
+	unsigned retire_grace_ms; /* idle time before a rotated file is closed; 0: default */
+};
+
+struct fileset;
+
+/* Patterns are copied; cb is called from fileset_start/fileset_poll.
+ * 0, -EINVAL (no patterns), -ENOMEM. */
+int fileset_create(const struct fileset_options *o, const struct tail_callbacks *cb,
+                   struct fileset **ret_fileset);
+
+/* NULL-safe; closes every file. */
+void fileset_destroy(struct fileset *fs);
+
+/* The first scan.  Files found now start at 0 when from_start, else at
+ * their end; with saved (a checkpoint of this source; may be NULL) a file
+ * whose identity matches a saved one resumes at the saved offset, files
+ * matched by a saved pattern but unknown to the checkpoint appeared while
+ * we were down and start at 0, and a saved file no longer at any matched
+ * path is searched for by identity in its directory (renamed by rotation)
+ * and drained from its offset.  saved is not referenced afterwards. */
+void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
+                   uint64_t now_ms);
+
+/* Check names, rescan when due, read every file.  Returns bytes read. */
+int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line);
+
+/* Call fn for every tracked file with its path and resumable position. */
+void fileset_foreach(const struct fileset *fs,
+                     void (*fn)(void *ud, const char *path, const struct tail_position *pos),
+                     void *ud);
+
+/* Number of tracked (open) files. */
+size_t fileset_count(const struct fileset *fs);
+
+#endif

@@ -1,0 +1,632 @@
+/*
+ * test_tail.c - the file follower (tail.c) and the per-source file set
+ * (fileset.c): partial lines, CRLF, the line cap boundary, truncation and
+ * rewrite, identity matching, rotation by rename and by delete, globs and
+ * duplicates, missing files, and resuming from saved positions.
+ *
+ * Everything runs on real files in a temp directory; time is passed in
+ * explicitly so grace periods and rescans are deterministic.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "exporter/fileset.h"
+#include "exporter/state.h"
+#include "exporter/tail.h"
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+#define MAX_SEEN 64
+
+struct seen {
+	char lines[MAX_SEEN][64];
+	size_t n;
+	uint64_t ev[TAIL_EV_READ_ERROR + 1];
+};
+
+static void on_line(void *ud, const char *line, size_t len)
+{
+	struct seen *s = ud;
+	assert_true(s->n < MAX_SEEN);
+	assert_true(len < sizeof(s->lines[0]));
+	memcpy(s->lines[s->n], line, len);
+	s->lines[s->n][len] = '\0';
+	s->n++;
+}
+
+static void on_event(void *ud, enum tail_event ev, uint64_t n)
+{
+	struct seen *s = ud;
+	s->ev[ev] += ev == TAIL_EV_READ_ERROR ? 1 : n;
+}
+
+static struct tail_callbacks callbacks(struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	return (struct tail_callbacks){.line = on_line, .event = on_event, .userdata = s};
+}
+
+/* Lines seen, joined with '|', sorted order kept. */
+static const char *joined(const struct seen *s)
+{
+	static char out[MAX_SEEN * 65];
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < s->n; i++) {
+		int w = snprintf(out + o, sizeof(out) - o, "%s%s", i ? "|" : "", s->lines[i]);
+		assert_true(w >= 0 && (size_t)w < sizeof(out) - o);
+		o += (size_t)w;
+	}
+	return out;
+}
+
+/* Whether line occurs exactly once. */
+static bool seen_once(const struct seen *s, const char *line)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		k += strcmp(s->lines[i], line) == 0;
+	}
+	return k == 1;
+}
+
+static char dir[256];
+static char paths[64][512]; /* every path_of result stays valid for the whole test */
+static unsigned n_paths;
+
+static int setup(void **state)
+{
+	(void)state;
+	n_paths = 0;
+	snprintf(dir, sizeof(dir), "/tmp/test_tail.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *path_of(const char *name)
+{
+	char *p;
+	assert_true(n_paths < 64);
+	p = paths[n_paths++];
+	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static void write_file(const char *name, const char *mode, const char *text)
+{
+	FILE *f = fopen(path_of(name), mode);
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static struct tail_file *open_at(const char *name, uint64_t off, const struct tail_callbacks *cb)
+{
+	struct stat st;
+	struct tail_file *t;
+	int fd = open(path_of(name), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(tail_file_open(path_of(name), fd, &st, off, false, cb, &t), 0);
+	return t;
+}
+
+static uint64_t offset_of(const struct tail_file *t)
+{
+	struct tail_position p;
+	tail_file_position(t, &p);
+	return p.offset;
+}
+
+/* ---- tail_file ------------------------------------------------------------ */
+
+static void t_partial_lines(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	struct tail_scratch *sc = tail_scratch_create(0);
+	(void)state;
+
+	write_file("p.log", "w", "a\nb");
+	struct tail_file *t = open_at("p.log", 0, &cb);
+	assert_int_equal(tail_file_poll(t, sc, 0, false), 3);
+	assert_string_equal(joined(&s), "a");
+	assert_int_equal(offset_of(t), 2); /* the partial "b" is not consumed */
+	assert_int_equal(s.ev[TAIL_EV_BYTES], 2);
+	write_file("p.log", "a", "c");
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_int_equal(s.n, 1);
+	write_file("p.log", "a", "\n\nd\n");
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_string_equal(joined(&s), "a|bc||d");
+	assert_int_equal(offset_of(t), 8);
+	assert_int_equal(s.ev[TAIL_EV_BYTES], 8);
+	/* nothing new: nothing read */
+	assert_int_equal(tail_file_poll(t, sc, 0, false), 0);
+	/* --once: a final unterminated line counts */
+	write_file("p.log", "a", "tail");
+	(void)tail_file_poll(t, sc, 0, true);
+	assert_string_equal(joined(&s), "a|bc||d|tail");
+	assert_int_equal(offset_of(t), 12);
+	tail_file_destroy(t);
+	tail_scratch_destroy(sc);
+}
+
+static void t_crlf(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	struct tail_scratch *sc = tail_scratch_create(0);
+	(void)state;
+
+	write_file("c.log", "w", "x\r\ny\r\n\r\na\rb\n\r\r\n");
+	struct tail_file *t = open_at("c.log", 0, &cb);
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_string_equal(joined(&s), "x|y||a\rb|\r");
+	tail_file_destroy(t);
+	tail_scratch_destroy(sc);
+}
+
+/* The cap is on the bytes before '\n' (a '\r' included). */
+static void t_line_cap(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+		uint64_t too_long;
+	} cases[] = {
+	    {"12345678\nok\n", "12345678|ok", 0},     /* exactly at the cap */
+	    {"123456789\nok\n", "ok", 1},             /* cap + 1 */
+	    {"1234567\r\nok\n", "1234567|ok", 0},     /* 8 with the \r */
+	    {"12345678\r\nok\n", "ok", 1},            /* 9 with the \r */
+	    {"a\n123456789012345\n\nb\n", "a||b", 1}, /* long one in the middle */
+	    {"123456789\n123456789\n", "", 2},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct seen s;
+		struct tail_callbacks cb = callbacks(&s);
+		struct tail_scratch *sc = tail_scratch_create(8);
+		write_file("cap.log", "w", cases[i].text);
+		struct tail_file *t = open_at("cap.log", 0, &cb);
+		(void)tail_file_poll(t, sc, 0, false);
+		assert_string_equal(joined(&s), cases[i].want);
+		assert_int_equal(s.ev[TAIL_EV_TOO_LONG], cases[i].too_long);
+		assert_int_equal(offset_of(t), strlen(cases[i].text));
+		tail_file_destroy(t);
+		tail_scratch_destroy(sc);
+	}
+}
+
+/* A long line arriving in pieces: reported once, skipped to its newline,
+ * and the skip survives a save/resume of the position. */
+static void t_skip_to_newline(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	struct tail_scratch *sc = tail_scratch_create(8);
+	struct tail_position pos;
+	(void)state;
+
+	write_file("l.log", "w", "ok\n12345");
+	struct tail_file *t = open_at("l.log", 0, &cb);
+	(void)tail_file_poll(t, sc, 0, false);
+	write_file("l.log", "a", "6789");
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_int_equal(s.ev[TAIL_EV_TOO_LONG], 1);
+	write_file("l.log", "a", "abcdef");
+	(void)tail_file_poll(t, sc, 0, false);
+	tail_file_position(t, &pos);
+	assert_true(pos.skipping);
+	assert_int_equal(pos.offset, 18);
+	tail_file_destroy(t);
+
+	/* resume inside the long line: the rest is skipped, not a line */
+	write_file("l.log", "a", "gh\nnext\n");
+	struct stat st;
+	int fd = open(path_of("l.log"), O_RDONLY);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(tail_file_open(path_of("l.log"), fd, &st, pos.offset, true, &cb, &t), 0);
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_string_equal(joined(&s), "ok|next");
+	assert_int_equal(s.ev[TAIL_EV_TOO_LONG], 1);
+	tail_file_destroy(t);
+	tail_scratch_destroy(sc);
+}
+
+static void t_truncation(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	struct tail_scratch *sc = tail_scratch_create(0);
+	(void)state;
+
+	write_file("t.log", "w", "one\ntwo\nthree\n");
+	struct tail_file *t = open_at("t.log", 0, &cb);
+	(void)tail_file_poll(t, sc, 0, false);
+	/* truncated to below the offset */
+	write_file("t.log", "w", "four\n");
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_string_equal(joined(&s), "one|two|three|four");
+	assert_int_equal(s.ev[TAIL_EV_TRUNCATED], 1);
+	/* truncated and rewritten past the offset before we looked: the first
+	 * bytes changed, so it still restarts at 0 */
+	write_file("t.log", "w", "FIVE\nsix\nseven\n");
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_string_equal(joined(&s), "one|two|three|four|FIVE|six|seven");
+	assert_int_equal(s.ev[TAIL_EV_TRUNCATED], 2);
+	/* plain appends never look like a truncation */
+	write_file("t.log", "a", "eight\n");
+	(void)tail_file_poll(t, sc, 0, false);
+	assert_int_equal(s.ev[TAIL_EV_TRUNCATED], 2);
+	assert_int_equal(s.n, 8);
+	tail_file_destroy(t);
+	tail_scratch_destroy(sc);
+}
+
+static void t_end_offset(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t off;
+		bool skipping;
+	} cases[] = {
+	    {"", 0, false},
+	    {"l1\nl2\n", 6, false},
+	    {"l1\nl2\npart", 6, false},     /* the half line will count when complete */
+	    {"part", 0, false},             /* one unterminated line */
+	    {"l1\n123456789012", 15, true}, /* unterminated tail over the cap */
+	    {"l1\n12345678", 3, false},     /* exactly at the cap */
+	};
+	struct tail_scratch *sc = tail_scratch_create(8);
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t off = 99;
+		bool skip = !cases[i].skipping;
+		write_file("e.log", "w", cases[i].text);
+		int fd = open(path_of("e.log"), O_RDONLY);
+		assert_int_equal(tail_end_offset(fd, strlen(cases[i].text), sc, &off, &skip), 0);
+		assert_int_equal(off, cases[i].off);
+		assert_int_equal(skip, cases[i].skipping);
+		close(fd);
+	}
+	tail_scratch_destroy(sc);
+}
+
+/* Identity: (dev, ino) plus the fingerprint over the saved length. */
+static void t_identity(void **state)
+{
+	const char *text = "first line\nsecond line\n";
+	struct tail_position pos;
+	struct stat st;
+	(void)state;
+
+	write_file("i.log", "w", text);
+	int fd = open(path_of("i.log"), O_RDONLY);
+	assert_int_equal(fstat(fd, &st), 0);
+	memset(&pos, 0, sizeof(pos));
+	pos.id.dev = (uint64_t)st.st_dev;
+	pos.id.ino = (uint64_t)st.st_ino;
+	assert_int_equal(tail_fingerprint(fd, 11, TAIL_FP_MAX, &pos.id.fp_len, &pos.id.fp_hash), 0);
+	assert_int_equal(pos.id.fp_len, 11);
+	assert_true(pos.id.fp_hash == tail_fingerprint_hash(text, 11));
+	pos.offset = 11;
+	assert_int_equal(tail_identity_match(fd, &st, &pos), TAIL_MATCH_SAME);
+	pos.offset = (uint64_t)st.st_size + 1;
+	assert_int_equal(tail_identity_match(fd, &st, &pos), TAIL_MATCH_TRUNCATED);
+	pos.offset = 11;
+	/* same inode, other first bytes: an inode reused by another file */
+	struct tail_position reused = pos;
+	reused.id.fp_hash = tail_fingerprint_hash("other file\n", 11);
+	assert_int_equal(tail_identity_match(fd, &st, &reused), TAIL_MATCH_OTHER);
+	/* fingerprint longer than the file: it shrank (truncated) */
+	reused = pos;
+	reused.id.fp_len = (uint32_t)st.st_size + 5;
+	assert_int_equal(tail_identity_match(fd, &st, &reused), TAIL_MATCH_TRUNCATED);
+	/* another inode */
+	reused = pos;
+	reused.id.ino++;
+	assert_int_equal(tail_identity_match(fd, &st, &reused), TAIL_MATCH_OTHER);
+	/* an empty fingerprint (empty file at checkpoint) matches by inode */
+	reused = pos;
+	reused.id.fp_len = 0;
+	reused.offset = 0;
+	assert_int_equal(tail_identity_match(fd, &st, &reused), TAIL_MATCH_SAME);
+	close(fd);
+}
+
+/* ---- fileset ---------------------------------------------------------------- */
+
+static struct fileset *new_set(const char *const *patterns, size_t n, size_t max_files,
+                               const struct tail_callbacks *cb)
+{
+	struct fileset_options o = {
+	    .name = "test",
+	    .patterns = patterns,
+	    .n_patterns = n,
+	    .max_files = max_files,
+	    .rescan_ms = 1000,
+	    .retire_grace_ms = 3000,
+	};
+	struct fileset *fs;
+	assert_int_equal(fileset_create(&o, cb, &fs), 0);
+	return fs;
+}
+
+static void t_missing_then_appears(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("m.log")};
+	(void)state;
+
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	assert_int_equal(fileset_poll(fs, 10, false), 0);
+	assert_int_equal(fileset_count(fs), 0);
+	write_file("m.log", "w", "early\nlate\n");
+	(void)fileset_poll(fs, 20, false); /* literal paths are checked every poll */
+	assert_string_equal(joined(&s), "early|late");
+	fileset_destroy(fs);
+}
+
+static void t_start_at_end(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("e2.log")};
+	(void)state;
+
+	write_file("e2.log", "w", "old1\nold2\npa");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("e2.log", "a", "rt\nnew\n");
+	(void)fileset_poll(fs, 10, false);
+	assert_string_equal(joined(&s), "part|new");
+	fileset_destroy(fs);
+}
+
+static void t_rename_rotation(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("r.log")};
+	(void)state;
+
+	write_file("r.log", "w", "");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	FILE *w = fopen(path_of("r.log"), "a"); /* the writer keeps its descriptor */
+	setvbuf(w, NULL, _IONBF, 0);
+	fputs("1\n", w);
+	(void)fileset_poll(fs, 10, false);
+	fputs("2\n", w);
+	assert_int_equal(rename(path_of("r.log"), path_of("r.log.1")), 0);
+	fputs("3\n", w); /* still to the old file, not yet reopened */
+	write_file("r.log", "w", "4\n");
+	(void)fileset_poll(fs, 20, false);
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 1);
+	fputs("5\n", w); /* late write to the rotated file, within the grace period */
+	(void)fileset_poll(fs, 1000, false);
+	assert_int_equal(fileset_count(fs), 2);
+	(void)fileset_poll(fs, 5000, false); /* idle past the grace: closed */
+	assert_int_equal(fileset_count(fs), 1);
+	assert_int_equal(s.n, 5);
+	for (int i = 1; i <= 5; i++) {
+		char l[4];
+		snprintf(l, sizeof(l), "%d", i);
+		assert_true(seen_once(&s, l));
+	}
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 1);
+	fclose(w);
+	fileset_destroy(fs);
+}
+
+static void t_delete_recreate(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("d.log")};
+	(void)state;
+
+	write_file("d.log", "w", "before start\n");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("d.log", "a", "x\n");
+	assert_int_equal(unlink(path_of("d.log")), 0);
+	write_file("d.log", "w", "y\n");
+	(void)fileset_poll(fs, 10, false);
+	(void)fileset_poll(fs, 20, false);
+	assert_int_equal(s.n, 2);
+	assert_true(seen_once(&s, "x")); /* drained from the deleted file */
+	assert_true(seen_once(&s, "y")); /* the new file from 0 */
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 1);
+	fileset_destroy(fs);
+}
+
+/* Two patterns and a symlink naming the same file, a rotated name matched
+ * by the glob, a third file appearing later. */
+static void t_globs(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	char glob1[600], glob2[600];
+	(void)state;
+
+	snprintf(glob1, sizeof(glob1), "%s/*.log*", dir);
+	snprintf(glob2, sizeof(glob2), "%s/a.*", dir);
+	const char *pats[] = {glob1, glob2, path_of("a.log")};
+	write_file("a.log", "w", "a0\n");
+	write_file("b.log", "w", "b0\n");
+	assert_int_equal(symlink(path_of("a.log"), path_of("link.log")), 0);
+	struct fileset *fs = new_set(pats, 3, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	assert_int_equal(fileset_count(fs), 2);
+	write_file("a.log", "a", "a1\n");
+	write_file("b.log", "a", "b1\n");
+	(void)fileset_poll(fs, 10, false);
+	assert_int_equal(s.n, 2);
+	/* rotation to a name the glob matches: same file, not re-read */
+	assert_int_equal(rename(path_of("a.log"), path_of("a.log.1")), 0);
+	write_file("a.log.1", "a", "a2\n");
+	write_file("a.log", "w", "a3\n");
+	(void)fileset_poll(fs, 20, false);
+	/* a third file appears: read from 0 at the next rescan */
+	write_file("c.log", "w", "c0\n");
+	(void)fileset_poll(fs, 30, false);
+	(void)fileset_poll(fs, 1100, false);
+	assert_int_equal(s.n, 5);
+	const char *want[] = {"a1", "b1", "a2", "a3", "c0"};
+	for (size_t i = 0; i < 5; i++) {
+		assert_true(seen_once(&s, want[i]));
+	}
+	assert_false(seen_once(&s, "a0"));
+	fileset_destroy(fs);
+}
+
+static void t_max_files(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	char g[600];
+	(void)state;
+
+	snprintf(g, sizeof(g), "%s/cap*.log", dir);
+	const char *pats[] = {g};
+	write_file("cap1.log", "w", "");
+	write_file("cap2.log", "w", "");
+	write_file("cap3.log", "w", "");
+	struct fileset *fs = new_set(pats, 1, 2, &cb);
+	fileset_start(fs, false, NULL, 0);
+	assert_int_equal(fileset_count(fs), 2);
+	fileset_destroy(fs);
+}
+
+/* ---- resuming from saved positions ------------------------------------------ */
+
+struct saved {
+	struct state_file files[8];
+	size_t n;
+};
+
+static void save_one(void *ud, const char *path, const struct tail_position *pos)
+{
+	struct saved *sv = ud;
+	assert_true(sv->n < 8);
+	sv->files[sv->n].path = strdup(path);
+	sv->files[sv->n].pos = *pos;
+	sv->n++;
+}
+
+static void free_saved(struct saved *sv)
+{
+	for (size_t i = 0; i < sv->n; i++) {
+		free(sv->files[i].path);
+	}
+}
+
+static void t_resume(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("s.log")};
+	struct saved sv = {.n = 0};
+	char *pp[] = {(char *)pats[0]};
+	(void)state;
+
+	write_file("s.log", "w", "old\n");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("s.log", "a", "1\n2\npar");
+	(void)fileset_poll(fs, 10, false);
+	fileset_foreach(fs, save_one, &sv); /* the checkpoint */
+	assert_int_equal(sv.n, 1);
+	assert_int_equal(sv.files[0].pos.offset, 8);
+	write_file("s.log", "a", "t\n3\n");
+	(void)fileset_poll(fs, 20, false); /* read, then "crash" */
+	fileset_destroy(fs);
+	assert_string_equal(joined(&s), "1|2|part|3");
+
+	struct state_source ss = {.name = (char *)"test",
+	                          .patterns = pp,
+	                          .n_patterns = 1,
+	                          .files = sv.files,
+	                          .n_files = 1};
+	cb = callbacks(&s);
+	write_file("s.log", "a", "4\n");
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	(void)fileset_poll(fs, 10, false);
+	assert_string_equal(joined(&s), "part|3|4"); /* from the checkpoint on */
+	fileset_destroy(fs);
+
+	/* rotated while down: the old file is found by identity and drained
+	 * from its offset, the new one is read from 0 */
+	cb = callbacks(&s);
+	assert_int_equal(rename(path_of("s.log"), path_of("s.log.1")), 0);
+	write_file("s.log.1", "a", "5\n");
+	write_file("s.log", "w", "6\n");
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	(void)fileset_poll(fs, 10, false);
+	assert_int_equal(s.n, 5);
+	const char *want[] = {"part", "3", "4", "5", "6"};
+	for (size_t i = 0; i < 5; i++) {
+		assert_true(seen_once(&s, want[i]));
+	}
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 1);
+	fileset_destroy(fs);
+
+	/* truncated while down: from 0, counted as a truncation */
+	cb = callbacks(&s);
+	assert_int_equal(rename(path_of("s.log.1"), path_of("s.log")), 0);
+	write_file("s.log", "w", "z\n");
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	(void)fileset_poll(fs, 10, false);
+	assert_string_equal(joined(&s), "z");
+	assert_int_equal(s.ev[TAIL_EV_TRUNCATED], 1);
+	fileset_destroy(fs);
+	free_saved(&sv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(t_partial_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_crlf, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_line_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_skip_to_newline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_truncation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_end_offset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_identity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_missing_then_appears, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_start_at_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_rename_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_delete_recreate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_globs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_max_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_resume, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
