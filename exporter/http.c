@@ -148,6 +148,7 @@ static enum MHD_Result queue_metrics(struct MHD_Connection *c, char *data, size_
 	if (gzipped) {
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	}
+	http_add_config_headers(r);
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
