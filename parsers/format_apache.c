@@ -280,6 +280,37 @@ static int parse_directive(const struct logformat_text *t, size_t pct, size_t *r
 	return 0;
 }
 
+/* Whether the status directive starting at text[start] is %>s (final). */
+static bool is_final_status(const struct logformat_text *t, unsigned start)
+{
+	for (size_t j = start + 1; j < t->len && t->text[j] != 's'; j++) {
+		if (t->text[j] == '>') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* With both %s (status of the original request) and %>s (final status after
+ * internal redirects) in a format, count the final one whatever the order. */
+static void prefer_final_status(const struct logformat_text *t, struct logformat_piece *pieces,
+                                size_t n)
+{
+	bool has_final = false;
+	for (size_t i = 0; i < n; i++) {
+		if (pieces[i].is_item && pieces[i].field == LOGFORMAT_FIELD_STATUS &&
+		    is_final_status(t, pieces[i].start)) {
+			has_final = true;
+		}
+	}
+	for (size_t i = 0; has_final && i < n; i++) {
+		if (pieces[i].is_item && pieces[i].field == LOGFORMAT_FIELD_STATUS &&
+		    !is_final_status(t, pieces[i].start)) {
+			pieces[i].field = LOGFORMAT_FIELD_NONE;
+		}
+	}
+}
+
 static int tokenize(const struct logformat_text *t, struct logformat_piece *pieces, size_t *ret_n,
                     struct logparse_error *err)
 {
@@ -316,6 +347,7 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 	if ((r = add_piece(pieces, &n, tail, err)) < 0) {
 		return r;
 	}
+	prefer_final_status(t, pieces, n);
 	*ret_n = n;
 	return 0;
 }

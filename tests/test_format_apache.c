@@ -38,6 +38,9 @@ static void t_groups(void **state)
 	    {"%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"",
 	     "vhost,remote_addr,request,status,bytes"},
 	    {"%>s %D", "status,request_time_us"},
+	    /* %>s (final status) wins over %s (original request) in any order */
+	    {"%s %>s", "status"},
+	    {"%s %<s %{x}i %>s", "status"},
 	    {"%>s %T", "status,request_time"},
 	    {"%>s %{ms}T", "status,request_time_ms"},
 	    {"%>s %{us}T", "status,request_time_us"},

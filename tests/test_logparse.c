@@ -416,6 +416,9 @@ static const struct line_case synthetic_cases[] = {
     {"glued items", LOGPARSE_NGINX,
      "\"$http_x_a$http_x_b\" $remote_user$request_id $status $request_time",
      "\"a b\" bob42 201 0.5", 0, 201, "", "", "", NULL, NULL, -1, 0.5, -1, 0, -1},
+    /* %>s is the final status after internal redirects, %s the original one */
+    {"%s before %>s", LOGPARSE_APACHE, "%h %s %>s", "192.0.2.1 302 200", 0, 200, NULL, NULL, NULL,
+     NULL, "192.0.2.1", -1, -1, -1, 0, -1},
     /* status that is not a code */
     {"status -", LOGPARSE_PRESET, "common",
      "192.0.2.1 - - [01/Aug/1995:00:12:37 -0400] \"GET / HTTP/1.0\" - 0", 0, 0, "GET", "/",
