@@ -221,6 +221,16 @@ static const struct nginx_var *lookup_var(const char *name, size_t len)
 	return NULL;
 }
 
+int format_nginx_variable(const char *name, size_t len, enum logformat_field *ret_field)
+{
+	const struct nginx_var *v = lookup_var(name, len);
+	if (v == NULL) {
+		return -ENOENT;
+	}
+	*ret_field = v->field;
+	return 0;
+}
+
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -297,7 +307,7 @@ too_long:
 }
 
 /* Strip log_format NAME / escape= / quoting; see the header. */
-static int unwrap(const char *s, struct logformat_text *t, struct logparse_error *err)
+int format_nginx_unwrap(const char *s, struct logformat_text *t, struct logparse_error *err)
 {
 	size_t i = 0;
 	bool keyword = false;
@@ -450,7 +460,7 @@ int format_nginx_compile(const char *text, struct logformat *f, struct logparse_
 		r = -ENOMEM;
 		goto out;
 	}
-	r = unwrap(text, t, err);
+	r = format_nginx_unwrap(text, t, err);
 	if (r < 0) {
 		goto out;
 	}

@@ -16,4 +16,13 @@
  * 1-based column; -E2BIG when the format is too long. */
 int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err);
 
+/* Remove config-file wrapping (log_format NAME, escape=, '...' quoting, ';')
+ * into *t, keeping source columns.  Returns 0, -EINVAL / -E2BIG with *err. */
+int format_nginx_unwrap(const char *text, struct logformat_text *t, struct logparse_error *err);
+
+/* Look up an nginx variable name (without '$').  Returns 0 and the record
+ * field it feeds (LOGFORMAT_FIELD_NONE for known but unused ones), or
+ * -ENOENT for an unknown name. */
+int format_nginx_variable(const char *name, size_t len, enum logformat_field *ret_field);
+
 #endif

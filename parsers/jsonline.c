@@ -13,8 +13,9 @@
  * Defaults cover nginx escape=json templates seen in the wild (status,
  * http_status, request_time, responsetime, upstream_response_time,
  * upstreamtime, ...); a key map "field=key|key,field=key" replaces the keys
- * of the fields it names.  The first key in the line that maps to a field
- * wins.
+ * of the fields it names, and so does an nginx escape=json log_format given
+ * instead of a key map ("http_status":"$status" -> status key http_status).  The first key in the
+ * line that maps to a field wins.
  *
  * Rejected: a JSON library (allocation per line, no byte-level control over
  * invalid UTF-8, which nginx passes through raw and we must accept) and a
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "parsers/fieldconv.h"
+#include "parsers/format_nginx.h"
 #include "parsers/logformat.h"
 
 #define JSON_MAX_DEPTH 16
@@ -158,6 +160,88 @@ static int parse_keymap(struct jsonline *j, const char *map, bool *overridden,
 	return 0;
 }
 
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/* One "key": $var or "key":"$var" pair at text[i] (a quote): add the key for
+ * the variable's field.  *i moves past the key (and the variable). */
+static int template_pair(struct jsonline *j, const struct logformat_text *t, size_t *i,
+                         bool *overridden, struct logparse_error *err)
+{
+	const char *s = t->text;
+	size_t k = *i + 1, n = t->len;
+
+	while (k < n && s[k] != '"' && s[k] != '\\') {
+		k++;
+	}
+	if (k >= n || s[k] != '"') {
+		*i = k;
+		return 0;
+	}
+	size_t key = *i + 1, key_len = k - key, v = k + 1;
+	while (v < n && (s[v] == ' ' || s[v] == '\t')) {
+		v++;
+	}
+	if (v >= n || s[v] != ':') {
+		*i = k; /* not a key: this quote may open the next key */
+		return 0;
+	}
+	v++;
+	while (v < n && (s[v] == ' ' || s[v] == '\t' || s[v] == '"')) {
+		v++;
+	}
+	*i = k + 1;
+	if (v >= n || s[v] != '$') {
+		return 0;
+	}
+	size_t name = v + 1 + (v + 1 < n && s[v + 1] == '{'), end = name;
+	while (end < n && is_name_char(s[end])) {
+		end++;
+	}
+	enum logformat_field f;
+	if (format_nginx_variable(s + name, end - name, &f) < 0) {
+		logformat_set_error(err, t->col[v], "unknown nginx variable $%.*s at column %u",
+		                    (int)(end - name > 64 ? 64 : end - name), s + name, t->col[v]);
+		return -EINVAL;
+	}
+	*i = end;
+	if (f == LOGFORMAT_FIELD_NONE || f == LOGFORMAT_FIELD_COUNT) {
+		return 0;
+	}
+	overridden[f] = true;
+	return add_key(j, f, s + key, key_len, err);
+}
+
+/* Key map from an nginx escape=json log_format: "http_status":"$status"
+ * maps the key http_status to the status field, and so on. */
+static int keymap_from_template(struct jsonline *j, const char *text, bool *overridden,
+                                struct logparse_error *err)
+{
+	struct logformat_text *t = malloc(sizeof(*t));
+	int r;
+
+	if (t == NULL) {
+		return -ENOMEM;
+	}
+	r = format_nginx_unwrap(text, t, err);
+	for (size_t i = 0; r == 0 && i < t->len;) {
+		if (t->text[i] == '"') {
+			r = template_pair(j, t, &i, overridden, err);
+		} else {
+			i++;
+		}
+	}
+	free(t);
+	if (r == 0 && !overridden[LOGFORMAT_FIELD_STATUS]) {
+		logformat_set_error(err, 0, "JSON log_format has no \"key\": $status pair");
+		r = -EINVAL;
+	}
+	return r;
+}
+
 int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_error *err)
 {
 	bool overridden[LOGFORMAT_FIELD_COUNT] = {false};
@@ -167,7 +251,12 @@ int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_e
 	if (j == NULL) {
 		return -ENOMEM;
 	}
-	if (keymap != NULL && keymap[0] != '\0') {
+	if (keymap != NULL && strchr(keymap, '$') != NULL) {
+		r = keymap_from_template(j, keymap, overridden, err);
+		if (r < 0) {
+			goto fail;
+		}
+	} else if (keymap != NULL && keymap[0] != '\0') {
 		r = parse_keymap(j, keymap, overridden, err);
 		if (r < 0) {
 			goto fail;

@@ -15,7 +15,10 @@ struct jsonline;
  * or a comma list "field=key[|key...],..." overriding the keys for a field
  * (fields: status, request, method, path, protocol, vhost, remote_addr,
  * bytes, request_time, request_time_ms, request_time_us, upstream_time,
- * upstream_status).  Returns 0 and *ret; -EINVAL with *err; -ENOMEM. */
+ * upstream_status).  A keymap containing '$' is read as an nginx
+ * escape=json log_format instead: each "key":"$variable" pair whose
+ * variable feeds a field sets that field's key.  Returns 0 and *ret;
+ * -EINVAL with *err; -ENOMEM. */
 int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_error *err);
 
 /* NULL-safe. */

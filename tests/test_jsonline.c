@@ -33,6 +33,28 @@ struct json_case {
 	int upstream_status;
 };
 
+/* VARIANTS.md 2.8 directive (goaccess#1747) */
+#define ACCESS_PRO_JSON                                                                            \
+	"log_format access-pro_json escape=json '{\"@timestamp\":\"$time_iso8601\",' "             \
+	"'\"server_addr\":\"$server_addr\",' '\"remote_addr\":\"$remote_addr\",' "                 \
+	"'\"http_x_forwarded_for\":\"$http_x_forwarded_for\",' '\"size\":\"$body_bytes_sent\",' "  \
+	"'\"http_status\":\"$status\",' '\"domain_http_host\":\"$host\",' "                        \
+	"'\"request\":\"$request\",' '\"uri\":\"$uri\",' '\"referer\":\"$http_referer\",' "        \
+	"'\"responsetime\":\"$request_time\",' '\"http_user_agent\":\"$http_user_agent\",' "       \
+	"'\"upstream_response_time\":\"$upstream_response_time\",' "                               \
+	"'\"upstreamhost\":\"$upstream_addr\",' '\"upstreamstatus\":\"$upstream_status\"}';"
+
+/* VARIANTS.md 2.9 directive (goaccess#603) */
+#define GOACCESS_603_JSON                                                                          \
+	"log_format json '{ \"timestamp\": \"$time_iso8601\", ' '\"@nginx_fields\":{' "            \
+	"'\"url\":\"$uri\",' '\"clientip\": \"$remote_addr\", ' '\"domain\": \"$host\", ' "        \
+	"'\"size\": $body_bytes_sent, ' '\"host\":\"$server_addr\",' "                             \
+	"'\"upstreamtime\":\"$upstream_response_time\",' '\"upstreamaddr\":\"$upstream_addr\",' "  \
+	"'\"responsetime\": $request_time, ' '\"status\": $status, ' '\"request\": \"$request\", " \
+	"' "                                                                                       \
+	"'\"request_method\": \"$request_method\", ' '\"referer\": \"$http_referer\", ' "          \
+	"'\"agent\": \"$http_user_agent\" }}';"
+
 static const struct json_case cases[] = {
     {"2.8 goaccess#2338 shape (all strings)", NULL,
      "{\"@timestamp\":\"2022-06-15T12:47:10+08:00\",\"clientRealIp\":\"192.0.2.123\","
@@ -86,6 +108,19 @@ static const struct json_case cases[] = {
     {"key map keeps other defaults", "request_time_us=dur",
      "{\"status\":200,\"dur\":2500,\"body_bytes_sent\":7}", 0, 200, NULL, NULL, NULL, NULL, 7,
      0.0025, -1, 0, -1},
+    /* key map derived from the nginx escape=json log_format (VARIANTS 2.8) */
+    {"2.8 template as key map", ACCESS_PRO_JSON,
+     "{\"upstreamstatus\":\"502, 201\",\"upstream_response_time\":\"0.100, 0.148\","
+     "\"responsetime\":\"0.250\",\"http_status\":\"201\",\"status\":\"500\",\"size\":\"12\","
+     "\"domain_http_host\":\"cdn.example.com\",\"host\":\"wrong.example\",\"uri\":\"/u\","
+     "\"request\":\"PUT /r HTTP/2.0\"}",
+     0, 201, "PUT", "/u", "HTTP/2.0", "cdn.example.com", 12, 0.25, 0.248, 2, 201},
+    /* 2.9 template: "host" holds $server_addr there, so it is not the vhost */
+    {"2.9 template as key map", GOACCESS_603_JSON,
+     "{ \"timestamp\": \"2016-12-27T14:43:27+08:00\", \"@nginx_fields\":{\"url\":\"/Main\","
+     "\"clientip\": \"192.0.2.93\", \"size\": 0, \"host\":\"10.20.3.32\",\"upstreamtime\":\"-\","
+     "\"responsetime\": 0.009, \"status\": 499, \"request\": \"GET /Main HTTP/1.1\"}}",
+     0, 499, "GET", "/Main", "HTTP/1.1", "", 0, 0.009, -1, 0, -1},
     {"whitespace and CRLF", NULL, "  {\"status\" : 204 }  \r", 0, 204, NULL, NULL, NULL, NULL, -1,
      -1, -1, 0, -1},
     /* invalid lines */
@@ -196,6 +231,8 @@ static void t_keymap_errors(void **state)
 		size_t column;
 	} rows[] = {
 	    {"bogus=x", "bogus", 1},
+	    {"'{\"s\":\"$status\",\"x\":\"$nope\"}'", "$nope", 22},
+	    {"'{\"t\":\"$request_time\"}'", "$status", 0},
 	    {"status", "field=key", 1},
 	    {"status=code,request_time=", "request_time", 26},
 	    {"status=a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u|v|w|x|y|z|0|1|2|3|4|5|6|7|8|9|"
