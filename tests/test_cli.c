@@ -1,0 +1,213 @@
+/*
+ * test_cli.c - flag parsing and configuration assembly: every usage error
+ * (with its message), the flag/file precedence rule, and --help covering
+ * every long option.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "exporter/cli.h"
+
+#define MAX_ARGS 16
+
+/* Split a space-separated command line (no quoting needed in the table). */
+static int split(const char *line, char *buf, size_t size, char **argv)
+{
+	int argc = 0;
+
+	(void)snprintf(buf, size, "accesslog_exporter %s", line);
+	for (char *p = buf; *p && argc < MAX_ARGS - 1;) {
+		argv[argc++] = p;
+		p += strcspn(p, " ");
+		if (*p) {
+			*p++ = '\0';
+		}
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+static void test_usage_errors(void **state)
+{
+	static const struct {
+		const char *args;
+		const char *want; /* substring of the error */
+	} rows[] = {
+	    {"", "no log file given"},
+	    {"--bogus a.log", "unknown option or missing value: '--bogus'"},
+	    {"--format", "missing value"},
+	    {"--web.listen-address localhost a.log", "is not host:port"},
+	    {"--web.telemetry-path metrics a.log", "must start with '/'"},
+	    {"--web.telemetry-path / a.log", "must start with '/'"},
+	    {"--web.telemetry-path /-/x a.log", "under '/-/'"},
+	    {"--web.connection-timeout 0 a.log", "--web.connection-timeout: '0' is not 1-3600"},
+	    {"--web.connection-timeout 2s a.log", "is not 1-3600 seconds"},
+	    {"--web.connection-timeout 3601 a.log", "is not 1-3600 seconds"},
+	    {"--log.level verbose a.log", "--log.level: unknown level 'verbose'"},
+	    {"--log.format text a.log", "--log.format: unknown format 'text'"},
+	    {"--config.file c.yml a.log", "log FILEs cannot be given too"},
+	    {"--config.file c.yml --format common", "--format/--log-format/--source/--label"},
+	    {"--config.file c.yml --label a=b", "--format/--log-format/--source/--label"},
+	};
+	char buf[512], err[512], *argv[MAX_ARGS];
+	struct cli_options o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int argc = split(rows[i].args, buf, sizeof(buf), argv);
+		err[0] = '\0';
+		int r = cli_parse(argc, argv, &o, err, sizeof(err));
+		if (r != -EINVAL || !strstr(err, rows[i].want)) {
+			fail_msg("'%s': got %d '%s', want '%s'", rows[i].args, r, err,
+			         rows[i].want);
+		}
+	}
+}
+
+static void test_build_errors(void **state)
+{
+	static const struct {
+		const char *args;
+		const char *want;
+	} rows[] = {
+	    {"--format combind a.log", "--format: unknown format 'combind'"},
+	    {"--format nginx a.log", "--format nginx needs --log-format"},
+	    {"--log-format $x a.log", "--log-format needs --format nginx|apache|json|regex"},
+	    {"--format nginx --log-format $nosuch a.log", "--log-format: unknown nginx variable"},
+	    {"--label code=1 a.log", "--label: 'code' is not a usable label name"},
+	    {"--label novalue a.log", "--label: 'novalue' is not NAME=VALUE"},
+	    {"--config.file data/config/bad/unknown_format.yml",
+	     "data/config/bad/unknown_format.yml:4:13: key 'sources[0].format'"},
+	    {"--config.file data/config/nonexistent.yml",
+	     "data/config/nonexistent.yml: cannot open"},
+	};
+	char buf[512], err[512], *argv[MAX_ARGS];
+	struct cli_options o;
+	struct config *c = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int argc = split(rows[i].args, buf, sizeof(buf), argv);
+		assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+		err[0] = '\0';
+		int r = cli_build_config(&o, &c, err, sizeof(err));
+		if (r != -EINVAL || !strstr(err, rows[i].want)) {
+			fail_msg("'%s': got %d '%s', want '%s'", rows[i].args, r, err,
+			         rows[i].want);
+		}
+	}
+}
+
+static void test_flags_only(void **state)
+{
+	char buf[512], err[512], *argv[MAX_ARGS];
+	struct cli_options o;
+	struct config *c = NULL;
+	int argc = split("--format nginx --log-format $status --source api --label env=prod "
+	                 "--web.connection-timeout 2 --web.enable-lifecycle a.log b.log",
+	                 buf, sizeof(buf), argv);
+
+	(void)state;
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.action, CLI_RUN);
+	assert_int_equal(cli_build_config(&o, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->n_sources, 1);
+	assert_string_equal(c->sources[0].name, "api");
+	assert_int_equal(c->sources[0].kind, LOGPARSE_NGINX);
+	assert_string_equal(c->sources[0].format, "$status");
+	assert_int_equal(c->sources[0].n_paths, 2);
+	assert_string_equal(c->sources[0].labels[0].value, "prod");
+	assert_int_equal(c->connection_timeout, 2);
+	assert_true(c->enable_lifecycle);
+	assert_null(c->config_file);
+	config_destroy(c);
+}
+
+/* Explicit flags override the file's global section; the rest comes from the file. */
+static void test_flags_override_file(void **state)
+{
+	char buf[512], err[512], *argv[MAX_ARGS];
+	struct cli_options o;
+	struct config *c = NULL;
+	int argc = split("--config.file data/config/good/full.yml --web.listen-address :1234 "
+	                 "--log.level warn --config.check",
+	                 buf, sizeof(buf), argv);
+
+	(void)state;
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.action, CLI_CHECK);
+	assert_int_equal(cli_build_config(&o, &c, err, sizeof(err)), 0);
+	assert_string_equal(c->listen_address, ":1234"); /* flag */
+	assert_string_equal(c->log_level, "warn");       /* flag */
+	assert_string_equal(c->telemetry_path, "/prom"); /* file */
+	assert_string_equal(c->log_format, "json");      /* file */
+	assert_int_equal(c->connection_timeout, CLI_DEFAULT_CONNECTION_TIMEOUT);
+	assert_false(c->enable_lifecycle);
+	assert_int_equal(c->n_sources, 3);
+	config_destroy(c);
+}
+
+static void test_help_and_version(void **state)
+{
+	char buf[512], err[512], *argv[MAX_ARGS], *text = NULL;
+	struct cli_options o;
+	size_t len = 0;
+	FILE *f;
+	static const char *const flags[] = {
+	    "--format",
+	    "--log-format",
+	    "--source",
+	    "--label",
+	    "--config.file",
+	    "--config.check",
+	    "--web.listen-address",
+	    "--web.telemetry-path",
+	    "--web.config.file",
+	    "--web.enable-lifecycle",
+	    "--web.connection-timeout",
+	    "--state.file",
+	    "--log.level",
+	    "--log.format",
+	    "--once",
+	    "--help",
+	    "--version",
+	};
+
+	(void)state;
+	int argc = split("--help --bogus-is-ignored-after-help", buf, sizeof(buf), argv);
+	/* An unknown flag is still an error, even with --help. */
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), -EINVAL);
+	argc = split("a.log --help", buf, sizeof(buf), argv);
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.action, CLI_HELP);
+	argc = split("--version", buf, sizeof(buf), argv);
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.action, CLI_VERSION);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	cli_usage(f);
+	(void)fclose(f);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (!strstr(text, flags[i])) {
+			fail_msg("--help does not mention %s", flags[i]);
+		}
+	}
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_usage_errors),     cmocka_unit_test(test_build_errors),
+	    cmocka_unit_test(test_flags_only),       cmocka_unit_test(test_flags_override_file),
+	    cmocka_unit_test(test_help_and_version),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
