@@ -325,18 +325,22 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 	}
 }
 
+/* Literal paths first, so a file also named by a literal path is known
+ * (and its gauge shown) under that name rather than a glob's or a
+ * symlink's. */
 static void scan(struct fileset *fs, bool globs, enum open_mode mode, const struct start_ctx *sx,
                  uint64_t now_ms)
 {
 	fs->literal_missing = false;
 	for (size_t i = 0; i < fs->n_patterns; i++) {
+		if (!fs->patterns[i].is_glob) {
+			consider(fs, &fs->patterns[i], fs->patterns[i].text, mode, sx, now_ms);
+		}
+	}
+	for (size_t i = 0; globs && i < fs->n_patterns; i++) {
 		struct pattern *p = &fs->patterns[i];
 		glob_t g;
 		if (!p->is_glob) {
-			consider(fs, p, p->text, mode, sx, now_ms);
-			continue;
-		}
-		if (!globs) {
 			continue;
 		}
 		memset(&g, 0, sizeof(g));

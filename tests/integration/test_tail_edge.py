@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Integration: tailing edge cases with the real binary, counts exact.
+
+- a half-written line (present at start, and written later) is counted
+  once, when its newline arrives;
+- a file missing at start that appears later is read from offset 0;
+- a glob matching two files, a symlink and a second pattern naming one of
+  them (read once), and a third file appearing later (read from 0);
+- a permission error: a rotated-in file created unreadable is counted as
+  read errors and picked up from 0 once readable (run as an unprivileged
+  uid when the tests run as root, since root ignores file permissions)."""
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from tailkit import Deadline, assert_exact, line, lines, start  # noqa: E402
+from harness import value  # noqa: E402
+
+NOBODY = 65534
+
+
+def append(path, text):
+    with open(path, "a") as f:
+        f.write(text)
+
+
+def half_line(tmp):
+    log = os.path.join(tmp, "access.log")
+    with open(log, "w") as f:
+        f.write("old line, not counted\n" + line(0)[:30])  # half a line at start
+    exp = start([log])
+    try:
+        time.sleep(0.3)
+        assert lines(exp.scrape()) == 0
+        append(log, line(0)[30:] + line(1)[:10])
+        exp.wait_for(lambda s: lines(s) >= 1)
+        time.sleep(0.3)
+        assert lines(exp.scrape()) == 1, "half line counted early"
+        append(log, line(1)[10:-1])
+        time.sleep(0.3)
+        assert lines(exp.scrape()) == 1, "line without newline counted"
+        append(log, "\n")
+        s = assert_exact(exp, 2)
+        assert value(s, "accesslog_log_bytes_read_total", source="t") == len(line(0) + line(1))
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok half-written lines")
+
+
+def missing_then_appears(tmp):
+    log = os.path.join(tmp, "later.log")
+    exp = start([log])
+    try:
+        s = exp.scrape()
+        assert value(s, "accesslog_log_file_open", source="t", path=log) == 0
+        assert value(s, "accesslog_log_read_errors_total", source="t") == 0  # ENOENT is not an error
+        append(log, "".join(line(i) for i in range(300)))
+        s = assert_exact(exp, 300)
+        assert value(s, "accesslog_log_file_open", source="t", path=log) == 1
+        append(log, "".join(line(i) for i in range(300, 400)))
+        assert_exact(exp, 400)
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok missing at start, appears later")
+
+
+def globs(tmp):
+    a = os.path.join(tmp, "a.log")
+    b = os.path.join(tmp, "b.log")
+    c = os.path.join(tmp, "c.log")
+    for p in (a, b):
+        append(p, "present at start, not counted\n")
+    os.symlink(a, os.path.join(tmp, "link.log"))
+    exp = start([os.path.join(tmp, "*.log"), a])
+    try:
+        n = 0
+        for p in (a, b, a, b):
+            append(p, "".join(line(n + i) for i in range(100)))
+            n += 100
+        assert_exact(exp, n)
+        append(c, "".join(line(n + i) for i in range(100)))  # appears later: from 0
+        n += 100
+        s = assert_exact(exp, n, timeout=15)  # the glob is rescanned every 5 s
+        for p in (a, b, c):
+            assert value(s, "accesslog_log_file_open", source="t", path=p) == 1, p
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok globs: two files, a duplicate, a symlink, a late third file")
+
+
+def permission(tmp):
+    log = os.path.join(tmp, "access.log")
+    append(log, "")
+    user = None
+    if os.geteuid() == 0:
+        user = NOBODY  # root reads anything: drop to nobody for this case
+        os.chmod(tmp, 0o777)
+        os.chown(log, NOBODY, NOBODY)
+    exp = start([log], user=user)
+    try:
+        append(log, "".join(line(i) for i in range(50)))
+        assert_exact(exp, 50)
+        # rotation to a new file created unreadable (a bad "create" mode)
+        os.rename(log, log + ".1")
+        fd = os.open(log, os.O_CREAT | os.O_WRONLY, 0o000)
+        os.write(fd, "".join(line(i) for i in range(50, 80)).encode())
+        os.close(fd)
+        os.chmod(log, 0o000)
+        exp.wait_for(lambda s: value(s, "accesslog_log_read_errors_total", source="t") >= 2)
+        assert lines(exp.scrape()) == 50
+        os.chmod(log, 0o644)
+        s = assert_exact(exp, 80)
+        assert "cannot read log file" in exp.log(), exp.log()
+        assert exp.log().count("cannot read log file") == 1, "error log not rate-limited"
+        assert value(s, "accesslog_log_rotations_total", source="t") == 1
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok permission error counted, retried, recovered%s" % (" (as nobody)" if user else ""))
+
+
+def main():
+    deadline = Deadline(100)
+    for case in (half_line, missing_then_appears, globs, permission):
+        tmp = tempfile.mkdtemp()
+        try:
+            case(tmp)
+        finally:
+            shutil.rmtree(tmp)
+        deadline.check()
+    print("4 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
