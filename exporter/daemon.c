@@ -97,8 +97,10 @@ int daemon_run_once(const struct config *c, FILE *out)
 	if (r < 0) {
 		return r == -EINVAL ? 2 : 1;
 	}
+	/* A poll reads a bounded number of bytes: repeat until every file is at EOF. */
 	for (size_t i = 0; i < p.n_sources; i++) {
-		(void)source_poll(p.sources[i], true);
+		while (source_poll(p.sources[i], true) > 0) {
+		}
 	}
 	strbuf_init(&b, RENDER_CAP);
 	if (metrics_render(p.metrics, EXPO_TEXT, &b) < 0 ||
@@ -580,8 +582,8 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		for (size_t i = 0; i < p.n_sources; i++) {
 			got += source_poll(p.sources[i], false);
 		}
-		reload_tick(&rl, &p, http);
 		checkpoint_tick(&p, &ck);
+		reload_tick(&rl, &p, http);
 		if (!got) {
 			sleep_ms(POLL_IDLE_MS);
 		}

@@ -350,6 +350,7 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 	uint64_t start = t->off;
 	size_t have = 0; /* partial line at sc->buf[0] */
 	int64_t total = 0;
+	bool eof = false;
 
 	while (total < (int64_t)POLL_MAX_BYTES) {
 		size_t want = sc->size - have;
@@ -362,6 +363,7 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 			break;
 		}
 		if (r == 0) {
+			eof = true;
 			break;
 		}
 		total += r;
@@ -373,10 +375,12 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 			memmove(sc->buf, sc->buf + used, have);
 		}
 		if ((size_t)r < want) {
+			eof = true;
 			break; /* short read: at EOF for now */
 		}
 	}
-	if (at_eof_is_line && have && !t->skipping) {
+	/* Only a real EOF ends the last line; the per-poll byte budget does not. */
+	if (at_eof_is_line && eof && have && !t->skipping) {
 		size_t len = have;
 		if (sc->buf[len - 1] == '\r') {
 			len--;
