@@ -373,6 +373,9 @@ static int reload_swap_sources(struct pipeline *p, const struct config *old,
 			next[i] = NULL;
 			continue;
 		}
+		/* Position the files now, as at start-up, so lines appended after
+		 * the reload answered are counted. */
+		(void)source_poll(next[i], false);
 		log_info("source added", "source", n->sources[i].name);
 	}
 	p->n_sources = 0;

@@ -493,6 +493,8 @@ static size_t mhd_options(const struct http_server *s, const struct sockaddr_sto
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                                   (intptr_t)HTTP_CONNECTION_MEMORY, NULL};
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS, NULL};
+	/* Strict HTTP/1.1 parsing: e.g. a request without Host is a 400. */
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
 	if (s->web && s->web->tls) {
 		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->web->key_pem};
 		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->web->cert_pem};

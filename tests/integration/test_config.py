@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Integration: the YAML configuration with the real binary.
+--help/--version/--config.check and their exit codes, error messages naming
+FILE:LINE:COLUMN and key, flags overriding the file, reload by SIGHUP and by
+POST /-/reload (kept sources keep counters and file positions, new sources
+appear, removed ones disappear, a bad config keeps the old one running and
+sets the reload gauges), and logging in JSON with levels."""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Exporter, binary, value  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "data", "config")
+LINE = '203.0.113.%d - - [25/Nov/2026:10:00:00 +0000] "GET /p HTTP/1.1" %s 512 "-" "curl/8"\n'
+
+
+def run(*args):
+    p = subprocess.run([binary()] + list(args), capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def check_cli():
+    rc, out, _ = run("--help")
+    assert rc == 0 and "--config.file" in out and "--web.config.file" in out, out
+    rc, out, _ = run("--version")
+    assert rc == 0 and re.match(r"accesslog_exporter \d+\.\d+\.\d+ \(revision ", out), out
+    rc, out, _ = run("--config.file", os.path.join(DATA, "good", "anchors.yml"), "--config.check")
+    assert rc == 0 and "configuration OK" in out and "2 sources" in out, (rc, out)
+    # Every bad fixture: exit 2 and the FILE:LINE:COLUMN: key message on stderr.
+    n = 0
+    for path in sorted(glob.glob(os.path.join(DATA, "bad", "*.yml"))):
+        with open(path) as f:
+            want = f.readline()[len("# expect: "):].rstrip("\n")
+        rc, out, err = run("--config.file", path, "--config.check")
+        assert rc == 2, (path, rc, out)
+        assert ("accesslog_exporter: %s:%s" % (path, want)) in err, (path, err, want)
+        n += 1
+    assert n >= 40, n
+    for args, want in (
+            (["--config.file", "/nonexistent/c.yml", "--config.check"], "cannot open"),
+            (["--config.file", os.path.join(DATA, "good", "minimal.yml"), "x.log"],
+             "log FILEs cannot be given too"),
+            (["--bogus"], "unknown option"),
+            (["--log.level", "loud", "x.log"], "unknown level 'loud'"),
+            (["--web.config.file", os.path.join(DATA, "web", "bad", "tls10.yml"),
+              "--config.check", "x.log"], "unsupported TLS version 'TLS10'"),
+            ([], "no log file given")):
+        rc, _, err = run(*args)
+        assert rc == 2 and want in err, (args, rc, err)
+    return n
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def append(path, code, count):
+    with open(path, "a") as f:
+        for i in range(count):
+            f.write(LINE % (i % 250, code))
+
+
+CONFIG = """
+global:
+  telemetry_path: /prom
+  listen_address: "127.0.0.1:1"   # overridden by --web.listen-address
+metrics:
+  status_labels: [code, class, reason]
+sources:
+%s
+"""
+SRC = """  - name: %s
+    format: combined
+    paths: [%s]
+    labels: {team: %s}
+"""
+
+
+def responses(samples, source, code):
+    return value(samples, "accesslog_http_responses_total", source=source, code=code)
+
+
+def scrape(exp):
+    return exp.scrape_path("/prom")
+
+
+def check_reload(tmp):
+    a, b = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
+    open(a, "w").close()
+    open(b, "w").close()
+    cfg = os.path.join(tmp, "c.yml")
+    write(cfg, CONFIG % (SRC % ("a", "a.log", "x")))
+    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
+    exp.scrape_path = lambda path: _scrape(exp, path)
+    try:
+        append(a, "200", 10)
+        s = exp_wait(exp, lambda s: responses(s, "a", "200") == 10)
+        assert value(s, "accesslog_config_last_reload_successful") == 1
+        t_start = value(s, "accesslog_config_last_reload_success_timestamp_seconds")
+        assert t_start > 1e9, t_start
+
+        # 1. SIGHUP with a new source b: a keeps its counters and position.
+        write(cfg, CONFIG % (SRC % ("a", "a.log", "x") + SRC % ("b", "b.log", "y")))
+        exp.proc.send_signal(signal.SIGHUP)
+        s = exp_wait(exp, lambda s: value(
+            s, "accesslog_config_last_reload_success_timestamp_seconds") > t_start)
+        assert value(s, "accesslog_config_last_reload_successful") == 1
+        assert responses(s, "a", "200") == 10, "kept source was reset"
+        append(a, "200", 5)
+        append(b, "404", 3)
+        s = exp_wait(exp, lambda s: responses(s, "a", "200") == 15 and
+                     responses(s, "b", "404") == 3)
+        # a was not re-read from the start (15, not 25) and b has its static label
+        assert value(s, "accesslog_http_responses_total", source="b", team="y") == 3
+
+        # 2. A bad config: reload fails, everything keeps running as before.
+        t_ok = value(s, "accesslog_config_last_reload_success_timestamp_seconds")
+        write(cfg, CONFIG % (SRC % ("a", "a.log", "x")).replace("combined", "combind"))
+        exp.proc.send_signal(signal.SIGHUP)
+        s = exp_wait(exp, lambda s: value(s, "accesslog_config_last_reload_successful") == 0)
+        assert value(s, "accesslog_config_last_reload_success_timestamp_seconds") == t_ok
+        wait_log(exp, "reload failed")
+        assert re.search(r"c\.yml:\d+:\d+: key 'sources\[0\]\.format': unknown format 'combind'",
+                         exp.log()), exp.log()
+        append(b, "404", 1)
+        s = exp_wait(exp, lambda s: responses(s, "b", "404") == 4)
+
+        # 3. POST /-/reload with the bad file: 400 and the error text.
+        status, _, body = exp.get("/-/reload", method="POST")
+        assert status == 400 and b"unknown format 'combind'" in body, (status, body)
+
+        # 4. POST /-/reload removing b and changing a's labels: 200; b disappears,
+        #    a is rebuilt (new label, counters from zero).
+        write(cfg, CONFIG % (SRC % ("a", "a.log", "z")))
+        status, _, body = exp.get("/-/reload", method="POST")
+        assert status == 200, (status, body)
+        s = scrape(exp)
+        assert value(s, "accesslog_config_last_reload_successful") == 1
+        assert not any(dict(k[1]).get("source") == "b" for k in s), "removed source still there"
+        assert responses(s, "a", "200") == 0
+        append(a, "200", 2)
+        s = exp_wait(exp, lambda s: value(
+            s, "accesslog_http_responses_total", source="a", team="z", code="200") == 2)
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+
+
+def _scrape(exp, path):
+    from harness import parse_exposition
+    status, _, body = exp.get(path)
+    assert status == 200, status
+    return parse_exposition(body.decode("utf-8"))
+
+
+def exp_wait(exp, pred, timeout=10.0):
+    deadline = time.time() + timeout
+    s = exp.scrape_path("/prom")
+    while not pred(s):
+        assert time.time() < deadline, "timed out; log:\n" + exp.log()
+        time.sleep(0.05)
+        s = exp.scrape_path("/prom")
+    return s
+
+
+def wait_log(exp, text, timeout=10.0):
+    deadline = time.time() + timeout
+    while text not in exp.log():
+        assert time.time() < deadline, "no %r in log:\n%s" % (text, exp.log())
+        time.sleep(0.05)
+
+
+def check_json_logging(tmp):
+    """--log.format json: every stderr line is a JSON object with ts/level/msg;
+    --log.level filters."""
+    log = os.path.join(tmp, "j.log")
+    open(log, "w").close()
+    for level, want_info in (("debug", True), ("error", False)):
+        errf = tempfile.TemporaryFile()
+        p = subprocess.Popen([binary(), "--web.listen-address", "127.0.0.1:0", "--log.format",
+                              "json", "--log.level", level, log],
+                             stdout=subprocess.DEVNULL, stderr=errf)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGHUP)  # a reload logs at info level
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
+        errf.seek(0)
+        lines = errf.read().decode().splitlines()
+        msgs = []
+        for line in lines:
+            obj = json.loads(line)  # every line is valid JSON
+            assert set(("ts", "level", "msg")) <= set(obj), obj
+            assert obj["level"] in ("debug", "info", "warn", "error"), obj
+            msgs.append(obj["msg"])
+        if want_info:
+            assert "listening" in msgs and "configuration reloaded" in msgs, msgs
+        else:
+            assert msgs == [], msgs
+
+
+def main():
+    tmp = tempfile.mkdtemp()
+    try:
+        n = check_cli()
+        check_reload(tmp)
+        check_json_logging(tmp)
+    finally:
+        shutil.rmtree(tmp)
+    print("ok - %d bad config fixtures rejected with exit 2" % n)
+    print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()

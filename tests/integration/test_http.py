@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Integration: the HTTP surface of the real binary.  Landing page, health
+endpoints, 404 for unknown paths, 405 (with Allow) for wrong methods, 400 for
+malformed requests, /-/reload gated by --web.enable-lifecycle, and the
+connection timeout: slow clients trickling a request byte by byte do not stop
+scrapes from another client, and are cut off once they stall for longer than
+--web.connection-timeout."""
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Exporter  # noqa: E402
+
+TIMEOUT_S = 2
+
+
+def raw(port, data, timeout=5.0):
+    """Send raw bytes, return the whole response (server closes or timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+def status_line(resp):
+    return resp.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def check_routes(exp, log):
+    status, headers, body = exp.get("/")
+    assert status == 200, status
+    assert headers["Content-Type"].startswith("text/html"), headers
+    html = body.decode()
+    for want in ("accesslog_exporter", "Version 0.", "web (combined)", log,
+                 '<a href="/metrics">'):
+        assert want in html, (want, html)
+
+    assert exp.get("/-/healthy")[0] == 200
+    assert exp.get("/-/ready")[0] == 200
+    status, _, body = exp.get("/nope")
+    assert status == 404 and b"404" in body, (status, body)
+    assert exp.get("/metrics/extra")[0] == 404
+
+    for path in ("/metrics", "/", "/-/healthy", "/-/ready"):
+        for method in ("POST", "PUT", "DELETE"):
+            status, headers, _ = exp.get(path, method=method)
+            assert status == 405, (path, method, status)
+            assert headers.get("Allow") == "GET, HEAD", headers
+
+    status, headers, body = exp.get("/metrics", method="HEAD")
+    assert status == 200 and body == b"", (status, body)
+
+    # /-/reload: GET is the wrong method; POST without --web.enable-lifecycle is 403.
+    status, headers, _ = exp.get("/-/reload")
+    assert status == 405 and headers.get("Allow") == "POST", (status, headers)
+    status, _, body = exp.get("/-/reload", method="POST")
+    assert status == 403 and b"web.enable-lifecycle" in body, (status, body)
+
+
+def check_malformed(port):
+    # Not HTTP at all: the connection is closed (no response) or answered with 400.
+    resp = raw(port, b"GARBAGE\r\n\r\n")
+    assert resp == b"" or status_line(resp).startswith("HTTP/1.1 400"), resp[:80]
+    for bad, want in ((b"GET /metrics HTTP/1.1\r\nNo colon here\r\n\r\n", "400"),
+                      (b"GET /metrics HTTP/1.1\r\n\r\n", "400"),  # no Host
+                      (b"GET /metrics HTTP/9.9\r\nHost: x\r\n\r\n", "505")):
+        code = status_line(raw(port, bad))
+        assert code.startswith("HTTP/1.1 " + want), (bad, code)
+    # A header block larger than the per-connection memory limit is refused.
+    huge = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n"
+    try:
+        resp = raw(port, huge)
+        assert status_line(resp).split(" ")[1] in ("400", "413", "431"), status_line(resp)
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # closed while we were still sending: also a refusal
+
+
+def check_slowloris(exp):
+    """Slow clients hold connections; scrapes still go through quickly, and
+    a stalled client is closed after the idle timeout."""
+    slow = []
+    for _ in range(8):
+        s = socket.create_connection(("127.0.0.1", exp.port), timeout=10)
+        s.sendall(b"GET /metrics HTTP/1.1\r\n")
+        slow.append(s)
+    stop = threading.Event()
+
+    def trickle():
+        i = 0
+        while not stop.is_set():
+            for s in slow:
+                try:
+                    s.sendall(b"X-Slow-%d: a\r\n" % i)
+                except OSError:
+                    pass
+            i += 1
+            stop.wait(0.5)
+
+    t = threading.Thread(target=trickle)
+    t.start()
+    try:
+        worst = 0.0
+        deadline = time.time() + 2.5 * TIMEOUT_S
+        n = 0
+        while time.time() < deadline:
+            t0 = time.time()
+            status, _, body = exp.get("/metrics")
+            worst = max(worst, time.time() - t0)
+            assert status == 200 and b"accesslog_" in body
+            n += 1
+        assert worst < 1.0, "a scrape took %.2f s while slow clients were connected" % worst
+    finally:
+        stop.set()
+        t.join()
+    # Now the slow clients stall: the server must close them after the timeout.
+    t0 = time.time()
+    for s in slow:
+        s.settimeout(TIMEOUT_S * 4)
+        try:
+            data = s.recv(65536)
+            # MHD may answer a timed-out request with nothing or an error status.
+            assert data == b"" or data.startswith(b"HTTP/1.1 4"), data[:80]
+        except ConnectionResetError:
+            pass
+        except socket.timeout:
+            raise AssertionError("a stalled connection was not closed")
+        s.close()
+    elapsed = time.time() - t0
+    assert elapsed < TIMEOUT_S * 3, "stalled connections closed after %.1f s" % elapsed
+    return n, worst
+
+
+def main():
+    tmp = tempfile.mkdtemp()
+    log = os.path.join(tmp, "access.log")
+    open(log, "w").close()
+    exp = Exporter(["--source", "web", "--web.connection-timeout", str(TIMEOUT_S), log])
+    try:
+        check_routes(exp, log)
+        check_malformed(exp.port)
+        n, worst = check_slowloris(exp)
+        # The exporter is still healthy afterwards.
+        assert exp.get("/-/healthy")[0] == 200
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+        shutil.rmtree(tmp)
+    print("ok - %d scrapes during slowloris, slowest %.3f s" % (n, worst))
+    print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
