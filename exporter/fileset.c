@@ -401,14 +401,20 @@ static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64
 			close(fd);
 			continue;
 		}
-		emit(fs, TAIL_EV_ROTATED, 1);
-		log_info("resuming a file rotated while stopped", "source", fs->name, "path", path);
+		if (!sf->retired) {
+			/* A rotation seen before the checkpoint is in the restored counter. */
+			emit(fs, TAIL_EV_ROTATED, 1);
+		}
+		log_info("resuming a rotated file", "source", fs->name, "path", path);
 		found = true;
 	}
 	if (d) {
 		closedir(d);
 	}
-	if (!found) {
+	if (!found && sf->retired) {
+		log_info("a rotated file is gone (it had been idle or drained)", "source", fs->name,
+		         "path", sf->path);
+	} else if (!found) {
 		log_warn("a checkpointed file is gone; lines written to it after the checkpoint "
 		         "cannot be counted",
 		         "source", fs->name, "path", sf->path);
@@ -513,14 +519,15 @@ int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line)
 }
 
 void fileset_foreach(const struct fileset *fs,
-                     void (*fn)(void *ud, const char *path, const struct tail_position *pos),
+                     void (*fn)(void *ud, const char *path, const struct tail_position *pos,
+                                bool retired),
                      void *ud)
 {
 	struct tail_position pos;
 
 	for (size_t i = 0; i < fs->n_entries; i++) {
 		tail_file_position(fs->entries[i].tf, &pos);
-		fn(ud, tail_file_path(fs->entries[i].tf), &pos);
+		fn(ud, tail_file_path(fs->entries[i].tf), &pos, fs->entries[i].retiring);
 	}
 }
 

@@ -60,9 +60,11 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 /* Check names, rescan when due, read every file.  Returns bytes read. */
 int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line);
 
-/* Call fn for every tracked file with its path and resumable position. */
+/* Call fn for every tracked file with its path, resumable position and
+ * whether it was rotated away from path (still being drained). */
 void fileset_foreach(const struct fileset *fs,
-                     void (*fn)(void *ud, const char *path, const struct tail_position *pos),
+                     void (*fn)(void *ud, const char *path, const struct tail_position *pos,
+                                bool retired),
                      void *ud);
 
 /* Number of tracked (open) files. */

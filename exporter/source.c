@@ -198,9 +198,9 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 	return total;
 }
 
-static void add_file(void *ud, const char *path, const struct tail_position *pos)
+static void add_file(void *ud, const char *path, const struct tail_position *pos, bool retired)
 {
-	state_add_file(ud, path, pos);
+	state_add_file(ud, path, pos, retired);
 }
 
 int source_checkpoint(struct source *s, struct strbuf *b)

@@ -69,7 +69,8 @@ void state_add_pattern(struct strbuf *b, const char *pattern)
 	}
 }
 
-void state_add_file(struct strbuf *b, const char *path, const struct tail_position *pos)
+void state_add_file(struct strbuf *b, const char *path, const struct tail_position *pos,
+                    bool retired)
 {
 	if (!is_one_line(path)) {
 		return; /* cannot be represented; resumes like a new file */
@@ -77,7 +78,8 @@ void state_add_file(struct strbuf *b, const char *path, const struct tail_positi
 	(void)strbuf_printf(b, "file %llu %llu %u %016llx %llu %d %s\n",
 	                    (unsigned long long)pos->id.dev, (unsigned long long)pos->id.ino,
 	                    (unsigned)pos->id.fp_len, (unsigned long long)pos->id.fp_hash,
-	                    (unsigned long long)pos->offset, pos->skipping ? 1 : 0, path);
+	                    (unsigned long long)pos->offset,
+	                    (pos->skipping ? 1 : 0) | (retired ? 2 : 0), path);
 }
 
 void state_end_source(struct strbuf *b, const char *counters, size_t len)
@@ -258,7 +260,7 @@ static int parse_file(const char *p, size_t len, struct state_file *f)
 	if (take_u64(&p, end, 10, false, &dev) < 0 || take_u64(&p, end, 10, false, &ino) < 0 ||
 	    take_u64(&p, end, 10, false, &fl) < 0 || take_u64(&p, end, 16, false, &fh) < 0 ||
 	    take_u64(&p, end, 10, false, &off) < 0 || take_u64(&p, end, 10, false, &skip) < 0 ||
-	    fl > TAIL_FP_MAX || skip > 1 || off > (uint64_t)INT64_MAX) {
+	    fl > TAIL_FP_MAX || skip > 3 || off > (uint64_t)INT64_MAX) {
 		return -EINVAL;
 	}
 	f->path = dup_text(p, (size_t)(end - p));
@@ -270,7 +272,8 @@ static int parse_file(const char *p, size_t len, struct state_file *f)
 	f->pos.id.fp_len = (uint32_t)fl;
 	f->pos.id.fp_hash = fh;
 	f->pos.offset = off;
-	f->pos.skipping = skip == 1;
+	f->pos.skipping = (skip & 1) != 0;
+	f->retired = (skip & 2) != 0;
 	return 0;
 }
 

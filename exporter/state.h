@@ -9,7 +9,8 @@
  *   accesslog-state 1
  *   source <name>                      (rest of line)
  *   pattern <path or glob>             (rest of line; 0..n)
- *   file <dev> <ino> <fp_len> <fp_hash hex> <offset> <skipping 0|1> <path>
+ *   file <dev> <ino> <fp_len> <fp_hash hex> <offset> <flags 0..3> <path>
+ *        (flags: 1 = offset inside an over-long line, 2 = rotated away)
  *   counters <n>                       then exactly n bytes (metrics_source_save text)
  *   end
  *   ... more sources ...
@@ -38,6 +39,7 @@
 struct state_file {
 	char *path;
 	struct tail_position pos;
+	bool retired; /* rotated away from path, still being drained */
 };
 
 struct state_source {
@@ -62,7 +64,8 @@ struct state {
 void state_begin(struct strbuf *b);
 void state_add_source(struct strbuf *b, const char *name);
 void state_add_pattern(struct strbuf *b, const char *pattern);
-void state_add_file(struct strbuf *b, const char *path, const struct tail_position *pos);
+void state_add_file(struct strbuf *b, const char *path, const struct tail_position *pos,
+                    bool retired);
 void state_end_source(struct strbuf *b, const char *counters, size_t len);
 int state_finish(struct strbuf *b);
 

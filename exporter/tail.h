@@ -118,10 +118,11 @@ int tail_file_open(const char *path, int fd, const struct stat *st, uint64_t off
 /* NULL-safe; closes the descriptor. */
 void tail_file_destroy(struct tail_file *t);
 
-/* Read everything new now (at most 64 MiB per call, so one busy file does
- * not starve the others).  at_eof_is_line: treat a final unterminated line
- * as complete (for --once).  now_ms (monotonic) paces retries after a read
- * error (one attempt per second).  Returns the number of bytes read. */
+/* Read everything new now, at most 64 MiB per call so one busy file does
+ * not starve the others (--once calls until it returns 0).
+ * at_eof_is_line: treat a final unterminated line at EOF as complete (for
+ * --once).  now_ms (monotonic) paces retries after a read error (one
+ * attempt per second).  Returns the number of bytes read. */
 int64_t tail_file_poll(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
                        bool at_eof_is_line);
 

@@ -32,9 +32,9 @@ static char *build(size_t *ret_len)
 	state_add_source(&b, "web front");
 	state_add_pattern(&b, "/var/log/nginx/access.log");
 	state_add_pattern(&b, "/var/log/nginx/*.log");
-	state_add_file(&b, "/var/log/nginx/access.log", &pos_a);
-	state_add_file(&b, "/var/log/nginx/with space.log", &pos_b);
-	state_add_file(&b, "/bad\nname", &pos_b); /* cannot be represented: skipped */
+	state_add_file(&b, "/var/log/nginx/access.log", &pos_a, false);
+	state_add_file(&b, "/var/log/nginx/with space.log", &pos_b, true);
+	state_add_file(&b, "/bad\nname", &pos_b, false); /* cannot be represented: skipped */
 	state_end_source(&b, counters_a, strlen(counters_a));
 	state_add_source(&b, "api");
 	state_end_source(&b, "", 0);
@@ -60,8 +60,10 @@ static void t_round_trip(void **state)
 	assert_memory_equal(&s->files[0].pos.id, &pos_a.id, sizeof(pos_a.id));
 	assert_int_equal(s->files[0].pos.offset, pos_a.offset);
 	assert_false(s->files[0].pos.skipping);
+	assert_false(s->files[0].retired);
 	assert_string_equal(s->files[1].path, "/var/log/nginx/with space.log");
 	assert_true(s->files[1].pos.skipping);
+	assert_true(s->files[1].retired);
 	assert_int_equal(s->counters_len, strlen(counters_a));
 	assert_memory_equal(s->counters, counters_a, s->counters_len);
 	s = state_find_source(st, "api");
@@ -108,7 +110,7 @@ static void t_corrupt_rejected(void **state)
 	    "accesslog-state 1\nsource a\nend\n",                  /* no counters */
 	    "accesslog-state 1\nsource a\ncounters 5\nc x\nend\n", /* length past end */
 	    "accesslog-state 1\nsource a\ncounters 0\nend\nsource a\ncounters 0\nend\n", /* dup */
-	    "accesslog-state 1\nsource a\nfile 1 2 3 4 5 6 /p\ncounters 0\nend\n", /* skipping 6 */
+	    "accesslog-state 1\nsource a\nfile 1 2 3 4 5 4 /p\ncounters 0\nend\n",    /* flags 4 */
 	    "accesslog-state 1\nsource a\nfile 1 2 2000 4 5 0 /p\ncounters 0\nend\n", /* fp_len */
 	    "accesslog-state 1\nsource a\nfile 1 2 3 4 5 0\ncounters 0\nend\n",       /* no path */
 	    "accesslog-state 1\nsource a\nfile 1 2 3 4 x 0 /p\ncounters 0\nend\n",    /* number */
@@ -146,7 +148,7 @@ static void t_caps(void **state)
 	state_begin(&b);
 	state_add_source(&b, "a");
 	for (unsigned i = 0; i <= STATE_MAX_FILES; i++) {
-		state_add_file(&b, "/p", &pos_a);
+		state_add_file(&b, "/p", &pos_a, false);
 	}
 	state_end_source(&b, "", 0);
 	assert_int_equal(state_finish(&b), 0);

@@ -529,12 +529,13 @@ struct saved {
 	size_t n;
 };
 
-static void save_one(void *ud, const char *path, const struct tail_position *pos)
+static void save_one(void *ud, const char *path, const struct tail_position *pos, bool retired)
 {
 	struct saved *sv = ud;
 	assert_true(sv->n < 8);
 	sv->files[sv->n].path = strdup(path);
 	sv->files[sv->n].pos = *pos;
+	sv->files[sv->n].retired = retired;
 	sv->n++;
 }
 
@@ -610,6 +611,51 @@ static void t_resume(void **state)
 	free_saved(&sv);
 }
 
+/* A checkpoint taken while a rotated file is still being drained: after a
+ * restart the file is found by identity and drained, and the rotation
+ * (already in the restored counter) is not counted again. */
+static void t_resume_retired(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("q.log")};
+	struct saved sv = {.n = 0};
+	char *pp[] = {(char *)pats[0]};
+	(void)state;
+
+	write_file("q.log", "w", "");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("q.log", "a", "1\n");
+	assert_int_equal(rename(path_of("q.log"), path_of("q.log.1")), 0);
+	write_file("q.log", "w", "2\n");
+	(void)fileset_poll(fs, 10, false);
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 1);
+	fileset_foreach(fs, save_one, &sv);
+	assert_int_equal(sv.n, 2);
+	assert_true(sv.files[0].retired != sv.files[1].retired);
+	fileset_destroy(fs);
+
+	struct state_source ss = {.name = (char *)"test",
+	                          .patterns = pp,
+	                          .n_patterns = 1,
+	                          .files = sv.files,
+	                          .n_files = 2};
+	cb = callbacks(&s);
+	write_file("q.log.1", "a", "late\n");
+	write_file("q.log", "a", "3\n");
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	(void)fileset_poll(fs, 10, false);
+	assert_int_equal(s.n, 2);
+	assert_true(seen_once(&s, "late"));
+	assert_true(seen_once(&s, "3"));
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 0);
+	assert_int_equal(fileset_count(fs), 2);
+	fileset_destroy(fs);
+	free_saved(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +673,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_globs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_max_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_resume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_resume_retired, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
