@@ -325,7 +325,6 @@ int logparse_create(enum logparse_kind kind, const char *text, struct log_parser
 
 int logparse_line(struct log_parser *p, const char *line, size_t len, struct log_record *ret)
 {
-	struct log_record r;
 	struct str_view request = {NULL, 0};
 	int rc;
 
@@ -359,7 +358,8 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 			return -EINVAL;
 		}
 	}
-	fieldconv_init(&r);
+	/* the match succeeded, so the line parses: fill *ret in place */
+	fieldconv_init(ret);
 	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
 	unsigned top = (unsigned)rc - 1 < p->ngroups ? (unsigned)rc - 1 : p->ngroups;
 	for (unsigned g = 1; g <= top; g++) {
@@ -367,10 +367,9 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 		if (a == PCRE2_UNSET || p->group_field[g] == LOGFORMAT_FIELD_NONE) {
 			continue;
 		}
-		fieldconv_apply(&r, (enum logformat_field)p->group_field[g], line + a, b - a,
+		fieldconv_apply(ret, (enum logformat_field)p->group_field[g], line + a, b - a,
 		                &request);
 	}
-	fieldconv_finish(&r, request);
-	*ret = r;
+	fieldconv_finish(ret, request);
 	return 0;
 }
