@@ -75,6 +75,11 @@ void expo_escape_value(struct strbuf *b, const char *value, size_t len)
 		size_t n;
 		const char *rep = NULL;
 
+		/* Fast path: plain ASCII needs neither escaping nor validation. */
+		if (c < 0x80 && c != '\\' && c != '"' && c != '\n') {
+			i++;
+			continue;
+		}
 		if (c == '\\') {
 			rep = "\\\\";
 		} else if (c == '"') {
@@ -134,6 +139,11 @@ static void put_label(struct strbuf *b, const struct expo_label *l, bool first)
 	if (!first) {
 		(void)strbuf_putc(b, ',');
 	}
+	if (!l->name) {
+		/* A fragment rendered by expo_labels_fragment: copied as is. */
+		(void)strbuf_append(b, l->value, l->value_len);
+		return;
+	}
 	(void)strbuf_puts(b, l->name);
 	(void)strbuf_append(b, "=\"", 2);
 	expo_escape_value(b, l->value, l->value_len ? l->value_len : strlen(l->value));
@@ -177,6 +187,13 @@ void expo_sample_double(struct strbuf *b, const char *name, const char *suffix,
 	put_head(b, name, suffix, labels, n_labels, extra);
 	(void)strbuf_put_double(b, value);
 	(void)strbuf_putc(b, '\n');
+}
+
+void expo_labels_fragment(struct strbuf *b, const struct expo_label *labels, size_t n_labels)
+{
+	for (size_t i = 0; i < n_labels; i++) {
+		put_label(b, &labels[i], i == 0);
+	}
 }
 
 void expo_end(struct strbuf *b, enum expo_format f)

@@ -28,9 +28,9 @@ enum expo_type {
 };
 
 struct expo_label {
-	const char *name;
+	const char *name; /* NULL: value is a fragment from expo_labels_fragment */
 	const char *value;
-	size_t value_len; /* 0: use strlen(value) */
+	size_t value_len; /* 0: use strlen(value); a fragment needs its length */
 };
 
 /* Content-Type header value for a format. */
@@ -53,6 +53,10 @@ void expo_sample_double(struct strbuf *b, const char *name, const char *suffix,
 
 /* Append a label value escaped for the exposition formats (valid UTF-8 out). */
 void expo_escape_value(struct strbuf *b, const char *value, size_t len);
+
+/* Append labels as they appear between the braces ('a="x",b="y"', escaped),
+ * to be reused as one pre-rendered label {NULL, text, len} in many samples. */
+void expo_labels_fragment(struct strbuf *b, const struct expo_label *labels, size_t n_labels);
 
 /* Finish a document ("# EOF" for OpenMetrics, nothing for text). */
 void expo_end(struct strbuf *b, enum expo_format f);

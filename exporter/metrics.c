@@ -73,6 +73,8 @@ struct histogram {
 	double bounds[MAX_BUCKETS];
 	_Atomic uint64_t *counts;                        /* [N_METHODS][N_CLASSES][n_bounds + 1] */
 	_Atomic uint64_t sum_bits[N_METHODS][N_CLASSES]; /* double stored as bits */
+	char le[MAX_BUCKETS + 1][32];                    /* le label values, "+Inf" last */
+	size_t le_len[MAX_BUCKETS + 1];
 };
 
 /* Series-table families of a source with field labels. */
@@ -103,6 +105,8 @@ struct metrics_source {
 	char *name;
 	struct config_label *labels;
 	size_t n_labels;
+	char *base_frag; /* 'source="x",static="y"' escaped once, reused by every sample */
+	size_t base_frag_len;
 	_Atomic uint64_t counters[METRICS_COUNTER_COUNT];
 	_Atomic uint64_t last_read_bits;
 	_Atomic uint64_t responses[N_METHODS][STATUS_SLOTS];
@@ -130,6 +134,8 @@ struct metrics {
 	bool no_class;
 	bool no_reason;
 	size_t series_limit;
+	char *slot_frag[STATUS_SLOTS]; /* 'code="404",class="4xx",reason="Not Found"' */
+	size_t slot_frag_len[STATUS_SLOTS];
 };
 
 static inline void inc(_Atomic uint64_t *c, uint64_t d)
@@ -193,6 +199,31 @@ static bool buckets_ok(const double *b, size_t n)
 	return true;
 }
 
+/* The status labels of every slot, rendered once (they never change). */
+static int make_slot_fragments(struct metrics *m)
+{
+	for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
+		struct expo_label l[3];
+		struct strbuf b;
+		size_t n = 0;
+		l[n++] = (struct expo_label){"code", status_slot_code(slot), 0};
+		if (!m->no_class) {
+			l[n++] = (struct expo_label){"class", status_slot_class(slot), 0};
+		}
+		if (!m->no_reason) {
+			l[n++] = (struct expo_label){"reason", status_slot_reason(slot), 0};
+		}
+		strbuf_init(&b, 4096);
+		expo_labels_fragment(&b, l, n);
+		m->slot_frag[slot] = strbuf_steal(&b, &m->slot_frag_len[slot]);
+		strbuf_finish(&b);
+		if (!m->slot_frag[slot]) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 struct metrics *metrics_create(const struct metrics_options *o)
 {
 	struct metrics *m;
@@ -217,6 +248,10 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	m->no_class = o->no_class_label;
 	m->no_reason = o->no_reason_label;
 	m->series_limit = o->series_limit ? o->series_limit : SERIES_DEFAULT_LIMIT;
+	if (make_slot_fragments(m) < 0) {
+		metrics_destroy(m);
+		return NULL;
+	}
 	/* A registry exists only for a configuration that loaded. */
 	atomic_store_explicit(&m->reload_ok, 1, memory_order_relaxed);
 	return m;
@@ -242,6 +277,7 @@ static void source_destroy(struct metrics_source *s)
 	free(s->request.counts);
 	free(s->upstream.counts);
 	free(s->name);
+	free(s->base_frag);
 	pthread_mutex_destroy(&s->files_lock);
 	free(s);
 }
@@ -255,6 +291,9 @@ void metrics_destroy(struct metrics *m)
 		source_destroy(m->sources[i]);
 	}
 	free(m->sources);
+	for (unsigned i = 0; i < STATUS_SLOTS; i++) {
+		free(m->slot_frag[i]);
+	}
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -263,6 +302,21 @@ static int hist_init(struct histogram *h, const double *bounds, size_t n)
 {
 	h->n_bounds = n;
 	memcpy(h->bounds, bounds, n * sizeof(double));
+	for (size_t k = 0; k <= n; k++) {
+		struct strbuf tmp = {
+		    .data = h->le[k], .alloc = sizeof(h->le[k]), .cap = sizeof(h->le[k]) - 1};
+		if (k < n) {
+			(void)strbuf_put_double(&tmp, bounds[k]);
+			/* Integral bounds are written "1.0" so le values look the same in both
+			 * formats. */
+			if (!memchr(tmp.data, '.', tmp.len) && !memchr(tmp.data, 'e', tmp.len)) {
+				(void)strbuf_puts(&tmp, ".0");
+			}
+		} else {
+			(void)strbuf_puts(&tmp, "+Inf");
+		}
+		h->le_len[k] = tmp.len;
+	}
 	h->counts = calloc((size_t)N_METHODS * N_CLASSES * (n + 1), sizeof(*h->counts));
 	return h->counts ? 0 : -ENOMEM;
 }
@@ -340,6 +394,24 @@ static int source_add_families(struct metrics *m, struct metrics_source *s,
 	return 0;
 }
 
+/* source + static labels, escaped once for all samples of the source. */
+static int make_base_fragment(struct metrics_source *s)
+{
+	struct expo_label l[CONFIG_MAX_STATIC_LABELS + 1];
+	struct strbuf b;
+	size_t n = 0;
+
+	l[n++] = (struct expo_label){"source", s->name, 0};
+	for (size_t i = 0; i < s->n_labels && n < CONFIG_MAX_STATIC_LABELS + 1; i++) {
+		l[n++] = (struct expo_label){s->labels[i].name, s->labels[i].value, 0};
+	}
+	strbuf_init(&b, 1024 * 1024);
+	expo_labels_fragment(&b, l, n);
+	s->base_frag = strbuf_steal(&b, &s->base_frag_len);
+	strbuf_finish(&b);
+	return s->base_frag ? 0 : -ENOMEM;
+}
+
 static int source_new(struct metrics *m, const char *name, const struct config_label *labels,
                       size_t n_labels, const struct config_field_label *fl, size_t n_fl,
                       struct metrics_source **ret, char *err, size_t err_size)
@@ -367,6 +439,10 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 		if (!s->labels[i].name || !s->labels[i].value) {
 			goto fail;
 		}
+	}
+	r = make_base_fragment(s);
+	if (r < 0) {
+		goto fail;
 	}
 	if (n_fl) {
 		r = source_add_families(m, s, fl, n_fl, err, err_size);
@@ -621,13 +697,8 @@ out:
 /* Fill the common labels (source + static labels); returns how many. */
 static size_t base_labels(const struct metrics_source *s, struct expo_label *l)
 {
-	size_t n = 0;
-
-	l[n++] = (struct expo_label){"source", s->name, 0};
-	for (size_t i = 0; i < s->n_labels && n < MAX_LABELS - 6; i++) {
-		l[n++] = (struct expo_label){s->labels[i].name, s->labels[i].value, 0};
-	}
-	return n;
+	l[0] = (struct expo_label){NULL, s->base_frag, s->base_frag_len};
+	return 1;
 }
 
 /* Append the field labels of tuple id after n labels; returns the new count. */
@@ -650,13 +721,7 @@ static size_t field_labels(const struct metrics_source *s, uint32_t id, struct e
 static size_t status_labels(const struct metrics *m, unsigned slot, unsigned me,
                             struct expo_label *l, size_t n)
 {
-	l[n++] = (struct expo_label){"code", status_slot_code(slot), 0};
-	if (!m->no_class) {
-		l[n++] = (struct expo_label){"class", status_slot_class(slot), 0};
-	}
-	if (!m->no_reason) {
-		l[n++] = (struct expo_label){"reason", status_slot_reason(slot), 0};
-	}
+	l[n++] = (struct expo_label){NULL, m->slot_frag[slot], m->slot_frag_len[slot]};
 	l[n++] = (struct expo_label){"method", method_names[me], 0};
 	return n;
 }
@@ -739,27 +804,15 @@ static void render_bytes(struct metrics *m, enum expo_format f, struct strbuf *b
 }
 
 /* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum given. */
-static void render_hist_row(struct strbuf *b, const char *name, const double *bounds,
-                            size_t n_bounds, const _Atomic uint64_t *row, uint64_t sum_bits,
+static void render_hist_row(struct strbuf *b, const char *name, const struct histogram *h,
+                            const _Atomic uint64_t *row, uint64_t sum_bits,
                             const struct expo_label *l, size_t n)
 {
 	uint64_t cum = 0;
-	char le[40];
 
-	for (size_t k = 0; k <= n_bounds; k++) {
-		struct strbuf tmp = {.data = le, .alloc = sizeof(le), .cap = sizeof(le) - 1};
+	for (size_t k = 0; k <= h->n_bounds; k++) {
+		struct expo_label lel = {"le", h->le[k], h->le_len[k]};
 		cum += get(&row[k]);
-		if (k < n_bounds) {
-			(void)strbuf_put_double(&tmp, bounds[k]);
-			/* Integral bounds are written "1.0" so le values look the same in both
-			 * formats. */
-			if (!memchr(le, '.', tmp.len) && !memchr(le, 'e', tmp.len)) {
-				(void)strbuf_puts(&tmp, ".0");
-			}
-		} else {
-			(void)strbuf_puts(&tmp, "+Inf");
-		}
-		struct expo_label lel = {"le", le, tmp.len};
 		expo_sample_u64(b, name, "_bucket", l, n, &lel, cum);
 	}
 	expo_sample_double(b, name, "_sum", l, n, NULL, bitsd(sum_bits));
@@ -794,8 +847,8 @@ static void render_histogram(struct metrics *m, enum expo_format f, struct strbu
 				const _Atomic uint64_t *row = hist_row(h, me, c);
 				if (row_any(row, h->n_bounds + 1)) {
 					size_t k = method_class_labels(me, c, l, n);
-					render_hist_row(b, name, h->bounds, h->n_bounds, row,
-					                get(&h->sum_bits[me][c]), l, k);
+					render_hist_row(b, name, h, row, get(&h->sum_bits[me][c]),
+					                l, k);
 				}
 			}
 		}
@@ -808,8 +861,7 @@ static void render_histogram(struct metrics *m, enum expo_format f, struct strbu
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = method_class_labels(key.method, key.slot, l, k);
-				render_hist_row(b, name, h->bounds, h->n_bounds, v,
-				                get(&v[h->n_bounds + 1]), l, k);
+				render_hist_row(b, name, h, v, get(&v[h->n_bounds + 1]), l, k);
 			}
 		}
 	}

@@ -64,7 +64,7 @@ static int reserve(struct strbuf *b, size_t extra)
 	return 0;
 }
 
-int strbuf_append(struct strbuf *b, const void *data, size_t len)
+int strbuf_append_slow(struct strbuf *b, const void *data, size_t len)
 {
 	int r = reserve(b, len);
 

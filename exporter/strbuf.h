@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct strbuf {
 	char *data;
@@ -29,8 +30,19 @@ void strbuf_finish(struct strbuf *b);
 /* Forget the content, keep the allocation and clear the error. */
 void strbuf_reset(struct strbuf *b);
 
-/* Append bytes; on failure sets b->error and returns it. */
-int strbuf_append(struct strbuf *b, const void *data, size_t len);
+/* Append bytes; on failure sets b->error and returns it.  The common case
+ * (room left, no error) is inline: renders append millions of short pieces. */
+int strbuf_append_slow(struct strbuf *b, const void *data, size_t len);
+static inline int strbuf_append(struct strbuf *b, const void *data, size_t len)
+{
+	if (!b->error && len < b->alloc - b->len && len <= b->cap - b->len) {
+		memcpy(b->data + b->len, data, len);
+		b->len += len;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return strbuf_append_slow(b, data, len);
+}
 
 /* Append a NUL-terminated string. */
 int strbuf_puts(struct strbuf *b, const char *s);

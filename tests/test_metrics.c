@@ -3,6 +3,8 @@
  * checkpoint save/restore round trip.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -542,6 +544,60 @@ static void t_save_restore_field_labels(void **state)
 	metrics_destroy(flat);
 }
 
+struct writer_arg {
+	struct metrics_source *s;
+	unsigned n;
+	atomic_bool done;
+};
+
+static void *writer_main(void *p)
+{
+	struct writer_arg *a = p;
+	char host[32];
+
+	for (unsigned i = 0; i < a->n; i++) {
+		int len = snprintf(host, sizeof(host), "h%u", i % 3000);
+		struct log_record r = vrec(i % 2 ? "GET" : "POST", 200 + i % 7, "", "/");
+		r.vhost = (struct str_view){host, (size_t)len};
+		metrics_observe(a->s, &r);
+	}
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+/* A scrape walks the series tables while the single writer grows them. */
+static void t_concurrent_render(void **state)
+{
+	static const struct config_field_label raw[] = {
+	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	};
+	struct metrics *m = registry_with(false, false, 5000);
+	struct writer_arg a = {.n = 300000};
+	pthread_t t;
+	unsigned renders = 0;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "c", NULL, 0, raw, 1, &a.s, NULL, 0), 0);
+	atomic_init(&a.done, false);
+	assert_int_equal(pthread_create(&t, NULL, writer_main, &a), 0);
+	while (!atomic_load(&a.done) || renders == 0) {
+		char *out = render(m, renders % 2 ? EXPO_OPENMETRICS : EXPO_TEXT);
+		assert_no_duplicates(out);
+		free(out);
+		renders++;
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	uint64_t total = 0;
+	for (unsigned c = 200; c < 207; c++) {
+		total += metrics_get_responses(a.s, status_slot_from_code(c));
+	}
+	assert_int_equal(total, a.n);
+	char *out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"c\",vhost=\"h0\","));
+	free(out);
+	metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(t_no_duplicates_and_stable),
 	    cmocka_unit_test(t_openmetrics_families),
 	    cmocka_unit_test(t_save_restore_field_labels),
+	    cmocka_unit_test(t_concurrent_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

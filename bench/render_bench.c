@@ -1,0 +1,270 @@
+/*
+ * render_bench.c - scrape cost and the price of histograms and field labels.
+ *
+ * Usage: render_bench [--renders N] [--observations N]
+ *
+ * 1. Rendering: a registry of 20 sources x 500 (method, code) response
+ *    series (10,000 series plus the fixed families), rendered N times in
+ *    the text format, in OpenMetrics, and text + gzip; and one source with a
+ *    field label of 10,000 distinct values.  Prints the median ms per render.
+ * 2. Ingestion: metrics_observe on pre-parsed records, status only versus
+ *    with request and upstream times (two histograms), and with a field label
+ *    (cached tuple lookups); prints observations/s and the histogram ratio.
+ *    The records cycle through a realistic mix of methods, codes and times.
+ * The whole-exporter comparison (parse + count, --once) is in bench/run-render.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exporter/compress.h"
+#include "exporter/metrics.h"
+#include "parsers/status.h"
+
+#define N_SOURCES 20
+#define CODES_PER_SOURCE 500
+#define RECORDS 4096
+
+static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+static double now(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static size_t parse_count(const char *s)
+{
+	size_t v = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	return v;
+}
+
+static struct metrics *registry(size_t limit)
+{
+	struct metrics_options o = {.request_buckets = buckets,
+	                            .n_request_buckets = N_BUCKETS,
+	                            .upstream_buckets = buckets,
+	                            .n_upstream_buckets = N_BUCKETS,
+	                            .series_limit = limit};
+	struct metrics *m = metrics_create(&o);
+	if (!m) {
+		fprintf(stderr, "metrics_create failed\n");
+		exit(1);
+	}
+	return m;
+}
+
+static size_t count_samples(const char *text, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if ((i == 0 || text[i - 1] == '\n') && text[i] != '#') {
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Median ms of renders of m in format f (gzip: compress each render too). */
+static double time_render(struct metrics *m, enum expo_format f, bool gz, size_t renders,
+                          size_t *ret_samples, size_t *ret_bytes)
+{
+	double *ms = calloc(renders, sizeof(*ms));
+	struct strbuf b;
+
+	strbuf_init(&b, 256u * 1024u * 1024u);
+	for (size_t i = 0; i < renders; i++) {
+		char *z = NULL;
+		size_t zlen = 0;
+		strbuf_reset(&b);
+		double t0 = now();
+		if (metrics_render(m, f, &b) < 0) {
+			fprintf(stderr, "render failed\n");
+			exit(1);
+		}
+		expo_end(&b, f);
+		if (gz && compress_gzip(b.data, b.len, COMPRESS_DEFAULT_LEVEL, &z, &zlen) < 0) {
+			fprintf(stderr, "gzip failed\n");
+			exit(1);
+		}
+		ms[i] = (now() - t0) * 1000;
+		free(z);
+		*ret_bytes = gz ? zlen : b.len;
+	}
+	*ret_samples = count_samples(b.data, b.len);
+	qsort(ms, renders, sizeof(*ms), cmp_double);
+	double med = ms[renders / 2];
+	free(ms);
+	strbuf_finish(&b);
+	return med;
+}
+
+static void fill_flat(struct metrics *m)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
+	for (int si = 0; si < N_SOURCES; si++) {
+		struct metrics_source *s;
+		char name[32];
+		(void)snprintf(name, sizeof(name), "site%02d", si);
+		struct config_label l = {(char *)"env", (char *)"prod"};
+		if (metrics_add_source(m, name, &l, 1, NULL, 0, &s, NULL, 0) < 0) {
+			exit(1);
+		}
+		/* 100 codes x 5 methods = 500 response series per source. */
+		for (unsigned k = 0; k < CODES_PER_SOURCE; k++) {
+			struct log_record r;
+			memset(&r, 0, sizeof(r));
+			r.method = (struct str_view){methods[k % 5], strlen(methods[k % 5])};
+			r.status_slot = status_slot_from_code(100 + (k / 5) * 5);
+			r.bytes_sent = 1000 + k;
+			r.has_bytes = true;
+			metrics_observe(s, &r);
+		}
+	}
+}
+
+static void fill_field_labels(struct metrics *m)
+{
+	static const struct config_field_label fl = {(char *)"vhost", CONFIG_FIELD_VHOST, NULL,
+	                                             NULL};
+	struct metrics_source *s;
+	char host[32];
+
+	if (metrics_add_source(m, "vhosts", NULL, 0, &fl, 1, &s, NULL, 0) < 0) {
+		exit(1);
+	}
+	for (unsigned k = 0; k < 10000; k++) {
+		struct log_record r;
+		memset(&r, 0, sizeof(r));
+		int n = snprintf(host, sizeof(host), "host%05u.example.com", k);
+		r.vhost = (struct str_view){host, (size_t)n};
+		r.method = (struct str_view){"GET", 3};
+		r.status_slot = status_slot_from_code(200);
+		metrics_observe(s, &r);
+	}
+}
+
+static void bench_render(size_t renders)
+{
+	struct metrics *flat = registry(0), *dyn = registry(20000);
+	size_t samples, bytes;
+	double ms;
+
+	fill_flat(flat);
+	fill_field_labels(dyn);
+	ms = time_render(flat, EXPO_TEXT, false, renders, &samples, &bytes);
+	printf("render text,        %zu samples (%d x %d response series): %.2f ms (%zu bytes)\n",
+	       samples, N_SOURCES, CODES_PER_SOURCE, ms, bytes);
+	ms = time_render(flat, EXPO_OPENMETRICS, false, renders, &samples, &bytes);
+	printf("render openmetrics, %zu samples: %.2f ms (%zu bytes)\n", samples, ms, bytes);
+	ms = time_render(flat, EXPO_TEXT, true, renders, &samples, &bytes);
+	printf("render text + gzip, %zu samples: %.2f ms (%zu bytes gzipped)\n", samples, ms,
+	       bytes);
+	ms = time_render(dyn, EXPO_TEXT, false, renders, &samples, &bytes);
+	printf("render text, field label with 10000 values, %zu samples: %.2f ms\n", samples, ms);
+	metrics_destroy(flat);
+	metrics_destroy(dyn);
+}
+
+enum mode { STATUS_ONLY, HISTOGRAMS, FIELD_LABEL };
+
+static double bench_observe(enum mode mode, size_t n)
+{
+	static const char *const methods[] = {"GET", "GET", "GET", "POST", "HEAD", "PUT"};
+	static const unsigned codes[] = {200, 200, 200, 200, 304, 404, 301, 500, 502, 499};
+	static const struct config_field_label fl = {(char *)"vhost", CONFIG_FIELD_VHOST,
+	                                             (char *)"(?:www\\.)?(.+)", (char *)"$1"};
+	static struct log_record recs[RECORDS];
+	static char hosts[RECORDS][32];
+	struct metrics *m = registry(0);
+	struct metrics_source *s;
+
+	if (metrics_add_source(m, "b", NULL, 0, mode == FIELD_LABEL ? &fl : NULL,
+	                       mode == FIELD_LABEL, &s, NULL, 0) < 0) {
+		exit(1);
+	}
+	for (size_t i = 0; i < RECORDS; i++) {
+		struct log_record *r = &recs[i];
+		memset(r, 0, sizeof(*r));
+		r->method = (struct str_view){methods[i % 6], strlen(methods[i % 6])};
+		r->status_slot = status_slot_from_code(codes[(i * 7) % 10]);
+		r->bytes_sent = 500 + i;
+		r->has_bytes = true;
+		int len = snprintf(hosts[i], sizeof(hosts[i]), "www.site%zu.example", i % 20);
+		r->vhost = (struct str_view){hosts[i], (size_t)len};
+		if (mode != STATUS_ONLY) {
+			r->request_time = 0.001 * (double)((i * 37) % 3000);
+			r->has_request_time = true;
+			r->upstream_time = r->request_time * 0.8;
+			r->has_upstream_time = i % 5 != 0;
+		}
+	}
+	double t0 = now();
+	for (size_t i = 0; i < n; i++) {
+		metrics_observe(s, &recs[i % RECORDS]);
+	}
+	double dt = now() - t0;
+	uint64_t check = 0;
+	for (unsigned k = 0; k < 10; k++) {
+		check += metrics_get_responses(s, status_slot_from_code(codes[k]));
+	}
+	if (check < n) { /* codes repeat in the table, so the sum over it counts them twice */
+		fprintf(stderr, "count mismatch\n");
+		exit(1);
+	}
+	metrics_destroy(m);
+	return (double)n / dt;
+}
+
+static void bench_ingest(size_t n)
+{
+	double best[3] = {0, 0, 0};
+
+	for (int round = 0; round < 5; round++) {
+		for (int mode = 0; mode < 3; mode++) {
+			double r = bench_observe((enum mode)mode, n);
+			best[mode] = r > best[mode] ? r : best[mode];
+		}
+	}
+	printf("observe status only:              %.1f M records/s\n", best[0] / 1e6);
+	printf("observe with 2 histograms:        %.1f M records/s (%.0f%% of status only)\n",
+	       best[1] / 1e6, 100 * best[1] / best[0]);
+	printf("observe histograms + field label: %.1f M records/s (%.0f%% of status only)\n",
+	       best[2] / 1e6, 100 * best[2] / best[0]);
+}
+
+int main(int argc, char **argv)
+{
+	size_t renders = 51, observations = 20000000;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--renders") == 0) {
+			renders = parse_count(argv[i + 1]);
+		} else if (strcmp(argv[i], "--observations") == 0) {
+			observations = parse_count(argv[i + 1]);
+		} else {
+			fprintf(stderr, "usage: render_bench [--renders N] [--observations N]\n");
+			return 2;
+		}
+	}
+	if (!renders || !observations) {
+		fprintf(stderr, "render_bench: counts must be positive\n");
+		return 2;
+	}
+	bench_render(renders);
+	bench_ingest(observations);
+	return 0;
+}
