@@ -419,6 +419,26 @@ static const struct line_case synthetic_cases[] = {
     /* %>s is the final status after internal redirects, %s the original one */
     {"%s before %>s", LOGPARSE_APACHE, "%h %s %>s", "192.0.2.1 302 200", 0, 200, NULL, NULL, NULL,
      NULL, "192.0.2.1", -1, -1, -1, 0, -1},
+    /* 2.19 RDP cookie probe on the HTTP port (fail2ban nginx-bad-request shape), main format */
+    {"synthetic 2.19 rdp", LOGPARSE_PRESET, "main",
+     "192.0.2.78 - - [20/Jan/2015:19:53:28 +0100] "
+     "\"\\x03\\x00\\x00/*\\xE0\\x00\\x00\\x00\\x00\\x00Cookie: mstshash=Administr\" 400 47 \"-\" "
+     "\"-\" \"-\"",
+     0, 400, "", "", "", NULL, "192.0.2.78", 47, -1, -1, 0, -1},
+    /* 2.25 $request_time-$upstream_response_time glued with '-' */
+    {"synthetic 2.25 glued times", LOGPARSE_NGINX,
+     NG_COMBINED " $request_time-$upstream_response_time",
+     "192.0.2.1 - - [01/Aug/2020:00:12:37 +0000] \"GET /a HTTP/1.1\" 200 9 \"-\" \"curl\" "
+     "0.002-0.003",
+     0, 200, "GET", "/a", "HTTP/1.1", NULL, "192.0.2.1", 9, 0.002, 0.003, 1, -1},
+    /* 2.25 extra trailing field after combined */
+    {"synthetic 2.25 trailing field", LOGPARSE_PRESET, "combined",
+     "192.0.2.1 - - [01/Aug/2020:00:12:37 +0000] \"GET /a HTTP/1.1\" 200 9 \"-\" \"curl\" "
+     "X-Forwarded-For=\"198.51.100.1, 203.0.113.9\"",
+     0, 200, "GET", "/a", "HTTP/1.1", NULL, "192.0.2.1", 9, -1, -1, 0, -1},
+    /* 2.25 comment line inside a log */
+    {"comment line", LOGPARSE_PRESET, "combined", "# Fields: date time c-ip", -EINVAL, 0, NULL,
+     NULL, NULL, NULL, NULL, -1, -1, -1, 0, -1},
     /* status that is not a code */
     {"status -", LOGPARSE_PRESET, "common",
      "192.0.2.1 - - [01/Aug/1995:00:12:37 -0400] \"GET / HTTP/1.0\" - 0", 0, 0, "GET", "/",
