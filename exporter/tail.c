@@ -43,9 +43,10 @@ struct tail_file {
 	char *path;
 	int fd;
 	struct tail_identity id;
-	uint64_t off;       /* end of the last complete line consumed */
-	uint64_t last_size; /* size at the previous poll */
-	bool skipping;      /* off is inside an over-long line */
+	uint64_t off;         /* end of the last complete line consumed */
+	uint64_t last_size;   /* size at the previous poll */
+	uint64_t scanned_end; /* end of the bytes looked at (off + partial line) */
+	bool skipping;        /* off is inside an over-long line */
 	uint64_t retry_at_ms;
 	struct tail_callbacks cb;
 };
@@ -270,6 +271,7 @@ static void restart_at_zero(struct tail_file *t)
 {
 	emit(t, TAIL_EV_TRUNCATED, 1);
 	t->off = 0;
+	t->scanned_end = 0;
 	t->skipping = false;
 	t->id.fp_len = 0;
 	t->id.fp_hash = 0;
@@ -343,7 +345,7 @@ static size_t split(struct tail_file *t, char *buf, size_t n, size_t cap)
 	return (size_t)(p - buf);
 }
 
-/* Read from off to EOF (bounded); returns bytes read. */
+/* Read from off to EOF (bounded); returns bytes consumed (progress). */
 static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
                      bool at_eof_is_line)
 {
@@ -388,10 +390,14 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 		t->cb.line(t->cb.userdata, sc->buf, len);
 		t->off += have;
 	}
+	/* Bytes of a partial line were looked at: skip them until the file grows. */
+	t->scanned_end = t->off + have;
 	if (t->off > start) {
 		emit(t, TAIL_EV_BYTES, t->off - start);
 	}
-	return total;
+	/* Progress, not bytes read: a half-written line re-read at every poll
+	 * must not look like work, or the ingest loop would never sleep. */
+	return (int64_t)(t->off - start);
 }
 
 int64_t tail_file_poll(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
@@ -417,6 +423,9 @@ int64_t tail_file_poll(struct tail_file *t, struct tail_scratch *sc, uint64_t no
 	}
 	if ((uint64_t)st.st_size <= t->off && !at_eof_is_line) {
 		return 0; /* nothing new: spare the read */
+	}
+	if ((uint64_t)st.st_size <= t->scanned_end && !at_eof_is_line) {
+		return 0; /* only the partial line we already looked at */
 	}
 	return drain(t, sc, now_ms, at_eof_is_line);
 }

@@ -122,7 +122,8 @@ void tail_file_destroy(struct tail_file *t);
  * not starve the others (--once calls until it returns 0).
  * at_eof_is_line: treat a final unterminated line at EOF as complete (for
  * --once).  now_ms (monotonic) paces retries after a read error (one
- * attempt per second).  Returns the number of bytes read. */
+ * attempt per second).  Returns the number of bytes consumed (complete
+ * lines and skipped bytes); 0 when there was nothing new to consume. */
 int64_t tail_file_poll(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
                        bool at_eof_is_line);
 

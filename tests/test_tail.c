@@ -147,12 +147,14 @@ static void t_partial_lines(void **state)
 
 	write_file("p.log", "w", "a\nb");
 	struct tail_file *t = open_at("p.log", 0, &cb);
-	assert_int_equal(tail_file_poll(t, sc, 0, false), 3);
+	assert_int_equal(tail_file_poll(t, sc, 0, false), 2); /* consumed, not read */
 	assert_string_equal(joined(&s), "a");
 	assert_int_equal(offset_of(t), 2); /* the partial "b" is not consumed */
 	assert_int_equal(s.ev[TAIL_EV_BYTES], 2);
 	write_file("p.log", "a", "c");
-	(void)tail_file_poll(t, sc, 0, false);
+	/* a pending half line is no progress (the ingest loop may sleep) */
+	assert_int_equal(tail_file_poll(t, sc, 0, false), 0);
+	assert_int_equal(tail_file_poll(t, sc, 0, false), 0);
 	assert_int_equal(s.n, 1);
 	write_file("p.log", "a", "\n\nd\n");
 	(void)tail_file_poll(t, sc, 0, false);

@@ -27,6 +27,12 @@ def append(path, text):
         f.write(text)
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def half_line(tmp):
     log = os.path.join(tmp, "access.log")
     with open(log, "w") as f:
@@ -42,6 +48,11 @@ def half_line(tmp):
         append(log, line(1)[10:-1])
         time.sleep(0.3)
         assert lines(exp.scrape()) == 1, "line without newline counted"
+        # waiting for a newline is idle time, not a busy loop
+        before = cpu_seconds(exp.proc.pid)
+        time.sleep(1.0)
+        used = cpu_seconds(exp.proc.pid) - before
+        assert used < 0.3, "busy while a half line is pending: %.2f s CPU in 1 s" % used
         append(log, "\n")
         s = assert_exact(exp, 2)
         assert value(s, "accesslog_log_bytes_read_total", source="t") == len(line(0) + line(1))
