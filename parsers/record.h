@@ -30,8 +30,9 @@ struct log_record {
 	double request_time;        /* seconds: $request_time, %D, %T, %{ms}T ... */
 	double upstream_time;       /* seconds, sum over all upstream attempts */
 	unsigned upstream_attempts; /* entries in $upstream_response_time that were numbers */
-	unsigned
-	    upstream_status_slot; /* last $upstream_status entry, STATUS_SLOT_INVALID if none */
+	/* slot of the last $upstream_status entry other than "-"
+	 * ("200, -" gives 200), STATUS_SLOT_INVALID if none */
+	unsigned upstream_status_slot;
 	bool has_bytes;
 	bool has_request_time;
 	bool has_upstream_time;
