@@ -284,9 +284,10 @@ static bool same_opt(const char *a, const char *b)
 /* Whether a running source can be kept as is for the new config. */
 static bool reload_same_source(const struct config_source *a, const struct config_source *b)
 {
-	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind || !same_opt(a->format, b->format) ||
-	    a->n_paths != b->n_paths || !same_strings(a->paths, b->paths, a->n_paths) ||
-	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels) {
+	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind ||
+	    !same_opt(a->format, b->format) || a->n_paths != b->n_paths ||
+	    !same_strings(a->paths, b->paths, a->n_paths) || a->n_labels != b->n_labels ||
+	    a->n_field_labels != b->n_field_labels) {
 		return false;
 	}
 	for (size_t i = 0; i < a->n_labels; i++) {
@@ -308,38 +309,38 @@ static bool reload_same_source(const struct config_source *a, const struct confi
 static void reload_warn_restart(const struct config *o, const struct config *n)
 {
 	bool buckets = o->n_request_buckets != n->n_request_buckets ||
-		       o->n_upstream_buckets != n->n_upstream_buckets ||
-		       memcmp(o->request_buckets, n->request_buckets,
-			      o->n_request_buckets * sizeof(double)) != 0 ||
-		       memcmp(o->upstream_buckets, n->upstream_buckets,
-			      o->n_upstream_buckets * sizeof(double)) != 0;
+	               o->n_upstream_buckets != n->n_upstream_buckets ||
+	               memcmp(o->request_buckets, n->request_buckets,
+	                      o->n_request_buckets * sizeof(double)) != 0 ||
+	               memcmp(o->upstream_buckets, n->upstream_buckets,
+	                      o->n_upstream_buckets * sizeof(double)) != 0;
 	const struct {
 		bool changed;
 		const char *what;
 	} checks[] = {
-		{!same_opt(o->listen_address, n->listen_address), "listen_address"},
-		{!same_opt(o->telemetry_path, n->telemetry_path), "telemetry_path"},
-		{!same_opt(o->web_config_file, n->web_config_file), "web_config_file"},
-		{!same_opt(o->state_file, n->state_file), "state_file"},
-		{!same_opt(o->log_level, n->log_level) || !same_opt(o->log_format, n->log_format),
-		 "log_level/log_format"},
-		{buckets || o->no_class_label != n->no_class_label ||
-			 o->no_reason_label != n->no_reason_label || o->series_limit != n->series_limit,
-		 "metrics"},
+	    {!same_opt(o->listen_address, n->listen_address), "listen_address"},
+	    {!same_opt(o->telemetry_path, n->telemetry_path), "telemetry_path"},
+	    {!same_opt(o->web_config_file, n->web_config_file), "web_config_file"},
+	    {!same_opt(o->state_file, n->state_file), "state_file"},
+	    {!same_opt(o->log_level, n->log_level) || !same_opt(o->log_format, n->log_format),
+	     "log_level/log_format"},
+	    {buckets || o->no_class_label != n->no_class_label ||
+	         o->no_reason_label != n->no_reason_label || o->series_limit != n->series_limit,
+	     "metrics"},
 	};
 
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		if (checks[i].changed) {
 			log_warn("setting changed; it takes effect after a restart", "setting",
-				 checks[i].what);
+			         checks[i].what);
 		}
 	}
 }
 
 /* Swap the pipeline's sources to those of n.  Only fails on resources
  * (memory, registry limits): the config itself was validated by the loader. */
-static int reload_swap_sources(struct pipeline *p, const struct config *old,
-			       const struct config *n, char *err, size_t err_size)
+static int reload_swap_sources(struct pipeline *p, const struct config *old, const struct config *n,
+                               char *err, size_t err_size)
 {
 	struct source *next[CONFIG_MAX_SOURCES] = {NULL};
 	bool kept[CONFIG_MAX_SOURCES] = {false};
@@ -396,8 +397,8 @@ static double wall_seconds(void)
 }
 
 /* One reload attempt on the main thread: 0, or -errno with err filled. */
-static int reload_run(struct reloader *rl, struct pipeline *p, struct http_server *http,
-		      char *err, size_t err_size)
+static int reload_run(struct reloader *rl, struct pipeline *p, struct http_server *http, char *err,
+                      size_t err_size)
 {
 	struct config *n = NULL;
 	char *text;
@@ -412,7 +413,7 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct http_serve
 	if (r < 0) {
 		metrics_set_reload_result(p->metrics, false, 0);
 		log_error("reload failed; keeping the running configuration", "error",
-			  err[0] ? err : strerror(-r));
+		          err[0] ? err : strerror(-r));
 		return r;
 	}
 	reload_warn_restart(rl->running, n);
@@ -481,14 +482,14 @@ static int reload_from_http(void *userdata, char *err, size_t err_size)
 	} else {
 		r = -ETIMEDOUT;
 		(void)snprintf(err, err_size, "no answer from the ingest loop within %d s",
-			       RELOAD_WAIT_S);
+		               RELOAD_WAIT_S);
 	}
 	pthread_mutex_unlock(&rl->lock);
 	return r;
 }
 
 static int reloader_init(struct reloader *rl, const struct config *c,
-			 const struct daemon_loader *loader)
+                         const struct daemon_loader *loader)
 {
 	pthread_condattr_t ca;
 
@@ -518,7 +519,6 @@ static void reloader_finish(struct reloader *rl)
 	pthread_mutex_destroy(&rl->lock);
 	config_destroy(rl->owned);
 }
-
 
 int daemon_run(const struct config *c, const struct daemon_loader *loader)
 {

@@ -99,8 +99,8 @@ static void http_add_config_headers(struct MHD_Response *r)
 	}
 }
 
-static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, char *data,
-				 size_t len, const char *ctype)
+static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, char *data, size_t len,
+                                 const char *ctype)
 {
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
@@ -419,8 +419,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	return ret;
 }
 
-static int make_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
-			 bool *ret_v6)
+static int make_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss, bool *ret_v6)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (!*host || strcmp(host, "0.0.0.0") == 0 || strchr(host, '.') ||
