@@ -58,6 +58,9 @@ struct preset {
 	const char *format;
 };
 
+/* combined and common are written as Apache formats: the same lines as
+ * nginx's predefined combined, but %l also accepts an identd value where
+ * nginx prints a literal "-".  main and ingress are nginx's own. */
 static const struct preset presets[] = {
     {"combined", LOGPARSE_APACHE, "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\""},
     {"common", LOGPARSE_APACHE, "%h %l %u %t \"%r\" %>s %b"},
