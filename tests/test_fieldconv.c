@@ -1,0 +1,161 @@
+/*
+ * test_fieldconv.c - request-line splitting and field conversion rules.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "parsers/fieldconv.h"
+#include "parsers/status.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static void t_split_request(void **state)
+{
+	static const struct {
+		const char *request;
+		const char *method, *path, *protocol; /* NULL: left untouched */
+	} rows[] = {
+	    {"GET / HTTP/1.1", "GET", "/", "HTTP/1.1"},
+	    {"GET /a b HTTP/1.1", "GET", "/a b", "HTTP/1.1"},
+	    {"GET /facts/x.html   HTTP/1.0", "GET", "/facts/x.html", "HTTP/1.0"},
+	    {"GET  /x", "GET", "/x", NULL},
+	    {"PRI * HTTP/2.0", "PRI", "*", "HTTP/2.0"},
+	    {"CONNECT example.com:443 HTTP/1.1", "CONNECT", "example.com:443", "HTTP/1.1"},
+	    {"get /x HTTP/1.1", "get", "/x", "HTTP/1.1"},
+	    {"GET /x HTTP/", "GET", "/x HTTP/", NULL},
+	    {"GET /x http/1.1", "GET", "/x http/1.1", NULL},
+	    {"M-SEARCH * HTTP/1.1", "M-SEARCH", "*", "HTTP/1.1"},
+	    {"-", NULL, NULL, NULL},
+	    {"", NULL, NULL, NULL},
+	    {"hello", NULL, NULL, NULL},
+	    {"GET ", NULL, NULL, NULL},
+	    {"GET    ", NULL, NULL, NULL},
+	    {" GET /", NULL, NULL, NULL},
+	    {"\\x16\\x03\\x01", NULL, NULL, NULL},
+	    {"\\x03\\x00\\x00/*\\xE0 Cookie: mstshash=x", NULL, NULL, NULL},
+	    {"G\"T / HTTP/1.1", NULL, NULL, NULL},
+	    {"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG / HTTP/1.1", NULL, NULL, NULL},
+	    {"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF / HTTP/1.1", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF", "/",
+	     "HTTP/1.1"},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		static const char untouched[] = "untouched";
+		struct str_view m = {untouched, 9}, p = {untouched, 9}, pr = {untouched, 9};
+		const char *r = rows[i].request;
+		fieldconv_split_request(r, strlen(r), &m, &p, &pr);
+		const char *want[3] = {rows[i].method, rows[i].path, rows[i].protocol};
+		struct str_view got[3] = {m, p, pr};
+		for (int k = 0; k < 3; k++) {
+			bool same = want[k] == NULL
+			                ? got[k].ptr == untouched
+			                : got[k].len == strlen(want[k]) &&
+			                      memcmp(got[k].ptr, want[k], got[k].len) == 0;
+			if (!same) {
+				print_error("\"%s\" part %d: want %s got \"%.*s\"\n", r, k,
+				            want[k] ? want[k] : "(untouched)", (int)got[k].len,
+				            got[k].ptr);
+				fail();
+			}
+		}
+	}
+}
+
+static void apply(struct log_record *r, enum logformat_field f, const char *s)
+{
+	struct str_view req = {NULL, 0};
+	fieldconv_apply(r, f, s, strlen(s), &req);
+}
+
+static void t_apply_rules(void **state)
+{
+	struct log_record r;
+	(void)state;
+
+	fieldconv_init(&r);
+	assert_int_equal(r.status_slot, STATUS_SLOT_INVALID);
+	assert_int_equal(r.upstream_status_slot, STATUS_SLOT_INVALID);
+	assert_false(r.has_bytes || r.has_request_time || r.has_upstream_time ||
+	             r.has_upstream_status);
+
+	/* "-" means absent */
+	apply(&r, LOGFORMAT_FIELD_BYTES, "-");
+	apply(&r, LOGFORMAT_FIELD_TIME_S, "-");
+	apply(&r, LOGFORMAT_FIELD_UPSTREAM_TIME, "-");
+	apply(&r, LOGFORMAT_FIELD_UPSTREAM_STATUS, "-");
+	apply(&r, LOGFORMAT_FIELD_VHOST, "-");
+	apply(&r, LOGFORMAT_FIELD_METHOD, "-");
+	assert_false(r.has_bytes || r.has_request_time || r.has_upstream_time ||
+	             r.has_upstream_status);
+	assert_int_equal(r.vhost.len, 0);
+	assert_int_equal(r.method.len, 0);
+
+	/* status text that is not a code gives the invalid slot */
+	apply(&r, LOGFORMAT_FIELD_STATUS, "abc");
+	assert_int_equal(r.status_slot, STATUS_SLOT_INVALID);
+	apply(&r, LOGFORMAT_FIELD_STATUS, "404");
+	assert_int_equal(r.status_slot, 304);
+
+	/* the first request time wins, units scale */
+	apply(&r, LOGFORMAT_FIELD_TIME_US, "2500");
+	apply(&r, LOGFORMAT_FIELD_TIME_S, "9");
+	assert_true(r.has_request_time);
+	assert_true(r.request_time == 0.0025);
+
+	/* bytes overflow is absent, not wrapped */
+	apply(&r, LOGFORMAT_FIELD_BYTES, "99999999999999999999");
+	assert_false(r.has_bytes);
+	apply(&r, LOGFORMAT_FIELD_BYTES, "18446744073709551615");
+	assert_true(r.has_bytes);
+	assert_true(r.bytes_sent == UINT64_MAX);
+
+	/* a malformed upstream list is absent and leaves no partial sum */
+	apply(&r, LOGFORMAT_FIELD_UPSTREAM_TIME, "0.1, x");
+	assert_false(r.has_upstream_time);
+	assert_int_equal(r.upstream_attempts, 0);
+	apply(&r, LOGFORMAT_FIELD_UPSTREAM_TIME, "0.100, - : 0.004");
+	assert_true(r.has_upstream_time);
+	assert_int_equal(r.upstream_attempts, 2);
+	assert_true(fabs(r.upstream_time - 0.104) < 1e-12);
+	apply(&r, LOGFORMAT_FIELD_UPSTREAM_STATUS, "502, 504 : -");
+	assert_true(r.has_upstream_status);
+	assert_int_equal(r.upstream_status_slot, 404);
+}
+
+/* Dedicated method/path/protocol fields win over the split request line. */
+static void t_finish_prefers_dedicated(void **state)
+{
+	struct log_record r;
+	struct str_view req = {NULL, 0};
+	static const char line[] = "GET /from-request HTTP/1.1";
+	(void)state;
+
+	fieldconv_init(&r);
+	fieldconv_apply(&r, LOGFORMAT_FIELD_REQUEST, line, strlen(line), &req);
+	fieldconv_apply(&r, LOGFORMAT_FIELD_PATH, "/dedicated", 10, &req);
+	fieldconv_finish(&r, req);
+	assert_memory_equal(r.method.ptr, "GET", 3);
+	assert_int_equal(r.path.len, 10);
+	assert_memory_equal(r.path.ptr, "/dedicated", 10);
+	assert_int_equal(r.protocol.len, 8);
+
+	fieldconv_init(&r);
+	fieldconv_finish(&r, (struct str_view){NULL, 0});
+	assert_int_equal(r.method.len, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_split_request),
+	    cmocka_unit_test(t_apply_rules),
+	    cmocka_unit_test(t_finish_prefers_dedicated),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
