@@ -1,10 +1,15 @@
 /*
  * http.c - libmicrohttpd front end (see http.h).
  *
- * MHD runs in internal-polling-thread mode with explicit limits on
- * connections, per-IP connections, timeouts and memory, so a misbehaving
- * client cannot starve scrapes.  Responses are built in a capped strbuf and
- * handed to MHD with MHD_RESPMEM_MUST_FREE (no copy).
+ * MHD runs a small pool of internal polling threads (HTTP_THREADS) with
+ * explicit limits on connections, per-IP connections, timeouts and memory,
+ * plus a request-head deadline against slowloris clients, so a misbehaving
+ * client cannot starve scrapes.  Requests go through a route table (404 for
+ * unknown paths, 405 with Allow for wrong methods); with a web config, TLS
+ * (GnuTLS priorities, client certificates) and basic auth are checked before
+ * routing (webauth.c).  POST /-/reload blocks one pool thread until the
+ * ingest loop answers, which is why there is a pool.  Responses are built in
+ * a capped strbuf and handed to MHD with MHD_RESPMEM_MUST_FREE (no copy).
  *
  * Rejected: thread-per-connection (unbounded threads), external select in
  * the tailer's loop (a slow render would delay ingestion).
@@ -19,6 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "build_config.h"
@@ -31,6 +39,15 @@
 
 #define RESPONSE_CAP (64u * 1024u * 1024u)
 
+/* One open connection, for the request deadline: since when it has been
+ * waiting for a complete request head (waiting), and its socket. */
+struct conn_slot {
+	bool used;
+	bool waiting;
+	int fd;
+	uint64_t since_ms;
+};
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct http_options opts;
@@ -40,6 +57,13 @@ struct http_server {
 	struct webconfig *web; /* NULL: plain HTTP, no auth */
 	struct webauth *auth;  /* NULL when web is NULL */
 	uint16_t port;
+	/* Request deadlines (see "slow clients" below). */
+	pthread_mutex_t conn_lock; /* guards conns */
+	struct conn_slot conns[HTTP_MAX_CONNECTIONS + HTTP_THREADS];
+	uint64_t request_deadline_ms;
+	pthread_t sweeper;
+	bool sweeper_started;
+	atomic_bool stopping;
 };
 
 /* Set by the handler for the response of the request being served: extra
@@ -239,6 +263,99 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
 	return queue_buf(c, MHD_HTTP_OK, data, len, "text/html; charset=utf-8");
 }
 
+/* ---- slow clients ----------------------------------------------------------
+ *
+ * libmicrohttpd's connection timeout is an idle timeout: a client that sends
+ * one header byte every few seconds (slowloris) would keep its connection
+ * forever.  So every connection also gets a deadline for its request head:
+ * it must arrive completely within the timeout after the connection opened
+ * or after the previous response.  A sweeper thread shuts down the sockets
+ * of connections past the deadline; libmicrohttpd then sees the connection
+ * fail and closes it.  Slots are released in the CLOSED notification, which
+ * libmicrohttpd sends before it closes the socket, and both sides hold
+ * conn_lock, so the sweeper never touches a reused descriptor.
+ */
+#define SWEEP_INTERVAL_MS 200
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	struct conn_slot *slot = *socket_context;
+
+	pthread_mutex_lock(&s->conn_lock);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		for (size_t i = 0; ci && i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
+			if (!s->conns[i].used) {
+				s->conns[i] =
+				    (struct conn_slot){true, true, ci->connect_fd, now_ms()};
+				*socket_context = &s->conns[i];
+				break;
+			}
+		}
+	} else if (slot) {
+		slot->used = false;
+		*socket_context = NULL;
+	}
+	pthread_mutex_unlock(&s->conn_lock);
+}
+
+/* waiting: the connection now waits for a request head (true) or has one. */
+static void mark_waiting(struct http_server *s, struct MHD_Connection *c, bool waiting)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_slot *slot = ci ? ci->socket_context : NULL;
+
+	if (!slot) {
+		return;
+	}
+	pthread_mutex_lock(&s->conn_lock);
+	slot->waiting = waiting;
+	slot->since_ms = now_ms();
+	pthread_mutex_unlock(&s->conn_lock);
+}
+
+static void on_request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                            enum MHD_RequestTerminationCode toe)
+{
+	(void)con_cls;
+	(void)toe;
+	mark_waiting(cls, c, true);
+}
+
+static void *sweeper_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct timespec pause = {0, SWEEP_INTERVAL_MS * 1000000L};
+
+	while (!atomic_load(&s->stopping)) {
+		uint64_t now = now_ms();
+		pthread_mutex_lock(&s->conn_lock);
+		for (size_t i = 0; i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
+			struct conn_slot *slot = &s->conns[i];
+			if (slot->used && slot->waiting &&
+			    now - slot->since_ms > s->request_deadline_ms) {
+				(void)shutdown(slot->fd, SHUT_RDWR);
+				slot->waiting = false;
+			}
+		}
+		pthread_mutex_unlock(&s->conn_lock);
+		(void)nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 static enum MHD_Result queue_status(struct MHD_Connection *c, unsigned status, const char *text,
                                     const char *allow)
 {
@@ -390,6 +507,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	 * and discarded; the answer comes on the last call. */
 	if (!*con_cls) {
 		*con_cls = &seen_marker;
+		mark_waiting(s, c, false);
 		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
 		    strcmp(method, MHD_HTTP_METHOD_PUT) == 0) {
 			return MHD_YES;
@@ -492,6 +610,10 @@ static size_t mhd_options(const struct http_server *s, const struct sockaddr_sto
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                                   (intptr_t)HTTP_CONNECTION_MEMORY, NULL};
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection,
+	                                   (void *)s};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_request_done,
+	                                   (void *)s};
 	/* Strict HTTP/1.1 parsing: e.g. a request without Host is a 400. */
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
 	if (s->web && s->web->tls) {
@@ -532,6 +654,12 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 		free(s);
 		return -ENOMEM;
 	}
+	if (pthread_mutex_init(&s->conn_lock, NULL) != 0) {
+		pthread_mutex_destroy(&s->text_lock);
+		free(s);
+		return -ENOMEM;
+	}
+	s->request_deadline_ms = 1000u * (o->connection_timeout ? o->connection_timeout : 10);
 	s->opts = *o;
 	s->opts.web_config_file = NULL; /* borrowed pointers are not kept */
 	s->opts.sources_text = NULL;
@@ -556,6 +684,11 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 		http_server_stop(s);
 		return -EADDRINUSE;
 	}
+	if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
+		http_server_stop(s);
+		return -ENOMEM;
+	}
+	s->sweeper_started = true;
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : port;
 	*ret_server = s;
@@ -588,9 +721,14 @@ void http_server_stop(struct http_server *s)
 	if (!s) {
 		return;
 	}
+	if (s->sweeper_started) {
+		atomic_store(&s->stopping, true);
+		(void)pthread_join(s->sweeper, NULL);
+	}
 	if (s->daemon) {
 		MHD_stop_daemon(s->daemon);
 	}
+	pthread_mutex_destroy(&s->conn_lock);
 	webauth_destroy(s->auth);
 	webconfig_destroy(s->web);
 	pthread_mutex_destroy(&s->text_lock);
