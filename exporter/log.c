@@ -2,7 +2,10 @@
  * log.c - logfmt / JSON diagnostics on stderr (see log.h).
  *
  * Each message is built in a stack buffer and written with one write(2) so
- * lines from different threads never interleave.  Level and format are set
+ * lines from different threads never interleave.  A message longer than the
+ * buffer loses whole items from its end (never half an escape), and the
+ * closing quote, brace and newline always fit, so every JSON line parses;
+ * bytes that are not UTF-8 become U+FFFD.  Level and format are set
  * once at start-up; they are the only process-wide settings besides signal
  * flags, and are written before any thread exists.
  */
@@ -50,19 +53,72 @@ int log_format_from_name(const char *name, enum log_format *ret_format)
 	return 0;
 }
 
+#define LINE_MAX_BYTES 2048
+#define LINE_RESERVE 4 /* closing quote, '}', '\n', spare */
+
 struct line {
-	char buf[2048];
+	char buf[LINE_MAX_BYTES];
 	size_t len;
+	bool full; /* something did not fit: drop the rest */
 };
 
+/* Bytes left for content (closing characters may eat into the reserve). */
+static size_t room(const struct line *l)
+{
+	return l->len + LINE_RESERVE >= sizeof(l->buf) ? 0 : sizeof(l->buf) - LINE_RESERVE - l->len;
+}
+
+/* All or nothing: a piece that does not fit is dropped with everything
+ * after it. */
 static void put(struct line *l, const char *s, size_t n)
 {
-	size_t room = sizeof(l->buf) - 2 - l->len; /* keep room for '\n' */
-	if (n > room) {
-		n = room;
+	if (l->full || n > room(l)) {
+		l->full = true;
+		return;
 	}
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
+}
+
+/* Closing characters use the reserve. */
+static void put_closing(struct line *l, char c)
+{
+	if (l->len < sizeof(l->buf)) {
+		l->buf[l->len++] = c;
+	}
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned cp;
+
+	if (p[0] < 0x80) {
+		return 1;
+	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			return 0;
+		}
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff)) {
+		return 0;
+	}
+	return n;
 }
 
 static void put_str(struct line *l, const char *s)
@@ -88,9 +144,21 @@ static void put_value(struct line *l, const char *v, bool quote)
 	if (quote) {
 		put(l, "\"", 1);
 	}
-	for (; *v; v++) {
+	while (*v && !l->full) {
 		unsigned char c = (unsigned char)*v;
 		char esc[8];
+		size_t n = utf8_len((const unsigned char *)v);
+		if (n == 0) {
+			put(l, "\xef\xbf\xbd", 3); /* U+FFFD */
+			v++;
+			continue;
+		}
+		if (n > 1) {
+			put(l, v, n);
+			v += n;
+			continue;
+		}
+		v++;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
@@ -98,19 +166,26 @@ static void put_value(struct line *l, const char *v, bool quote)
 		} else if (c == '\n') {
 			put(l, "\\n", 2);
 		} else if (c < 0x20) {
-			int n = snprintf(esc, sizeof(esc), "\\u%04x", c);
-			put(l, esc, n > 0 ? (size_t)n : 0);
+			int k = snprintf(esc, sizeof(esc), "\\u%04x", c);
+			put(l, esc, k > 0 ? (size_t)k : 0);
 		} else {
-			put(l, v, 1);
+			put(l, (const char *)&c, 1);
 		}
 	}
 	if (quote) {
-		put(l, "\"", 1);
+		/* Uses the reserve: a value cut short is still a closed string. */
+		put_closing(l, '"');
 	}
 }
 
 static void put_pair(struct line *l, const char *k, const char *v, bool first)
 {
+	/* The key and the start of the value must fit, or the pair is left out
+	 * (a key without a value would not parse). */
+	if (l->full || strlen(k) + 8 > room(l)) {
+		l->full = true;
+		return;
+	}
 	if (log_fmt == LOG_FORMAT_JSON) {
 		put_str(l, first ? "{\"" : ",\"");
 		put_str(l, k);
@@ -128,7 +203,7 @@ static void put_pair(struct line *l, const char *k, const char *v, bool first)
 
 void log_msg(enum log_level level, const char *msg, ...)
 {
-	struct line l = {.len = 0};
+	struct line l = {.len = 0, .full = false};
 	char ts[64];
 	struct timespec now;
 	struct tm tm;
@@ -153,8 +228,8 @@ void log_msg(enum log_level level, const char *msg, ...)
 	}
 	va_end(ap);
 	if (log_fmt == LOG_FORMAT_JSON) {
-		put(&l, "}", 1);
+		put_closing(&l, '}');
 	}
-	l.buf[l.len++] = '\n';
+	put_closing(&l, '\n');
 	(void)!write(STDERR_FILENO, l.buf, l.len);
 }
