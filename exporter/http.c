@@ -126,8 +126,7 @@ static void http_add_config_headers(struct MHD_Response *r)
 static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, char *data, size_t len,
                                  const char *ctype)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
 
 	if (!r) {
@@ -229,11 +228,11 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
 
 	strbuf_init(&b, 1024 * 1024);
 	(void)strbuf_printf(&b,
-			    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-			    "<title>accesslog_exporter</title></head><body>\n"
-			    "<h1>accesslog_exporter</h1>\n<p>Version %s (%s)</p>\n"
-			    "<p><a href=\"",
-			    ACCESSLOG_VERSION, ACCESSLOG_REVISION);
+	                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	                    "<title>accesslog_exporter</title></head><body>\n"
+	                    "<h1>accesslog_exporter</h1>\n<p>Version %s (%s)</p>\n"
+	                    "<p><a href=\"",
+	                    ACCESSLOG_VERSION, ACCESSLOG_REVISION);
 	expo_escape_value(&b, s->telemetry_path, strlen(s->telemetry_path));
 	(void)strbuf_puts(&b, "\">Metrics</a></p>\n<h2>Sources</h2>\n<pre>");
 	pthread_mutex_lock(&s->text_lock);
