@@ -559,14 +559,14 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	checkpoint_tick(&p, &ck);
 	text = sources_text(c);
 	struct http_options ho = {
-		.listen_address = c->listen_address,
-		.telemetry_path = c->telemetry_path,
-		.metrics = p.metrics,
-		.sources_text = text,
-		.web_config_file = c->web_config_file,
-		.enable_lifecycle = c->enable_lifecycle,
-		.connection_timeout = c->connection_timeout,
-		.reloader = {reload_from_http, &rl},
+	    .listen_address = c->listen_address,
+	    .telemetry_path = c->telemetry_path,
+	    .metrics = p.metrics,
+	    .sources_text = text,
+	    .web_config_file = c->web_config_file,
+	    .enable_lifecycle = c->enable_lifecycle,
+	    .connection_timeout = c->connection_timeout,
+	    .reloader = {reload_from_http, &rl},
 	};
 	r = http_server_start(&ho, &http);
 	if (r < 0) {
@@ -579,7 +579,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	char port[8];
 	(void)snprintf(port, sizeof(port), "%u", (unsigned)http_server_port(http));
 	log_info("listening", "address", c->listen_address, "port", port, "path",
-		 c->telemetry_path);
+	         c->telemetry_path);
 	while (!stop_requested) {
 		int64_t got = 0;
 		for (size_t i = 0; i < p.n_sources; i++) {
