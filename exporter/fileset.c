@@ -15,6 +15,12 @@
  * line about them is rate-limited per source.  The number of tracked files
  * is capped; files over the cap are logged (rate-limited) and ignored.
  *
+ * inotify only shortens the idle wait: the directories of the patterns
+ * are watched (re-added at each rescan, so a directory created later is
+ * watched too), the daemon sleeps on fileset_wait_fd and a poll drains the
+ * events.  Without inotify (NFS, no instances left) nothing changes but
+ * the latency (the 100 ms idle poll).
+ *
  * Rejected: identity by name or by realpath alone (breaks on rename
  * rotation and hard links), closing a rotated file as soon as it reaches
  * EOF (nginx writes to it until it reopens: those lines would be lost),
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +75,7 @@ struct fileset {
 	bool rescan_now;
 	bool literal_missing; /* some literal path has no open file */
 	uint64_t next_log_ms;
+	int inotify_fd; /* -1: none (--once, or unavailable) */
 };
 
 enum open_mode {
@@ -132,6 +140,7 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 		return -ENOMEM;
 	}
 	fs->cb = *cb;
+	fs->inotify_fd = -1;
 	fs->max_files = o->max_files ? o->max_files : FILESET_DEFAULT_MAX_FILES;
 	fs->rescan_ms = o->rescan_ms ? o->rescan_ms : FILESET_DEFAULT_RESCAN_MS;
 	fs->grace_ms = o->retire_grace_ms ? o->retire_grace_ms : FILESET_DEFAULT_GRACE_MS;
@@ -167,6 +176,9 @@ void fileset_destroy(struct fileset *fs)
 	}
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		free(fs->patterns[i].text);
+	}
+	if (fs->inotify_fd >= 0) {
+		close(fs->inotify_fd);
 	}
 	tail_scratch_destroy(fs->scratch);
 	free(fs->entries);
@@ -325,6 +337,48 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 	}
 }
 
+/* Watch the directory of every pattern whose directory part is literal
+ * (adding an existing watch again is harmless). */
+static void watch_dirs(struct fileset *fs)
+{
+	const uint32_t mask = IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+	                      IN_ATTRIB | IN_CLOSE_WRITE;
+	char dir[4096];
+
+	for (size_t i = 0; fs->inotify_fd >= 0 && i < fs->n_patterns; i++) {
+		const char *text = fs->patterns[i].text;
+		const char *slash = strrchr(text, '/');
+		size_t len = slash ? (size_t)(slash - text) : 0;
+		if (!slash) {
+			memcpy(dir, ".", 2);
+		} else if (len == 0) {
+			memcpy(dir, "/", 2);
+		} else if (len < sizeof(dir)) {
+			memcpy(dir, text, len);
+			dir[len] = '\0';
+		} else {
+			continue;
+		}
+		if (!has_glob_chars(dir)) {
+			(void)inotify_add_watch(fs->inotify_fd, dir, mask);
+		}
+	}
+}
+
+/* Forget pending events: the poll that follows looks at everything. */
+static void drain_events(struct fileset *fs)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (fs->inotify_fd >= 0 && read(fs->inotify_fd, buf, sizeof(buf)) > 0) {
+	}
+}
+
+int fileset_wait_fd(const struct fileset *fs)
+{
+	return fs->inotify_fd;
+}
+
 /* Literal paths first, so a file also named by a literal path is known
  * (and its gauge shown) under that name rather than a glob's or a
  * symlink's. */
@@ -443,6 +497,10 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 	if (sx.saved && !sx.claimed) {
 		sx.claimed = &none; /* no files saved: never indexed */
 	}
+	if (!from_start) {
+		fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		watch_dirs(fs);
+	}
 	scan(fs, true, OPEN_INITIAL, &sx, now_ms);
 	for (size_t i = 0; sx.saved && i < saved->n_files; i++) {
 		if (!sx.claimed[i]) {
@@ -497,10 +555,12 @@ int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line)
 	int64_t total = 0;
 	struct tail_position pos;
 
+	drain_events(fs);
 	check_names(fs, now_ms);
 	if (fs->rescan_now || now_ms >= fs->next_rescan_ms) {
 		fs->rescan_now = false;
 		fs->next_rescan_ms = now_ms + fs->rescan_ms;
+		watch_dirs(fs);
 		scan(fs, true, OPEN_NEW, NULL, now_ms);
 	} else if (fs->literal_missing) {
 		scan(fs, false, OPEN_NEW, NULL, now_ms);

@@ -67,6 +67,11 @@ void fileset_foreach(const struct fileset *fs,
                                 bool retired),
                      void *ud);
 
+/* A descriptor that becomes readable when something in the watched
+ * directories changes (inotify), for the idle wait; -1 when there is none
+ * (then poll on a timer).  Only a hint: fileset_poll is what reads. */
+int fileset_wait_fd(const struct fileset *fs);
+
 /* Number of tracked (open) files. */
 size_t fileset_count(const struct fileset *fs);
 

@@ -222,6 +222,11 @@ int source_checkpoint(struct source *s, struct strbuf *b)
 	return b->error;
 }
 
+int source_wait_fd(const struct source *s)
+{
+	return fileset_wait_fd(s->files);
+}
+
 const char *source_name(const struct source *s)
 {
 	return s->name;

@@ -44,6 +44,9 @@ int64_t source_poll(struct source *s, bool at_eof_is_line);
  * Returns b->error. */
 int source_checkpoint(struct source *s, struct strbuf *b);
 
+/* fileset_wait_fd of the source's files (-1: none). */
+int source_wait_fd(const struct source *s);
+
 /* The source's name (borrowed). */
 const char *source_name(const struct source *s);
 
