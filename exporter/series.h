@@ -31,7 +31,7 @@
 /* Tuple id of the overflow label set. */
 #define SERIES_OVERFLOW 0u
 #define SERIES_DEFAULT_LIMIT 10000u
-#define SERIES_MAX_LIMIT 1000000u
+#define SERIES_MAX_LIMIT 10000000u
 
 /* ---- tuples: interned field-label value sets ---------------------------- */
 

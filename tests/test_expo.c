@@ -123,13 +123,41 @@ static void t_doubles(void **state)
 	}
 }
 
+static void t_fragment(void **state)
+{
+	struct expo_label l[2] = {{"source", "a\"b", 0}, {"env", "x\xff", 0}};
+	struct strbuf frag, out;
+	(void)state;
+
+	strbuf_init(&frag, 1024);
+	strbuf_init(&out, 1024);
+	expo_labels_fragment(&frag, l, 2);
+	assert_string_equal(frag.data, "source=\"a\\\"b\",env=\"x\xef\xbf\xbd\"");
+	/* A fragment used as one label equals the labels written one by one. */
+	struct expo_label pre[2] = {{NULL, frag.data, frag.len}, {"code", "200", 0}};
+	struct expo_label all[3] = {l[0], l[1], {"code", "200", 0}};
+	expo_sample_u64(&out, "m_total", NULL, pre, 2, NULL, 7);
+	size_t n = out.len;
+	expo_sample_u64(&out, "m_total", NULL, all, 3, NULL, 7);
+	assert_int_equal(out.len, 2 * n);
+	assert_memory_equal(out.data, out.data + n, n);
+	/* The inline append respects the cap exactly. */
+	struct strbuf small;
+	strbuf_init(&small, 4);
+	assert_int_equal(strbuf_append(&small, "abcd", 4), 0);
+	assert_int_equal(strbuf_append(&small, "e", 1), -E2BIG);
+	assert_int_equal(small.len, 4);
+	strbuf_finish(&small);
+	strbuf_finish(&frag);
+	strbuf_finish(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_escape_table),
-	    cmocka_unit_test(t_family_and_samples),
-	    cmocka_unit_test(t_strbuf_cap),
-	    cmocka_unit_test(t_doubles),
+	    cmocka_unit_test(t_escape_table), cmocka_unit_test(t_family_and_samples),
+	    cmocka_unit_test(t_strbuf_cap),   cmocka_unit_test(t_doubles),
+	    cmocka_unit_test(t_fragment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
