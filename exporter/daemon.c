@@ -280,7 +280,11 @@ static void on_reload_signal(int sig)
 struct reloader {
 	const struct daemon_loader *loader;
 	const struct config *running; /* what the pipeline was built from */
-	struct config *owned;         /* running, when a reload created it */
+	/* cfg_of[k]: the config of p->sources[k] (in running); set up at the
+	 * first reload, when the pipeline still mirrors the start-up config. */
+	const struct config_source *cfg_of[CONFIG_MAX_SOURCES];
+	bool mapped;
+	struct config *owned; /* running, when a reload created it */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	atomic_bool http_pending;
@@ -363,16 +367,22 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 
 /* Swap the pipeline's sources to those of n.  Only fails on resources
  * (memory, registry limits): the config itself was validated by the loader. */
-static int reload_swap_sources(struct pipeline *p, const struct config *old, const struct config *n,
+static int reload_swap_sources(struct reloader *rl, struct pipeline *p, const struct config *n,
                                char *err, size_t err_size)
 {
 	struct source *next[CONFIG_MAX_SOURCES] = {NULL};
 	bool kept[CONFIG_MAX_SOURCES] = {false};
 	int r = 0;
 
+	if (!rl->mapped) {
+		for (size_t k = 0; k < p->n_sources; k++) {
+			rl->cfg_of[k] = &rl->running->sources[k];
+		}
+		rl->mapped = true;
+	}
 	for (size_t i = 0; i < n->n_sources; i++) {
-		for (size_t k = 0; k < old->n_sources && k < p->n_sources; k++) {
-			if (!kept[k] && reload_same_source(&old->sources[k], &n->sources[i])) {
+		for (size_t k = 0; k < p->n_sources; k++) {
+			if (!kept[k] && reload_same_source(rl->cfg_of[k], &n->sources[i])) {
 				next[i] = p->sources[k];
 				kept[k] = true;
 				break;
@@ -381,7 +391,7 @@ static int reload_swap_sources(struct pipeline *p, const struct config *old, con
 	}
 	for (size_t k = 0; k < p->n_sources; k++) {
 		if (!kept[k]) {
-			log_info("source removed or changed", "source", old->sources[k].name);
+			log_info("source removed or changed", "source", rl->cfg_of[k]->name);
 			metrics_remove_source(p->metrics, source_metrics(p->sources[k]));
 			source_destroy(p->sources[k]);
 		}
@@ -403,9 +413,12 @@ static int reload_swap_sources(struct pipeline *p, const struct config *old, con
 		(void)source_poll(next[i], false);
 		log_info("source added", "source", n->sources[i].name);
 	}
+	/* Compact, keeping cfg_of in step (a source that failed to start is
+	 * simply absent until a later reload). */
 	p->n_sources = 0;
 	for (size_t i = 0; i < n->n_sources; i++) {
 		if (next[i]) {
+			rl->cfg_of[p->n_sources] = &n->sources[i];
 			p->sources[p->n_sources++] = next[i];
 		}
 	}
@@ -441,7 +454,7 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct http_serve
 		return r;
 	}
 	reload_warn_restart(rl->running, n);
-	r = reload_swap_sources(p, rl->running, n, err, err_size);
+	r = reload_swap_sources(rl, p, n, err, err_size);
 	config_destroy(rl->owned);
 	rl->owned = n;
 	rl->running = n;

@@ -124,6 +124,9 @@ def check_reload(tmp):
                      responses(s, "b", "404") == 3)
         # a was not re-read from the start (15, not 25) and b has its static label
         assert value(s, "accesslog_http_responses_total", source="b", team="y") == 3
+        # the landing page lists the new source with its path
+        landing = exp.get("/")[2].decode()
+        assert "b (combined): " + b in landing, landing
 
         # 2. A bad config: reload fails, everything keeps running as before.
         t_ok = value(s, "accesslog_config_last_reload_success_timestamp_seconds")
@@ -149,6 +152,7 @@ def check_reload(tmp):
         s = scrape(exp)
         assert value(s, "accesslog_config_last_reload_successful") == 1
         assert not any(dict(k[1]).get("source") == "b" for k in s), "removed source still there"
+        assert "b (combined)" not in exp.get("/")[2].decode()
         assert responses(s, "a", "200") == 0
         append(a, "200", 2)
         s = exp_wait(exp, lambda s: value(
