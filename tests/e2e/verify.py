@@ -16,8 +16,9 @@ here independently of the exporter:
      the nginx source (a third of its load is 5xx), the 499 alert is pending
      for it, and no exporter-down alert fires.
 
-Usage: verify.py --prom URL --root REPO --log NAME=PATH[:nginx] ...
-                 --expect NAME:CODE=COUNT ... [--timeout SECONDS]
+Usage: verify.py --prom URL --root REPO --log NAME=PATH[,PATH...][:nginx] ...
+                 --expect NAME:CODE=COUNT ... --equal EXPR=VALUE ...
+                 [--timeout SECONDS]
 Exit 0 when every check passes, 1 otherwise; prints one line per check.
 """
 
@@ -107,12 +108,28 @@ def read_log(path, nginx):
     return c
 
 
+def read_logs(paths, nginx):
+    """Counts over the files of a source (a rotated file and its successor)."""
+    total = None
+    for path in paths:
+        c = read_log(path, nginx)
+        if total is None:
+            total = c
+            continue
+        for k in ("lines", "junk", "bytes", "rt", "ut"):
+            total[k] += c[k]
+        for code, n in c["codes"].items():
+            total["codes"][code] = total["codes"].get(code, 0) + n
+    return total
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prom", required=True)
     ap.add_argument("--root", required=True)
     ap.add_argument("--log", action="append", default=[])
     ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--equal", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--rate", default="2m")
     args = ap.parse_args()
@@ -122,7 +139,7 @@ def main():
     for spec in args.log:
         name, rest = spec.split("=", 1)
         nginx = rest.endswith(":nginx")
-        sources[name] = (rest[:-6] if nginx else rest, nginx)
+        sources[name] = ((rest[:-6] if nginx else rest).split(","), nginx)
     expect = {}
     for spec in args.expect:
         name, rest = spec.split(":", 1)
@@ -130,7 +147,7 @@ def main():
         expect.setdefault(name, {})[code] = int(n)
 
     # 1. Wait for Prometheus to have every line of every file.
-    counts = {name: read_log(path, nginx) for name, (path, nginx) in sources.items()}
+    counts = {name: read_logs(paths, nginx) for name, (paths, nginx) in sources.items()}
     deadline = time.monotonic() + args.timeout
     while True:
         seen = {name: scalar(prom, 'sum(accesslog_log_lines_total{source="%s"})' % name)
@@ -172,6 +189,12 @@ def main():
             check(ut == c["ut"],
                   "%s: upstream time observations %s = lines with $upstream_response_time %d"
                   % (name, ut, c["ut"]))
+
+    # Exact values of file-following counters (EXPR=VALUE).
+    for spec in args.equal:
+        expr, want = spec.rsplit("=", 1)
+        got = scalar(prom, expr)
+        check(got == float(want), "%s = %s (got %s)" % (expr, want, got))
 
     # Meaning labels, and the vendor-code join the dashboard uses.
     if "nginx" in sources:
