@@ -8,7 +8,9 @@
  */
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,8 +232,11 @@ int config_field_from_name(const char *name, enum config_field *ret_field)
 
 bool config_is_valid_listen_address(const char *addr)
 {
-	const char *colon;
+	const char *colon, *host = addr;
+	size_t host_len;
 	unsigned port = 0;
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
 
 	if (!addr) {
 		return false;
@@ -241,12 +246,15 @@ bool config_is_valid_listen_address(const char *addr)
 		if (!close || close[1] != ':') {
 			return false;
 		}
+		host = addr + 1;
+		host_len = (size_t)(close - host);
 		colon = close + 1;
 	} else {
 		colon = strrchr(addr, ':');
 		if (!colon) {
 			return false;
 		}
+		host_len = (size_t)(colon - addr);
 	}
 	if (!colon[1] || strlen(colon + 1) > 5) {
 		return false;
@@ -257,5 +265,13 @@ bool config_is_valid_listen_address(const char *addr)
 		}
 		port = port * 10 + (unsigned)(*p - '0');
 	}
-	return port <= 65535;
+	if (port > 65535 || host_len >= sizeof(buf)) {
+		return false;
+	}
+	/* The host is empty (all addresses), "localhost" or an IP literal: the
+	 * exporter does not resolve names. */
+	memcpy(buf, host, host_len);
+	buf[host_len] = '\0';
+	return host_len == 0 || strcmp(buf, "localhost") == 0 ||
+	       inet_pton(AF_INET, buf, bin) == 1 || inet_pton(AF_INET6, buf, bin) == 1;
 }

@@ -102,8 +102,8 @@ int config_source_add_field_label(struct config_source *s, const char *name,
 /* Field name ("vhost", "path", "upstream_status") to enum: 0 or -EINVAL. */
 int config_field_from_name(const char *name, enum config_field *ret_field);
 
-/* Syntax check of a listen address "host:port", ":port" or "[v6]:port"
- * (no name resolution): true when usable. */
+/* Check a listen address "host:port", ":port" or "[v6]:port" where host is
+ * "localhost" or an IP literal (names are not resolved): true when usable. */
 bool config_is_valid_listen_address(const char *addr);
 
 /* Replace a string field (e.g. &c->listen_address) with a copy: 0 or -ENOMEM. */

@@ -100,8 +100,11 @@ static int read_global(struct reader *r, yaml_node_t *n)
 		switch (i) {
 		case G_LISTEN:
 			if (!config_is_valid_listen_address(s)) {
-				return yamldoc_fail(&r->d, v[i], kp,
-				                    "'%s' is not host:port, :port or [v6]:port", s);
+				return yamldoc_fail(
+				    &r->d, v[i], kp,
+				    "'%s' is not host:port, :port or [v6]:port with host "
+				    "localhost or an IP address",
+				    s);
 			}
 			e = set_path(r, v[i], kp, &r->c->listen_address, s, false);
 			break;

@@ -167,7 +167,8 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 		}
 		return 0;
 	case OPT_LISTEN:
-		if (http_parse_listen_address(arg, host, sizeof(host), &port) < 0) {
+		if (http_parse_listen_address(arg, host, sizeof(host), &port) < 0 ||
+		    !config_is_valid_listen_address(arg)) {
 			(void)snprintf(err, err_size, "--web.listen-address: '%s' is not host:port",
 			               arg);
 			return -EINVAL;
