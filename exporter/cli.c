@@ -169,7 +169,9 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 	case OPT_LISTEN:
 		if (http_parse_listen_address(arg, host, sizeof(host), &port) < 0 ||
 		    !config_is_valid_listen_address(arg)) {
-			(void)snprintf(err, err_size, "--web.listen-address: '%s' is not host:port",
+			(void)snprintf(err, err_size,
+			               "--web.listen-address: '%s' is not host:port (host: empty, "
+			               "localhost or an IP address)",
 			               arg);
 			return -EINVAL;
 		}
