@@ -598,6 +598,38 @@ static void t_concurrent_render(void **state)
 	metrics_destroy(m);
 }
 
+/* Each field kind: path loses its query string, upstream_status is the code
+ * of the last upstream (empty when the line has none, "invalid" for junk). */
+static void t_field_kinds(void **state)
+{
+	static const struct config_field_label kinds[] = {
+	    {(char *)"path", CONFIG_FIELD_PATH, NULL, NULL},
+	    {(char *)"upstream", CONFIG_FIELD_UPSTREAM_STATUS, NULL, NULL},
+	};
+	struct metrics *m = registry_with(true, true, 0);
+	struct metrics_source *s;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "k", NULL, 0, kinds, 2, &s, NULL, 0), 0);
+	struct log_record r = vrec("GET", 502, "", "/a/b?x=1&y=2");
+	r.has_upstream_status = true;
+	r.upstream_status_slot = status_slot_from_code(503);
+	metrics_observe(s, &r);
+	r.upstream_status_slot = STATUS_SLOT_INVALID;
+	metrics_observe(s, &r);
+	r = vrec("GET", 200, "", "/");
+	metrics_observe(s, &r);
+	char *out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"k\",path=\"/a/b\","
+	                            "upstream=\"503\",code=\"502\",method=\"GET\"} 1\n"));
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"k\",path=\"/a/b\","
+	                            "upstream=\"invalid\",code=\"502\",method=\"GET\"} 1\n"));
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"k\",path=\"/\","
+	                            "upstream=\"\",code=\"200\",method=\"GET\"} 1\n"));
+	free(out);
+	metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +646,7 @@ int main(void)
 	    cmocka_unit_test(t_openmetrics_families),
 	    cmocka_unit_test(t_save_restore_field_labels),
 	    cmocka_unit_test(t_concurrent_render),
+	    cmocka_unit_test(t_field_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
