@@ -550,6 +550,20 @@ static int reloader_init(struct reloader *rl, const struct config *c,
 	return 0;
 }
 
+/* Shutting down: answer any HTTP reload still waiting, so stopping the
+ * HTTP server does not wait for its timeout. */
+static void reload_cancel(struct reloader *rl)
+{
+	pthread_mutex_lock(&rl->lock);
+	if (rl->done < rl->requested) {
+		rl->done = rl->requested;
+		rl->result = -ECANCELED;
+		(void)snprintf(rl->err, sizeof(rl->err), "shutting down");
+		pthread_cond_broadcast(&rl->cond);
+	}
+	pthread_mutex_unlock(&rl->lock);
+}
+
 static void reloader_finish(struct reloader *rl)
 {
 	pthread_cond_destroy(&rl->cond);
@@ -632,6 +646,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	if (ck.path) {
 		(void)checkpoint_write(&p, &ck);
 	}
+	reload_cancel(&rl);
 	http_server_stop(http);
 	free(text);
 	pipeline_finish(&p);
