@@ -290,6 +290,7 @@ struct reloader {
 	atomic_bool http_pending;
 	uint64_t requested; /* generation asked for by HTTP (under lock) */
 	uint64_t done;      /* generation finished (under lock) */
+	bool closed;        /* shutting down: no more reloads (under lock) */
 	int result;
 	char err[1024];
 };
@@ -508,6 +509,11 @@ static int reload_from_http(void *userdata, char *err, size_t err_size)
 	(void)clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += RELOAD_WAIT_S;
 	pthread_mutex_lock(&rl->lock);
+	if (rl->closed) {
+		pthread_mutex_unlock(&rl->lock);
+		(void)snprintf(err, err_size, "shutting down");
+		return -ECANCELED;
+	}
 	gen = ++rl->requested;
 	atomic_store(&rl->http_pending, true);
 	while (rl->done < gen && r == 0) {
@@ -555,6 +561,7 @@ static int reloader_init(struct reloader *rl, const struct config *c,
 static void reload_cancel(struct reloader *rl)
 {
 	pthread_mutex_lock(&rl->lock);
+	rl->closed = true;
 	if (rl->done < rl->requested) {
 		rl->done = rl->requested;
 		rl->result = -ECANCELED;
