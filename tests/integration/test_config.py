@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -157,6 +158,19 @@ def check_reload(tmp):
         append(a, "200", 2)
         s = exp_wait(exp, lambda s: value(
             s, "accesslog_http_responses_total", source="a", team="z", code="200") == 2)
+
+        # 5. Concurrent POST /-/reload and SIGHUP: every request gets its answer,
+        #    the kept source is untouched.
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            exp.get("/-/reload", method="POST")[0])) for _ in range(4)]
+        for t in threads:
+            t.start()
+        exp.proc.send_signal(signal.SIGHUP)
+        for t in threads:
+            t.join()
+        assert results == [200] * 4, results
+        assert responses(scrape(exp), "a", "200") == 2
         assert exp.stop() == 0, exp.log()
     finally:
         exp.stop()
