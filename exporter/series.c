@@ -45,12 +45,21 @@
 static uint64_t hash_bytes(const void *p, size_t len, uint64_t h)
 {
 	const unsigned char *s = p;
+	uint64_t w = 0;
 
-	/* FNV-1a: short keys, no alignment needs, good enough with the final mix. */
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ s[i]) * 0x100000001b3ull;
+	/* Eight bytes per multiply (byte-wise FNV-1a cost a third of a field-label
+	 * line); the table compares whole keys, so this only needs to spread. */
+	while (len >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+		s += 8;
+		len -= 8;
 	}
-	return h;
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 32);
 }
 
 static uint64_t mix64(uint64_t x)
