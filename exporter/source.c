@@ -178,6 +178,46 @@ int source_restore(struct source *s, const struct state_source *saved)
 	return r;
 }
 
+struct collect {
+	struct state_file *files;
+	size_t n, max;
+};
+
+static void collect_file(void *ud, const char *path, const struct tail_position *pos, bool retired)
+{
+	struct collect *c = ud;
+
+	if (c->n < c->max) {
+		/* Borrowed: prev outlives the fileset_start that reads it. */
+		c->files[c->n++] = (struct state_file){(char *)path, *pos, retired};
+	}
+}
+
+int source_start_from(struct source *s, const struct source *prev)
+{
+	struct collect c = {.max = fileset_count(prev->files)};
+	struct state_source ss = {
+	    .name = s->name,
+	    .patterns = (char **)prev->patterns,
+	    .n_patterns = prev->n_patterns,
+	};
+
+	if (s->started) {
+		return -EBUSY;
+	}
+	c.files = calloc(c.max ? c.max : 1, sizeof(*c.files));
+	if (!c.files) {
+		return -ENOMEM;
+	}
+	fileset_foreach(prev->files, collect_file, &c);
+	ss.files = c.files;
+	ss.n_files = c.n;
+	fileset_start(s->files, false, &ss, now_ms());
+	s->started = true;
+	free(c.files);
+	return 0;
+}
+
 int64_t source_poll(struct source *s, bool at_eof_is_line)
 {
 	uint64_t now = now_ms();

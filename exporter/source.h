@@ -35,6 +35,13 @@ void source_destroy(struct source *s);
  * -EINVAL when the saved counters do not parse (nothing restored). */
 int source_restore(struct source *s, const struct state_source *saved);
 
+/* Start s's files where prev's are (for a config reload that replaces a
+ * source): a file prev follows resumes at prev's offset, a file matched by
+ * prev's patterns that prev did not follow starts at 0, others at their
+ * end.  Counters are not carried over.  Call before the first source_poll
+ * of s, while prev still exists.  0, -EBUSY (already started), -ENOMEM. */
+int source_start_from(struct source *s, const struct source *prev);
+
 /* Read and count everything new in all files; the first call finds the
  * files (see fileset_start).  Returns bytes read. */
 int64_t source_poll(struct source *s, bool at_eof_is_line);
