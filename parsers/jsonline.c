@@ -44,10 +44,14 @@ struct json_key {
 	uint8_t field; /* enum logformat_field */
 };
 
+#define JSON_BUCKETS 64 /* power of two */
+
 struct jsonline {
 	struct json_key keys[JSON_MAX_KEYS];
 	unsigned nkeys;
-	char *scratch; /* JSON_MAX_LINE bytes: decoded strings */
+	uint8_t bucket[JSON_BUCKETS]; /* first key index + 1 in a hash chain, 0 = empty */
+	uint8_t chain[JSON_MAX_KEYS]; /* next key index + 1, in insertion order */
+	char *scratch;                /* JSON_MAX_LINE bytes: decoded strings */
 	size_t scratch_used;
 };
 
@@ -242,6 +246,29 @@ static int keymap_from_template(struct jsonline *j, const char *text, bool *over
 	return r;
 }
 
+static unsigned key_hash(const char *k, size_t n)
+{
+	return ((unsigned)n * 31u + (unsigned char)k[0] * 7u + (unsigned char)k[n - 1]) &
+	       (JSON_BUCKETS - 1);
+}
+
+static void build_buckets(struct jsonline *j)
+{
+	uint8_t tail[JSON_BUCKETS] = {0};
+
+	memset(j->bucket, 0, sizeof(j->bucket));
+	memset(j->chain, 0, sizeof(j->chain));
+	for (unsigned i = 0; i < j->nkeys; i++) {
+		unsigned h = key_hash(j->keys[i].name, j->keys[i].len);
+		if (tail[h] == 0) {
+			j->bucket[h] = (uint8_t)(i + 1);
+		} else {
+			j->chain[tail[h] - 1] = (uint8_t)(i + 1);
+		}
+		tail[h] = (uint8_t)(i + 1);
+	}
+}
+
 int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_error *err)
 {
 	bool overridden[LOGFORMAT_FIELD_COUNT] = {false};
@@ -281,6 +308,7 @@ int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_e
 		r = -EINVAL;
 		goto fail;
 	}
+	build_buckets(j);
 	j->scratch = malloc(JSON_MAX_LINE);
 	if (j->scratch == NULL) {
 		r = -ENOMEM;
@@ -410,12 +438,42 @@ static struct str_view decode(struct scan *sc, const char *s, size_t n)
 }
 
 /* Validate a string at sc->pos (opening quote); returns the raw body. */
+/* Index of the first '"', '\\' or control byte at or after i (len if none):
+ * eight bytes per step with the classic SWAR byte tests, exact fallback. */
+static size_t plain_run(const char *s, size_t i, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	while (i + 8 <= len) {
+		uint64_t v, q, b;
+		memcpy(&v, s + i, 8);
+		q = v ^ (ones * '"');
+		b = v ^ (ones * '\\');
+		if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs) {
+			break;
+		}
+		i += 8;
+	}
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\' || c < 0x20) {
+			break;
+		}
+		i++;
+	}
+	return i;
+}
+
 static int scan_string(struct scan *sc, const char **ret_body, size_t *ret_len, bool *ret_escaped)
 {
 	size_t i = sc->pos + 1;
 	bool escaped = false;
 
 	while (i < sc->len) {
+		i = plain_run(sc->s, i, sc->len);
+		if (i >= sc->len) {
+			break;
+		}
 		unsigned char c = (unsigned char)sc->s[i];
 		if (c == '"') {
 			*ret_body = sc->s + sc->pos + 1;
@@ -505,11 +563,13 @@ static int scan_number(struct scan *sc, size_t *ret_len)
 	return 0;
 }
 
+/* Lookup by a hash chain; chains keep insertion order so the first key
+ * added for a name wins, as with a linear search. */
 static enum logformat_field key_field(const struct jsonline *j, const char *k, size_t n)
 {
-	for (unsigned i = 0; i < j->nkeys; i++) {
-		const struct json_key *jk = &j->keys[i];
-		if (jk->len == n && jk->name[0] == k[0] && memcmp(jk->name, k, n) == 0) {
+	for (unsigned i = j->bucket[key_hash(k, n)]; i != 0; i = j->chain[i - 1]) {
+		const struct json_key *jk = &j->keys[i - 1];
+		if (jk->len == n && memcmp(jk->name, k, n) == 0) {
 			return (enum logformat_field)jk->field;
 		}
 	}

@@ -279,12 +279,63 @@ static void t_long_escaped_line(void **state)
 	free(line);
 }
 
+/* The string scanner looks at 8 bytes at a time: a quote, a backslash or a
+ * control byte must be found at every offset inside and across blocks. */
+static void t_string_scan_offsets(void **state)
+{
+	struct log_parser *p = NULL;
+	struct log_record r;
+	char line[128];
+	(void)state;
+	assert_int_equal(logparse_create(LOGPARSE_JSON, NULL, &p, NULL), 0);
+	for (size_t n = 0; n < 40; n++) {
+		/* {"uri":"aaaa...","status":200} parses with a path of n bytes */
+		size_t len = (size_t)snprintf(line, sizeof(line), "{\"uri\":\"");
+		memset(line + len, 'a', n);
+		len += n;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "\",\"status\":200}");
+		assert_int_equal(logparse_line(p, line, len, &r), 0);
+		assert_int_equal(r.path.len, n);
+		for (size_t k = 0; k < n; k++) {
+			char saved = line[8 + k];
+			/* a raw control byte anywhere in the string is invalid JSON */
+			line[8 + k] = '\x1f';
+			assert_int_equal(logparse_line(p, line, len, &r), -EINVAL);
+			/* a lone backslash before 'a' is an invalid escape */
+			line[8 + k] = '\\';
+			assert_int_equal(logparse_line(p, line, len, &r), -EINVAL);
+			/* bytes >= 0x80 are plain */
+			line[8 + k] = '\xe9';
+			assert_int_equal(logparse_line(p, line, len, &r), 0);
+			assert_int_equal(r.path.len, n);
+			line[8 + k] = saved;
+		}
+	}
+	logparse_destroy(p);
+}
+
+/* Two fields mapped to the same key name: the one listed first wins. */
+static void t_shared_key_name(void **state)
+{
+	struct log_parser *p = NULL;
+	struct log_record r;
+	static const char line[] = "{\"host\":\"201\",\"code\":500}";
+	(void)state;
+	assert_int_equal(logparse_create(LOGPARSE_JSON, "status=host|code", &p, NULL), 0);
+	assert_int_equal(logparse_line(p, line, strlen(line), &r), 0);
+	assert_int_equal(r.status_slot, 101);
+	assert_int_equal(r.vhost.len, 0);
+	logparse_destroy(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_cases),
 	    cmocka_unit_test(t_keymap_errors),
 	    cmocka_unit_test(t_long_escaped_line),
+	    cmocka_unit_test(t_string_scan_offsets),
+	    cmocka_unit_test(t_shared_key_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
