@@ -314,6 +314,10 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		if (p && !p->is_glob) {
 			fs->literal_missing = true;
 			p->retry_at_ms = now_ms + RETRY_MS;
+			if (!p->missing_logged) {
+				p->missing_logged = true;
+				file_gauge(fs, path, false);
+			}
 		}
 		if (err != ENOENT) {
 			open_error(fs, path, err, now_ms);

@@ -123,8 +123,9 @@ def permission(tmp):
         os.write(fd, "".join(line(i) for i in range(50, 80)).encode())
         os.close(fd)
         os.chmod(log, 0o000)
-        exp.wait_for(lambda s: value(s, "accesslog_log_read_errors_total", source="t") >= 2)
-        assert lines(exp.scrape()) == 50
+        s = exp.wait_for(lambda s: value(s, "accesslog_log_read_errors_total", source="t") >= 2)
+        assert lines(s) == 50
+        assert value(s, "accesslog_log_file_open", source="t", path=log) == 0
         os.chmod(log, 0o644)
         s = assert_exact(exp, 80)
         assert "cannot read log file" in exp.log(), exp.log()
