@@ -154,7 +154,7 @@ static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, con
 
 /* Queue a rendered scrape (data is taken over): Content-Type for the
  * negotiated format, Content-Encoding when gzipped, and always Vary so caches
- * keep the encodings apart.  MHD itself leaves the body out for HEAD. */
+ * keep the formats and encodings apart.  MHD itself leaves the body out for HEAD. */
 static enum MHD_Result queue_metrics(struct MHD_Connection *c, char *data, size_t len,
 				     enum expo_format f, bool gzipped)
 {
@@ -167,7 +167,7 @@ static enum MHD_Result queue_metrics(struct MHD_Connection *c, char *data, size_
 		return MHD_NO;
 	}
 	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, expo_content_type(f));
-	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	if (gzipped) {
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	}

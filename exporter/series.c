@@ -39,6 +39,8 @@
 #define CACHE_MAX 4096u   /* entries before a flush */
 #define CACHE_ARENA (512u * 1024u)
 #define MAX_N CONFIG_MAX_FIELD_LABELS
+#define REWRITE_MATCH_LIMIT 100000u /* as the line parser's defaults */
+#define REWRITE_DEPTH_LIMIT 1000u
 
 /* ---- hashing and a writer-only index ----------------------------------------- */
 
@@ -140,6 +142,7 @@ struct rule {
 	enum config_field field;
 	pcre2_code *code; /* NULL: value used as is */
 	pcre2_match_data *md;
+	pcre2_match_context *mctx; /* match limit: a user pattern cannot make a line slow */
 	PCRE2_UCHAR *replacement;
 	size_t replacement_len;
 };
@@ -316,8 +319,10 @@ static size_t rewrite(const struct rule *ru, struct str_view raw, char *out)
 		memcpy(out, raw.ptr, raw.len > SERIES_VALUE_CAP ? SERIES_VALUE_CAP : raw.len);
 		return utf8_cut(raw.ptr, raw.len, SERIES_VALUE_CAP);
 	}
-	rc = pcre2_substitute(ru->code, (PCRE2_SPTR)raw.ptr, raw.len, 0, 0, ru->md, NULL,
-	                      ru->replacement, ru->replacement_len, buf, &olen);
+	/* An optional group that did not match substitutes as empty, not as an error. */
+	rc = pcre2_substitute(ru->code, (PCRE2_SPTR)raw.ptr, raw.len, 0,
+	                      PCRE2_SUBSTITUTE_UNSET_EMPTY, ru->md, ru->mctx, ru->replacement,
+	                      ru->replacement_len, buf, &olen);
 	if (rc <= 0) {
 		/* No match (or a result too long for the buffer): the catch-all value. */
 		memcpy(out, "other", 5);
@@ -410,9 +415,14 @@ static int rule_init(struct rule *ru, const struct config_field_label *l, char *
 	}
 	(void)pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE); /* interpreter otherwise */
 	ru->md = pcre2_match_data_create_from_pattern(ru->code, NULL);
+	ru->mctx = pcre2_match_context_create(NULL);
+	if (ru->mctx) {
+		(void)pcre2_set_match_limit(ru->mctx, REWRITE_MATCH_LIMIT);
+		(void)pcre2_set_depth_limit(ru->mctx, REWRITE_DEPTH_LIMIT);
+	}
 	ru->replacement = (PCRE2_UCHAR *)strdup(rep);
 	ru->replacement_len = strlen(rep);
-	return ru->md && ru->replacement ? 0 : -ENOMEM;
+	return ru->md && ru->mctx && ru->replacement ? 0 : -ENOMEM;
 }
 
 int series_tuples_create(const struct config_field_label *labels, size_t n, size_t limit,
@@ -465,6 +475,7 @@ void series_tuples_destroy(struct series_tuples *t)
 		free(t->rules[i].name);
 		pcre2_code_free(t->rules[i].code);
 		pcre2_match_data_free(t->rules[i].md);
+		pcre2_match_context_free(t->rules[i].mctx);
 		free(t->rules[i].replacement);
 	}
 	if (t->tuples) {

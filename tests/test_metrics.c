@@ -630,6 +630,29 @@ static void t_field_kinds(void **state)
 	metrics_destroy(m);
 }
 
+/* An optional group that did not take part substitutes as empty. */
+static void t_rewrite_unset_group(void **state)
+{
+	static const struct config_field_label fl[] = {
+	    {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(www\\.)?([a-z]+)\\.com",
+	     (char *)"[$1|$2]"},
+	};
+	struct metrics *m = registry_with(true, true, 0);
+	struct metrics_source *s;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "u", NULL, 0, fl, 1, &s, NULL, 0), 0);
+	struct log_record r = vrec("GET", 200, "shop.com", "/");
+	metrics_observe(s, &r);
+	r = vrec("GET", 200, "www.shop.com", "/");
+	metrics_observe(s, &r);
+	char *out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "{source=\"u\",vhost=\"[|shop]\",code=\"200\""));
+	assert_non_null(strstr(out, "{source=\"u\",vhost=\"[www.|shop]\",code=\"200\""));
+	free(out);
+	metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +670,7 @@ int main(void)
 	    cmocka_unit_test(t_save_restore_field_labels),
 	    cmocka_unit_test(t_concurrent_render),
 	    cmocka_unit_test(t_field_kinds),
+	    cmocka_unit_test(t_rewrite_unset_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
