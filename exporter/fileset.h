@@ -25,7 +25,7 @@
 
 #define FILESET_DEFAULT_MAX_FILES 1024u
 #define FILESET_DEFAULT_RESCAN_MS 5000u
-#define FILESET_DEFAULT_GRACE_MS 5000u
+#define FILESET_DEFAULT_GRACE_MS 60000u /* Apache graceful restarts finish long requests */
 
 struct fileset_options {
 	const char *name; /* for log messages (the source name) */
