@@ -15,12 +15,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #define READ_CAP 4096
+#define PROC_STAT_CAP (4u * 1024u * 1024u)
 
 /* Read a small /proc file into buf (NUL-terminated). */
 static int read_small(const char *path, char *buf, size_t size, size_t *ret_len)
@@ -81,20 +83,26 @@ static const char *skip_fields(const char *p, const char *end, unsigned n)
 
 static int boot_time(uint64_t *ret)
 {
-	char buf[READ_CAP * 4];
+	/* /proc/stat has a line per CPU before btime: tens of kB on big machines. */
 	size_t len;
-	int r = read_small("/proc/stat", buf, sizeof(buf), &len);
+	char *buf = malloc(PROC_STAT_CAP);
 	const char *p;
+	int r;
 
-	if (r < 0) {
-		return r;
+	if (!buf) {
+		return -ENOMEM;
 	}
-	p = strstr(buf, "\nbtime ");
-	if (!p) {
-		return -EIO;
+	r = read_small("/proc/stat", buf, PROC_STAT_CAP, &len);
+	if (r == 0) {
+		p = strstr(buf, "\nbtime ");
+		r = -EIO;
+		if (p) {
+			p += 7;
+			r = next_u64(&p, buf + len, ret) ? 0 : -EIO;
+		}
 	}
-	p += 7;
-	return next_u64(&p, buf + len, ret) ? 0 : -EIO;
+	free(buf);
+	return r;
 }
 
 static int count_fds(uint64_t *ret)
