@@ -1,0 +1,165 @@
+/*
+ * test_series.c - field-label tuples and series tables: interning, the raw
+ * value cache (including flushes), caps, the per-family limit with its
+ * overflow series, and that restores do not count as dropped.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "exporter/series.h"
+#include "parsers/status.h"
+
+static const struct config_field_label host_rule[] = {
+    {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(?:www\\.)?(.*)", (char *)"$1"},
+};
+
+static struct log_record host_rec(const char *host)
+{
+	struct log_record r;
+	memset(&r, 0, sizeof(r));
+	r.vhost = (struct str_view){host, strlen(host)};
+	return r;
+}
+
+static void t_tuples_intern_and_cache(void **state)
+{
+	struct series_tuples *t;
+	char host[64], err[128];
+	uint32_t first[10000];
+	(void)state;
+
+	assert_int_equal(series_tuples_create(host_rule, 1, 20000, &t, err, sizeof(err)), 0);
+	assert_int_equal(series_tuples_width(t), 1);
+	assert_string_equal(series_tuples_name(t, 0), "vhost");
+	/* 10000 distinct raw values overflow the 4096-entry cache twice over. */
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < 10000; i++) {
+			(void)snprintf(host, sizeof(host), "%sh%u", i % 2 ? "www." : "", i);
+			struct log_record r = host_rec(host);
+			uint32_t id = series_tuples_lookup(t, &r);
+			assert_true(id != SERIES_OVERFLOW);
+			if (round == 0) {
+				first[i] = id;
+			} else {
+				assert_int_equal(id, first[i]); /* stable across cache flushes */
+			}
+		}
+	}
+	/* "www.h1" and "h1" rewrite to the same value: one tuple. */
+	struct log_record a = host_rec("www.h7"), b = host_rec("h7");
+	assert_int_equal(series_tuples_lookup(t, &a), series_tuples_lookup(t, &b));
+	struct str_view v;
+	series_tuples_values(t, first[42], &v);
+	assert_int_equal(v.len, 3);
+	assert_memory_equal(v.ptr, "h42", 3);
+	/* Intern by value finds the same id; the overflow tuple is found by its value. */
+	struct str_view h42 = {"h42", 3},
+	                over = {SERIES_OVERFLOW_VALUE, strlen(SERIES_OVERFLOW_VALUE)};
+	assert_int_equal(series_tuples_intern(t, &h42, 1), first[42]);
+	assert_int_equal(series_tuples_intern(t, &over, 1), SERIES_OVERFLOW);
+	assert_int_equal(series_tuples_intern(t, &h42, 2), SERIES_OVERFLOW); /* wrong width */
+	series_tuples_destroy(t);
+	series_tuples_destroy(NULL);
+}
+
+static void t_tuples_cap_and_limit(void **state)
+{
+	static const struct config_field_label raw[] = {
+	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	};
+	struct series_tuples *t;
+	char longv[600], err[128];
+	(void)state;
+
+	assert_int_equal(series_tuples_create(raw, 1, 2, &t, err, sizeof(err)), 0);
+	/* 300 x "é" (2 bytes): cut to 256 bytes = 128 characters, never mid-character. */
+	for (int i = 0; i < 300; i++) {
+		longv[2 * i] = (char)0xc3;
+		longv[2 * i + 1] = (char)0xa9;
+	}
+	struct log_record r = host_rec("");
+	r.vhost = (struct str_view){longv, 600};
+	uint32_t id = series_tuples_lookup(t, &r);
+	struct str_view v;
+	series_tuples_values(t, id, &v);
+	assert_int_equal(v.len, 256);
+	/* Shifted by one byte, 256 falls inside a character: 1 + 127 * 2 = 255 bytes. */
+	longv[0] = 'x';
+	for (int i = 0; i < 299; i++) {
+		longv[1 + 2 * i] = (char)0xc3;
+		longv[2 + 2 * i] = (char)0xa9;
+	}
+	id = series_tuples_lookup(t, &r);
+	series_tuples_values(t, id, &v);
+	assert_int_equal(v.len, 255);
+	/* The limit (2) is reached: a third value is refused. */
+	r = host_rec("third");
+	assert_int_equal(series_tuples_lookup(t, &r), SERIES_OVERFLOW);
+	series_tuples_destroy(t);
+
+	struct config_field_label bad = {(char *)"x", CONFIG_FIELD_PATH, (char *)"(", NULL};
+	assert_int_equal(series_tuples_create(&bad, 1, 10, &t, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "field label x"));
+	assert_int_equal(series_tuples_create(raw, 0, 10, &t, err, sizeof(err)), -EINVAL);
+	assert_int_equal(series_tuples_create(raw, 1, 0, &t, err, sizeof(err)), -EINVAL);
+}
+
+static void t_family_limit(void **state)
+{
+	struct series_family *f = series_family_create(3, 100, 17);
+	(void)state;
+
+	assert_non_null(f);
+	/* 300 tuples x method 1: the first 100 get series, the rest share the overflow one. */
+	for (uint32_t t = 1; t <= 300; t++) {
+		_Atomic uint64_t *v = series_family_get(f, t, 1, 7);
+		assert_non_null(v);
+		atomic_store(&v[0], atomic_load(&v[0]) + 1);
+	}
+	assert_int_equal(series_family_count(f), 101);
+	assert_int_equal(series_family_dropped(f), 200);
+	struct series_key k;
+	_Atomic uint64_t *v;
+	series_family_entry(f, 100, &k, &v);
+	assert_int_equal(k.tuple, SERIES_OVERFLOW);
+	assert_int_equal(k.method, 1);
+	assert_int_equal(k.slot, 7);
+	assert_int_equal(atomic_load(&v[0]), 200);
+	series_family_entry(f, 5, &k, &v);
+	assert_int_equal(k.tuple, 6); /* creation order */
+	/* Existing series keep counting; a refused tuple counts as dropped each time. */
+	assert_ptr_equal(series_family_get(f, 6, 1, 7), v);
+	assert_non_null(series_family_get(f, SERIES_OVERFLOW, 2, 7));
+	assert_int_equal(series_family_dropped(f), 201);
+	/* Restores obey the limit but drop nothing. */
+	assert_non_null(series_family_restore(f, 999, 3, 7));
+	assert_int_equal(series_family_dropped(f), 201);
+	series_family_add_dropped(f, 9);
+	assert_int_equal(series_family_dropped(f), 210);
+	/* The overflow reserve (17) is a hard cap too. */
+	for (unsigned me = 4; me < 40; me++) {
+		(void)series_family_get(f, 1000 + me, me, 7);
+	}
+	assert_true(series_family_count(f) <= 117);
+	series_family_destroy(f);
+	series_family_destroy(NULL);
+	assert_null(series_family_create(0, 10, 10));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_tuples_intern_and_cache),
+	    cmocka_unit_test(t_tuples_cap_and_limit),
+	    cmocka_unit_test(t_family_limit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
