@@ -35,11 +35,13 @@ int numparse_u64(const char *s, size_t len, uint64_t *ret_value)
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < len; i++) {
-		if (!is_digit(s[i])) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d > 9) {
 			return -EINVAL;
 		}
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10) {
+		/* 19 digits always fit; only longer numbers need the overflow check
+		 * (a division per digit would dominate the hot path). */
+		if (i >= 19 && v > (UINT64_MAX - d) / 10) {
 			return -ERANGE;
 		}
 		v = v * 10 + d;
@@ -52,13 +54,47 @@ int numparse_u64(const char *s, size_t len, uint64_t *ret_value)
  * (18 digits, so mant * 10 + 9 cannot overflow); later digits are dropped. */
 #define MANT_LIMIT 100000000000000000ull
 
+/* A decimal of at most 17 characters: no overflow check is needed (10^17
+ * fits easily in 64 bits), so one loop with one compare per digit.
+ * Returns -EINVAL on junk. */
+static inline int short_decimal(const char *s, size_t len, uint64_t *ret_mant, int *ret_frac)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *dot = NULL;
+	uint64_t mant = 0;
+
+	for (; p < end; p++) {
+		unsigned d = (unsigned)*p - '0';
+		if (d < 10) {
+			mant = mant * 10 + d;
+		} else if (*p == '.' && !dot) {
+			dot = p;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (len == (dot ? 1u : 0u)) {
+		return -EINVAL; /* no digit at all */
+	}
+	*ret_mant = mant;
+	*ret_frac = dot ? (int)(end - dot - 1) : 0;
+	return 0;
+}
+
 int numparse_decimal(const char *s, size_t len, unsigned scale_exp10, double *ret_value)
 {
 	uint64_t mant = 0;
 	int div_exp = (int)scale_exp10; /* value = mant / 10^div_exp */
 	size_t i = 0, digits = 0;
 
-	/* hot path: one pass, no branch per digit besides the bound check */
+	/* hot path: what servers print ("0.271", "3551") has few digits */
+	if (len <= 17) {
+		int frac;
+		if (short_decimal(s, len, &mant, &frac) < 0) {
+			return -EINVAL;
+		}
+		div_exp += frac;
+		goto scale;
+	}
 	for (; i < len && is_digit(s[i]); i++) {
 		if (mant < MANT_LIMIT) {
 			mant = mant * 10 + (uint64_t)(s[i] - '0');
@@ -80,7 +116,12 @@ int numparse_decimal(const char *s, size_t len, unsigned scale_exp10, double *re
 	if (i != len || digits == 0) {
 		return -EINVAL;
 	}
+scale:;
 	double v = (double)mant;
+	if (div_exp >= 0 && div_exp <= (int)POW10_MAX) {
+		*ret_value = v / pow10_table[div_exp]; /* the usual case: one exact division */
+		return 0;
+	}
 	while (div_exp > (int)POW10_MAX) {
 		v /= pow10_table[POW10_MAX];
 		div_exp -= (int)POW10_MAX;
@@ -105,35 +146,73 @@ static size_t sep_len(const char *s, size_t len, size_t i)
 	return 0;
 }
 
+/* Parse the list entry at s (up to the next ',' or ' ', or the end) into
+ * *ret_value.  Returns the entry's length, 0 when it is not a decimal. */
+static size_t list_entry(const char *s, size_t len, double *ret_value)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *dot = NULL;
+	uint64_t mant = 0;
+
+	/* One pass for the usual short entry ("0.271"); long ones go the general way. */
+	for (; p < end && p - (const unsigned char *)s <= 17; p++) {
+		unsigned d = (unsigned)*p - '0';
+		if (d < 10) {
+			mant = mant * 10 + d;
+		} else if (*p == '.' && !dot) {
+			dot = p;
+		} else {
+			break;
+		}
+	}
+	size_t n = (size_t)(p - (const unsigned char *)s);
+	if (n > 17) {
+		while (n < len && s[n] != ',' && s[n] != ' ') {
+			n++;
+		}
+		return numparse_decimal(s, n, 0, ret_value) == 0 ? n : 0;
+	}
+	if (p < end && *p != ',' && *p != ' ') {
+		return 0;
+	}
+	if (n == (dot ? 1u : 0u)) {
+		return 0; /* empty, or a lone dot */
+	}
+	*ret_value = (double)mant / pow10_table[dot ? n - (size_t)(dot - (const unsigned char *)s) - 1 : 0];
+	return n;
+}
+
 int numparse_decimal_list(const char *s, size_t len, double *ret_sum, unsigned *ret_count)
 {
 	double sum = 0;
 	unsigned count = 0;
-	size_t start = 0, i = 0;
+	size_t i = 0;
 
 	if (len == 0) {
 		return -EINVAL;
 	}
-	while (i <= len) {
-		size_t sl = i < len ? sep_len(s, len, i) : 0;
-		if (i < len && sl == 0) {
+	/* One pass: each entry is "-" or a decimal, followed by the end or a
+	 * whole separator (", " or " : "). */
+	for (;;) {
+		if (s[i] == '-' && (i + 1 == len || s[i + 1] == ',' || s[i + 1] == ' ')) {
 			i++;
-			continue;
-		}
-		size_t n = i - start;
-		if (!(n == 1 && s[start] == '-')) {
+		} else {
 			double v;
-			if (numparse_decimal(s + start, n, 0, &v) < 0) {
+			size_t n = list_entry(s + i, len - i, &v);
+			if (n == 0) {
 				return -EINVAL;
 			}
 			sum += v;
 			count++;
+			i += n;
 		}
 		if (i == len) {
 			break;
 		}
+		size_t sl = sep_len(s, len, i);
+		if (sl == 0 || i + sl == len) {
+			return -EINVAL;
+		}
 		i += sl;
-		start = i;
 	}
 	*ret_sum = sum;
 	*ret_count = count;
