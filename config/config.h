@@ -66,6 +66,7 @@ struct config {
 	bool once;                   /* read files from the start to EOF, print, exit */
 	bool no_class_label;         /* drop "class" from accesslog_http_responses_total */
 	bool no_reason_label;        /* drop "reason" from accesslog_http_responses_total */
+	bool no_histograms;          /* metrics.histograms: false - no duration histograms */
 	size_t series_limit;         /* max series per metric family and source (0: default) */
 	char *config_file;           /* path of the YAML file this came from, or NULL */
 	char *web_config_file;       /* exporter-toolkit web config (TLS, basic auth) or NULL */

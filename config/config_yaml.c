@@ -147,12 +147,13 @@ static int read_global(struct reader *r, yaml_node_t *n)
 
 /* ---- metrics --------------------------------------------------------------- */
 
-enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_COUNT };
+enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_COUNT };
 static const char *const metrics_keys[M_COUNT] = {
     "request_duration_buckets",
     "upstream_duration_buckets",
     "status_labels",
     "series_limit",
+    "histograms",
 };
 
 static int read_buckets(struct reader *r, yaml_node_t *n, const char *path, double *out,
@@ -249,6 +250,13 @@ static int read_metrics(struct reader *r, yaml_node_t *n)
 	}
 	if (e == 0 && v[M_STATUS]) {
 		e = read_status_labels(r, v[M_STATUS]);
+	}
+	if (e == 0 && v[M_HIST]) {
+		bool on;
+		e = yamldoc_bool(&r->d, v[M_HIST], "metrics.histograms", &on);
+		if (e == 0) {
+			c->no_histograms = !on;
+		}
 	}
 	if (e == 0 && v[M_LIMIT]) {
 		e = yamldoc_uint(&r->d, v[M_LIMIT], "metrics.series_limit", 1,

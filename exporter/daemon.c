@@ -66,6 +66,7 @@ static int pipeline_init(struct pipeline *p, const struct config *c, bool from_s
 		.no_class_label = c->no_class_label,
 		.no_reason_label = c->no_reason_label,
 		.series_limit = c->series_limit,
+		.no_histograms = c->no_histograms,
 	};
 	char err[512];
 
@@ -355,7 +356,8 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 	    {!same_opt(o->log_level, n->log_level) || !same_opt(o->log_format, n->log_format),
 	     "log_level/log_format"},
 	    {buckets || o->no_class_label != n->no_class_label ||
-	         o->no_reason_label != n->no_reason_label || o->series_limit != n->series_limit,
+	         o->no_reason_label != n->no_reason_label || o->series_limit != n->series_limit ||
+	         o->no_histograms != n->no_histograms,
 	     "metrics"},
 	};
 

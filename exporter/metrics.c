@@ -114,6 +114,7 @@ struct metrics_source {
 	struct histogram request;
 	struct histogram upstream;
 	struct series_tuples *tuples;         /* NULL: no field labels, flat arrays */
+	bool no_hist;                         /* copy of the registry's, next to the hot data */
 	struct series_family *fam[FAM_COUNT]; /* with field labels */
 	pthread_mutex_t files_lock;           /* guards adding to files[] */
 	struct file_gauge files[METRICS_MAX_FILES];
@@ -133,6 +134,7 @@ struct metrics {
 	_Atomic uint64_t reload_ok_bits; /* unix time of the last successful load */
 	bool no_class;
 	bool no_reason;
+	bool no_hist;
 	size_t series_limit;
 	char *slot_frag[STATUS_SLOTS]; /* 'code="404",class="4xx",reason="Not Found"' */
 	size_t slot_frag_len[STATUS_SLOTS];
@@ -169,12 +171,16 @@ static unsigned class_of_slot(unsigned slot)
 	return slot >= STATUS_SLOT_INVALID ? CLASS_INVALID : slot / 100u;
 }
 
+/* Name lengths of method_names, so the per-line lookup never calls strlen. */
+static const unsigned char method_lens[N_METHODS] = {3, 4, 4, 3, 6, 7, 7, 5, 5,
+                                                     8, 9, 5, 4, 4, 4, 6, 5};
+
 static unsigned method_index(const char *m, size_t len)
 {
-	/* Few methods, short names: compare the length first, then bytes. */
+	/* Few methods, short names: length and first byte rule out almost all. */
 	for (unsigned i = 0; i < METHOD_OTHER; i++) {
-		const char *n = method_names[i];
-		if (n[0] == m[0] && strlen(n) == len && memcmp(n, m, len) == 0) {
+		if (method_lens[i] == len && method_names[i][0] == m[0] &&
+		    memcmp(method_names[i], m, len) == 0) {
 			return i;
 		}
 	}
@@ -247,6 +253,7 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	m->n_up = o->n_upstream_buckets;
 	m->no_class = o->no_class_label;
 	m->no_reason = o->no_reason_label;
+	m->no_hist = o->no_histograms;
 	m->series_limit = o->series_limit ? o->series_limit : SERIES_DEFAULT_LIMIT;
 	if (make_slot_fragments(m) < 0) {
 		metrics_destroy(m);
@@ -426,6 +433,7 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 		free(s);
 		return -ENOMEM;
 	}
+	s->no_hist = m->no_hist;
 	s->name = strdup(name);
 	s->labels = calloc(n_labels ? n_labels : 1, sizeof(*s->labels));
 	if (!s->name || !s->labels || hist_init(&s->request, m->bucket_req, m->n_req) < 0 ||
@@ -559,6 +567,9 @@ static void observe_dyn(struct metrics_source *s, const struct log_record *r, un
 	if (r->has_bytes) {
 		dyn_inc(s->fam[FAM_BYTES], t, method, cls, r->bytes_sent);
 	}
+	if (s->no_hist) {
+		return;
+	}
 	if (r->has_request_time) {
 		dyn_hist(s->fam[FAM_REQUEST], &s->request, t, method, cls, r->request_time);
 	}
@@ -590,6 +601,9 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 	inc(&s->responses[method][slot], 1);
 	if (r->has_bytes) {
 		inc(&s->bytes[method][cls], r->bytes_sent);
+	}
+	if (s->no_hist) {
+		return;
 	}
 	if (r->has_request_time) {
 		hist_observe(&s->request, method, cls, r->request_time);
@@ -841,6 +855,9 @@ static void render_histogram(struct metrics *m, enum expo_format f, struct strbu
 	const char *name = family_names[up ? FAM_UPSTREAM : FAM_REQUEST];
 	struct expo_label l[MAX_LABELS];
 
+	if (m->no_hist) {
+		return; /* metrics.histograms: false - not even the family lines */
+	}
 	expo_family(b, f, name, EXPO_HISTOGRAM,
 	            up ? "Time spent waiting for upstream servers, summed over attempts."
 	               : "Time to serve the request, from the server's log.");

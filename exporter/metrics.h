@@ -46,6 +46,7 @@ struct metrics_options {
 	bool no_class_label;  /* drop "class" from accesslog_http_responses_total */
 	bool no_reason_label; /* drop "reason" from accesslog_http_responses_total */
 	size_t series_limit;  /* per family and source (field labels); 0: 10000 */
+	bool no_histograms;   /* no duration histograms at all (status and bytes only) */
 };
 
 struct metrics;

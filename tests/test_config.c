@@ -96,6 +96,7 @@ static void test_minimal_defaults(void **state)
 	assert_false(c->no_class_label);
 	assert_false(c->no_reason_label);
 	assert_int_equal(c->series_limit, 0);
+	assert_false(c->no_histograms);
 	assert_int_equal(c->n_sources, 1);
 	assert_string_equal(c->sources[0].name, "access");
 	assert_int_equal(c->sources[0].kind, LOGPARSE_PRESET);
@@ -125,6 +126,7 @@ static void test_full(void **state)
 	assert_true(c->no_class_label);
 	assert_true(c->no_reason_label);
 	assert_int_equal(c->series_limit, 500);
+	assert_true(c->no_histograms);
 	assert_int_equal(c->n_sources, 3);
 	s = &c->sources[0];
 	assert_string_equal(s->format, "vhost_combined");

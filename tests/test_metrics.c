@@ -183,6 +183,13 @@ static void t_save_restore(void **state)
 static void t_method_labels(void **state)
 {
 	(void)state;
+	static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",      "DELETE",
+	                                    "CONNECT", "OPTIONS", "TRACE", "PATCH",    "PROPFIND",
+	                                    "PROPPATCH", "MKCOL", "COPY",  "MOVE",     "LOCK",
+	                                    "UNLOCK"};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		assert_string_equal(metrics_method_label(known[i], strlen(known[i])), known[i]);
+	}
 	assert_string_equal(metrics_method_label("GET", 3), "GET");
 	assert_string_equal(metrics_method_label("PROPFIND", 8), "PROPFIND");
 	assert_string_equal(metrics_method_label("get", 3), "other");
@@ -653,6 +660,36 @@ static void t_rewrite_unset_group(void **state)
 	metrics_destroy(m);
 }
 
+/* metrics.histograms: false - no duration families at all, the rest unchanged. */
+static void t_no_histograms(void **state)
+{
+	struct metrics_options o = {.request_buckets = buckets,
+	                            .n_request_buckets = 3,
+	                            .upstream_buckets = buckets,
+	                            .n_upstream_buckets = 3,
+	                            .no_histograms = true};
+	struct metrics *m = metrics_create(&o);
+	struct metrics_source *s;
+	(void)state;
+
+	assert_non_null(m);
+	assert_int_equal(metrics_add_source(m, "h", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		struct log_record r = rec("GET", 200, 0.3);
+		r.upstream_time = 0.2;
+		r.has_upstream_time = true;
+		metrics_observe(s, &r);
+	}
+	char *out = render(m, EXPO_TEXT);
+	assert_null(strstr(out, "duration_seconds"));
+	assert_non_null(strstr(out, "accesslog_http_responses_total{source=\"h\",code=\"200\","
+	                            "class=\"2xx\",reason=\"OK\",method=\"GET\"} 4\n"));
+	assert_non_null(strstr(out, "accesslog_http_response_bytes_total{source=\"h\","
+	                            "method=\"GET\",class=\"2xx\"} 400\n"));
+	free(out);
+	metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +698,7 @@ int main(void)
 	    cmocka_unit_test(t_save_restore),
 	    cmocka_unit_test(t_method_labels),
 	    cmocka_unit_test(t_bad_buckets),
+	    cmocka_unit_test(t_no_histograms),
 	    cmocka_unit_test(t_drop_class_reason),
 	    cmocka_unit_test(t_field_labels),
 	    cmocka_unit_test(t_label_values_capped_and_escaped),
