@@ -73,22 +73,6 @@ static const struct apache_spec apache_specs[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int text_put(struct logformat_text *t, char c, size_t col)
-{
-	if (t->len >= LOGFORMAT_MAX_TEXT) {
-		return -E2BIG;
-	}
-	t->text[t->len] = c;
-	t->col[t->len] = (unsigned)col;
-	t->len++;
-	return 0;
-}
-
 /* Copy s[from..to) into t turning \" and \\ into " and \ (config quoting
  * that users often keep when pasting only the string). */
 static int copy_unescaped(const char *s, size_t from, size_t to, struct logformat_text *t)
@@ -101,7 +85,7 @@ static int copy_unescaped(const char *s, size_t from, size_t to, struct logforma
 		} else if (c == '\\' && j + 1 < to && (s[j + 1] == 'n' || s[j + 1] == 't')) {
 			c = s[++j] == 'n' ? '\n' : '\t';
 		}
-		if (text_put(t, c, col) < 0) {
+		if (logformat_text_put(t, c, col) < 0) {
 			return -E2BIG;
 		}
 	}
@@ -114,18 +98,18 @@ static int unwrap(const char *s, struct logformat_text *t, struct logparse_error
 	bool keyword = false;
 
 	t->len = 0;
-	while (is_space(s[i])) {
+	while (logformat_is_space(s[i])) {
 		i++;
 	}
-	if (strncmp(s + i, "LogFormat", 9) == 0 && is_space(s[i + 9])) {
+	if (strncmp(s + i, "LogFormat", 9) == 0 && logformat_is_space(s[i + 9])) {
 		keyword = true;
 		i += 9;
-		while (is_space(s[i])) {
+		while (logformat_is_space(s[i])) {
 			i++;
 		}
 	}
 	end = strlen(s);
-	while (end > i && is_space(s[end - 1])) {
+	while (end > i && logformat_is_space(s[end - 1])) {
 		end--;
 	}
 	if (s[i] == '"' &&
@@ -192,21 +176,6 @@ static int classify(const struct logformat_text *t, size_t pct, const struct apa
 		item->field = LOGFORMAT_FIELD_VHOST;
 		item->cls = LOGFORMAT_HOST;
 	}
-	return 0;
-}
-
-static int add_piece(struct logformat_piece *pieces, size_t *n, struct logformat_piece pc,
-                     struct logparse_error *err)
-{
-	if (pc.len == 0 && !pc.is_item) {
-		return 0;
-	}
-	if (*n >= LOGFORMAT_MAX_PIECES) {
-		logformat_set_error(err, 0, "log format has more than %d pieces",
-		                    LOGFORMAT_MAX_PIECES);
-		return -E2BIG;
-	}
-	pieces[(*n)++] = pc;
 	return 0;
 }
 
@@ -329,11 +298,11 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 			return r;
 		}
 		struct logformat_piece litpc = {(unsigned)lit, (unsigned)(i - lit), false, 0, 0};
-		if ((r = add_piece(pieces, &n, litpc, err)) < 0) {
+		if ((r = logformat_add_piece(pieces, &n, litpc, err)) < 0) {
 			return r;
 		}
 		if (item.is_item) {
-			r = add_piece(pieces, &n, item, err);
+			r = logformat_add_piece(pieces, &n, item, err);
 			lit = end;
 		} else {
 			lit = item.start; /* "%%": the second % starts the next literal */
@@ -344,7 +313,7 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 		i = end;
 	}
 	struct logformat_piece tail = {(unsigned)lit, (unsigned)(t->len - lit), false, 0, 0};
-	if ((r = add_piece(pieces, &n, tail, err)) < 0) {
+	if ((r = logformat_add_piece(pieces, &n, tail, err)) < 0) {
 		return r;
 	}
 	prefer_final_status(t, pieces, n);

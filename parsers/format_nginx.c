@@ -231,33 +231,17 @@ int format_nginx_variable(const char *name, size_t len, enum logformat_field *re
 	return 0;
 }
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 static bool is_name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '_';
 }
 
-static int text_put(struct logformat_text *t, char c, size_t col)
-{
-	if (t->len >= LOGFORMAT_MAX_TEXT) {
-		return -E2BIG;
-	}
-	t->text[t->len] = c;
-	t->col[t->len] = (unsigned)col;
-	t->len++;
-	return 0;
-}
-
 /* Length of a word (run of non-blanks) at s. */
 static size_t word_len(const char *s)
 {
 	size_t n = 0;
-	while (s[n] != '\0' && !is_space(s[n])) {
+	while (s[n] != '\0' && !logformat_is_space(s[n])) {
 		n++;
 	}
 	return n;
@@ -288,13 +272,13 @@ static int unquote_one(const char *s, size_t *i, struct logformat_text *t,
 			c = e == 't' ? '\t' : e == 'r' ? '\r' : e == 'n' ? '\n' : e;
 			if (e != '"' && e != '\'' && e != '\\' && e != 't' && e != 'r' &&
 			    e != 'n') {
-				if (text_put(t, '\\', col) < 0) {
+				if (logformat_text_put(t, '\\', col) < 0) {
 					goto too_long;
 				}
 			}
 			j++;
 		}
-		if (text_put(t, c, col) < 0) {
+		if (logformat_text_put(t, c, col) < 0) {
 			goto too_long;
 		}
 		j++;
@@ -313,17 +297,17 @@ int format_nginx_unwrap(const char *s, struct logformat_text *t, struct logparse
 	bool keyword = false;
 
 	t->len = 0;
-	while (is_space(s[i])) {
+	while (logformat_is_space(s[i])) {
 		i++;
 	}
-	if (strncmp(s + i, "log_format", 10) == 0 && is_space(s[i + 10])) {
+	if (strncmp(s + i, "log_format", 10) == 0 && logformat_is_space(s[i + 10])) {
 		keyword = true;
 		i += 10;
-		while (is_space(s[i])) {
+		while (logformat_is_space(s[i])) {
 			i++;
 		}
 		i += word_len(s + i); /* the format's name */
-		while (is_space(s[i])) {
+		while (logformat_is_space(s[i])) {
 			i++;
 		}
 	}
@@ -340,7 +324,7 @@ int format_nginx_unwrap(const char *s, struct logformat_text *t, struct logparse
 			return -EINVAL;
 		}
 		i += 7 + n;
-		while (is_space(s[i])) {
+		while (logformat_is_space(s[i])) {
 			i++;
 		}
 	}
@@ -350,14 +334,14 @@ int format_nginx_unwrap(const char *s, struct logformat_text *t, struct logparse
 			if (r < 0) {
 				return r;
 			}
-			while (is_space(s[i])) {
+			while (logformat_is_space(s[i])) {
 				i++;
 			}
 		}
 		if (s[i] == ';') {
 			i++;
 		}
-		while (is_space(s[i])) {
+		while (logformat_is_space(s[i])) {
 			i++;
 		}
 		if (s[i] != '\0') {
@@ -373,27 +357,12 @@ int format_nginx_unwrap(const char *s, struct logformat_text *t, struct logparse
 		end--;
 	}
 	for (; i < end; i++) {
-		if (text_put(t, s[i], i + 1) < 0) {
+		if (logformat_text_put(t, s[i], i + 1) < 0) {
 			logformat_set_error(err, 0, "log format longer than %d bytes",
 			                    LOGFORMAT_MAX_TEXT);
 			return -E2BIG;
 		}
 	}
-	return 0;
-}
-
-static int add_piece(struct logformat_piece *pieces, size_t *n, struct logformat_piece pc,
-                     struct logparse_error *err)
-{
-	if (pc.len == 0 && !pc.is_item) {
-		return 0;
-	}
-	if (*n >= LOGFORMAT_MAX_PIECES) {
-		logformat_set_error(err, 0, "log format has more than %d pieces",
-		                    LOGFORMAT_MAX_PIECES);
-		return -E2BIG;
-	}
-	pieces[(*n)++] = pc;
 	return 0;
 }
 
@@ -432,15 +401,15 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 		struct logformat_piece litpc = {(unsigned)lit, (unsigned)(i - lit), false, 0, 0};
 		struct logformat_piece item = {(unsigned)i, 0, true, (uint8_t)v->cls,
 		                               (uint8_t)v->field};
-		if ((r = add_piece(pieces, &n, litpc, err)) < 0 ||
-		    (r = add_piece(pieces, &n, item, err)) < 0) {
+		if ((r = logformat_add_piece(pieces, &n, litpc, err)) < 0 ||
+		    (r = logformat_add_piece(pieces, &n, item, err)) < 0) {
 			return r;
 		}
 		i = braced ? end + 1 : end;
 		lit = i;
 	}
 	struct logformat_piece tail = {(unsigned)lit, (unsigned)(t->len - lit), false, 0, 0};
-	if ((r = add_piece(pieces, &n, tail, err)) < 0) {
+	if ((r = logformat_add_piece(pieces, &n, tail, err)) < 0) {
 		return r;
 	}
 	*ret_n = n;

@@ -103,7 +103,7 @@ static void put_char(struct logformat *f, unsigned char c)
 	put(f, buf, 1);
 }
 
-void logformat_init(struct logformat *f)
+static void logformat_init(struct logformat *f)
 {
 	f->pattern[0] = '\0';
 	f->len = 0;
@@ -114,7 +114,7 @@ void logformat_init(struct logformat *f)
 	puts_(f, "^");
 }
 
-void logformat_literal(struct logformat *f, const char *s, size_t len)
+static void logformat_literal(struct logformat *f, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		put_char(f, (unsigned char)s[i]);
@@ -202,8 +202,8 @@ static void put_piece(struct logformat *f, enum logformat_class cls, int prev, i
 	}
 }
 
-void logformat_item(struct logformat *f, enum logformat_class cls, enum logformat_field field,
-                    int prev, int next)
+static void logformat_item(struct logformat *f, enum logformat_class cls,
+                           enum logformat_field field, int prev, int next)
 {
 	bool capture =
 	    field != LOGFORMAT_FIELD_NONE && field < LOGFORMAT_FIELD_COUNT && !f->has_field[field];
@@ -222,7 +222,7 @@ void logformat_item(struct logformat *f, enum logformat_class cls, enum logforma
 	}
 }
 
-int logformat_finish(struct logformat *f)
+static int logformat_finish(struct logformat *f)
 {
 	/* end of line, or a blank before fields the format does not describe */
 	puts_(f, "(?![^ \\t])");
@@ -274,4 +274,35 @@ void logformat_set_error(struct logparse_error *err, size_t column, const char *
 		err->message[0] = '\0';
 	}
 	err->column = column;
+}
+
+bool logformat_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int logformat_text_put(struct logformat_text *t, char c, size_t col)
+{
+	if (t->len >= LOGFORMAT_MAX_TEXT) {
+		return -E2BIG;
+	}
+	t->text[t->len] = c;
+	t->col[t->len] = (unsigned)col;
+	t->len++;
+	return 0;
+}
+
+int logformat_add_piece(struct logformat_piece *pieces, size_t *n, struct logformat_piece pc,
+                        struct logparse_error *err)
+{
+	if (pc.len == 0 && !pc.is_item) {
+		return 0;
+	}
+	if (*n >= LOGFORMAT_MAX_PIECES) {
+		logformat_set_error(err, 0, "log format has more than %d pieces",
+		                    LOGFORMAT_MAX_PIECES);
+		return -E2BIG;
+	}
+	pieces[(*n)++] = pc;
+	return 0;
 }

@@ -96,25 +96,21 @@ struct logparse_error;
 void logformat_set_error(struct logparse_error *err, size_t column, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Start a pattern ("^" anchored).  Never fails. */
-void logformat_init(struct logformat *f);
-
-/* Append literal format text (regex metacharacters are escaped). */
-void logformat_literal(struct logformat *f, const char *s, size_t len);
-
-/* Append an item of class cls feeding field (LOGFORMAT_FIELD_NONE: not
- * captured; a field already captured earlier is not captured twice).
- * prev is the literal character just before the item (-1 when none or an
- * item), next the literal character just after it (-1 at the end of the
- * format, LOGFORMAT_NEXT_ITEM when another item follows directly). */
+/* LOGFORMAT_NEXT_ITEM: an item's next character when another item follows
+ * directly (see logformat_build's context rules). */
 #define LOGFORMAT_NEXT_ITEM (-2)
 
-void logformat_item(struct logformat *f, enum logformat_class cls, enum logformat_field field,
-                    int prev, int next);
+/* Whether c is blank in a server config (space, tab, newline). */
+bool logformat_is_space(char c);
 
-/* Close the pattern.  Returns 0, -E2BIG when the pattern or the group table
- * overflowed, -EINVAL when no status field was captured. */
-int logformat_finish(struct logformat *f);
+/* Append one character of format text with its 1-based source column.
+ * Returns 0 or -E2BIG past LOGFORMAT_MAX_TEXT. */
+int logformat_text_put(struct logformat_text *t, char c, size_t col);
+
+/* Append a piece to pieces[*n] (empty literals are skipped).  Returns 0 or
+ * -E2BIG with *err filled past LOGFORMAT_MAX_PIECES. */
+int logformat_add_piece(struct logformat_piece *pieces, size_t *n, struct logformat_piece pc,
+                        struct logparse_error *err);
 
 /* Name of a field as used for raw-regex group names ("status", ...). */
 const char *logformat_field_name(enum logformat_field field);
