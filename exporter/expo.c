@@ -9,6 +9,8 @@
  */
 #include "exporter/expo.h"
 
+#include "exporter/utf8.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -30,39 +32,6 @@ static const char *type_name(enum expo_format f, enum expo_type t)
 		return "info";
 	}
 	return names[t];
-}
-
-/* Length of a valid UTF-8 sequence at p (n bytes available), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-
-	if (c < 0x80) {
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		return (n >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
-	}
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80) {
-			return 0;
-		}
-		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)) {
-			return 0; /* overlong or surrogate */
-		}
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80) {
-			return 0;
-		}
-		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f)) {
-			return 0;
-		}
-		return 4;
-	}
-	return 0;
 }
 
 void expo_escape_value(struct strbuf *b, const char *value, size_t len)

@@ -11,6 +11,8 @@
  */
 #include "exporter/log.h"
 
+#include "exporter/utf8.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -88,39 +90,6 @@ static void put_closing(struct line *l, char c)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n;
-	unsigned cp;
-
-	if (p[0] < 0x80) {
-		return 1;
-	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1fu;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0fu;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		cp = (cp << 6) | (p[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff)) {
-		return 0;
-	}
-	return n;
-}
-
 static void put_str(struct line *l, const char *s)
 {
 	put(l, s, strlen(s));
@@ -144,10 +113,12 @@ static void put_value(struct line *l, const char *v, bool quote)
 	if (quote) {
 		put(l, "\"", 1);
 	}
-	while (*v && !l->full) {
+	const char *end = v + strlen(v);
+
+	while (v < end && !l->full) {
 		unsigned char c = (unsigned char)*v;
 		char esc[8];
-		size_t n = utf8_len((const unsigned char *)v);
+		size_t n = utf8_seq_len((const unsigned char *)v, (size_t)(end - v));
 		if (n == 0) {
 			put(l, "\xef\xbf\xbd", 3); /* U+FFFD */
 			v++;
