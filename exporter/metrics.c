@@ -38,6 +38,7 @@
 
 #include "build_config.h"
 #include "exporter/series.h"
+#include "parsers/numparse.h"
 #include "parsers/status.h"
 
 #define METRICS_MAX_SOURCES 1024
@@ -1217,30 +1218,7 @@ static int split_fields(const char *line, size_t len, struct fields *f)
 
 static int parse_u64(const char *p, size_t len, unsigned base, uint64_t *ret)
 {
-	uint64_t v = 0;
-
-	if (!len || len > 20) {
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned d;
-		char c = p[i];
-		if (c >= '0' && c <= '9') {
-			d = (unsigned)(c - '0');
-		} else if (base == 16 && c >= 'a' && c <= 'f') {
-			d = (unsigned)(c - 'a' + 10);
-		} else if (base == 16 && c >= 'A' && c <= 'F') {
-			d = (unsigned)(c - 'A' + 10);
-		} else {
-			return -EINVAL;
-		}
-		if (v > (UINT64_MAX - d) / base) {
-			return -ERANGE;
-		}
-		v = v * base + d;
-	}
-	*ret = v;
-	return 0;
+	return base == 16 ? numparse_hex_u64(p, len, ret) : numparse_u64(p, len, ret);
 }
 
 static bool field_is(const struct fields *f, size_t i, const char *s)

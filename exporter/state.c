@@ -20,6 +20,8 @@
  */
 #include "exporter/state.h"
 
+#include "parsers/numparse.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -210,30 +212,20 @@ static bool take_key(const char *line, size_t len, const char *key, const char *
 /* One space-terminated number from *p (advanced past the space). */
 static int take_u64(const char **p, const char *end, unsigned base, bool last, uint64_t *ret)
 {
-	uint64_t v = 0;
 	size_t n = 0;
+	int r;
 
 	while (*p + n < end && (*p)[n] != ' ') {
-		char ch = (*p)[n];
-		unsigned d;
-		if (ch >= '0' && ch <= '9') {
-			d = (unsigned)(ch - '0');
-		} else if (base == 16 && ch >= 'a' && ch <= 'f') {
-			d = (unsigned)(ch - 'a' + 10);
-		} else {
-			return -EINVAL;
-		}
-		if (v > (UINT64_MAX - d) / base) {
-			return -EINVAL;
-		}
-		v = v * base + d;
 		n++;
 	}
 	if (n == 0 || n > 20 || (last ? *p + n != end : *p + n == end)) {
 		return -EINVAL;
 	}
+	r = base == 16 ? numparse_hex_u64(*p, n, ret) : numparse_u64(*p, n, ret);
+	if (r < 0) {
+		return -EINVAL;
+	}
 	*p += n + (last ? 0 : 1);
-	*ret = v;
 	return 0;
 }
 

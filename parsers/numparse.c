@@ -50,6 +50,31 @@ int numparse_u64(const char *s, size_t len, uint64_t *ret_value)
 	return 0;
 }
 
+int numparse_hex_u64(const char *s, size_t len, uint64_t *ret_value)
+{
+	uint64_t v = 0;
+
+	if (len == 0) {
+		return -EINVAL;
+	}
+	if (len > 16) {
+		return -ERANGE;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = (unsigned char)s[i], d;
+		if (c - '0' < 10) {
+			d = c - '0';
+		} else if (c - 'a' < 6) {
+			d = c - 'a' + 10;
+		} else {
+			return -EINVAL;
+		}
+		v = v << 4 | d;
+	}
+	*ret_value = v;
+	return 0;
+}
+
 /* Mantissa digits are accumulated while the value stays below this bound
  * (18 digits, so mant * 10 + 9 cannot overflow); later digits are dropped. */
 #define MANT_LIMIT 100000000000000000ull

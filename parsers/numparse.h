@@ -16,6 +16,11 @@
  * Returns 0 and *ret_value, -EINVAL for a bad shape, -ERANGE on overflow. */
 int numparse_u64(const char *s, size_t len, uint64_t *ret_value);
 
+/* The same for lower-case hexadecimal digits (at most 16, no prefix; the
+ * strict spelling our own files use, so a flipped case is corruption):
+ * 0, -EINVAL, -ERANGE. */
+int numparse_hex_u64(const char *s, size_t len, uint64_t *ret_value);
+
 /* Non-negative decimal number "123", "0.271", "1.", ".5" (no sign, no
  * exponent) scaled by 10^-scale_exp10 (0: as is, 3: value was in ms, 6: in
  * microseconds).  Exact for up to 19 significant digits, which covers every

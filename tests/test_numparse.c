@@ -43,6 +43,37 @@ static void t_u64(void **state)
 	uint64_t v;
 	assert_int_equal(numparse_u64("12345", 2, &v), 0);
 	assert_int_equal(v, 12);
+	/* 19 digits take the fast path, 20 the checked one */
+	assert_int_equal(numparse_u64("9999999999999999999", 19, &v), 0);
+	assert_true(v == 9999999999999999999ull);
+	assert_int_equal(numparse_u64("00000000000000000001", 20, &v), 0);
+	assert_int_equal(v, 1);
+}
+
+static void t_hex_u64(void **state)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		uint64_t v;
+	} rows[] = {
+	    {"0", 0, 0},
+	    {"ff", 0, 255},
+	    {"3fb999999999999a", 0, 0x3fb999999999999aull},
+	    {"ffffffffffffffff", 0, UINT64_MAX},
+	    {"10000000000000000", -ERANGE, 0},
+	    {"", -EINVAL, 0},
+	    {"FF", -EINVAL, 0}, /* our files write lower case: anything else is corruption */
+	    {"0x1", -EINVAL, 0},
+	    {"g", -EINVAL, 0},
+	    {"1 ", -EINVAL, 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		uint64_t v = 777;
+		assert_int_equal(numparse_hex_u64(rows[i].s, strlen(rows[i].s), &v), rows[i].rc);
+		assert_true(v == (rows[i].rc == 0 ? rows[i].v : 777));
+	}
 }
 
 static void t_decimal(void **state)
@@ -176,6 +207,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_u64),
+	    cmocka_unit_test(t_hex_u64),
 	    cmocka_unit_test(t_decimal),
 	    cmocka_unit_test(t_decimal_list),
 	    cmocka_unit_test(t_list_last),
