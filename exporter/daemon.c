@@ -56,18 +56,24 @@ static void pipeline_finish(struct pipeline *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* The registry options of a config (the metrics section). */
+static struct metrics_options metrics_options_of(const struct config *c)
+{
+	return (struct metrics_options){
+	    .request_buckets = c->request_buckets,
+	    .n_request_buckets = c->n_request_buckets,
+	    .upstream_buckets = c->upstream_buckets,
+	    .n_upstream_buckets = c->n_upstream_buckets,
+	    .no_class_label = c->no_class_label,
+	    .no_reason_label = c->no_reason_label,
+	    .series_limit = c->series_limit,
+	    .no_histograms = c->no_histograms,
+	};
+}
+
 static int pipeline_init(struct pipeline *p, const struct config *c, bool from_start)
 {
-	struct metrics_options mo = {
-		.request_buckets = c->request_buckets,
-		.n_request_buckets = c->n_request_buckets,
-		.upstream_buckets = c->upstream_buckets,
-		.n_upstream_buckets = c->n_upstream_buckets,
-		.no_class_label = c->no_class_label,
-		.no_reason_label = c->no_reason_label,
-		.series_limit = c->series_limit,
-		.no_histograms = c->no_histograms,
-	};
+	struct metrics_options mo = metrics_options_of(c);
 	char err[512];
 
 	memset(p, 0, sizeof(*p));
@@ -79,7 +85,7 @@ static int pipeline_init(struct pipeline *p, const struct config *c, bool from_s
 	for (size_t i = 0; i < c->n_sources; i++) {
 		err[0] = '\0';
 		int r = source_create(&c->sources[i], p->metrics, from_start, &p->sources[i], err,
-				      sizeof(err));
+		                      sizeof(err));
 		if (r < 0) {
 			log_error("cannot set up source", "error", err[0] ? err : strerror(-r));
 			pipeline_finish(p);
@@ -261,13 +267,22 @@ static void idle_wait(const struct pipeline *p, long ms)
  * SIGHUP sets a flag; POST /-/reload (HTTP thread) bumps a request
  * generation and waits, bounded, on a condition variable for the main loop
  * to publish the result of that generation.  The main loop does the whole
- * reload between two poll rounds: the new config is built and validated
- * completely (formats compiled) before anything changes; on failure the
- * old sources keep running and the reload gauges say so.  On success,
- * sources whose name, format, paths and labels are unchanged are kept as
- * they are (counters, open files, offsets); the others are removed from the
- * registry and rebuilt.  Listen address, telemetry path, web config, state
- * file and the metrics section need a restart (a warning says so).
+ * reload between two poll rounds, all or nothing:
+ * 1. the loader reads and validates the new config (formats compiled);
+ * 2. source_set_replace builds every new or changed source in a scratch
+ *    registry (the registry's own checks: label names, field-label
+ *    patterns) and only then swaps them in, undoing the swap if the swap
+ *    itself fails (design at the top of source.c);
+ * 3. only when both succeeded does the new config become the running one.
+ * On any failure the old sources keep running with their counters, the old
+ * config stays, and accesslog_config_last_reload_successful is 0.  On
+ * success sources whose name, format, paths and labels are unchanged are
+ * kept as they are (counters, open files, offsets); a changed one (same
+ * name) gets new counters but continues from the old one's file positions
+ * (source_start_from), so lines written around the reload are counted
+ * exactly once; new ones start at the end of their files.  Listen address,
+ * telemetry path, web config, state file and the metrics section need a
+ * restart (a warning says so).
  */
 #define RELOAD_WAIT_S 10
 
@@ -281,6 +296,7 @@ static void on_reload_signal(int sig)
 
 struct reloader {
 	const struct daemon_loader *loader;
+	struct metrics_options mo;    /* the registry's (from the start-up config) */
 	const struct config *running; /* what the pipeline was built from */
 	/* cfg_of[k]: the config of p->sources[k] (in running); set up at the
 	 * first reload, when the pipeline still mirrors the start-up config. */
@@ -297,44 +313,9 @@ struct reloader {
 	char err[1024];
 };
 
-static bool same_strings(char *const *a, char *const *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(a[i], b[i]) != 0) {
-			return false;
-		}
-	}
-	return true;
-}
-
 static bool same_opt(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-/* Whether a running source can be kept as is for the new config. */
-static bool reload_same_source(const struct config_source *a, const struct config_source *b)
-{
-	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind ||
-	    !same_opt(a->format, b->format) || a->n_paths != b->n_paths ||
-	    !same_strings(a->paths, b->paths, a->n_paths) || a->n_labels != b->n_labels ||
-	    a->n_field_labels != b->n_field_labels) {
-		return false;
-	}
-	for (size_t i = 0; i < a->n_labels; i++) {
-		if (strcmp(a->labels[i].name, b->labels[i].name) != 0 ||
-		    strcmp(a->labels[i].value, b->labels[i].value) != 0) {
-			return false;
-		}
-	}
-	for (size_t i = 0; i < a->n_field_labels; i++) {
-		const struct config_field_label *x = &a->field_labels[i], *y = &b->field_labels[i];
-		if (strcmp(x->name, y->name) != 0 || x->field != y->field ||
-		    !same_opt(x->match, y->match) || !same_opt(x->replacement, y->replacement)) {
-			return false;
-		}
-	}
-	return true;
 }
 
 static void reload_warn_restart(const struct config *o, const struct config *n)
@@ -369,63 +350,28 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 	}
 }
 
-/* Swap the pipeline's sources to those of n.  Only fails on resources
- * (memory, registry limits): the config itself was validated by the loader. */
+/* Swap the pipeline's sources to those of n, all or nothing: 0, or -errno
+ * with err filled and the pipeline unchanged. */
 static int reload_swap_sources(struct reloader *rl, struct pipeline *p, const struct config *n,
                                char *err, size_t err_size)
 {
-	struct source *next[CONFIG_MAX_SOURCES] = {NULL};
-	bool kept[CONFIG_MAX_SOURCES] = {false};
-	int r = 0;
+	struct source_set set = {.n = p->n_sources};
+	int r;
 
 	if (!rl->mapped) {
+		/* The pipeline still mirrors the start-up config. */
 		for (size_t k = 0; k < p->n_sources; k++) {
 			rl->cfg_of[k] = &rl->running->sources[k];
 		}
 		rl->mapped = true;
 	}
-	for (size_t i = 0; i < n->n_sources; i++) {
-		for (size_t k = 0; k < p->n_sources; k++) {
-			if (!kept[k] && reload_same_source(rl->cfg_of[k], &n->sources[i])) {
-				next[i] = p->sources[k];
-				kept[k] = true;
-				break;
-			}
-		}
-	}
-	for (size_t k = 0; k < p->n_sources; k++) {
-		if (!kept[k]) {
-			log_info("source removed or changed", "source", rl->cfg_of[k]->name);
-			metrics_remove_source(p->metrics, source_metrics(p->sources[k]));
-			source_destroy(p->sources[k]);
-		}
-	}
-	/* New and changed sources start like at process start: files present
-	 * now are read from their end (their counters start at zero). */
-	for (size_t i = 0; i < n->n_sources; i++) {
-		if (next[i]) {
-			continue;
-		}
-		int e = source_create(&n->sources[i], p->metrics, false, &next[i], err, err_size);
-		if (e < 0) {
-			r = e;
-			next[i] = NULL;
-			continue;
-		}
-		/* Position the files now, as at start-up, so lines appended after
-		 * the reload answered are counted. */
-		(void)source_poll(next[i], false);
-		log_info("source added", "source", n->sources[i].name);
-	}
-	/* Compact, keeping cfg_of in step (a source that failed to start is
-	 * simply absent until a later reload). */
-	p->n_sources = 0;
-	for (size_t i = 0; i < n->n_sources; i++) {
-		if (next[i]) {
-			rl->cfg_of[p->n_sources] = &n->sources[i];
-			p->sources[p->n_sources++] = next[i];
-		}
-	}
+	memcpy(set.sources, p->sources, p->n_sources * sizeof(set.sources[0]));
+	memcpy(set.cfg, rl->cfg_of, p->n_sources * sizeof(set.cfg[0]));
+	r = source_set_replace(&set, p->metrics, &rl->mo, n->sources, n->n_sources, err, err_size);
+	/* On failure set is unchanged but for a source lost while undoing. */
+	memcpy(p->sources, set.sources, set.n * sizeof(set.sources[0]));
+	memcpy(rl->cfg_of, set.cfg, set.n * sizeof(set.cfg[0]));
+	p->n_sources = set.n;
 	return r;
 }
 
@@ -457,8 +403,15 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct http_serve
 		          err[0] ? err : strerror(-r));
 		return r;
 	}
-	reload_warn_restart(rl->running, n);
 	r = reload_swap_sources(rl, p, n, err, err_size);
+	if (r < 0) {
+		config_destroy(n);
+		metrics_set_reload_result(p->metrics, false, 0);
+		log_error("reload failed; keeping the running configuration", "error",
+		          err[0] ? err : strerror(-r));
+		return r;
+	}
+	reload_warn_restart(rl->running, n);
 	config_destroy(rl->owned);
 	rl->owned = n;
 	rl->running = n;
@@ -466,11 +419,6 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct http_serve
 	if (text) {
 		(void)http_server_set_sources_text(http, text);
 		free(text);
-	}
-	if (r < 0) {
-		metrics_set_reload_result(p->metrics, false, 0);
-		log_error("reload incomplete: some sources could not be started", "error", err);
-		return r;
 	}
 	metrics_set_reload_result(p->metrics, true, wall_seconds());
 	log_info("configuration reloaded", "sources", n->config_file ? n->config_file : "flags");
@@ -541,6 +489,7 @@ static int reloader_init(struct reloader *rl, const struct config *c,
 
 	memset(rl, 0, sizeof(*rl));
 	rl->loader = loader;
+	rl->mo = metrics_options_of(c);
 	rl->running = c;
 	if (pthread_condattr_init(&ca) != 0) {
 		return -ENOMEM;

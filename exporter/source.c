@@ -8,6 +8,29 @@
  *
  * Files are a fileset (exporter/fileset.c); its first scan happens either
  * in source_restore (resuming from a checkpoint) or at the first poll.
+ *
+ * A source remembers its registry, so source_destroy unregisters it and a
+ * creation failing half-way leaves no series behind (the name stays free).
+ *
+ * Config reload (source_set_replace) is all or nothing, in two phases.
+ * Prepare: every new or changed source is built completely in a scratch
+ * registry made with the running registry's options, so every check that
+ * can reject a config (format compiled, label names, field-label patterns,
+ * series tables, files) runs the production code on it; any failure
+ * destroys the scratch and the running set was never touched.  Commit:
+ * the registry refuses two sources of one name, so a changed source's old
+ * metrics are first moved (counters and all, source_move) to a parking
+ * registry, then each prepared source is moved into the running one.  Only
+ * allocation can fail there; undoing moves the new ones out and the old
+ * ones back with their counters (exact: no line is read during a reload).
+ * Then the new sources start where the replaced ones were
+ * (source_start_from: no line lost or counted twice on files both follow)
+ * and the replaced and removed ones are destroyed.  Rejected: creating the
+ * replacement after destroying the old source (the old counters were lost
+ * on failure), and validating with copies of metrics' checks (they drift;
+ * the scratch registry runs the real ones).  The registry has no
+ * allocation-free "replace" call, so a second allocation failure while
+ * undoing can still lose a source: that is logged.
  */
 #include "exporter/source.h"
 
@@ -19,18 +42,22 @@
 
 #include "exporter/fileset.h"
 #include "exporter/log.h"
+#include "exporter/strbuf.h"
 #include "exporter/tail.h"
 #include "parsers/logparse.h"
 
 struct source {
 	char *name;
 	struct log_parser *parser;
-	struct metrics_source *ms;
+	struct metrics *m;         /* registry of ms */
+	struct metrics_source *ms; /* NULL until registered */
+	double last_read;          /* last-read gauge, carried by source_move */
 	struct fileset *files;
 	char *patterns[CONFIG_MAX_PATHS];
 	size_t n_patterns;
 	bool from_start;
 	bool started;
+	bool file_gauge_logged; /* a file gauge could not be set (logged once) */
 	uint64_t lines_this_poll;
 };
 
@@ -78,12 +105,44 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 	}
 }
 
+/* The fileset's file cap plus one per configured path never fills the gauge table. */
+_Static_assert(METRICS_MAX_FILES >= FILESET_DEFAULT_MAX_FILES + CONFIG_MAX_PATHS,
+               "file gauges must cover every file a fileset can follow");
+
 static void on_file(void *ud, const char *path, bool open)
 {
 	struct source *s = ud;
+	int r = metrics_set_file_open(s->ms, path, open);
 
-	/* Over METRICS_MAX_FILES paths the gauge is simply not shown. */
-	(void)metrics_set_file_open(s->ms, path, open);
+	if (r < 0 && !s->file_gauge_logged) {
+		s->file_gauge_logged = true;
+		log_warn("cannot show accesslog_log_file_open for a path (logged once)", "source",
+		         s->name, "path", path, "error", strerror(-r));
+	}
+}
+
+static void on_file_gone(void *ud, const char *path)
+{
+	struct source *s = ud;
+
+	(void)metrics_remove_file(s->ms, path); /* -ENOENT: it had none */
+}
+
+/* Register name + cs's labels in m: 0 and *ret_ms, or -errno with err. */
+static int register_metrics(struct metrics *m, const char *name, const struct config_source *cs,
+                            struct metrics_source **ret_ms, char *err, size_t err_size)
+{
+	char merr[256] = "";
+	int r = metrics_add_source(m, name, cs->labels, cs->n_labels, cs->field_labels,
+	                           cs->n_field_labels, ret_ms, merr, sizeof(merr));
+
+	if (r < 0) {
+		(void)snprintf(err, err_size, "source %s: %s", name,
+		               r == -EEXIST ? "duplicate source name"
+		               : merr[0]    ? merr
+		                            : strerror(-r));
+	}
+	return r;
 }
 
 int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
@@ -109,16 +168,11 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 		               r == -EINVAL ? perr.message : strerror(-r));
 		goto fail;
 	}
-	char merr[256] = "";
-	r = metrics_add_source(m, cs->name, cs->labels, cs->n_labels, cs->field_labels,
-	                       cs->n_field_labels, &s->ms, merr, sizeof(merr));
+	r = register_metrics(m, cs->name, cs, &s->ms, err, err_size);
 	if (r < 0) {
-		(void)snprintf(err, err_size, "source %s: %s", cs->name,
-		               r == -EEXIST ? "duplicate source name"
-		               : merr[0]    ? merr
-		                            : strerror(-r));
 		goto fail;
 	}
+	s->m = m;
 	s->from_start = from_start;
 	for (size_t i = 0; i < cs->n_paths; i++) {
 		s->patterns[i] = strdup(cs->paths[i]);
@@ -132,6 +186,7 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 	    .name = cs->name,
 	    .patterns = (const char *const *)s->patterns,
 	    .n_patterns = cs->n_paths,
+	    .file_gone = on_file_gone,
 	};
 	r = fileset_create(&fo, &cb, &s->files);
 	if (r < 0) {
@@ -152,6 +207,9 @@ void source_destroy(struct source *s)
 		return;
 	}
 	fileset_destroy(s->files);
+	if (s->ms) {
+		metrics_remove_source(s->m, s->ms);
+	}
 	for (size_t i = 0; i < s->n_patterns; i++) {
 		free(s->patterns[i]);
 	}
@@ -233,7 +291,8 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 		struct timespec wall;
 		metrics_count(s->ms, METRICS_LINES, s->lines_this_poll);
 		(void)clock_gettime(CLOCK_REALTIME, &wall);
-		metrics_set_last_read(s->ms, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9);
+		s->last_read = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+		metrics_set_last_read(s->ms, s->last_read);
 	}
 	return total;
 }
@@ -275,4 +334,276 @@ const char *source_name(const struct source *s)
 struct metrics_source *source_metrics(struct source *s)
 {
 	return s->ms;
+}
+
+static bool same_strings(char *const *a, char *const *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(a[i], b[i]) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool same_opt(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool source_config_equal(const struct config_source *a, const struct config_source *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind ||
+	    !same_opt(a->format, b->format) || a->n_paths != b->n_paths ||
+	    !same_strings(a->paths, b->paths, a->n_paths) || a->n_labels != b->n_labels ||
+	    a->n_field_labels != b->n_field_labels) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n_labels; i++) {
+		if (strcmp(a->labels[i].name, b->labels[i].name) != 0 ||
+		    strcmp(a->labels[i].value, b->labels[i].value) != 0) {
+			return false;
+		}
+	}
+	for (size_t i = 0; i < a->n_field_labels; i++) {
+		const struct config_field_label *x = &a->field_labels[i], *y = &b->field_labels[i];
+		if (strcmp(x->name, y->name) != 0 || x->field != y->field ||
+		    !same_opt(x->match, y->match) || !same_opt(x->replacement, y->replacement)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void announce_open(void *ud, const char *path, const struct tail_position *pos, bool retired)
+{
+	struct source *s = ud;
+
+	(void)pos;
+	if (!retired) {
+		(void)metrics_set_file_open(s->ms, path, true);
+	}
+}
+
+int source_move(struct source *s, struct metrics *dst, const struct config_source *cs, char *err,
+                size_t err_size)
+{
+	struct metrics_source *ms = NULL;
+	struct strbuf saved;
+	int r;
+
+	strbuf_init(&saved, STATE_MAX_BYTES);
+	r = metrics_source_save(s->ms, &saved);
+	if (r < 0) {
+		(void)snprintf(err, err_size, "source %s: %s", s->name, strerror(-r));
+		goto out;
+	}
+	r = register_metrics(dst, s->name, cs, &ms, err, err_size);
+	if (r < 0) {
+		goto out;
+	}
+	r = metrics_source_restore(ms, saved.data ? saved.data : "", saved.len);
+	if (r < 0) {
+		(void)snprintf(err, err_size, "source %s: cannot carry its counters", s->name);
+		metrics_remove_source(dst, ms);
+		goto out;
+	}
+	metrics_remove_source(s->m, s->ms);
+	s->m = dst;
+	s->ms = ms;
+	if (s->last_read > 0) {
+		metrics_set_last_read(ms, s->last_read);
+	}
+	fileset_foreach(s->files, announce_open, s);
+out:
+	strbuf_finish(&saved);
+	return r;
+}
+
+/* ---- config reload: all or nothing (design at the top of this file) ---- */
+
+struct swap {
+	const struct config_source *next;
+	size_t n_next;
+	struct metrics *scratch; /* where new sources are built */
+	struct metrics *parking; /* where replaced sources' metrics wait for the commit */
+	struct source *built[CONFIG_MAX_SOURCES]; /* per next[i]: new source, NULL: kept */
+	int keep[CONFIG_MAX_SOURCES];             /* per next[i]: kept set index, or -1 */
+	int prev[CONFIG_MAX_SOURCES];             /* per next[i]: replaced set index, or -1 */
+	bool old_used[CONFIG_MAX_SOURCES];        /* per set index: kept or replaced */
+	bool old_parked[CONFIG_MAX_SOURCES];      /* per next[i]: prev's metrics are parked */
+	bool new_moved[CONFIG_MAX_SOURCES];       /* per next[i]: built[i] is in the registry */
+};
+
+static int find_old(const struct source_set *set, struct swap *sw, const struct config_source *cs,
+                    bool exact)
+{
+	for (size_t k = 0; k < set->n; k++) {
+		if (!sw->old_used[k] && (exact ? source_config_equal(set->cfg[k], cs)
+		                               : strcmp(set->cfg[k]->name, cs->name) == 0)) {
+			sw->old_used[k] = true;
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+/* Which running source each next[i] keeps or replaces. */
+static void swap_match(struct swap *sw, const struct source_set *set)
+{
+	for (size_t i = 0; i < sw->n_next; i++) {
+		sw->keep[i] = find_old(set, sw, &sw->next[i], true);
+	}
+	for (size_t i = 0; i < sw->n_next; i++) {
+		sw->prev[i] = sw->keep[i] < 0 ? find_old(set, sw, &sw->next[i], false) : -1;
+	}
+}
+
+/* Prepare: build every new or changed source in the scratch registry. */
+static int swap_build(struct swap *sw, const struct metrics_options *mo, char *err, size_t err_size)
+{
+	sw->scratch = metrics_create(mo);
+	sw->parking = metrics_create(mo);
+	if (!sw->scratch || !sw->parking) {
+		(void)snprintf(err, err_size, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < sw->n_next; i++) {
+		if (sw->keep[i] < 0) {
+			int r = source_create(&sw->next[i], sw->scratch, false, &sw->built[i], err,
+			                      err_size);
+			if (r < 0) {
+				sw->built[i] = NULL;
+				return r;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Undo a commit in progress: new sources out, replaced ones back in m. */
+static void swap_undo(struct swap *sw, struct source_set *set, struct metrics *m)
+{
+	char err[256];
+
+	for (size_t i = 0; i < sw->n_next; i++) {
+		if (sw->new_moved[i]) {
+			source_destroy(sw->built[i]);
+			sw->built[i] = NULL;
+			sw->new_moved[i] = false;
+		}
+	}
+	for (size_t i = 0; i < sw->n_next; i++) {
+		int k = sw->prev[i];
+		if (!sw->old_parked[i]) {
+			continue;
+		}
+		sw->old_parked[i] = false;
+		if (source_move(set->sources[k], m, set->cfg[k], err, sizeof(err)) < 0) {
+			/* The double allocation failure of the design comment. */
+			log_error("reload rollback: source lost", "source", set->cfg[k]->name,
+			          "error", err);
+			source_destroy(set->sources[k]);
+			set->sources[k] = NULL;
+		}
+	}
+	size_t n = 0;
+	for (size_t k = 0; k < set->n; k++) {
+		if (set->sources[k]) {
+			set->cfg[n] = set->cfg[k];
+			set->sources[n++] = set->sources[k];
+		}
+	}
+	set->n = n;
+}
+
+/* Commit: park replaced sources' metrics, move the built ones into m. */
+static int swap_commit(struct swap *sw, struct source_set *set, struct metrics *m, char *err,
+                       size_t err_size)
+{
+	int r;
+
+	for (size_t i = 0; i < sw->n_next; i++) {
+		int k = sw->prev[i];
+		if (k >= 0) {
+			r = source_move(set->sources[k], sw->parking, set->cfg[k], err, err_size);
+			if (r < 0) {
+				return r;
+			}
+			sw->old_parked[i] = true;
+		}
+	}
+	for (size_t i = 0; i < sw->n_next; i++) {
+		if (sw->built[i]) {
+			r = source_move(sw->built[i], m, &sw->next[i], err, err_size);
+			if (r < 0) {
+				return r;
+			}
+			sw->new_moved[i] = true;
+		}
+	}
+	return 0;
+}
+
+/* After the commit: position the new sources, drop the old ones, adopt next. */
+static void swap_finish(struct swap *sw, struct source_set *set)
+{
+	struct source_set out = {.n = 0};
+
+	for (size_t i = 0; i < sw->n_next; i++) {
+		struct source *s = sw->keep[i] >= 0 ? set->sources[sw->keep[i]] : sw->built[i];
+		if (sw->prev[i] >= 0 && source_start_from(s, set->sources[sw->prev[i]]) == 0) {
+			log_info("source changed; continuing from its file positions", "source",
+			         sw->next[i].name);
+		} else if (sw->keep[i] < 0) {
+			/* New, or a failed handover (-ENOMEM): start at the files' end. */
+			(void)source_poll(s, false);
+			log_info("source added", "source", sw->next[i].name);
+		}
+		sw->built[i] = NULL;
+		out.cfg[out.n] = &sw->next[i];
+		out.sources[out.n++] = s;
+	}
+	for (size_t k = 0; k < set->n; k++) {
+		bool kept = false;
+		for (size_t i = 0; i < sw->n_next; i++) {
+			kept = kept || sw->keep[i] == (int)k;
+		}
+		if (!kept) {
+			if (!sw->old_used[k]) {
+				log_info("source removed", "source", set->cfg[k]->name);
+			}
+			source_destroy(set->sources[k]);
+		}
+	}
+	*set = out;
+}
+
+int source_set_replace(struct source_set *set, struct metrics *m, const struct metrics_options *mo,
+                       const struct config_source *next, size_t n_next, char *err, size_t err_size)
+{
+	struct swap sw = {.next = next, .n_next = n_next};
+	int r;
+
+	if (n_next > CONFIG_MAX_SOURCES) {
+		(void)snprintf(err, err_size, "too many sources");
+		return -EINVAL;
+	}
+	swap_match(&sw, set);
+	r = swap_build(&sw, mo, err, err_size);
+	if (r == 0) {
+		r = swap_commit(&sw, set, m, err, err_size);
+		if (r < 0) {
+			swap_undo(&sw, set, m);
+		}
+	}
+	if (r == 0) {
+		swap_finish(&sw, set);
+	}
+	for (size_t i = 0; i < n_next; i++) {
+		source_destroy(sw.built[i]); /* built but not committed */
+	}
+	metrics_destroy(sw.parking);
+	metrics_destroy(sw.scratch);
+	return r;
 }

@@ -23,12 +23,45 @@ struct source;
 
 /* Build a source from its config; registers it in m.  from_start: read
  * files present now from offset 0 (--once) instead of from their end.
- * On a bad format returns -EINVAL with a message in err. */
+ * On a bad format returns -EINVAL with a message in err.  On any failure
+ * nothing stays registered in m. */
 int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
                   struct source **ret_source, char *err, size_t err_size);
 
-/* NULL-safe. */
+/* NULL-safe; removes the source's metrics from its registry (which must
+ * still exist), so the name can be registered again. */
 void source_destroy(struct source *s);
+
+/* Whether a source built from a can keep running unchanged for b: same
+ * name, kind, format, paths, static labels and field labels. */
+bool source_config_equal(const struct config_source *a, const struct config_source *b);
+
+/* Register s's metrics in registry dst instead of its current one, with
+ * their counters, last-read time and the open-file gauges of the files it
+ * follows; cs: the config s was built from (its labels).  On failure s is
+ * unchanged (still in its old registry).  0, -EEXIST (name taken in dst),
+ * -ENOSPC, -ENOMEM, -EINVAL; message in err. */
+int source_move(struct source *s, struct metrics *dst, const struct config_source *cs, char *err,
+                size_t err_size);
+
+/* The running sources and the configs they were built from (plain value
+ * record owned by the caller; cfg[k] borrowed, must outlive the set). */
+struct source_set {
+	struct source *sources[CONFIG_MAX_SOURCES];
+	const struct config_source *cfg[CONFIG_MAX_SOURCES];
+	size_t n;
+};
+
+/* Config reload: replace the sources of set (registered in m, a registry
+ * created with options mo) by sources for next[0..n_next), all or nothing
+ * (design: top of source.c).  Unchanged sources are kept as they are; a
+ * changed one (same name) is replaced by a new source continuing from its
+ * file positions (source_start_from); new ones start at the end of their
+ * files.  0: set holds the new sources (cfg pointing into next), dropped
+ * ones are destroyed.  -errno with err filled: set, its sources and their
+ * series and counters in m are as before. */
+int source_set_replace(struct source_set *set, struct metrics *m, const struct metrics_options *mo,
+                       const struct config_source *next, size_t n_next, char *err, size_t err_size);
 
 /* Restore counters and positions from a checkpoint of this source (call
  * before the first source_poll; saved is copied as needed, not kept).

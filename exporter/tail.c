@@ -389,6 +389,7 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 		}
 		t->cb.line(t->cb.userdata, sc->buf, len);
 		t->off += have;
+		have = 0; /* delivered: no partial line is left behind off */
 	}
 	/* Bytes of a partial line were looked at: skip them until the file grows. */
 	t->scanned_end = t->off + have;

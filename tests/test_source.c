@@ -1,8 +1,12 @@
 /*
  * test_source.c - one source end to end on real files: lines are counted
  * once, a checkpoint (source_checkpoint -> state_parse -> source_restore)
- * resumes counters and offsets exactly, and source_start_from hands a
- * replaced source's positions to its successor (config reload).
+ * resumes counters and offsets exactly, source_start_from hands a
+ * replaced source's positions to its successor (config reload), a source
+ * failing half-way through creation leaves nothing registered, and
+ * source_set_replace (config reload) is all or nothing: a config failing in
+ * the registry's checks, or a swap failing half-way, leaves the running
+ * sources and their counters as they were.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -96,6 +100,41 @@ static uint64_t lines(struct source *s)
 	return metrics_get(source_metrics(s), METRICS_LINES);
 }
 
+static const struct metrics_options test_mo = {
+    .request_buckets = (const double[]){0.1, 1},
+    .n_request_buckets = 2,
+    .upstream_buckets = (const double[]){0.1, 1},
+    .n_upstream_buckets = 2,
+};
+
+/* Whether the rendered registry contains needle. */
+static bool rendered(struct metrics *m, const char *needle)
+{
+	struct strbuf b;
+	bool found;
+
+	strbuf_init(&b, 1u << 24);
+	assert_int_equal(metrics_render(m, EXPO_TEXT, &b), 0);
+	assert_non_null(b.data);
+	found = strstr(b.data, needle) != NULL;
+	strbuf_finish(&b);
+	return found;
+}
+
+/* A source on logpath (or on no file when path is NULL) with label team. */
+static struct config_source *add_cfg(struct config *c, const char *name, const char *path,
+                                     const char *team)
+{
+	struct config_source *cs;
+
+	assert_int_equal(config_add_source(c, name, LOGPARSE_PRESET, "combined", &cs), 0);
+	if (path) {
+		assert_int_equal(config_source_add_path(cs, path), 0);
+	}
+	assert_int_equal(config_source_add_label(cs, "team", team), 0);
+	return cs;
+}
+
 static void t_checkpoint_resume(void **state)
 {
 	struct fixture a = {0}, b = {0};
@@ -156,11 +195,226 @@ static void t_start_from(void **state)
 	finish(&fx);
 }
 
+/* Item 5 of the review: metrics_add_source succeeded, a later step failed. */
+static void t_failed_create_unregisters(void **state)
+{
+	struct metrics *m = metrics_create(&test_mo);
+	struct config *c = config_create(), *c2 = config_create();
+	struct source *s = NULL;
+	char err[256] = "";
+	(void)state;
+
+	assert_non_null(m);
+	assert_non_null(c);
+	assert_non_null(c2);
+	/* No path: fileset_create fails after the source was registered. */
+	struct config_source *bad = add_cfg(c, "web", NULL, "x");
+	assert_int_equal(source_create(bad, m, false, &s, err, sizeof(err)), -EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(err, "no files given"));
+	assert_false(rendered(m, "source=\"web\""));
+	/* The name is free again; destroying a working source frees it too. */
+	struct config_source *good = add_cfg(c2, "web", logpath, "x");
+	assert_int_equal(source_create(good, m, false, &s, err, sizeof(err)), 0);
+	assert_true(rendered(m, "source=\"web\""));
+	source_destroy(s);
+	assert_false(rendered(m, "source=\"web\""));
+	assert_int_equal(source_create(good, m, false, &s, err, sizeof(err)), 0);
+	source_destroy(s);
+	source_destroy(NULL);
+	metrics_destroy(m);
+	config_destroy(c);
+	config_destroy(c2);
+}
+
+struct reload_fixture {
+	struct metrics *m;
+	struct config *running;
+	struct source_set set;
+	uint64_t bytes; /* web's bytes_read after setup */
+};
+
+/* One running source "web" on logpath that has counted 4 lines. */
+static void reload_setup(struct reload_fixture *fx)
+{
+	char err[256];
+
+	fx->m = metrics_create(&test_mo);
+	fx->running = config_create();
+	assert_non_null(fx->m);
+	assert_non_null(fx->running);
+	append(0, 3, "");
+	const struct config_source *cs = add_cfg(fx->running, "web", logpath, "x");
+	assert_int_equal(source_create(cs, fx->m, false, &fx->set.sources[0], err, sizeof(err)), 0);
+	fx->set.cfg[0] = cs;
+	fx->set.n = 1;
+	(void)source_poll(fx->set.sources[0], false);
+	append(3, 4, "");
+	(void)source_poll(fx->set.sources[0], false);
+	assert_int_equal(lines(fx->set.sources[0]), 4);
+	fx->bytes = metrics_get(source_metrics(fx->set.sources[0]), METRICS_BYTES_READ);
+	assert_true(fx->bytes > 0);
+}
+
+static void reload_teardown(struct reload_fixture *fx)
+{
+	for (size_t i = 0; i < fx->set.n; i++) {
+		source_destroy(fx->set.sources[i]);
+	}
+	metrics_destroy(fx->m);
+	config_destroy(fx->running);
+}
+
+/* The running set is exactly as reload_setup left it, and still counts. */
+static void assert_untouched(struct reload_fixture *fx, struct source *web, unsigned from)
+{
+	assert_int_equal(fx->set.n, 1);
+	assert_ptr_equal(fx->set.sources[0], web);
+	assert_ptr_equal(fx->set.cfg[0], &fx->running->sources[0]);
+	assert_int_equal(lines(web), 4);
+	assert_int_equal(metrics_get(source_metrics(web), METRICS_BYTES_READ), fx->bytes);
+	assert_true(rendered(fx->m, "source=\"web\",team=\"x\""));
+	assert_false(rendered(fx->m, "team=\"z\""));
+	append(from, 2, "");
+	(void)source_poll(web, false);
+	assert_int_equal(lines(web), 6);
+}
+
+static void t_replace_fails_in_prepare(void **state)
+{
+	struct reload_fixture fx = {0};
+	struct config *next = config_create();
+	char err[256] = "";
+	(void)state;
+
+	reload_setup(&fx);
+	struct source *web = fx.set.sources[0];
+	assert_non_null(next);
+	(void)add_cfg(next, "web", logpath, "z"); /* changed: would replace web */
+	struct config_source *bad = add_cfg(next, "new", logpath, "y");
+	/* Accepted by config_source_add_field_label (patterns are compiled later),
+	 * rejected by the registry when the source is created. */
+	assert_int_equal(config_source_add_field_label(bad, "vh", CONFIG_FIELD_VHOST, "(", "$1"),
+	                 0);
+	assert_int_equal(source_set_replace(&fx.set, fx.m, &test_mo, next->sources, next->n_sources,
+	                                    err, sizeof(err)),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "bad match pattern"));
+	assert_false(rendered(fx.m, "source=\"new\""));
+	assert_untouched(&fx, web, 7);
+	config_destroy(next);
+	reload_teardown(&fx);
+}
+
+/* The swap itself fails after web's old metrics were parked and its
+ * replacement moved in: everything is undone, counters included. */
+static void t_replace_fails_in_commit(void **state)
+{
+	struct reload_fixture fx = {0};
+	struct config *next = config_create();
+	struct metrics_source *squatter;
+	char err[256] = "";
+	(void)state;
+
+	reload_setup(&fx);
+	struct source *web = fx.set.sources[0];
+	assert_non_null(next);
+	(void)add_cfg(next, "web", logpath, "z");
+	(void)add_cfg(next, "taken", logpath, "y");
+	/* A name the scratch registry accepts but the running one refuses. */
+	assert_int_equal(
+	    metrics_add_source(fx.m, "taken", NULL, 0, NULL, 0, &squatter, err, sizeof(err)), 0);
+	assert_int_equal(source_set_replace(&fx.set, fx.m, &test_mo, next->sources, next->n_sources,
+	                                    err, sizeof(err)),
+	                 -EEXIST);
+	assert_non_null(strstr(err, "duplicate source name"));
+	assert_untouched(&fx, web, 7);
+	/* The counters survived the round trip, by status too. */
+	assert_true(rendered(fx.m, "accesslog_http_responses_total{source=\"web\",team=\"x\","));
+	metrics_remove_source(fx.m, squatter);
+	config_destroy(next);
+	reload_teardown(&fx);
+}
+
+/* Success: changed web continues from the old positions, new "other" on
+ * another file starts at its end, unchanged ones would be kept. */
+static void t_replace_hands_over(void **state)
+{
+	struct reload_fixture fx = {0};
+	struct config *next = config_create();
+	char other[160], err[256] = "";
+	(void)state;
+
+	reload_setup(&fx);
+	struct source *old = fx.set.sources[0];
+	snprintf(other, sizeof(other), "%s/other.log", dir);
+	FILE *f = fopen(other, "w");
+	assert_non_null(f);
+	fputs("192.0.2.1 - - [25/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"t\"\n",
+	      f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(next);
+	(void)add_cfg(next, "web", logpath, "z");
+	(void)add_cfg(next, "other", other, "y");
+	append(7, 5, ""); /* written after old's last poll, before the reload */
+	assert_int_equal(source_set_replace(&fx.set, fx.m, &test_mo, next->sources, next->n_sources,
+	                                    err, sizeof(err)),
+	                 0);
+	assert_int_equal(fx.set.n, 2);
+	assert_ptr_not_equal(fx.set.sources[0], old);
+	assert_ptr_equal(fx.set.cfg[0], &next->sources[0]);
+	assert_ptr_equal(fx.set.cfg[1], &next->sources[1]);
+	assert_false(rendered(fx.m, "team=\"x\""));
+	append(12, 2, "");
+	(void)source_poll(fx.set.sources[0], false);
+	(void)source_poll(fx.set.sources[1], false);
+	assert_int_equal(lines(fx.set.sources[0]), 5 + 2); /* none lost, none twice */
+	assert_int_equal(lines(fx.set.sources[1]), 0);     /* other.log: from its end */
+	/* Reloading the same config again keeps both sources as they are. */
+	struct source *kept[2] = {fx.set.sources[0], fx.set.sources[1]};
+	assert_int_equal(source_set_replace(&fx.set, fx.m, &test_mo, next->sources, next->n_sources,
+	                                    err, sizeof(err)),
+	                 0);
+	assert_ptr_equal(fx.set.sources[0], kept[0]);
+	assert_ptr_equal(fx.set.sources[1], kept[1]);
+	assert_int_equal(lines(kept[0]), 7);
+	reload_teardown(&fx);
+	config_destroy(next);
+}
+
+/* Review item 12: after --once delivered an unterminated last line, a
+ * shorter line appended later must still be read. */
+static void t_last_line_then_short_line(void **state)
+{
+	struct fixture fx = {0};
+	(void)state;
+
+	append(0, 0, "");
+	struct source *s = new_source(&fx, "web");
+	(void)source_poll(s, false); /* positions at the (empty) file's end */
+	append(0, 2, "192.0.2.1 - - [25/Nov/2026:10:00:00 +0000] \"GET /unterminated");
+	(void)source_poll(s, true);
+	assert_int_equal(lines(s), 3);
+	FILE *f = fopen(logpath, "a");
+	assert_non_null(f);
+	fputs("x\n", f); /* shorter than the delivered line: a junk line */
+	assert_int_equal(fclose(f), 0);
+	(void)source_poll(s, false);
+	assert_int_equal(lines(s), 4);
+	source_destroy(s);
+	finish(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_checkpoint_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_start_from, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_failed_create_unregisters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_replace_fails_in_prepare, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_replace_fails_in_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_replace_hands_over, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_last_line_then_short_line, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
