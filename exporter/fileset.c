@@ -15,6 +15,18 @@
  * line about them is rate-limited per source.  The number of tracked files
  * is capped; files over the cap are logged (rate-limited) and ignored.
  *
+ * Gauges (cb->file): a literal path always has one (1 open, 0 missing or
+ * rotated away); a path found by a glob has one only while a followed file
+ * is known by it: removed (file_gone) when its file is gone, renamed to
+ * another matched name or closed after retiring, so dated rotations do not
+ * pile up series.
+ *
+ * At start, a checkpointed file is resumed only if its saved path is still
+ * covered by a pattern; the saved path, not the file's current name, is
+ * what is checked: access.log renamed to access.log.1 while we were down is
+ * the configured access.log's file and is drained, a file of a path no
+ * longer configured is dropped.
+ *
  * inotify only shortens the idle wait: the directories of the patterns
  * are watched (re-added at each rescan, so a directory created later is
  * watched too), the daemon sleeps on fileset_wait_fd and a poll drains the
@@ -31,6 +43,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +84,7 @@ struct fileset {
 	unsigned grace_ms;
 	struct tail_scratch *scratch;
 	struct tail_callbacks cb;
+	void (*file_gone)(void *userdata, const char *path);
 	uint64_t next_rescan_ms;
 	bool rescan_now;
 	bool literal_missing; /* some literal path has no open file */
@@ -101,6 +115,50 @@ static void file_gauge(struct fileset *fs, const char *path, bool open)
 	if (fs->cb.file) {
 		fs->cb.file(fs->cb.userdata, path, open);
 	}
+}
+
+/* Whether path is one of the literal patterns (its gauge is configured). */
+static bool is_literal(const struct fileset *fs, const char *path)
+{
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		if (!fs->patterns[i].is_glob && strcmp(fs->patterns[i].text, path) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether path is covered by a pattern: a literal one equal to it, or a
+ * glob matching it the way glob(3) would. */
+static bool is_covered(const struct fileset *fs, const char *path)
+{
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		const struct pattern *p = &fs->patterns[i];
+		if (p->is_glob ? fnmatch(p->text, path, FNM_PATHNAME | FNM_PERIOD) == 0
+		               : strcmp(p->text, path) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* self stops being known by its path (gone from a glob, renamed, closed):
+ * drop the path's gauge unless a literal pattern names it or another active
+ * (not retiring) file is known by it.  Reads no retiring entry's path. */
+static void release_path(struct fileset *fs, const struct entry *self)
+{
+	const char *path = tail_file_path(self->tf);
+
+	if (!fs->file_gone || is_literal(fs, path)) {
+		return;
+	}
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		const struct entry *e = &fs->entries[i];
+		if (e != self && !e->retiring && strcmp(tail_file_path(e->tf), path) == 0) {
+			return;
+		}
+	}
+	fs->file_gone(fs->cb.userdata, path);
 }
 
 static bool log_due(struct fileset *fs, uint64_t now_ms)
@@ -140,6 +198,7 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 		return -ENOMEM;
 	}
 	fs->cb = *cb;
+	fs->file_gone = o->file_gone;
 	fs->inotify_fd = -1;
 	fs->max_files = o->max_files ? o->max_files : FILESET_DEFAULT_MAX_FILES;
 	fs->rescan_ms = o->rescan_ms ? o->rescan_ms : FILESET_DEFAULT_RESCAN_MS;
@@ -288,8 +347,13 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 	}
 	e = find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	if (e) {
-		if (e->retiring && tail_file_set_path(e->tf, path) == 0) {
-			/* Renamed to a name we also match: same file, keep going. */
+		if (!e->retiring) {
+			return;
+		}
+		/* Renamed to a name we also match: same file, keep going.  (If
+		 * the new name cannot be stored, the next rescan tries again.) */
+		release_path(fs, e);
+		if (tail_file_set_path(e->tf, path) == 0) {
 			e->retiring = false;
 			file_gauge(fs, path, true);
 		}
@@ -414,7 +478,9 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
 /*
  * A checkpointed file that no matched path names any more was rotated
  * while we were down: look for its identity in its directory (logrotate
- * renames in place) and drain it from the saved offset.
+ * renames in place) and drain it from the saved offset.  It stays known by
+ * its saved path (as a file retired while running is), so a checkpoint taken
+ * while it drains still names a configured path.
  */
 static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64_t now_ms)
 {
@@ -454,8 +520,8 @@ static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64
 		int n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (n < 0 || (size_t)n >= sizeof(path) || fstat(fd, &st) < 0 ||
 		    tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME ||
-		    add_entry(fs, path, fd, &st, sf->pos.offset, sf->pos.skipping, true, now_ms) <
-		        0) {
+		    add_entry(fs, sf->path, fd, &st, sf->pos.offset, sf->pos.skipping, true,
+		              now_ms) < 0) {
 			close(fd);
 			continue;
 		}
@@ -463,7 +529,8 @@ static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64
 			/* A rotation seen before the checkpoint is in the restored counter. */
 			emit(fs, TAIL_EV_ROTATED, 1);
 		}
-		log_info("resuming a rotated file", "source", fs->name, "path", path);
+		log_info("resuming a rotated file", "source", fs->name, "path", path, "saved_path",
+		         sf->path);
 		found = true;
 	}
 	if (d) {
@@ -484,6 +551,8 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 {
 	struct start_ctx sx = {.from_start = from_start, .saved = saved};
 	bool none = false;
+	size_t dropped = 0;
+	const char *dropped_path = NULL;
 
 	if (saved && saved->n_files) {
 		sx.claimed = calloc(saved->n_files, sizeof(*sx.claimed));
@@ -507,9 +576,22 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 	}
 	scan(fs, true, OPEN_INITIAL, &sx, now_ms);
 	for (size_t i = 0; sx.saved && i < saved->n_files; i++) {
-		if (!sx.claimed[i]) {
-			find_rotated(fs, &saved->files[i], now_ms);
+		const struct state_file *sf = &saved->files[i];
+		if (sx.claimed[i]) {
+			continue;
 		}
+		if (is_covered(fs, sf->path)) {
+			find_rotated(fs, sf, now_ms);
+		} else if (!dropped++) {
+			dropped_path = sf->path;
+		}
+	}
+	if (dropped) {
+		char count[24];
+		(void)snprintf(count, sizeof(count), "%zu", dropped);
+		log_info(
+		    "not resuming checkpointed files that no path of the source covers any more",
+		    "source", fs->name, "files", count, "path", dropped_path);
 	}
 	if (sx.claimed != &none) {
 		free(sx.claimed);
@@ -534,18 +616,33 @@ static void check_names(struct fileset *fs, uint64_t now_ms)
 		e->idle_since_ms = now_ms;
 		fs->rescan_now = true;
 		emit(fs, TAIL_EV_ROTATED, 1);
-		file_gauge(fs, tail_file_path(e->tf), false);
+		if (is_literal(fs, tail_file_path(e->tf))) {
+			file_gauge(fs, tail_file_path(e->tf), false);
+		} else {
+			release_path(fs, e); /* gone from a glob */
+		}
 	}
 }
 
-/* (4) Close retired files that stayed idle for the grace period. */
+static bool idle_out(const struct fileset *fs, const struct entry *e, uint64_t now_ms)
+{
+	return e->retiring && now_ms - e->idle_since_ms >= fs->grace_ms;
+}
+
+/* (4) Close retired files that stayed idle for the grace period: release
+ * their paths while the array is intact, then compact. */
 static void close_idle(struct fileset *fs, uint64_t now_ms)
 {
 	size_t w = 0;
 
 	for (size_t i = 0; i < fs->n_entries; i++) {
+		if (idle_out(fs, &fs->entries[i], now_ms)) {
+			release_path(fs, &fs->entries[i]);
+		}
+	}
+	for (size_t i = 0; i < fs->n_entries; i++) {
 		struct entry *e = &fs->entries[i];
-		if (e->retiring && now_ms - e->idle_since_ms >= fs->grace_ms) {
+		if (idle_out(fs, e, now_ms)) {
 			tail_file_destroy(e->tf);
 			continue;
 		}

@@ -35,6 +35,12 @@ struct fileset_options {
 	size_t max_files;         /* 0: FILESET_DEFAULT_MAX_FILES */
 	unsigned rescan_ms;       /* glob rescan period; 0: default */
 	unsigned retire_grace_ms; /* idle time before a rotated file is closed; 0: default */
+	/* A path's open-file gauge (cb->file) is no longer wanted: no followed
+	 * file is known by it and it is not a literal pattern (whose gauge stays,
+	 * 0 when missing).  Called when a file found by a glob is gone, renamed
+	 * to another matched name, or closed after retiring.  userdata is
+	 * cb->userdata; may be NULL. */
+	void (*file_gone)(void *userdata, const char *path);
 };
 
 struct fileset;
@@ -53,7 +59,11 @@ void fileset_destroy(struct fileset *fs);
  * matched by a saved pattern but unknown to the checkpoint appeared while
  * we were down and start at 0, and a saved file no longer at any matched
  * path is searched for by identity in its directory (renamed by rotation)
- * and drained from its offset.  saved is not referenced afterwards. */
+ * and drained from its offset (as a retiring file still known by its saved
+ * path) -- but only when its saved path is still covered by a pattern (equal
+ * to a literal one, or matched by a glob with fnmatch FNM_PATHNAME |
+ * FNM_PERIOD, as glob(3) would): a file the configuration no longer names is
+ * not followed (logged once).  saved is not referenced afterwards. */
 void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
                    uint64_t now_ms);
 

@@ -117,7 +117,8 @@ struct metrics_source {
 	struct series_tuples *tuples;         /* NULL: no field labels, flat arrays */
 	bool no_hist;                         /* copy of the registry's, next to the hot data */
 	struct series_family *fam[FAM_COUNT]; /* with field labels */
-	pthread_mutex_t files_lock;           /* guards adding to files[] */
+	pthread_mutex_t files_lock;           /* guards changing files[] */
+	pthread_mutex_t *render_lock;         /* the registry's lock: held to remove from files[] */
 	struct file_gauge files[METRICS_MAX_FILES];
 	atomic_size_t n_files;
 };
@@ -435,6 +436,7 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 		return -ENOMEM;
 	}
 	s->no_hist = m->no_hist;
+	s->render_lock = &m->lock;
 	s->name = strdup(name);
 	s->labels = calloc(n_labels ? n_labels : 1, sizeof(*s->labels));
 	if (!s->name || !s->labels || hist_init(&s->request, m->bucket_req, m->n_req) < 0 ||
@@ -536,14 +538,13 @@ static void row_observe(_Atomic uint64_t *row, const double *bounds, size_t n_bo
 	                      memory_order_relaxed);
 }
 
+/* A NULL from series_family_get (out of memory) is already counted as dropped there. */
 static void dyn_inc(struct series_family *f, uint32_t t, unsigned me, unsigned k, uint64_t d)
 {
 	_Atomic uint64_t *v = series_family_get(f, t, me, k);
 
 	if (v) {
 		inc(v, d);
-	} else {
-		series_family_add_dropped(f, 1);
 	}
 }
 
@@ -554,8 +555,6 @@ static void dyn_hist(struct series_family *f, const struct histogram *h, uint32_
 
 	if (v) {
 		row_observe(v, h->bounds, h->n_bounds, value);
-	} else {
-		series_family_add_dropped(f, 1);
 	}
 }
 
@@ -709,6 +708,35 @@ int metrics_set_file_open(struct metrics_source *s, const char *path, bool open)
 	atomic_store(&s->n_files, n + 1);
 out:
 	pthread_mutex_unlock(&s->files_lock);
+	return r;
+}
+
+int metrics_remove_file(struct metrics_source *s, const char *path)
+{
+	size_t n;
+	int r = -ENOENT;
+
+	/* Renders read files[] under the registry lock, without files_lock:
+	 * holding both, no reader is in the array while it is compacted. */
+	pthread_mutex_lock(s->render_lock);
+	pthread_mutex_lock(&s->files_lock);
+	n = atomic_load(&s->n_files);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(s->files[i].path, path) != 0) {
+			continue;
+		}
+		free(s->files[i].path);
+		for (size_t k = i + 1; k < n; k++) { /* keep the render order */
+			s->files[k - 1].path = s->files[k].path;
+			atomic_store(&s->files[k - 1].open, atomic_load(&s->files[k].open));
+		}
+		s->files[n - 1].path = NULL;
+		atomic_store(&s->n_files, n - 1);
+		r = 0;
+		break;
+	}
+	pthread_mutex_unlock(&s->files_lock);
+	pthread_mutex_unlock(s->render_lock);
 	return r;
 }
 

@@ -85,9 +85,18 @@ uint64_t metrics_get_responses(const struct metrics_source *s, unsigned slot);
 void metrics_set_last_read(struct metrics_source *s, double unix_seconds);
 
 /* Open-file gauge for one path of a source: 1 open, 0 missing.  At most
- * METRICS_MAX_FILES paths per source are tracked; more return -ENOSPC. */
-#define METRICS_MAX_FILES 256
+ * METRICS_MAX_FILES paths per source are tracked; more return -ENOSPC (or
+ * -ENOMEM).  The cap is the fileset's file cap (FILESET_DEFAULT_MAX_FILES,
+ * 1024) plus one per configured path, which may show 0 while its file is
+ * retiring or missing: with the fileset removing the gauges of paths it no
+ * longer follows, the cap is never reached.  Single writer per source. */
+#define METRICS_MAX_FILES (1024 + CONFIG_MAX_PATHS)
 int metrics_set_file_open(struct metrics_source *s, const char *path, bool open);
+
+/* Remove the open-file gauge of path (no longer followed, not configured):
+ * 0, or -ENOENT when path has none.  Takes the registry lock, so it waits
+ * for a render in progress.  Single writer per source. */
+int metrics_remove_file(struct metrics_source *s, const char *path);
 
 /* Checkpoint timestamp gauge (registry-wide). */
 void metrics_set_checkpoint_time(struct metrics *m, double unix_seconds);

@@ -613,10 +613,12 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 {
 	uint64_t kb, h;
 	int64_t id;
+	bool counted = false; /* this observation is in dropped already */
 
 	/* An observation whose tuple was refused (tuple table full) is a dropped label set. */
 	if (observing && tuple == SERIES_OVERFLOW) {
 		add_dropped(f, 1);
+		counted = true;
 	}
 	kb = key_bits(tuple, method, slot);
 	h = mix64(kb);
@@ -627,6 +629,7 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 	if (tuple != SERIES_OVERFLOW && f->normal >= f->limit) {
 		if (observing) {
 			add_dropped(f, 1);
+			counted = true;
 		}
 		tuple = SERIES_OVERFLOW;
 		kb = key_bits(tuple, method, slot);
@@ -637,7 +640,15 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 		}
 	}
 	id = family_add(f, tuple, method, slot, h);
-	return id < 0 ? NULL : values_at(f, (size_t)id);
+	if (id < 0) {
+		/* Out of memory (or of overflow series): the observation is lost;
+		 * count it once, here, not again in the caller. */
+		if (observing && !counted) {
+			add_dropped(f, 1);
+		}
+		return NULL;
+	}
+	return values_at(f, (size_t)id);
 }
 
 _Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, unsigned method,

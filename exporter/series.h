@@ -82,7 +82,9 @@ void series_family_destroy(struct series_family *f);
 /* Writer: the values of the series for a key, created zeroed when new.  A
  * new key beyond the limit is replaced by the overflow tuple's key and
  * counted as dropped, as is every observation with the overflow tuple (its
- * tuple was refused).  NULL only on OOM (the caller counts it as dropped). */
+ * tuple was refused).  NULL only on OOM (or when no overflow series can be
+ * added): the observation is counted as dropped here, once; the caller
+ * must not count it again. */
 _Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, unsigned method,
                                     unsigned slot);
 

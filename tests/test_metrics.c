@@ -183,10 +183,9 @@ static void t_save_restore(void **state)
 static void t_method_labels(void **state)
 {
 	(void)state;
-	static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",      "DELETE",
-	                                    "CONNECT", "OPTIONS", "TRACE", "PATCH",    "PROPFIND",
-	                                    "PROPPATCH", "MKCOL", "COPY",  "MOVE",     "LOCK",
-	                                    "UNLOCK"};
+	static const char *const known[] = {
+	    "GET",   "HEAD",     "POST",      "PUT",   "DELETE", "CONNECT", "OPTIONS", "TRACE",
+	    "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",   "MOVE",    "LOCK",    "UNLOCK"};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		assert_string_equal(metrics_method_label(known[i], strlen(known[i])), known[i]);
 	}
@@ -690,6 +689,125 @@ static void t_no_histograms(void **state)
 	metrics_destroy(m);
 }
 
+/* Number of accesslog_log_file_open samples in a text render. */
+static size_t file_gauges(const char *out)
+{
+	size_t n = 0;
+
+	for (const char *p = out; (p = strstr(p, "\naccesslog_log_file_open{")) != NULL; p++) {
+		n++;
+	}
+	return n;
+}
+
+/* File gauges: set, remove, re-add (at the end: render order is the order
+ * of addition), the cap, and that removing frees a slot. */
+static void t_file_gauges(void **state)
+{
+	struct metrics *m = new_registry();
+	struct metrics_source *s;
+	char path[64];
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "f", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	assert_int_equal(metrics_set_file_open(s, "/l/a.log", true), 0);
+	assert_int_equal(metrics_set_file_open(s, "/l/b.log", true), 0);
+	assert_int_equal(metrics_set_file_open(s, "/l/c.log", false), 0);
+	char *out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "accesslog_log_file_open{source=\"f\",path=\"/l/a.log\"} 1\n"
+	                            "accesslog_log_file_open{source=\"f\",path=\"/l/b.log\"} 1\n"
+	                            "accesslog_log_file_open{source=\"f\",path=\"/l/c.log\"} 0\n"));
+	free(out);
+
+	assert_int_equal(metrics_remove_file(s, "/l/b.log"), 0);
+	assert_int_equal(metrics_remove_file(s, "/l/b.log"), -ENOENT);
+	assert_int_equal(metrics_remove_file(s, "/l/none.log"), -ENOENT);
+	out = render(m, EXPO_TEXT);
+	assert_null(strstr(out, "b.log"));
+	assert_non_null(strstr(out, "accesslog_log_file_open{source=\"f\",path=\"/l/a.log\"} 1\n"
+	                            "accesslog_log_file_open{source=\"f\",path=\"/l/c.log\"} 0\n"));
+	assert_int_equal(file_gauges(out), 2);
+	free(out);
+
+	assert_int_equal(metrics_set_file_open(s, "/l/b.log", false), 0); /* re-added, last */
+	assert_int_equal(metrics_set_file_open(s, "/l/a.log", false), 0); /* updated in place */
+	out = render(m, EXPO_TEXT);
+	assert_non_null(strstr(out, "accesslog_log_file_open{source=\"f\",path=\"/l/a.log\"} 0\n"
+	                            "accesslog_log_file_open{source=\"f\",path=\"/l/c.log\"} 0\n"
+	                            "accesslog_log_file_open{source=\"f\",path=\"/l/b.log\"} 0\n"));
+	assert_int_equal(file_gauges(out), 3);
+	free(out);
+
+	/* The cap: the fileset's 1024 files plus one per configured path. */
+	assert_true(METRICS_MAX_FILES >= 1024 + CONFIG_MAX_PATHS);
+	for (unsigned i = 3; i < METRICS_MAX_FILES; i++) {
+		(void)snprintf(path, sizeof(path), "/l/x%u.log", i);
+		assert_int_equal(metrics_set_file_open(s, path, true), 0);
+	}
+	assert_int_equal(metrics_set_file_open(s, "/l/over.log", true), -ENOSPC);
+	assert_int_equal(metrics_set_file_open(s, "/l/a.log", true), 0); /* existing: fine */
+	assert_int_equal(metrics_remove_file(s, "/l/x3.log"), 0);
+	assert_int_equal(metrics_set_file_open(s, "/l/over.log", true), 0);
+	assert_int_equal(metrics_set_file_open(s, "/l/over2.log", true), -ENOSPC);
+	out = render(m, EXPO_TEXT);
+	assert_int_equal(file_gauges(out), METRICS_MAX_FILES);
+	assert_null(strstr(out, "x3.log"));
+	free(out);
+	metrics_destroy(m);
+}
+
+struct gauge_writer {
+	struct metrics_source *s;
+	atomic_bool done;
+};
+
+/* The source's writer: adds, updates and removes gauges in a rolling window. */
+static void *gauge_writer_main(void *ud)
+{
+	struct gauge_writer *g = ud;
+	char path[64];
+
+	for (unsigned i = 0; i < 20000; i++) {
+		(void)snprintf(path, sizeof(path), "/l/access.log-%u", i);
+		assert_int_equal(metrics_set_file_open(g->s, path, true), 0);
+		if (i >= 8) {
+			(void)snprintf(path, sizeof(path), "/l/access.log-%u", i - 8);
+			assert_int_equal(metrics_remove_file(g->s, path), 0);
+		}
+	}
+	atomic_store(&g->done, true);
+	return NULL;
+}
+
+/* Removing gauges while scrapes render: never more than the window, no
+ * duplicates, no freed path read (ASan). */
+static void t_file_gauges_concurrent(void **state)
+{
+	struct metrics *m = new_registry();
+	struct gauge_writer g;
+	pthread_t t;
+	unsigned renders = 0;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "r", NULL, 0, NULL, 0, &g.s, NULL, 0), 0);
+	atomic_init(&g.done, false);
+	assert_int_equal(pthread_create(&t, NULL, gauge_writer_main, &g), 0);
+	while (!atomic_load(&g.done) || renders == 0) {
+		char *out = render(m, EXPO_TEXT);
+		assert_true(file_gauges(out) <= 9);
+		assert_no_duplicates(out);
+		free(out);
+		renders++;
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	char *out = render(m, EXPO_TEXT);
+	assert_int_equal(file_gauges(out), 8);
+	assert_non_null(strstr(out, "path=\"/l/access.log-19999\"} 1\n"));
+	assert_null(strstr(out, "path=\"/l/access.log-19991\""));
+	free(out);
+	metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +825,8 @@ int main(void)
 	    cmocka_unit_test(t_openmetrics_families),
 	    cmocka_unit_test(t_save_restore_field_labels),
 	    cmocka_unit_test(t_concurrent_render),
+	    cmocka_unit_test(t_file_gauges),
+	    cmocka_unit_test(t_file_gauges_concurrent),
 	    cmocka_unit_test(t_field_kinds),
 	    cmocka_unit_test(t_rewrite_unset_group),
 	};

@@ -154,12 +154,52 @@ static void t_family_limit(void **state)
 	assert_null(series_family_create(0, 10, 10));
 }
 
+/* A series that cannot be added (the table is full: the same path as out of
+ * memory) loses the observation: series_family_get returns NULL and counts
+ * it as dropped exactly once, whether or not the limit already counted it;
+ * callers (metrics.c) add nothing. */
+static void t_null_counted_once(void **state)
+{
+	/* limit 2, no overflow reserve: two series in all */
+	struct series_family *f = series_family_create(1, 2, 0);
+	(void)state;
+
+	assert_non_null(f);
+	assert_non_null(series_family_get(f, SERIES_OVERFLOW, 0, 7)); /* refused tuple: 1 */
+	assert_int_equal(series_family_dropped(f), 1);
+	assert_non_null(series_family_get(f, 1, 0, 7));
+	assert_int_equal(series_family_count(f), 2);
+	assert_int_equal(series_family_dropped(f), 1);
+	/* under the limit but no room: NULL, one drop (the caller counted it before) */
+	assert_null(series_family_get(f, 2, 0, 7));
+	assert_int_equal(series_family_dropped(f), 2);
+	/* a refused tuple with no room: one drop, not two */
+	assert_null(series_family_get(f, SERIES_OVERFLOW, 1, 7));
+	assert_int_equal(series_family_dropped(f), 3);
+	/* existing series still count and drop nothing */
+	assert_non_null(series_family_get(f, 1, 0, 7));
+	assert_int_equal(series_family_dropped(f), 3);
+	/* restores drop nothing, even when refused */
+	assert_null(series_family_restore(f, 3, 0, 7));
+	assert_int_equal(series_family_dropped(f), 3);
+	series_family_destroy(f);
+
+	/* over the limit and no overflow series left: one drop, not two */
+	f = series_family_create(1, 1, 0);
+	assert_non_null(f);
+	assert_non_null(series_family_get(f, 1, 0, 7));
+	assert_null(series_family_get(f, 2, 0, 7));
+	assert_int_equal(series_family_dropped(f), 1);
+	series_family_destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_tuples_intern_and_cache),
 	    cmocka_unit_test(t_tuples_cap_and_limit),
 	    cmocka_unit_test(t_family_limit),
+	    cmocka_unit_test(t_null_counted_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * test_tail.c - the file follower (tail.c) and the per-source file set
  * (fileset.c): partial lines, CRLF, the line cap boundary, truncation and
  * rewrite, identity matching, rotation by rename and by delete, globs and
- * duplicates, missing files, and resuming from saved positions.
+ * duplicates, missing files, resuming from saved positions (only files the
+ * configuration still covers), and the open-file gauges the fileset asks for
+ * (added, set to 0, removed).
  *
  * Everything runs on real files in a temp directory; time is passed in
  * explicitly so grace periods and rescans are deterministic.
@@ -28,11 +30,16 @@
 /* ---- fixtures ------------------------------------------------------------ */
 
 #define MAX_SEEN 64
+#define MAX_GAUGES 16
 
 struct seen {
 	char lines[MAX_SEEN][64];
 	size_t n;
 	uint64_t ev[TAIL_EV_READ_ERROR + 1];
+	/* the open-file gauges as a registry would hold them */
+	char gauge_path[MAX_GAUGES][512];
+	bool gauge_open[MAX_GAUGES];
+	size_t n_gauges;
 };
 
 static void on_line(void *ud, const char *line, size_t len)
@@ -51,10 +58,55 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 	s->ev[ev] += ev == TAIL_EV_READ_ERROR ? 1 : n;
 }
 
+static size_t gauge_index(const struct seen *s, const char *path)
+{
+	size_t i = 0;
+	while (i < s->n_gauges && strcmp(s->gauge_path[i], path) != 0) {
+		i++;
+	}
+	return i;
+}
+
+static void on_file(void *ud, const char *path, bool open)
+{
+	struct seen *s = ud;
+	size_t i = gauge_index(s, path);
+	if (i == s->n_gauges) {
+		size_t len = strlen(path);
+		assert_true(i < MAX_GAUGES);
+		assert_true(len < sizeof(s->gauge_path[0]));
+		memcpy(s->gauge_path[i], path, len + 1);
+		s->n_gauges++;
+	}
+	s->gauge_open[i] = open;
+}
+
+static void on_file_gone(void *ud, const char *path)
+{
+	struct seen *s = ud;
+	size_t i = gauge_index(s, path);
+	if (i == s->n_gauges) {
+		return; /* it had none */
+	}
+	memmove(&s->gauge_path[i], &s->gauge_path[i + 1],
+	        (s->n_gauges - i - 1) * sizeof(s->gauge_path[0]));
+	memmove(&s->gauge_open[i], &s->gauge_open[i + 1],
+	        (s->n_gauges - i - 1) * sizeof(s->gauge_open[0]));
+	s->n_gauges--;
+}
+
+/* The gauge of path: 1 open, 0 missing, -1 none. */
+static int gauge(const struct seen *s, const char *path)
+{
+	size_t i = gauge_index(s, path);
+	return i == s->n_gauges ? -1 : s->gauge_open[i];
+}
+
 static struct tail_callbacks callbacks(struct seen *s)
 {
 	memset(s, 0, sizeof(*s));
-	return (struct tail_callbacks){.line = on_line, .event = on_event, .userdata = s};
+	return (struct tail_callbacks){
+	    .line = on_line, .event = on_event, .file = on_file, .userdata = s};
 }
 
 /* Lines seen, joined with '|', sorted order kept. */
@@ -82,7 +134,7 @@ static bool seen_once(const struct seen *s, const char *line)
 }
 
 static char dir[256];
-static char paths[64][512]; /* every path_of result stays valid for the whole test */
+static char paths[256][512]; /* every path_of result stays valid for the whole test */
 static unsigned n_paths;
 
 static int setup(void **state)
@@ -104,7 +156,7 @@ static int teardown(void **state)
 static const char *path_of(const char *name)
 {
 	char *p;
-	assert_true(n_paths < 64);
+	assert_true(n_paths < 256);
 	p = paths[n_paths++];
 	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
 	return p;
@@ -369,6 +421,7 @@ static struct fileset *new_set(const char *const *patterns, size_t n, size_t max
 	    .max_files = max_files,
 	    .rescan_ms = 1000,
 	    .retire_grace_ms = 3000,
+	    .file_gone = on_file_gone,
 	};
 	struct fileset *fs;
 	assert_int_equal(fileset_create(&o, cb, &fs), 0);
@@ -524,6 +577,109 @@ static void t_max_files(void **state)
 	fileset_destroy(fs);
 }
 
+/* Dated rotations under a glob (g.log -> g.log-k, a new g.log, the oldest
+ * deleted): the rotated names stay followed while they exist; a deleted one
+ * loses its gauge at once and is closed after the grace period, so gauges
+ * and open files stay bounded however many rotations there were. */
+static void t_glob_dated_rotations(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	char g[600], name[32], text[32];
+	uint64_t now = 0;
+	(void)state;
+
+	snprintf(g, sizeof(g), "%s/g.log*", dir);
+	const char *pats[] = {g};
+	write_file("g.log", "w", "");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, now);
+	assert_int_equal(gauge(&s, path_of("g.log")), 1);
+	for (unsigned k = 1; k <= 12; k++) {
+		snprintf(text, sizeof(text), "a%u\n", k);
+		write_file("g.log", "a", text);
+		(void)fileset_poll(fs, now += 10, false);
+		snprintf(name, sizeof(name), "g.log-%u", k);
+		assert_int_equal(rename(path_of("g.log"), path_of(name)), 0);
+		snprintf(text, sizeof(text), "n%u\n", k);
+		write_file("g.log", "w", text);
+		if (k > 2) {
+			snprintf(name, sizeof(name), "g.log-%u", k - 2);
+			assert_int_equal(unlink(path_of(name)), 0);
+		}
+		(void)fileset_poll(fs, now += 1000, false);
+		/* g.log, g.log-k, g.log-(k-1), all followed */
+		assert_int_equal(s.n_gauges, k < 2 ? 2 : 3);
+		for (size_t i = 0; i < s.n_gauges; i++) {
+			assert_true(s.gauge_open[i]);
+		}
+		snprintf(name, sizeof(name), "g.log-%u", k);
+		assert_int_equal(gauge(&s, path_of(name)), 1);
+		assert_int_equal(gauge(&s, path_of("g.log")), 1);
+		/* the deleted ones drain for 3 s at most */
+		assert_true(fileset_count(fs) <= 3 + 3);
+	}
+	(void)fileset_poll(fs, now += 5000, false);
+	assert_int_equal(fileset_count(fs), 3);
+	assert_int_equal(s.n_gauges, 3);
+	assert_int_equal(gauge(&s, path_of("g.log-11")), 1);
+	assert_int_equal(s.n, 24);
+	for (unsigned k = 1; k <= 12; k++) {
+		snprintf(text, sizeof(text), "a%u", k);
+		assert_true(seen_once(&s, text));
+		snprintf(text, sizeof(text), "n%u", k);
+		assert_true(seen_once(&s, text));
+	}
+	fileset_destroy(fs);
+}
+
+/* A literal path keeps its gauge through rotation (0 while it names no
+ * file, 1 once a new file is there, kept when the old file is closed); a
+ * file found by a glob loses its gauge as soon as the glob no longer sees
+ * it, while its last lines are still drained. */
+static void t_gauges_literal_and_glob(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	char g[600];
+	(void)state;
+
+	snprintf(g, sizeof(g), "%s/*.glob", dir);
+	const char *pats[] = {path_of("l.log"), g};
+	write_file("l.log", "w", "");
+	write_file("x.glob", "w", "");
+	struct fileset *fs = new_set(pats, 2, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	assert_int_equal(s.n_gauges, 2);
+	assert_int_equal(gauge(&s, path_of("l.log")), 1);
+	assert_int_equal(gauge(&s, path_of("x.glob")), 1);
+	assert_int_equal(rename(path_of("l.log"), path_of("l.log.1")), 0);
+	assert_int_equal(rename(path_of("x.glob"), path_of("x.old")), 0);
+	write_file("l.log.1", "a", "l1\n");
+	write_file("x.old", "a", "x1\n");
+	(void)fileset_poll(fs, 10, false);
+	assert_int_equal(gauge(&s, path_of("l.log")), 0);
+	assert_int_equal(gauge(&s, path_of("x.glob")), -1);
+	assert_int_equal(s.n_gauges, 1);
+	assert_int_equal(fileset_count(fs), 2); /* both still drained */
+	write_file("l.log", "w", "l2\n");
+	(void)fileset_poll(fs, 20, false);
+	assert_int_equal(gauge(&s, path_of("l.log")), 1);
+	(void)fileset_poll(fs, 5000, false); /* the rotated ones closed */
+	assert_int_equal(fileset_count(fs), 1);
+	assert_int_equal(s.n_gauges, 1);
+	assert_int_equal(gauge(&s, path_of("l.log")), 1); /* the new file's, not removed */
+	assert_int_equal(unlink(path_of("l.log")), 0);
+	(void)fileset_poll(fs, 5010, false);
+	(void)fileset_poll(fs, 9000, false);
+	assert_int_equal(fileset_count(fs), 0);
+	assert_int_equal(s.n_gauges, 1);
+	assert_int_equal(gauge(&s, path_of("l.log")), 0); /* configured: shown missing */
+	assert_string_equal(joined(&s), "l1|x1|l2");
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 3);
+	fileset_destroy(fs);
+}
+
 /* ---- resuming from saved positions ------------------------------------------ */
 
 struct saved {
@@ -658,6 +814,130 @@ static void t_resume_retired(void **state)
 	free_saved(&sv);
 }
 
+/* Restart with the source on another path (the review's repro: a.log
+ * configured, stopped, restarted on b.log): the checkpointed a.log is not
+ * followed and no rotation is counted.  A saved path a glob still covers is
+ * resumed even though its file now has a name the glob does not match
+ * (rotated while down). */
+static void t_resume_unconfigured(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *a[] = {path_of("a.log")};
+	const char *b[] = {path_of("b.log")};
+	char g[600];
+	struct saved sv = {.n = 0};
+	char *pp[] = {(char *)a[0]};
+	(void)state;
+
+	write_file("a.log", "w", "");
+	struct fileset *fs = new_set(a, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("a.log", "a", "1\n");
+	(void)fileset_poll(fs, 10, false);
+	fileset_foreach(fs, save_one, &sv);
+	fileset_destroy(fs);
+	assert_string_equal(joined(&s), "1");
+
+	struct state_source ss = {.name = (char *)"test",
+	                          .patterns = pp,
+	                          .n_patterns = 1,
+	                          .files = sv.files,
+	                          .n_files = 1};
+	cb = callbacks(&s);
+	write_file("b.log", "w", "");
+	write_file("a.log", "a", "2\n3\n4\n");
+	fs = new_set(b, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	write_file("b.log", "a", "b1\n");
+	write_file("a.log", "a", "5\n");
+	(void)fileset_poll(fs, 10, false);
+	(void)fileset_poll(fs, 5000, false);
+	assert_string_equal(joined(&s), "b1");
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 0);
+	assert_int_equal(fileset_count(fs), 1);
+	assert_int_equal(gauge(&s, path_of("a.log")), -1);
+	assert_int_equal(gauge(&s, path_of("b.log")), 1);
+	fileset_destroy(fs);
+
+	/* *.log covers the saved a.log; its file is a.old now */
+	cb = callbacks(&s);
+	assert_int_equal(rename(path_of("a.log"), path_of("a.old")), 0);
+	write_file("a.old", "a", "6\n");
+	snprintf(g, sizeof(g), "%s/*.log", dir);
+	const char *globbed[] = {g};
+	fs = new_set(globbed, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	(void)fileset_poll(fs, 10, false);
+	assert_string_equal(joined(&s), "2|3|4|5|6"); /* from the checkpoint on */
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 1);
+	assert_int_equal(fileset_count(fs), 2); /* b.log (from its end) and a.old */
+	assert_int_equal(gauge(&s, path_of("a.log")), -1);
+	assert_int_equal(gauge(&s, path_of("a.old")), -1);
+	fileset_destroy(fs);
+	free_saved(&sv);
+}
+
+/* Rotated while down, then down again while the old file still drains: the
+ * drained file is checkpointed under its configured path (not its new
+ * name), so the second restart still covers it and drains the late lines. */
+static void t_resume_rotated_twice(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("t.log")};
+	struct saved sv = {.n = 0}, sv2 = {.n = 0};
+	char *pp[] = {(char *)pats[0]};
+	(void)state;
+
+	write_file("t.log", "w", "");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("t.log", "a", "1\n");
+	(void)fileset_poll(fs, 10, false);
+	fileset_foreach(fs, save_one, &sv);
+	fileset_destroy(fs);
+
+	struct state_source ss = {.name = (char *)"test",
+	                          .patterns = pp,
+	                          .n_patterns = 1,
+	                          .files = sv.files,
+	                          .n_files = 1};
+	cb = callbacks(&s);
+	write_file("t.log", "a", "2\n");
+	assert_int_equal(rename(path_of("t.log"), path_of("t.log.1")), 0);
+	write_file("t.log", "w", "3\n");
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	(void)fileset_poll(fs, 10, false);
+	assert_int_equal(s.n, 2);
+	assert_true(seen_once(&s, "2"));
+	assert_true(seen_once(&s, "3"));
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 1);
+	fileset_foreach(fs, save_one, &sv2);
+	fileset_destroy(fs);
+	assert_int_equal(sv2.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(sv2.files[i].path, pats[0]);
+	}
+
+	ss.files = sv2.files;
+	ss.n_files = 2;
+	cb = callbacks(&s);
+	write_file("t.log.1", "a", "late\n"); /* a long request finishing */
+	write_file("t.log", "a", "4\n");
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	(void)fileset_poll(fs, 10, false);
+	assert_int_equal(s.n, 2);
+	assert_true(seen_once(&s, "late"));
+	assert_true(seen_once(&s, "4"));
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 0); /* in the restored counter */
+	fileset_destroy(fs);
+	free_saved(&sv);
+	free_saved(&sv2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,8 +954,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_delete_recreate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_globs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_max_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_glob_dated_rotations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_gauges_literal_and_glob, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_resume_retired, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_resume_unconfigured, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_resume_rotated_twice, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,10 @@
 - the same with a rename rotation while the exporter is down (the old
   file is found by identity and drained from the checkpoint);
 - SIGTERM + restart (checkpoint on exit);
+- rotated while down, then down again while the old file still drains: the
+  late lines of the old file are counted once, the rotation once;
+- restart with the source on another path (a.log -> b.log): the
+  checkpointed a.log is no longer followed, no rotation is counted;
 - a corrupt state file is reported and ignored (fresh start), never fatal."""
 import os
 import random
@@ -17,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import Deadline, Writer, assert_exact, start  # noqa: E402
+from tailkit import Deadline, Writer, assert_exact, line, start  # noqa: E402
 from harness import value  # noqa: E402
 
 CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
@@ -85,6 +89,66 @@ def sigterm(tmp):
     print("ok SIGTERM: %d lines" % n)
 
 
+def append(path, first, n):
+    with open(path, "a") as f:
+        f.write("".join(line(first + i) for i in range(n)))
+
+
+def rotated_twice(tmp):
+    log = os.path.join(tmp, "access.log")
+    state = os.path.join(tmp, "state")
+    open(log, "w").close()
+    args = ["--state.file", state, log]
+    exp = start(args)
+    try:
+        append(log, 0, 10)
+        assert_exact(exp, 10)
+        assert exp.stop() == 0, exp.log()
+        # down: rotated by rename, the old file gets more lines, a new one starts
+        append(log, 10, 5)
+        os.rename(log, log + ".1")
+        append(log, 15, 5)
+        exp = start(args)
+        assert_exact(exp, 20)
+        # down again while access.log.1 still drains (60 s grace): a late
+        # write to it (a long request finishing) must still be counted
+        assert exp.stop() == 0, exp.log()
+        append(log + ".1", 20, 3)
+        append(log, 23, 2)
+        exp = start(args)
+        s = assert_exact(exp, 25)
+        assert value(s, "accesslog_log_rotations_total", source="t") == 1
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok rotated while down, restarted again while draining")
+
+
+def changed_path(tmp):
+    a = os.path.join(tmp, "a.log")
+    b = os.path.join(tmp, "b.log")
+    state = os.path.join(tmp, "state")
+    open(a, "w").close()
+    open(b, "w").close()
+    exp = start(["--state.file", state, a])
+    try:
+        append(a, 0, 1)
+        assert_exact(exp, 1)
+        assert exp.stop() == 0, exp.log()
+        exp = start(["--state.file", state, b])
+        append(a, 100, 3)  # the old path: no longer configured
+        append(b, 1, 2)
+        s = assert_exact(exp, 3, settle=1.0)
+        assert value(s, "accesslog_log_rotations_total", source="t") == 0
+        assert not [k for k in s if k[0] == "accesslog_log_file_open" and ("path", a) in k[1]]
+        assert value(s, "accesslog_log_file_open", source="t", path=b) == 1
+        assert "not resuming checkpointed files" in exp.log(), exp.log()
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok restart on another path: the old file is not followed")
+
+
 def corrupt(tmp):
     log = os.path.join(tmp, "access.log")
     state = os.path.join(tmp, "state")
@@ -108,14 +172,16 @@ def corrupt(tmp):
 
 def main():
     deadline = Deadline(110)
-    for case, arg in ((kill9, False), (kill9, True), (sigterm, None), (corrupt, None)):
+    cases = ((kill9, False), (kill9, True), (sigterm, None), (rotated_twice, None),
+             (changed_path, None), (corrupt, None))
+    for case, arg in cases:
         tmp = tempfile.mkdtemp()
         try:
             case(tmp, arg) if arg is not None else case(tmp)
         finally:
             shutil.rmtree(tmp)
         deadline.check()
-    print("4 passed, 0 failed")
+    print("%d passed, 0 failed" % len(cases))
 
 
 if __name__ == "__main__":

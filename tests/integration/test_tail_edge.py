@@ -6,6 +6,10 @@
 - a file missing at start that appears later is read from offset 0;
 - a glob matching two files, a symlink and a second pattern naming one of
   them (read once), and a third file appearing later (read from 0);
+- dated rotations under a glob (access.log -> access.log-N, the oldest
+  deleted), many more than stay on disk: every line counted once and
+  accesslog_log_file_open keeps one series per file still there, not one
+  per file ever seen;
 - a permission error: a rotated-in file created unreadable is counted as
   read errors and picked up from 0 once readable (run as an unprivileged
   uid when the tests run as root, since root ignores file permissions)."""
@@ -105,6 +109,39 @@ def globs(tmp):
     print("ok globs: two files, a duplicate, a symlink, a late third file")
 
 
+def file_gauges(s):
+    return {dict(k[1])["path"]: v for k, v in s.items() if k[0] == "accesslog_log_file_open"}
+
+
+def dated_rotations(tmp):
+    log = os.path.join(tmp, "access.log")
+    append(log, "")
+    exp = start([log + "*"])
+    try:
+        n = 0
+        keep = 2
+        for k in range(1, 16):
+            append(log, "".join(line(n + i) for i in range(10)))
+            n += 10
+            assert_exact(exp, n, settle=0)
+            os.rename(log, "%s-%d" % (log, k))
+            append(log, line(n))  # the new file, read from 0
+            n += 1
+            if k > keep:
+                os.unlink("%s-%d" % (log, k - keep))
+            want = {log} | {"%s-%d" % (log, j) for j in range(max(1, k - keep + 1), k + 1)}
+            s = exp.wait_for(lambda s: set(file_gauges(s)) == want, timeout=10)
+            assert all(v == 1 for v in file_gauges(s).values()), file_gauges(s)
+        s = assert_exact(exp, n)
+        assert len(file_gauges(s)) == keep + 1, file_gauges(s)
+        # renames and deletions each stop a followed path from naming its file
+        assert value(s, "accesslog_log_rotations_total", source="t") == 15 + 15 - keep
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok dated rotations under a glob: %d lines, gauges bounded" % n)
+
+
 def permission(tmp):
     log = os.path.join(tmp, "access.log")
     append(log, "")
@@ -139,14 +176,15 @@ def permission(tmp):
 
 def main():
     deadline = Deadline(100)
-    for case in (half_line, missing_then_appears, globs, permission):
+    cases = (half_line, missing_then_appears, globs, dated_rotations, permission)
+    for case in cases:
         tmp = tempfile.mkdtemp()
         try:
             case(tmp)
         finally:
             shutil.rmtree(tmp)
         deadline.check()
-    print("4 passed, 0 failed")
+    print("%d passed, 0 failed" % len(cases))
 
 
 if __name__ == "__main__":
