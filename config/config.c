@@ -5,14 +5,25 @@
  * Fixed-size arrays with explicit caps keep the tree simple to copy and to
  * free; the caps are far above what a single-host exporter needs and every
  * adder reports -ENOSPC instead of growing without bound.
+ *
+ * Two rules live only here so the command line, the YAML reader and the
+ * exporter cannot disagree: the reserved label names (one table; metrics.c
+ * asks config_is_reserved_label too) and the listen-address syntax
+ * (config_parse_listen_address returns family, address and port; http.c
+ * only fills a sockaddr from them).  Rejected: resolving host names (a
+ * start-up DNS dependency, and --config.check could not promise the same
+ * answer later) and telling IPv4 from IPv6 by looking for '.' (wrong for
+ * "[::ffff:127.0.0.1]").
  */
 #include "config/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Default buckets (seconds): web latencies from 5 ms to 1 min. */
 static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -120,12 +131,26 @@ int config_source_add_path(struct config_source *s, const char *path)
 	return 0;
 }
 
+/* Every label name the exporter sets on series that also carry user labels.
+ * field_ok: a field label may use the name anyway because none of the
+ * families that carry field labels (responses, bytes, durations) has it. */
+static const struct {
+	const char *name;
+	bool field_ok;
+} reserved_labels[] = {
+    {"source", false}, /* every series of a source */
+    {"code", false},   /* responses */
+    {"class", false},  /* responses, bytes, durations */
+    {"reason", false}, /* responses */
+    {"method", false}, /* responses, bytes, durations */
+    {"origin", false}, /* accesslog_http_status_info, joined on code/class/reason */
+    {"le", false},     /* duration buckets */
+    {"metric", false}, /* accesslog_series_dropped_total */
+    {"path", true},    /* accesslog_log_file_open only */
+};
+
 bool config_is_valid_label_name(const char *name)
 {
-	/* Labels the exporter sets itself cannot be overridden. */
-	static const char *const reserved[] = {"source", "code",   "class", "reason",
-	                                       "method", "origin", "le",    "path"};
-
 	if (!name || !*name || strncmp(name, "__", 2) == 0) {
 		return false;
 	}
@@ -136,19 +161,58 @@ bool config_is_valid_label_name(const char *name)
 			return false;
 		}
 	}
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-		if (strcmp(name, reserved[i]) == 0) {
-			return false;
+	return true;
+}
+
+bool config_is_reserved_label(const char *name, bool for_field_label)
+{
+	for (size_t i = 0; name && i < sizeof(reserved_labels) / sizeof(reserved_labels[0]); i++) {
+		if (strcmp(name, reserved_labels[i].name) == 0) {
+			return !(for_field_label && reserved_labels[i].field_ok);
 		}
 	}
-	return true;
+	return false;
+}
+
+int config_check_label_name(const char *name, bool for_field_label, char *err, size_t err_size)
+{
+	char list[128] = "";
+	size_t len = 0;
+
+	if (!config_is_valid_label_name(name)) {
+		(void)snprintf(err, err_size,
+		               "'%s' is not a usable label name (must match "
+		               "[a-zA-Z_][a-zA-Z0-9_]* and not start with __)",
+		               name ? name : "");
+		return -EINVAL;
+	}
+	if (!config_is_reserved_label(name, for_field_label)) {
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(reserved_labels) / sizeof(reserved_labels[0]); i++) {
+		int n;
+		if (for_field_label && reserved_labels[i].field_ok) {
+			continue;
+		}
+		n = snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "",
+		             reserved_labels[i].name);
+		if (n < 0 || (size_t)n >= sizeof(list) - len) {
+			break;
+		}
+		len += (size_t)n;
+	}
+	(void)snprintf(err, err_size,
+	               "'%s' is not a usable label name: the exporter sets it itself (%s labels "
+	               "may not be %s)",
+	               name, for_field_label ? "field" : "static", list);
+	return -EINVAL;
 }
 
 int config_source_add_label(struct config_source *s, const char *name, const char *value)
 {
 	struct config_label *l;
 
-	if (!config_is_valid_label_name(name) || !value) {
+	if (!config_is_valid_label_name(name) || config_is_reserved_label(name, false) || !value) {
 		return -EINVAL;
 	}
 	if (s->n_labels >= CONFIG_MAX_STATIC_LABELS) {
@@ -187,7 +251,7 @@ int config_source_add_field_label(struct config_source *s, const char *name,
 {
 	struct config_field_label *f;
 
-	if (!config_is_valid_label_name(name)) {
+	if (!config_is_valid_label_name(name) || config_is_reserved_label(name, true)) {
 		return -EINVAL;
 	}
 	if (s->n_field_labels >= CONFIG_MAX_FIELD_LABELS) {
@@ -230,48 +294,110 @@ int config_field_from_name(const char *name, enum config_field *ret_field)
 	return -EINVAL;
 }
 
-bool config_is_valid_listen_address(const char *addr)
+/* Port: 1 to 5 digits, at most 65535 (0: the kernel picks one). */
+static int parse_port(const char *p, uint16_t *ret_port)
 {
-	const char *colon, *host = addr;
-	size_t host_len;
-	unsigned port = 0;
-	char buf[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[sizeof(struct in6_addr)];
+	unsigned v = 0;
+	size_t n = strlen(p);
 
+	if (n == 0 || n > 5) {
+		return -EINVAL;
+	}
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9') {
+			return -EINVAL;
+		}
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v > 65535) {
+		return -EINVAL;
+	}
+	*ret_port = (uint16_t)v;
+	return 0;
+}
+
+/* The host part (brackets removed) to family and binary address; NULL or
+ * the reason it is unusable. */
+static const char *parse_host(const char *host, bool bracketed, struct config_listen *l)
+{
+	static const unsigned char loopback[4] = {127, 0, 0, 1};
+
+	if (bracketed) {
+		l->family = AF_INET6;
+		return inet_pton(AF_INET6, host, l->addr) == 1 ? NULL
+		                                               : "not an IPv6 address in brackets";
+	}
+	l->family = AF_INET;
+	if (!*host) {
+		return NULL; /* all IPv4 addresses: addr stays 0.0.0.0 */
+	}
+	if (strcmp(host, "localhost") == 0) {
+		memcpy(l->addr, loopback, sizeof(loopback));
+		return NULL;
+	}
+	if (inet_pton(AF_INET, host, l->addr) == 1) {
+		return NULL;
+	}
+	if (strchr(host, ':')) {
+		return "IPv6 addresses go in brackets: [v6]:port";
+	}
+	if (strspn(host, "0123456789.") == strlen(host)) {
+		return "not an IPv4 address";
+	}
+	return "host names other than localhost are not resolved";
+}
+
+int config_parse_listen_address(const char *addr, struct config_listen *ret_listen, char *err,
+                                size_t err_size)
+{
+	struct config_listen l;
+	const char *host = addr, *colon, *why = NULL;
+	size_t host_len = 0;
+	bool bracketed = false;
+
+	memset(&l, 0, sizeof(l));
 	if (!addr) {
-		return false;
+		addr = "";
 	}
 	if (addr[0] == '[') {
 		const char *close = strchr(addr, ']');
-		if (!close || close[1] != ':') {
-			return false;
-		}
+		bracketed = true;
 		host = addr + 1;
-		host_len = (size_t)(close - host);
-		colon = close + 1;
+		colon = close ? close + 1 : NULL;
+		if (!close) {
+			why = "no closing ']'";
+		} else if (*colon != ':') {
+			why = "missing :port after ']'";
+		} else {
+			host_len = (size_t)(close - host);
+		}
 	} else {
 		colon = strrchr(addr, ':');
 		if (!colon) {
-			return false;
+			why = "missing :port";
+		} else {
+			host_len = (size_t)(colon - addr);
 		}
-		host_len = (size_t)(colon - addr);
 	}
-	if (!colon[1] || strlen(colon + 1) > 5) {
-		return false;
+	if (!why && host_len >= sizeof(l.host)) {
+		why = "host too long";
 	}
-	for (const char *p = colon + 1; *p; p++) {
-		if (*p < '0' || *p > '9') {
-			return false;
-		}
-		port = port * 10 + (unsigned)(*p - '0');
+	if (!why && parse_port(colon + 1, &l.port) < 0) {
+		why = "the port must be a number from 0 to 65535";
 	}
-	if (port > 65535 || host_len >= sizeof(buf)) {
-		return false;
+	if (!why) {
+		memcpy(l.host, host, host_len);
+		l.host[host_len] = '\0';
+		why = parse_host(l.host, bracketed, &l);
 	}
-	/* The host is empty (all addresses), "localhost" or an IP literal: the
-	 * exporter does not resolve names. */
-	memcpy(buf, host, host_len);
-	buf[host_len] = '\0';
-	return host_len == 0 || strcmp(buf, "localhost") == 0 ||
-	       inet_pton(AF_INET, buf, bin) == 1 || inet_pton(AF_INET6, buf, bin) == 1;
+	if (why) {
+		(void)snprintf(
+		    err, err_size,
+		    "'%.200s' is not host:port, :port or [v6]:port with host localhost or "
+		    "an IP address (%s)",
+		    addr, why);
+		return -EINVAL;
+	}
+	*ret_listen = l;
+	return 0;
 }

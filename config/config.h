@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "parsers/logparse.h"
 
@@ -18,6 +19,7 @@
 #define CONFIG_MAX_STATIC_LABELS 16
 #define CONFIG_MAX_BUCKETS 40
 #define CONFIG_MAX_FIELD_LABELS 4
+#define CONFIG_LISTEN_HOST_MAX 64 /* longest host part of a listen address, with NUL */
 
 /* Record fields that can become labels (see metrics.c for the semantics). */
 enum config_field {
@@ -90,11 +92,12 @@ int config_add_source(struct config *c, const char *name, enum logparse_kind kin
 /* Append a path to a source: 0, -ENOSPC, -ENOMEM. */
 int config_source_add_path(struct config_source *s, const char *path);
 
-/* Append a static label: 0, -EINVAL (bad name), -ENOSPC, -ENOMEM. */
+/* Append a static label: 0, -EINVAL (bad or reserved name, see
+ * config_check_label_name), -ENOSPC, -ENOMEM. */
 int config_source_add_label(struct config_source *s, const char *name, const char *value);
 
 /* Append a field label (strings copied; match/replacement may be NULL):
- * 0, -EINVAL (bad or reserved name), -ENOSPC, -ENOMEM.  The match pattern is
+ * 0, -EINVAL (bad or reserved name; "path" is allowed), -ENOSPC, -ENOMEM.  The match pattern is
  * not compiled here (see config_yaml.c). */
 int config_source_add_field_label(struct config_source *s, const char *name,
                                   enum config_field field, const char *match,
@@ -103,14 +106,44 @@ int config_source_add_field_label(struct config_source *s, const char *name,
 /* Field name ("vhost", "path", "upstream_status") to enum: 0 or -EINVAL. */
 int config_field_from_name(const char *name, enum config_field *ret_field);
 
-/* Check a listen address "host:port", ":port" or "[v6]:port" where host is
- * "localhost" or an IP literal (names are not resolved): true when usable. */
-bool config_is_valid_listen_address(const char *addr);
+/* A listen address taken apart (plain value record). */
+struct config_listen {
+	int family;                        /* AF_INET or AF_INET6 */
+	unsigned char addr[16];            /* network byte order; AF_INET uses the first 4 bytes */
+	uint16_t port;                     /* 0: any free port */
+	char host[CONFIG_LISTEN_HOST_MAX]; /* as written, brackets removed; "" = all IPv4 */
+};
+
+/* The one listen-address parser (command line, YAML reader, HTTP server).
+ * Accepted: ":port" (all IPv4 addresses), "localhost:port" (127.0.0.1),
+ * "A.B.C.D:port" (inet_pton AF_INET) and "[v6]:port" (inet_pton AF_INET6,
+ * IPv6 only in brackets; "[::ffff:A.B.C.D]" is IPv6 too).  Port 0-65535.
+ * Host names other than localhost are refused: nothing is resolved.
+ * 0 and *ret_listen; -EINVAL with "'ADDR' is not host:port, ... (reason)"
+ * in err. */
+int config_parse_listen_address(const char *addr, struct config_listen *ret_listen, char *err,
+                                size_t err_size);
 
 /* Replace a string field (e.g. &c->listen_address) with a copy: 0 or -ENOMEM. */
 int config_set_string(char **field, const char *value);
 
-/* Whether name is a valid Prometheus label name that is not reserved by us. */
+/* Whether name is a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*) not
+ * starting with "__" (which Prometheus reserves).  Says nothing about our own
+ * names: see config_is_reserved_label. */
 bool config_is_valid_label_name(const char *name);
+
+/* Whether the exporter itself sets a label called name on series that can
+ * carry user labels, so a user label may not take it.  The one list (see
+ * config.c): source code class reason method origin le metric path.
+ * Static labels go on every series of a source, including
+ * accesslog_log_file_open{path} and accesslog_series_dropped_total{metric},
+ * so all of them are reserved.  Field labels go only on the response, byte
+ * and duration families, which have no "path" label: for_field_label allows
+ * "path" (the natural name for a label taken from the path field). */
+bool config_is_reserved_label(const char *name, bool for_field_label);
+
+/* Both checks with the message: 0, or -EINVAL and "'NAME' is not a usable
+ * label name (...)" in err naming the rule or the reserved list. */
+int config_check_label_name(const char *name, bool for_field_label, char *err, size_t err_size);
 
 #endif

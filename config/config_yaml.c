@@ -82,7 +82,8 @@ static const char *const logfmt_names[] = {"logfmt", "json"};
 static int read_global(struct reader *r, yaml_node_t *n)
 {
 	yaml_node_t *v[G_COUNT];
-	char kp[YAMLDOC_PATH_MAX];
+	char kp[YAMLDOC_PATH_MAX], why[512];
+	struct config_listen listen;
 	const char *s;
 	int e;
 
@@ -99,12 +100,8 @@ static int read_global(struct reader *r, yaml_node_t *n)
 		}
 		switch (i) {
 		case G_LISTEN:
-			if (!config_is_valid_listen_address(s)) {
-				return yamldoc_fail(
-				    &r->d, v[i], kp,
-				    "'%s' is not host:port, :port or [v6]:port with host "
-				    "localhost or an IP address",
-				    s);
+			if (config_parse_listen_address(s, &listen, why, sizeof(why)) < 0) {
+				return yamldoc_fail(&r->d, v[i], kp, "%s", why);
 			}
 			e = set_path(r, v[i], kp, &r->c->listen_address, s, false);
 			break;
@@ -294,14 +291,12 @@ static bool label_taken(const struct config_source *s, const char *name)
 }
 
 static int check_label_name(struct reader *r, yaml_node_t *n, const char *kp,
-                            const struct config_source *s, const char *name)
+                            const struct config_source *s, const char *name, bool for_field_label)
 {
-	if (!config_is_valid_label_name(name)) {
-		return yamldoc_fail(&r->d, n, kp,
-		                    "'%s' is not a usable label name (must match "
-		                    "[a-zA-Z_][a-zA-Z0-9_]*, not start with __, and not be one "
-		                    "of source, code, class, reason, method, origin, le, path)",
-		                    name);
+	char why[256];
+
+	if (config_check_label_name(name, for_field_label, why, sizeof(why)) < 0) {
+		return yamldoc_fail(&r->d, n, kp, "%s", why);
 	}
 	if (label_taken(s, name)) {
 		return yamldoc_fail(&r->d, n, kp, "label '%s' defined twice", name);
@@ -373,7 +368,7 @@ static int read_labels(struct reader *r, yaml_node_t *n, const char *path, struc
 			return e;
 		}
 		yamldoc_path_key(kp, sizeof(kp), path, name);
-		e = check_label_name(r, k, kp, s, name);
+		e = check_label_name(r, k, kp, s, name, false);
 		if (e == 0) {
 			e = yamldoc_string(&r->d, v, kp, &value);
 		}
@@ -444,7 +439,7 @@ static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
 		return e;
 	}
 	yamldoc_path_key(kp, sizeof(kp), path, "name");
-	e = check_label_name(r, v[F_NAME], kp, s, str[F_NAME]);
+	e = check_label_name(r, v[F_NAME], kp, s, str[F_NAME], true);
 	if (e < 0) {
 		return e;
 	}

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "config/config_yaml.h"
-#include "exporter/http.h"
 #include "parsers/logparse.h"
 
 enum {
@@ -123,8 +122,8 @@ static int parse_seconds(const char *arg, unsigned *ret)
 
 static int take_option(int opt, const char *arg, struct cli_options *o, char *err, size_t err_size)
 {
-	char host[256];
-	uint16_t port;
+	struct config_listen listen;
+	char why[512];
 
 	switch (opt) {
 	case OPT_FORMAT:
@@ -167,12 +166,8 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 		}
 		return 0;
 	case OPT_LISTEN:
-		if (http_parse_listen_address(arg, host, sizeof(host), &port) < 0 ||
-		    !config_is_valid_listen_address(arg)) {
-			(void)snprintf(err, err_size,
-			               "--web.listen-address: '%s' is not host:port (host: empty, "
-			               "localhost or an IP address)",
-			               arg);
+		if (config_parse_listen_address(arg, &listen, why, sizeof(why)) < 0) {
+			(void)snprintf(err, err_size, "--web.listen-address: %s", why);
 			return -EINVAL;
 		}
 		o->listen_address = arg;
@@ -301,7 +296,7 @@ static int add_labels(const struct cli_options *o, struct config_source *s, char
 {
 	for (size_t i = 0; i < o->n_labels; i++) {
 		const char *eq = strchr(o->labels[i], '=');
-		char name[128];
+		char name[128], why[256];
 		size_t nl = eq ? (size_t)(eq - o->labels[i]) : 0;
 		int r;
 		if (!eq || nl == 0 || nl >= sizeof(name)) {
@@ -311,11 +306,11 @@ static int add_labels(const struct cli_options *o, struct config_source *s, char
 		}
 		memcpy(name, o->labels[i], nl);
 		name[nl] = '\0';
-		r = config_source_add_label(s, name, eq + 1);
-		if (r == -EINVAL) {
-			(void)snprintf(err, err_size, "--label: '%s' is not a usable label name",
-			               name);
+		if (config_check_label_name(name, false, why, sizeof(why)) < 0) {
+			(void)snprintf(err, err_size, "--label %s: %s", o->labels[i], why);
+			return -EINVAL;
 		}
+		r = config_source_add_label(s, name, eq + 1);
 		if (r < 0) {
 			return r;
 		}

@@ -9,7 +9,12 @@
  * (GnuTLS priorities, client certificates) and basic auth are checked before
  * routing (webauth.c).  POST /-/reload blocks one pool thread until the
  * ingest loop answers, which is why there is a pool.  Responses are built in
- * a capped strbuf and handed to MHD with MHD_RESPMEM_MUST_FREE (no copy).
+ * a capped strbuf and handed to MHD with MHD_RESPMEM_MUST_FREE (no copy) by
+ * one function, reply(), which adds the headers every response needs; the
+ * server is passed along explicitly (no thread-local "current server").  The
+ * listen address is parsed by config_parse_listen_address (the same parser
+ * --config.check uses); this file only fills in the sockaddr.  The landing
+ * page HTML-escapes everything it prints.
  *
  * Rejected: thread-per-connection (unbounded threads), external select in
  * the tailer's loop (a slow render would delay ingestion).
@@ -31,6 +36,7 @@
 
 #include "build_config.h"
 #include "exporter/compress.h"
+#include "config/config.h"
 #include "config/webconfig.h"
 #include "exporter/log.h"
 #include "exporter/webauth.h"
@@ -66,65 +72,28 @@ struct http_server {
 	atomic_bool stopping;
 };
 
-/* Set by the handler for the response of the request being served: extra
- * headers from http_server_config.headers go on every response. */
-static _Thread_local const struct http_server *current_server;
+/* ---- responses ----------------------------------------------------------
+ *
+ * Every response goes through reply(): the body is taken over (MUST_FREE,
+ * no copy), Content-Type is always set, the web config's
+ * http_server_config.headers go on every response, and the optional fields
+ * add what a status needs: Allow on 405, WWW-Authenticate on 401 (queued by
+ * MHD's basic-auth helper), Vary and Content-Encoding on negotiated scrapes.
+ * The server is passed in: nothing per-request lives in a global.
+ */
+struct reply {
+	unsigned status;
+	const char *content_type;
+	const char *allow;    /* Allow header (405) or NULL */
+	const char *encoding; /* Content-Encoding or NULL */
+	bool vary;            /* Vary: Accept, Accept-Encoding (negotiated body) */
+	bool auth_challenge;  /* 401 with WWW-Authenticate: Basic realm=... */
+};
 
-int http_parse_listen_address(const char *addr, char *host, size_t host_size, uint16_t *ret_port)
-{
-	const char *colon, *h = addr;
-	size_t hlen;
-	unsigned port = 0;
+static const char text_plain[] = "text/plain; charset=utf-8";
 
-	if (!addr || host_size < 64) {
-		return -EINVAL;
-	}
-	if (addr[0] == '[') {
-		const char *close = strchr(addr, ']');
-		if (!close || close[1] != ':') {
-			return -EINVAL;
-		}
-		h = addr + 1;
-		hlen = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (!colon) {
-			return -EINVAL;
-		}
-		hlen = (size_t)(colon - addr);
-	}
-	if (hlen >= host_size || !colon[1] || strlen(colon + 1) > 5) {
-		return -EINVAL;
-	}
-	for (const char *p = colon + 1; *p; p++) {
-		if (*p < '0' || *p > '9') {
-			return -EINVAL;
-		}
-		port = port * 10 + (unsigned)(*p - '0');
-	}
-	if (port > 65535) {
-		return -EINVAL;
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	*ret_port = (uint16_t)port;
-	return 0;
-}
-
-/* Headers from the web config's http_server_config.headers, on every
- * response of the current request. */
-static void http_add_config_headers(struct MHD_Response *r)
-{
-	const struct http_server *s = current_server;
-
-	for (size_t i = 0; s && s->web && i < s->web->n_headers; i++) {
-		(void)MHD_add_response_header(r, s->web->headers[i].name, s->web->headers[i].value);
-	}
-}
-
-static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, char *data, size_t len,
-                                 const char *ctype)
+static enum MHD_Result reply(const struct http_server *s, struct MHD_Connection *c,
+                             const struct reply *rp, char *data, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
@@ -133,48 +102,39 @@ static enum MHD_Result queue_buf(struct MHD_Connection *c, unsigned status, char
 		free(data);
 		return MHD_NO;
 	}
-	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rp->content_type);
+	if (rp->allow) {
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rp->allow);
 	}
-	http_add_config_headers(r);
-	ret = MHD_queue_response(c, status, r);
+	if (rp->vary) {
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
+	}
+	if (rp->encoding) {
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, rp->encoding);
+	}
+	for (size_t i = 0; s->web && i < s->web->n_headers; i++) {
+		(void)MHD_add_response_header(r, s->web->headers[i].name, s->web->headers[i].value);
+	}
+	if (rp->auth_challenge) {
+		ret = MHD_queue_basic_auth_fail_response(c, WEBAUTH_REALM, r);
+	} else {
+		ret = MHD_queue_response(c, rp->status, r);
+	}
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result queue_text(struct MHD_Connection *c, unsigned status, const char *text)
+/* A short plain-text response (text copied); allow: Allow header or NULL. */
+static enum MHD_Result reply_text(const struct http_server *s, struct MHD_Connection *c,
+                                  unsigned status, const char *text, const char *allow)
 {
+	struct reply rp = {.status = status, .content_type = text_plain, .allow = allow};
 	char *copy = strdup(text);
+
 	if (!copy) {
 		return MHD_NO;
 	}
-	return queue_buf(c, status, copy, strlen(copy), "text/plain; charset=utf-8");
-}
-
-/* Queue a rendered scrape (data is taken over): Content-Type for the
- * negotiated format, Content-Encoding when gzipped, and always Vary so caches
- * keep the formats and encodings apart.  MHD itself leaves the body out for HEAD. */
-static enum MHD_Result queue_metrics(struct MHD_Connection *c, char *data, size_t len,
-				     enum expo_format f, bool gzipped)
-{
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	enum MHD_Result ret;
-
-	if (!r) {
-		free(data);
-		return MHD_NO;
-	}
-	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, expo_content_type(f));
-	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
-	if (gzipped) {
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	}
-	http_add_config_headers(r);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	return reply(s, c, &rp, copy, strlen(copy));
 }
 
 /* The whole document: registry, process metrics, end marker. */
@@ -192,11 +152,16 @@ static int render_document(struct metrics *m, enum expo_format f, struct strbuf 
 
 static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connection *c)
 {
-	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	const char *accept =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	const char *enc =
-		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	enum expo_format f = negotiate_format(accept);
 	bool gzip = negotiate_gzip(enc);
+	/* Content-Type for the negotiated format, and always Vary so caches keep
+	 * the formats and encodings apart.  MHD leaves the body out for HEAD. */
+	struct reply rp = {
+	    .status = MHD_HTTP_OK, .content_type = expo_content_type(f), .vary = true};
 	struct strbuf b;
 	char *data, *z;
 	size_t len, zlen;
@@ -205,11 +170,13 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 	if (render_document(s->opts.metrics, f, &b) < 0) {
 		strbuf_finish(&b);
 		log_error("rendering metrics failed");
-		return queue_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics failed\n");
+		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                  "rendering metrics failed\n", NULL);
 	}
 	if (gzip && compress_gzip(b.data, b.len, COMPRESS_DEFAULT_LEVEL, &z, &zlen) == 0) {
 		strbuf_finish(&b);
-		return queue_metrics(c, z, zlen, f, true);
+		rp.encoding = "gzip";
+		return reply(s, c, &rp, z, zlen);
 	}
 	/* Not accepted, or compression failed: plain is always acceptable. */
 	data = strbuf_steal(&b, &len);
@@ -217,41 +184,45 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 		strbuf_finish(&b);
 		return MHD_NO;
 	}
-	return queue_metrics(c, data, len, f, false);
+	return reply(s, c, &rp, data, len);
+}
+
+/* HTML-escape text into b: & < > " ' (safe in element text and in quoted
+ * attribute values). */
+static void html_escape(struct strbuf *b, const char *text)
+{
+	static const char *const entity[256] = {
+	    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+	};
+
+	for (const unsigned char *p = (const unsigned char *)text; p && *p; p++) {
+		if (entity[*p]) {
+			(void)strbuf_puts(b, entity[*p]);
+		} else {
+			(void)strbuf_putc(b, (char)*p);
+		}
+	}
 }
 
 static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connection *c)
 {
+	struct reply rp = {.status = MHD_HTTP_OK, .content_type = "text/html; charset=utf-8"};
 	struct strbuf b;
 	char *data;
 	size_t len;
 
 	strbuf_init(&b, 1024 * 1024);
-	(void)strbuf_printf(&b,
-	                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	                    "<title>accesslog_exporter</title></head><body>\n"
-	                    "<h1>accesslog_exporter</h1>\n<p>Version %s (%s)</p>\n"
-	                    "<p><a href=\"",
-	                    ACCESSLOG_VERSION, ACCESSLOG_REVISION);
-	expo_escape_value(&b, s->telemetry_path, strlen(s->telemetry_path));
+	(void)strbuf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	                      "<title>accesslog_exporter</title></head><body>\n"
+	                      "<h1>accesslog_exporter</h1>\n<p>Version ");
+	html_escape(&b, ACCESSLOG_VERSION);
+	(void)strbuf_puts(&b, " (");
+	html_escape(&b, ACCESSLOG_REVISION);
+	(void)strbuf_puts(&b, ")</p>\n<p><a href=\"");
+	html_escape(&b, s->telemetry_path);
 	(void)strbuf_puts(&b, "\">Metrics</a></p>\n<h2>Sources</h2>\n<pre>");
 	pthread_mutex_lock(&s->text_lock);
-	for (const char *p = s->sources_text; p && *p; p++) {
-		/* Minimal HTML escaping for paths and names. */
-		switch (*p) {
-		case '<':
-			(void)strbuf_puts(&b, "&lt;");
-			break;
-		case '>':
-			(void)strbuf_puts(&b, "&gt;");
-			break;
-		case '&':
-			(void)strbuf_puts(&b, "&amp;");
-			break;
-		default:
-			(void)strbuf_putc(&b, *p);
-		}
-	}
+	html_escape(&b, s->sources_text);
 	pthread_mutex_unlock(&s->text_lock);
 	(void)strbuf_puts(&b, "</pre>\n</body></html>\n");
 	data = strbuf_steal(&b, &len);
@@ -259,7 +230,7 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
 		strbuf_finish(&b);
 		return MHD_NO;
 	}
-	return queue_buf(c, MHD_HTTP_OK, data, len, "text/html; charset=utf-8");
+	return reply(s, c, &rp, data, len);
 }
 
 /* ---- slow clients ----------------------------------------------------------
@@ -355,39 +326,16 @@ static void *sweeper_main(void *arg)
 	return NULL;
 }
 
-static enum MHD_Result queue_status(struct MHD_Connection *c, unsigned status, const char *text,
-                                    const char *allow)
-{
-	char *copy = strdup(text);
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	if (!copy) {
-		return MHD_NO;
-	}
-	r = MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(copy);
-		return MHD_NO;
-	}
-	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	if (allow) {
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	}
-	http_add_config_headers(r);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-/* Basic auth per exporter-toolkit: every path needs valid credentials. */
+/* Basic auth per exporter-toolkit: every path needs valid credentials.
+ * *ret_ok false: the 401 has been queued (the return value is MHD's). */
 static enum MHD_Result check_auth(struct http_server *s, struct MHD_Connection *c, bool *ret_ok)
 {
+	static const char msg[] = "401 Unauthorized\n";
+	struct reply rp = {
+	    .status = MHD_HTTP_UNAUTHORIZED, .content_type = text_plain, .auth_challenge = true};
 	char *pass = NULL;
 	char *user = MHD_basic_auth_get_username_password(c, &pass);
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	static const char msg[] = "401 Unauthorized\n";
+	char *copy;
 
 	*ret_ok = webauth_check_password(s->auth, user, pass) == 0;
 	if (pass) {
@@ -398,15 +346,11 @@ static enum MHD_Result check_auth(struct http_server *s, struct MHD_Connection *
 	if (*ret_ok) {
 		return MHD_YES;
 	}
-	r = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
-	if (!r) {
+	copy = strdup(msg);
+	if (!copy) {
 		return MHD_NO;
 	}
-	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	http_add_config_headers(r);
-	ret = MHD_queue_basic_auth_fail_response(c, WEBAUTH_REALM, r);
-	MHD_destroy_response(r);
-	return ret;
+	return reply(s, c, &rp, copy, sizeof(msg) - 1);
 }
 
 static enum MHD_Result serve_reload(struct http_server *s, struct MHD_Connection *c)
@@ -415,22 +359,21 @@ static enum MHD_Result serve_reload(struct http_server *s, struct MHD_Connection
 	int r;
 
 	if (!s->opts.enable_lifecycle) {
-		return queue_status(c, MHD_HTTP_FORBIDDEN,
-		                    "Lifecycle API is not enabled (--web.enable-lifecycle).\n",
-		                    NULL);
+		return reply_text(s, c, MHD_HTTP_FORBIDDEN,
+		                  "Lifecycle API is not enabled (--web.enable-lifecycle).\n", NULL);
 	}
 	if (!s->opts.reloader.reload) {
-		return queue_status(c, MHD_HTTP_SERVICE_UNAVAILABLE, "reload not available\n",
-		                    NULL);
+		return reply_text(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, "reload not available\n",
+		                  NULL);
 	}
 	r = s->opts.reloader.reload(s->opts.reloader.userdata, err, sizeof(err));
 	if (r == 0) {
-		return queue_status(c, MHD_HTTP_OK, "configuration reloaded\n", NULL);
+		return reply_text(s, c, MHD_HTTP_OK, "configuration reloaded\n", NULL);
 	}
 	(void)snprintf(body, sizeof(body), "failed to reload config: %s\n",
 	               err[0] ? err : strerror(-r));
-	return queue_status(c, r == -EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
-	                    body, NULL);
+	return reply_text(
+	    s, c, r == -EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, body, NULL);
 }
 
 /* Routes: path, allowed methods (Allow header), whether POST is the method. */
@@ -468,18 +411,18 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 	enum route route = find_route(s, url);
 
 	if (route == ROUTE_NONE) {
-		return queue_text(c, MHD_HTTP_NOT_FOUND, "404 page not found\n");
+		return reply_text(s, c, MHD_HTTP_NOT_FOUND, "404 page not found\n", NULL);
 	}
 	if (route == ROUTE_RELOAD) {
 		if (!post) {
-			return queue_status(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-			                    "405 method not allowed\n", "POST");
+			return reply_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED,
+			                  "405 method not allowed\n", "POST");
 		}
 		return serve_reload(s, c);
 	}
 	if (!get) {
-		return queue_status(c, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n",
-		                    "GET, HEAD");
+		return reply_text(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n",
+		                  "GET, HEAD");
 	}
 	switch (route) {
 	case ROUTE_METRICS:
@@ -487,9 +430,9 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 	case ROUTE_LANDING:
 		return serve_landing(s, c);
 	case ROUTE_HEALTHY:
-		return queue_text(c, MHD_HTTP_OK, "Healthy.\n");
+		return reply_text(s, c, MHD_HTTP_OK, "Healthy.\n", NULL);
 	default:
-		return queue_text(c, MHD_HTTP_OK, "Ready.\n");
+		return reply_text(s, c, MHD_HTTP_OK, "Ready.\n", NULL);
 	}
 }
 
@@ -523,45 +466,35 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			return MHD_NO; /* closes the connection */
 		}
 	}
-	current_server = s;
 	if (webauth_has_users(s->auth)) {
 		ret = check_auth(s, c, &ok);
 		if (!ok) {
-			current_server = NULL;
 			return ret;
 		}
 	}
-	ret = dispatch(s, c, url, method);
-	current_server = NULL;
-	return ret;
+	return dispatch(s, c, url, method);
 }
 
-static int make_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss, bool *ret_v6)
+/* The sockaddr for a parsed listen address.  A v4-mapped IPv6 address
+ * ("[::ffff:127.0.0.1]") can only be bound with IPV6_V6ONLY off, so it asks
+ * for a dual-stack socket. */
+static void make_sockaddr(const struct config_listen *l, struct sockaddr_storage *ss,
+                          unsigned *ret_flags)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (!*host || strcmp(host, "0.0.0.0") == 0 || strchr(host, '.') ||
-	    strcmp(host, "localhost") == 0) {
+	if (l->family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		if (!*host || strcmp(host, "0.0.0.0") == 0) {
-			in->sin_addr.s_addr = htonl(INADDR_ANY);
-		} else if (strcmp(host, "localhost") == 0) {
-			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		} else if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
-			return -EINVAL;
-		}
-		*ret_v6 = false;
-		return 0;
+		in->sin_port = htons(l->port);
+		memcpy(&in->sin_addr, l->addr, sizeof(in->sin_addr));
+		*ret_flags = 0;
+		return;
 	}
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 	in6->sin6_family = AF_INET6;
-	in6->sin6_port = htons(port);
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
-		return -EINVAL;
-	}
-	*ret_v6 = true;
-	return 0;
+	in6->sin6_port = htons(l->port);
+	memcpy(&in6->sin6_addr, l->addr, sizeof(in6->sin6_addr));
+	*ret_flags = IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 }
 
 int http_check_web_config(const char *path, char *err, size_t err_size)
@@ -631,20 +564,21 @@ static size_t mhd_options(const struct http_server *s, const struct sockaddr_sto
 
 int http_server_start(const struct http_options *o, struct http_server **ret_server)
 {
-	char host[256];
-	uint16_t port;
+	char err[512];
+	struct config_listen listen;
 	struct sockaddr_storage ss;
-	bool v6;
+	unsigned family_flags;
 	struct http_server *s;
 	const union MHD_DaemonInfo *info;
 	struct MHD_OptionItem opt[16];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY;
 	int r;
 
-	if (http_parse_listen_address(o->listen_address, host, sizeof(host), &port) < 0 ||
-	    make_sockaddr(host, port, &ss, &v6) < 0) {
+	if (config_parse_listen_address(o->listen_address, &listen, err, sizeof(err)) < 0) {
+		log_error("bad listen address", "error", err);
 		return -EINVAL;
 	}
+	make_sockaddr(&listen, &ss, &family_flags);
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		return -ENOMEM;
@@ -676,9 +610,9 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 		}
 	}
 	(void)mhd_options(s, &ss, opt);
-	flags |= (v6 ? MHD_USE_IPv6 : 0) | (s->web && s->web->tls ? MHD_USE_TLS : 0);
-	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, handler, s, MHD_OPTION_ARRAY, opt,
-	                             MHD_OPTION_END);
+	flags |= family_flags | (s->web && s->web->tls ? MHD_USE_TLS : 0);
+	s->daemon = MHD_start_daemon(flags, listen.port, NULL, NULL, handler, s, MHD_OPTION_ARRAY,
+	                             opt, MHD_OPTION_END);
 	if (!s->daemon) {
 		http_server_stop(s);
 		return -EADDRINUSE;
@@ -689,7 +623,7 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	}
 	s->sweeper_started = true;
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : port;
+	s->port = info ? info->port : listen.port;
 	*ret_server = s;
 	return 0;
 }

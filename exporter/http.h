@@ -24,7 +24,7 @@ struct http_reloader {
 };
 
 struct http_options {
-	const char *listen_address;    /* "host:port", ":port", "[v6]:port" */
+	const char *listen_address;    /* see config_parse_listen_address */
 	const char *telemetry_path;    /* "/metrics" */
 	struct metrics *metrics;       /* borrowed; must outlive the server */
 	const char *sources_text;      /* one line per source for the landing page (borrowed) */
@@ -41,10 +41,6 @@ struct http_options {
 #define HTTP_THREADS 4                       /* scrapes and a waiting reload run side by side */
 
 struct http_server;
-
-/* Parse a listen address into host (may be empty) and port.
- * Returns 0 or -EINVAL.  host_size must be >= 64. */
-int http_parse_listen_address(const char *addr, char *host, size_t host_size, uint16_t *ret_port);
 
 /* Load and check a web config file as http_server_start would (TLS
  * material parsed by GnuTLS): 0, or -EINVAL/-errno with the message in err. */

@@ -335,10 +335,6 @@ static _Atomic uint64_t *hist_row(const struct histogram *h, unsigned method, un
 	return h->counts + ((size_t)method * N_CLASSES + cls) * (h->n_bounds + 1);
 }
 
-/* Label names the registry itself uses on the same series. */
-static const char *const reserved_names[] = {"source", "code", "class",  "reason",
-                                             "method", "le",   "metric", "path"};
-
 static bool name_taken(const char *name, const char *const *names, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -363,12 +359,8 @@ static int check_label_names(const struct config_label *labels, size_t n_labels,
 	}
 	for (size_t i = 0; i < n_labels + n_fl; i++) {
 		const char *name = i < n_labels ? labels[i].name : fl[i - n_labels].name;
-		size_t n_reserved = sizeof(reserved_names) / sizeof(reserved_names[0]);
-		/* "path" is ours only on accesslog_log_file_open, a static label may not take it;
-		 * a field label named path is fine there because that family has no field labels.
-		 */
-		if (name_taken(name, reserved_names, i < n_labels ? n_reserved : n_reserved - 1) ||
-		    name_taken(name, seen, n)) {
+		/* The one reserved list (config.c): a field label may be named path. */
+		if (config_is_reserved_label(name, i >= n_labels) || name_taken(name, seen, n)) {
 			(void)snprintf(err, err_size, "label name %s is used twice or reserved",
 			               name);
 			return -EINVAL;

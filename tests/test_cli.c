@@ -44,6 +44,12 @@ static void test_usage_errors(void **state)
 	    {"--bogus a.log", "unknown option or missing value: '--bogus'"},
 	    {"--format", "missing value"},
 	    {"--web.listen-address localhost a.log", "is not host:port"},
+	    {"--web.listen-address example.com:80 a.log",
+	     "--web.listen-address: 'example.com:80' is not host:port, :port or [v6]:port with "
+	     "host localhost or an IP address (host names other than localhost are not resolved)"},
+	    {"--web.listen-address ::1:80 a.log", "(IPv6 addresses go in brackets: [v6]:port)"},
+	    {"--web.listen-address [127.0.0.1]:80 a.log", "(not an IPv6 address in brackets)"},
+	    {"--web.listen-address :99999 a.log", "(the port must be a number from 0 to 65535)"},
 	    {"--web.telemetry-path metrics a.log", "must start with '/'"},
 	    {"--web.telemetry-path / a.log", "must start with '/'"},
 	    {"--web.telemetry-path /-/x a.log", "under '/-/'"},
@@ -81,7 +87,14 @@ static void test_build_errors(void **state)
 	    {"--format nginx a.log", "--format nginx needs --log-format"},
 	    {"--log-format $x a.log", "--log-format needs --format nginx|apache|json|regex"},
 	    {"--format nginx --log-format $nosuch a.log", "--log-format: unknown nginx variable"},
-	    {"--label code=1 a.log", "--label: 'code' is not a usable label name"},
+	    {"--label code=1 a.log", "--label code=1: 'code' is not a usable label name"},
+	    {"--label metric=x a.log",
+	     "--label metric=x: 'metric' is not a usable label name: the exporter sets it itself "
+	     "(static labels may not be source, code, class, reason, method, origin, le, metric, "
+	     "path)"},
+	    {"--label origin=x a.log", "--label origin=x: 'origin' is not a usable label name"},
+	    {"--label path=x a.log", "--label path=x: 'path' is not a usable label name"},
+	    {"--label 1x=y a.log", "--label 1x=y: '1x' is not a usable label name (must match"},
 	    {"--label novalue a.log", "--label: 'novalue' is not NAME=VALUE"},
 	    {"--config.file data/config/bad/unknown_format.yml",
 	     "data/config/bad/unknown_format.yml:4:13: key 'sources[0].format'"},
@@ -102,6 +115,29 @@ static void test_build_errors(void **state)
 			fail_msg("'%s': got %d '%s', want '%s'", rows[i].args, r, err,
 			         rows[i].want);
 		}
+	}
+}
+
+/* Listen addresses the one parser accepts get through to the config as written. */
+static void test_listen_accepted(void **state)
+{
+	static const char *const addrs[] = {":0",        "127.0.0.1:9714", "localhost:1",
+	                                    "[::1]:0",   "[::]:9714",      "[::ffff:127.0.0.1]:0",
+	                                    "0.0.0.0:80"};
+	char line[128], buf[512], err[512], *argv[MAX_ARGS];
+	struct cli_options o;
+	struct config *c = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		(void)snprintf(line, sizeof(line), "--web.listen-address %s a.log", addrs[i]);
+		int argc = split(line, buf, sizeof(buf), argv);
+		if (cli_parse(argc, argv, &o, err, sizeof(err)) != 0) {
+			fail_msg("'%s': %s", addrs[i], err);
+		}
+		assert_int_equal(cli_build_config(&o, &c, err, sizeof(err)), 0);
+		assert_string_equal(c->listen_address, addrs[i]);
+		config_destroy(c);
 	}
 }
 
@@ -207,7 +243,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_usage_errors),     cmocka_unit_test(test_build_errors),
 	    cmocka_unit_test(test_flags_only),       cmocka_unit_test(test_flags_override_file),
-	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_listen_accepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

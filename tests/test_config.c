@@ -6,6 +6,7 @@
  * "bad/NAME.yml:TEXT..." (file, line, column, key, reason).  Good fixtures
  * are loaded and their values checked field by field.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -216,29 +217,134 @@ static void test_buffer_name_in_messages(void **state)
 	config_destroy(c);
 }
 
-/* config.c helpers used by the reader and the command line. */
-static void test_value_tree(void **state)
+/* The one listen-address parser: family, binary address and port, or the
+ * reason in the message. */
+static void test_listen_address(void **state)
 {
 	static const struct {
 		const char *addr;
-		bool ok;
-	} addrs[] = {
-	    {":9714", true},        {"127.0.0.1:80", true},
-	    {"[::1]:9714", true},   {"localhost", false},
-	    {":", false},           {":65536", false},
-	    {"[::1]9714", false},   {":12a", false},
-	    {"host:123456", false}, {"example.com:80", false},
-	    {"localhost:80", true}, {"::1:80", true},
-	    {"[fe80::1]:80", true}, {"999.1.1.1:80", false},
+		int family;      /* 0: refused */
+		const char *bin; /* inet_ntop form of the address, or the reason */
+		unsigned port;
+	} rows[] = {
+	    {":9714", AF_INET, "0.0.0.0", 9714},
+	    {":0", AF_INET, "0.0.0.0", 0},
+	    {"127.0.0.1:80", AF_INET, "127.0.0.1", 80},
+	    {"0.0.0.0:65535", AF_INET, "0.0.0.0", 65535},
+	    {"localhost:80", AF_INET, "127.0.0.1", 80},
+	    {"[::1]:9714", AF_INET6, "::1", 9714},
+	    {"[::]:1", AF_INET6, "::", 1},
+	    {"[fe80::1]:80", AF_INET6, "fe80::1", 80},
+	    {"[::ffff:127.0.0.1]:0", AF_INET6, "::ffff:127.0.0.1", 0},
+	    {"", 0, "(missing :port)", 0},
+	    {"localhost", 0, "(missing :port)", 0},
+	    {":", 0, "(the port must be a number from 0 to 65535)", 0},
+	    {":65536", 0, "(the port must be a number from 0 to 65535)", 0},
+	    {":12a", 0, "(the port must be a number from 0 to 65535)", 0},
+	    {":-1", 0, "(the port must be a number from 0 to 65535)", 0},
+	    {"host:123456", 0, "(the port must be a number from 0 to 65535)", 0},
+	    {"[::1]9714", 0, "(missing :port after ']')", 0},
+	    {"[::1:80", 0, "(no closing ']')", 0},
+	    {"::1:80", 0, "(IPv6 addresses go in brackets: [v6]:port)", 0},
+	    {"[127.0.0.1]:80", 0, "(not an IPv6 address in brackets)", 0},
+	    {"[localhost]:80", 0, "(not an IPv6 address in brackets)", 0},
+	    {"999.1.1.1:80", 0, "(not an IPv4 address)", 0},
+	    {"1.2.3:80", 0, "(not an IPv4 address)", 0},
+	    {"example.com:80", 0, "(host names other than localhost are not resolved)", 0},
+	    {"[fe80::1%eth0]:80", 0, "(not an IPv6 address in brackets)", 0},
+	    {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:80", 0,
+	     "(host too long)", 0},
 	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config_listen l = {.port = 4242};
+		char err[512] = "", text[INET6_ADDRSTRLEN] = "";
+		int r = config_parse_listen_address(rows[i].addr, &l, err, sizeof(err));
+		if (!rows[i].family) {
+			char want[128];
+			(void)snprintf(want, sizeof(want),
+			               "'%s' is not host:port, :port or [v6]:port", rows[i].addr);
+			if (r != -EINVAL || strncmp(err, want, strlen(want)) != 0 ||
+			    !strstr(err, rows[i].bin)) {
+				fail_msg("'%s': got %d '%s', want -EINVAL '%s... %s'", rows[i].addr,
+				         r, err, want, rows[i].bin);
+			}
+			assert_int_equal(l.port, 4242); /* not written on failure */
+			continue;
+		}
+		if (r != 0) {
+			fail_msg("'%s': got %d '%s'", rows[i].addr, r, err);
+		}
+		assert_int_equal(l.family, rows[i].family);
+		assert_non_null(inet_ntop(l.family, l.addr, text, sizeof(text)));
+		assert_string_equal(text, rows[i].bin);
+		assert_int_equal(l.port, rows[i].port);
+	}
+	assert_int_equal(
+	    config_parse_listen_address(NULL, &(struct config_listen){0}, (char[64]){0}, 64),
+	    -EINVAL);
+}
+
+/* The one reserved-label list: every label the exporter sets, for static
+ * labels; field labels may also be named path. */
+static void test_reserved_labels(void **state)
+{
+	static const char *const ours[] = {"source", "code",   "class", "reason",
+	                                   "method", "origin", "le",    "metric"};
+	struct config *c = config_create();
+	struct config_source *s;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_add_source(c, "a", LOGPARSE_PRESET, "combined", &s), 0);
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		assert_true(config_is_reserved_label(ours[i], false));
+		assert_true(config_is_reserved_label(ours[i], true));
+		assert_int_equal(config_check_label_name(ours[i], false, err, sizeof(err)),
+		                 -EINVAL);
+		assert_non_null(strstr(err, "the exporter sets it itself"));
+		assert_int_equal(config_check_label_name(ours[i], true, err, sizeof(err)), -EINVAL);
+		assert_int_equal(config_source_add_label(s, ours[i], "x"), -EINVAL);
+		assert_int_equal(
+		    config_source_add_field_label(s, ours[i], CONFIG_FIELD_PATH, NULL, NULL),
+		    -EINVAL);
+	}
+	/* path: only on accesslog_log_file_open, which has no field labels. */
+	assert_true(config_is_reserved_label("path", false));
+	assert_false(config_is_reserved_label("path", true));
+	assert_int_equal(config_check_label_name("path", false, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "'path' is not a usable label name: the exporter sets it itself "
+	                         "(static labels may not be source, code, class, reason, method, "
+	                         "origin, le, metric, path)");
+	assert_int_equal(config_check_label_name("le", true, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "'le' is not a usable label name: the exporter sets it itself "
+	                         "(field labels may not be source, code, class, reason, method, "
+	                         "origin, le, metric)");
+	assert_int_equal(config_check_label_name("path", true, err, sizeof(err)), 0);
+	assert_int_equal(config_source_add_label(s, "path", "x"), -EINVAL);
+	assert_int_equal(config_source_add_field_label(s, "path", CONFIG_FIELD_PATH, NULL, NULL),
+	                 0);
+	/* Not ours: usable; syntax errors are reported as such. */
+	assert_false(config_is_reserved_label("vhost", false));
+	assert_false(config_is_reserved_label("version", false));
+	assert_false(config_is_reserved_label("Code", false));
+	assert_int_equal(config_source_add_label(s, "env", "prod"), 0);
+	assert_int_equal(config_check_label_name("1abc", false, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "'1abc' is not a usable label name (must match"));
+	assert_int_equal(config_check_label_name("__x", true, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_check_label_name("", true, err, sizeof(err)), -EINVAL);
+	config_destroy(c);
+}
+
+/* config.c helpers used by the reader and the command line. */
+static void test_value_tree(void **state)
+{
 	struct config *c = config_create();
 	struct config_source *s;
 	enum config_field f;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
-		assert_int_equal(config_is_valid_listen_address(addrs[i].addr), addrs[i].ok);
-	}
 	assert_int_equal(config_field_from_name("upstream_status", &f), 0);
 	assert_int_equal(f, CONFIG_FIELD_UPSTREAM_STATUS);
 	assert_int_equal(config_field_from_name("host", &f), -EINVAL);
@@ -273,6 +379,8 @@ int main(void)
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_buffer_name_in_messages),
 	    cmocka_unit_test(test_value_tree),
+	    cmocka_unit_test(test_listen_address),
+	    cmocka_unit_test(test_reserved_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
 FILE:LINE:COLUMN and key, flags overriding the file, reload by SIGHUP and by
 POST /-/reload (kept sources keep counters and file positions, new sources
 appear, removed ones disappear, a bad config keeps the old one running and
-sets the reload gauges), and logging in JSON with levels."""
+sets the reload gauges), logging in JSON with levels, and the shared
+reserved-label list and listen-address parser (--config.check and --once
+refuse the same labels; bad addresses fail at check time)."""
 import glob
 import json
 import os
@@ -229,15 +231,74 @@ def check_json_logging(tmp):
             assert msgs == [], msgs
 
 
+def check_reserved_and_listen(tmp):
+    """One reserved-label list and one listen-address parser: --config.check
+    refuses what the exporter would refuse at start (exit 2, message naming
+    the key), and accepts what it can actually serve."""
+    log = os.path.join(tmp, "r.log")
+    with open(log, "w") as f:
+        f.write(LINE % (1, "200"))
+    n = 0
+    for name in ("metric", "origin", "path", "le"):
+        for mode in ("--config.check", "--once"):
+            rc, out, err = run("--label", name + "=x", mode, log)
+            want = "--label %s=x: '%s' is not a usable label name: the exporter sets it" % (
+                name, name)
+            assert rc == 2 and want in err and not out, (name, mode, rc, out, err)
+            n += 1
+    cfg = os.path.join(tmp, "reserved.yml")
+    for name in ("metric", "origin"):
+        write(cfg, "sources:\n  - name: web\n    format: combined\n    paths: [%s]\n"
+              "    labels: {env: prod, %s: x}\n" % (log, name))
+        for mode in ("--config.check", "--once"):
+            rc, out, err = run("--config.file", cfg, mode)
+            want = "%s:5:25: key 'sources[0].labels.%s': '%s' is not a usable label name" % (
+                cfg, name, name)
+            assert rc == 2 and want in err, (name, mode, rc, err)
+            n += 1
+    # A field label may be named path (no family carrying field labels has path).
+    write(cfg, "sources:\n  - name: web\n    format: combined\n    paths: [%s]\n"
+          "    field_labels:\n      - {name: path, field: path}\n" % log)
+    rc, out, err = run("--config.file", cfg, "--config.check")
+    assert rc == 0 and "configuration OK" in out, (rc, out, err)
+    rc, out, err = run("--config.file", cfg, "--once")
+    assert rc == 0 and re.search(
+        r'^accesslog_http_responses_total\{[^}]*path="/p"[^}]*\} 1$', out, re.M), (rc, err, out)
+    # Listen addresses: refused at check time (exit 2) by the parser the server uses.
+    for addr, why in (("::1:80", "IPv6 addresses go in brackets"),
+                      ("example.com:80", "host names other than localhost are not resolved"),
+                      ("[127.0.0.1]:80", "not an IPv6 address in brackets"),
+                      ("[::1]80", "missing :port after ']'"),
+                      ("localhost", "missing :port"),
+                      ("1.2.3.4:70000", "the port must be a number from 0 to 65535")):
+        rc, out, err = run("--web.listen-address", addr, "--config.check", log)
+        want = "--web.listen-address: '%s' is not host:port" % addr
+        assert rc == 2 and want in err and why in err, (addr, rc, out, err)
+        write(cfg, "global:\n  listen_address: '%s'\nsources:\n  - name: web\n"
+              "    format: combined\n    paths: [%s]\n" % (addr, log))
+        rc, out, err = run("--config.file", cfg, "--config.check")
+        want = "key 'global.listen_address': '%s' is not host:port" % addr
+        assert rc == 2 and want in err and why in err, (addr, rc, out, err)
+        n += 2
+    for addr in ("[::1]:0", "[::ffff:127.0.0.1]:0", "localhost:0", ":0"):
+        rc, out, err = run("--web.listen-address", addr, "--config.check", log)
+        assert rc == 0 and "configuration OK" in out, (addr, rc, out, err)
+        n += 1
+    return n
+
+
 def main():
     tmp = tempfile.mkdtemp()
     try:
         n = check_cli()
         check_reload(tmp)
         check_json_logging(tmp)
+        n_rl = check_reserved_and_listen(tmp)
     finally:
         shutil.rmtree(tmp)
     print("ok - %d bad config fixtures rejected with exit 2" % n)
+    print("ok - %d reserved-label and listen-address checks agree with the running exporter"
+          % n_rl)
     print("1 passed, 0 failed")
 
 

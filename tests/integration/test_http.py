@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Integration: the HTTP surface of the real binary.  Landing page, health
 endpoints, 404 for unknown paths, 405 (with Allow) for wrong methods, 400 for
-malformed requests, /-/reload gated by --web.enable-lifecycle, and the
+malformed requests, /-/reload gated by --web.enable-lifecycle, IPv6 listen
+addresses ([::1] and the v4-mapped [::ffff:127.0.0.1]) that start and serve,
+the landing page HTML-escaping the telemetry path and the source list, the
+web config's headers on every response (200, 401 with WWW-Authenticate,
+404, 405 with Allow, 403, gzip with Vary), and the
 connection timeout: slow clients trickling a request byte by byte do not stop
 scrapes from another client, and are cut off once they stall for longer than
 --web.connection-timeout."""
+import gzip
+import http.client
 import os
+import re
 import shutil
 import socket
 import sys
@@ -15,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Exporter  # noqa: E402
+from test_tls_auth import bcrypt  # noqa: E402
 
 TIMEOUT_S = 2
 
@@ -158,6 +166,124 @@ def check_slowloris(exp):
     return n, worst, latest
 
 
+def request(host, port, path="/metrics", method="GET", headers=None):
+    """One request to host (an IPv4 or IPv6 literal); (status, headers, body)."""
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request(method, path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        conn.close()
+
+
+def refused(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.settimeout(5)
+        try:
+            s.connect((host, port))
+        except ConnectionRefusedError:
+            return True
+    return False
+
+
+def check_listen_ipv6(log):
+    """[v6]:port listens on exactly that address; a v4-mapped address serves
+    IPv4 clients (it needs a dual-stack socket)."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError as e:
+        print("# skipping the IPv6 listen checks: no IPv6 loopback here (%s)" % e)
+        return 0
+    n = 0
+    for addr, host, other in (("[::1]:0", "::1", "127.0.0.1"),
+                              ("[::ffff:127.0.0.1]:0", "127.0.0.1", "::1")):
+        exp = Exporter(["--web.listen-address", addr, log])
+        try:
+            status, headers, body = request(host, exp.port)
+            assert status == 200 and b"accesslog_build_info" in body, (addr, status, body[:200])
+            assert headers["Content-Type"].startswith("text/plain"), headers
+            assert request(host, exp.port, "/-/healthy")[0] == 200
+            assert refused(other, exp.port), "%s also answers on %s" % (addr, other)
+            assert exp.stop() == 0, exp.log()
+            n += 1
+        finally:
+            exp.stop()
+    return n
+
+
+def check_landing_escaping(tmp):
+    """Every text on the landing page is HTML-escaped: the telemetry path in
+    the href attribute, and source names and paths in the list."""
+    odd_log = os.path.join(tmp, "a&b<c>'d\"e.log")
+    open(odd_log, "w").close()
+    path = "/m\"x<y>&z'"
+    exp = Exporter(["--source", "s<b>&'\"", "--web.telemetry-path", path, odd_log])
+    try:
+        status, headers, body = exp.get("/")
+        assert status == 200, status
+        html = body.decode()
+        href = 'href="/m&quot;x&lt;y&gt;&amp;z&#39;"'
+        assert href in html, html
+        listed = "s&lt;b&gt;&amp;&#39;&quot; (combined): " + (
+            odd_log.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#39;"))
+        assert listed in html, (listed, html)
+        # Outside tags, no raw special character is left; every & starts an entity.
+        text = re.sub(r"<[^<>]*>", "", html.split("<body>", 1)[1])
+        assert not re.search(r"[<>\"']|&(?!(amp|lt|gt|quot|#39);)", text), text
+        # The path still serves the metrics (percent-encoded on the wire).
+        status, _, body = request("127.0.0.1", exp.port, "/m%22x%3Cy%3E%26z%27")
+        assert status == 200 and b"accesslog_build_info" in body, (status, body[:200])
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+
+
+def check_config_headers(tmp, log):
+    """The web config's headers go on every kind of response, next to the
+    headers each status needs."""
+    web = os.path.join(tmp, "web.yml")
+    with open(web, "w") as f:
+        f.write("basic_auth_users:\n  alice: '%s'\n"
+                "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+                % bcrypt("pw", 4))
+    exp = Exporter(["--web.config.file", web, log])
+    auth = {"Authorization": "Basic YWxpY2U6cHc="}  # alice:pw
+    rows = (
+        # (path, method, headers, status, {header: value})
+        ("/metrics", "GET", {}, 401,
+         {"WWW-Authenticate": 'Basic realm="accesslog_exporter"',
+          "Content-Type": "text/plain; charset=utf-8"}),
+        ("/metrics", "GET", auth, 200, {"Vary": "Accept, Accept-Encoding"}),
+        ("/metrics", "GET", dict(auth, **{"Accept-Encoding": "gzip"}), 200,
+         {"Content-Encoding": "gzip", "Vary": "Accept, Accept-Encoding"}),
+        ("/", "GET", auth, 200, {"Content-Type": "text/html; charset=utf-8"}),
+        ("/-/healthy", "GET", auth, 200, {"Content-Type": "text/plain; charset=utf-8"}),
+        ("/nope", "GET", auth, 404, {"Content-Type": "text/plain; charset=utf-8"}),
+        ("/metrics", "POST", auth, 405, {"Allow": "GET, HEAD"}),
+        ("/-/reload", "GET", auth, 405, {"Allow": "POST"}),
+        ("/-/reload", "POST", auth, 403, {}),
+    )
+    try:
+        for path, method, hdrs, want, want_headers in rows:
+            status, headers, body = request("127.0.0.1", exp.port, path, method, hdrs)
+            assert status == want, (path, method, status, body)
+            assert headers.get("X-Frame-Options") == "deny", (path, method, headers)
+            for k, v in want_headers.items():
+                assert headers.get(k) == v, (path, method, k, headers)
+            if "Allow" not in want_headers:
+                assert "Allow" not in headers, (path, method, headers)
+            if headers.get("Content-Encoding") == "gzip":
+                assert b"accesslog_build_info" in gzip.decompress(body)
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    return len(rows)
+
+
 def main():
     tmp = tempfile.mkdtemp()
     log = os.path.join(tmp, "access.log")
@@ -170,9 +296,14 @@ def main():
         # The exporter is still healthy afterwards.
         assert exp.get("/-/healthy")[0] == 200
         assert exp.stop() == 0, exp.log()
+        n_v6 = check_listen_ipv6(log)
+        check_landing_escaping(tmp)
+        n_hdr = check_config_headers(tmp, log)
     finally:
         exp.stop()
         shutil.rmtree(tmp)
+    print("ok - %d IPv6 listen addresses served; landing page escaped; web config headers on "
+          "%d kinds of response" % (n_v6, n_hdr))
     print("ok - %d scrapes during slowloris, slowest %.3f s; slow clients cut off after %.1f s"
           % (n, worst, latest))
     print("1 passed, 0 failed")
