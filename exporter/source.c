@@ -545,20 +545,39 @@ static int swap_commit(struct swap *sw, struct source_set *set, struct metrics *
 	return 0;
 }
 
-/* After the commit: position the new sources, drop the old ones, adopt next. */
+static uint64_t lines_of(const struct source *s)
+{
+	return metrics_get(s->ms, METRICS_LINES);
+}
+
+/* After the commit: start next[i]'s source s; a changed one continues
+ * from the positions of the source it replaces, a new one (or a failed
+ * handover, -ENOMEM) starts at the end of its files as at start-up. */
+static void swap_start(struct swap *sw, const struct source_set *set, size_t i, struct source *s)
+{
+	const struct source *prev = sw->prev[i] >= 0 ? set->sources[sw->prev[i]] : NULL;
+
+	if (prev && source_start_from(s, prev) == 0) {
+		/* The old counters go away: say what they had reached. */
+		char n[24];
+		(void)snprintf(n, sizeof(n), "%llu", (unsigned long long)lines_of(prev));
+		log_info("source changed; continuing from its file positions", "source",
+		         sw->next[i].name, "lines_before", n);
+		return;
+	}
+	(void)source_poll(s, false);
+	log_info("source added", "source", sw->next[i].name);
+}
+
+/* After the commit: start the new sources, drop the old ones, adopt next. */
 static void swap_finish(struct swap *sw, struct source_set *set)
 {
 	struct source_set out = {.n = 0};
 
 	for (size_t i = 0; i < sw->n_next; i++) {
 		struct source *s = sw->keep[i] >= 0 ? set->sources[sw->keep[i]] : sw->built[i];
-		if (sw->prev[i] >= 0 && source_start_from(s, set->sources[sw->prev[i]]) == 0) {
-			log_info("source changed; continuing from its file positions", "source",
-			         sw->next[i].name);
-		} else if (sw->keep[i] < 0) {
-			/* New, or a failed handover (-ENOMEM): start at the files' end. */
-			(void)source_poll(s, false);
-			log_info("source added", "source", sw->next[i].name);
+		if (sw->keep[i] < 0) {
+			swap_start(sw, set, i, s);
 		}
 		sw->built[i] = NULL;
 		out.cfg[out.n] = &sw->next[i];
