@@ -12,25 +12,23 @@
  * A source remembers its registry, so source_destroy unregisters it and a
  * creation failing half-way leaves no series behind (the name stays free).
  *
- * Config reload (source_set_replace) is all or nothing, in two phases.
- * Prepare: every new or changed source is built completely in a scratch
- * registry made with the running registry's options, so every check that
- * can reject a config (format compiled, label names, field-label patterns,
- * series tables, files) runs the production code on it; any failure
- * destroys the scratch and the running set was never touched.  Commit:
- * the registry refuses two sources of one name, so a changed source's old
- * metrics are first moved (counters and all, source_move) to a parking
- * registry, then each prepared source is moved into the running one.  Only
- * allocation can fail there; undoing moves the new ones out and the old
- * ones back with their counters (exact: no line is read during a reload).
- * Then the new sources start where the replaced ones were
- * (source_start_from: no line lost or counted twice on files both follow)
- * and the replaced and removed ones are destroyed.  Rejected: creating the
- * replacement after destroying the old source (the old counters were lost
- * on failure), and validating with copies of metrics' checks (they drift;
- * the scratch registry runs the real ones).  The registry has no
- * allocation-free "replace" call, so a second allocation failure while
- * undoing can still lose a source: that is logged.
+ * Config reload (source_set_replace) is all or nothing.  Prepare: each new
+ * or changed source is built completely in a scratch registry with the
+ * running one's options, so every check that can reject it (format, label
+ * names, field-label patterns, series tables, files) is the production
+ * code; a failure destroys the scratch, nothing running was touched.
+ * Commit: names are unique in a registry, so a changed source's old metrics
+ * are moved (with counters, source_move) to a parking registry, then the
+ * prepared ones into the running registry.  Only allocation can fail now
+ * (or a name held outside the set, in tests); undoing moves the new ones
+ * out and the old ones back, counters exact (no line is read meanwhile).
+ * Last, new sources start where the replaced ones were (source_start_from)
+ * and replaced and removed ones are destroyed.  Rejected: destroying the
+ * old source before its replacement exists (counters lost on failure), and
+ * copies of the registry's checks (they drift).  Without an allocation-free
+ * "replace" call in the registry, a second allocation failure while undoing
+ * can still lose a source (logged), and a scrape during the commit may miss
+ * a changed source for that instant.
  */
 #include "exporter/source.h"
 
