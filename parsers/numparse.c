@@ -202,7 +202,8 @@ static size_t list_entry(const char *s, size_t len, double *ret_value)
 	if (n == (dot ? 1u : 0u)) {
 		return 0; /* empty, or a lone dot */
 	}
-	*ret_value = (double)mant / pow10_table[dot ? n - (size_t)(dot - (const unsigned char *)s) - 1 : 0];
+	*ret_value =
+	    (double)mant / pow10_table[dot ? n - (size_t)(dot - (const unsigned char *)s) - 1 : 0];
 	return n;
 }
 

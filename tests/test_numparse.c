@@ -206,10 +206,8 @@ static void t_list_last(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_u64),
-	    cmocka_unit_test(t_hex_u64),
-	    cmocka_unit_test(t_decimal),
-	    cmocka_unit_test(t_decimal_list),
+	    cmocka_unit_test(t_u64),       cmocka_unit_test(t_hex_u64),
+	    cmocka_unit_test(t_decimal),   cmocka_unit_test(t_decimal_list),
 	    cmocka_unit_test(t_list_last),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
