@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exporter/clock.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
@@ -136,18 +137,9 @@ struct checkpointer {
 	uint64_t next_log_ms;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int checkpoint_write(struct pipeline *p, struct checkpointer *ck)
 {
 	struct strbuf b;
-	struct timespec wall;
 	int r;
 
 	strbuf_init(&b, STATE_MAX_BYTES);
@@ -161,7 +153,7 @@ static int checkpoint_write(struct pipeline *p, struct checkpointer *ck)
 	}
 	strbuf_finish(&b);
 	if (r < 0) {
-		uint64_t now = mono_ms();
+		uint64_t now = clock_mono_ms();
 		if (now >= ck->next_log_ms) {
 			ck->next_log_ms = now + CHECKPOINT_LOG_EVERY_MS;
 			log_error("cannot write the state file (retrying)", "path", ck->path,
@@ -169,8 +161,7 @@ static int checkpoint_write(struct pipeline *p, struct checkpointer *ck)
 		}
 		return r;
 	}
-	(void)clock_gettime(CLOCK_REALTIME, &wall);
-	metrics_set_checkpoint_time(p->metrics, (double)wall.tv_sec + (double)wall.tv_nsec / 1e9);
+	metrics_set_checkpoint_time(p->metrics, clock_unix_seconds());
 	return 0;
 }
 
@@ -209,7 +200,7 @@ static void checkpoint_tick(struct pipeline *p, struct checkpointer *ck)
 	if (!ck->path) {
 		return;
 	}
-	now = mono_ms();
+	now = clock_mono_ms();
 	if (now >= ck->next_ms) {
 		(void)checkpoint_write(p, ck);
 		ck->next_ms = now + ck->interval_ms;
@@ -375,14 +366,6 @@ static int reload_swap_sources(struct reloader *rl, struct pipeline *p, const st
 	return r;
 }
 
-static double wall_seconds(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One reload attempt on the main thread: 0, or -errno with err filled. */
 static int reload_run(struct reloader *rl, struct pipeline *p, struct http_server *http, char *err,
                       size_t err_size)
@@ -420,7 +403,7 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct http_serve
 		(void)http_server_set_sources_text(http, text);
 		free(text);
 	}
-	metrics_set_reload_result(p->metrics, true, wall_seconds());
+	metrics_set_reload_result(p->metrics, true, clock_unix_seconds());
 	log_info("configuration reloaded", "sources", n->config_file ? n->config_file : "flags");
 	return 0;
 }
@@ -558,7 +541,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		reloader_finish(&rl);
 		return r == -EINVAL ? 2 : 1;
 	}
-	metrics_set_reload_result(p.metrics, true, wall_seconds());
+	metrics_set_reload_result(p.metrics, true, clock_unix_seconds());
 	if (ck.path) {
 		checkpoint_restore(&p, ck.path);
 	}

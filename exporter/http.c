@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 
 #include "build_config.h"
+#include "exporter/clock.h"
 #include "exporter/compress.h"
 #include "config/config.h"
 #include "config/webconfig.h"
@@ -247,14 +248,6 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
  */
 #define SWEEP_INTERVAL_MS 200
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -268,7 +261,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		for (size_t i = 0; ci && i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
 			if (!s->conns[i].used) {
 				s->conns[i] =
-				    (struct conn_slot){true, true, ci->connect_fd, now_ms()};
+				    (struct conn_slot){true, true, ci->connect_fd, clock_mono_ms()};
 				*socket_context = &s->conns[i];
 				break;
 			}
@@ -292,7 +285,7 @@ static void mark_waiting(struct http_server *s, struct MHD_Connection *c, bool w
 	}
 	pthread_mutex_lock(&s->conn_lock);
 	slot->waiting = waiting;
-	slot->since_ms = now_ms();
+	slot->since_ms = clock_mono_ms();
 	pthread_mutex_unlock(&s->conn_lock);
 }
 
@@ -310,7 +303,7 @@ static void *sweeper_main(void *arg)
 	struct timespec pause = {0, SWEEP_INTERVAL_MS * 1000000L};
 
 	while (!atomic_load(&s->stopping)) {
-		uint64_t now = now_ms();
+		uint64_t now = clock_mono_ms();
 		pthread_mutex_lock(&s->conn_lock);
 		for (size_t i = 0; i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
 			struct conn_slot *slot = &s->conns[i];

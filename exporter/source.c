@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exporter/clock.h"
 #include "exporter/fileset.h"
 #include "exporter/log.h"
 #include "exporter/strbuf.h"
@@ -58,14 +59,6 @@ struct source {
 	bool file_gauge_logged; /* a file gauge could not be set (logged once) */
 	uint64_t lines_this_poll;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void on_line(void *ud, const char *line, size_t len)
 {
@@ -229,7 +222,7 @@ int source_restore(struct source *s, const struct state_source *saved)
 		saved = NULL;
 		r = -EINVAL;
 	}
-	fileset_start(s->files, s->from_start, saved, now_ms());
+	fileset_start(s->files, s->from_start, saved, clock_mono_ms());
 	s->started = true;
 	return r;
 }
@@ -268,7 +261,7 @@ int source_start_from(struct source *s, const struct source *prev)
 	fileset_foreach(prev->files, collect_file, &c);
 	ss.files = c.files;
 	ss.n_files = c.n;
-	fileset_start(s->files, false, &ss, now_ms());
+	fileset_start(s->files, false, &ss, clock_mono_ms());
 	s->started = true;
 	free(c.files);
 	return 0;
@@ -276,7 +269,7 @@ int source_start_from(struct source *s, const struct source *prev)
 
 int64_t source_poll(struct source *s, bool at_eof_is_line)
 {
-	uint64_t now = now_ms();
+	uint64_t now = clock_mono_ms();
 	int64_t total;
 
 	s->lines_this_poll = 0;
@@ -286,10 +279,8 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 	}
 	total = fileset_poll(s->files, now, at_eof_is_line);
 	if (s->lines_this_poll) {
-		struct timespec wall;
 		metrics_count(s->ms, METRICS_LINES, s->lines_this_poll);
-		(void)clock_gettime(CLOCK_REALTIME, &wall);
-		s->last_read = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+		s->last_read = clock_unix_seconds();
 		metrics_set_last_read(s->ms, s->last_read);
 	}
 	return total;
