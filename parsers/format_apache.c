@@ -323,33 +323,12 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 
 int format_apache_compile(const char *text, struct logformat *f, struct logparse_error *err)
 {
-	struct logformat_text *t = NULL;
-	struct logformat_piece *pieces = NULL;
-	size_t n = 0;
-	int r;
+	static const struct logformat_dialect dialect = {
+	    .no_status = "Apache log format has no status (%s or %>s)",
+	    .too_long = "Apache log format too long for the pattern buffer",
+	    .unwrap = unwrap,
+	    .tokenize = tokenize,
+	};
 
-	t = malloc(sizeof(*t));
-	pieces = calloc(LOGFORMAT_MAX_PIECES, sizeof(*pieces));
-	if (t == NULL || pieces == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = unwrap(text, t, err);
-	if (r < 0) {
-		goto out;
-	}
-	r = tokenize(t, pieces, &n, err);
-	if (r < 0) {
-		goto out;
-	}
-	r = logformat_build(f, t, pieces, n);
-	if (r == -EINVAL) {
-		logformat_set_error(err, 0, "Apache log format has no status (%%s or %%>s)");
-	} else if (r < 0) {
-		logformat_set_error(err, 0, "Apache log format too long for the pattern buffer");
-	}
-out:
-	free(pieces);
-	free(t);
-	return r;
+	return logformat_compile(&dialect, text, f, err);
 }

@@ -418,33 +418,12 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 
 int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err)
 {
-	struct logformat_text *t = NULL;
-	struct logformat_piece *pieces = NULL;
-	size_t n = 0;
-	int r;
+	static const struct logformat_dialect dialect = {
+	    .no_status = "nginx log format has no $status variable",
+	    .too_long = "nginx log format too long for the pattern buffer",
+	    .unwrap = format_nginx_unwrap,
+	    .tokenize = tokenize,
+	};
 
-	t = malloc(sizeof(*t));
-	pieces = calloc(LOGFORMAT_MAX_PIECES, sizeof(*pieces));
-	if (t == NULL || pieces == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = format_nginx_unwrap(text, t, err);
-	if (r < 0) {
-		goto out;
-	}
-	r = tokenize(t, pieces, &n, err);
-	if (r < 0) {
-		goto out;
-	}
-	r = logformat_build(f, t, pieces, n);
-	if (r == -EINVAL) {
-		logformat_set_error(err, 0, "nginx log format has no $status variable");
-	} else if (r < 0) {
-		logformat_set_error(err, 0, "nginx log format too long for the pattern buffer");
-	}
-out:
-	free(pieces);
-	free(t);
-	return r;
+	return logformat_compile(&dialect, text, f, err);
 }

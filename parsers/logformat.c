@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define QUOTED "[^\"\\\\]*+(?:\\\\.[^\"\\\\]*+)*+"
@@ -305,4 +306,36 @@ int logformat_add_piece(struct logformat_piece *pieces, size_t *n, struct logfor
 	}
 	pieces[(*n)++] = pc;
 	return 0;
+}
+
+int logformat_compile(const struct logformat_dialect *d, const char *text, struct logformat *f,
+                      struct logparse_error *err)
+{
+	struct logformat_text *t = malloc(sizeof(*t));
+	struct logformat_piece *pieces = calloc(LOGFORMAT_MAX_PIECES, sizeof(*pieces));
+	size_t n = 0;
+	int r;
+
+	if (t == NULL || pieces == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = d->unwrap(text, t, err);
+	if (r < 0) {
+		goto out;
+	}
+	r = d->tokenize(t, pieces, &n, err);
+	if (r < 0) {
+		goto out;
+	}
+	r = logformat_build(f, t, pieces, n);
+	if (r == -EINVAL) {
+		logformat_set_error(err, 0, "%s", d->no_status);
+	} else if (r < 0) {
+		logformat_set_error(err, 0, "%s", d->too_long);
+	}
+out:
+	free(pieces);
+	free(t);
+	return r;
 }

@@ -96,6 +96,21 @@ struct logparse_error;
 void logformat_set_error(struct logparse_error *err, size_t column, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A format dialect (nginx, Apache): how its text is unwrapped from a pasted
+ * directive and cut into pieces.  logformat_compile runs the steps. */
+struct logformat_dialect {
+	const char *no_status; /* error message when no item feeds the status */
+	const char *too_long;  /* error message when the pattern buffer overflows */
+	int (*unwrap)(const char *text, struct logformat_text *t, struct logparse_error *err);
+	int (*tokenize)(const struct logformat_text *t, struct logformat_piece *pieces,
+	                size_t *ret_n, struct logparse_error *err);
+};
+
+/* Unwrap, tokenize and build text with dialect d into *f.  Returns 0,
+ * -EINVAL (bad format, *err filled), -E2BIG, -ENOMEM. */
+int logformat_compile(const struct logformat_dialect *d, const char *text, struct logformat *f,
+                      struct logparse_error *err);
+
 /* LOGFORMAT_NEXT_ITEM: an item's next character when another item follows
  * directly (see logformat_build's context rules). */
 #define LOGFORMAT_NEXT_ITEM (-2)
