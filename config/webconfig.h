@@ -4,14 +4,21 @@
  *
  *   tls_server_config:
  *     cert_file, key_file            PEM files (required together)
+ *     cert, key                      the same as inline PEM text (instead of
+ *                                    the *_file key, not beside it)
  *     client_auth_type               NoClientCert (default), RequestClientCert,
  *                                    RequireAnyClientCert, VerifyClientCertIfGiven,
  *                                    RequireAndVerifyClientCert
- *     client_ca_file                 PEM bundle (required by the Verify* modes)
+ *     client_ca_file, client_ca      PEM bundle (required by the Verify* modes)
  *     min_version, max_version       TLS12 (default min), TLS13
+ *     cipher_suites, curve_preferences: [name], prefer_server_cipher_suites: bool
+ *                                    accepted and ignored (listed in ignored[])
+ *     client_allowed_sans            refused (not supported)
  *   basic_auth_users: {user: bcrypt hash}
- *   http_server_config: {headers: {Name: value}, http2: bool (ignored)}
+ *   http_server_config: {headers: {Name: value}, http2: bool (true is ignored)}
+ *   rate_limit: {interval: duration, burst: int}   accepted and ignored
  *
+ * An empty or comment-only file is a valid config: no TLS, no auth.
  * Relative file names are relative to the web config file's directory,
  * as in exporter-toolkit.  The certificate files are read at load time so
  * a reload or --config.check sees exactly what the server will use.
@@ -24,6 +31,7 @@
 
 #define WEBCONFIG_MAX_USERS 64
 #define WEBCONFIG_MAX_HEADERS 16
+#define WEBCONFIG_MAX_IGNORED 8
 
 enum webconfig_client_auth {
 	WEBCONFIG_NO_CLIENT_CERT,
@@ -55,6 +63,11 @@ struct webconfig {
 	size_t n_users;
 	struct webconfig_pair headers[WEBCONFIG_MAX_HEADERS];
 	size_t n_headers;
+	/* Keys that were accepted but have no effect, as key paths
+	 * ("tls_server_config.cipher_suites"); static strings, in file order
+	 * by section.  The caller should warn about each. */
+	const char *ignored[WEBCONFIG_MAX_IGNORED];
+	size_t n_ignored;
 };
 
 /* Load and validate the file.  0 and *ret_config; -EINVAL with

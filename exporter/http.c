@@ -3,21 +3,24 @@
  *
  * MHD runs a small pool of internal polling threads (HTTP_THREADS) with
  * explicit limits on connections, per-IP connections, timeouts and memory,
- * plus a request-head deadline against slowloris clients, so a misbehaving
- * client cannot starve scrapes.  Requests go through a route table (404 for
- * unknown paths, 405 with Allow for wrong methods); with a web config, TLS
- * (GnuTLS priorities, client certificates) and basic auth are checked before
- * routing (webauth.c).  POST /-/reload blocks one pool thread until the
- * ingest loop answers, which is why there is a pool.  Responses are built in
- * a capped strbuf and handed to MHD with MHD_RESPMEM_MUST_FREE (no copy) by
- * one function, reply(), which adds the headers every response needs; the
- * server is passed along explicitly (no thread-local "current server").  The
- * listen address is parsed by config_parse_listen_address (the same parser
- * --config.check uses); this file only fills in the sockaddr.  The landing
- * page HTML-escapes everything it prints.
+ * plus a request deadline against slowloris clients, so a misbehaving client
+ * cannot starve scrapes.  Requests go through a route table (404 for unknown
+ * paths, 405 with Allow for wrong methods); with a web config, TLS (GnuTLS
+ * priorities, client certificates) and basic auth are checked before routing
+ * (webauth.c).  Connections are kept alive (HTTP/1.1): every answer is queued
+ * on a later handler call, never the first (see handler()).  POST /-/reload
+ * blocks one pool thread until the ingest loop answers, which is why there is
+ * a pool.  Responses are built in a capped strbuf and handed to MHD with
+ * MHD_RESPMEM_MUST_FREE (no copy) by one function, reply(), which adds the
+ * headers every response needs; the server is passed along explicitly (no
+ * thread-local "current server").  The listen address is parsed by
+ * config_parse_listen_address (the same parser --config.check uses); this
+ * file only fills in the sockaddr.  The landing page HTML-escapes everything
+ * it prints.
  *
  * Rejected: thread-per-connection (unbounded threads), external select in
- * the tailer's loop (a slow render would delay ingestion).
+ * the tailer's loop (a slow render would delay ingestion), answering on the
+ * handler's first call (libmicrohttpd then closes every connection).
  */
 #include "exporter/http.h"
 
@@ -238,9 +241,11 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
  *
  * libmicrohttpd's connection timeout is an idle timeout: a client that sends
  * one header byte every few seconds (slowloris) would keep its connection
- * forever.  So every connection also gets a deadline for its request head:
- * it must arrive completely within the timeout after the connection opened
- * or after the previous response.  A sweeper thread shuts down the sockets
+ * forever.  So every connection also gets a deadline for its request (head
+ * and body): it must arrive completely within the timeout after the
+ * connection opened or after the previous response on a kept-alive
+ * connection (so an idle keep-alive connection is closed after the timeout
+ * too).  A sweeper thread shuts down the sockets
  * of connections past the deadline; libmicrohttpd then sees the connection
  * fail and closes it.  Slots are released in the CLOSED notification, which
  * libmicrohttpd sends before it closes the socket, and both sides hold
@@ -438,19 +443,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	enum MHD_Result ret;
 	bool ok = true;
 
-	/* First call: headers only.  Request bodies (e.g. on POST) are read
-	 * and discarded; the answer comes on the last call. */
+	/* First call: the request head only; never answer here.  libmicrohttpd
+	 * (0.9.75) closes the connection after a response queued on the first
+	 * call, since the request body (if any) was not read: no keep-alive.
+	 * So every method waits for a later call; request bodies are read and
+	 * discarded, and the answer comes on the call with no more data.  The
+	 * request deadline stays armed until then, so a body trickled byte by
+	 * byte is cut off like a slow request head. */
 	if (!*con_cls) {
 		*con_cls = &seen_marker;
-		mark_waiting(s, c, false);
-		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
-		    strcmp(method, MHD_HTTP_METHOD_PUT) == 0) {
-			return MHD_YES;
-		}
-	} else if (*upload_size) {
+		return MHD_YES;
+	}
+	if (*upload_size) {
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	mark_waiting(s, c, false);
 	if (s->auth && s->web->tls) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -516,6 +524,11 @@ static int load_web(struct http_server *s, const char *path)
 	if (r < 0) {
 		log_error("bad web config", "file", path, "error", err[0] ? err : strerror(-r));
 		return r == -ENOMEM ? r : -EINVAL;
+	}
+	/* exporter-toolkit keys we accept for compatibility but cannot honour. */
+	for (size_t i = 0; i < s->web->n_ignored; i++) {
+		log_warn("web config key ignored (not supported by this exporter)", "file", path,
+		         "key", s->web->ignored[i]);
 	}
 	return 0;
 }

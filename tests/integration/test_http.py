@@ -5,7 +5,10 @@ malformed requests, /-/reload gated by --web.enable-lifecycle, IPv6 listen
 addresses ([::1] and the v4-mapped [::ffff:127.0.0.1]) that start and serve,
 the landing page HTML-escaping the telemetry path and the source list, the
 web config's headers on every response (200, 401 with WWW-Authenticate,
-404, 405 with Allow, 403, gzip with Vary), and the
+404, 405 with Allow, 403, gzip with Vary), an empty web config meaning
+plain HTTP, keep-alive (every kind of answer, pipelining, 401 then 200 on
+one connection, Connection: close honoured, idle connections closed after
+the timeout, a trickled request body cut off), and the
 connection timeout: slow clients trickling a request byte by byte do not stop
 scrapes from another client, and are cut off once they stall for longer than
 --web.connection-timeout."""
@@ -45,6 +48,139 @@ def raw(port, data, timeout=5.0):
 
 def status_line(resp):
     return resp.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def read_response(f, head=False):
+    """One response from the buffered socket file f: (status, headers with
+    lower-case names, body); the body is read by Content-Length."""
+    line = f.readline()
+    assert line.startswith(b"HTTP/1.1 "), line
+    headers = {}
+    while True:
+        h = f.readline().decode("latin-1")
+        if h in ("\r\n", ""):
+            break
+        k, v = h.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    assert "transfer-encoding" not in headers, headers
+    n = 0 if head else int(headers["content-length"])
+    body = f.read(n)
+    assert len(body) == n, (n, len(body))
+    return int(line.split()[1]), headers, body
+
+
+def req(method, path, extra=b"", body=b""):
+    head = b"%s %s HTTP/1.1\r\nHost: x\r\n" % (method.encode(), path.encode()) + extra
+    if body:
+        head += b"Content-Length: %d\r\n" % len(body)
+    return head + b"\r\n" + body
+
+
+# (method, path, extra headers, body, status, check(headers, body)) for
+# check_keepalive: every kind of answer, all on one connection.
+KEEPALIVE_ROWS = (
+    ("GET", "/metrics", b"", b"", 200, lambda h, b: b"accesslog_build_info" in b),
+    ("HEAD", "/metrics", b"", b"", 200, lambda h, b: int(h["content-length"]) > 1000),
+    ("GET", "/metrics", b"Accept-Encoding: gzip\r\n", b"", 200,
+     lambda h, b: h.get("content-encoding") == "gzip" and
+     b"accesslog_build_info" in gzip.decompress(b)),
+    ("GET", "/nope", b"", b"", 404, lambda h, b: b"404" in b),
+    ("DELETE", "/metrics", b"", b"", 405, lambda h, b: h.get("allow") == "GET, HEAD"),
+    ("POST", "/-/reload", b"", b"reload=please", 403, lambda h, b: b"lifecycle" in b),
+    ("PUT", "/-/healthy", b"", b"x" * 5000, 405, lambda h, b: h.get("allow") == "GET, HEAD"),
+    ("GET", "/-/healthy", b"", b"", 200, lambda h, b: b == b"Healthy.\n"),
+    ("GET", "/", b"", b"", 200, lambda h, b: b"<h1>accesslog_exporter</h1>" in b),
+)
+
+
+def check_keepalive(connect, auth=b""):
+    """Many requests on one connection (connect() returns a connected socket,
+    plain or TLS): each gets its answer, none is 'Connection: close';
+    pipelined requests are answered in order; a client's 'Connection: close'
+    is honoured.  auth: an Authorization header line for every request.
+    Returns the number of answers read on the first connection."""
+    s = connect()
+    f = s.makefile("rb")
+    n = 0
+    try:
+        for method, path, extra, body, want, ok in KEEPALIVE_ROWS * 2:
+            s.sendall(req(method, path, auth + extra, body))
+            status, headers, got = read_response(f, head=method == "HEAD")
+            assert status == want, (method, path, status, got[:200])
+            assert ok(headers, got), (method, path, headers, got[:200])
+            assert headers.get("connection", "").lower() != "close", (method, path, headers)
+            n += 1
+        # Pipelined: three requests in one write, three answers in order.
+        s.sendall(req("GET", "/-/ready", auth) + req("GET", "/nope", auth) +
+                  req("HEAD", "/-/healthy", auth))
+        for want, head in ((200, False), (404, False), (200, True)):
+            status, headers, _ = read_response(f, head=head)
+            assert status == want, (want, status)
+            n += 1
+        # The client asks to close: answered, then closed by the server.
+        s.sendall(req("GET", "/-/ready", auth + b"Connection: close\r\n"))
+        status, headers, _ = read_response(f)
+        assert status == 200 and headers.get("connection", "").lower() == "close", headers
+        assert f.read() == b"", "connection still open after Connection: close"
+        n += 1
+    finally:
+        f.close()
+        s.close()
+    return n
+
+
+def check_keepalive_idle(connect):
+    """An idle kept-alive connection is closed once the request deadline
+    (--web.connection-timeout) passes after the last answer."""
+    s = connect()
+    s.settimeout(TIMEOUT_S * 4)
+    f = s.makefile("rb")
+    try:
+        s.sendall(req("GET", "/-/healthy"))
+        assert read_response(f)[0] == 200
+        t0 = time.time()
+        try:
+            rest = f.read()
+        except (ConnectionResetError, OSError):
+            rest = b""
+        idle = time.time() - t0
+    finally:
+        f.close()
+        s.close()
+    assert rest == b"", rest[:80]
+    assert TIMEOUT_S * 0.8 <= idle < TIMEOUT_S + 1.5, "idle connection closed after %.1f s" % idle
+    return idle
+
+
+def check_slow_body(port):
+    """The request deadline covers the body too: a POST whose body trickles
+    in byte by byte is cut off like a slow request head."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S * 4)
+    t0 = time.time()
+    closed = None
+    try:
+        s.sendall(b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        while time.time() - t0 < TIMEOUT_S + 3:
+            try:
+                s.sendall(b"x")
+                s.setblocking(False)
+                try:
+                    if s.recv(65536) == b"":
+                        closed = time.time() - t0
+                        break
+                except BlockingIOError:
+                    pass
+                finally:
+                    s.setblocking(True)
+            except OSError:
+                closed = time.time() - t0
+                break
+            time.sleep(0.3)
+    finally:
+        s.close()
+    assert closed is not None, "slow body not cut off"
+    assert TIMEOUT_S * 0.8 <= closed < TIMEOUT_S + 1.5, "slow body cut off after %.1f s" % closed
+    return closed
 
 
 def check_routes(exp, log):
@@ -278,10 +414,38 @@ def check_config_headers(tmp, log):
                 assert "Allow" not in headers, (path, method, headers)
             if headers.get("Content-Encoding") == "gzip":
                 assert b"accesslog_build_info" in gzip.decompress(body)
+        # 401 and 200 on one kept-alive connection.
+        with socket.create_connection(("127.0.0.1", exp.port), timeout=10) as s:
+            f = s.makefile("rb")
+            for hdr, want in ((b"", 401), (b"Authorization: Basic YWxpY2U6d3Jvbmc=\r\n", 401),
+                              (b"Authorization: Basic YWxpY2U6cHc=\r\n", 200), (b"", 401)):
+                s.sendall(req("GET", "/metrics", hdr))
+                status, headers, _ = read_response(f)
+                assert status == want and headers.get("x-frame-options") == "deny", (
+                    hdr, status, headers)
+                assert headers.get("connection", "").lower() != "close", headers
+            f.close()
         assert exp.stop() == 0, exp.log()
     finally:
         exp.stop()
     return len(rows)
+
+
+def check_empty_web_config(tmp, log):
+    """An empty or comment-only web config means plain HTTP without auth
+    (as in exporter-toolkit), also for --config.check."""
+    for text in ("", "# tls_server_config:\n#   cert_file: x.crt\n"):
+        web = os.path.join(tmp, "empty-web.yml")
+        with open(web, "w") as f:
+            f.write(text)
+        exp = Exporter(["--web.config.file", web, log])
+        try:
+            status, _, body = exp.get("/metrics")
+            assert status == 200 and b"accesslog_build_info" in body, (text, status)
+            assert exp.stop() == 0, exp.log()
+            assert "level=warn" not in exp.log(), exp.log()
+        finally:
+            exp.stop()
 
 
 def main():
@@ -292,6 +456,10 @@ def main():
     try:
         check_routes(exp, log)
         check_malformed(exp.port)
+        n_ka = check_keepalive(lambda: socket.create_connection(("127.0.0.1", exp.port),
+                                                                 timeout=10))
+        idle = check_keepalive_idle(lambda: socket.create_connection(("127.0.0.1", exp.port)))
+        slow_body = check_slow_body(exp.port)
         n, worst, latest = check_slowloris(exp)
         # The exporter is still healthy afterwards.
         assert exp.get("/-/healthy")[0] == 200
@@ -299,6 +467,7 @@ def main():
         n_v6 = check_listen_ipv6(log)
         check_landing_escaping(tmp)
         n_hdr = check_config_headers(tmp, log)
+        check_empty_web_config(tmp, log)
     finally:
         exp.stop()
         shutil.rmtree(tmp)
@@ -306,6 +475,9 @@ def main():
           "%d kinds of response" % (n_v6, n_hdr))
     print("ok - %d scrapes during slowloris, slowest %.3f s; slow clients cut off after %.1f s"
           % (n, worst, latest))
+    print("ok - %d answers on one kept-alive connection; idle connection closed after %.1f s; "
+          "slow request body cut off after %.1f s" % (n_ka, idle, slow_body))
+    print("ok - empty and comment-only web config: plain HTTP, no auth")
     print("1 passed, 0 failed")
 
 

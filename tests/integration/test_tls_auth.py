@@ -9,7 +9,9 @@ password is 401 with WWW-Authenticate; TLS 1.1 is refused (and TLS 1.2 with
 min_version TLS13); plain HTTP on the TLS port gets no metrics; configured
 headers are sent; RequireAndVerifyClientCert drops clients without a
 certificate or with one from another CA; the bcrypt cache makes repeated
-scrapes cheap; --config.check reports a bad key."""
+scrapes cheap; inline cert/key and the exporter-toolkit keys we ignore
+(one warning each) work; many requests on one kept-alive TLS connection;
+--config.check reports a bad key."""
 import os
 import shutil
 import subprocess
@@ -165,6 +167,65 @@ tls_server_config:
         exp.stop()
 
 
+def indented(path, spaces):
+    with open(path) as f:
+        return "".join(" " * spaces + line for line in f)
+
+
+def check_keepalive_tls(d, log):
+    """exporter-toolkit compatibility and keep-alive over TLS: inline cert and
+    key, the Go-only tuning keys (accepted, one warning each at start-up),
+    then many requests, pipelining and 401/200 on one TLS connection."""
+    import socket
+    import ssl
+    from test_http import check_keepalive, read_response, req
+    exp = start(d, """
+tls_server_config:
+  cert: |
+%s  key: |
+%s  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+  prefer_server_cipher_suites: false
+  curve_preferences: [X25519]
+basic_auth_users:
+  alice: '%s'
+http_server_config:
+  http2: true
+rate_limit:
+  interval: 1s
+  burst: 10
+""" % (indented(os.path.join(d, "server.crt"), 4), indented(os.path.join(d, "server.key"), 4),
+       bcrypt("pw", 4)), log)
+    ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
+    ctx.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+
+    def connect():
+        s = socket.create_connection(("127.0.0.1", exp.port), timeout=10)
+        return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+    try:
+        ignored = ("tls_server_config.cipher_suites",
+                   "tls_server_config.prefer_server_cipher_suites",
+                   "tls_server_config.curve_preferences", "http_server_config.http2",
+                   "rate_limit")
+        text = exp.log()
+        for key in ignored:
+            assert text.count("key=" + key + "\n") == 1, (key, text)
+        auth = b"Authorization: Basic YWxpY2U6cHc=\r\n"  # alice:pw
+        n = check_keepalive(connect, auth)
+        with connect() as s:
+            f = s.makefile("rb")
+            for hdr, want in ((b"", 401), (auth, 200), (b"", 401), (auth, 200)):
+                s.sendall(req("GET", "/metrics", hdr))
+                status, headers, _ = read_response(f)
+                assert status == want, (hdr, status)
+                assert headers.get("connection", "").lower() != "close", headers
+            f.close()
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    return n
+
+
 def check_config_errors(d, log):
     with open(os.path.join(d, "garbage.key"), "w") as f:
         f.write("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
@@ -196,11 +257,14 @@ def main():
         open(log, "w").close()
         per_cached, per_uncached = check_tls_and_auth(d, log)
         check_client_certs(d, log)
+        n_ka = check_keepalive_tls(d, log)
         check_config_errors(d, log)
     finally:
         shutil.rmtree(d)
     print("ok - cached auth %.3f s/scrape, bcrypt-checked %.3f s/scrape" %
           (per_cached, per_uncached))
+    print("ok - %d answers on one kept-alive TLS connection; toolkit-only keys warned about"
+          % n_ka)
     print("1 passed, 0 failed")
 
 
