@@ -72,10 +72,18 @@ static bool is_dash(const char *s, size_t n)
 	return n == 0 || (n == 1 && s[0] == '-');
 }
 
+/* A duration no server can have logged (see fieldconv.h).  The negated
+ * compare also catches a NaN, although numparse never returns one. */
+static bool time_out_of_bounds(double v)
+{
+	return !(v <= FIELDCONV_TIME_MAX);
+}
+
 static void set_time(struct log_record *r, const char *s, size_t n, unsigned scale)
 {
 	double v;
-	if (!r->has_request_time && numparse_decimal(s, n, scale, &v) == 0) {
+	if (!r->has_request_time && numparse_decimal(s, n, scale, &v) == 0 &&
+	    !time_out_of_bounds(v)) {
 		r->request_time = v;
 		r->has_request_time = true;
 	}
@@ -114,7 +122,7 @@ void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s
 		r->remote_addr = (struct str_view){s, n};
 		break;
 	case LOGFORMAT_FIELD_BYTES:
-		if (numparse_u64(s, n, &u) == 0) {
+		if (numparse_u64(s, n, &u) == 0 && u <= FIELDCONV_BYTES_MAX) {
 			r->bytes_sent = u;
 			r->has_bytes = true;
 		}
@@ -129,11 +137,14 @@ void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s
 		set_time(r, s, n, 6);
 		break;
 	case LOGFORMAT_FIELD_UPSTREAM_TIME:
-		if (numparse_decimal_list(s, n, &r->upstream_time, &r->upstream_attempts) == 0) {
+		/* the bound applies to the sum: one request's upstream time */
+		if (numparse_decimal_list(s, n, &r->upstream_time, &r->upstream_attempts) == 0 &&
+		    !time_out_of_bounds(r->upstream_time)) {
 			r->has_upstream_time = r->upstream_attempts > 0;
 		} else {
 			r->upstream_time = 0;
 			r->upstream_attempts = 0;
+			r->has_upstream_time = false;
 		}
 		break;
 	case LOGFORMAT_FIELD_UPSTREAM_STATUS:

@@ -5,22 +5,45 @@
  * both apply the same rules: "-" means absent, status through
  * status_slot_from_text, numbers through numparse, the request line split
  * only when it looks like "METHOD target [HTTP/x]".
+ *
+ * Plausibility bounds: a value no server can have written is corruption
+ * (a 400-digit time, a timestamp in the duration field) and one such value
+ * would poison a histogram sum or a byte counter for good, checkpoint
+ * included.  So a request or upstream time that is not a finite number of
+ * at most FIELDCONV_TIME_MAX seconds (after unit scaling: %D, ms, us), and
+ * a byte count above FIELDCONV_BYTES_MAX, are treated as absent: the line
+ * still counts, the value is observed nowhere.  Values exactly at a bound
+ * are kept.
  */
 #ifndef PARSERS_FIELDCONV_H
 #define PARSERS_FIELDCONV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "parsers/logformat.h"
 #include "parsers/record.h"
+
+/* 10^7 s (about 115 days): far above any request a server lets live (proxy
+ * and keep-alive timeouts are minutes, a long-poll or WebSocket days), and
+ * below every Unix timestamp after April 1970, so a format that maps $msec
+ * or a timestamp to the duration field is refused instead of filling +Inf.
+ * Sums stay finite and exact enough: 2^64 observations of 10^7 s are
+ * 1.8e26, far below DBL_MAX. */
+#define FIELDCONV_TIME_MAX 1e7
+
+/* 2^53 bytes (8 PiB): the largest count a float64 sample (what Prometheus
+ * stores) still holds exactly; no single response body comes near it. */
+#define FIELDCONV_BYTES_MAX (UINT64_C(1) << 53)
 
 /* Reset *r: everything empty/unset, both status slots STATUS_SLOT_INVALID. */
 void fieldconv_init(struct log_record *r);
 
 /* Store field f with text s[0..n) into *r.  A REQUEST field is only
  * remembered in *request (split by fieldconv_finish).  The first value of a
- * request time wins when several time fields are present; views keep
- * pointing into s. */
+ * request time wins when several time fields are present (an absent or
+ * out-of-bounds one does not count as a value); views keep pointing into
+ * s.  Times and bytes outside the bounds above leave the has_* flag unset. */
 void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s, size_t n,
                      struct str_view *request);
 

@@ -6,13 +6,17 @@
  * a table.  While the mantissa fits in 53 bits (15 digits, far more than
  * any server prints: "0.271", "5.808", "3551") that is the correctly
  * rounded double, which is what histogram bucketing needs.  Digits beyond
- * the 18th are dropped (they cannot change a bucket).
+ * the 18th are dropped (they cannot change a bucket).  A result that is
+ * not finite (a 400-digit "time") is -ERANGE, never +Inf: what is
+ * plausible is the caller's decision (fieldconv.c), but no caller should
+ * ever see an infinity it would add to a histogram sum.
  * Rejected: strtod on a copied NUL-terminated buffer (copy + locale
  * dependence + slower on the hot path).
  */
 #include "parsers/numparse.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 
 static const double pow10_table[] = {
@@ -155,7 +159,11 @@ scale:;
 		v *= pow10_table[POW10_MAX];
 		div_exp += (int)POW10_MAX;
 	}
-	*ret_value = div_exp >= 0 ? v / pow10_table[div_exp] : v * pow10_table[-div_exp];
+	v = div_exp >= 0 ? v / pow10_table[div_exp] : v * pow10_table[-div_exp];
+	if (!isfinite(v)) {
+		return -ERANGE; /* hundreds of integer digits */
+	}
+	*ret_value = v;
 	return 0;
 }
 
@@ -194,7 +202,11 @@ static size_t list_entry(const char *s, size_t len, double *ret_value)
 		while (n < len && s[n] != ',' && s[n] != ' ') {
 			n++;
 		}
-		return numparse_decimal(s, n, 0, ret_value) == 0 ? n : 0;
+		int r = numparse_decimal(s, n, 0, ret_value);
+		if (r == -ERANGE) {
+			*ret_value = HUGE_VAL; /* a number, too large: the list is -ERANGE */
+		}
+		return r == 0 || r == -ERANGE ? n : 0;
 	}
 	if (p < end && *p != ',' && *p != ' ') {
 		return 0;
@@ -239,6 +251,9 @@ int numparse_decimal_list(const char *s, size_t len, double *ret_sum, unsigned *
 			return -EINVAL;
 		}
 		i += sl;
+	}
+	if (!isfinite(sum)) {
+		return -ERANGE;
 	}
 	*ret_sum = sum;
 	*ret_count = count;

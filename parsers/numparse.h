@@ -24,14 +24,18 @@ int numparse_hex_u64(const char *s, size_t len, uint64_t *ret_value);
 /* Non-negative decimal number "123", "0.271", "1.", ".5" (no sign, no
  * exponent) scaled by 10^-scale_exp10 (0: as is, 3: value was in ms, 6: in
  * microseconds).  Exact for up to 19 significant digits, which covers every
- * timing a server writes.  Returns 0 and *ret_value or -EINVAL. */
+ * timing a server writes.  Returns 0 and *ret_value (always finite),
+ * -EINVAL for a bad shape (also "inf", "nan"), -ERANGE when the value is
+ * too large for a double (hundreds of digits).  Plausibility bounds are
+ * the caller's (see fieldconv.h). */
 int numparse_decimal(const char *s, size_t len, unsigned scale_exp10, double *ret_value);
 
 /* A list of decimals as nginx writes $upstream_response_time:
  * entries separated by ", " (servers of one group) or " : " (groups after an
  * internal redirect); an entry may be "-".  Sums the numeric entries into
  * *ret_sum and counts them in *ret_count (both 0 when all entries are "-").
- * Returns 0, or -EINVAL when an entry is neither a number nor "-". */
+ * Returns 0, -EINVAL when an entry is neither a number nor "-", or -ERANGE
+ * when an entry or the sum is not finite; nothing is written on failure. */
 int numparse_decimal_list(const char *s, size_t len, double *ret_sum, unsigned *ret_count);
 
 /* The last entry of a list of the same shape as a view (ptr, len); entries

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -108,12 +109,9 @@ static void t_apply_rules(void **state)
 	assert_true(r.has_request_time);
 	assert_true(r.request_time == 0.0025);
 
-	/* bytes overflow is absent, not wrapped */
+	/* bytes overflow is absent, not wrapped (bounds: t_bounds) */
 	apply(&r, LOGFORMAT_FIELD_BYTES, "99999999999999999999");
 	assert_false(r.has_bytes);
-	apply(&r, LOGFORMAT_FIELD_BYTES, "18446744073709551615");
-	assert_true(r.has_bytes);
-	assert_true(r.bytes_sent == UINT64_MAX);
 
 	/* a malformed upstream list is absent and leaves no partial sum */
 	apply(&r, LOGFORMAT_FIELD_UPSTREAM_TIME, "0.1, x");
@@ -126,6 +124,92 @@ static void t_apply_rules(void **state)
 	apply(&r, LOGFORMAT_FIELD_UPSTREAM_STATUS, "502, 504 : -");
 	assert_true(r.has_upstream_status);
 	assert_int_equal(r.upstream_status_slot, 404);
+}
+
+/* Values no server writes are absent; values exactly at a bound are kept.
+ * A NULL text is replaced by 400 digits. */
+static void t_bounds(void **state)
+{
+	static const struct {
+		enum logformat_field f;
+		const char *s;
+		bool has;
+		double v; /* seconds, or bytes */
+	} rows[] = {
+	    {LOGFORMAT_FIELD_TIME_S, "10000000", true, 1e7},
+	    {LOGFORMAT_FIELD_TIME_S, "10000000.000", true, 1e7},
+	    {LOGFORMAT_FIELD_TIME_S, "9999999.999", true, 9999999.999},
+	    {LOGFORMAT_FIELD_TIME_S, "10000000.001", false, 0},
+	    {LOGFORMAT_FIELD_TIME_S, "1734162037.389", false, 0}, /* $msec mapped by mistake */
+	    {LOGFORMAT_FIELD_TIME_S, NULL, false, 0},
+	    {LOGFORMAT_FIELD_TIME_S, "inf", false, 0},
+	    {LOGFORMAT_FIELD_TIME_S, "nan", false, 0},
+	    {LOGFORMAT_FIELD_TIME_S, "1e300", false, 0},
+	    {LOGFORMAT_FIELD_TIME_MS, "10000000000", true, 1e7},
+	    {LOGFORMAT_FIELD_TIME_MS, "10000000001", false, 0},
+	    {LOGFORMAT_FIELD_TIME_MS, NULL, false, 0},
+	    {LOGFORMAT_FIELD_TIME_US, "10000000000000", true, 1e7},
+	    {LOGFORMAT_FIELD_TIME_US, "10000000000001", false, 0},
+	    {LOGFORMAT_FIELD_TIME_US, "18446744073709551615", false, 0},
+	    {LOGFORMAT_FIELD_TIME_US, NULL, false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_TIME, "5000000, 5000000", true, 1e7},
+	    {LOGFORMAT_FIELD_UPSTREAM_TIME, "5000000, - : 5000000.001", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_TIME, "10000001", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_TIME, "0.1, inf", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_TIME, NULL, false, 0},
+	    {LOGFORMAT_FIELD_BYTES, "9007199254740992", true, 9007199254740992.0},
+	    {LOGFORMAT_FIELD_BYTES, "9007199254740993", false, 0},
+	    {LOGFORMAT_FIELD_BYTES, "18446744073709551615", false, 0},
+	    {LOGFORMAT_FIELD_BYTES, NULL, false, 0},
+	};
+	char digits[400];
+	(void)state;
+	memset(digits, '9', sizeof(digits));
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct log_record r;
+		struct str_view req = {NULL, 0};
+		const char *s = rows[i].s ? rows[i].s : digits;
+		size_t n = rows[i].s ? strlen(rows[i].s) : sizeof(digits);
+		bool has;
+		double v;
+		fieldconv_init(&r);
+		fieldconv_apply(&r, rows[i].f, s, n, &req);
+		switch (rows[i].f) {
+		case LOGFORMAT_FIELD_BYTES:
+			has = r.has_bytes;
+			v = (double)r.bytes_sent;
+			break;
+		case LOGFORMAT_FIELD_UPSTREAM_TIME:
+			has = r.has_upstream_time;
+			v = r.upstream_time;
+			if (!has && (r.upstream_attempts != 0 || v != 0)) {
+				fail_msg("row %zu: partial upstream sum left", i);
+			}
+			break;
+		default:
+			has = r.has_request_time;
+			v = r.request_time;
+			break;
+		}
+		if (has != rows[i].has || (has && v != rows[i].v) || !isfinite(v)) {
+			fail_msg("row %zu '%.20s': has %d v %.17g", i, s, has, v);
+		}
+	}
+
+	/* an absent (out-of-bounds) time is not "the first value": the next wins */
+	struct log_record r;
+	fieldconv_init(&r);
+	apply(&r, LOGFORMAT_FIELD_TIME_US, "99999999999999");
+	assert_false(r.has_request_time);
+	apply(&r, LOGFORMAT_FIELD_TIME_S, "0.5");
+	assert_true(r.has_request_time);
+	assert_true(r.request_time == 0.5);
+	/* a bad upstream list after a good one leaves nothing behind */
+	apply(&r, LOGFORMAT_FIELD_UPSTREAM_TIME, "0.1");
+	assert_true(r.has_upstream_time);
+	apply(&r, LOGFORMAT_FIELD_UPSTREAM_TIME, "99999999");
+	assert_false(r.has_upstream_time);
+	assert_int_equal(r.upstream_attempts, 0);
 }
 
 /* Dedicated method/path/protocol fields win over the split request line. */
@@ -155,6 +239,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_split_request),
 	    cmocka_unit_test(t_apply_rules),
+	    cmocka_unit_test(t_bounds),
 	    cmocka_unit_test(t_finish_prefers_dedicated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

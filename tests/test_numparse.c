@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -110,6 +111,13 @@ static void t_decimal(void **state)
 	    {"1.2.3", 0, -EINVAL, 0},
 	    {"1e3", 0, -EINVAL, 0},
 	    {"0.1 ", 0, -EINVAL, 0},
+	    /* spellings of non-finite values are not numbers */
+	    {"inf", 0, -EINVAL, 0},
+	    {"Infinity", 0, -EINVAL, 0},
+	    {"nan", 0, -EINVAL, 0},
+	    {"NaN", 0, -EINVAL, 0},
+	    {"1e400", 0, -EINVAL, 0},
+	    {"+inf", 0, -EINVAL, 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
@@ -131,6 +139,73 @@ static void t_decimal(void **state)
 	assert_true(v == 0.25);
 	assert_int_equal(numparse_decimal("100000", 6, 6, &v), 0);
 	assert_true(v == 0.1);
+}
+
+/* Hundreds of digits: -ERANGE instead of +Inf (which a histogram sum would
+ * keep forever); tiny values underflow to a finite 0. */
+static void t_decimal_huge(void **state)
+{
+	static const struct {
+		char lead;   /* first character */
+		size_t len;  /* total length, the rest '0' (or '9' when nines) */
+		bool nines;  /* digits after the lead are 9 */
+		size_t frac; /* a '.' before the last frac digits (0: none) */
+		unsigned scale;
+		int rc;
+	} rows[] = {
+	    {'1', 309, false, 0, 0, 0},       /* 1e308: still finite */
+	    {'1', 310, false, 0, 0, -ERANGE}, /* 1e309 */
+	    {'9', 309, true, 0, 0, -ERANGE},  /* 9.99..e308 rounds above DBL_MAX */
+	    {'1', 310, false, 0, 6, 0},       /* 1e309 us = 1e303 s */
+	    {'1', 400, false, 0, 0, -ERANGE}, {'9', 400, true, 0, 6, -ERANGE},
+	    {'9', 400, true, 3, 0, -ERANGE}, /* 397 integer digits, then ".999" */
+	    {'0', 400, false, 398, 0, 0},    /* 0.000...: 0 */
+	};
+	char buf[1024];
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		double v = -7;
+		memset(buf, rows[i].nines ? '9' : '0', rows[i].len);
+		buf[0] = rows[i].lead;
+		if (rows[i].frac) {
+			buf[rows[i].len - rows[i].frac - 1] = '.';
+		}
+		int rc = numparse_decimal(buf, rows[i].len, rows[i].scale, &v);
+		if (rc != rows[i].rc || (rc == 0 && !isfinite(v)) || (rc < 0 && v != -7)) {
+			print_error("row %zu: rc %d v %g\n", i, rc, v);
+			fail();
+		}
+	}
+	/* the same through the short and long list paths */
+	double sum = -1;
+	unsigned count = 99;
+	memset(buf, '9', 400);
+	memcpy(buf, "0.1, ", 5);
+	assert_int_equal(numparse_decimal_list(buf, 400, &sum, &count), -ERANGE);
+	assert_true(sum == -1 && count == 99);
+	/* two finite entries whose sum is not */
+	size_t n = 0;
+	for (int k = 0; k < 2; k++) {
+		memset(buf + n, '9', 308);
+		buf[n] = '1';
+		n += 308;
+		if (k == 0) {
+			memcpy(buf + n, ", ", 2);
+			n += 2;
+		}
+	}
+	assert_int_equal(numparse_decimal(buf, 308, 0, &sum), 0); /* 1.99e307: finite */
+	assert_true(isfinite(sum));
+	sum = -1;
+	assert_int_equal(numparse_decimal_list(buf, n, &sum, &count), 0); /* 3.99e307 */
+	assert_true(isfinite(sum));
+	memset(buf, '9', 308);
+	memcpy(buf + 308, ", ", 2);
+	memset(buf + 310, '9', 308);
+	sum = -1;
+	count = 99;
+	assert_int_equal(numparse_decimal_list(buf, 618, &sum, &count), -ERANGE); /* 2e308 */
+	assert_true(sum == -1 && count == 99);
 }
 
 static void t_decimal_list(void **state)
@@ -161,6 +236,8 @@ static void t_decimal_list(void **state)
 	    {"0.1,0.2", -EINVAL, 0, 0},
 	    {"0.1, ", -EINVAL, 0, 0},
 	    {"0.1 : x", -EINVAL, 0, 0},
+	    {"0.1, inf", -EINVAL, 0, 0},
+	    {"nan", -EINVAL, 0, 0},
 	    {", 0.1", -EINVAL, 0, 0},
 	};
 	(void)state;
@@ -208,7 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_u64),       cmocka_unit_test(t_hex_u64),
 	    cmocka_unit_test(t_decimal),   cmocka_unit_test(t_decimal_list),
-	    cmocka_unit_test(t_list_last),
+	    cmocka_unit_test(t_list_last), cmocka_unit_test(t_decimal_huge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
