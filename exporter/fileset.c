@@ -5,15 +5,26 @@
  * Each poll: (1) every active file's path is stat'ed; a path that no
  * longer names the file we hold retires it (rotation) and asks for a
  * rescan; (2) literal paths that have no file yet are stat'ed every poll,
- * globs are expanded (glob(3), GLOB_NOSORT) every rescan_ms or right after
- * a rotation; a new identity is opened from 0; (3) every tracked file is
+ * globs are expanded (glob(3), sorted, so which files a cap leaves out is
+ * deterministic: the last names in byte order, as the process never calls
+ * setlocale) every rescan_ms or right after a rotation; a new identity is
+ * opened from 0; (3) every tracked file is
  * read; (4) retired files idle for the grace period are closed.  Steady
  * state costs one stat and one fstat per file per poll.
  *
  * Open errors (EACCES...) are counted as read errors and retried: a
  * literal path once per second, a glob match at the next rescan; the log
  * line about them is rate-limited per source.  The number of tracked files
- * is capped; files over the cap are logged (rate-limited) and ignored.
+ * is capped; files over the cap are counted per scan, logged with their
+ * number (rate-limited) and ignored.
+ *
+ * For --once, fileset_report says why the counts may be incomplete: a
+ * literal path that names no readable regular file, a file that failed to
+ * open or read, files left out by the cap (errors), a glob matching nothing
+ * (a warning).  Rejected for --once: reading over-cap files in batches
+ * (closing read files and remembering their identities so a symlink or a
+ * second pattern is not read twice): more code and state for a case better
+ * served by splitting the source; the cap makes --once fail loudly instead.
  *
  * Gauges (cb->file): a literal path always has one (1 open, 0 missing or
  * rotated away); a path found by a glob has one only while a followed file
@@ -63,6 +74,8 @@ struct pattern {
 	bool is_glob;
 	bool was_saved;       /* in the checkpoint's pattern list */
 	bool missing_logged;  /* "missing" gauge sent */
+	bool matched_none;    /* glob: matched nothing at the last scan */
+	int last_err;         /* literal: why it has no file (errno), 0 once opened */
 	uint64_t retry_at_ms; /* after an open error (literal paths) */
 };
 
@@ -90,6 +103,17 @@ struct fileset {
 	bool literal_missing; /* some literal path has no open file */
 	uint64_t next_log_ms;
 	int inotify_fd; /* -1: none (--once, or unavailable) */
+	/* Counted during a scan, kept from the last full (glob) scan: */
+	size_t scan_ignored;     /* files over the cap */
+	size_t scan_open_errors; /* glob matches that failed to open */
+	char *scan_ignored_path; /* the first of them (sorted: the smallest name) */
+	char *scan_error_path;
+	int scan_error;
+	size_t ignored;
+	size_t open_errors;
+	char *ignored_path;
+	char *error_path;
+	int error;
 };
 
 enum open_mode {
@@ -240,6 +264,10 @@ void fileset_destroy(struct fileset *fs)
 		close(fs->inotify_fd);
 	}
 	tail_scratch_destroy(fs->scratch);
+	free(fs->scan_ignored_path);
+	free(fs->scan_error_path);
+	free(fs->ignored_path);
+	free(fs->error_path);
 	free(fs->entries);
 	free(fs->patterns);
 	free(fs->name);
@@ -317,6 +345,7 @@ static void missing(struct fileset *fs, struct pattern *p, const char *path, int
 	if (err == 0) {
 		err = S_ISDIR(st->st_mode) ? EISDIR : EINVAL; /* stat worked: not a regular file */
 	}
+	p->last_err = err;
 	if (err != ENOENT && now_ms >= p->retry_at_ms) {
 		open_error(fs, path, err, now_ms);
 		p->retry_at_ms = now_ms + RETRY_MS;
@@ -364,8 +393,9 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		return;
 	}
 	if (fs->n_entries >= fs->max_files) {
-		if (log_due(fs, now_ms)) {
-			log_warn("too many files, ignoring some", "source", fs->name, "path", path);
+		if (!fs->scan_ignored++) {
+			free(fs->scan_ignored_path);
+			fs->scan_ignored_path = strdup(path);
 		}
 		return;
 	}
@@ -377,6 +407,7 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		}
 		if (p && !p->is_glob) {
 			fs->literal_missing = true;
+			p->last_err = err;
 			p->retry_at_ms = now_ms + RETRY_MS;
 			if (!p->missing_logged) {
 				p->missing_logged = true;
@@ -385,6 +416,11 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		}
 		if (err != ENOENT) {
 			open_error(fs, path, err, now_ms);
+			if (p && p->is_glob && !fs->scan_open_errors++) {
+				free(fs->scan_error_path);
+				fs->scan_error_path = strdup(path);
+				fs->scan_error = err;
+			}
 		}
 		return;
 	}
@@ -402,6 +438,7 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 	}
 	if (p) {
 		p->missing_logged = false;
+		p->last_err = 0;
 	}
 }
 
@@ -447,6 +484,24 @@ int fileset_wait_fd(const struct fileset *fs)
 	return fs->inotify_fd;
 }
 
+/* The last full scan's counts become the ones fileset_report reads. */
+static void keep_scan_result(struct fileset *fs)
+{
+	char *t;
+
+	fs->ignored = fs->scan_ignored;
+	fs->open_errors = fs->scan_open_errors;
+	fs->error = fs->scan_error;
+	t = fs->ignored_path;
+	fs->ignored_path = fs->scan_ignored ? fs->scan_ignored_path : NULL;
+	fs->scan_ignored_path = NULL;
+	free(t);
+	t = fs->error_path;
+	fs->error_path = fs->scan_open_errors ? fs->scan_error_path : NULL;
+	fs->scan_error_path = NULL;
+	free(t);
+}
+
 /* Literal paths first, so a file also named by a literal path is known
  * (and its gauge shown) under that name rather than a glob's or a
  * symlink's. */
@@ -454,6 +509,8 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
                  uint64_t now_ms)
 {
 	fs->literal_missing = false;
+	fs->scan_ignored = 0;
+	fs->scan_open_errors = 0;
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		if (!fs->patterns[i].is_glob) {
 			consider(fs, &fs->patterns[i], fs->patterns[i].text, mode, sx, now_ms);
@@ -466,12 +523,24 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
 			continue;
 		}
 		memset(&g, 0, sizeof(g));
-		if (glob(p->text, GLOB_NOSORT, NULL, &g) == 0) {
+		p->matched_none = true;
+		if (glob(p->text, 0, NULL, &g) == 0) {
+			p->matched_none = g.gl_pathc == 0;
 			for (size_t k = 0; k < g.gl_pathc; k++) {
 				consider(fs, p, g.gl_pathv[k], mode, sx, now_ms);
 			}
 		}
 		globfree(&g);
+	}
+	if (fs->scan_ignored && log_due(fs, now_ms)) {
+		char n[24], cap[24];
+		(void)snprintf(n, sizeof(n), "%zu", fs->scan_ignored);
+		(void)snprintf(cap, sizeof(cap), "%zu", fs->max_files);
+		log_warn("too many files, ignoring some", "source", fs->name, "ignored", n, "limit",
+		         cap, "first_ignored", fs->scan_ignored_path ? fs->scan_ignored_path : "?");
+	}
+	if (globs) {
+		keep_scan_result(fs);
 	}
 }
 
@@ -695,4 +764,48 @@ void fileset_foreach(const struct fileset *fs,
 size_t fileset_count(const struct fileset *fs)
 {
 	return fs->n_entries;
+}
+
+size_t fileset_report(const struct fileset *fs)
+{
+	size_t errors = 0;
+	char n[24];
+
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		const struct pattern *p = &fs->patterns[i];
+		if (p->is_glob && p->matched_none) {
+			log_warn("no file matches the pattern", "source", fs->name, "pattern",
+			         p->text);
+		} else if (!p->is_glob && p->last_err) {
+			log_error(
+			    p->last_err == ENOENT ? "log file missing" : "cannot read log file",
+			    "source", fs->name, "path", p->text, "error", strerror(p->last_err));
+			errors++;
+		}
+	}
+	if (fs->open_errors) {
+		(void)snprintf(n, sizeof(n), "%zu", fs->open_errors);
+		log_error("cannot read files matched by a pattern", "source", fs->name, "files", n,
+		          "first", fs->error_path ? fs->error_path : "?", "error",
+		          strerror(fs->error));
+		errors++;
+	}
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		int err = tail_file_error(fs->entries[i].tf);
+		if (err) {
+			log_error("cannot read log file", "source", fs->name, "path",
+			          tail_file_path(fs->entries[i].tf), "error", strerror(err));
+			errors++;
+		}
+	}
+	if (fs->ignored) {
+		char cap[24];
+		(void)snprintf(n, sizeof(n), "%zu", fs->ignored);
+		(void)snprintf(cap, sizeof(cap), "%zu", fs->max_files);
+		log_error("too many files: files over the limit were not read", "source", fs->name,
+		          "ignored", n, "limit", cap, "first_ignored",
+		          fs->ignored_path ? fs->ignored_path : "?");
+		errors++;
+	}
+	return errors;
 }

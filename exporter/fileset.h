@@ -85,4 +85,14 @@ int fileset_wait_fd(const struct fileset *fs);
 /* Number of tracked (open) files. */
 size_t fileset_count(const struct fileset *fs);
 
+/* For --once, after the last poll: log (error level, naming the source)
+ * every reason the counts miss data -- a literal path that names no
+ * readable regular file (missing, a directory, permission denied), files
+ * matched by a glob that could not be opened, a read error on a followed
+ * file, files ignored over the max_files cap (with their number) -- and
+ * warn about globs that matched nothing (not an error).  Glob results are
+ * those of the last rescan.  Returns the number of error lines logged: 0
+ * when every file named was read. */
+size_t fileset_report(const struct fileset *fs);
+
 #endif

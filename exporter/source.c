@@ -310,6 +310,11 @@ int source_checkpoint(struct source *s, struct strbuf *b)
 	return b->error;
 }
 
+size_t source_report(const struct source *s)
+{
+	return fileset_report(s->files);
+}
+
 int source_wait_fd(const struct source *s)
 {
 	return fileset_wait_fd(s->files);

@@ -84,6 +84,11 @@ int64_t source_poll(struct source *s, bool at_eof_is_line);
  * Returns b->error. */
 int source_checkpoint(struct source *s, struct strbuf *b);
 
+/* For --once, after the last source_poll: log why the counts may miss
+ * data (see fileset_report).  Returns the number of errors logged (0: every
+ * file named was read completely; globs matching nothing only warn). */
+size_t source_report(const struct source *s);
+
 /* fileset_wait_fd of the source's files (-1: none). */
 int source_wait_fd(const struct source *s);
 

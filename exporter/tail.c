@@ -36,7 +36,7 @@
 struct tail_scratch {
 	char *buf;
 	size_t size; /* cap + TAIL_CHUNK */
-	size_t cap;  /* longest line delivered (bytes before '\n') */
+	size_t cap;  /* longest line delivered (bytes before "\n" or "\r\n") */
 };
 
 struct tail_file {
@@ -48,6 +48,7 @@ struct tail_file {
 	uint64_t scanned_end; /* end of the bytes looked at (off + partial line) */
 	bool skipping;        /* off is inside an over-long line */
 	uint64_t retry_at_ms;
+	int last_error; /* errno of the last failed fstat/read; 0 after a good poll */
 	struct tail_callbacks cb;
 };
 
@@ -127,13 +128,22 @@ enum tail_match tail_identity_match(int fd, const struct stat *st,
 	return TAIL_MATCH_SAME;
 }
 
+/* Whether an unterminated line of len bytes (p) can no longer become a
+ * line within the cap: over cap bytes, unless it is exactly cap bytes and
+ * a '\r' whose '\n' is still to come. */
+static bool over_cap(const char *p, size_t len, size_t cap)
+{
+	return len > cap && !(len == cap + 1 && p[cap] == '\r');
+}
+
 int tail_end_offset(int fd, uint64_t size, struct tail_scratch *sc, uint64_t *ret_offset,
                     bool *ret_skipping)
 {
 	/* The last line may be half written: start after the last newline so
-	 * that line is counted once it is complete.  Look back cap + 1 bytes:
-	 * a longer unterminated tail is an over-long line, skipped. */
-	size_t want = size < sc->cap + 1 ? (size_t)size : sc->cap + 1;
+	 * that line is counted once it is complete.  Look back cap + 2 bytes
+	 * (a line of cap bytes, its '\r', the newline before it): a longer
+	 * unterminated tail is an over-long line, skipped. */
+	size_t want = size < sc->cap + 2 ? (size_t)size : sc->cap + 2;
 	uint64_t base = size - want;
 	ssize_t r = pread_full(fd, sc->buf, want, base);
 	char *nl;
@@ -142,16 +152,18 @@ int tail_end_offset(int fd, uint64_t size, struct tail_scratch *sc, uint64_t *re
 		return (int)r;
 	}
 	nl = r ? memrchr(sc->buf, '\n', (size_t)r) : NULL;
-	if (nl) {
-		*ret_offset = base + (uint64_t)(nl - sc->buf) + 1;
+	if (nl || base == 0) {
+		/* After the last newline, or one unterminated line at 0: wait for
+		 * its newline, unless it is already over the cap. */
+		size_t from = nl ? (size_t)(nl - sc->buf) + 1 : 0;
+		*ret_offset = base + from;
 		*ret_skipping = false;
-	} else if (base == 0) {
-		*ret_offset = 0; /* one unterminated line: wait for its newline */
-		*ret_skipping = false;
-	} else {
-		*ret_offset = size;
-		*ret_skipping = true;
+		if (!over_cap(sc->buf + from, (size_t)r - from, sc->cap)) {
+			return 0;
+		}
 	}
+	*ret_offset = size;
+	*ret_skipping = true;
 	return 0;
 }
 
@@ -249,6 +261,11 @@ int tail_file_set_path(struct tail_file *t, const char *path)
 	return 0;
 }
 
+int tail_file_error(const struct tail_file *t)
+{
+	return t->last_error;
+}
+
 bool tail_file_is(const struct tail_file *t, uint64_t dev, uint64_t ino)
 {
 	return t->id.dev == dev && t->id.ino == ino;
@@ -264,6 +281,7 @@ void tail_file_position(const struct tail_file *t, struct tail_position *ret_pos
 static void read_error(struct tail_file *t, int err, uint64_t now_ms)
 {
 	emit(t, TAIL_EV_READ_ERROR, (uint64_t)err);
+	t->last_error = err;
 	t->retry_at_ms = now_ms + RETRY_MS;
 }
 
@@ -309,6 +327,9 @@ static int check_head(struct tail_file *t, uint64_t size)
  * Split buf[0..n) into lines and deliver them; returns how many bytes are
  * consumed (everything up to the last newline, or all of it while inside an
  * over-long line).  The hot loop: one memchr and one callback per line.
+ * The cap applies to the content: a trailing '\r' is stripped first, so a
+ * line of cap bytes is delivered with "\n" and with "\r\n" alike, and a
+ * partial line of cap bytes plus a '\r' may still be such a line.
  */
 static size_t split(struct tail_file *t, char *buf, size_t n, size_t cap)
 {
@@ -326,17 +347,17 @@ static size_t split(struct tail_file *t, char *buf, size_t n, size_t cap)
 	}
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		size_t len = (size_t)(nl - p);
+		if (len && p[len - 1] == '\r') {
+			len--;
+		}
 		if (len > cap) {
 			emit(t, TAIL_EV_TOO_LONG, 1);
 		} else {
-			if (len && p[len - 1] == '\r') {
-				len--;
-			}
 			line(ud, p, len);
 		}
 		p = nl + 1;
 	}
-	if ((size_t)(end - p) > cap) {
+	if (over_cap(p, (size_t)(end - p), cap)) {
 		/* Cannot be delivered whole: report it now, skip to its newline. */
 		emit(t, TAIL_EV_TOO_LONG, 1);
 		t->skipping = true;
@@ -414,6 +435,7 @@ int64_t tail_file_poll(struct tail_file *t, struct tail_scratch *sc, uint64_t no
 		read_error(t, errno, now_ms);
 		return 0;
 	}
+	t->last_error = 0;
 	if ((uint64_t)st.st_size != t->last_size || (uint64_t)st.st_size < t->off) {
 		r = check_head(t, (uint64_t)st.st_size);
 		if (r < 0) {

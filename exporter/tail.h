@@ -5,8 +5,9 @@
  * and a fingerprint of the first bytes), a read offset and the partial
  * last line.  tail_file_poll reads what is new and calls back once per
  * complete line (newline stripped, a trailing '\r' stripped too); a partial
- * last line waits for its newline; a line longer than the cap is skipped up
- * to the next newline and reported once, never split.  A size below the
+ * last line waits for its newline (or, for --once, ends at EOF); a line
+ * whose content (without "\n" or "\r\n") is longer than the cap is skipped
+ * up to the next newline and reported once, never split.  A size below the
  * offset, or first bytes that no longer match the fingerprint, mean the
  * file was truncated (copytruncate): reading restarts at 0.
  *
@@ -135,6 +136,10 @@ const char *tail_file_path(const struct tail_file *t);
 
 /* The file is now known as path: 0 or -ENOMEM (old name kept). */
 int tail_file_set_path(struct tail_file *t, const char *path);
+
+/* The errno of the last failed fstat or read of this file, 0 when the
+ * last poll that got that far could fstat it. */
+int tail_file_error(const struct tail_file *t);
 
 /* Whether (dev, ino) is this file. */
 bool tail_file_is(const struct tail_file *t, uint64_t dev, uint64_t ino);

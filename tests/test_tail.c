@@ -239,20 +239,30 @@ static void t_crlf(void **state)
 	tail_scratch_destroy(sc);
 }
 
-/* The cap is on the bytes before '\n' (a '\r' included). */
+/* The cap (8 here) is on the content: the bytes before "\n" or "\r\n".
+ * at_eof: --once, where a final unterminated line ends at EOF. */
 static void t_line_cap(void **state)
 {
 	static const struct {
 		const char *text;
+		bool at_eof;
 		const char *want;
 		uint64_t too_long;
 	} cases[] = {
-	    {"12345678\nok\n", "12345678|ok", 0},     /* exactly at the cap */
-	    {"123456789\nok\n", "ok", 1},             /* cap + 1 */
-	    {"1234567\r\nok\n", "1234567|ok", 0},     /* 8 with the \r */
-	    {"12345678\r\nok\n", "ok", 1},            /* 9 with the \r */
-	    {"a\n123456789012345\n\nb\n", "a||b", 1}, /* long one in the middle */
-	    {"123456789\n123456789\n", "", 2},
+	    {"1234567\nok\n", false, "1234567|ok", 0},       /* cap - 1, \n */
+	    {"12345678\nok\n", false, "12345678|ok", 0},     /* cap, \n */
+	    {"123456789\nok\n", false, "ok", 1},             /* cap + 1, \n */
+	    {"1234567\r\nok\n", false, "1234567|ok", 0},     /* cap - 1, \r\n */
+	    {"12345678\r\nok\n", false, "12345678|ok", 0},   /* cap, \r\n */
+	    {"123456789\r\nok\n", false, "ok", 1},           /* cap + 1, \r\n */
+	    {"12345678\r\r\nok\n", false, "ok", 1},          /* one \r stripped: 9 left */
+	    {"a\n123456789012345\n\nb\n", false, "a||b", 1}, /* long one in the middle */
+	    {"123456789\n123456789\n", false, "", 2},
+	    {"ok\n1234567\r", true, "ok|1234567", 0},   /* at EOF: cap - 1 */
+	    {"ok\n12345678", true, "ok|12345678", 0},   /* at EOF: cap */
+	    {"ok\n12345678\r", true, "ok|12345678", 0}, /* at EOF: cap and its \r */
+	    {"ok\n123456789", true, "ok", 1},           /* at EOF: cap + 1 */
+	    {"ok\n123456789\r", true, "ok", 1},
 	};
 	(void)state;
 
@@ -262,10 +272,44 @@ static void t_line_cap(void **state)
 		struct tail_scratch *sc = tail_scratch_create(8);
 		write_file("cap.log", "w", cases[i].text);
 		struct tail_file *t = open_at("cap.log", 0, &cb);
-		(void)tail_file_poll(t, sc, 0, false);
+		(void)tail_file_poll(t, sc, 0, cases[i].at_eof);
 		assert_string_equal(joined(&s), cases[i].want);
 		assert_int_equal(s.ev[TAIL_EV_TOO_LONG], cases[i].too_long);
 		assert_int_equal(offset_of(t), strlen(cases[i].text));
+		tail_file_destroy(t);
+		tail_scratch_destroy(sc);
+	}
+}
+
+/* A CRLF line of exactly the cap arriving in pieces: cap bytes and the
+ * '\r' wait for the '\n'; a byte other than '\n' makes it too long. */
+static void t_line_cap_crlf_pieces(void **state)
+{
+	static const struct {
+		const char *next;
+		const char *want;
+		uint64_t too_long;
+	} cases[] = {
+	    {"\nok\n", "a|12345678|ok", 0},
+	    {"x\nok\n", "a|ok", 1},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct seen s;
+		struct tail_callbacks cb = callbacks(&s);
+		struct tail_scratch *sc = tail_scratch_create(8);
+		write_file("crlf.log", "w", "a\n12345678\r");
+		struct tail_file *t = open_at("crlf.log", 0, &cb);
+		(void)tail_file_poll(t, sc, 0, false);
+		assert_string_equal(joined(&s), "a");
+		assert_int_equal(s.ev[TAIL_EV_TOO_LONG], 0);
+		assert_int_equal(offset_of(t), 2);
+		write_file("crlf.log", "a", cases[i].next);
+		(void)tail_file_poll(t, sc, 0, false);
+		assert_string_equal(joined(&s), cases[i].want);
+		assert_int_equal(s.ev[TAIL_EV_TOO_LONG], cases[i].too_long);
+		assert_int_equal(offset_of(t), 11 + strlen(cases[i].next));
 		tail_file_destroy(t);
 		tail_scratch_destroy(sc);
 	}
@@ -350,6 +394,11 @@ static void t_end_offset(void **state)
 	    {"part", 0, false},             /* one unterminated line */
 	    {"l1\n123456789012", 15, true}, /* unterminated tail over the cap */
 	    {"l1\n12345678", 3, false},     /* exactly at the cap */
+	    {"l1\n12345678\r", 3, false},   /* the cap and a '\r': may end with '\n' */
+	    {"l1\n123456789", 12, true},    /* cap + 1 */
+	    {"l1\n123456789\r", 13, true},
+	    {"123456789", 9, true}, /* one unterminated line over the cap */
+	    {"12345678\r", 0, false},
 	};
 	struct tail_scratch *sc = tail_scratch_create(8);
 	(void)state;
@@ -574,7 +623,48 @@ static void t_max_files(void **state)
 	struct fileset *fs = new_set(pats, 1, 2, &cb);
 	fileset_start(fs, false, NULL, 0);
 	assert_int_equal(fileset_count(fs), 2);
+	/* glob results are sorted: the last name is the one left out */
+	assert_int_equal(gauge(&s, path_of("cap1.log")), 1);
+	assert_int_equal(gauge(&s, path_of("cap2.log")), 1);
+	assert_int_equal(gauge(&s, path_of("cap3.log")), -1);
+	assert_int_equal(fileset_report(fs), 1);
 	fileset_destroy(fs);
+}
+
+/* What --once reports: a missing literal path, a directory, a glob that
+ * matches nothing (a warning only), and all well. */
+static void t_report(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	char none[600];
+	(void)state;
+
+	snprintf(none, sizeof(none), "%s/none*.log", dir);
+	write_file("ok.log", "w", "a\nb");
+	assert_int_equal(mkdir(path_of("d.log"), 0755), 0);
+	const struct {
+		const char *pattern;
+		size_t errors;
+	} cases[] = {
+	    {path_of("ok.log"), 0},
+	    {path_of("missing.log"), 1},
+	    {path_of("d.log"), 1},
+	    {none, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *pats[] = {path_of("ok.log"), cases[i].pattern};
+		struct fileset *fs = new_set(pats, 2, 0, &cb);
+		memset(s.ev, 0, sizeof(s.ev));
+		fileset_start(fs, true, NULL, 0);
+		while (fileset_poll(fs, 10, true) > 0) {
+		}
+		assert_int_equal(fileset_report(fs), cases[i].errors);
+		/* a directory is also a read error; a missing file is not */
+		assert_int_equal(s.ev[TAIL_EV_READ_ERROR], i == 2);
+		fileset_destroy(fs);
+	}
+	assert_int_equal(s.n, 8);
 }
 
 /* Dated rotations under a glob (g.log -> g.log-k, a new g.log, the oldest
@@ -944,6 +1034,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_partial_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_crlf, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_line_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_line_cap_crlf_pieces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_skip_to_newline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_truncation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_end_offset, setup, teardown),
@@ -954,6 +1045,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_delete_recreate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_globs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_max_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_report, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_glob_dated_rotations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_gauges_literal_and_glob, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_resume, setup, teardown),
