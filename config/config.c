@@ -14,6 +14,16 @@
  * start-up DNS dependency, and --config.check could not promise the same
  * answer later) and telling IPv4 from IPv6 by looking for '.' (wrong for
  * "[::ffff:127.0.0.1]").
+ *
+ * Text the operator gives that ends up in label values, in the checkpoint
+ * file or in the HTTP path is checked here too (config_check_*), so the
+ * builders refuse it whatever the front end: source names and static label
+ * values are short single-line UTF-8 (the source name is also a line of
+ * the checkpoint file), the telemetry path is reachable.  Log paths are
+ * not restricted: a file name may hold any byte but NUL.  The UTF-8
+ * check is a private copy of exporter/utf8.c's rule (config may not use
+ * exporter code); rejected: repairing these values on output like values
+ * from the log, which would silently rename a series.
  */
 #include "config/config.h"
 
@@ -91,11 +101,123 @@ void config_destroy(struct config *c)
 	free(c);
 }
 
+/* Offset of the first control character (< 0x20 or 0x7f) in s, or -1. */
+static long first_control(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			return (long)(p - (const unsigned char *)s);
+		}
+	}
+	return -1;
+}
+
+/* Length (1-4) of the valid UTF-8 sequence at p with n > 0 bytes left, or
+ * 0 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+	static const struct {
+		unsigned char lead_min, lead_max, second_min, second_max;
+		size_t len;
+	} forms[] = {
+	    {0x00, 0x7f, 0, 0, 1},       {0xc2, 0xdf, 0x80, 0xbf, 2}, {0xe0, 0xe0, 0xa0, 0xbf, 3},
+	    {0xe1, 0xec, 0x80, 0xbf, 3}, {0xed, 0xed, 0x80, 0x9f, 3}, {0xee, 0xef, 0x80, 0xbf, 3},
+	    {0xf0, 0xf0, 0x90, 0xbf, 4}, {0xf1, 0xf3, 0x80, 0xbf, 4}, {0xf4, 0xf4, 0x80, 0x8f, 4},
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (p[0] < forms[i].lead_min || p[0] > forms[i].lead_max) {
+			continue;
+		}
+		size_t len = forms[i].len;
+		if (len == 1) {
+			return 1;
+		}
+		if (n < len || p[1] < forms[i].second_min || p[1] > forms[i].second_max) {
+			return 0;
+		}
+		for (size_t k = 2; k < len; k++) {
+			if (p[k] < 0x80 || p[k] > 0xbf) {
+				return 0;
+			}
+		}
+		return len;
+	}
+	return 0;
+}
+
+int config_check_label_value(const char *value, char *err, size_t err_size)
+{
+	size_t n = strlen(value);
+	long ctl = first_control(value);
+
+	if (n > CONFIG_LABEL_VALUE_MAX) {
+		(void)snprintf(err, err_size, "is %zu bytes long (at most %u)", n,
+		               CONFIG_LABEL_VALUE_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq_len((const unsigned char *)value + i, n - i);
+		if (k == 0) {
+			(void)snprintf(err, err_size, "is not valid UTF-8 (byte %zu)", i);
+			return -EINVAL;
+		}
+		i += k;
+	}
+	if (ctl >= 0) {
+		(void)snprintf(err, err_size, "contains control character 0x%02x at byte %ld",
+		               (unsigned)(unsigned char)value[ctl], ctl);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_check_source_name(const char *name, char *err, size_t err_size)
+{
+	if (!name || !name[0]) {
+		(void)snprintf(err, err_size, "empty source name");
+		return -EINVAL;
+	}
+	return config_check_label_value(name, err, err_size);
+}
+
+int config_check_telemetry_path(const char *path, char *err, size_t err_size)
+{
+	long ctl = path ? first_control(path) : -1;
+
+	if (!path || path[0] != '/' || path[1] == '\0' || strncmp(path, "/-/", 3) == 0) {
+		(void)snprintf(err, err_size,
+		               "'%.200s' must start with '/' and not be '/' or under '/-/'",
+		               path ? path : "");
+		return -EINVAL;
+	}
+	if (ctl >= 0) {
+		(void)snprintf(err, err_size,
+		               "contains control character 0x%02x at byte %ld (a request could "
+		               "never reach it)",
+		               (unsigned)(unsigned char)path[ctl], ctl);
+		return -EINVAL;
+	}
+	if (strpbrk(path, "?# ")) {
+		(void)snprintf(
+		    err, err_size,
+		    "'%.200s' must not contain '?', '#' or spaces (a request could never "
+		    "reach it)",
+		    path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_add_source(struct config *c, const char *name, enum logparse_kind kind,
                       const char *format, struct config_source **ret_source)
 {
 	struct config_source *s;
+	char why[128];
 
+	if (config_check_source_name(name, why, sizeof(why)) < 0) {
+		return -EINVAL;
+	}
 	if (c->n_sources >= CONFIG_MAX_SOURCES) {
 		return -ENOSPC;
 	}
@@ -211,8 +333,10 @@ int config_check_label_name(const char *name, bool for_field_label, char *err, s
 int config_source_add_label(struct config_source *s, const char *name, const char *value)
 {
 	struct config_label *l;
+	char why[128];
 
-	if (!config_is_valid_label_name(name) || config_is_reserved_label(name, false) || !value) {
+	if (!config_is_valid_label_name(name) || config_is_reserved_label(name, false) || !value ||
+	    config_check_label_value(value, why, sizeof(why)) < 0) {
 		return -EINVAL;
 	}
 	if (s->n_labels >= CONFIG_MAX_STATIC_LABELS) {

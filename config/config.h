@@ -19,7 +19,8 @@
 #define CONFIG_MAX_STATIC_LABELS 16
 #define CONFIG_MAX_BUCKETS 40
 #define CONFIG_MAX_FIELD_LABELS 4
-#define CONFIG_LISTEN_HOST_MAX 64 /* longest host part of a listen address, with NUL */
+#define CONFIG_LISTEN_HOST_MAX 64  /* longest host part of a listen address, with NUL */
+#define CONFIG_LABEL_VALUE_MAX 256 /* bytes of a source name or static label value */
 
 /* Record fields that can become labels (see metrics.c for the semantics). */
 enum config_field {
@@ -84,16 +85,19 @@ struct config *config_create(void);
 /* NULL-safe. */
 void config_destroy(struct config *c);
 
-/* Add a source with no paths yet; returns 0, -ENOSPC (too many), -ENOMEM.
+/* Add a source with no paths yet; returns 0, -EINVAL (name refused by
+ * config_check_source_name), -ENOSPC (too many), -ENOMEM.
  * *ret_source borrowed from c. */
 int config_add_source(struct config *c, const char *name, enum logparse_kind kind,
                       const char *format, struct config_source **ret_source);
 
-/* Append a path to a source: 0, -ENOSPC, -ENOMEM. */
+/* Append a path to a source: 0, -ENOSPC, -ENOMEM.  Any bytes are allowed
+ * (file names may hold newlines; the exposition escapes them). */
 int config_source_add_path(struct config_source *s, const char *path);
 
 /* Append a static label: 0, -EINVAL (bad or reserved name, see
- * config_check_label_name), -ENOSPC, -ENOMEM. */
+ * config_check_label_name, or a value config_check_label_value refuses),
+ * -ENOSPC, -ENOMEM. */
 int config_source_add_label(struct config_source *s, const char *name, const char *value);
 
 /* Append a field label (strings copied; match/replacement may be NULL):
@@ -145,5 +149,27 @@ bool config_is_reserved_label(const char *name, bool for_field_label);
 /* Both checks with the message: 0, or -EINVAL and "'NAME' is not a usable
  * label name (...)" in err naming the rule or the reserved list. */
 int config_check_label_name(const char *name, bool for_field_label, char *err, size_t err_size);
+
+/* A label value we take from the operator (static label values, and the
+ * source name, which is the "source" label value): at most
+ * CONFIG_LABEL_VALUE_MAX bytes (it is repeated on every series), valid
+ * UTF-8 (the exposition format requires it; values from the log are
+ * repaired on output instead, these are refused) and no control character
+ * (bytes below 0x20 and 0x7f: a newline cannot be written to the
+ * checkpoint, and in a label value it is almost always a YAML block-scalar
+ * accident).  0, or -EINVAL and the reason (without the value) in err,
+ * e.g. "contains control character 0x0a at byte 3". */
+int config_check_label_value(const char *value, char *err, size_t err_size);
+
+/* A source name: not empty, and a valid label value (above).  0 or -EINVAL
+ * with the reason in err. */
+int config_check_source_name(const char *name, char *err, size_t err_size);
+
+/* The HTTP path the metrics are served on: starts with '/', is not "/" and
+ * not under "/-/" (the lifecycle endpoints), and contains no '?', '#',
+ * space or control character (a request for such a path could never reach
+ * it: the query and fragment are split off, the others are not sent raw).
+ * 0, or -EINVAL and "'PATH' must ..." in err. */
+int config_check_telemetry_path(const char *path, char *err, size_t err_size);
 
 #endif

@@ -106,11 +106,8 @@ static int read_global(struct reader *r, yaml_node_t *n)
 			e = set_path(r, v[i], kp, &r->c->listen_address, s, false);
 			break;
 		case G_TELEMETRY:
-			if (s[0] != '/' || s[1] == '\0' || strncmp(s, "/-/", 3) == 0) {
-				return yamldoc_fail(&r->d, v[i], kp,
-				                    "'%s' must start with '/' and not be '/' or "
-				                    "under '/-/'",
-				                    s);
+			if (config_check_telemetry_path(s, why, sizeof(why)) < 0) {
+				return yamldoc_fail(&r->d, v[i], kp, "%s", why);
 			}
 			e = set_path(r, v[i], kp, &r->c->telemetry_path, s, false);
 			break;
@@ -344,7 +341,7 @@ static int read_paths(struct reader *r, yaml_node_t *n, const char *path, struct
 
 static int read_labels(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
 {
-	char kp[YAMLDOC_PATH_MAX];
+	char kp[YAMLDOC_PATH_MAX], why[256];
 	size_t count;
 
 	if (yamldoc_is_null(n)) {
@@ -371,6 +368,9 @@ static int read_labels(struct reader *r, yaml_node_t *n, const char *path, struc
 		e = check_label_name(r, k, kp, s, name, false);
 		if (e == 0) {
 			e = yamldoc_string(&r->d, v, kp, &value);
+		}
+		if (e == 0 && config_check_label_value(value, why, sizeof(why)) < 0) {
+			e = yamldoc_fail(&r->d, v, kp, "label value %s", why);
 		}
 		if (e < 0) {
 			return e;
@@ -551,7 +551,7 @@ static int read_format(struct reader *r, yaml_node_t **v, const char *path,
 static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 {
 	yaml_node_t *v[S_COUNT];
-	char kp[YAMLDOC_PATH_MAX];
+	char kp[YAMLDOC_PATH_MAX], why[256];
 	const char *name, *text = NULL;
 	enum logparse_kind kind = LOGPARSE_PRESET;
 	struct config_source *s;
@@ -574,8 +574,9 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 	if (e < 0) {
 		return e;
 	}
-	if (!name[0]) {
-		return yamldoc_fail(&r->d, v[S_NAME], kp, "empty source name");
+	if (config_check_source_name(name, why, sizeof(why)) < 0) {
+		return yamldoc_fail(&r->d, v[S_NAME], kp, "%s%s", name[0] ? "source name " : "",
+		                    why);
 	}
 	for (size_t i = 0; i < r->c->n_sources; i++) {
 		if (strcmp(r->c->sources[i].name, name) == 0) {

@@ -133,6 +133,11 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 		o->format_text = arg;
 		return 0;
 	case OPT_SOURCE:
+		if (config_check_source_name(arg, why, sizeof(why)) < 0) {
+			(void)snprintf(err, err_size, "--source: %s%s", arg[0] ? "the name " : "",
+			               why);
+			return -EINVAL;
+		}
 		o->source = arg;
 		return 0;
 	case OPT_LABEL:
@@ -173,10 +178,8 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 		o->listen_address = arg;
 		return 0;
 	case OPT_PATH:
-		if (arg[0] != '/' || arg[1] == '\0' || strncmp(arg, "/-/", 3) == 0) {
-			(void)snprintf(err, err_size,
-			               "--web.telemetry-path must start with '/' and not be '/' "
-			               "or under '/-/'");
+		if (config_check_telemetry_path(arg, why, sizeof(why)) < 0) {
+			(void)snprintf(err, err_size, "--web.telemetry-path: %s", why);
 			return -EINVAL;
 		}
 		o->telemetry_path = arg;
@@ -308,6 +311,10 @@ static int add_labels(const struct cli_options *o, struct config_source *s, char
 		name[nl] = '\0';
 		if (config_check_label_name(name, false, why, sizeof(why)) < 0) {
 			(void)snprintf(err, err_size, "--label %s: %s", o->labels[i], why);
+			return -EINVAL;
+		}
+		if (config_check_label_value(eq + 1, why, sizeof(why)) < 0) {
+			(void)snprintf(err, err_size, "--label %s: label value %s", name, why);
 			return -EINVAL;
 		}
 		r = config_source_add_label(s, name, eq + 1);

@@ -17,6 +17,10 @@
 
 #define MAX_ARGS 16
 
+/* 64 and 256 bytes, for the label value cap (CONFIG_LABEL_VALUE_MAX). */
+#define V64 "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
+#define V256 V64 V64 V64 V64
+
 /* Split a space-separated command line (no quoting needed in the table). */
 static int split(const char *line, char *buf, size_t size, char **argv)
 {
@@ -53,6 +57,18 @@ static void test_usage_errors(void **state)
 	    {"--web.telemetry-path metrics a.log", "must start with '/'"},
 	    {"--web.telemetry-path / a.log", "must start with '/'"},
 	    {"--web.telemetry-path /-/x a.log", "under '/-/'"},
+	    {"--web.telemetry-path /m?x a.log",
+	     "--web.telemetry-path: '/m?x' must not contain '?', '#' or spaces (a request could "
+	     "never reach it)"},
+	    {"--web.telemetry-path /metrics#x a.log", "'/metrics#x' must not contain '?', '#'"},
+	    {"--web.telemetry-path /m\tx a.log",
+	     "--web.telemetry-path: contains control character 0x09 at byte 2"},
+	    {"--source we\nb a.log",
+	     "--source: the name contains control character 0x0a at byte 2"},
+	    {"--source web\x7f a.log",
+	     "--source: the name contains control character 0x7f at byte 3"},
+	    {"--source ab\xff a.log", "--source: the name is not valid UTF-8 (byte 2)"},
+	    {"--source " V256 "s a.log", "--source: the name is 257 bytes long (at most 256)"},
 	    {"--web.connection-timeout 0 a.log", "--web.connection-timeout: '0' is not 1-3600"},
 	    {"--web.connection-timeout 2s a.log", "is not 1-3600 seconds"},
 	    {"--web.connection-timeout 3601 a.log", "is not 1-3600 seconds"},
@@ -96,6 +112,13 @@ static void test_build_errors(void **state)
 	    {"--label path=x a.log", "--label path=x: 'path' is not a usable label name"},
 	    {"--label 1x=y a.log", "--label 1x=y: '1x' is not a usable label name (must match"},
 	    {"--label novalue a.log", "--label: 'novalue' is not NAME=VALUE"},
+	    {"--label env=" V256 "v a.log",
+	     "--label env: label value is 257 bytes long (at most 256)"},
+	    {"--label env=ab\xff a.log", "--label env: label value is not valid UTF-8 (byte 2)"},
+	    {"--label env=\xed\xa0\x80 a.log",
+	     "--label env: label value is not valid UTF-8 (byte 0)"},
+	    {"--label env=prod\n a.log",
+	     "--label env: label value contains control character 0x0a at byte 4"},
 	    {"--config.file data/config/bad/unknown_format.yml",
 	     "data/config/bad/unknown_format.yml:4:13: key 'sources[0].format'"},
 	    {"--config.file data/config/nonexistent.yml",
@@ -163,6 +186,18 @@ static void test_flags_only(void **state)
 	assert_int_equal(c->connection_timeout, 2);
 	assert_true(c->enable_lifecycle);
 	assert_null(c->config_file);
+	config_destroy(c);
+
+	/* values exactly at the cap, UTF-8 and a reachable path with '%' are kept */
+	argc = split("--source caf\xc3\xa9 --label env=" V256 " --label t=\xf0\x9f\x98\x80 "
+	             "--web.telemetry-path /m%3Fx a.log",
+	             buf, sizeof(buf), argv);
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(cli_build_config(&o, &c, err, sizeof(err)), 0);
+	assert_string_equal(c->sources[0].name, "caf\xc3\xa9");
+	assert_int_equal(strlen(c->sources[0].labels[0].value), 256);
+	assert_string_equal(c->sources[0].labels[1].value, "\xf0\x9f\x98\x80");
+	assert_string_equal(c->telemetry_path, "/m%3Fx");
 	config_destroy(c);
 }
 

@@ -368,6 +368,109 @@ static void test_value_tree(void **state)
 	config_destroy(NULL);
 }
 
+/* Label values and source names: length, UTF-8, control characters.  A
+ * NULL value is replaced by a string of `len` bytes 'v'. */
+static void test_label_values(void **state)
+{
+	static const struct {
+		const char *value;
+		size_t len;
+		const char *why; /* NULL: accepted */
+	} rows[] = {
+	    {"prod", 0, NULL},
+	    {"", 0, NULL},
+	    {"q\"uo\\te {}=,", 0, NULL},
+	    {NULL, CONFIG_LABEL_VALUE_MAX, NULL},
+	    {NULL, CONFIG_LABEL_VALUE_MAX + 1, "is 257 bytes long (at most 256)"},
+	    {NULL, 900000, "is 900000 bytes long (at most 256)"},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf", 0, NULL},
+	    {"\xed\x9f\xbf \xee\x80\x80", 0, NULL}, /* U+D7FF, U+E000 */
+	    {"ab\xff", 0, "is not valid UTF-8 (byte 2)"},
+	    {"\xc0\xaf", 0, "is not valid UTF-8 (byte 0)"},         /* overlong '/' */
+	    {"x\xe0\x80\xaf", 0, "is not valid UTF-8 (byte 1)"},    /* overlong, 3 bytes */
+	    {"\xed\xa0\x80", 0, "is not valid UTF-8 (byte 0)"},     /* surrogate U+D800 */
+	    {"\xf4\x90\x80\x80", 0, "is not valid UTF-8 (byte 0)"}, /* above U+10FFFF */
+	    {"\xf0\x9f\x98", 0, "is not valid UTF-8 (byte 0)"},     /* truncated */
+	    {"\xe2\x82x", 0, "is not valid UTF-8 (byte 0)"},
+	    {"\x80", 0, "is not valid UTF-8 (byte 0)"},
+	    {"we\nb", 0, "contains control character 0x0a at byte 2"},
+	    {"prod\n", 0, "contains control character 0x0a at byte 4"},
+	    {"\tx", 0, "contains control character 0x09 at byte 0"},
+	    {"a\rb", 0, "contains control character 0x0d at byte 1"},
+	    {"del\x7f", 0, "contains control character 0x7f at byte 3"},
+	    {"\x1b[31m", 0, "contains control character 0x1b at byte 0"},
+	};
+	static char big[900001];
+	char err[256];
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *v = rows[i].value;
+		if (!v) {
+			memset(big, 'v', rows[i].len);
+			big[rows[i].len] = '\0';
+			v = big;
+		}
+		struct config *c = config_create();
+		struct config_source *s = NULL;
+		assert_non_null(c);
+		err[0] = '\0';
+		int r = config_check_label_value(v, err, sizeof(err));
+		int want = rows[i].why ? -EINVAL : 0;
+		if (r != want || (rows[i].why && strcmp(err, rows[i].why) != 0)) {
+			fail_msg("row %zu: got %d '%s', want '%s'", i, r, err,
+			         rows[i].why ? rows[i].why : "ok");
+		}
+		/* the builders enforce the same rule whatever the front end */
+		assert_int_equal(config_add_source(c, "a", LOGPARSE_PRESET, "combined", &s), 0);
+		assert_int_equal(config_source_add_label(s, "env", v), want);
+		assert_int_equal(s->n_labels, rows[i].why ? 0 : 1);
+		if (v[0]) {
+			assert_int_equal(config_check_source_name(v, err, sizeof(err)), want);
+			assert_int_equal(config_add_source(c, v, LOGPARSE_PRESET, "combined", NULL),
+			                 want);
+		}
+		config_destroy(c);
+	}
+	assert_int_equal(config_check_source_name("", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "empty source name");
+}
+
+static void test_telemetry_path(void **state)
+{
+	static const struct {
+		const char *path;
+		const char *why; /* substring; NULL: accepted */
+	} rows[] = {
+	    {"/metrics", NULL},
+	    {"/a/b/c.prom", NULL},
+	    {"/m%20x", NULL},
+	    {"/-metrics", NULL},
+	    {"/m\xc3\xa9trics", NULL},
+	    {"metrics", "'metrics' must start with '/' and not be '/' or under '/-/'"},
+	    {"", "must start with '/'"},
+	    {"/", "must start with '/'"},
+	    {"/-/x", "under '/-/'"},
+	    {"/m?x", "'/m?x' must not contain '?', '#' or spaces"},
+	    {"/metrics?", "must not contain '?'"},
+	    {"/m#x", "'/m#x' must not contain"},
+	    {"/my metrics", "'/my metrics' must not contain"},
+	    {"/m\tx", "contains control character 0x09 at byte 2"},
+	    {"/m\r\n", "contains control character 0x0d at byte 2"},
+	    {"/m\x7f", "contains control character 0x7f at byte 2"},
+	};
+	char err[256];
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		err[0] = '\0';
+		int r = config_check_telemetry_path(rows[i].path, err, sizeof(err));
+		if (r != (rows[i].why ? -EINVAL : 0) ||
+		    (rows[i].why && !strstr(err, rows[i].why))) {
+			fail_msg("'%s': got %d '%s', want '%s'", rows[i].path, r, err,
+			         rows[i].why ? rows[i].why : "ok");
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +484,8 @@ int main(void)
 	    cmocka_unit_test(test_value_tree),
 	    cmocka_unit_test(test_listen_address),
 	    cmocka_unit_test(test_reserved_labels),
+	    cmocka_unit_test(test_label_values),
+	    cmocka_unit_test(test_telemetry_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
