@@ -118,7 +118,11 @@ int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out);
  * counters by label values, not by array index, so state files survive
  * catalogue or method-table changes; field-label series restored into a
  * source without field labels are summed into its flat counters, and the
- * other way round land in the label set with empty values.  restore returns
+ * other way round land in the label set with empty values.  Field-label
+ * values are placed by label name using the saved label definitions: a
+ * label that is new or whose field/match/replacement changed gets the empty
+ * value, as does every label for a checkpoint saved without definitions;
+ * totals are kept in every case (see metrics.c).  restore returns
  * -EINVAL on a malformed line (nothing restored in that case); it must run
  * on the source's writer thread (or before ingestion starts). */
 int metrics_source_save(const struct metrics_source *s, struct strbuf *out);

@@ -140,6 +140,7 @@ struct tuple {
 struct rule {
 	char *name;
 	enum config_field field;
+	char *match;      /* as configured, for series_tuples_def; NULL: no rewrite */
 	pcre2_code *code; /* NULL: value used as is */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx; /* match limit: a user pattern cannot make a line slow */
@@ -176,6 +177,14 @@ size_t series_tuples_width(const struct series_tuples *t)
 const char *series_tuples_name(const struct series_tuples *t, size_t i)
 {
 	return t->rules[i].name;
+}
+
+void series_tuples_def(const struct series_tuples *t, size_t i, struct series_label_def *ret_def)
+{
+	const struct rule *ru = &t->rules[i];
+
+	*ret_def = (struct series_label_def){ru->name, ru->field, ru->match,
+	                                     ru->code ? (const char *)ru->replacement : NULL};
 }
 
 void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str_view *ret_values)
@@ -404,6 +413,10 @@ static int rule_init(struct rule *ru, const struct config_field_label *l, char *
 	if (!l->match) {
 		return 0;
 	}
+	ru->match = strdup(l->match);
+	if (!ru->match) {
+		return -ENOMEM;
+	}
 	ru->code = pcre2_compile((PCRE2_SPTR)l->match, PCRE2_ZERO_TERMINATED,
 	                         PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ec, &off, NULL);
 	if (!ru->code) {
@@ -473,6 +486,7 @@ void series_tuples_destroy(struct series_tuples *t)
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->rules[i].name);
+		free(t->rules[i].match);
 		pcre2_code_free(t->rules[i].code);
 		pcre2_match_data_free(t->rules[i].md);
 		pcre2_match_context_free(t->rules[i].mctx);

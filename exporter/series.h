@@ -58,6 +58,18 @@ uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *va
 size_t series_tuples_width(const struct series_tuples *t);
 const char *series_tuples_name(const struct series_tuples *t, size_t i);
 
+/* How field label i (< width) is defined, for the checkpoint schema: a plain
+ * value record whose strings belong to the tuples.  match NULL: the value is
+ * used as is, and replacement is NULL too; otherwise replacement is the
+ * configured one or "$0" when none was configured (the same rewrite). */
+struct series_label_def {
+	const char *name;
+	enum config_field field;
+	const char *match;
+	const char *replacement;
+};
+void series_tuples_def(const struct series_tuples *t, size_t i, struct series_label_def *ret_def);
+
 /* Reader: the values of a tuple id that a published series refers to. */
 void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str_view *ret_values);
 

@@ -550,6 +550,282 @@ static void t_save_restore_field_labels(void **state)
 	metrics_destroy(flat);
 }
 
+/* ---- field-label schema changes between save and restore ---------------- */
+
+#define FL(name, field, match, rep)                                                                \
+	{                                                                                          \
+		(char *)(name), CONFIG_FIELD_##field, (char *)(match), (char *)(rep)               \
+	}
+/* The saved source: the rewrite has a space and a '%' (escaped in the schema). */
+#define P_MATCH "/(login|api)[ %]?.*"
+
+static const struct config_field_label saved_schema[] = {
+    FL("vhost", VHOST, NULL, NULL),
+    FL("p", PATH, P_MATCH, "/$1"),
+};
+
+struct schema_case {
+	const char *what;
+	struct config_field_label labels[3];
+	size_t n;
+	bool legacy;               /* restore the text without its "l" lines */
+	const char *const want[3]; /* every response series of the source, exactly */
+};
+
+#define GET_200 ",code=\"200\",method=\"GET\"} 3\n"
+#define POST_404 ",code=\"404\",method=\"POST\"} 2\n"
+#define SERIES "accesslog_http_responses_total{source=\"x\","
+
+static const struct schema_case schema_cases[] = {
+    {"same",
+     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "/$1")},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"/login\"" GET_200,
+      SERIES "vhost=\"b.example\",p=\"/api\"" POST_404}},
+    {"reordered",
+     {FL("p", PATH, P_MATCH, "/$1"), FL("vhost", VHOST, NULL, NULL)},
+     2,
+     false,
+     {SERIES "p=\"/login\",vhost=\"a.example\"" GET_200,
+      SERIES "p=\"/api\",vhost=\"b.example\"" POST_404}},
+    {"renamed",
+     {FL("host", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "/$1")},
+     2,
+     false,
+     {SERIES "host=\"\",p=\"/login\"" GET_200, SERIES "host=\"\",p=\"/api\"" POST_404}},
+    {"removed",
+     {FL("p", PATH, P_MATCH, "/$1")},
+     1,
+     false,
+     {SERIES "p=\"/login\"" GET_200, SERIES "p=\"/api\"" POST_404}},
+    {"added",
+     {FL("u", UPSTREAM_STATUS, NULL, NULL), FL("vhost", VHOST, NULL, NULL),
+      FL("p", PATH, P_MATCH, "/$1")},
+     3,
+     false,
+     {SERIES "u=\"\",vhost=\"a.example\",p=\"/login\"" GET_200,
+      SERIES "u=\"\",vhost=\"b.example\",p=\"/api\"" POST_404}},
+    {"match changed",
+     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, "/(login).*", "/$1")},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
+    {"replacement changed",
+     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "$1")},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
+    {"rewrite dropped",
+     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, NULL, NULL)},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
+    {"fields swapped",
+     {FL("vhost", PATH, NULL, NULL), FL("p", VHOST, NULL, NULL)},
+     2,
+     false,
+     {SERIES "vhost=\"\",p=\"\"" GET_200, SERIES "vhost=\"\",p=\"\"" POST_404}},
+    {"no schema (older checkpoint)",
+     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "/$1")},
+     2,
+     true,
+     {SERIES "vhost=\"\",p=\"\"" GET_200, SERIES "vhost=\"\",p=\"\"" POST_404}},
+};
+
+/* The saved text with its "l" lines removed (what older versions wrote). */
+static char *without_schema(const char *text)
+{
+	char *out = strdup(text), *o = out;
+	const char *p = text;
+
+	assert_non_null(out);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		if (p[0] != 'l') {
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Totals of a source: its checkpoint restored into a source without field
+ * labels (every series summed into the flat cells), saved again. */
+static char *totals(const char *saved, size_t len)
+{
+	struct metrics *m = registry_with(true, true, 0);
+	struct metrics_source *s;
+	struct strbuf b;
+
+	assert_int_equal(metrics_add_source(m, "x", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	assert_int_equal(metrics_source_restore(s, saved, len), 0);
+	strbuf_init(&b, 1 << 24);
+	assert_int_equal(metrics_source_save(s, &b), 0);
+	metrics_destroy(m);
+	return strbuf_steal(&b, NULL);
+}
+
+static size_t count_lines(const char *text, const char *prefix)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, prefix); p; p = strstr(p + 1, prefix)) {
+		n += p == text || p[-1] == '\n';
+	}
+	return n;
+}
+
+static void t_restore_schema_changes(void **state)
+{
+	struct metrics *a = registry_with(true, true, 0);
+	struct metrics_source *sa;
+	struct strbuf saved;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(a, "x", NULL, 0, saved_schema, 2, &sa, NULL, 0), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		struct log_record r = i < 3 ? vrec("GET", 200, "a.example", "/login/form")
+		                            : vrec("POST", 404, "b.example", "/api/v1");
+		r.upstream_time = 0.3;
+		r.has_upstream_time = true;
+		metrics_observe(sa, &r);
+	}
+	strbuf_init(&saved, 1 << 24);
+	assert_int_equal(metrics_source_save(sa, &saved), 0);
+	assert_non_null(strstr(saved.data, "\nl =vhost vhost - -\nl =p path "
+	                                   "=/(login|api)[%20%25]?.* =/$1\nR "));
+	char *want_totals = totals(saved.data, saved.len);
+
+	for (size_t c = 0; c < sizeof(schema_cases) / sizeof(schema_cases[0]); c++) {
+		const struct schema_case *sc = &schema_cases[c];
+		struct metrics *b = registry_with(true, true, 0);
+		struct metrics_source *sb;
+		struct strbuf again;
+		char *text = sc->legacy ? without_schema(saved.data) : strdup(saved.data);
+		assert_non_null(text);
+		assert_int_equal(
+		    metrics_add_source(b, "x", NULL, 0, sc->labels, sc->n, &sb, NULL, 0), 0);
+		assert_int_equal(metrics_source_restore(sb, text, strlen(text)), 0);
+		char *out = render(b, EXPO_TEXT);
+		size_t n_want = 0;
+		for (size_t i = 0; i < 3 && sc->want[i]; i++, n_want++) {
+			if (!strstr(out, sc->want[i])) {
+				fail_msg("%s: missing %s in\n%s", sc->what, sc->want[i], out);
+			}
+		}
+		/* Nothing else: no series under a wrong label set. */
+		assert_int_equal(count_lines(out, "accesslog_http_responses_total{source=\"x\""),
+		                 n_want);
+		assert_no_duplicates(out);
+		/* Totals are exact: responses, bytes, both histograms, counters. */
+		strbuf_init(&again, 1 << 24);
+		assert_int_equal(metrics_source_save(sb, &again), 0);
+		char *got_totals = totals(again.data, again.len);
+		if (strcmp(got_totals, want_totals) != 0) {
+			fail_msg("%s: totals differ:\n%s\nwant\n%s", sc->what, got_totals,
+			         want_totals);
+		}
+		free(got_totals);
+		free(out);
+		free(text);
+		strbuf_finish(&again);
+		metrics_destroy(b);
+	}
+	free(want_totals);
+	strbuf_finish(&saved);
+	metrics_destroy(a);
+}
+
+/* After a schema change (a label renamed: its values are unknown), the
+ * overflow series (label sets refused by the limit) stays the overflow
+ * series instead of becoming an ordinary label set. */
+static void t_restore_schema_overflow(void **state)
+{
+	struct metrics *a = registry_with(true, true, 1), *b = registry_with(true, true, 10);
+	struct metrics_source *sa, *sb;
+	struct strbuf saved;
+	static const struct config_field_label renamed[] = {FL("host", VHOST, NULL, NULL),
+	                                                    FL("p", PATH, P_MATCH, "/$1")};
+	(void)state;
+
+	assert_int_equal(metrics_add_source(a, "x", NULL, 0, saved_schema, 2, &sa, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(b, "x", NULL, 0, renamed, 2, &sb, NULL, 0), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		struct log_record r = i < 3 ? vrec("GET", 200, "a.example", "/login")
+		                            : vrec("POST", 404, "b.example", "/api");
+		metrics_observe(sa, &r);
+	}
+	strbuf_init(&saved, 1 << 24);
+	assert_int_equal(metrics_source_save(sa, &saved), 0);
+	assert_non_null(strstr(saved.data, " =__overflow__ =__overflow__\n"));
+	assert_int_equal(metrics_source_restore(sb, saved.data, saved.len), 0);
+	char *out = render(b, EXPO_TEXT);
+	assert_non_null(strstr(out, SERIES "host=\"\",p=\"/login\"" GET_200));
+	assert_non_null(strstr(out, SERIES "host=\"__overflow__\",p=\"__overflow__\"" POST_404));
+	free(out);
+	strbuf_finish(&saved);
+	metrics_destroy(a);
+	metrics_destroy(b);
+}
+
+/* Malformed schema lines restore nothing, into sources with and without
+ * field labels. */
+static void t_restore_schema_malformed(void **state)
+{
+	struct metrics *m = registry_with(true, true, 0);
+	struct metrics_source *sf, *sd;
+	static const char *const bad[] = {
+	    "l =vhost vhost - -\nR GET 200 1 =a =b\n", /* series wider than the schema */
+	    "R GET 200 1 =a\nl =vhost vhost - -\nl =p path - -\n", /* narrower (any order) */
+	    "l =vhost nosuch - -\n",
+	    "l vhost vhost - -\n",
+	    "l =vhost vhost =x -\n", /* a match needs its replacement */
+	    "l =vhost vhost - =x\n",
+	    "l =vhost vhost - - -\n",
+	    "l =vhost vhost -\n",
+	    "l =vhost vhost - -\nl =vhost path - -\n", /* one name twice */
+	    "l =%76host vhost - -\n",                  /* not as save writes it */
+	    "l =a%2 vhost - -\n",
+	    "l =a%2f vhost - -\n",
+	    "l =a\tb vhost - -\n",
+	    "l = vhost - -\nl =a vhost - -\nl =b vhost - -\nl =c vhost - -\nl =d vhost - -\n"
+	    "l =e vhost - -\nl =f vhost - -\nl =g vhost - -\nl =h vhost - -\n", /* too many */
+	};
+	static const char *const good[] = {
+	    "l = vhost - -\nR GET 200 1 =a\n",
+	    "l =a%20b path =%25 =$0\nl =u upstream_status - -\nR GET 200 1 =x =y\nr GET 200 1\n",
+	};
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "f", NULL, 0, NULL, 0, &sf, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m, "d", NULL, 0, saved_schema, 2, &sd, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024];
+		int n = snprintf(text, sizeof(text), "c lines 5\n%s", bad[i]);
+		assert_true(n > 0 && (size_t)n < sizeof(text));
+		assert_int_equal(metrics_source_restore(sf, text, (size_t)n), -EINVAL);
+		assert_int_equal(metrics_source_restore(sd, text, (size_t)n), -EINVAL);
+	}
+	assert_int_equal(metrics_get(sf, METRICS_LINES), 0);
+	assert_int_equal(metrics_get(sd, METRICS_LINES), 0);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(metrics_source_restore(sf, good[i], strlen(good[i])), 0);
+		assert_int_equal(metrics_source_restore(sd, good[i], strlen(good[i])), 0);
+	}
+	assert_int_equal(metrics_get_responses(sf, status_slot_from_code(200)), 3);
+	assert_int_equal(metrics_get_responses(sd, status_slot_from_code(200)), 3);
+	char *out = render(m, EXPO_TEXT);
+	/* Neither "l" set names vhost/p with the same definitions: empty values. */
+	assert_non_null(
+	    strstr(out, "{source=\"d\",vhost=\"\",p=\"\",code=\"200\",method=\"GET\"} 3\n"));
+	free(out);
+	metrics_destroy(m);
+}
+
 struct writer_arg {
 	struct metrics_source *s;
 	unsigned n;
@@ -824,6 +1100,9 @@ int main(void)
 	    cmocka_unit_test(t_no_duplicates_and_stable),
 	    cmocka_unit_test(t_openmetrics_families),
 	    cmocka_unit_test(t_save_restore_field_labels),
+	    cmocka_unit_test(t_restore_schema_changes),
+	    cmocka_unit_test(t_restore_schema_overflow),
+	    cmocka_unit_test(t_restore_schema_malformed),
 	    cmocka_unit_test(t_concurrent_render),
 	    cmocka_unit_test(t_file_gauges),
 	    cmocka_unit_test(t_file_gauges_concurrent),

@@ -11,7 +11,10 @@
   late lines of the old file are counted once, the rotation once;
 - restart with the source on another path (a.log -> b.log): the
   checkpointed a.log is no longer followed, no rotation is counted;
-- a corrupt state file is reported and ignored (fresh start), never fatal."""
+- a corrupt state file is reported and ignored (fresh start), never fatal;
+- field labels reordered in the config between runs: restored series keep
+  their values under the right label names; a label whose rewrite changed
+  restores with the empty value (totals kept)."""
 import os
 import random
 import shutil
@@ -22,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from tailkit import Deadline, Writer, assert_exact, line, start  # noqa: E402
-from harness import value  # noqa: E402
+from harness import Exporter, value  # noqa: E402
 
 CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
 
@@ -170,10 +173,80 @@ def corrupt(tmp):
     print("ok corrupt state file ignored")
 
 
+FL_CONFIG = """sources:
+  - name: web
+    format: vhost_combined
+    paths: [%s]
+    field_labels:
+%s"""
+FL_VHOST = "      - {name: vhost, field: vhost}\n"
+FL_PATH = "      - {name: p, field: path}\n"
+FL_PATH_REWRITE = "      - {name: p, field: path, match: '/([a-z]+).*', replacement: '/$1/'}\n"
+VLINE = '%s:80 203.0.113.9 - - [25/Nov/2026:10:00:00 +0000] "GET %s HTTP/1.1" %s 100 "-" "t"\n'
+RESP = "accesslog_http_responses_total"
+
+
+def field_labels_reordered(tmp):
+    log = os.path.join(tmp, "access.log")
+    cfg = os.path.join(tmp, "config.yml")
+    state = os.path.join(tmp, "state")
+    open(log, "w").close()
+
+    def run(labels):
+        with open(cfg + ".tmp", "w") as f:
+            f.write(FL_CONFIG % (log, labels))
+        os.rename(cfg + ".tmp", cfg)
+        return Exporter(["--config.file", cfg, "--state.file", state])
+
+    def add(vhost, path, code, n):
+        with open(log, "a") as f:
+            f.write(VLINE % (vhost, path, code) * n)
+
+    def series(s):
+        return {tuple(sorted(k[1])): v for k, v in s.items() if k[0] == RESP}
+
+    exp = run(FL_VHOST + FL_PATH)
+    try:
+        add("example.com", "/login", "200", 1)
+        add("shop.example", "/cart", "404", 2)
+        exp.wait_for(lambda s: value(s, RESP, source="web") == 3)
+        assert exp.stop() == 0, exp.log()
+        # the reviewer's case: the two field labels swapped in the YAML
+        exp = run(FL_PATH + FL_VHOST)
+        assert "resumed from the state file" in exp.log(), exp.log()
+        s = exp.scrape()
+        assert value(s, RESP, source="web", vhost="example.com", p="/login", code="200") == 1, \
+            series(s)
+        assert value(s, RESP, source="web", vhost="shop.example", p="/cart", code="404") == 2, \
+            series(s)
+        assert value(s, RESP, source="web") == 3, series(s)
+        assert not [k for k in s if ("p", "example.com") in k[1] or ("vhost", "/login") in k[1]]
+        # new lines join the restored series
+        add("example.com", "/login", "200", 1)
+        s = exp.wait_for(lambda s: value(s, RESP, source="web") == 4)
+        assert value(s, RESP, source="web", vhost="example.com", p="/login") == 2, series(s)
+        assert exp.stop() == 0, exp.log()
+        # p gets a rewrite: its old values are not what it means now: empty,
+        # vhost keeps its values, totals exact
+        exp = run(FL_VHOST + FL_PATH_REWRITE)
+        s = exp.scrape()
+        assert value(s, RESP, source="web", vhost="example.com", p="", code="200") == 2, series(s)
+        assert value(s, RESP, source="web", vhost="shop.example", p="", code="404") == 2, series(s)
+        assert value(s, RESP, source="web") == 4, series(s)
+        assert value(s, "accesslog_http_response_bytes_total", source="web") == 400, series(s)
+        add("example.com", "/login/x", "200", 1)
+        s = exp.wait_for(lambda s: value(s, RESP, source="web") == 5)
+        assert value(s, RESP, source="web", vhost="example.com", p="/login/") == 1, series(s)
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok field labels reordered / rewritten between runs: restored by name")
+
+
 def main():
     deadline = Deadline(110)
     cases = ((kill9, False), (kill9, True), (sigterm, None), (rotated_twice, None),
-             (changed_path, None), (corrupt, None))
+             (changed_path, None), (corrupt, None), (field_labels_reordered, None))
     for case, arg in cases:
         tmp = tempfile.mkdtemp()
         try:
