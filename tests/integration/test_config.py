@@ -6,9 +6,14 @@ POST /-/reload (kept sources keep counters and file positions, new sources
 appear, removed ones disappear, a bad config keeps the old one running and
 sets the reload gauges), logging in JSON with levels, and the shared
 reserved-label list and listen-address parser (--config.check and --once
-refuse the same labels; bad addresses fail at check time)."""
+refuse the same labels; bad addresses fail at check time), the checks on
+text that becomes a label value, a checkpoint line or the HTTP path (source
+names, static label values, telemetry path), and the bounds on values from
+the log (absurd times and byte counts are absent, byte counters saturate,
+histogram sums stay finite) in every format and unit."""
 import glob
 import json
+import math
 import os
 import re
 import shutil
@@ -287,6 +292,148 @@ def check_reserved_and_listen(tmp):
     return n
 
 
+def check_label_values_and_path(tmp):
+    """Source names, static label values and the telemetry path are refused at
+    load (exit 2, message naming the flag or key) by --config.check and --once
+    alike; the same values at the limit are accepted."""
+    log = os.path.join(tmp, "v.log")
+    with open(log, "w") as f:
+        f.write(LINE % (1, "200"))
+    n = 0
+    for args, want in (
+            (["--source", "we\nb"], "--source: the name contains control character 0x0a"),
+            (["--source", "a" * 257], "--source: the name is 257 bytes long (at most 256)"),
+            (["--label", "env=" + "v" * 257],
+             "--label env: label value is 257 bytes long (at most 256)"),
+            (["--label", b"env=ab\xff"], "--label env: label value is not valid UTF-8 (byte 2)"),
+            (["--label", "env=prod\n"], "label value contains control character 0x0a at byte 4"),
+            (["--web.telemetry-path", "/m?x"], "'/m?x' must not contain '?', '#' or spaces"),
+            (["--web.telemetry-path", "/m#x"], "'/m#x' must not contain '?', '#' or spaces"),
+            (["--web.telemetry-path", "/m x"], "'/m x' must not contain '?', '#' or spaces"),
+            (["--web.telemetry-path", "m"], "must start with '/'")):
+        for mode in ("--config.check", "--once"):
+            rc, out, err = run(*(args + [mode, log]))
+            assert rc == 2 and want in err and not out, (args, mode, rc, out, err)
+            n += 1
+    cfg = os.path.join(tmp, "values.yml")
+    for global_, source, want in (
+            ("", "name: \"we\\nb\"", "2:11: key 'sources[0].name': source name contains "
+             "control character 0x0a at byte 2"),
+            ("", "name: web\n    labels: {env: %s}" % ("v" * 257),
+             "3:19: key 'sources[0].labels.env': label value is 257 bytes long"),
+            ("global: {telemetry_path: '/m?x'}\n", "name: web",
+             "1:26: key 'global.telemetry_path': '/m?x' must not contain")):
+        write(cfg, global_ + "sources:\n  - %s\n    format: combined\n    paths: [%s]\n" % (
+            source, log))
+        for mode in ("--config.check", "--once"):
+            rc, out, err = run("--config.file", cfg, mode)
+            assert rc == 2 and (cfg + ":" + want) in err, (source, mode, rc, err)
+            n += 1
+    # At the limits: 256 bytes, multi-byte UTF-8, an escaped '?' in the path.
+    rc, out, err = run("--source", "caf\u00e9", "--label", "env=" + "v" * 256,
+                       "--web.telemetry-path", "/m%3Fx", "--once", log)
+    assert rc == 0 and 'source="caf\u00e9",env="%s"' % ("v" * 256) in out, (rc, err)
+    return n
+
+
+def check_absurd_values(tmp):
+    """Values no server writes (400-digit times, timestamps in the duration
+    field, 'inf'/'nan', byte counts above 2^53) are absent in every format
+    and unit: the line counts, the value lands nowhere; values exactly at the
+    bounds (1e7 s, 2^53 bytes) are kept.  Byte counters saturate instead of
+    wrapping (flat arrays and field-label series), and every histogram _sum
+    stays finite."""
+    big = "9" * 400
+    req = '"GET / HTTP/1.1"'
+    logs = {
+        # $request_time $upstream_response_time $body_bytes_sent $status "$request"
+        "n": ['0.250 0.200 512 200 ' + req,
+              big + ' 0.100 100 200 ' + req,
+              '10000000 - 9007199254740992 200 ' + req,
+              '10000000.001 10000001 9007199254740993 500 "POST /x HTTP/1.1"',
+              '1734162037.389 0.100, %s 18446744073709551615 200 %s' % (big, req),
+              '0.5 5000000, - : 5000000.001 %s 404 %s' % (big, req),
+              '0.001 0.001 - 200 ' + req],
+        "j": [json.dumps({"status": 200, "request_time": 0.25, "bytes_sent": 512}),
+              json.dumps({"status": 200, "request_time": "inf", "bytes_sent": "nan"}),
+              json.dumps({"status": 200, "request_time": "NaN",
+                          "upstream_response_time": "Infinity"}),
+              json.dumps({"status": 500, "request_time": -1, "bytes_sent": -5}),
+              json.dumps({"status": 200, "request_time": 10000000,
+                          "bytes_sent": 9007199254740992}),
+              json.dumps({"status": 200, "request_time": 10000000.001,
+                          "bytes_sent": 9007199254740993}),
+              '{"status":200,"request_time":1e400,"bytes_sent":1E3}',
+              '{"status":200,"request_time":%s,"bytes_sent":%s}' % (big, big),
+              '{"status":200,"request_time":"%s","upstream_response_time":"0.1, %s"}' % (
+                  big, big)],
+        # "%r" %>s %b %D (microseconds)
+        "u": [req + ' 200 512 250000', req + ' 200 512 10000000000000',
+              req + ' 200 512 10000000000001', req + ' 200 - 18446744073709551615',
+              req + ' 200 %s %s' % (big, big), req + ' 200 9007199254740993 1'],
+        # "%r" %>s %{ms}T
+        "m": [req + ' 200 250', req + ' 200 10000000000', req + ' 200 10000000001',
+              req + ' 200 ' + big],
+        # 2049 x 2^53 bytes overflow 64 bits: the counter stops at 2^64-1
+        "s": ['example.com %s 200 9007199254740992' % req] * 2049 + [
+            'example.com %s 200 5' % req],
+        "f": ['example.com %s 200 9007199254740992' % req] * 2049 + [
+            'example.com %s 200 5' % req],
+    }
+    for name, lines in logs.items():
+        with open(os.path.join(tmp, name + ".log"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    src = "  - name: %s\n    format: %s\n    paths: [%s]\n"
+    cfg = os.path.join(tmp, "absurd.yml")
+    write(cfg, "sources:\n" +
+          src % ("nginx", "nginx", "n.log") + "    log_format: '$request_time "
+          "$upstream_response_time $body_bytes_sent $status \"$request\"'\n" +
+          src % ("json", "json", "j.log") +
+          src % ("apache_us", "apache", "u.log") + "    log_format: '\"%r\" %>s %b %D'\n" +
+          src % ("apache_ms", "apache", "m.log") + "    log_format: '\"%r\" %>s %{ms}T'\n" +
+          src % ("sat", "nginx", "s.log") +
+          "    log_format: '$host \"$request\" $status $body_bytes_sent'\n" +
+          src % ("sat_fields", "nginx", "f.log") +
+          "    log_format: '$host \"$request\" $status $body_bytes_sent'\n"
+          "    field_labels: [{name: vhost, field: vhost}]\n")
+    rc, out, err = run("--config.file", cfg, "--once")
+    assert rc == 0, (rc, err)
+    from harness import parse_exposition
+    s = parse_exposition(out)
+    for (name, labels), v in s.items():
+        assert math.isfinite(v), (name, labels, v)
+    req_sum = "accesslog_http_request_duration_seconds_sum"
+    req_count = "accesslog_http_request_duration_seconds_count"
+    up_sum = "accesslog_http_upstream_duration_seconds_sum"
+    up_count = "accesslog_http_upstream_duration_seconds_count"
+    bytes_ = "accesslog_http_response_bytes_total"
+    want = {
+        # source: lines, responses, bytes, request sum, request count, upstream sum, count
+        "nginx": (7, 7, 2 ** 53 + 612, 1e7 + 0.751, 4, 0.301, 3),
+        "json": (9, 9, 2 ** 53 + 512, 1e7 + 0.25, 2, 0, 0),
+        "apache_us": (6, 6, 1536, 1e7 + 0.250001, 3, 0, 0),
+        "apache_ms": (4, 4, 0, 1e7 + 0.25, 2, 0, 0),
+    }
+    for source, (lines, resp, nbytes, rsum, rcount, usum, ucount) in want.items():
+        got = (value(s, "accesslog_log_lines_total", source=source),
+               value(s, "accesslog_http_responses_total", source=source),
+               value(s, bytes_, source=source),
+               value(s, req_sum, source=source), value(s, req_count, source=source),
+               value(s, up_sum, source=source), value(s, up_count, source=source))
+        assert value(s, "accesslog_log_parse_errors_total", source=source) == 0, source
+        assert got[:3] == (lines, resp, nbytes), (source, got)
+        assert abs(got[3] - rsum) < 1e-6 and got[4] == rcount, (source, got)
+        assert abs(got[5] - usum) < 1e-9 and got[6] == ucount, (source, got)
+    # exact integers: read the text, floats cannot tell 2^64-1 from 2^64
+    for source, extra in (("sat", ""), ("sat_fields", ',vhost="example.com"')):
+        line = ('accesslog_http_response_bytes_total{source="%s"%s,method="GET",class="2xx"} '
+                '18446744073709551615' % (source, extra))
+        assert line in out.splitlines(), (source, [x for x in out.splitlines()
+                                                   if x.startswith(bytes_)])
+        assert value(s, "accesslog_http_responses_total", source=source) == 2050
+    return len(want) + 2
+
+
 def main():
     tmp = tempfile.mkdtemp()
     try:
@@ -294,11 +441,16 @@ def main():
         check_reload(tmp)
         check_json_logging(tmp)
         n_rl = check_reserved_and_listen(tmp)
+        n_lv = check_label_values_and_path(tmp)
+        n_av = check_absurd_values(tmp)
     finally:
         shutil.rmtree(tmp)
     print("ok - %d bad config fixtures rejected with exit 2" % n)
     print("ok - %d reserved-label and listen-address checks agree with the running exporter"
           % n_rl)
+    print("ok - %d source-name, label-value and telemetry-path checks refuse at load" % n_lv)
+    print("ok - %d sources with absurd values: counted lines, no observation, finite sums, "
+          "saturated byte counters" % n_av)
     print("1 passed, 0 failed")
 
 
