@@ -21,11 +21,12 @@
  * values are short single-line UTF-8 (the source name is also a line of
  * the checkpoint file), the telemetry path is reachable.  Log paths are
  * not restricted: a file name may hold any byte but NUL.  The UTF-8
- * check is a private copy of exporter/utf8.c's rule (config may not use
- * exporter code); rejected: repairing these values on output like values
- * from the log, which would silently rename a series.
+ * check is parsers/utf8.c's, the one the exposition uses; rejected: repairing these values on
+ * output like values from the log, which would silently rename a series.
  */
 #include "config/config.h"
+
+#include "parsers/utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -110,40 +111,6 @@ static long first_control(const char *s)
 		}
 	}
 	return -1;
-}
-
-/* Length (1-4) of the valid UTF-8 sequence at p with n > 0 bytes left, or
- * 0 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
-{
-	static const struct {
-		unsigned char lead_min, lead_max, second_min, second_max;
-		size_t len;
-	} forms[] = {
-	    {0x00, 0x7f, 0, 0, 1},       {0xc2, 0xdf, 0x80, 0xbf, 2}, {0xe0, 0xe0, 0xa0, 0xbf, 3},
-	    {0xe1, 0xec, 0x80, 0xbf, 3}, {0xed, 0xed, 0x80, 0x9f, 3}, {0xee, 0xef, 0x80, 0xbf, 3},
-	    {0xf0, 0xf0, 0x90, 0xbf, 4}, {0xf1, 0xf3, 0x80, 0xbf, 4}, {0xf4, 0xf4, 0x80, 0x8f, 4},
-	};
-
-	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-		if (p[0] < forms[i].lead_min || p[0] > forms[i].lead_max) {
-			continue;
-		}
-		size_t len = forms[i].len;
-		if (len == 1) {
-			return 1;
-		}
-		if (n < len || p[1] < forms[i].second_min || p[1] > forms[i].second_max) {
-			return 0;
-		}
-		for (size_t k = 2; k < len; k++) {
-			if (p[k] < 0x80 || p[k] > 0xbf) {
-				return 0;
-			}
-		}
-		return len;
-	}
-	return 0;
 }
 
 int config_check_label_value(const char *value, char *err, size_t err_size)

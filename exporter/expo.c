@@ -9,7 +9,7 @@
  */
 #include "exporter/expo.h"
 
-#include "exporter/utf8.h"
+#include "parsers/utf8.h"
 
 #include <stdbool.h>
 #include <string.h>

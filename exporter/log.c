@@ -11,7 +11,7 @@
  */
 #include "exporter/log.h"
 
-#include "exporter/utf8.h"
+#include "parsers/utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>

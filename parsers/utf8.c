@@ -6,7 +6,7 @@
  * range rules out overlong forms (E0, F0), surrogates (ED) and code points
  * above U+10FFFF (F4).  Bounded by n, so it never reads past the buffer.
  */
-#include "exporter/utf8.h"
+#include "parsers/utf8.h"
 
 size_t utf8_seq_len(const unsigned char *p, size_t n)
 {

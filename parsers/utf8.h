@@ -2,8 +2,8 @@
  * utf8.h - UTF-8 validation shared by everything that writes text we did
  * not produce ourselves (label values, diagnostics).
  */
-#ifndef EXPORTER_UTF8_H
-#define EXPORTER_UTF8_H
+#ifndef PARSERS_UTF8_H
+#define PARSERS_UTF8_H
 
 #include <stddef.h>
 
