@@ -33,6 +33,25 @@ def parse_exposition(text):
     return out
 
 
+def as_user(uid):
+    """preexec_fn that runs a child as uid (for permission tests run as root);
+    None when uid is None."""
+    if uid is None:
+        return None
+
+    def demote():
+        os.setgid(uid)
+        os.setuid(uid)
+    return demote
+
+
+def write_atomic(path, text):
+    """Replace path with text the way editors and config management do."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
 def value(samples, name, **labels):
     """Sum of the samples of name whose labels include the given ones."""
     total = 0.0
@@ -43,13 +62,17 @@ def value(samples, name, **labels):
 
 
 class Exporter:
-    """Runs the exporter with the given args; port chosen by the kernel."""
+    """Runs the exporter with the given args; port chosen by the kernel.
+    path: the telemetry path scrape() and wait_for() read; user: a uid to
+    run as."""
 
-    def __init__(self, args, cwd=None, env=None):
+    def __init__(self, args, cwd=None, env=None, path="/metrics", user=None):
+        self.path = path
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [binary(), "--web.listen-address", "127.0.0.1:0"] + args,
-            stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=cwd, env=env)
+            stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=cwd, env=env,
+            preexec_fn=as_user(user))
         self.port = None
         deadline = time.time() + 10
         while time.time() < deadline and self.port is None:
@@ -78,7 +101,7 @@ class Exporter:
             return e.code, dict(e.headers), e.read()
 
     def scrape(self):
-        status, _, body = self.get()
+        status, _, body = self.get(self.path)
         assert status == 200, status
         return parse_exposition(body.decode("utf-8"))
 
@@ -87,8 +110,9 @@ class Exporter:
         deadline = time.time() + timeout
         samples = self.scrape()
         while not pred(samples):
-            assert time.time() < deadline, "timed out waiting; last scrape: %r" % {
-                k: v for k, v in samples.items() if k[0].startswith("accesslog_log")}
+            assert time.time() < deadline, "timed out waiting; last scrape: %r; log:\n%s" % (
+                {k: v for k, v in samples.items() if k[0].startswith("accesslog_log")},
+                self.log())
             time.sleep(0.05)
             samples = self.scrape()
         return samples

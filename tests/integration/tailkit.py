@@ -1,13 +1,10 @@
 """Helpers for the tailing integration tests: a writer thread that appends
 numbered access-log lines (and can rotate under the exporter's feet), and
 exact-count assertions.  Standard library only; every wait has a deadline."""
-import functools
 import os
-import subprocess
 import threading
 import time
 
-import harness
 from harness import Exporter, value
 
 LINE = ('198.51.100.%d - - [25/Nov/2026:10:00:00 +0000] "GET /item/%d HTTP/1.1" %s %d '
@@ -98,18 +95,7 @@ def assert_exact(exp, want, source="t", timeout=15.0, settle=0.4):
 def start(args, user=None):
     """Start the exporter (source "t"); as another uid when user is given
     (for permission tests when running as root)."""
-    if user is None:
-        return Exporter(["--source", "t"] + args)
-    real = subprocess.Popen
-
-    def demote():
-        os.setgid(user)
-        os.setuid(user)
-    harness.subprocess.Popen = functools.partial(real, preexec_fn=demote)
-    try:
-        return Exporter(["--source", "t"] + args)
-    finally:
-        harness.subprocess.Popen = real
+    return Exporter(["--source", "t"] + args, user=user)
 
 
 class Deadline:

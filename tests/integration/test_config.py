@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Exporter, binary, value  # noqa: E402
+from harness import Exporter, binary, value, write_atomic  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data", "config")
@@ -68,12 +68,6 @@ def check_cli():
     return n
 
 
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
-
-
 def append(path, code, count):
     with open(path, "a") as f:
         for i in range(count):
@@ -100,35 +94,30 @@ def responses(samples, source, code):
     return value(samples, "accesslog_http_responses_total", source=source, code=code)
 
 
-def scrape(exp):
-    return exp.scrape_path("/prom")
-
-
 def check_reload(tmp):
     a, b = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
     open(a, "w").close()
     open(b, "w").close()
     cfg = os.path.join(tmp, "c.yml")
-    write(cfg, CONFIG % (SRC % ("a", "a.log", "x")))
-    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
-    exp.scrape_path = lambda path: _scrape(exp, path)
+    write_atomic(cfg, CONFIG % (SRC % ("a", "a.log", "x")))
+    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"], path="/prom")
     try:
         append(a, "200", 10)
-        s = exp_wait(exp, lambda s: responses(s, "a", "200") == 10)
+        s = exp.wait_for(lambda s: responses(s, "a", "200") == 10)
         assert value(s, "accesslog_config_last_reload_successful") == 1
         t_start = value(s, "accesslog_config_last_reload_success_timestamp_seconds")
         assert t_start > 1e9, t_start
 
         # 1. SIGHUP with a new source b: a keeps its counters and position.
-        write(cfg, CONFIG % (SRC % ("a", "a.log", "x") + SRC % ("b", "b.log", "y")))
+        write_atomic(cfg, CONFIG % (SRC % ("a", "a.log", "x") + SRC % ("b", "b.log", "y")))
         exp.proc.send_signal(signal.SIGHUP)
-        s = exp_wait(exp, lambda s: value(
+        s = exp.wait_for(lambda s: value(
             s, "accesslog_config_last_reload_success_timestamp_seconds") > t_start)
         assert value(s, "accesslog_config_last_reload_successful") == 1
         assert responses(s, "a", "200") == 10, "kept source was reset"
         append(a, "200", 5)
         append(b, "404", 3)
-        s = exp_wait(exp, lambda s: responses(s, "a", "200") == 15 and
+        s = exp.wait_for(lambda s: responses(s, "a", "200") == 15 and
                      responses(s, "b", "404") == 3)
         # a was not re-read from the start (15, not 25) and b has its static label
         assert value(s, "accesslog_http_responses_total", source="b", team="y") == 3
@@ -138,15 +127,15 @@ def check_reload(tmp):
 
         # 2. A bad config: reload fails, everything keeps running as before.
         t_ok = value(s, "accesslog_config_last_reload_success_timestamp_seconds")
-        write(cfg, CONFIG % (SRC % ("a", "a.log", "x")).replace("combined", "combind"))
+        write_atomic(cfg, CONFIG % (SRC % ("a", "a.log", "x")).replace("combined", "combind"))
         exp.proc.send_signal(signal.SIGHUP)
-        s = exp_wait(exp, lambda s: value(s, "accesslog_config_last_reload_successful") == 0)
+        s = exp.wait_for(lambda s: value(s, "accesslog_config_last_reload_successful") == 0)
         assert value(s, "accesslog_config_last_reload_success_timestamp_seconds") == t_ok
         wait_log(exp, "reload failed")
         assert re.search(r"c\.yml:\d+:\d+: key 'sources\[0\]\.format': unknown format 'combind'",
                          exp.log()), exp.log()
         append(b, "404", 1)
-        s = exp_wait(exp, lambda s: responses(s, "b", "404") == 4)
+        s = exp.wait_for(lambda s: responses(s, "b", "404") == 4)
 
         # 3. POST /-/reload with the bad file: 400 and the error text.
         status, _, body = exp.get("/-/reload", method="POST")
@@ -154,16 +143,16 @@ def check_reload(tmp):
 
         # 4. POST /-/reload removing b and changing a's labels: 200; b disappears,
         #    a is rebuilt (new label, counters from zero).
-        write(cfg, CONFIG % (SRC % ("a", "a.log", "z")))
+        write_atomic(cfg, CONFIG % (SRC % ("a", "a.log", "z")))
         status, _, body = exp.get("/-/reload", method="POST")
         assert status == 200, (status, body)
-        s = scrape(exp)
+        s = exp.scrape()
         assert value(s, "accesslog_config_last_reload_successful") == 1
         assert not any(dict(k[1]).get("source") == "b" for k in s), "removed source still there"
         assert "b (combined)" not in exp.get("/")[2].decode()
         assert responses(s, "a", "200") == 0
         append(a, "200", 2)
-        s = exp_wait(exp, lambda s: value(
+        s = exp.wait_for(lambda s: value(
             s, "accesslog_http_responses_total", source="a", team="z", code="200") == 2)
 
         # 5. Concurrent POST /-/reload and SIGHUP: every request gets its answer,
@@ -177,27 +166,10 @@ def check_reload(tmp):
         for t in threads:
             t.join()
         assert results == [200] * 4, results
-        assert responses(scrape(exp), "a", "200") == 2
+        assert responses(exp.scrape(), "a", "200") == 2
         assert exp.stop() == 0, exp.log()
     finally:
         exp.stop()
-
-
-def _scrape(exp, path):
-    from harness import parse_exposition
-    status, _, body = exp.get(path)
-    assert status == 200, status
-    return parse_exposition(body.decode("utf-8"))
-
-
-def exp_wait(exp, pred, timeout=10.0):
-    deadline = time.time() + timeout
-    s = exp.scrape_path("/prom")
-    while not pred(s):
-        assert time.time() < deadline, "timed out; log:\n" + exp.log()
-        time.sleep(0.05)
-        s = exp.scrape_path("/prom")
-    return s
 
 
 def wait_log(exp, text, timeout=10.0):
@@ -253,7 +225,7 @@ def check_reserved_and_listen(tmp):
             n += 1
     cfg = os.path.join(tmp, "reserved.yml")
     for name in ("metric", "origin"):
-        write(cfg, "sources:\n  - name: web\n    format: combined\n    paths: [%s]\n"
+        write_atomic(cfg, "sources:\n  - name: web\n    format: combined\n    paths: [%s]\n"
               "    labels: {env: prod, %s: x}\n" % (log, name))
         for mode in ("--config.check", "--once"):
             rc, out, err = run("--config.file", cfg, mode)
@@ -262,7 +234,7 @@ def check_reserved_and_listen(tmp):
             assert rc == 2 and want in err, (name, mode, rc, err)
             n += 1
     # A field label may be named path (no family carrying field labels has path).
-    write(cfg, "sources:\n  - name: web\n    format: combined\n    paths: [%s]\n"
+    write_atomic(cfg, "sources:\n  - name: web\n    format: combined\n    paths: [%s]\n"
           "    field_labels:\n      - {name: path, field: path}\n" % log)
     rc, out, err = run("--config.file", cfg, "--config.check")
     assert rc == 0 and "configuration OK" in out, (rc, out, err)
@@ -279,7 +251,7 @@ def check_reserved_and_listen(tmp):
         rc, out, err = run("--web.listen-address", addr, "--config.check", log)
         want = "--web.listen-address: '%s' is not host:port" % addr
         assert rc == 2 and want in err and why in err, (addr, rc, out, err)
-        write(cfg, "global:\n  listen_address: '%s'\nsources:\n  - name: web\n"
+        write_atomic(cfg, "global:\n  listen_address: '%s'\nsources:\n  - name: web\n"
               "    format: combined\n    paths: [%s]\n" % (addr, log))
         rc, out, err = run("--config.file", cfg, "--config.check")
         want = "key 'global.listen_address': '%s' is not host:port" % addr
@@ -323,7 +295,7 @@ def check_label_values_and_path(tmp):
              "3:19: key 'sources[0].labels.env': label value is 257 bytes long"),
             ("global: {telemetry_path: '/m?x'}\n", "name: web",
              "1:26: key 'global.telemetry_path': '/m?x' must not contain")):
-        write(cfg, global_ + "sources:\n  - %s\n    format: combined\n    paths: [%s]\n" % (
+        write_atomic(cfg, global_ + "sources:\n  - %s\n    format: combined\n    paths: [%s]\n" % (
             source, log))
         for mode in ("--config.check", "--once"):
             rc, out, err = run("--config.file", cfg, mode)
@@ -385,7 +357,7 @@ def check_absurd_values(tmp):
             f.write("\n".join(lines) + "\n")
     src = "  - name: %s\n    format: %s\n    paths: [%s]\n"
     cfg = os.path.join(tmp, "absurd.yml")
-    write(cfg, "sources:\n" +
+    write_atomic(cfg, "sources:\n" +
           src % ("nginx", "nginx", "n.log") + "    log_format: '$request_time "
           "$upstream_response_time $body_bytes_sent $status \"$request\"'\n" +
           src % ("json", "json", "j.log") +

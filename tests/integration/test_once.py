@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import binary, parse_exposition, value  # noqa: E402
+from harness import as_user, binary, parse_exposition, value  # noqa: E402
 
 NOBODY = 65534
 CAP = 1024
@@ -31,11 +31,8 @@ def write(path, n, code=200):
 
 
 def once(paths, user=None):
-    def demote():
-        os.setgid(user)
-        os.setuid(user)
     p = subprocess.run([binary(), "--once", "--source", "t"] + paths, capture_output=True,
-                       preexec_fn=demote if user is not None else None, timeout=60)
+                       preexec_fn=as_user(user), timeout=60)
     return p.returncode, parse_exposition(p.stdout.decode()), p.stderr.decode()
 
 

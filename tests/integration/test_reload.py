@@ -24,7 +24,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Exporter, parse_exposition, value  # noqa: E402
+from harness import Exporter, value, write_atomic  # noqa: E402
 
 LINE = '203.0.113.%d - - [25/Nov/2026:10:00:00 +0000] "GET /p HTTP/1.1" %s 512 "-" "curl/8"\n'
 CONFIG = """
@@ -53,32 +53,10 @@ NGINX_SRC = """  - name: %s
 """
 
 
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
-
-
 def append(path, code, count):
     with open(path, "a") as f:
         for i in range(count):
             f.write(LINE % (i % 250, code))
-
-
-def scrape(exp):
-    status, _, body = exp.get("/prom")
-    assert status == 200, status
-    return parse_exposition(body.decode("utf-8"))
-
-
-def wait(exp, pred, timeout=10.0):
-    deadline = time.time() + timeout
-    s = scrape(exp)
-    while not pred(s):
-        assert time.time() < deadline, "timed out; log:\n" + exp.log()
-        time.sleep(0.05)
-        s = scrape(exp)
-    return s
 
 
 def responses(samples, source, code, **labels):
@@ -94,12 +72,12 @@ def check_all_or_nothing(tmp):
     open(a, "w").close()
     open(b, "w").close()
     cfg = os.path.join(tmp, "aon.yml")
-    write(cfg, CONFIG % (SRC % ("a", a, "x") + SRC % ("b", b, "y")))
-    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
+    write_atomic(cfg, CONFIG % (SRC % ("a", a, "x") + SRC % ("b", b, "y")))
+    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"], path="/prom")
     try:
         append(a, "200", 10)
         append(b, "404", 3)
-        wait(exp, lambda s: responses(s, "a", "200") == 10 and responses(s, "b", "404") == 3)
+        exp.wait_for(lambda s: responses(s, "a", "200") == 10 and responses(s, "b", "404") == 3)
         # a changed, b kept, c new and refused: a pattern the rewriter cannot
         # compile and a label named metric, both refused while the new
         # configuration is validated.  Nothing may change.  (A failure that
@@ -111,13 +89,13 @@ def check_all_or_nothing(tmp):
                        SRC.replace("team", "metric") % ("c", b, "m")), b"metric"),
         ]
         for n, (text, why) in enumerate(bad):
-            write(cfg, text)
+            write_atomic(cfg, text)
             status, _, body = reload(exp)
             assert status == 400 and why in body, (status, body)
             exp.proc.send_signal(signal.SIGHUP)  # the same through the signal
             append(a, "200", 1)
             append(b, "404", 1)
-            s = wait(exp, lambda s: responses(s, "a", "200") == 11 + n and
+            s = exp.wait_for(lambda s: responses(s, "a", "200") == 11 + n and
                      responses(s, "b", "404") == 4 + n)
             assert value(s, "accesslog_config_last_reload_successful") == 0
             assert responses(s, "a", "200", team="x") == 11 + n, "old source lost its counters"
@@ -126,11 +104,11 @@ def check_all_or_nothing(tmp):
             landing = exp.get("/")[2].decode()
             assert "a (combined): " + a in landing and "c (combined)" not in landing, landing
         # The same change without c: the failed attempts left nothing behind.
-        write(cfg, CONFIG % (SRC % ("a", a, "z") + SRC % ("b", b, "y")))
+        write_atomic(cfg, CONFIG % (SRC % ("a", a, "z") + SRC % ("b", b, "y")))
         status, _, body = reload(exp)
         assert status == 200, (status, body)
         append(a, "200", 2)
-        s = wait(exp, lambda s: responses(s, "a", "200", team="z") == 2)
+        s = exp.wait_for(lambda s: responses(s, "a", "200", team="z") == 2)
         assert value(s, "accesslog_config_last_reload_successful") == 1
         assert responses(s, "a", "200", team="x") == 0
         assert responses(s, "b", "404") == 5
@@ -145,8 +123,8 @@ def check_continuity(tmp, reloads=8):
     open(a, "w").close()
     cfg = os.path.join(tmp, "cont.yml")
     configs = [CONFIG % (SRC % ("a", a, "x")), CONFIG % (NGINX_SRC % ("a", a, "z"))]
-    write(cfg, configs[0])
-    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
+    write_atomic(cfg, configs[0])
+    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"], path="/prom")
     written = []
     done = threading.Event()
 
@@ -169,7 +147,7 @@ def check_continuity(tmp, reloads=8):
         t.start()
         for k in range(reloads):
             time.sleep(0.15)
-            write(cfg, configs[(k + 1) % 2])
+            write_atomic(cfg, configs[(k + 1) % 2])
             status, _, body = reload(exp)
             assert status == 200, (status, body)
         time.sleep(0.15)
@@ -181,12 +159,12 @@ def check_continuity(tmp, reloads=8):
         assert all(x > 0 for x in before), before  # lines were read between all reloads
         last = total - sum(before)
         # Settled: the count stops moving (and already reached last when all is well).
-        prev, s = -1, scrape(exp)
+        prev, s = -1, exp.scrape()
         deadline = time.time() + 10
         while value(s, "accesslog_log_lines_total", source="a") != prev and time.time() < deadline:
             prev = value(s, "accesslog_log_lines_total", source="a")
             time.sleep(0.3)
-            s = scrape(exp)
+            s = exp.scrape()
         got = value(s, "accesslog_log_lines_total", source="a")
         assert got == last, ("lost" if got < last else "double counted", total, before, got)
         team = "x" if reloads % 2 == 0 else "z"
