@@ -1,0 +1,664 @@
+/*
+ * metrics_checkpoint.c - counter values to and from checkpoint text (see
+ * metrics.h: metrics_source_save, metrics_source_restore).
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "exporter/metrics_impl.h"
+#include "parsers/numparse.h"
+
+/* Checkpoint keys of the families ("d" lines). */
+static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", "up"};
+
+/*
+ * One record per line, fields separated by one space:
+ *   c <counter> <value>                 self-metric (by short name)
+ *   r <method> <code> <value>           response counter ("invalid" code allowed)
+ *   b <method> <class> <value>          response bytes
+ *   h <req|up> <method> <class> <i|inf> <bound-bits-hex> <value>   histogram bucket
+ *   s <req|up> <method> <class> <sum-bits-hex>                     histogram sum
+ *   l <=name> <field> <=match|-> <=replacement|->   field-label schema
+ *   R, B, H, S: the same for a field-label series, followed by one token per
+ *      field label: "=" and the value with bytes outside '!'..'~' and '%'
+ *      written as %XX (so "=" alone is the empty value)
+ *   d <responses|bytes|req|up> <value>  series dropped by the limit
+ * Doubles travel as their IEEE bits in hex so they round-trip exactly.
+ *
+ * The "l" lines (one per field label, in label order, before the series)
+ * say what each value position of R/B/H/S meant when it was saved: name,
+ * record field, match and replacement ("-": no rewrite), escaped like the
+ * values.  Restore maps a running label to the saved position with the same
+ * name when field, match and replacement are unchanged; a label that is new,
+ * or whose field or rewrite changed, gets the empty value, and a saved label
+ * that no longer exists is dropped (its series merge).  Every restored value
+ * is still added somewhere, so totals stay exact; the overflow label set
+ * (all "__overflow__") stays the overflow set.  A checkpoint without "l"
+ * lines (older versions) cannot say which position was which: all its
+ * field-label series get empty values (totals kept) rather than risk
+ * putting counts under the wrong label.  Rejected: a hash of the schema
+ * (could only say "changed", not map by name; the full text is small and
+ * bounded by the config caps); re-running the new rewrite on saved values
+ * (they are already rewritten and capped, the raw value is gone).
+ */
+static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
+    [METRICS_LINES] = "lines",
+    [METRICS_PARSE_ERRORS] = "parse_errors",
+    [METRICS_BYTES_READ] = "bytes_read",
+    [METRICS_ROTATIONS] = "rotations",
+    [METRICS_TRUNCATIONS] = "truncations",
+    [METRICS_LINES_TOO_LONG] = "lines_too_long",
+    [METRICS_READ_ERRORS] = "read_errors",
+};
+
+/* Record fields by checkpoint name (enum config_field order). */
+static const char *const field_keys[] = {
+    [CONFIG_FIELD_VHOST] = "vhost",
+    [CONFIG_FIELD_PATH] = "path",
+    [CONFIG_FIELD_UPSTREAM_STATUS] = "upstream_status",
+};
+#define N_FIELD_KEYS ((unsigned)(sizeof(field_keys) / sizeof(field_keys[0])))
+
+static bool needs_escape(unsigned char c)
+{
+	return c <= ' ' || c >= 0x7f || c == '%';
+}
+
+/* " =" and the bytes, with needs_escape bytes as %XX: one space-free token. */
+static void put_token(struct strbuf *out, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	(void)strbuf_append(out, " =", 2);
+	for (size_t k = 0; k < len; k++) {
+		unsigned char c = (unsigned char)p[k];
+		if (!needs_escape(c)) {
+			(void)strbuf_putc(out, (char)c);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			(void)strbuf_append(out, e, 3);
+		}
+	}
+}
+
+static void save_values(const struct metrics_source *s, uint32_t tuple, struct strbuf *out)
+{
+	struct str_view v[CONFIG_MAX_FIELD_LABELS];
+	size_t w = series_tuples_width(s->tuples);
+
+	series_tuples_values(s->tuples, tuple, v);
+	for (size_t i = 0; i < w; i++) {
+		put_token(out, v[i].ptr, v[i].len);
+	}
+	(void)strbuf_putc(out, '\n');
+}
+
+/* The "l" lines: what each value position of the series lines means. */
+static void save_schema(const struct metrics_source *s, struct strbuf *out)
+{
+	size_t w = series_tuples_width(s->tuples);
+
+	for (size_t i = 0; i < w; i++) {
+		struct series_label_def d;
+		series_tuples_def(s->tuples, i, &d);
+		(void)strbuf_putc(out, 'l');
+		put_token(out, d.name, strlen(d.name));
+		(void)strbuf_printf(out, " %s", field_keys[d.field]);
+		if (d.match) {
+			put_token(out, d.match, strlen(d.match));
+			put_token(out, d.replacement, strlen(d.replacement));
+			(void)strbuf_putc(out, '\n');
+		} else {
+			(void)strbuf_puts(out, " - -\n");
+		}
+	}
+}
+
+static void save_bucket(struct strbuf *out, char tag, const char *hname, unsigned me, unsigned c,
+                        const struct histogram *h, size_t k, uint64_t v)
+{
+	(void)strbuf_printf(
+	    out, "%c %s %s %s %s %016llx %llu", tag, hname, metrics_method_names[me],
+	    metrics_class_names[c], k < h->n_bounds ? "i" : "inf",
+	    (unsigned long long)(k < h->n_bounds ? dbits(h->bounds[k]) : 0), (unsigned long long)v);
+}
+
+static void save_hist(const struct histogram *h, const char *tag, struct strbuf *out)
+{
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			_Atomic uint64_t *row = hist_row(h, me, c);
+			for (size_t k = 0; k <= h->n_bounds; k++) {
+				uint64_t v = get(&row[k]);
+				if (v) {
+					save_bucket(out, 'h', tag, me, c, h, k, v);
+					(void)strbuf_putc(out, '\n');
+				}
+			}
+			uint64_t sb = get(&h->sum_bits[me][c]);
+			if (sb) {
+				(void)strbuf_printf(out, "s %s %s %s %016llx\n", tag,
+				                    metrics_method_names[me],
+				                    metrics_class_names[c], (unsigned long long)sb);
+			}
+		}
+	}
+}
+
+static void save_dyn_hist(const struct metrics_source *s, bool up, struct strbuf *out)
+{
+	const struct histogram *h = up ? &s->upstream : &s->request;
+	const struct series_family *fa = s->fam[up ? FAM_UPSTREAM : FAM_REQUEST];
+	const char *tag = family_keys[up ? FAM_UPSTREAM : FAM_REQUEST];
+	size_t cnt = series_family_count(fa);
+
+	for (size_t e = 0; e < cnt; e++) {
+		struct series_key key;
+		_Atomic uint64_t *row;
+		series_family_entry(fa, e, &key, &row);
+		for (size_t k = 0; k <= h->n_bounds; k++) {
+			uint64_t v = get(&row[k]);
+			if (v) {
+				save_bucket(out, 'H', tag, key.method, key.slot, h, k, v);
+				save_values(s, key.tuple, out);
+			}
+		}
+		uint64_t sb = get(&row[h->n_bounds + 1]);
+		if (sb) {
+			(void)strbuf_printf(out, "S %s %s %s %016llx", tag,
+			                    metrics_method_names[key.method],
+			                    metrics_class_names[key.slot], (unsigned long long)sb);
+			save_values(s, key.tuple, out);
+		}
+	}
+}
+
+static void save_dyn(const struct metrics_source *s, struct strbuf *out)
+{
+	save_schema(s, out);
+	for (unsigned fam = FAM_RESPONSES; fam <= FAM_BYTES; fam++) {
+		const struct series_family *fa = s->fam[fam];
+		size_t cnt = series_family_count(fa);
+		for (size_t e = 0; e < cnt; e++) {
+			struct series_key key;
+			_Atomic uint64_t *v;
+			series_family_entry(fa, e, &key, &v);
+			if (!get(v)) {
+				continue;
+			}
+			(void)strbuf_printf(out, "%c %s %s %llu", fam == FAM_RESPONSES ? 'R' : 'B',
+			                    metrics_method_names[key.method],
+			                    fam == FAM_RESPONSES ? status_slot_code(key.slot)
+			                                         : metrics_class_names[key.slot],
+			                    (unsigned long long)get(v));
+			save_values(s, key.tuple, out);
+		}
+	}
+	save_dyn_hist(s, false, out);
+	save_dyn_hist(s, true, out);
+	for (unsigned fam = 0; fam < FAM_COUNT; fam++) {
+		uint64_t d = series_family_dropped(s->fam[fam]);
+		if (d) {
+			(void)strbuf_printf(out, "d %s %llu\n", family_keys[fam],
+			                    (unsigned long long)d);
+		}
+	}
+}
+
+int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
+{
+	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		(void)strbuf_printf(out, "c %s %llu\n", counter_keys[c],
+		                    (unsigned long long)get(&s->counters[c]));
+	}
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
+			uint64_t v = get(&s->responses[me][slot]);
+			if (v) {
+				(void)strbuf_printf(out, "r %s %s %llu\n", metrics_method_names[me],
+				                    status_slot_code(slot), (unsigned long long)v);
+			}
+		}
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			uint64_t v = get(&s->bytes[me][c]);
+			if (v) {
+				(void)strbuf_printf(out, "b %s %s %llu\n", metrics_method_names[me],
+				                    metrics_class_names[c], (unsigned long long)v);
+			}
+		}
+	}
+	save_hist(&s->request, "req", out);
+	save_hist(&s->upstream, "up", out);
+	if (s->tuples) {
+		save_dyn(s, out);
+	}
+	return out->error;
+}
+
+#define MAX_FIELDS (7 + CONFIG_MAX_FIELD_LABELS)
+
+struct fields {
+	const char *p[MAX_FIELDS];
+	size_t len[MAX_FIELDS];
+	size_t n;
+};
+
+static int split_fields(const char *line, size_t len, struct fields *f)
+{
+	size_t i = 0;
+
+	f->n = 0;
+	while (i < len) {
+		size_t start = i;
+		while (i < len && line[i] != ' ') {
+			i++;
+		}
+		if (i == start || f->n == MAX_FIELDS) {
+			return -EINVAL;
+		}
+		f->p[f->n] = line + start;
+		f->len[f->n++] = i - start;
+		if (i < len) {
+			i++;
+		}
+	}
+	return f->n ? 0 : -EINVAL;
+}
+
+static int parse_u64(const char *p, size_t len, unsigned base, uint64_t *ret)
+{
+	return base == 16 ? numparse_hex_u64(p, len, ret) : numparse_u64(p, len, ret);
+}
+
+static bool field_is(const struct fields *f, size_t i, const char *s)
+{
+	return strlen(s) == f->len[i] && memcmp(f->p[i], s, f->len[i]) == 0;
+}
+
+static int lookup_name(const struct fields *f, size_t i, const char *const *names, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (names[k] && field_is(f, i, names[k])) {
+			return (int)k;
+		}
+	}
+	return -1;
+}
+
+static int lookup_code(const struct fields *f, size_t i)
+{
+	if (field_is(f, i, "invalid")) {
+		return (int)STATUS_SLOT_INVALID;
+	}
+	unsigned slot = status_slot_from_text(f->p[i], f->len[i]);
+	return slot == STATUS_SLOT_INVALID ? -1 : (int)slot;
+}
+
+/* Decoded field-label values of a line (fields base..n-1). */
+struct line_values {
+	char buf[CONFIG_MAX_FIELD_LABELS][SERIES_RAW_CAP];
+	struct str_view v[CONFIG_MAX_FIELD_LABELS];
+	size_t n;
+};
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	                              : -1;
+}
+
+static int decode_values(const struct fields *f, size_t base, struct line_values *lv)
+{
+	lv->n = 0;
+	for (size_t i = base; i < f->n; i++) {
+		const char *p = f->p[i];
+		size_t len = f->len[i], o = 0;
+		if (p[0] != '=' || lv->n == CONFIG_MAX_FIELD_LABELS) {
+			return -EINVAL;
+		}
+		for (size_t k = 1; k < len; k++) {
+			int c = (unsigned char)p[k];
+			if (c == '%') {
+				int hi = k + 2 < len ? hexval(p[k + 1]) : -1;
+				int lo = hi >= 0 ? hexval(p[k + 2]) : -1;
+				if (lo < 0) {
+					return -EINVAL;
+				}
+				c = hi * 16 + lo;
+				k += 2;
+			}
+			if (o == SERIES_RAW_CAP) {
+				return -EINVAL;
+			}
+			lv->buf[lv->n][o++] = (char)c;
+		}
+		lv->v[lv->n] = (struct str_view){lv->buf[lv->n], o};
+		lv->n++;
+	}
+	return 0;
+}
+
+/* The checkpoint's field-label schema ("l" lines, in order), gathered by the
+ * validating pass; schema_map turns it into map[] for the adding pass. */
+struct restore_schema {
+	struct fields def[CONFIG_MAX_FIELD_LABELS]; /* the "l" lines (views into the text) */
+	size_t n;                                   /* 0: no schema (older checkpoint) */
+	unsigned widths;                            /* bit w: a series line had w values */
+	int map[CONFIG_MAX_FIELD_LABELS];           /* running label -> saved position, -1 */
+	bool identity;                              /* map[j] == j for every label */
+};
+
+/* A "=" token exactly as put_token writes it (so equal text is equal bytes). */
+static bool token_canonical(const char *p, size_t len)
+{
+	if (len == 0 || p[0] != '=') {
+		return false;
+	}
+	for (size_t k = 1; k < len; k++) {
+		unsigned char c = (unsigned char)p[k];
+		if (c == '%') {
+			int hi = k + 2 < len ? hexval(p[k + 1]) : -1;
+			int lo = hi >= 0 ? hexval(p[k + 2]) : -1;
+			if (lo < 0 || (p[k + 1] >= 'a' && p[k + 1] <= 'f') ||
+			    (p[k + 2] >= 'a' && p[k + 2] <= 'f') ||
+			    !needs_escape((unsigned char)(hi * 16 + lo))) {
+				return false;
+			}
+			k += 2;
+		} else if (needs_escape(c)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Whether a canonical token, or "-", stands for plain (NULL: "-"). */
+static bool token_is(const char *p, size_t len, const char *plain)
+{
+	size_t o = 0, n;
+
+	if (!plain) {
+		return len == 1 && p[0] == '-';
+	}
+	if (p[0] != '=') {
+		return false;
+	}
+	n = strlen(plain);
+	for (size_t k = 1; k < len; k++) {
+		int c = (unsigned char)p[k];
+		if (c == '%') {
+			c = hexval(p[k + 1]) * 16 + hexval(p[k + 2]);
+			k += 2;
+		}
+		if (o == n || (unsigned char)plain[o] != c) {
+			return false;
+		}
+		o++;
+	}
+	return o == n;
+}
+
+static bool token_none(const struct fields *f, size_t i)
+{
+	return f->len[i] == 1 && f->p[i][0] == '-';
+}
+
+/* Check an "l" line; the validating pass records it (in order). */
+static int restore_schema_line(struct restore_schema *sc, const struct fields *f, bool dry)
+{
+	if (f->n != 5 || !token_canonical(f->p[1], f->len[1]) ||
+	    lookup_name(f, 2, field_keys, N_FIELD_KEYS) < 0 ||
+	    token_none(f, 3) != token_none(f, 4) ||
+	    (!token_none(f, 3) &&
+	     (!token_canonical(f->p[3], f->len[3]) || !token_canonical(f->p[4], f->len[4])))) {
+		return -EINVAL;
+	}
+	if (!dry) {
+		return 0;
+	}
+	if (sc->n == CONFIG_MAX_FIELD_LABELS) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sc->n; i++) {
+		const struct fields *o = &sc->def[i];
+		if (o->len[1] == f->len[1] && memcmp(o->p[1], f->p[1], f->len[1]) == 0) {
+			return -EINVAL; /* a name twice: positions would be ambiguous */
+		}
+	}
+	sc->def[sc->n++] = *f;
+	return 0;
+}
+
+/* After the validating pass: every series line must have one value per
+ * saved label; then map each running label to its saved position. */
+static int schema_map(const struct metrics_source *s, struct restore_schema *sc)
+{
+	size_t w = s->tuples ? series_tuples_width(s->tuples) : 0;
+
+	if (sc->n && (sc->widths & ~(1u << sc->n))) {
+		return -EINVAL;
+	}
+	sc->identity = sc->n == w;
+	for (size_t j = 0; j < w; j++) {
+		struct series_label_def d;
+		series_tuples_def(s->tuples, j, &d);
+		sc->map[j] = -1;
+		for (size_t i = 0; i < sc->n; i++) {
+			const struct fields *l = &sc->def[i];
+			if (!token_is(l->p[1], l->len[1], d.name)) {
+				continue;
+			}
+			if (lookup_name(l, 2, field_keys, N_FIELD_KEYS) == (int)d.field &&
+			    token_is(l->p[3], l->len[3], d.match) &&
+			    token_is(l->p[4], l->len[4], d.replacement)) {
+				sc->map[j] = (int)i;
+			}
+			break;
+		}
+		sc->identity = sc->identity && sc->map[j] == (int)j;
+	}
+	return 0;
+}
+
+static bool all_overflow(const struct line_values *lv)
+{
+	static const size_t olen = sizeof(SERIES_OVERFLOW_VALUE) - 1;
+
+	for (size_t i = 0; i < lv->n; i++) {
+		if (lv->v[i].len != olen ||
+		    memcmp(lv->v[i].ptr, SERIES_OVERFLOW_VALUE, olen) != 0) {
+			return false;
+		}
+	}
+	return lv->n > 0;
+}
+
+/* The tuple a restored line belongs to: its values placed by the schema map;
+ * the empty value for a label the checkpoint cannot vouch for (no schema,
+ * new label, changed rewrite, a flat line); the overflow set stays itself. */
+static uint32_t line_tuple(struct metrics_source *s, const struct restore_schema *sc,
+                           const struct line_values *lv)
+{
+	size_t w = series_tuples_width(s->tuples);
+	bool mapped = sc->n && lv->n == sc->n;
+	bool over = all_overflow(lv);
+	struct str_view e[CONFIG_MAX_FIELD_LABELS];
+
+	if (mapped && sc->identity) {
+		return series_tuples_intern(s->tuples, lv->v, w);
+	}
+	for (size_t j = 0; j < w; j++) {
+		if (over) {
+			e[j] = (struct str_view){SERIES_OVERFLOW_VALUE,
+			                         sizeof(SERIES_OVERFLOW_VALUE) - 1};
+		} else if (mapped && sc->map[j] >= 0) {
+			e[j] = lv->v[sc->map[j]];
+		} else {
+			e[j] = (struct str_view){"", 0};
+		}
+	}
+	return series_tuples_intern(s->tuples, e, w);
+}
+
+/* Where a restored value goes: flat cell, or a series of the family. */
+static _Atomic uint64_t *restore_target(struct metrics_source *s, const struct restore_schema *sc,
+                                        enum family fam, const struct line_values *lv, unsigned me,
+                                        unsigned k, _Atomic uint64_t *flat)
+{
+	if (!s->tuples) {
+		return flat;
+	}
+	return series_family_restore(s->fam[fam], line_tuple(s, sc, lv), me, k);
+}
+
+static void add_double(_Atomic uint64_t *bits, double d)
+{
+	atomic_store_explicit(bits, dbits(bitsd(get(bits)) + d), memory_order_relaxed);
+}
+
+static int restore_hist(struct metrics_source *s, struct restore_schema *sc, const struct fields *f,
+                        bool dry)
+{
+	bool up = field_is(f, 1, "up");
+	struct histogram *h = field_is(f, 1, "req") ? &s->request : up ? &s->upstream : NULL;
+	int me = lookup_name(f, 2, metrics_method_names, N_METHODS);
+	int c = lookup_name(f, 3, metrics_class_names, N_CLASSES);
+	bool sum = f->p[0][0] == 's' || f->p[0][0] == 'S';
+	bool dyn = f->p[0][0] == 'S' || f->p[0][0] == 'H';
+	size_t base = sum ? 5 : 7;
+	struct line_values lv;
+	uint64_t bits, v = 0;
+
+	if (!h || me < 0 || c < 0 || f->n < base || (!dyn && f->n != base) ||
+	    decode_values(f, base, &lv) < 0) {
+		return -EINVAL;
+	}
+	if (parse_u64(f->p[sum ? 4 : 5], f->len[sum ? 4 : 5], 16, &bits) < 0 ||
+	    (!sum && parse_u64(f->p[6], f->len[6], 10, &v) < 0)) {
+		return -EINVAL;
+	}
+	if (dry) {
+		sc->widths |= dyn ? 1u << lv.n : 0;
+		return 0;
+	}
+	enum family fam = up ? FAM_UPSTREAM : FAM_REQUEST;
+	_Atomic uint64_t *row = restore_target(s, sc, fam, &lv, (unsigned)me, (unsigned)c,
+	                                       hist_row(h, (unsigned)me, (unsigned)c));
+	if (!row) {
+		return 0; /* out of memory in the series table: dropped */
+	}
+	if (sum) {
+		add_double(s->tuples ? &row[h->n_bounds + 1] : &h->sum_bits[me][c], bitsd(bits));
+		return 0;
+	}
+	/* Buckets changed since the checkpoint: drop the bucket rather than misplace it. */
+	size_t k = h->n_bounds;
+	if (field_is(f, 4, "i")) {
+		for (k = 0; k < h->n_bounds && dbits(h->bounds[k]) != bits; k++) {
+		}
+		if (k == h->n_bounds) {
+			return 0;
+		}
+	}
+	inc(&row[k], v);
+	return 0;
+}
+
+static int restore_counter(struct metrics_source *s, struct restore_schema *sc,
+                           const struct fields *f, bool dry)
+{
+	bool resp = f->p[0][0] == 'r' || f->p[0][0] == 'R';
+	bool dyn = f->p[0][0] == 'R' || f->p[0][0] == 'B';
+	struct line_values lv;
+	uint64_t v;
+	int a = lookup_name(f, 1, metrics_method_names, N_METHODS);
+	int b = f->n < 3 ? -1
+	        : resp   ? lookup_code(f, 2)
+	                 : lookup_name(f, 2, metrics_class_names, N_CLASSES);
+
+	if (f->n < 4 || (!dyn && f->n != 4) || a < 0 || b < 0 ||
+	    parse_u64(f->p[3], f->len[3], 10, &v) < 0 || decode_values(f, 4, &lv) < 0) {
+		return -EINVAL;
+	}
+	if (dry) {
+		sc->widths |= dyn ? 1u << lv.n : 0;
+		return 0;
+	}
+	_Atomic uint64_t *t =
+	    restore_target(s, sc, resp ? FAM_RESPONSES : FAM_BYTES, &lv, (unsigned)a, (unsigned)b,
+	                   resp ? &s->responses[a][b] : &s->bytes[a][b]);
+	if (t) {
+		inc(t, v);
+	}
+	return 0;
+}
+
+static int restore_line(struct metrics_source *s, struct restore_schema *sc, const char *line,
+                        size_t len, bool dry)
+{
+	struct fields f;
+	uint64_t v;
+	int a;
+
+	if (split_fields(line, len, &f) < 0 || f.len[0] != 1) {
+		return -EINVAL;
+	}
+	switch (f.p[0][0]) {
+	case 'h':
+	case 'H':
+	case 's':
+	case 'S':
+		return f.n >= 5 ? restore_hist(s, sc, &f, dry) : -EINVAL;
+	case 'r':
+	case 'R':
+	case 'b':
+	case 'B':
+		return restore_counter(s, sc, &f, dry);
+	case 'l':
+		return restore_schema_line(sc, &f, dry);
+	case 'c':
+	case 'd':
+		if (f.n != 3 || parse_u64(f.p[2], f.len[2], 10, &v) < 0) {
+			return -EINVAL;
+		}
+		a = f.p[0][0] == 'c' ? lookup_name(&f, 1, counter_keys, METRICS_COUNTER_COUNT)
+		                     : lookup_name(&f, 1, family_keys, FAM_COUNT);
+		if (a < 0) {
+			return -EINVAL;
+		}
+		if (!dry && f.p[0][0] == 'c') {
+			inc(&s->counters[a], v);
+		} else if (!dry && s->tuples) {
+			series_family_add_dropped(s->fam[a], v);
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int metrics_source_restore(struct metrics_source *s, const char *text, size_t len)
+{
+	struct restore_schema sc;
+
+	memset(&sc, 0, sizeof(sc));
+	/* Two passes: validate everything (and read the schema) first, so a bad
+	 * file restores nothing and the schema may stand anywhere in the text. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t i = 0;
+		while (i < len) {
+			const char *nl = memchr(text + i, '\n', len - i);
+			size_t end = nl ? (size_t)(nl - text) : len;
+			if (end > i && restore_line(s, &sc, text + i, end - i, pass == 0) < 0) {
+				return -EINVAL;
+			}
+			i = end + 1;
+		}
+		if (pass == 0 && schema_map(s, &sc) < 0) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

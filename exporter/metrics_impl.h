@@ -1,0 +1,138 @@
+/*
+ * metrics_impl.h - the registry's private data, shared by its three files:
+ * metrics.c (sources, the hot path, gauges), metrics_render.c (exposition)
+ * and metrics_checkpoint.c (save and restore).  Nothing outside these files
+ * includes it; everyone else sees the opaque types of metrics.h.
+ */
+#ifndef EXPORTER_METRICS_IMPL_H
+#define EXPORTER_METRICS_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "exporter/metrics.h"
+#include "exporter/series.h"
+#include "parsers/status.h"
+
+#define METRICS_MAX_SOURCES 1024
+#define N_METHODS 17u
+#define METHOD_OTHER 16u
+#define N_CLASSES 6u
+#define CLASS_INVALID 5u
+#define MAX_BUCKETS 64u
+
+/* Label values of the method and class dimensions (metrics.c). */
+extern const char *const metrics_method_names[N_METHODS];
+extern const char *const metrics_class_names[N_CLASSES];
+
+struct histogram {
+	size_t n_bounds; /* finite bounds; bucket n_bounds is +Inf */
+	double bounds[MAX_BUCKETS];
+	_Atomic uint64_t *counts;                        /* [N_METHODS][N_CLASSES][n_bounds + 1] */
+	_Atomic uint64_t sum_bits[N_METHODS][N_CLASSES]; /* double stored as bits */
+	char le[MAX_BUCKETS + 1][32];                    /* le label values, "+Inf" last */
+	size_t le_len[MAX_BUCKETS + 1];
+};
+
+/* Series-table families of a source with field labels. */
+enum family {
+	FAM_RESPONSES,
+	FAM_BYTES,
+	FAM_REQUEST,
+	FAM_UPSTREAM,
+	FAM_COUNT,
+};
+
+struct file_gauge {
+	char *path;
+	atomic_bool open;
+};
+
+struct metrics_source {
+	char *name;
+	struct config_label *labels;
+	size_t n_labels;
+	char *base_frag; /* 'source="x",static="y"' escaped once, reused by every sample */
+	size_t base_frag_len;
+	_Atomic uint64_t counters[METRICS_COUNTER_COUNT];
+	_Atomic uint64_t last_read_bits;
+	_Atomic uint64_t responses[N_METHODS][STATUS_SLOTS];
+	_Atomic uint64_t bytes[N_METHODS][N_CLASSES];
+	struct histogram request;
+	struct histogram upstream;
+	struct series_tuples *tuples;         /* NULL: no field labels, flat arrays */
+	bool no_hist;                         /* copy of the registry's, next to the hot data */
+	struct series_family *fam[FAM_COUNT]; /* with field labels */
+	pthread_mutex_t files_lock;           /* guards changing files[] */
+	pthread_mutex_t *render_lock;         /* the registry's lock: held to remove from files[] */
+	struct file_gauge files[METRICS_MAX_FILES];
+	atomic_size_t n_files;
+};
+
+struct metrics {
+	pthread_mutex_t lock; /* guards the source list */
+	struct metrics_source **sources;
+	size_t n_sources;
+	double bucket_req[MAX_BUCKETS];
+	size_t n_req;
+	double bucket_up[MAX_BUCKETS];
+	size_t n_up;
+	_Atomic uint64_t checkpoint_bits;
+	_Atomic uint64_t reload_ok;      /* 0/1, last configuration reload */
+	_Atomic uint64_t reload_ok_bits; /* unix time of the last successful load */
+	bool no_class;
+	bool no_reason;
+	bool no_hist;
+	size_t series_limit;
+	char *slot_frag[STATUS_SLOTS]; /* 'code="404",class="4xx",reason="Not Found"' */
+	size_t slot_frag_len[STATUS_SLOTS];
+};
+
+static inline void inc(_Atomic uint64_t *c, uint64_t d)
+{
+	/* Single writer: a relaxed load + store is enough and avoids a locked RMW. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+	                      memory_order_relaxed);
+}
+
+/* The same, stopping at UINT64_MAX instead of wrapping (a counter that goes
+ * backwards would read as a reset): for adds of values from the log. */
+static inline void inc_sat(_Atomic uint64_t *c, uint64_t d)
+{
+	uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+	atomic_store_explicit(c, v > UINT64_MAX - d ? UINT64_MAX : v + d, memory_order_relaxed);
+}
+
+static inline uint64_t get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static inline uint64_t dbits(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+static inline double bitsd(uint64_t u)
+{
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+static inline unsigned class_of_slot(unsigned slot)
+{
+	return slot >= STATUS_SLOT_INVALID ? CLASS_INVALID : slot / 100u;
+}
+
+static inline _Atomic uint64_t *hist_row(const struct histogram *h, unsigned method, unsigned cls)
+{
+	return h->counts + ((size_t)method * N_CLASSES + cls) * (h->n_bounds + 1);
+}
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * metrics_render.c - the registry as an exposition (see metrics.h).
+ *
+ * Render order is fixed: families in a fixed order, sources in creation
+ * order, flat series in index order, dynamic series in creation order, so
+ * consecutive scrapes list series identically and a label set can never
+ * appear twice (each is one array cell or one table entry).  A render holds
+ * the registry lock for its walk over the sources and reads every value
+ * with relaxed loads: ingestion never waits for it.
+ */
+#include <stdio.h>
+
+#include "build_config.h"
+#include "exporter/metrics_impl.h"
+
+static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
+    [METRICS_LINES] = {"accesslog_log_lines_total", "Complete log lines read (parsed or not)."},
+    [METRICS_PARSE_ERRORS] = {"accesslog_log_parse_errors_total",
+                              "Log lines that did not match the source's format."},
+    [METRICS_BYTES_READ] = {"accesslog_log_bytes_read_total", "Bytes read from log files."},
+    [METRICS_ROTATIONS] = {"accesslog_log_rotations_total",
+                           "Log files replaced by a new file (rename, delete or inode change)."},
+    [METRICS_TRUNCATIONS] = {"accesslog_log_truncations_total",
+                             "Log files that shrank below the read offset (copytruncate)."},
+    [METRICS_LINES_TOO_LONG] = {"accesslog_log_lines_too_long_total",
+                                "Lines longer than the line cap, skipped."},
+    [METRICS_READ_ERRORS] = {"accesslog_log_read_errors_total",
+                             "Errors opening or reading log files (retried)."},
+};
+
+static const char *const family_names[FAM_COUNT] = {
+    [FAM_RESPONSES] = "accesslog_http_responses_total",
+    [FAM_BYTES] = "accesslog_http_response_bytes_total",
+    [FAM_REQUEST] = "accesslog_http_request_duration_seconds",
+    [FAM_UPSTREAM] = "accesslog_http_upstream_duration_seconds",
+};
+
+#define MAX_LABELS (CONFIG_MAX_STATIC_LABELS + CONFIG_MAX_FIELD_LABELS + 8)
+
+/* Fill the common labels (source + static labels); returns how many. */
+static size_t base_labels(const struct metrics_source *s, struct expo_label *l)
+{
+	l[0] = (struct expo_label){NULL, s->base_frag, s->base_frag_len};
+	return 1;
+}
+
+/* Append the field labels of tuple id after n labels; returns the new count. */
+static size_t field_labels(const struct metrics_source *s, uint32_t id, struct expo_label *l,
+                           size_t n)
+{
+	struct str_view v[CONFIG_MAX_FIELD_LABELS];
+	size_t w = series_tuples_width(s->tuples);
+
+	series_tuples_values(s->tuples, id, v);
+	for (size_t i = 0; i < w; i++) {
+		/* An empty value needs a non-NULL pointer and value_len 0 means strlen: use "". */
+		l[n++] = (struct expo_label){series_tuples_name(s->tuples, i),
+		                             v[i].len ? v[i].ptr : "", v[i].len};
+	}
+	return n;
+}
+
+/* code, [class], [reason], method: the status and method labels of a response series. */
+static size_t status_labels(const struct metrics *m, unsigned slot, unsigned me,
+                            struct expo_label *l, size_t n)
+{
+	l[n++] = (struct expo_label){NULL, m->slot_frag[slot], m->slot_frag_len[slot]};
+	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0};
+	return n;
+}
+
+static size_t method_class_labels(unsigned me, unsigned c, struct expo_label *l, size_t n)
+{
+	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0};
+	l[n++] = (struct expo_label){"class", metrics_class_names[c], 0};
+	return n;
+}
+
+static void render_responses(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char name[] = "accesslog_http_responses_total";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(b, f, name, EXPO_COUNTER,
+	            "HTTP responses by status code, its class and reason, and request method.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l);
+
+		for (unsigned slot = 0; slot < STATUS_SLOTS && !s->tuples; slot++) {
+			for (unsigned me = 0; me < N_METHODS; me++) {
+				uint64_t v = get(&s->responses[me][slot]);
+				if (v) {
+					size_t k = status_labels(m, slot, me, l, n);
+					expo_sample_u64(b, name, NULL, l, k, NULL, v);
+				}
+			}
+		}
+		if (s->tuples) {
+			const struct series_family *fa = s->fam[FAM_RESPONSES];
+			size_t cnt = series_family_count(fa);
+			for (size_t e = 0; e < cnt; e++) {
+				struct series_key key;
+				_Atomic uint64_t *v;
+				series_family_entry(fa, e, &key, &v);
+				size_t k = field_labels(s, key.tuple, l, n);
+				k = status_labels(m, key.slot, key.method, l, k);
+				expo_sample_u64(b, name, NULL, l, k, NULL, get(v));
+			}
+		}
+	}
+}
+
+static void render_bytes(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char name[] = "accesslog_http_response_bytes_total";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(b, f, name, EXPO_COUNTER,
+	            "Response body bytes sent, by request method and status class.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l);
+
+		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
+			for (unsigned c = 0; c < N_CLASSES; c++) {
+				uint64_t v = get(&s->bytes[me][c]);
+				if (v) {
+					size_t k = method_class_labels(me, c, l, n);
+					expo_sample_u64(b, name, NULL, l, k, NULL, v);
+				}
+			}
+		}
+		if (s->tuples) {
+			const struct series_family *fa = s->fam[FAM_BYTES];
+			size_t cnt = series_family_count(fa);
+			for (size_t e = 0; e < cnt; e++) {
+				struct series_key key;
+				_Atomic uint64_t *v;
+				series_family_entry(fa, e, &key, &v);
+				size_t k = field_labels(s, key.tuple, l, n);
+				k = method_class_labels(key.method, key.slot, l, k);
+				expo_sample_u64(b, name, NULL, l, k, NULL, get(v));
+			}
+		}
+	}
+}
+
+/* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum given. */
+static void render_hist_row(struct strbuf *b, const char *name, const struct histogram *h,
+                            const _Atomic uint64_t *row, uint64_t sum_bits,
+                            const struct expo_label *l, size_t n)
+{
+	uint64_t cum = 0;
+
+	for (size_t k = 0; k <= h->n_bounds; k++) {
+		struct expo_label lel = {"le", h->le[k], h->le_len[k]};
+		cum += get(&row[k]);
+		expo_sample_u64(b, name, "_bucket", l, n, &lel, cum);
+	}
+	expo_sample_double(b, name, "_sum", l, n, NULL, bitsd(sum_bits));
+	expo_sample_u64(b, name, "_count", l, n, NULL, cum);
+}
+
+static bool row_any(const _Atomic uint64_t *row, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (get(&row[k])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void render_histogram(struct metrics *m, enum expo_format f, struct strbuf *b, bool up)
+{
+	const char *name = family_names[up ? FAM_UPSTREAM : FAM_REQUEST];
+	struct expo_label l[MAX_LABELS];
+
+	if (m->no_hist) {
+		return; /* metrics.histograms: false - not even the family lines */
+	}
+	expo_family(b, f, name, EXPO_HISTOGRAM,
+	            up ? "Time spent waiting for upstream servers, summed over attempts."
+	               : "Time to serve the request, from the server's log.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		const struct histogram *h = up ? &s->upstream : &s->request;
+		size_t n = base_labels(s, l);
+
+		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
+			for (unsigned c = 0; c < N_CLASSES; c++) {
+				const _Atomic uint64_t *row = hist_row(h, me, c);
+				if (row_any(row, h->n_bounds + 1)) {
+					size_t k = method_class_labels(me, c, l, n);
+					render_hist_row(b, name, h, row, get(&h->sum_bits[me][c]),
+					                l, k);
+				}
+			}
+		}
+		if (s->tuples) {
+			const struct series_family *fa = s->fam[up ? FAM_UPSTREAM : FAM_REQUEST];
+			size_t cnt = series_family_count(fa);
+			for (size_t e = 0; e < cnt; e++) {
+				struct series_key key;
+				_Atomic uint64_t *v;
+				series_family_entry(fa, e, &key, &v);
+				size_t k = field_labels(s, key.tuple, l, n);
+				k = method_class_labels(key.method, key.slot, l, k);
+				render_hist_row(b, name, h, v, get(&v[h->n_bounds + 1]), l, k);
+			}
+		}
+	}
+}
+
+static void render_dropped(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char name[] = "accesslog_series_dropped_total";
+	struct expo_label l[MAX_LABELS];
+	bool any = false;
+
+	/* Only sources with field labels can drop series; without any, no family at all. */
+	for (size_t i = 0; i < m->n_sources; i++) {
+		any = any || m->sources[i]->tuples;
+	}
+	if (!any) {
+		return;
+	}
+	expo_family(b, f, name, EXPO_COUNTER,
+	            "Observations whose new label set exceeded the series limit; counted in the "
+	            "overflow series (every field label " SERIES_OVERFLOW_VALUE ") instead.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		const struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l);
+
+		for (unsigned fa = 0; fa < FAM_COUNT && s->tuples; fa++) {
+			l[n] = (struct expo_label){"metric", family_names[fa], 0};
+			expo_sample_u64(b, name, NULL, l, n + 1, NULL,
+			                series_family_dropped(s->fam[fa]));
+		}
+	}
+}
+
+static void render_counters(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	struct expo_label l[MAX_LABELS];
+
+	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		expo_family(b, f, counter_names[c][0], EXPO_COUNTER, counter_names[c][1]);
+		for (size_t i = 0; i < m->n_sources; i++) {
+			size_t n = base_labels(m->sources[i], l);
+			expo_sample_u64(b, counter_names[c][0], NULL, l, n, NULL,
+			                get(&m->sources[i]->counters[c]));
+		}
+	}
+}
+
+static void render_reload(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char ok_name[] = "accesslog_config_last_reload_successful";
+	static const char ts_name[] = "accesslog_config_last_reload_success_timestamp_seconds";
+
+	expo_family(b, f, ok_name, EXPO_GAUGE,
+	            "Whether the last configuration reload attempt succeeded (1) or failed (0).");
+	expo_sample_u64(b, ok_name, NULL, NULL, 0, NULL, get(&m->reload_ok));
+	expo_family(b, f, ts_name, EXPO_GAUGE,
+	            "Unix time of the last successful configuration load.");
+	expo_sample_double(b, ts_name, NULL, NULL, 0, NULL, bitsd(get(&m->reload_ok_bits)));
+}
+
+static void render_gauges(struct metrics *m, enum expo_format f, struct strbuf *b)
+{
+	static const char open_name[] = "accesslog_log_file_open";
+	static const char last_name[] = "accesslog_log_last_read_timestamp_seconds";
+	static const char ckpt_name[] = "accesslog_checkpoint_last_success_timestamp_seconds";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(b, f, open_name, EXPO_GAUGE, "Whether a log file is open (1) or missing (0).");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		struct metrics_source *s = m->sources[i];
+		size_t n = base_labels(s, l), nf = atomic_load(&s->n_files);
+		for (size_t k = 0; k < nf; k++) {
+			l[n] = (struct expo_label){"path", s->files[k].path, 0};
+			expo_sample_u64(b, open_name, NULL, l, n + 1, NULL,
+			                atomic_load(&s->files[k].open) ? 1 : 0);
+		}
+	}
+	expo_family(b, f, last_name, EXPO_GAUGE,
+	            "Unix time of the last complete line read from the source.");
+	for (size_t i = 0; i < m->n_sources; i++) {
+		size_t n = base_labels(m->sources[i], l);
+		expo_sample_double(b, last_name, NULL, l, n, NULL,
+		                   bitsd(get(&m->sources[i]->last_read_bits)));
+	}
+	expo_family(b, f, ckpt_name, EXPO_GAUGE,
+	            "Unix time of the last successful state checkpoint (0: none yet).");
+	expo_sample_double(b, ckpt_name, NULL, NULL, 0, NULL, bitsd(get(&m->checkpoint_bits)));
+	render_reload(m, f, b);
+}
+
+static void render_info(enum expo_format f, struct strbuf *b)
+{
+	static const char st_name[] = "accesslog_http_status_info";
+	static const char build_name[] = "accesslog_build_info";
+	struct expo_label l[4];
+	char code[8];
+
+	expo_family(b, f, st_name, EXPO_INFO,
+	            "Status codes the exporter knows, with class, reason and who defined them.");
+	for (size_t i = 0; i < status_catalog_size(); i++) {
+		const struct status_info *si = status_catalog_row(i);
+		unsigned slot = status_slot_from_code(si->code);
+		(void)snprintf(code, sizeof(code), "%u", si->code);
+		l[0] = (struct expo_label){"code", code, 0};
+		l[1] = (struct expo_label){"class", status_slot_class(slot), 0};
+		l[2] = (struct expo_label){"reason", si->reason, 0};
+		l[3] = (struct expo_label){"origin", si->origin, 0};
+		expo_sample_u64(b, st_name, NULL, l, 4, NULL, 1);
+	}
+	expo_family(b, f, build_name, EXPO_INFO, "Version and libraries of this exporter.");
+	l[0] = (struct expo_label){"version", ACCESSLOG_VERSION, 0};
+	l[1] = (struct expo_label){"revision", ACCESSLOG_REVISION, 0};
+	l[2] = (struct expo_label){"pcre2", ACCESSLOG_PCRE2_VERSION, 0};
+	l[3] = (struct expo_label){"microhttpd", ACCESSLOG_MHD_VERSION, 0};
+	expo_sample_u64(b, build_name, NULL, l, 4, NULL, 1);
+}
+
+int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
+{
+	pthread_mutex_lock(&m->lock);
+	render_responses(m, f, out);
+	render_bytes(m, f, out);
+	render_histogram(m, f, out, false);
+	render_histogram(m, f, out, true);
+	render_dropped(m, f, out);
+	render_counters(m, f, out);
+	render_gauges(m, f, out);
+	pthread_mutex_unlock(&m->lock);
+	render_info(f, out);
+	return out->error;
+}
