@@ -63,6 +63,7 @@ struct config *config_create(void)
 	memcpy(c->upstream_buckets, default_buckets, sizeof(default_buckets));
 	c->n_request_buckets = n;
 	c->n_upstream_buckets = n;
+	c->new_series_hold_ms = CONFIG_DEFAULT_NEW_SERIES_HOLD_MS;
 	return c;
 }
 
@@ -490,5 +491,78 @@ int config_parse_listen_address(const char *addr, struct config_listen *ret_list
 		return -EINVAL;
 	}
 	*ret_listen = l;
+	return 0;
+}
+
+/* Units of config_parse_duration, in the order they must appear. */
+static const struct {
+	const char *name;
+	uint64_t ms;
+} duration_units[] = {
+    {"y", 365ull * 24 * 3600 * 1000},
+    {"w", 7ull * 24 * 3600 * 1000},
+    {"d", 24ull * 3600 * 1000},
+    {"h", 3600ull * 1000},
+    {"m", 60ull * 1000},
+    {"s", 1000},
+    {"ms", 1},
+};
+#define N_DURATION_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
+/* The unit at p (longest name first: "ms" before "m"): its index, or -1. */
+static int duration_unit(const char *p, size_t *ret_len)
+{
+	int best = -1;
+	size_t best_len = 0;
+
+	for (size_t u = 0; u < N_DURATION_UNITS; u++) {
+		size_t len = strlen(duration_units[u].name);
+		if (len > best_len && strncmp(p, duration_units[u].name, len) == 0) {
+			best = (int)u;
+			best_len = len;
+		}
+	}
+	*ret_len = best_len;
+	return best;
+}
+
+int config_parse_duration(const char *text, uint64_t max_ms, uint64_t *ret_ms)
+{
+	const char *p = text;
+	uint64_t total = 0;
+	int last = -1;
+
+	if (strcmp(text, "0") == 0) {
+		*ret_ms = 0;
+		return 0;
+	}
+	if (!*p) {
+		return -EINVAL;
+	}
+	while (*p) {
+		uint64_t n = 0;
+		size_t digits = 0, ulen;
+		int u;
+		for (; *p >= '0' && *p <= '9'; p++, digits++) {
+			if (n > (UINT64_MAX - 9) / 10) {
+				return -ERANGE;
+			}
+			n = n * 10 + (uint64_t)(*p - '0');
+		}
+		u = digits ? duration_unit(p, &ulen) : -1;
+		if (u < 0 || u <= last) {
+			return -EINVAL; /* no number, no unit, or units out of order */
+		}
+		if (n > max_ms / duration_units[u].ms) {
+			return -ERANGE; /* also keeps n * unit from overflowing */
+		}
+		total += n * duration_units[u].ms;
+		if (total > max_ms) {
+			return -ERANGE;
+		}
+		last = u;
+		p += ulen;
+	}
+	*ret_ms = total;
 	return 0;
 }

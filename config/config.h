@@ -21,6 +21,8 @@
 #define CONFIG_MAX_FIELD_LABELS 4
 #define CONFIG_LISTEN_HOST_MAX 64  /* longest host part of a listen address, with NUL */
 #define CONFIG_LABEL_VALUE_MAX 256 /* bytes of a source name or static label value */
+#define CONFIG_DEFAULT_NEW_SERIES_HOLD_MS 60000u /* Prometheus's default scrape interval */
+#define CONFIG_MAX_NEW_SERIES_HOLD_MS 3600000u   /* 1h: longer holds hide too much */
 
 /* Record fields that can become labels (see metrics.c for the semantics). */
 enum config_field {
@@ -71,6 +73,8 @@ struct config {
 	bool no_reason_label;        /* drop "reason" from accesslog_http_responses_total */
 	bool no_histograms;          /* metrics.histograms: false - no duration histograms */
 	size_t series_limit;         /* max series per metric family and source (0: default) */
+	uint64_t new_series_hold_ms; /* new series read 0 this long (metrics.new_series_hold) */
+	bool created_timestamps;     /* OpenMetrics _created lines (metrics.created_timestamps) */
 	char *config_file;           /* path of the YAML file this came from, or NULL */
 	char *web_config_file;       /* exporter-toolkit web config (TLS, basic auth) or NULL */
 	char *log_level;             /* NULL: default */
@@ -127,6 +131,12 @@ struct config_listen {
  * in err. */
 int config_parse_listen_address(const char *addr, struct config_listen *ret_listen, char *err,
                                 size_t err_size);
+
+/* A duration in Prometheus's notation: "0", or one or more NUMBER UNIT
+ * pairs with units in decreasing order (y w d h m s ms), e.g. "1m",
+ * "1m30s", "500ms".  0 and *ret_ms; -EINVAL when malformed, -ERANGE above
+ * max_ms. */
+int config_parse_duration(const char *text, uint64_t max_ms, uint64_t *ret_ms);
 
 /* Replace a string field (e.g. &c->listen_address) with a copy: 0 or -ENOMEM. */
 int config_set_string(char **field, const char *value);

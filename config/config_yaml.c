@@ -141,13 +141,15 @@ static int read_global(struct reader *r, yaml_node_t *n)
 
 /* ---- metrics --------------------------------------------------------------- */
 
-enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_COUNT };
+enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_HOLD, M_CREATED, M_COUNT };
 static const char *const metrics_keys[M_COUNT] = {
     "request_duration_buckets",
     "upstream_duration_buckets",
     "status_labels",
     "series_limit",
     "histograms",
+    "new_series_hold",
+    "created_timestamps",
 };
 
 static int read_buckets(struct reader *r, yaml_node_t *n, const char *path, double *out,
@@ -226,6 +228,26 @@ static int read_status_labels(struct reader *r, yaml_node_t *n)
 	return e;
 }
 
+static int read_hold(struct reader *r, yaml_node_t *n)
+{
+	const char *path = "metrics.new_series_hold", *text;
+	int e = yamldoc_string(&r->d, n, path, &text);
+
+	if (e < 0) {
+		return e;
+	}
+	e = config_parse_duration(text, CONFIG_MAX_NEW_SERIES_HOLD_MS, &r->c->new_series_hold_ms);
+	if (e == -ERANGE) {
+		return yamldoc_fail(&r->d, n, path, "'%s' is longer than the maximum, 1h", text);
+	}
+	if (e < 0) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "'%s' is not a duration (0, or like 30s, 1m, 1m30s, 500ms)",
+		                    text);
+	}
+	return 0;
+}
+
 static int read_metrics(struct reader *r, yaml_node_t *n)
 {
 	yaml_node_t *v[M_COUNT];
@@ -251,6 +273,13 @@ static int read_metrics(struct reader *r, yaml_node_t *n)
 		if (e == 0) {
 			c->no_histograms = !on;
 		}
+	}
+	if (e == 0 && v[M_HOLD]) {
+		e = read_hold(r, v[M_HOLD]);
+	}
+	if (e == 0 && v[M_CREATED]) {
+		e = yamldoc_bool(&r->d, v[M_CREATED], "metrics.created_timestamps",
+		                 &c->created_timestamps);
 	}
 	if (e == 0 && v[M_LIMIT]) {
 		e = yamldoc_uint(&r->d, v[M_LIMIT], "metrics.series_limit", 1,

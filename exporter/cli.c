@@ -38,6 +38,8 @@ enum {
 	OPT_WEB_CONFIG,
 	OPT_LIFECYCLE,
 	OPT_CONN_TIMEOUT,
+	OPT_HOLD,
+	OPT_CREATED,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -54,6 +56,8 @@ static const struct option long_options[] = {
     {"web.config.file", required_argument, NULL, OPT_WEB_CONFIG},
     {"web.enable-lifecycle", no_argument, NULL, OPT_LIFECYCLE},
     {"web.connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
+    {"metrics.new-series-hold", required_argument, NULL, OPT_HOLD},
+    {"metrics.created-timestamps", no_argument, NULL, OPT_CREATED},
     {"once", no_argument, NULL, OPT_ONCE},
     {"state.file", required_argument, NULL, OPT_STATE},
     {"log.level", required_argument, NULL, OPT_LOGLEVEL},
@@ -86,6 +90,13 @@ void cli_usage(FILE *out)
 	    "  --web.enable-lifecycle     allow POST /-/reload (otherwise 403)\n"
 	    "  --web.connection-timeout S close HTTP connections idle for S seconds or\n"
 	    "                             whose request takes longer (default 10, 1-3600)\n"
+	    "  --metrics.new-series-hold DURATION\n"
+	    "                             expose each series born after start as 0 for\n"
+	    "                             DURATION, then its value, so rate() and increase()\n"
+	    "                             see its first lines (default 1m, at least the\n"
+	    "                             scrape interval; 0: off; --once: always off)\n"
+	    "  --metrics.created-timestamps\n"
+	    "                             add _created samples to OpenMetrics scrapes\n"
 	    "  --state.file PATH          checkpoint offsets and counters to PATH\n"
 	    "  --log.level LEVEL          debug, info (default), warn, error\n"
 	    "  --log.format FMT           logfmt (default) or json\n"
@@ -124,6 +135,7 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 {
 	struct config_listen listen;
 	char why[512];
+	int r;
 
 	switch (opt) {
 	case OPT_FORMAT:
@@ -183,6 +195,23 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 			return -EINVAL;
 		}
 		o->telemetry_path = arg;
+		return 0;
+	case OPT_HOLD:
+		r = config_parse_duration(arg, CONFIG_MAX_NEW_SERIES_HOLD_MS,
+		                          &o->new_series_hold_ms);
+		if (r < 0) {
+			(void)snprintf(err, err_size,
+			               r == -ERANGE
+			                   ? "--metrics.new-series-hold: '%s' is longer than 1h"
+			                   : "--metrics.new-series-hold: '%s' is not a duration "
+			                     "(0, or like 30s, 1m, 1m30s, 500ms)",
+			               arg);
+			return -EINVAL;
+		}
+		o->has_hold = true;
+		return 0;
+	case OPT_CREATED:
+		o->created_timestamps = true;
 		return 0;
 	case OPT_ONCE:
 		o->once = true;
@@ -382,6 +411,10 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 	}
 	c->once = o->once;
 	c->enable_lifecycle = o->enable_lifecycle;
+	if (o->has_hold) {
+		c->new_series_hold_ms = o->new_series_hold_ms;
+	}
+	c->created_timestamps = c->created_timestamps || o->created_timestamps;
 	c->connection_timeout =
 	    o->connection_timeout ? o->connection_timeout : CLI_DEFAULT_CONNECTION_TIMEOUT;
 	return 0;

@@ -34,6 +34,9 @@ struct cli_options {
 	enum cli_action action;
 	bool once;
 	bool enable_lifecycle;
+	bool created_timestamps;     /* --metrics.created-timestamps */
+	bool has_hold;               /* --metrics.new-series-hold given */
+	uint64_t new_series_hold_ms; /* its value */
 	unsigned connection_timeout; /* seconds, 0: not given */
 	const char *config_file;
 	const char *web_config_file;

@@ -23,3 +23,16 @@ double clock_unix_seconds(void)
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+int64_t clock_unix_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t clock_wall_ms(const struct clock_wall *c)
+{
+	return c && c->unix_ms ? c->unix_ms(c->ctx) : clock_unix_ms();
+}

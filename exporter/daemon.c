@@ -71,6 +71,9 @@ static struct metrics_options metrics_options_of(const struct config *c)
 	    .no_reason_label = c->no_reason_label,
 	    .series_limit = c->series_limit,
 	    .no_histograms = c->no_histograms,
+	    /* --once prints what it read: there is no next scrape to hold for. */
+	    .new_series_hold_ms = c->once ? 0 : c->new_series_hold_ms,
+	    .created_timestamps = c->created_timestamps,
 	};
 }
 
@@ -342,7 +345,9 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 	     "log_level/log_format"},
 	    {buckets || o->no_class_label != n->no_class_label ||
 	         o->no_reason_label != n->no_reason_label || o->series_limit != n->series_limit ||
-	         o->no_histograms != n->no_histograms,
+	         o->no_histograms != n->no_histograms ||
+	         o->new_series_hold_ms != n->new_series_hold_ms ||
+	         o->created_timestamps != n->created_timestamps,
 	     "metrics"},
 	};
 

@@ -51,6 +51,12 @@ void expo_sample_double(struct strbuf *b, const char *name, const char *suffix,
                         const struct expo_label *labels, size_t n_labels,
                         const struct expo_label *extra, double value);
 
+/* Write the OpenMetrics created sample of a counter or histogram series:
+ * name (its _total suffix dropped) + "_created", the labels, and the Unix
+ * time unix_ms in seconds with millisecond precision. */
+void expo_sample_created(struct strbuf *b, const char *name, const struct expo_label *labels,
+                         size_t n_labels, int64_t unix_ms);
+
 /* Append a label value escaped for the exposition formats (valid UTF-8 out). */
 void expo_escape_value(struct strbuf *b, const char *value, size_t len);
 

@@ -129,6 +129,10 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	m->no_reason = o->no_reason_label;
 	m->no_hist = o->no_histograms;
 	m->series_limit = o->series_limit ? o->series_limit : SERIES_DEFAULT_LIMIT;
+	m->hold_ms =
+	    (int64_t)(o->new_series_hold_ms > INT32_MAX ? INT32_MAX : o->new_series_hold_ms);
+	m->created = o->created_timestamps;
+	m->clock = o->clock;
 	if (make_slot_fragments(m) < 0) {
 		metrics_destroy(m);
 		return NULL;
@@ -159,6 +163,7 @@ static void source_destroy(struct metrics_source *s)
 	free(s->upstream.counts);
 	free(s->name);
 	free(s->base_frag);
+	birthmap_destroy(s->births);
 	pthread_mutex_destroy(&s->files_lock);
 	free(s);
 }
@@ -254,7 +259,7 @@ static int source_add_families(struct metrics *m, struct metrics_source *s,
 		return r;
 	}
 	for (unsigned f = 0; f < FAM_COUNT; f++) {
-		s->fam[f] = series_family_create(width[f], m->series_limit, reserve[f]);
+		s->fam[f] = series_family_create(width[f], m->series_limit, reserve[f], &m->clock);
 		if (!s->fam[f]) {
 			return -ENOMEM;
 		}
@@ -295,6 +300,12 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 		return -ENOMEM;
 	}
 	s->no_hist = m->no_hist;
+	s->clock = &m->clock;
+	atomic_store_explicit(&s->created_ms, clock_wall_ms(&m->clock), memory_order_relaxed);
+	s->births = birthmap_create(ID_COUNT);
+	if (!s->births) {
+		goto fail;
+	}
 	s->render_lock = &m->lock;
 	s->name = strdup(name);
 	s->labels = calloc(n_labels ? n_labels : 1, sizeof(*s->labels));
@@ -439,13 +450,51 @@ static void observe_dyn(struct metrics_source *s, const struct log_record *r, un
 	}
 }
 
-static void hist_observe(struct histogram *h, unsigned method, unsigned cls, double v)
+/* A flat series is born: its first count is about to be stored.  Record
+ * when, before that store (which is a release), so a render that sees the
+ * count also sees the creation time and can hold the series at 0. */
+static void __attribute__((noinline)) born(struct metrics_source *s, uint32_t id)
+{
+	int64_t now = clock_wall_ms(s->clock);
+
+	(void)birthmap_put(s->births, id, now);
+	atomic_store_explicit(&s->last_birth_ms, now, memory_order_relaxed);
+}
+
+/* Add d to a flat counter cell, saturating; its first non-zero value is a
+ * birth.  The old value is loaded anyway, so the check costs one
+ * well-predicted branch per line. */
+static inline void cell_add(struct metrics_source *s, _Atomic uint64_t *c, uint32_t id, uint64_t d)
+{
+	uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+
+	if (__builtin_expect(v == 0, 0)) {
+		if (d) {
+			born(s, id);
+			atomic_store_explicit(c, d, memory_order_release);
+		}
+		return;
+	}
+	atomic_store_explicit(c, v > UINT64_MAX - d ? UINT64_MAX : v + d, memory_order_relaxed);
+}
+
+static void hist_observe(struct metrics_source *s, struct histogram *h, uint32_t id,
+                         unsigned method, unsigned cls, double v)
 {
 	_Atomic uint64_t *row = hist_row(h, method, cls);
 	_Atomic uint64_t *sum = &h->sum_bits[method][cls];
 	size_t i = bucket_index(h->bounds, h->n_bounds, v);
+	uint64_t c = get(&row[i]);
 
-	inc(&row[i], 1);
+	if (__builtin_expect(c == 0, 0)) {
+		/* A bucket's first count; the row's first of all when every bucket is 0. */
+		if (!row_any(row, h->n_bounds + 1)) {
+			born(s, id + method * N_CLASSES + cls);
+		}
+		atomic_store_explicit(&row[i], 1, memory_order_release);
+	} else {
+		atomic_store_explicit(&row[i], c + 1, memory_order_relaxed);
+	}
 	atomic_store_explicit(sum, dbits(bitsd(get(sum)) + v), memory_order_relaxed);
 }
 
@@ -459,18 +508,19 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 		observe_dyn(s, r, method, slot, cls);
 		return;
 	}
-	inc(&s->responses[method][slot], 1);
+	cell_add(s, &s->responses[method][slot], ID_RESPONSES + method * STATUS_SLOTS + slot, 1);
 	if (r->has_bytes) {
-		inc_sat(&s->bytes[method][cls], r->bytes_sent);
+		cell_add(s, &s->bytes[method][cls], ID_BYTES + method * N_CLASSES + cls,
+		         r->bytes_sent);
 	}
 	if (s->no_hist) {
 		return;
 	}
 	if (r->has_request_time) {
-		hist_observe(&s->request, method, cls, r->request_time);
+		hist_observe(s, &s->request, ID_REQUEST, method, cls, r->request_time);
 	}
 	if (r->has_upstream_time) {
-		hist_observe(&s->upstream, method, cls, r->upstream_time);
+		hist_observe(s, &s->upstream, ID_UPSTREAM, method, cls, r->upstream_time);
 	}
 }
 

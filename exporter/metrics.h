@@ -9,6 +9,10 @@
  * relaxed loads.  The only lock guards the source list, taken when a source
  * is added and for the duration of a render's walk over the list.
  *
+ * Every series knows when it was created (the source's creation for the
+ * per-source families, the first count for the others; checkpoints keep
+ * it), for the new-series hold and the OpenMetrics _created samples.
+ *
  * Sources with field labels (vhost, path, upstream_status) keep their label
  * sets in series tables instead (series.h): created by the writer, published
  * to readers with a release store, never freed before destroy, and bounded
@@ -22,6 +26,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "exporter/clock.h"
 #include "exporter/expo.h"
 #include "exporter/strbuf.h"
 #include "parsers/record.h"
@@ -47,6 +52,13 @@ struct metrics_options {
 	bool no_reason_label; /* drop "reason" from accesslog_http_responses_total */
 	size_t series_limit;  /* per family and source (field labels); 0: 10000 */
 	bool no_histograms;   /* no duration histograms at all (status and bytes only) */
+	/* A series created after its source is exposed with the value 0 (a
+	 * histogram: every bucket, _sum and _count) for this long after its
+	 * creation, then with its value, so that rate() and increase(), which
+	 * ignore a series' first sample, see its first lines.  0: off. */
+	uint64_t new_series_hold_ms;
+	bool created_timestamps; /* OpenMetrics: a _created sample per counter/histogram */
+	struct clock_wall clock; /* wall clock for creation times (zero: the real one) */
 };
 
 struct metrics;

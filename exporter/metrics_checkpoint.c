@@ -23,7 +23,14 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  *      field label: "=" and the value with bytes outside '!'..'~' and '%'
  *      written as %XX (so "=" alone is the empty value)
  *   d <responses|bytes|req|up> <value>  series dropped by the limit
+ *   t <unix-ms>                         when the source was created
  * Doubles travel as their IEEE bits in hex so they round-trip exactly.
+ * A series line may carry "@<unix-ms>", the series' creation time, right
+ * after its value (r b R B h H) or sum bits (s S), before any "=" token;
+ * checkpoints written before creation times existed have none, and their
+ * series restore with an unknown creation time (never held at 0, no
+ * _created sample).  Restored series are not new: they keep their saved
+ * creation time, so only a series still inside its hold is held again.
  *
  * The "l" lines (one per field label, in label order, before the series)
  * say what each value position of R/B/H/S meant when it was saved: name,
@@ -114,6 +121,14 @@ static void save_schema(const struct metrics_source *s, struct strbuf *out)
 	}
 }
 
+/* " @<ms>" when the creation time is known. */
+static void put_created(struct strbuf *out, int64_t ms)
+{
+	if (ms > 0) {
+		(void)strbuf_printf(out, " @%lld", (long long)ms);
+	}
+}
+
 static void save_bucket(struct strbuf *out, char tag, const char *hname, unsigned me, unsigned c,
                         const struct histogram *h, size_t k, uint64_t v)
 {
@@ -123,23 +138,31 @@ static void save_bucket(struct strbuf *out, char tag, const char *hname, unsigne
 	    (unsigned long long)(k < h->n_bounds ? dbits(h->bounds[k]) : 0), (unsigned long long)v);
 }
 
-static void save_hist(const struct histogram *h, const char *tag, struct strbuf *out)
+static void save_hist(const struct metrics_source *s, const struct histogram *h, const char *tag,
+                      uint32_t id0, struct strbuf *out)
 {
 	for (unsigned me = 0; me < N_METHODS; me++) {
 		for (unsigned c = 0; c < N_CLASSES; c++) {
 			_Atomic uint64_t *row = hist_row(h, me, c);
+			int64_t born = 0;
+			if (row_any(row, h->n_bounds + 1)) {
+				born = birthmap_get(s->births, id0 + me * N_CLASSES + c);
+			}
 			for (size_t k = 0; k <= h->n_bounds; k++) {
 				uint64_t v = get(&row[k]);
 				if (v) {
 					save_bucket(out, 'h', tag, me, c, h, k, v);
+					put_created(out, born);
 					(void)strbuf_putc(out, '\n');
 				}
 			}
 			uint64_t sb = get(&h->sum_bits[me][c]);
 			if (sb) {
-				(void)strbuf_printf(out, "s %s %s %s %016llx\n", tag,
+				(void)strbuf_printf(out, "s %s %s %s %016llx", tag,
 				                    metrics_method_names[me],
 				                    metrics_class_names[c], (unsigned long long)sb);
+				put_created(out, born);
+				(void)strbuf_putc(out, '\n');
 			}
 		}
 	}
@@ -160,6 +183,7 @@ static void save_dyn_hist(const struct metrics_source *s, bool up, struct strbuf
 			uint64_t v = get(&row[k]);
 			if (v) {
 				save_bucket(out, 'H', tag, key.method, key.slot, h, k, v);
+				put_created(out, key.created_ms);
 				save_values(s, key.tuple, out);
 			}
 		}
@@ -168,6 +192,7 @@ static void save_dyn_hist(const struct metrics_source *s, bool up, struct strbuf
 			(void)strbuf_printf(out, "S %s %s %s %016llx", tag,
 			                    metrics_method_names[key.method],
 			                    metrics_class_names[key.slot], (unsigned long long)sb);
+			put_created(out, key.created_ms);
 			save_values(s, key.tuple, out);
 		}
 	}
@@ -191,6 +216,7 @@ static void save_dyn(const struct metrics_source *s, struct strbuf *out)
 			                    fam == FAM_RESPONSES ? status_slot_code(key.slot)
 			                                         : metrics_class_names[key.slot],
 			                    (unsigned long long)get(v));
+			put_created(out, key.created_ms);
 			save_values(s, key.tuple, out);
 		}
 	}
@@ -207,6 +233,11 @@ static void save_dyn(const struct metrics_source *s, struct strbuf *out)
 
 int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 {
+	int64_t created = atomic_load_explicit(&s->created_ms, memory_order_relaxed);
+
+	if (created > 0) {
+		(void)strbuf_printf(out, "t %lld\n", (long long)created);
+	}
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
 		(void)strbuf_printf(out, "c %s %llu\n", counter_keys[c],
 		                    (unsigned long long)get(&s->counters[c]));
@@ -215,20 +246,27 @@ int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
 			uint64_t v = get(&s->responses[me][slot]);
 			if (v) {
-				(void)strbuf_printf(out, "r %s %s %llu\n", metrics_method_names[me],
+				(void)strbuf_printf(out, "r %s %s %llu", metrics_method_names[me],
 				                    status_slot_code(slot), (unsigned long long)v);
+				put_created(out,
+				            birthmap_get(s->births,
+				                         ID_RESPONSES + me * STATUS_SLOTS + slot));
+				(void)strbuf_putc(out, '\n');
 			}
 		}
 		for (unsigned c = 0; c < N_CLASSES; c++) {
 			uint64_t v = get(&s->bytes[me][c]);
 			if (v) {
-				(void)strbuf_printf(out, "b %s %s %llu\n", metrics_method_names[me],
+				(void)strbuf_printf(out, "b %s %s %llu", metrics_method_names[me],
 				                    metrics_class_names[c], (unsigned long long)v);
+				put_created(out,
+				            birthmap_get(s->births, ID_BYTES + me * N_CLASSES + c));
+				(void)strbuf_putc(out, '\n');
 			}
 		}
 	}
-	save_hist(&s->request, "req", out);
-	save_hist(&s->upstream, "up", out);
+	save_hist(s, &s->request, "req", ID_REQUEST, out);
+	save_hist(s, &s->upstream, "up", ID_UPSTREAM, out);
 	if (s->tuples) {
 		save_dyn(s, out);
 	}
@@ -241,23 +279,45 @@ struct fields {
 	const char *p[MAX_FIELDS];
 	size_t len[MAX_FIELDS];
 	size_t n;
+	int64_t created; /* the "@<ms>" token, taken out of p[]; 0: none */
 };
+
+/* "@<ms>": a positive Unix time in ms that fits int64. */
+static int parse_created(const char *p, size_t len, int64_t *ret)
+{
+	uint64_t v;
+
+	if (len < 2 || numparse_u64(p + 1, len - 1, &v) < 0 || v == 0 || v > INT64_MAX) {
+		return -EINVAL;
+	}
+	*ret = (int64_t)v;
+	return 0;
+}
 
 static int split_fields(const char *line, size_t len, struct fields *f)
 {
 	size_t i = 0;
 
 	f->n = 0;
+	f->created = 0;
 	while (i < len) {
 		size_t start = i;
 		while (i < len && line[i] != ' ') {
 			i++;
 		}
-		if (i == start || f->n == MAX_FIELDS) {
+		if (i == start) {
 			return -EINVAL;
 		}
-		f->p[f->n] = line + start;
-		f->len[f->n++] = i - start;
+		if (f->n && line[start] == '@') {
+			if (f->created || parse_created(line + start, i - start, &f->created) < 0) {
+				return -EINVAL;
+			}
+		} else if (f->n == MAX_FIELDS) {
+			return -EINVAL;
+		} else {
+			f->p[f->n] = line + start;
+			f->len[f->n++] = i - start;
+		}
 		if (i < len) {
 			i++;
 		}
@@ -502,15 +562,20 @@ static uint32_t line_tuple(struct metrics_source *s, const struct restore_schema
 	return series_tuples_intern(s->tuples, e, w);
 }
 
-/* Where a restored value goes: flat cell, or a series of the family. */
+/* Where a restored value goes: flat cell (whose birthmap id is flat_id),
+ * or a series of the family; either keeps the saved creation time. */
 static _Atomic uint64_t *restore_target(struct metrics_source *s, const struct restore_schema *sc,
                                         enum family fam, const struct line_values *lv, unsigned me,
-                                        unsigned k, _Atomic uint64_t *flat)
+                                        unsigned k, _Atomic uint64_t *flat, uint32_t flat_id,
+                                        int64_t created)
 {
 	if (!s->tuples) {
+		if (created > 0) {
+			(void)birthmap_put(s->births, flat_id, created);
+		}
 		return flat;
 	}
-	return series_family_restore(s->fam[fam], line_tuple(s, sc, lv), me, k);
+	return series_family_restore(s->fam[fam], line_tuple(s, sc, lv), me, k, created);
 }
 
 static void add_double(_Atomic uint64_t *bits, double d)
@@ -544,8 +609,9 @@ static int restore_hist(struct metrics_source *s, struct restore_schema *sc, con
 		return 0;
 	}
 	enum family fam = up ? FAM_UPSTREAM : FAM_REQUEST;
-	_Atomic uint64_t *row = restore_target(s, sc, fam, &lv, (unsigned)me, (unsigned)c,
-	                                       hist_row(h, (unsigned)me, (unsigned)c));
+	_Atomic uint64_t *row = restore_target(
+	    s, sc, fam, &lv, (unsigned)me, (unsigned)c, hist_row(h, (unsigned)me, (unsigned)c),
+	    (up ? ID_UPSTREAM : ID_REQUEST) + (unsigned)me * N_CLASSES + (unsigned)c, f->created);
 	if (!row) {
 		return 0; /* out of memory in the series table: dropped */
 	}
@@ -586,9 +652,11 @@ static int restore_counter(struct metrics_source *s, struct restore_schema *sc,
 		sc->widths |= dyn ? 1u << lv.n : 0;
 		return 0;
 	}
+	uint32_t id = resp ? ID_RESPONSES + (unsigned)a * STATUS_SLOTS + (unsigned)b
+	                   : ID_BYTES + (unsigned)a * N_CLASSES + (unsigned)b;
 	_Atomic uint64_t *t =
 	    restore_target(s, sc, resp ? FAM_RESPONSES : FAM_BYTES, &lv, (unsigned)a, (unsigned)b,
-	                   resp ? &s->responses[a][b] : &s->bytes[a][b]);
+	                   resp ? &s->responses[a][b] : &s->bytes[a][b], id, f->created);
 	if (t) {
 		inc(t, v);
 	}
@@ -602,10 +670,20 @@ static int restore_line(struct metrics_source *s, struct restore_schema *sc, con
 	uint64_t v;
 	int a;
 
-	if (split_fields(line, len, &f) < 0 || f.len[0] != 1) {
+	if (split_fields(line, len, &f) < 0 || f.len[0] != 1 ||
+	    (f.created && !strchr("rbhsRBHS", f.p[0][0]))) {
 		return -EINVAL;
 	}
 	switch (f.p[0][0]) {
+	case 't':
+		if (f.n != 2 || parse_u64(f.p[1], f.len[1], 10, &v) < 0 || v == 0 ||
+		    v > INT64_MAX) {
+			return -EINVAL;
+		}
+		if (!dry) {
+			atomic_store_explicit(&s->created_ms, (int64_t)v, memory_order_relaxed);
+		}
+		return 0;
 	case 'h':
 	case 'H':
 	case 's':
@@ -644,6 +722,8 @@ int metrics_source_restore(struct metrics_source *s, const char *text, size_t le
 	struct restore_schema sc;
 
 	memset(&sc, 0, sizeof(sc));
+	/* Restored series are not new: without a "t" line (an older checkpoint)
+	 * the source's own creation time is unknown, not now. */
 	/* Two passes: validate everything (and read the schema) first, so a bad
 	 * file restores nothing and the schema may stand anywhere in the text. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -658,6 +738,9 @@ int metrics_source_restore(struct metrics_source *s, const char *text, size_t le
 		}
 		if (pass == 0 && schema_map(s, &sc) < 0) {
 			return -EINVAL;
+		}
+		if (pass == 0) {
+			atomic_store_explicit(&s->created_ms, 0, memory_order_relaxed);
 		}
 	}
 	return 0;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "exporter/birthmap.h"
 #include "exporter/metrics.h"
 #include "exporter/series.h"
 #include "parsers/status.h"
@@ -23,6 +24,14 @@
 #define N_CLASSES 6u
 #define CLASS_INVALID 5u
 #define MAX_BUCKETS 64u
+
+/* Ids of the flat series of a source in its birthmap: one per response cell,
+ * then one per (method, class) for bytes and each histogram. */
+#define ID_RESPONSES 0u
+#define ID_BYTES (N_METHODS * STATUS_SLOTS)
+#define ID_REQUEST (ID_BYTES + N_METHODS * N_CLASSES)
+#define ID_UPSTREAM (ID_REQUEST + N_METHODS * N_CLASSES)
+#define ID_COUNT (ID_UPSTREAM + N_METHODS * N_CLASSES)
 
 /* Label values of the method and class dimensions (metrics.c). */
 extern const char *const metrics_method_names[N_METHODS];
@@ -70,6 +79,10 @@ struct metrics_source {
 	pthread_mutex_t *render_lock;         /* the registry's lock: held to remove from files[] */
 	struct file_gauge files[METRICS_MAX_FILES];
 	atomic_size_t n_files;
+	const struct clock_wall *clock; /* the registry's */
+	struct birthmap *births;        /* creation times of the flat series */
+	_Atomic int64_t last_birth_ms;  /* newest of them: none young when older than the hold */
+	_Atomic int64_t created_ms; /* the source's creation (per-source families); 0: unknown */
 };
 
 struct metrics {
@@ -87,6 +100,9 @@ struct metrics {
 	bool no_reason;
 	bool no_hist;
 	size_t series_limit;
+	int64_t hold_ms; /* new-series hold, 0: off */
+	bool created;    /* OpenMetrics _created samples */
+	struct clock_wall clock;
 	char *slot_frag[STATUS_SLOTS]; /* 'code="404",class="4xx",reason="Not Found"' */
 	size_t slot_frag_len[STATUS_SLOTS];
 };
@@ -128,6 +144,16 @@ static inline double bitsd(uint64_t u)
 static inline unsigned class_of_slot(unsigned slot)
 {
 	return slot >= STATUS_SLOT_INVALID ? CLASS_INVALID : slot / 100u;
+}
+
+static inline bool row_any(const _Atomic uint64_t *row, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (get(&row[k])) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static inline _Atomic uint64_t *hist_row(const struct histogram *h, unsigned method, unsigned cls)

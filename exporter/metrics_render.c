@@ -4,7 +4,19 @@
  * Render order is fixed: families in a fixed order, sources in creation
  * order, flat series in index order, dynamic series in creation order, so
  * consecutive scrapes list series identically and a label set can never
- * appear twice (each is one array cell or one table entry).  A render holds
+ * appear twice (each is one array cell or one table entry).
+ *
+ * New-series hold: a series created less than hold_ms ago renders as 0 (a
+ * histogram: every bucket, _sum, _count), so that Prometheus, whose rate()
+ * and increase() ignore a series' first sample, sees it at 0 before its
+ * first counts.  Flat series look their creation up in the source's
+ * birthmap, but only while the source's newest birth is within the hold;
+ * field-label series carry theirs; per-source families use the source's.
+ * Rejected: remembering per scrape which series a scraper has seen (two
+ * Prometheus servers, or a restart of one, would see different things);
+ * pre-creating every label set at 0 (17 methods x 501 codes per source).
+ *
+ * A render holds
  * the registry lock for its walk over the sources and reads every value
  * with relaxed loads: ingestion never waits for it.
  */
@@ -76,23 +88,77 @@ static size_t method_class_labels(unsigned me, unsigned c, struct expo_label *l,
 	return n;
 }
 
-static void render_responses(struct metrics *m, enum expo_format f, struct strbuf *b)
+/* One render: where it goes, and what "now" is for the new-series hold. */
+struct render {
+	struct metrics *m;
+	enum expo_format f;
+	struct strbuf *b;
+	int64_t now;  /* Unix ms, read once per render */
+	bool created; /* _created samples (OpenMetrics, when asked for) */
+};
+
+/* Whether a series created at created_ms is still held at 0 (0: unknown,
+ * as for series restored from an older checkpoint: never held). */
+static bool young(const struct render *r, int64_t created_ms)
+{
+	return r->m->hold_ms && created_ms > 0 && r->now < created_ms + r->m->hold_ms;
+}
+
+/* Whether the flat series id, just read non-zero, is held.  The acquire
+ * fence pairs with the writer's release store of the series' first count:
+ * having seen a count, the render sees the birth recorded before it.  The
+ * birthmap is asked only while some series of the source is young. */
+static bool flat_held(const struct render *r, const struct metrics_source *s, uint32_t id)
+{
+	if (!r->m->hold_ms) {
+		return false;
+	}
+	atomic_thread_fence(memory_order_acquire);
+	if (!young(r, atomic_load_explicit(&s->last_birth_ms, memory_order_relaxed))) {
+		return false;
+	}
+	return young(r, birthmap_get(s->births, id));
+}
+
+static int64_t flat_created(const struct render *r, const struct metrics_source *s, uint32_t id)
+{
+	return r->created ? birthmap_get(s->births, id) : 0;
+}
+
+static int64_t source_created(const struct metrics_source *s)
+{
+	return atomic_load_explicit(&s->created_ms, memory_order_relaxed);
+}
+
+/* A counter sample, 0 while held, then its _created sample when asked for and known. */
+static void counter(const struct render *r, const char *name, const struct expo_label *l, size_t n,
+                    uint64_t v, bool held, int64_t created_ms)
+{
+	expo_sample_u64(r->b, name, NULL, l, n, NULL, held ? 0 : v);
+	if (r->created && created_ms > 0) {
+		expo_sample_created(r->b, name, l, n, created_ms);
+	}
+}
+
+static void render_responses(const struct render *r)
 {
 	static const char name[] = "accesslog_http_responses_total";
 	struct expo_label l[MAX_LABELS];
 
-	expo_family(b, f, name, EXPO_COUNTER,
+	expo_family(r->b, r->f, name, EXPO_COUNTER,
 	            "HTTP responses by status code, its class and reason, and request method.");
-	for (size_t i = 0; i < m->n_sources; i++) {
-		const struct metrics_source *s = m->sources[i];
+	for (size_t i = 0; i < r->m->n_sources; i++) {
+		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
 
 		for (unsigned slot = 0; slot < STATUS_SLOTS && !s->tuples; slot++) {
 			for (unsigned me = 0; me < N_METHODS; me++) {
 				uint64_t v = get(&s->responses[me][slot]);
+				uint32_t id = ID_RESPONSES + me * STATUS_SLOTS + slot;
 				if (v) {
-					size_t k = status_labels(m, slot, me, l, n);
-					expo_sample_u64(b, name, NULL, l, k, NULL, v);
+					size_t k = status_labels(r->m, slot, me, l, n);
+					counter(r, name, l, k, v, flat_held(r, s, id),
+					        flat_created(r, s, id));
 				}
 			}
 		}
@@ -104,30 +170,82 @@ static void render_responses(struct metrics *m, enum expo_format f, struct strbu
 				_Atomic uint64_t *v;
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
-				k = status_labels(m, key.slot, key.method, l, k);
-				expo_sample_u64(b, name, NULL, l, k, NULL, get(v));
+				k = status_labels(r->m, key.slot, key.method, l, k);
+				counter(r, name, l, k, get(v), young(r, key.created_ms),
+				        key.created_ms);
 			}
 		}
 	}
 }
 
-static void render_bytes(struct metrics *m, enum expo_format f, struct strbuf *b)
+/* The real responses of a source per class, summed over codes, methods and
+ * field labels (never held: the class series exist since the source). */
+static void class_sums(const struct metrics_source *s, uint64_t sums[N_CLASSES])
+{
+	memset(sums, 0, N_CLASSES * sizeof(sums[0]));
+	for (unsigned slot = 0; slot < STATUS_SLOTS && !s->tuples; slot++) {
+		uint64_t v = 0;
+		for (unsigned me = 0; me < N_METHODS; me++) {
+			v += get(&s->responses[me][slot]);
+		}
+		sums[class_of_slot(slot)] += v;
+	}
+	if (s->tuples) {
+		const struct series_family *fa = s->fam[FAM_RESPONSES];
+		size_t cnt = series_family_count(fa);
+		for (size_t e = 0; e < cnt; e++) {
+			struct series_key key;
+			_Atomic uint64_t *v;
+			series_family_entry(fa, e, &key, &v);
+			sums[class_of_slot(key.slot)] += get(v);
+		}
+	}
+}
+
+/* Per-class totals: every class of every source from the source's creation
+ * on, so a class is at 0 before its first line and rate()/increase() over
+ * it see that line; no field labels, so one series per source and class. */
+static void render_classes(const struct render *r)
+{
+	static const char name[] = "accesslog_http_responses_by_class_total";
+	struct expo_label l[MAX_LABELS];
+
+	expo_family(r->b, r->f, name, EXPO_COUNTER,
+	            "HTTP responses by status class, every class exposed from the start (0 "
+	            "until its first response).");
+	for (size_t i = 0; i < r->m->n_sources; i++) {
+		const struct metrics_source *s = r->m->sources[i];
+		size_t n = base_labels(s, l);
+		uint64_t sums[N_CLASSES];
+		int64_t created = source_created(s);
+
+		class_sums(s, sums);
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			l[n] = (struct expo_label){"class", metrics_class_names[c], 0};
+			counter(r, name, l, n + 1, sums[c], young(r, created), created);
+		}
+	}
+}
+
+static void render_bytes(const struct render *r)
 {
 	static const char name[] = "accesslog_http_response_bytes_total";
 	struct expo_label l[MAX_LABELS];
 
-	expo_family(b, f, name, EXPO_COUNTER,
+	expo_family(r->b, r->f, name, EXPO_COUNTER,
 	            "Response body bytes sent, by request method and status class.");
-	for (size_t i = 0; i < m->n_sources; i++) {
-		const struct metrics_source *s = m->sources[i];
+	for (size_t i = 0; i < r->m->n_sources; i++) {
+		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
 
 		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
 			for (unsigned c = 0; c < N_CLASSES; c++) {
 				uint64_t v = get(&s->bytes[me][c]);
+				uint32_t id = ID_BYTES + me * N_CLASSES + c;
 				if (v) {
 					size_t k = method_class_labels(me, c, l, n);
-					expo_sample_u64(b, name, NULL, l, k, NULL, v);
+					counter(r, name, l, k, v, flat_held(r, s, id),
+					        flat_created(r, s, id));
 				}
 			}
 		}
@@ -140,61 +258,59 @@ static void render_bytes(struct metrics *m, enum expo_format f, struct strbuf *b
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = method_class_labels(key.method, key.slot, l, k);
-				expo_sample_u64(b, name, NULL, l, k, NULL, get(v));
+				counter(r, name, l, k, get(v), young(r, key.created_ms),
+				        key.created_ms);
 			}
 		}
 	}
 }
 
-/* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum given. */
-static void render_hist_row(struct strbuf *b, const char *name, const struct histogram *h,
+/* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum
+ * given.  A held series shows every bucket, _sum and _count at 0. */
+static void render_hist_row(const struct render *r, const char *name, const struct histogram *h,
                             const _Atomic uint64_t *row, uint64_t sum_bits,
-                            const struct expo_label *l, size_t n)
+                            const struct expo_label *l, size_t n, bool held, int64_t created_ms)
 {
 	uint64_t cum = 0;
 
 	for (size_t k = 0; k <= h->n_bounds; k++) {
 		struct expo_label lel = {"le", h->le[k], h->le_len[k]};
-		cum += get(&row[k]);
-		expo_sample_u64(b, name, "_bucket", l, n, &lel, cum);
+		cum += held ? 0 : get(&row[k]);
+		expo_sample_u64(r->b, name, "_bucket", l, n, &lel, cum);
 	}
-	expo_sample_double(b, name, "_sum", l, n, NULL, bitsd(sum_bits));
-	expo_sample_u64(b, name, "_count", l, n, NULL, cum);
+	expo_sample_double(r->b, name, "_sum", l, n, NULL, held ? 0.0 : bitsd(sum_bits));
+	expo_sample_u64(r->b, name, "_count", l, n, NULL, cum);
+	if (r->created && created_ms > 0) {
+		expo_sample_created(r->b, name, l, n, created_ms);
+	}
 }
 
-static bool row_any(const _Atomic uint64_t *row, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		if (get(&row[k])) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static void render_histogram(struct metrics *m, enum expo_format f, struct strbuf *b, bool up)
+static void render_histogram(const struct render *r, bool up)
 {
 	const char *name = family_names[up ? FAM_UPSTREAM : FAM_REQUEST];
+	uint32_t id0 = up ? ID_UPSTREAM : ID_REQUEST;
 	struct expo_label l[MAX_LABELS];
 
-	if (m->no_hist) {
+	if (r->m->no_hist) {
 		return; /* metrics.histograms: false - not even the family lines */
 	}
-	expo_family(b, f, name, EXPO_HISTOGRAM,
+	expo_family(r->b, r->f, name, EXPO_HISTOGRAM,
 	            up ? "Time spent waiting for upstream servers, summed over attempts."
 	               : "Time to serve the request, from the server's log.");
-	for (size_t i = 0; i < m->n_sources; i++) {
-		const struct metrics_source *s = m->sources[i];
+	for (size_t i = 0; i < r->m->n_sources; i++) {
+		const struct metrics_source *s = r->m->sources[i];
 		const struct histogram *h = up ? &s->upstream : &s->request;
 		size_t n = base_labels(s, l);
 
 		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
 			for (unsigned c = 0; c < N_CLASSES; c++) {
 				const _Atomic uint64_t *row = hist_row(h, me, c);
+				uint32_t id = id0 + me * N_CLASSES + c;
 				if (row_any(row, h->n_bounds + 1)) {
 					size_t k = method_class_labels(me, c, l, n);
-					render_hist_row(b, name, h, row, get(&h->sum_bits[me][c]),
-					                l, k);
+					render_hist_row(r, name, h, row, get(&h->sum_bits[me][c]),
+					                l, k, flat_held(r, s, id),
+					                flat_created(r, s, id));
 				}
 			}
 		}
@@ -207,50 +323,57 @@ static void render_histogram(struct metrics *m, enum expo_format f, struct strbu
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = method_class_labels(key.method, key.slot, l, k);
-				render_hist_row(b, name, h, v, get(&v[h->n_bounds + 1]), l, k);
+				render_hist_row(r, name, h, v, get(&v[h->n_bounds + 1]), l, k,
+				                young(r, key.created_ms), key.created_ms);
 			}
 		}
 	}
 }
 
-static void render_dropped(struct metrics *m, enum expo_format f, struct strbuf *b)
+static void render_dropped(const struct render *r)
 {
 	static const char name[] = "accesslog_series_dropped_total";
 	struct expo_label l[MAX_LABELS];
 	bool any = false;
 
 	/* Only sources with field labels can drop series; without any, no family at all. */
-	for (size_t i = 0; i < m->n_sources; i++) {
-		any = any || m->sources[i]->tuples;
+	for (size_t i = 0; i < r->m->n_sources; i++) {
+		any = any || r->m->sources[i]->tuples;
 	}
 	if (!any) {
 		return;
 	}
-	expo_family(b, f, name, EXPO_COUNTER,
+	expo_family(r->b, r->f, name, EXPO_COUNTER,
 	            "Observations whose new label set exceeded the series limit; counted in the "
 	            "overflow series (every field label " SERIES_OVERFLOW_VALUE ") instead.");
-	for (size_t i = 0; i < m->n_sources; i++) {
-		const struct metrics_source *s = m->sources[i];
+	for (size_t i = 0; i < r->m->n_sources; i++) {
+		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
+		int64_t created = source_created(s);
 
 		for (unsigned fa = 0; fa < FAM_COUNT && s->tuples; fa++) {
 			l[n] = (struct expo_label){"metric", family_names[fa], 0};
-			expo_sample_u64(b, name, NULL, l, n + 1, NULL,
-			                series_family_dropped(s->fam[fa]));
+			counter(r, name, l, n + 1, series_family_dropped(s->fam[fa]),
+			        young(r, created), created);
 		}
 	}
 }
 
-static void render_counters(struct metrics *m, enum expo_format f, struct strbuf *b)
+/* The per-source self-metrics exist from the source's creation: held like
+ * any series created after start (a restart without a state file is a
+ * counter reset that Prometheus must see as one). */
+static void render_counters(const struct render *r)
 {
 	struct expo_label l[MAX_LABELS];
 
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
-		expo_family(b, f, counter_names[c][0], EXPO_COUNTER, counter_names[c][1]);
-		for (size_t i = 0; i < m->n_sources; i++) {
-			size_t n = base_labels(m->sources[i], l);
-			expo_sample_u64(b, counter_names[c][0], NULL, l, n, NULL,
-			                get(&m->sources[i]->counters[c]));
+		expo_family(r->b, r->f, counter_names[c][0], EXPO_COUNTER, counter_names[c][1]);
+		for (size_t i = 0; i < r->m->n_sources; i++) {
+			const struct metrics_source *s = r->m->sources[i];
+			size_t n = base_labels(s, l);
+			int64_t created = source_created(s);
+			counter(r, counter_names[c][0], l, n, get(&s->counters[c]),
+			        young(r, created), created);
 		}
 	}
 }
@@ -327,13 +450,17 @@ static void render_info(enum expo_format f, struct strbuf *b)
 
 int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 {
+	struct render r = {m, f, out, clock_wall_ms(&m->clock),
+	                   m->created && f == EXPO_OPENMETRICS};
+
 	pthread_mutex_lock(&m->lock);
-	render_responses(m, f, out);
-	render_bytes(m, f, out);
-	render_histogram(m, f, out, false);
-	render_histogram(m, f, out, true);
-	render_dropped(m, f, out);
-	render_counters(m, f, out);
+	render_responses(&r);
+	render_classes(&r);
+	render_bytes(&r);
+	render_histogram(&r, false);
+	render_histogram(&r, true);
+	render_dropped(&r);
+	render_counters(&r);
 	render_gauges(m, f, out);
 	pthread_mutex_unlock(&m->lock);
 	render_info(f, out);

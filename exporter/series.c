@@ -507,6 +507,7 @@ void series_tuples_destroy(struct series_tuples *t)
 /* ---- families ---------------------------------------------------------------- */
 
 struct series_family {
+	const struct clock_wall *clock;
 	size_t width;
 	size_t limit;
 	size_t cap; /* limit + reserve */
@@ -518,7 +519,8 @@ struct series_family {
 	_Atomic uint64_t dropped;
 };
 
-struct series_family *series_family_create(size_t width, size_t limit, size_t reserve)
+struct series_family *series_family_create(size_t width, size_t limit, size_t reserve,
+                                           const struct clock_wall *clock)
 {
 	struct series_family *f;
 	size_t chunks;
@@ -530,6 +532,7 @@ struct series_family *series_family_create(size_t width, size_t limit, size_t re
 	if (!f) {
 		return NULL;
 	}
+	f->clock = clock;
 	f->width = width;
 	f->limit = limit;
 	f->cap = limit + reserve;
@@ -588,7 +591,7 @@ static int64_t family_find(const struct series_family *f, uint64_t kb, uint64_t 
 }
 
 static int64_t family_add(struct series_family *f, uint32_t tuple, unsigned method, unsigned slot,
-                          uint64_t h)
+                          uint64_t h, int64_t created_ms)
 {
 	size_t id = atomic_load_explicit(&f->count, memory_order_relaxed);
 	size_t c = id >> CHUNK_SHIFT;
@@ -606,7 +609,7 @@ static int64_t family_add(struct series_family *f, uint32_t tuple, unsigned meth
 	if (index_put(&f->ix, h, (uint32_t)id) < 0) {
 		return -ENOMEM;
 	}
-	*key_at(f, id) = (struct series_key){tuple, (uint16_t)method, (uint16_t)slot};
+	*key_at(f, id) = (struct series_key){tuple, (uint16_t)method, (uint16_t)slot, created_ms};
 	/* Key written and values zero: now readers may see it. */
 	atomic_store_explicit(&f->count, id + 1, memory_order_release);
 	if (tuple != SERIES_OVERFLOW) {
@@ -623,7 +626,7 @@ static void add_dropped(struct series_family *f, uint64_t n)
 }
 
 static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, unsigned method,
-                                    unsigned slot, bool observing)
+                                    unsigned slot, bool observing, int64_t created_ms)
 {
 	uint64_t kb, h;
 	int64_t id;
@@ -653,7 +656,10 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 			return values_at(f, (size_t)id);
 		}
 	}
-	id = family_add(f, tuple, method, slot, h);
+	/* Creation time before the entry is published: a render that sees the
+	 * series sees when it was created, so a young one can be held at 0. */
+	id =
+	    family_add(f, tuple, method, slot, h, observing ? clock_wall_ms(f->clock) : created_ms);
 	if (id < 0) {
 		/* Out of memory (or of overflow series): the observation is lost;
 		 * count it once, here, not again in the caller. */
@@ -668,13 +674,13 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 _Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, unsigned method,
                                     unsigned slot)
 {
-	return family_get(f, tuple, method, slot, true);
+	return family_get(f, tuple, method, slot, true, 0);
 }
 
 _Atomic uint64_t *series_family_restore(struct series_family *f, uint32_t tuple, unsigned method,
-                                        unsigned slot)
+                                        unsigned slot, int64_t created_ms)
 {
-	return family_get(f, tuple, method, slot, false);
+	return family_get(f, tuple, method, slot, false, created_ms);
 }
 
 size_t series_family_count(const struct series_family *f)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "exporter/clock.h"
 #include "parsers/record.h"
 
 /* Label values taken from records are cut to this many bytes (on a UTF-8
@@ -78,15 +79,19 @@ void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str
 struct series_key {
 	uint32_t tuple;
 	uint16_t method;
-	uint16_t slot; /* status slot or class, depending on the family */
+	uint16_t slot;      /* status slot or class, depending on the family */
+	int64_t created_ms; /* Unix ms the series was created; 0: unknown (restored from
+	                     * a checkpoint that did not say) */
 };
 
 struct series_family;
 
 /* width: values per series; limit: series allowed outside the overflow
  * tuple; reserve: how many overflow series can exist (bounded by the
- * caller's key space).  NULL on OOM. */
-struct series_family *series_family_create(size_t width, size_t limit, size_t reserve);
+ * caller's key space); clock: stamps each new series' created_ms (NULL:
+ * the real clock; borrowed for the family's life).  NULL on OOM. */
+struct series_family *series_family_create(size_t width, size_t limit, size_t reserve,
+                                           const struct clock_wall *clock);
 
 /* NULL-safe. */
 void series_family_destroy(struct series_family *f);
@@ -101,9 +106,11 @@ _Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, uns
                                     unsigned slot);
 
 /* Writer: as series_family_get for checkpoint restore: the limit applies
- * but nothing is counted as dropped. */
+ * but nothing is counted as dropped, and a series created here gets
+ * created_ms (0: unknown) instead of the clock's time; an existing one
+ * keeps its own. */
 _Atomic uint64_t *series_family_restore(struct series_family *f, uint32_t tuple, unsigned method,
-                                        unsigned slot);
+                                        unsigned slot, int64_t created_ms);
 
 /* Reader: published series count, and one entry by index (creation order). */
 size_t series_family_count(const struct series_family *f);

@@ -114,7 +114,7 @@ static void t_tuples_cap_and_limit(void **state)
 
 static void t_family_limit(void **state)
 {
-	struct series_family *f = series_family_create(3, 100, 17);
+	struct series_family *f = series_family_create(3, 100, 17, NULL);
 	(void)state;
 
 	assert_non_null(f);
@@ -140,7 +140,7 @@ static void t_family_limit(void **state)
 	assert_non_null(series_family_get(f, SERIES_OVERFLOW, 2, 7));
 	assert_int_equal(series_family_dropped(f), 201);
 	/* Restores obey the limit but drop nothing. */
-	assert_non_null(series_family_restore(f, 999, 3, 7));
+	assert_non_null(series_family_restore(f, 999, 3, 7, 0));
 	assert_int_equal(series_family_dropped(f), 201);
 	series_family_add_dropped(f, 9);
 	assert_int_equal(series_family_dropped(f), 210);
@@ -151,7 +151,7 @@ static void t_family_limit(void **state)
 	assert_true(series_family_count(f) <= 117);
 	series_family_destroy(f);
 	series_family_destroy(NULL);
-	assert_null(series_family_create(0, 10, 10));
+	assert_null(series_family_create(0, 10, 10, NULL));
 }
 
 /* A series that cannot be added (the table is full: the same path as out of
@@ -161,7 +161,7 @@ static void t_family_limit(void **state)
 static void t_null_counted_once(void **state)
 {
 	/* limit 2, no overflow reserve: two series in all */
-	struct series_family *f = series_family_create(1, 2, 0);
+	struct series_family *f = series_family_create(1, 2, 0, NULL);
 	(void)state;
 
 	assert_non_null(f);
@@ -180,12 +180,12 @@ static void t_null_counted_once(void **state)
 	assert_non_null(series_family_get(f, 1, 0, 7));
 	assert_int_equal(series_family_dropped(f), 3);
 	/* restores drop nothing, even when refused */
-	assert_null(series_family_restore(f, 3, 0, 7));
+	assert_null(series_family_restore(f, 3, 0, 7, 0));
 	assert_int_equal(series_family_dropped(f), 3);
 	series_family_destroy(f);
 
 	/* over the limit and no overflow series left: one drop, not two */
-	f = series_family_create(1, 1, 0);
+	f = series_family_create(1, 1, 0, NULL);
 	assert_non_null(f);
 	assert_non_null(series_family_get(f, 1, 0, 7));
 	assert_null(series_family_get(f, 2, 0, 7));

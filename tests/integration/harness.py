@@ -64,13 +64,15 @@ def value(samples, name, **labels):
 class Exporter:
     """Runs the exporter with the given args; port chosen by the kernel.
     path: the telemetry path scrape() and wait_for() read; user: a uid to
-    run as."""
+    run as; hold: --metrics.new-series-hold (default "0", so that counts
+    show at once; None: the exporter's default, 1m)."""
 
-    def __init__(self, args, cwd=None, env=None, path="/metrics", user=None):
+    def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0"):
         self.path = path
         self.stderr = tempfile.TemporaryFile()
+        extra = ["--metrics.new-series-hold", hold] if hold is not None else []
         self.proc = subprocess.Popen(
-            [binary(), "--web.listen-address", "127.0.0.1:0"] + args,
+            [binary(), "--web.listen-address", "127.0.0.1:0"] + extra + args,
             stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=cwd, env=env,
             preexec_fn=as_user(user))
         self.port = None
