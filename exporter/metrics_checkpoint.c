@@ -570,8 +570,10 @@ static _Atomic uint64_t *restore_target(struct metrics_source *s, const struct r
                                         int64_t created)
 {
 	if (!s->tuples) {
-		if (created > 0) {
-			(void)birthmap_put(s->births, flat_id, created);
+		if (created > 0 && birthmap_put(s->births, flat_id, created) == 0 &&
+		    created > atomic_load_explicit(&s->last_birth_ms, memory_order_relaxed)) {
+			/* A series restored inside its hold stays held until it ends. */
+			atomic_store_explicit(&s->last_birth_ms, created, memory_order_relaxed);
 		}
 		return flat;
 	}
