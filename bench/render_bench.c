@@ -14,6 +14,7 @@
  * The whole-exporter comparison (parse + count, --once) is in bench/run-render.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,19 +53,26 @@ static size_t parse_count(const char *s)
 	return v;
 }
 
-static struct metrics *registry(size_t limit)
+static struct metrics *registry_with(size_t limit, uint64_t hold_ms, bool created)
 {
 	struct metrics_options o = {.request_buckets = buckets,
 	                            .n_request_buckets = N_BUCKETS,
 	                            .upstream_buckets = buckets,
 	                            .n_upstream_buckets = N_BUCKETS,
-	                            .series_limit = limit};
+	                            .series_limit = limit,
+	                            .new_series_hold_ms = hold_ms,
+	                            .created_timestamps = created};
 	struct metrics *m = metrics_create(&o);
 	if (!m) {
 		fprintf(stderr, "metrics_create failed\n");
 		exit(1);
 	}
 	return m;
+}
+
+static struct metrics *registry(size_t limit)
+{
+	return registry_with(limit, 0, false);
 }
 
 static size_t count_samples(const char *text, size_t len)
@@ -176,6 +184,27 @@ static void bench_render(size_t renders)
 	ms = time_render(dyn, EXPO_TEXT, false, renders, &samples, &bytes);
 	printf("render text, field label with 10000 values, %zu samples: %.2f ms\n", samples, ms);
 	metrics_destroy(flat);
+	metrics_destroy(dyn);
+	/* The new-series hold at its most expensive: every series is young, so
+	 * every flat sample asks its source's birthmap; and _created samples,
+	 * which ask it for every series on every render. */
+	flat = registry_with(0, 3600u * 1000u, false);
+	fill_flat(flat);
+	ms = time_render(flat, EXPO_TEXT, false, renders, &samples, &bytes);
+	printf("render text, every series young (hold on), %zu samples: %.2f ms\n", samples, ms);
+	metrics_destroy(flat);
+	flat = registry_with(0, 0, true);
+	fill_flat(flat);
+	ms = time_render(flat, EXPO_OPENMETRICS, false, renders, &samples, &bytes);
+	printf("render openmetrics + _created, %zu samples: %.2f ms (%zu bytes)\n", samples, ms,
+	       bytes);
+	metrics_destroy(flat);
+	dyn = registry_with(20000, 3600u * 1000u, true);
+	fill_field_labels(dyn);
+	ms = time_render(dyn, EXPO_OPENMETRICS, false, renders, &samples, &bytes);
+	printf("render openmetrics + _created, field label 10000 values, all young, %zu samples: "
+	       "%.2f ms\n",
+	       samples, ms);
 	metrics_destroy(dyn);
 }
 

@@ -12,7 +12,6 @@
 #include "parsers/utf8.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 const char *expo_content_type(enum expo_format f)
@@ -163,20 +162,18 @@ void expo_sample_created(struct strbuf *b, const char *name, const struct expo_l
                          size_t n_labels, int64_t unix_ms)
 {
 	size_t len = strlen(name);
-	char tmp[48];
-	int n;
+	uint64_t ms = unix_ms > 0 ? (uint64_t)unix_ms : 0;
+	char frac[5] = {'.', (char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
+	                (char)('0' + ms % 10), '\n'};
 
 	if (len > 6 && strcmp(name + len - 6, "_total") == 0) {
 		len -= 6;
 	}
 	(void)strbuf_append(b, name, len);
 	put_head(b, "_created", NULL, labels, n_labels, NULL);
-	/* Exact decimal milliseconds: a double would print 1764780000.1229999. */
-	n = snprintf(tmp, sizeof(tmp), "%lld.%03lld\n", (long long)(unix_ms / 1000),
-	             (long long)(unix_ms % 1000));
-	if (n > 0 && (size_t)n < sizeof(tmp)) {
-		(void)strbuf_append(b, tmp, (size_t)n);
-	}
+	/* Exact decimal milliseconds (a double would print 1764780000.1229999). */
+	(void)strbuf_put_u64(b, ms / 1000);
+	(void)strbuf_append(b, frac, sizeof(frac));
 }
 
 void expo_labels_fragment(struct strbuf *b, const struct expo_label *labels, size_t n_labels)
