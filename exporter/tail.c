@@ -50,6 +50,8 @@ struct tail_file {
 	uint64_t retry_at_ms;
 	int last_error; /* errno of the last failed fstat/read; 0 after a good poll */
 	struct tail_callbacks cb;
+	struct tail_position truncated_at; /* see tail_file_take_truncated */
+	bool was_truncated;
 };
 
 uint64_t tail_fingerprint_hash(const void *buf, size_t len)
@@ -266,6 +268,16 @@ int tail_file_error(const struct tail_file *t)
 	return t->last_error;
 }
 
+bool tail_file_take_truncated(struct tail_file *t, struct tail_position *ret_pos)
+{
+	if (!t->was_truncated) {
+		return false;
+	}
+	t->was_truncated = false;
+	*ret_pos = t->truncated_at;
+	return true;
+}
+
 bool tail_file_is(const struct tail_file *t, uint64_t dev, uint64_t ino)
 {
 	return t->id.dev == dev && t->id.ino == ino;
@@ -288,6 +300,11 @@ static void read_error(struct tail_file *t, int err, uint64_t now_ms)
 static void restart_at_zero(struct tail_file *t)
 {
 	emit(t, TAIL_EV_TRUNCATED, 1);
+	if (t->off && t->id.fp_len) {
+		/* Where we were: copytruncate's copy may hold what followed. */
+		t->truncated_at = (struct tail_position){t->id, t->off, t->skipping};
+		t->was_truncated = true;
+	}
 	t->off = 0;
 	t->scanned_end = 0;
 	t->skipping = false;
@@ -323,26 +340,19 @@ static int check_head(struct tail_file *t, uint64_t size)
 	return 0;
 }
 
-/*
- * Split buf[0..n) into lines and deliver them; returns how many bytes are
- * consumed (everything up to the last newline, or all of it while inside an
- * over-long line).  The hot loop: one memchr and one callback per line.
- * The cap applies to the content: a trailing '\r' is stripped first, so a
- * line of cap bytes is delivered with "\n" and with "\r\n" alike, and a
- * partial line of cap bytes plus a '\r' may still be such a line.
- */
-static size_t split(struct tail_file *t, char *buf, size_t n, size_t cap)
+size_t tail_split(const struct tail_callbacks *cb, bool *skipping, char *buf, size_t n, size_t cap)
 {
-	void (*line)(void *, const char *, size_t) = t->cb.line;
-	void *ud = t->cb.userdata;
+	/* The hot loop: one memchr and one callback per line. */
+	void (*line)(void *, const char *, size_t) = cb->line;
+	void *ud = cb->userdata;
 	char *p = buf, *end = buf + n, *nl;
 
-	if (t->skipping) {
+	if (*skipping) {
 		nl = memchr(p, '\n', n);
 		if (!nl) {
 			return n;
 		}
-		t->skipping = false;
+		*skipping = false;
 		p = nl + 1;
 	}
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
@@ -351,7 +361,9 @@ static size_t split(struct tail_file *t, char *buf, size_t n, size_t cap)
 			len--;
 		}
 		if (len > cap) {
-			emit(t, TAIL_EV_TOO_LONG, 1);
+			if (cb->event) {
+				cb->event(ud, TAIL_EV_TOO_LONG, 1);
+			}
 		} else {
 			line(ud, p, len);
 		}
@@ -359,8 +371,10 @@ static size_t split(struct tail_file *t, char *buf, size_t n, size_t cap)
 	}
 	if (over_cap(p, (size_t)(end - p), cap)) {
 		/* Cannot be delivered whole: report it now, skip to its newline. */
-		emit(t, TAIL_EV_TOO_LONG, 1);
-		t->skipping = true;
+		if (cb->event) {
+			cb->event(ud, TAIL_EV_TOO_LONG, 1);
+		}
+		*skipping = true;
 		return n;
 	}
 	return (size_t)(p - buf);
@@ -391,7 +405,7 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 		}
 		total += r;
 		size_t n = have + (size_t)r;
-		size_t used = split(t, sc->buf, n, sc->cap);
+		size_t used = tail_split(&t->cb, &t->skipping, sc->buf, n, sc->cap);
 		t->off += used;
 		have = n - used;
 		if (have && used) {

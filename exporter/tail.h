@@ -41,6 +41,7 @@ enum tail_event {
 	TAIL_EV_ROTATED,    /* a followed path now names another file (or none) */
 	TAIL_EV_TRUNCATED,  /* the file shrank below our offset or was rewritten */
 	TAIL_EV_TOO_LONG,   /* a line over the cap was skipped */
+	TAIL_EV_SKIPPED,    /* a file was not read (compressed, over a limit: logged) */
 	TAIL_EV_READ_ERROR, /* open/read/stat failed (errno in n) */
 };
 
@@ -107,6 +108,16 @@ void tail_scratch_destroy(struct tail_scratch *sc);
 int tail_end_offset(int fd, uint64_t size, struct tail_scratch *sc, uint64_t *ret_offset,
                     bool *ret_skipping);
 
+/* Split buf[0..n) into lines and deliver them to cb (TAIL_EV_TOO_LONG for
+ * a line over cap); returns how many bytes are consumed: everything up to
+ * the last newline, or all of it while inside an over-long line (then
+ * *skipping is set; it is cleared at that line's newline).  The cap applies
+ * to the content: a trailing '\r' is stripped first, so a line of cap bytes
+ * is delivered with "\n" and with "\r\n" alike, and a partial line of cap
+ * bytes plus a '\r' may still be such a line.  Shared by every reader of
+ * lines (tail_file, zfile). */
+size_t tail_split(const struct tail_callbacks *cb, bool *skipping, char *buf, size_t n, size_t cap);
+
 struct tail_file;
 
 /* Follow the file open on fd (ownership of fd passes to the tail_file on
@@ -140,6 +151,11 @@ int tail_file_set_path(struct tail_file *t, const char *path);
 /* The errno of the last failed fstat or read of this file, 0 when the
  * last poll that got that far could fstat it. */
 int tail_file_error(const struct tail_file *t);
+
+/* Whether the file was truncated since the last call; if so *ret_pos is
+ * the position it had then (its fingerprint and offset before the
+ * truncation), for finding copytruncate's copy. */
+bool tail_file_take_truncated(struct tail_file *t, struct tail_position *ret_pos);
 
 /* Whether (dev, ino) is this file. */
 bool tail_file_is(const struct tail_file *t, uint64_t dev, uint64_t ino);
