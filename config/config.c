@@ -64,7 +64,50 @@ struct config *config_create(void)
 	c->n_request_buckets = n;
 	c->n_upstream_buckets = n;
 	c->new_series_hold_ms = CONFIG_DEFAULT_NEW_SERIES_HOLD_MS;
+	c->catchup_max_bytes = CONFIG_DEFAULT_CATCHUP_MAX_BYTES;
 	return c;
+}
+
+int config_parse_size(const char *text, uint64_t *ret_bytes)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mult;
+	} units[] = {
+	    {"", 1},
+	    {"B", 1},
+	    {"KB", 1000ull},
+	    {"MB", 1000000ull},
+	    {"GB", 1000000000ull},
+	    {"TB", 1000000000000ull},
+	    {"KiB", 1ull << 10},
+	    {"MiB", 1ull << 20},
+	    {"GiB", 1ull << 30},
+	    {"TiB", 1ull << 40},
+	};
+	const uint64_t max = 1ull << 60;
+	uint64_t v = 0;
+	const char *p = text;
+
+	if (*p < '0' || *p > '9') {
+		return -EINVAL;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (max - (uint64_t)(*p - '0')) / 10) {
+			return -ERANGE;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].unit) == 0) {
+			if (v > max / units[i].mult) {
+				return -ERANGE;
+			}
+			*ret_bytes = v * units[i].mult;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 static void source_finish(struct config_source *s)

@@ -21,8 +21,9 @@
 #define CONFIG_MAX_FIELD_LABELS 4
 #define CONFIG_LISTEN_HOST_MAX 64  /* longest host part of a listen address, with NUL */
 #define CONFIG_LABEL_VALUE_MAX 256 /* bytes of a source name or static label value */
-#define CONFIG_DEFAULT_NEW_SERIES_HOLD_MS 60000u /* Prometheus's default scrape interval */
-#define CONFIG_MAX_NEW_SERIES_HOLD_MS 3600000u   /* 1h: longer holds hide too much */
+#define CONFIG_DEFAULT_NEW_SERIES_HOLD_MS 60000u      /* Prometheus's default scrape interval */
+#define CONFIG_MAX_NEW_SERIES_HOLD_MS 3600000u        /* 1h: longer holds hide too much */
+#define CONFIG_DEFAULT_CATCHUP_MAX_BYTES (4ull << 30) /* per source, see README */
 
 /* Record fields that can become labels (see metrics.c for the semantics). */
 enum config_field {
@@ -61,9 +62,10 @@ struct config_source {
 struct config {
 	struct config_source sources[CONFIG_MAX_SOURCES];
 	size_t n_sources;
-	char *listen_address; /* "host:port" or ":port" */
-	char *telemetry_path; /* "/metrics" */
-	char *state_file;     /* NULL: no checkpoints */
+	char *listen_address;       /* "host:port" or ":port" */
+	char *telemetry_path;       /* "/metrics" */
+	char *state_file;           /* NULL: no checkpoints */
+	uint64_t catchup_max_bytes; /* rotated files a restart reads (state_catch_up_max_bytes) */
 	double request_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_request_buckets;
 	double upstream_buckets[CONFIG_MAX_BUCKETS];
@@ -137,6 +139,11 @@ int config_parse_listen_address(const char *addr, struct config_listen *ret_list
  * "1m30s", "500ms".  0 and *ret_ms; -EINVAL when malformed, -ERANGE above
  * max_ms. */
 int config_parse_duration(const char *text, uint64_t max_ms, uint64_t *ret_ms);
+
+/* A size in bytes: digits, optionally followed by a unit (B; KB MB GB TB
+ * in powers of 1000; KiB MiB GiB TiB in powers of 1024), e.g. "4GiB".  0
+ * and *ret_bytes; -EINVAL when malformed, -ERANGE above 2^60. */
+int config_parse_size(const char *text, uint64_t *ret_bytes);
 
 /* Replace a string field (e.g. &c->listen_address) with a copy: 0 or -ENOMEM. */
 int config_set_string(char **field, const char *value);

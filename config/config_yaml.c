@@ -72,9 +72,10 @@ static int name_in(const char *name, const char *const *names, size_t n)
 
 /* ---- global ---------------------------------------------------------------- */
 
-enum { G_LISTEN, G_TELEMETRY, G_STATE, G_LEVEL, G_LOGFMT, G_WEB, G_COUNT };
+enum { G_LISTEN, G_TELEMETRY, G_STATE, G_LEVEL, G_LOGFMT, G_WEB, G_CATCHUP, G_COUNT };
 static const char *const global_keys[G_COUNT] = {
-    "listen_address", "telemetry_path", "state_file", "log_level", "log_format", "web_config_file",
+    "listen_address",  "telemetry_path",           "state_file", "log_level", "log_format",
+    "web_config_file", "state_catch_up_max_bytes",
 };
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const logfmt_names[] = {"logfmt", "json"};
@@ -131,6 +132,12 @@ static int read_global(struct reader *r, yaml_node_t *n)
 			break;
 		case G_WEB:
 			e = set_path(r, v[i], kp, &r->c->web_config_file, s, true);
+			break;
+		case G_CATCHUP:
+			if (config_parse_size(s, &r->c->catchup_max_bytes) < 0) {
+				return yamldoc_fail(&r->d, v[i], kp,
+				                    "'%s' is not a size (e.g. 4GiB, 500MB, 0)", s);
+			}
 			break;
 		default:
 			break;

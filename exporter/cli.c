@@ -30,6 +30,7 @@ enum {
 	OPT_PATH,
 	OPT_ONCE,
 	OPT_STATE,
+	OPT_CATCHUP,
 	OPT_LOGLEVEL,
 	OPT_LOGFMT,
 	OPT_LABEL,
@@ -60,6 +61,7 @@ static const struct option long_options[] = {
     {"metrics.created-timestamps", no_argument, NULL, OPT_CREATED},
     {"once", no_argument, NULL, OPT_ONCE},
     {"state.file", required_argument, NULL, OPT_STATE},
+    {"state.catch-up-max-bytes", required_argument, NULL, OPT_CATCHUP},
     {"log.level", required_argument, NULL, OPT_LOGLEVEL},
     {"log.format", required_argument, NULL, OPT_LOGFMT},
     {"help", no_argument, NULL, OPT_HELP},
@@ -98,6 +100,10 @@ void cli_usage(FILE *out)
 	    "  --metrics.created-timestamps\n"
 	    "                             add _created samples to OpenMetrics scrapes\n"
 	    "  --state.file PATH          checkpoint offsets and counters to PATH\n"
+	    "  --state.catch-up-max-bytes SIZE\n"
+	    "                             at a restart, read at most SIZE bytes of files\n"
+	    "                             rotated while down, per source (default 4GiB;\n"
+	    "                             units B, KB, MB, GB, KiB, MiB, GiB; 0: none)\n"
 	    "  --log.level LEVEL          debug, info (default), warn, error\n"
 	    "  --log.format FMT           logfmt (default) or json\n"
 	    "  --once                     read the files from the start to EOF, print the\n"
@@ -218,6 +224,16 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 		return 0;
 	case OPT_STATE:
 		o->state_file = arg;
+		return 0;
+	case OPT_CATCHUP:
+		if (config_parse_size(arg, &o->catchup_max_bytes) < 0) {
+			(void)snprintf(err, err_size,
+			               "--state.catch-up-max-bytes: '%s' is not a size (e.g. 4GiB, "
+			               "500MB, 0)",
+			               arg);
+			return -EINVAL;
+		}
+		o->catchup_max_set = true;
 		return 0;
 	case OPT_LOGLEVEL:
 		o->log_level = arg;
@@ -415,6 +431,9 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 		c->new_series_hold_ms = o->new_series_hold_ms;
 	}
 	c->created_timestamps = c->created_timestamps || o->created_timestamps;
+	if (o->catchup_max_set) {
+		c->catchup_max_bytes = o->catchup_max_bytes;
+	}
 	c->connection_timeout =
 	    o->connection_timeout ? o->connection_timeout : CLI_DEFAULT_CONNECTION_TIMEOUT;
 	return 0;

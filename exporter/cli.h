@@ -38,6 +38,8 @@ struct cli_options {
 	bool has_hold;               /* --metrics.new-series-hold given */
 	uint64_t new_series_hold_ms; /* its value */
 	unsigned connection_timeout; /* seconds, 0: not given */
+	bool catchup_max_set;        /* --state.catch-up-max-bytes given */
+	uint64_t catchup_max_bytes;
 	const char *config_file;
 	const char *web_config_file;
 	const char *listen_address;

@@ -15,7 +15,7 @@
 
 #include "exporter/cli.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 24
 
 /* 64 and 256 bytes, for the label value cap (CONFIG_LABEL_VALUE_MAX). */
 #define V64 "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
@@ -55,6 +55,8 @@ static void test_usage_errors(void **state)
 	    {"--web.listen-address [127.0.0.1]:80 a.log", "(not an IPv6 address in brackets)"},
 	    {"--web.listen-address :99999 a.log", "(the port must be a number from 0 to 65535)"},
 	    {"--web.telemetry-path metrics a.log", "must start with '/'"},
+	    {"--state.catch-up-max-bytes lots a.log",
+	     "--state.catch-up-max-bytes: 'lots' is not a size (e.g. 4GiB, 500MB, 0)"},
 	    {"--web.telemetry-path / a.log", "must start with '/'"},
 	    {"--web.telemetry-path /-/x a.log", "under '/-/'"},
 	    {"--web.telemetry-path /m?x a.log",
@@ -170,7 +172,8 @@ static void test_flags_only(void **state)
 	struct cli_options o;
 	struct config *c = NULL;
 	int argc = split("--format nginx --log-format $status --source api --label env=prod "
-	                 "--web.connection-timeout 2 --web.enable-lifecycle a.log b.log",
+	                 "--web.connection-timeout 2 --web.enable-lifecycle "
+	                 "--state.catch-up-max-bytes 0 a.log b.log",
 	                 buf, sizeof(buf), argv);
 
 	(void)state;
@@ -185,6 +188,7 @@ static void test_flags_only(void **state)
 	assert_string_equal(c->sources[0].labels[0].value, "prod");
 	assert_int_equal(c->connection_timeout, 2);
 	assert_true(c->enable_lifecycle);
+	assert_int_equal(c->catchup_max_bytes, 0);
 	assert_null(c->config_file);
 	config_destroy(c);
 
@@ -221,6 +225,7 @@ static void test_flags_override_file(void **state)
 	assert_string_equal(c->log_format, "json");      /* file */
 	assert_int_equal(c->connection_timeout, CLI_DEFAULT_CONNECTION_TIMEOUT);
 	assert_false(c->enable_lifecycle);
+	assert_int_equal(c->catchup_max_bytes, CONFIG_DEFAULT_CATCHUP_MAX_BYTES);
 	assert_int_equal(c->n_sources, 3);
 	config_destroy(c);
 }

@@ -80,7 +80,7 @@ static void test_bad_fixtures(void **state)
 	}
 	(void)closedir(d);
 	/* Guard against an empty or unreadable fixture directory. */
-	assert_true(n >= 49);
+	assert_true(n >= 50);
 }
 
 static void test_minimal_defaults(void **state)
@@ -176,7 +176,44 @@ static void test_example_file(void **state)
 	assert_int_equal(c->n_sources, 3);
 	assert_int_equal(c->sources[1].kind, LOGPARSE_NGINX);
 	assert_int_equal(c->sources[2].kind, LOGPARSE_APACHE);
+	assert_int_equal(c->catchup_max_bytes, 4ull << 30);
 	config_destroy(c);
+}
+
+static void test_sizes(void **state)
+{
+	static const struct {
+		const char *text;
+		int r;
+		uint64_t bytes;
+	} rows[] = {
+	    {"0", 0, 0},
+	    {"4096", 0, 4096},
+	    {"10B", 0, 10},
+	    {"3KB", 0, 3000},
+	    {"500MB", 0, 500000000},
+	    {"4GiB", 0, 4ull << 30},
+	    {"2TiB", 0, 2ull << 40},
+	    {"1152921504606846976", 0, 1ull << 60},
+	    {"1152921504606846977", -ERANGE, 0},
+	    {"1048577TiB", -ERANGE, 0},
+	    {"99999999999999999999999", -ERANGE, 0},
+	    {"", -EINVAL, 0},
+	    {"GiB", -EINVAL, 0},
+	    {"-1", -EINVAL, 0},
+	    {"4 GiB", -EINVAL, 0},
+	    {"4gib", -EINVAL, 0},
+	    {"1.5GB", -EINVAL, 0},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v = 12345;
+		int r = config_parse_size(rows[i].text, &v);
+		if (r != rows[i].r || (r == 0 && v != rows[i].bytes) || (r < 0 && v != 12345)) {
+			fail_msg("'%s': %d %llu", rows[i].text, r, (unsigned long long)v);
+		}
+	}
 }
 
 static void test_read_errors(void **state)
@@ -479,6 +516,7 @@ int main(void)
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_anchors_and_nulls),
 	    cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_buffer_name_in_messages),
 	    cmocka_unit_test(test_value_tree),
