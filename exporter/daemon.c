@@ -183,7 +183,7 @@ static int checkpoint_write(struct pipeline *p, struct checkpointer *ck)
 
 /* Restore every source found in the state file; a missing file is a first
  * start, a corrupt one is reported and ignored (fresh start). */
-static void checkpoint_restore(struct pipeline *p, const char *path)
+static void checkpoint_restore(struct pipeline *p, const char *path, uint64_t catchup_max_bytes)
 {
 	struct state *st = NULL;
 	int r = state_load(path, &st);
@@ -199,7 +199,7 @@ static void checkpoint_restore(struct pipeline *p, const char *path)
 	}
 	for (size_t i = 0; i < p->n_sources; i++) {
 		const struct state_source *ss = state_find_source(st, source_name(p->sources[i]));
-		if (ss && source_restore(p->sources[i], ss) < 0) {
+		if (ss && source_restore(p->sources[i], ss, catchup_max_bytes) < 0) {
 			log_warn("ignoring corrupt saved counters of a source", "source",
 			         source_name(p->sources[i]), "path", path);
 		}
@@ -208,16 +208,22 @@ static void checkpoint_restore(struct pipeline *p, const char *path)
 	state_destroy(st);
 }
 
-/* Write a checkpoint when one is due. */
+/* Write a checkpoint when one is due: on the timer, or as soon as a file
+ * was rotated or truncated, so a crash right after a rotation resumes
+ * with both files in the checkpoint. */
 static void checkpoint_tick(struct pipeline *p, struct checkpointer *ck)
 {
 	uint64_t now;
+	bool rotated = false;
 
 	if (!ck->path) {
 		return;
 	}
+	for (size_t i = 0; i < p->n_sources; i++) {
+		rotated = source_checkpoint_due(p->sources[i]) || rotated;
+	}
 	now = clock_mono_ms();
-	if (now >= ck->next_ms) {
+	if (now >= ck->next_ms || rotated) {
 		(void)checkpoint_write(p, ck);
 		ck->next_ms = now + ck->interval_ms;
 	}
@@ -561,7 +567,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	}
 	metrics_set_reload_result(p.metrics, true, clock_unix_seconds());
 	if (ck.path) {
-		checkpoint_restore(&p, ck.path);
+		checkpoint_restore(&p, ck.path, c->catchup_max_bytes);
 	}
 	/* Position every file (at EOF) before serving, so the first scrape is meaningful. */
 	for (size_t i = 0; i < p.n_sources; i++) {

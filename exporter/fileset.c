@@ -64,10 +64,13 @@
 #include <unistd.h>
 
 #include "exporter/log.h"
+#include "exporter/rotchain.h"
+#include "exporter/zfile.h"
 
 #define RETRY_MS 1000u
 #define LOG_EVERY_MS 60000u
 #define DIR_SCAN_MAX 100000u
+#define ZFILE_BUDGET (16u * 1024u * 1024u) /* uncompressed bytes per poll */
 
 struct pattern {
 	char *text;
@@ -82,6 +85,7 @@ struct pattern {
 struct entry {
 	struct tail_file *tf;
 	bool retiring;
+	uint32_t seq; /* > 0: a catch-up file not read to its end yet (reading order) */
 	uint64_t idle_since_ms;
 	uint64_t last_offset;
 };
@@ -103,6 +107,26 @@ struct fileset {
 	bool literal_missing; /* some literal path has no open file */
 	uint64_t next_log_ms;
 	int inotify_fd; /* -1: none (--once, or unavailable) */
+	bool from_start;
+	size_t line_cap;
+	/* Compressed files being read (catch-up, or --once): */
+	struct zentry *zfiles;
+	size_t n_zfiles;
+	/* Catch-up of rotated files at start (see catch_up): */
+	struct tail_callbacks catchup_cb; /* cb, counting lines */
+	uint64_t catchup_left;            /* bytes the limit still allows */
+	uint64_t catchup_max;
+	uint32_t catchup_seq;
+	size_t catchup_pending;
+	size_t catchup_files;
+	size_t catchup_news; /* rotated while down, or compressed since (logged) */
+	size_t catchup_skipped;
+	uint64_t catchup_lines;
+	/* Compressed files matched by a pattern and not read as text: */
+	struct skipped *skipped;
+	size_t n_skipped;
+	uint64_t scan_gen;
+	bool skip_logged;
 	/* Counted during a scan, kept from the last full (glob) scan: */
 	size_t scan_ignored;     /* files over the cap */
 	size_t scan_open_errors; /* glob matches that failed to open */
@@ -116,15 +140,36 @@ struct fileset {
 	int error;
 };
 
+struct zentry {
+	struct zfile *zf;
+	uint32_t seq; /* as entry.seq; 0: --once */
+};
+
+/* A compressed file skipped in follow mode, remembered so it is counted
+ * (and its magic read) once: a gzip file never changes, so another size or
+ * mtime means another file on a reused inode. */
+struct skipped {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	uint64_t gen; /* the last full scan that saw it */
+};
+
 enum open_mode {
 	OPEN_NEW,     /* appeared while running: from 0 */
 	OPEN_INITIAL, /* present at start: end, 0 or the checkpoint */
 };
 
+/* start_ctx.claimed[i]: what became of saved file i at start. */
+enum {
+	CLAIM_NONE,
+	CLAIM_SAME,      /* found by identity, resumed */
+	CLAIM_TRUNCATED, /* its inode was truncated (copytruncate): a copy may hold the rest */
+};
+
 struct start_ctx {
 	bool from_start;
 	const struct state_source *saved;
-	bool *claimed;
+	unsigned char *claimed;
 };
 
 static void emit(struct fileset *fs, enum tail_event ev, uint64_t n)
@@ -209,6 +254,20 @@ static bool has_glob_chars(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+/* Callbacks of catch-up files: the source's, counting lines for the log. */
+static void catchup_line(void *ud, const char *line, size_t len)
+{
+	struct fileset *fs = ud;
+
+	fs->catchup_lines++;
+	fs->cb.line(fs->cb.userdata, line, len);
+}
+
+static void catchup_event(void *ud, enum tail_event ev, uint64_t n)
+{
+	emit(ud, ev, n);
+}
+
 int fileset_create(const struct fileset_options *o, const struct tail_callbacks *cb,
                    struct fileset **ret_fileset)
 {
@@ -231,7 +290,13 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 	fs->patterns = calloc(o->n_patterns, sizeof(*fs->patterns));
 	fs->entries = calloc(fs->max_files, sizeof(*fs->entries));
 	fs->scratch = tail_scratch_create(o->line_cap);
-	if (!fs->name || !fs->patterns || !fs->entries || !fs->scratch) {
+	fs->line_cap = o->line_cap;
+	fs->catchup_max = FILESET_DEFAULT_CATCHUP_MAX_BYTES;
+	fs->catchup_cb = (struct tail_callbacks){catchup_line, catchup_event, NULL, fs};
+	fs->zfiles = calloc(fs->max_files, sizeof(*fs->zfiles));
+	fs->skipped = calloc(fs->max_files, sizeof(*fs->skipped));
+	if (!fs->name || !fs->patterns || !fs->entries || !fs->scratch || !fs->zfiles ||
+	    !fs->skipped) {
 		goto fail;
 	}
 	for (size_t i = 0; i < o->n_patterns; i++) {
@@ -257,6 +322,11 @@ void fileset_destroy(struct fileset *fs)
 	for (size_t i = 0; i < fs->n_entries; i++) {
 		tail_file_destroy(fs->entries[i].tf);
 	}
+	for (size_t i = 0; i < fs->n_zfiles; i++) {
+		zfile_destroy(fs->zfiles[i].zf);
+	}
+	free(fs->zfiles);
+	free(fs->skipped);
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		free(fs->patterns[i].text);
 	}
@@ -298,12 +368,12 @@ static void initial_position(struct fileset *fs, const struct pattern *p, int fd
 		}
 		switch (tail_identity_match(fd, st, &sf->pos)) {
 		case TAIL_MATCH_SAME:
-			sx->claimed[i] = true;
+			sx->claimed[i] = CLAIM_SAME;
 			*ret_offset = sf->pos.offset;
 			*ret_skipping = sf->pos.skipping;
 			return;
 		case TAIL_MATCH_TRUNCATED:
-			sx->claimed[i] = true;
+			sx->claimed[i] = CLAIM_TRUNCATED;
 			emit(fs, TAIL_EV_TRUNCATED, 1);
 			return;
 		case TAIL_MATCH_OTHER:
@@ -318,16 +388,24 @@ static void initial_position(struct fileset *fs, const struct pattern *p, int fd
 	}
 }
 
+static bool is_full(const struct fileset *fs)
+{
+	return fs->n_entries + fs->n_zfiles >= fs->max_files;
+}
+
+/* cb: fs->cb, or fs->catchup_cb for a catch-up file. */
 static int add_entry(struct fileset *fs, const char *path, int fd, const struct stat *st,
-                     uint64_t offset, bool skipping, bool retiring, uint64_t now_ms)
+                     uint64_t offset, bool skipping, bool retiring, uint64_t now_ms,
+                     const struct tail_callbacks *cb)
 {
 	struct entry *e = &fs->entries[fs->n_entries];
-	int r = tail_file_open(path, fd, st, offset, skipping, &fs->cb, &e->tf);
+	int r = tail_file_open(path, fd, st, offset, skipping, cb, &e->tf);
 
 	if (r < 0) {
 		return r;
 	}
 	e->retiring = retiring;
+	e->seq = 0;
 	e->idle_since_ms = now_ms;
 	e->last_offset = offset;
 	fs->n_entries++;
@@ -354,6 +432,113 @@ static void missing(struct fileset *fs, struct pattern *p, const char *path, int
 		p->missing_logged = true;
 		file_gauge(fs, path, false);
 	}
+}
+
+/* Whether st is a compressed file skipped before (and still the same file). */
+static bool was_skipped(struct fileset *fs, const struct stat *st)
+{
+	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+
+	for (size_t i = 0; i < fs->n_skipped; i++) {
+		struct skipped *k = &fs->skipped[i];
+		if (k->dev == (uint64_t)st->st_dev && k->ino == (uint64_t)st->st_ino &&
+		    k->size == (uint64_t)st->st_size && k->mtime_ns == mtime) {
+			k->gen = fs->scan_gen;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Forget skipped files the last full scan did not see (deleted by logrotate). */
+static void prune_skipped(struct fileset *fs)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < fs->n_skipped; i++) {
+		if (fs->skipped[i].gen == fs->scan_gen) {
+			fs->skipped[w++] = fs->skipped[i];
+		}
+	}
+	fs->n_skipped = w;
+}
+
+static struct zentry *find_z(struct fileset *fs, const struct stat *st)
+{
+	for (size_t i = 0; i < fs->n_zfiles; i++) {
+		if (zfile_is(fs->zfiles[i].zf, (uint64_t)st->st_dev, (uint64_t)st->st_ino)) {
+			return &fs->zfiles[i];
+		}
+	}
+	return NULL;
+}
+
+/* How the file on fd is compressed: by its name, or by its first bytes
+ * (a rotation with a custom extension, or none). */
+static enum rotchain_codec codec_of(const char *path, int fd, const struct stat *st)
+{
+	unsigned char head[ROTCHAIN_MAGIC_MAX];
+	enum rotchain_codec c = rotchain_codec_by_name(path);
+	ssize_t n;
+
+	if (c != ROTCHAIN_PLAIN || st->st_size == 0) {
+		return c;
+	}
+	n = pread(fd, head, sizeof(head), 0);
+	return n > 0 ? rotchain_codec_by_magic(head, (size_t)n) : ROTCHAIN_PLAIN;
+}
+
+/* Add a compressed file to read (catch-up with seq > 0, or --once): takes
+ * fd on success.  0 or -errno. */
+static int add_z(struct fileset *fs, const char *path, int fd, const struct stat *st,
+                 uint64_t offset, bool skipping, uint32_t seq)
+{
+	struct zentry *z = &fs->zfiles[fs->n_zfiles];
+	const struct tail_callbacks *cb = seq ? &fs->catchup_cb : &fs->cb;
+	int r = zfile_open(path, fd, st, offset, skipping, fs->line_cap, cb, &z->zf);
+
+	if (r < 0) {
+		return r;
+	}
+	z->seq = seq;
+	fs->n_zfiles++;
+	return 0;
+}
+
+/*
+ * Compressed data is never read as log lines: in follow mode a compressed
+ * file a pattern matches (a glob over rotations with compress) is skipped,
+ * counted once and logged once per source; --once reads gzip files through
+ * zlib.  Returns whether the file was taken care of (fd closed or taken).
+ */
+static bool compressed(struct fileset *fs, const char *path, int fd, const struct stat *st)
+{
+	enum rotchain_codec c = codec_of(path, fd, st);
+
+	if (c == ROTCHAIN_PLAIN) {
+		return false;
+	}
+	if (fs->from_start && c == ROTCHAIN_GZIP && !is_full(fs) &&
+	    add_z(fs, path, fd, st, 0, false, 0) == 0) {
+		return true;
+	}
+	close(fd);
+	if (fs->n_skipped < fs->max_files) {
+		fs->skipped[fs->n_skipped++] = (struct skipped){
+		    (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+		    (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec, fs->scan_gen};
+	}
+	emit(fs, TAIL_EV_SKIPPED, 1);
+	if (!fs->skip_logged) {
+		fs->skip_logged = true;
+		log_warn(fs->from_start
+		             ? "skipping a compressed file the exporter cannot read"
+		             : "skipping compressed files matched by a pattern: they are "
+		               "not read as log lines (logged once; counted in "
+		               "accesslog_log_files_skipped_total)",
+		         "source", fs->name, "path", path, "compression", rotchain_codec_name(c));
+	}
+	return true;
 }
 
 /* A path that may name a file to follow; p is the pattern that matched it. */
@@ -392,7 +577,10 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		fs->literal_missing = true;
 		return;
 	}
-	if (fs->n_entries >= fs->max_files) {
+	if (was_skipped(fs, &st)) {
+		return;
+	}
+	if (is_full(fs)) {
 		if (!fs->scan_ignored++) {
 			free(fs->scan_ignored_path);
 			fs->scan_ignored_path = strdup(path);
@@ -425,14 +613,17 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		return;
 	}
 	/* Replaced between stat and open: the identity that counts is fstat's. */
-	if (find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
+	if (find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino) || find_z(fs, &st)) {
 		close(fd);
 		return;
+	}
+	if (compressed(fs, path, fd, &st)) {
+		return; /* skipped (or, for --once, read through zlib): fd taken */
 	}
 	if (mode == OPEN_INITIAL) {
 		initial_position(fs, p, fd, &st, sx, &offset, &skipping);
 	}
-	if (add_entry(fs, path, fd, &st, offset, skipping, false, now_ms) < 0) {
+	if (add_entry(fs, path, fd, &st, offset, skipping, false, now_ms, &fs->cb) < 0) {
 		close(fd);
 		return;
 	}
@@ -511,6 +702,9 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
 	fs->literal_missing = false;
 	fs->scan_ignored = 0;
 	fs->scan_open_errors = 0;
+	if (globs) {
+		fs->scan_gen++;
+	}
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		if (!fs->patterns[i].is_glob) {
 			consider(fs, &fs->patterns[i], fs->patterns[i].text, mode, sx, now_ms);
@@ -541,6 +735,7 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
 	}
 	if (globs) {
 		keep_scan_result(fs);
+		prune_skipped(fs);
 	}
 }
 
@@ -576,8 +771,7 @@ static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
 		    (uint64_t)st.st_ino != sf->pos.id.ino ||
 		    (uint64_t)st.st_dev != sf->pos.id.dev ||
-		    find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino) ||
-		    fs->n_entries >= fs->max_files) {
+		    find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino) || is_full(fs)) {
 			continue;
 		}
 		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -589,8 +783,8 @@ static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64
 		int n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (n < 0 || (size_t)n >= sizeof(path) || fstat(fd, &st) < 0 ||
 		    tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME ||
-		    add_entry(fs, sf->path, fd, &st, sf->pos.offset, sf->pos.skipping, true,
-		              now_ms) < 0) {
+		    add_entry(fs, sf->path, fd, &st, sf->pos.offset, sf->pos.skipping, true, now_ms,
+		              &fs->cb) < 0) {
 			close(fd);
 			continue;
 		}
@@ -615,11 +809,374 @@ static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64
 	}
 }
 
+/* ---- catch-up of rotated files ------------------------------------------
+ *
+ * At start with a checkpoint, the rotation chain of every checkpointed path
+ * (rotchain.h) is read in rotation order: the checkpointed files from their
+ * offsets, files rotated after them from 0; the live files wait until the
+ * catch-up is done.  Compressed members are read through zlib.  Every
+ * catch-up file is in the checkpoints from the start (at its offset), so a
+ * crash during the catch-up resumes it.
+ */
+static const char *const skip_reasons[] = {
+    [ROTCHAIN_SKIP_LIMIT] = "over the catch-up limit (--state.catch-up-max-bytes)",
+    [ROTCHAIN_SKIP_CODEC] = "compressed with a codec the exporter cannot read (only gzip)",
+    [ROTCHAIN_SKIP_COPY] = "a compressed copy of an uncompressed file that is read instead",
+};
+
+/* Whether the plain file on fd starts with the bytes sf fingerprinted and
+ * holds its offset: a copy of it (copytruncate's copy). */
+static bool is_copy(int fd, const struct stat *st, const struct state_file *sf)
+{
+	uint32_t len;
+	uint64_t hash;
+
+	return sf->pos.id.fp_len && (uint64_t)st->st_size >= sf->pos.offset &&
+	       tail_fingerprint(fd, sf->pos.id.fp_len, sf->pos.id.fp_len, &len, &hash) == 0 &&
+	       len == sf->pos.id.fp_len && hash == sf->pos.id.fp_hash;
+}
+
+/* Which checkpointed file member m is: -1 when none.  A plain file by its
+ * identity, or by its first bytes when the checkpointed file was not found
+ * whole (copytruncate copies it to a new inode); a compressed one (a new
+ * inode) by the fingerprint of its first uncompressed bytes.  Matching by
+ * content is for files checkpointed under base only. */
+static long match_saved(const struct start_ctx *sx, const char *base,
+                        const struct rotchain_member *m)
+{
+	const struct state_source *saved = sx->saved;
+	struct stat st;
+	long found = -1;
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < saved->n_files && found < 0; i++) {
+		const struct state_file *sf = &saved->files[i];
+		if (m->key.codec == ROTCHAIN_PLAIN) {
+			if (tail_identity_match(fd, &st, &sf->pos) == TAIL_MATCH_SAME ||
+			    (sx->claimed[i] != CLAIM_SAME && strcmp(sf->path, base) == 0 &&
+			     is_copy(fd, &st, sf))) {
+				found = (long)i;
+			}
+		} else if (m->key.codec == ROTCHAIN_GZIP && strcmp(sf->path, base) == 0 &&
+		           zfile_matches(fd, &sf->pos)) {
+			found = (long)i;
+		}
+	}
+out:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return found;
+}
+
+/* Whether the file now at base is a checkpointed one (claimed by the scan)
+ * with a fingerprint: an empty one's inode may have been reused. */
+static bool current_saved(const struct start_ctx *sx, const char *base)
+{
+	struct stat st;
+
+	if (stat(base, &st) < 0) {
+		return false;
+	}
+	for (size_t i = 0; i < sx->saved->n_files; i++) {
+		const struct tail_identity *id = &sx->saved->files[i].pos.id;
+		if (sx->claimed[i] && id->fp_len && id->dev == (uint64_t)st.st_dev &&
+		    id->ino == (uint64_t)st.st_ino) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void log_member(const struct fileset *fs, const char *msg, const struct rotchain_member *m,
+                       uint64_t offset)
+{
+	char off[24];
+
+	(void)snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
+	log_info(msg, "source", fs->name, "path", m->path, "offset", off, "compression",
+	         rotchain_codec_name(m->key.codec));
+}
+
+/* Open a member to read (READ or RESUME) as a catch-up file known as base. */
+static void catch_up_member(struct fileset *fs, const struct start_ctx *sx, const char *base,
+                            const struct rotchain_member *m, uint64_t now_ms)
+{
+	const struct state_file *sf = m->saved >= 0 ? &sx->saved->files[m->saved] : NULL;
+	uint64_t offset = sf ? sf->pos.offset : 0;
+	bool skipping = sf ? sf->pos.skipping : false;
+	struct stat st;
+	int r = -EMFILE;
+	int fd;
+
+	if (find_entry(fs, m->dev, m->ino) || is_full(fs)) {
+		return; /* followed already (a glob matches it), or no room (logged by scans) */
+	}
+	fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_ino != m->ino || find_z(fs, &st)) {
+		r = fd < 0 ? -errno : 0;
+		goto fail;
+	}
+	if (m->key.codec == ROTCHAIN_PLAIN) {
+		r = add_entry(fs, base, fd, &st, offset, skipping, true, now_ms, &fs->catchup_cb);
+		if (r == 0) {
+			fs->entries[fs->n_entries - 1].seq = ++fs->catchup_seq;
+		}
+	} else {
+		r = add_z(fs, base, fd, &st, offset, skipping, ++fs->catchup_seq);
+	}
+	if (r < 0) {
+		goto fail;
+	}
+	fs->catchup_pending++;
+	fs->catchup_files++;
+	if (sf && sf->retired && m->key.codec == ROTCHAIN_PLAIN) {
+		/* Still draining at the checkpoint: it simply goes on. */
+		log_member(fs, "resuming a rotated file", m, offset);
+		return;
+	}
+	if (!sf || !sf->retired) {
+		/* Rotated while we were down (a rotation seen before the checkpoint is
+		 * in the restored counter). */
+		emit(fs, TAIL_EV_ROTATED, 1);
+	}
+	fs->catchup_news++;
+	log_member(fs,
+	           sf ? "catching up: resuming a rotated file"
+	              : "catching up: reading a file "
+	                "rotated while the exporter was down",
+	           m, offset);
+	return;
+fail:
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (r < 0) {
+		open_error(fs, m->path, -r, now_ms);
+	}
+}
+
+/* The rotation chain of one checkpointed path. */
+static void catch_up_chain(struct fileset *fs, const struct start_ctx *sx, const char *base,
+                           uint64_t now_ms)
+{
+	struct rotchain_member *m = NULL;
+	size_t n = 0;
+	struct rotchain_plan_options o = {
+	    .current_saved = current_saved(sx, base),
+	    .saved_at_ns = sx->saved->saved_at_ns,
+	    .max_bytes = fs->catchup_left,
+	};
+
+	if (rotchain_list(base, &m, &n) < 0) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		m[i].saved = match_saved(sx, base, &m[i]);
+		if (m[i].saved >= 0) {
+			m[i].offset = sx->saved->files[m[i].saved].pos.offset;
+			m[i].weak = sx->saved->files[m[i].saved].pos.id.fp_len == 0;
+			/* Found here: find_rotated must not drain it as well. */
+			sx->claimed[m[i].saved] = CLAIM_SAME;
+		}
+	}
+	fs->catchup_left -= rotchain_plan(m, n, &o);
+	for (size_t i = 0; i < n; i++) {
+		enum rotchain_action a = m[i].action;
+		if (a == ROTCHAIN_READ || a == ROTCHAIN_RESUME) {
+			catch_up_member(fs, sx, base, &m[i], now_ms);
+		} else if (a != ROTCHAIN_SKIP_OLDER) {
+			if (a != ROTCHAIN_SKIP_COPY) {
+				fs->catchup_skipped++;
+				emit(fs, TAIL_EV_SKIPPED, 1);
+			}
+			log_warn("catching up: not reading a rotated file", "source", fs->name,
+			         "path", m[i].path, "reason", skip_reasons[a]);
+		}
+	}
+	rotchain_free(m, n);
+}
+
+/* Whether path is among the first n bases already looked at. */
+static bool seen_base(const struct state_source *saved, size_t n_files, size_t n_patterns,
+                      const char *path)
+{
+	for (size_t i = 0; i < n_files; i++) {
+		if (strcmp(saved->files[i].path, path) == 0) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < n_patterns; i++) {
+		if (strcmp(saved->patterns[i], path) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Every checkpointed path still covered, and every literal pattern that was
+ * in the checkpoint (its file may have appeared and rotated while down). */
+static void catch_up(struct fileset *fs, const struct start_ctx *sx, uint64_t now_ms)
+{
+	const struct state_source *saved = sx->saved;
+	char files[24], bytes[24];
+
+	fs->catchup_left = fs->catchup_max;
+	for (size_t i = 0; i < saved->n_files; i++) {
+		const char *path = saved->files[i].path;
+		if (is_covered(fs, path) && !seen_base(saved, i, 0, path)) {
+			catch_up_chain(fs, sx, path, now_ms);
+		}
+	}
+	for (size_t i = 0; i < saved->n_patterns; i++) {
+		const char *path = saved->patterns[i];
+		if (is_literal(fs, path) && !seen_base(saved, saved->n_files, i, path)) {
+			catch_up_chain(fs, sx, path, now_ms);
+		}
+	}
+	if (fs->catchup_news || fs->catchup_skipped) {
+		(void)snprintf(files, sizeof(files), "%zu", fs->catchup_files);
+		(void)snprintf(bytes, sizeof(bytes), "%llu",
+		               (unsigned long long)(fs->catchup_max - fs->catchup_left));
+		log_info("catching up with files rotated while the exporter was down; the live "
+		         "files are read next",
+		         "source", fs->name, "files", files, "bytes", bytes);
+	}
+}
+
+/* The catch-up is over: say what it read. */
+static void catch_up_done(struct fileset *fs)
+{
+	char files[24], lines[24], skipped[24];
+
+	if (!fs->catchup_news && !fs->catchup_skipped) {
+		return;
+	}
+	(void)snprintf(files, sizeof(files), "%zu", fs->catchup_files);
+	(void)snprintf(lines, sizeof(lines), "%llu", (unsigned long long)fs->catchup_lines);
+	(void)snprintf(skipped, sizeof(skipped), "%zu", fs->catchup_skipped);
+	log_info("caught up with rotated files", "source", fs->name, "files", files, "lines", lines,
+	         "skipped", skipped);
+}
+
+/* The catch-up file read next (lowest seq): an entry index, or n_entries +
+ * a zfiles index; SIZE_MAX when none is left. */
+static size_t next_catch_up(const struct fileset *fs)
+{
+	size_t best = SIZE_MAX;
+	uint32_t seq = UINT32_MAX;
+
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		if (fs->entries[i].seq && fs->entries[i].seq < seq) {
+			seq = fs->entries[i].seq;
+			best = i;
+		}
+	}
+	for (size_t i = 0; i < fs->n_zfiles; i++) {
+		if (fs->zfiles[i].seq && fs->zfiles[i].seq < seq) {
+			seq = fs->zfiles[i].seq;
+			best = fs->n_entries + i;
+		}
+	}
+	return best;
+}
+
+static void remove_z(struct fileset *fs, size_t i)
+{
+	const struct zentry *z = &fs->zfiles[i];
+	int err = zfile_error(z->zf);
+
+	if (err) {
+		log_warn(
+		    "a compressed file could not be read to its end; lines after the error are "
+		    "not counted",
+		    "source", fs->name, "path", zfile_path(z->zf), "error",
+		    err == -EPIPE ? "the compressed data ends early (truncated)" : strerror(-err));
+	}
+	zfile_destroy(z->zf);
+	memmove(&fs->zfiles[i], &fs->zfiles[i + 1], (fs->n_zfiles - i - 1) * sizeof(*fs->zfiles));
+	fs->n_zfiles--;
+}
+
+/* Catch-up files one at a time, in rotation order: each poll finishes the
+ * ones at their end and makes progress on one. */
+static int64_t poll_catch_up(struct fileset *fs, uint64_t now_ms)
+{
+	size_t k;
+
+	while ((k = next_catch_up(fs)) != SIZE_MAX) {
+		int64_t got;
+		if (k < fs->n_entries) {
+			struct entry *e = &fs->entries[k];
+			got = tail_file_poll(e->tf, fs->scratch, now_ms, false);
+			if (got > 0) {
+				e->idle_since_ms = now_ms;
+				return got;
+			}
+			e->seq = 0; /* at its end: now an ordinary retiring file */
+			e->idle_since_ms = now_ms;
+		} else {
+			struct zentry *z = &fs->zfiles[k - fs->n_entries];
+			got = zfile_poll(z->zf, ZFILE_BUDGET);
+			if (!zfile_done(z->zf)) {
+				return got;
+			}
+			remove_z(fs, k - fs->n_entries);
+		}
+		fs->catchup_pending--;
+	}
+	catch_up_done(fs);
+	return 0;
+}
+
+/*
+ * A followed file was truncated (copytruncate): logrotate copied it first,
+ * so the lines between our last read and the truncate are in the copy
+ * (access.log.1, or access.log.1.gz once compressed).  Find it by its first
+ * bytes and read it from where we were, as a catch-up file.
+ */
+static void recover_copy(struct fileset *fs, const struct entry *e, const struct tail_position *old,
+                         uint64_t now_ms)
+{
+	const char *path = tail_file_path(e->tf);
+	struct state_file sf = {(char *)path, *old, false};
+	struct state_source ss = {.files = &sf, .n_files = 1};
+	unsigned char claimed = CLAIM_TRUNCATED;
+	struct start_ctx sx = {.saved = &ss, .claimed = &claimed};
+	struct rotchain_member *m = NULL;
+	size_t n = 0, pick = SIZE_MAX;
+
+	if (rotchain_list(path, &m, &n) < 0) {
+		return;
+	}
+	for (size_t i = n; i-- > 0 && pick == SIZE_MAX;) {
+		m[i].saved = match_saved(&sx, path, &m[i]);
+		if (m[i].saved == 0 &&
+		    (m[i].key.codec == ROTCHAIN_PLAIN || m[i].key.codec == ROTCHAIN_GZIP)) {
+			pick = i;
+		}
+	}
+	if (pick != SIZE_MAX) {
+		/* Counted as a truncation already, not as a rotation. */
+		sf.retired = true;
+		catch_up_member(fs, &sx, path, &m[pick], now_ms);
+	}
+	rotchain_free(m, n);
+}
+
+void fileset_set_catchup_limit(struct fileset *fs, uint64_t max_bytes)
+{
+	fs->catchup_max = max_bytes;
+}
+
 void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
                    uint64_t now_ms)
 {
 	struct start_ctx sx = {.from_start = from_start, .saved = saved};
-	bool none = false;
+	unsigned char none = CLAIM_NONE;
 	size_t dropped = 0;
 	const char *dropped_path = NULL;
 
@@ -639,11 +1196,15 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 	if (sx.saved && !sx.claimed) {
 		sx.claimed = &none; /* no files saved: never indexed */
 	}
+	fs->from_start = from_start;
 	if (!from_start) {
 		fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		watch_dirs(fs);
 	}
 	scan(fs, true, OPEN_INITIAL, &sx, now_ms);
+	if (sx.saved && !from_start) {
+		catch_up(fs, &sx, now_ms);
+	}
 	for (size_t i = 0; sx.saved && i < saved->n_files; i++) {
 		const struct state_file *sf = &saved->files[i];
 		if (sx.claimed[i]) {
@@ -695,7 +1256,7 @@ static void check_names(struct fileset *fs, uint64_t now_ms)
 
 static bool idle_out(const struct fileset *fs, const struct entry *e, uint64_t now_ms)
 {
-	return e->retiring && now_ms - e->idle_since_ms >= fs->grace_ms;
+	return e->retiring && !e->seq && now_ms - e->idle_since_ms >= fs->grace_ms;
 }
 
 /* (4) Close retired files that stayed idle for the grace period: release
@@ -735,13 +1296,33 @@ int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line)
 	} else if (fs->literal_missing) {
 		scan(fs, false, OPEN_NEW, NULL, now_ms);
 	}
+	if (fs->catchup_pending) {
+		total = poll_catch_up(fs, now_ms);
+		if (fs->catchup_pending) {
+			close_idle(fs, now_ms);
+			return total;
+		}
+	}
 	for (size_t i = 0; i < fs->n_entries; i++) {
 		struct entry *e = &fs->entries[i];
 		total += tail_file_poll(e->tf, fs->scratch, now_ms, at_eof_is_line);
+		if (tail_file_take_truncated(e->tf, &pos) && !e->retiring && !fs->from_start) {
+			recover_copy(fs, e, &pos, now_ms);
+			e = &fs->entries[i]; /* the array may have grown, not moved */
+		}
 		tail_file_position(e->tf, &pos);
 		if (pos.offset != e->last_offset) {
 			e->last_offset = pos.offset;
 			e->idle_since_ms = now_ms;
+		}
+	}
+	/* --once: compressed files, read to their end and closed. */
+	for (size_t i = 0; i < fs->n_zfiles;) {
+		total += zfile_poll(fs->zfiles[i].zf, ZFILE_BUDGET);
+		if (zfile_done(fs->zfiles[i].zf) && !fs->from_start) {
+			remove_z(fs, i);
+		} else {
+			i++;
 		}
 	}
 	close_idle(fs, now_ms);
@@ -759,11 +1340,15 @@ void fileset_foreach(const struct fileset *fs,
 		tail_file_position(fs->entries[i].tf, &pos);
 		fn(ud, tail_file_path(fs->entries[i].tf), &pos, fs->entries[i].retiring);
 	}
+	for (size_t i = 0; i < fs->n_zfiles; i++) {
+		zfile_position(fs->zfiles[i].zf, &pos);
+		fn(ud, zfile_path(fs->zfiles[i].zf), &pos, true);
+	}
 }
 
 size_t fileset_count(const struct fileset *fs)
 {
-	return fs->n_entries;
+	return fs->n_entries + fs->n_zfiles;
 }
 
 size_t fileset_report(const struct fileset *fs)
@@ -789,6 +1374,16 @@ size_t fileset_report(const struct fileset *fs)
 		          "first", fs->error_path ? fs->error_path : "?", "error",
 		          strerror(fs->error));
 		errors++;
+	}
+	for (size_t i = 0; i < fs->n_zfiles; i++) {
+		int err = zfile_error(fs->zfiles[i].zf);
+		if (err) {
+			log_error("cannot read compressed log file", "source", fs->name, "path",
+			          zfile_path(fs->zfiles[i].zf), "error",
+			          err == -EPIPE ? "the compressed data ends early"
+			                        : strerror(-err));
+			errors++;
+		}
 	}
 	for (size_t i = 0; i < fs->n_entries; i++) {
 		int err = tail_file_error(fs->entries[i].tf);

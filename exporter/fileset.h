@@ -26,6 +26,8 @@
 #define FILESET_DEFAULT_MAX_FILES 1024u
 #define FILESET_DEFAULT_RESCAN_MS 5000u
 #define FILESET_DEFAULT_GRACE_MS 60000u /* Apache graceful restarts finish long requests */
+/* Bytes of rotated files a restart reads at most per source (see fileset_start). */
+#define FILESET_DEFAULT_CATCHUP_MAX_BYTES (4ull << 30)
 
 struct fileset_options {
 	const char *name; /* for log messages (the source name) */
@@ -67,7 +69,13 @@ void fileset_destroy(struct fileset *fs);
 void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
                    uint64_t now_ms);
 
-/* Check names, rescan when due, read every file.  Returns bytes read. */
+/* The catch-up limit of fileset_start (default
+ * FILESET_DEFAULT_CATCHUP_MAX_BYTES; 0: rotated files are not read). */
+void fileset_set_catchup_limit(struct fileset *fs, uint64_t max_bytes);
+
+/* Check names, rescan when due, read every file.  While a catch-up is
+ * pending, its files are read (one at a time, in rotation order) and the
+ * live files wait.  Returns bytes read (> 0 while there is more to do). */
 int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line);
 
 /* Call fn for every tracked file with its path, resumable position and

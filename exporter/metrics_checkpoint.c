@@ -56,6 +56,7 @@ static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
     [METRICS_TRUNCATIONS] = "truncations",
     [METRICS_LINES_TOO_LONG] = "lines_too_long",
     [METRICS_READ_ERRORS] = "read_errors",
+    [METRICS_FILES_SKIPPED] = "files_skipped",
 };
 
 /* Record fields by checkpoint name (enum config_field order). */

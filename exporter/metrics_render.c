@@ -38,6 +38,10 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
                                 "Lines longer than the line cap, skipped."},
     [METRICS_READ_ERRORS] = {"accesslog_log_read_errors_total",
                              "Errors opening or reading log files (retried)."},
+    [METRICS_FILES_SKIPPED] = {"accesslog_log_files_skipped_total",
+                               "Files not read: compressed files matched by a pattern, rotated "
+                               "files over the catch-up limit or in an unreadable compression "
+                               "(the log says which)."},
 };
 
 static const char *const family_names[FAM_COUNT] = {

@@ -57,6 +57,7 @@ struct source {
 	bool from_start;
 	bool started;
 	bool file_gauge_logged; /* a file gauge could not be set (logged once) */
+	bool checkpoint_wanted; /* a rotation or truncation since source_checkpoint_due */
 	uint64_t lines_this_poll;
 };
 
@@ -83,9 +84,14 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 		break;
 	case TAIL_EV_ROTATED:
 		metrics_count(s->ms, METRICS_ROTATIONS, n);
+		s->checkpoint_wanted = true;
 		break;
 	case TAIL_EV_TRUNCATED:
 		metrics_count(s->ms, METRICS_TRUNCATIONS, n);
+		s->checkpoint_wanted = true;
+		break;
+	case TAIL_EV_SKIPPED:
+		metrics_count(s->ms, METRICS_FILES_SKIPPED, n);
 		break;
 	case TAIL_EV_TOO_LONG:
 		metrics_count(s->ms, METRICS_LINES_TOO_LONG, n);
@@ -209,7 +215,7 @@ void source_destroy(struct source *s)
 	free(s);
 }
 
-int source_restore(struct source *s, const struct state_source *saved)
+int source_restore(struct source *s, const struct state_source *saved, uint64_t catchup_max_bytes)
 {
 	int r = 0;
 
@@ -222,6 +228,7 @@ int source_restore(struct source *s, const struct state_source *saved)
 		saved = NULL;
 		r = -EINVAL;
 	}
+	fileset_set_catchup_limit(s->files, catchup_max_bytes);
 	fileset_start(s->files, s->from_start, saved, clock_mono_ms());
 	s->started = true;
 	return r;
@@ -308,6 +315,14 @@ int source_checkpoint(struct source *s, struct strbuf *b)
 	}
 	strbuf_finish(&counters);
 	return b->error;
+}
+
+bool source_checkpoint_due(struct source *s)
+{
+	bool due = s->checkpoint_wanted;
+
+	s->checkpoint_wanted = false;
+	return due;
 }
 
 size_t source_report(const struct source *s)

@@ -64,9 +64,11 @@ int source_set_replace(struct source_set *set, struct metrics *m, const struct m
                        const struct config_source *next, size_t n_next, char *err, size_t err_size);
 
 /* Restore counters and positions from a checkpoint of this source (call
- * before the first source_poll; saved is copied as needed, not kept).
- * -EINVAL when the saved counters do not parse (nothing restored). */
-int source_restore(struct source *s, const struct state_source *saved);
+ * before the first source_poll; saved is copied as needed, not kept), and
+ * catch up with files rotated meanwhile, reading at most catchup_max_bytes
+ * of them (fileset_start).  -EINVAL when the saved counters do not parse
+ * (nothing restored). */
+int source_restore(struct source *s, const struct state_source *saved, uint64_t catchup_max_bytes);
 
 /* Start s's files where prev's are (for a config reload that replaces a
  * source): a file prev follows resumes at prev's offset, a file matched by
@@ -83,6 +85,10 @@ int64_t source_poll(struct source *s, bool at_eof_is_line);
  * counters) to b (see state.h).  Call between polls on the ingest thread.
  * Returns b->error. */
 int source_checkpoint(struct source *s, struct strbuf *b);
+
+/* Whether a file was rotated or truncated since the last call (then a
+ * checkpoint should be written now, not at the next timer). */
+bool source_checkpoint_due(struct source *s);
 
 /* For --once, after the last source_poll: log why the counts may miss
  * data (see fileset_report).  Returns the number of errors logged (0: every

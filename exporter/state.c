@@ -465,6 +465,13 @@ int state_load(const char *path, struct state **ret_state)
 		got += (size_t)n;
 	}
 	r = state_parse(data, got, ret_state);
+	if (r == 0) {
+		/* Written whole at every checkpoint: its mtime is the checkpoint's time. */
+		int64_t at = (int64_t)stt.st_mtim.tv_sec * 1000000000 + stt.st_mtim.tv_nsec;
+		for (size_t i = 0; i < (*ret_state)->n_sources; i++) {
+			(*ret_state)->sources[i].saved_at_ns = at;
+		}
+	}
 out:
 	free(data);
 	close(fd);

@@ -50,6 +50,8 @@ struct state_source {
 	size_t n_files;
 	char *counters; /* metrics_source_save text */
 	size_t counters_len;
+	int64_t saved_at_ns; /* when the checkpoint was written (state_load: the
+	                      * file's mtime); 0: unknown */
 };
 
 struct state {
@@ -78,8 +80,8 @@ int state_write_atomic(const char *path, const char *data, size_t len);
  * over a cap) or -ENOMEM. */
 int state_parse(const char *data, size_t len, struct state **ret_state);
 
-/* Read and parse path.  0, -ENOENT (no checkpoint yet), -EINVAL, -EFBIG,
- * or another -errno. */
+/* Read and parse path (saved_at_ns from its mtime).  0, -ENOENT (no checkpoint yet), -EINVAL,
+ * -EFBIG, or another -errno. */
 int state_load(const char *path, struct state **ret_state);
 
 /* The saved source called name, or NULL (borrowed from st). */

@@ -161,13 +161,13 @@ static void t_checkpoint_resume(void **state)
 
 	assert_int_equal(state_parse(buf.data, buf.len, &st), 0);
 	s = new_source(&b, "web");
-	assert_int_equal(source_restore(s, state_find_source(st, "web")), 0);
+	assert_int_equal(source_restore(s, state_find_source(st, "web"), 1u << 20), 0);
 	state_destroy(st);
 	append(22, 3, "");
 	(void)source_poll(s, false);
 	assert_int_equal(lines(s), 10 + 7 + 3);
 	assert_int_equal(metrics_get(source_metrics(s), METRICS_PARSE_ERRORS), 1);
-	assert_int_equal(source_restore(s, NULL), -EBUSY);
+	assert_int_equal(source_restore(s, NULL, 0), -EBUSY);
 	source_destroy(s);
 	finish(&b);
 	strbuf_finish(&buf);
