@@ -127,6 +127,8 @@ struct fileset {
 	size_t n_skipped;
 	uint64_t scan_gen;
 	bool skip_logged;
+	size_t once_unread; /* --once: compressed files that could not be read */
+	char *once_unread_path;
 	/* Counted during a scan, kept from the last full (glob) scan: */
 	size_t scan_ignored;     /* files over the cap */
 	size_t scan_open_errors; /* glob matches that failed to open */
@@ -327,6 +329,7 @@ void fileset_destroy(struct fileset *fs)
 	}
 	free(fs->zfiles);
 	free(fs->skipped);
+	free(fs->once_unread_path);
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		free(fs->patterns[i].text);
 	}
@@ -523,6 +526,10 @@ static bool compressed(struct fileset *fs, const char *path, int fd, const struc
 		return true;
 	}
 	close(fd);
+	if (fs->from_start && !fs->once_unread++) {
+		free(fs->once_unread_path);
+		fs->once_unread_path = strdup(path);
+	}
 	if (fs->n_skipped < fs->max_files) {
 		fs->skipped[fs->n_skipped++] = (struct skipped){
 		    (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
@@ -1373,6 +1380,13 @@ size_t fileset_report(const struct fileset *fs)
 		log_error("cannot read files matched by a pattern", "source", fs->name, "files", n,
 		          "first", fs->error_path ? fs->error_path : "?", "error",
 		          strerror(fs->error));
+		errors++;
+	}
+	if (fs->once_unread) {
+		(void)snprintf(n, sizeof(n), "%zu", fs->once_unread);
+		log_error("compressed files that cannot be read (only gzip is) were not counted",
+		          "source", fs->name, "files", n, "first",
+		          fs->once_unread_path ? fs->once_unread_path : "?");
 		errors++;
 	}
 	for (size_t i = 0; i < fs->n_zfiles; i++) {

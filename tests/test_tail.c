@@ -3,8 +3,10 @@
  * (fileset.c): partial lines, CRLF, the line cap boundary, truncation and
  * rewrite, identity matching, rotation by rename and by delete, globs and
  * duplicates, missing files, resuming from saved positions (only files the
- * configuration still covers), and the open-file gauges the fileset asks for
- * (added, set to 0, removed).
+ * configuration still covers), the open-file gauges the fileset asks for
+ * (added, set to 0, removed), the catch-up of files rotated while down (in
+ * rotation order, gzip included, a crash half-way, the limit) and compressed
+ * files never read as lines.
  *
  * Everything runs on real files in a temp directory; time is passed in
  * explicitly so grace periods and rescans are deterministic.
@@ -23,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "exporter/compress.h"
 #include "exporter/fileset.h"
 #include "exporter/state.h"
 #include "exporter/tail.h"
@@ -1036,6 +1039,118 @@ static void t_resume_rotated_twice(void **state)
 	free_saved(&sv2);
 }
 
+/* gzip text into the file name (for catch-up tests). */
+static void write_gz(const char *name, const char *text)
+{
+	char *z = NULL;
+	size_t zlen = 0;
+	FILE *f = fopen(path_of(name), "w");
+	assert_non_null(f);
+	assert_int_equal(compress_gzip(text, strlen(text), 6, &z, &zlen), 0);
+	assert_int_equal(fwrite(z, 1, zlen, f), zlen);
+	assert_int_equal(fclose(f), 0);
+	free(z);
+}
+
+/* Two rotations while down, the checkpointed file compressed
+ * (c.log -> c.log.1 -> c.log.2.gz, B -> c.log.1, C live): read in rotation
+ * order (the rest of A inside the gzip data, B, then C); a crash in the
+ * middle of the catch-up resumes it without counting anything twice; an
+ * older rotation is never read; the limit skips the oldest first. */
+static void t_catch_up(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	const char *pats[] = {path_of("c.log")};
+	struct saved sv = {.n = 0}, sv2 = {.n = 0};
+	char *pp[] = {(char *)pats[0]};
+	(void)state;
+
+	write_file("c.log.9", "w", "ancient\n");
+	write_file("c.log", "w", "");
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("c.log", "a", "a1\na2\n");
+	(void)fileset_poll(fs, 10, false);
+	fileset_foreach(fs, save_one, &sv); /* the checkpoint: A at "a1\na2\n" */
+	fileset_destroy(fs);
+	assert_string_equal(joined(&s), "a1|a2");
+
+	write_file("c.log", "a", "a3\n");
+	assert_int_equal(rename(path_of("c.log"), path_of("c.log.1")), 0);
+	write_file("c.log", "w", "b1\nb2\n");
+	write_gz("c.log.2.gz", "a1\na2\na3\n");
+	assert_int_equal(unlink(path_of("c.log.1")), 0);
+	assert_int_equal(rename(path_of("c.log"), path_of("c.log.1")), 0);
+	write_file("c.log", "w", "c1\n");
+
+	struct state_source ss = {.name = (char *)"test",
+	                          .patterns = pp,
+	                          .n_patterns = 1,
+	                          .files = sv.files,
+	                          .n_files = sv.n,
+	                          .saved_at_ns = 1};
+	cb = callbacks(&s);
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	assert_int_equal(fileset_count(fs), 3); /* A (gzip), B, C: all checkpointed from now */
+	assert_true(fileset_poll(fs, 10, false) > 0);
+	assert_string_equal(joined(&s), "a3|b1|b2"); /* A (done, closed), B; C waits */
+	fileset_foreach(fs, save_one, &sv2);         /* checkpoint mid-catch-up, then "crash" */
+	fileset_destroy(fs);
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 2);
+
+	ss.files = sv2.files;
+	ss.n_files = sv2.n;
+	cb = callbacks(&s);
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, &ss, 0);
+	poll_quiet(fs, 10);
+	assert_string_equal(joined(&s), "c1");      /* B resumed at its end, then C */
+	assert_int_equal(s.ev[TAIL_EV_ROTATED], 0); /* in the restored counter */
+	fileset_destroy(fs);
+
+	/* The same restart with a limit that only B fits in: A is skipped. */
+	ss.files = sv.files;
+	ss.n_files = sv.n;
+	cb = callbacks(&s);
+	fs = new_set(pats, 1, 0, &cb);
+	fileset_set_catchup_limit(fs, 6);
+	fileset_start(fs, false, &ss, 0);
+	poll_quiet(fs, 10);
+	assert_string_equal(joined(&s), "b1|b2|c1");
+	assert_int_equal(s.ev[TAIL_EV_SKIPPED], 1);
+	fileset_destroy(fs);
+	free_saved(&sv);
+	free_saved(&sv2);
+}
+
+/* A glob over compressed rotations never reads them as lines: skipped by
+ * name and by magic, counted once however many rescans see them. */
+static void t_compressed_skipped(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	char g[600];
+	(void)state;
+
+	write_gz("z.log.1.gz", "x\n");
+	write_gz("z.log.2", "y\n"); /* gzip data without the extension */
+	write_file("z.log", "w", "");
+	snprintf(g, sizeof(g), "%s/z.log*", dir);
+	const char *pats[] = {g};
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("z.log", "a", "1\n");
+	for (uint64_t t = 10; t < 5000; t += 1000) {
+		(void)fileset_poll(fs, t, false);
+	}
+	assert_string_equal(joined(&s), "1");
+	assert_int_equal(s.ev[TAIL_EV_SKIPPED], 2);
+	assert_int_equal(fileset_count(fs), 1);
+	fileset_destroy(fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1060,6 +1175,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_resume_retired, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_resume_unconfigured, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_resume_rotated_twice, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_catch_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_compressed_skipped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@ still on disk and count nothing twice (issue 18).
 - the catch-up limit: files over --state.catch-up-max-bytes are skipped
   and logged with the reason;
 - a long outage over five rotations (compress + delaycompress);
+- --once over rotations: gzip read through zlib, bzip2 reported (exit 1);
 - real `logrotate -f` in every style (create, copytruncate, dateext,
   compress, delaycompress) while a writer appends, the exporter killed with
   -9 and restarted at random points: the counters equal the lines on disk
@@ -219,6 +220,31 @@ def rotate_delaycompress(log):
     open(log, "w").close()
 
 
+def once_compressed(tmp):
+    """--once over rotations: gzip read through zlib, bzip2 reported (exit 1)."""
+    import bz2
+    from harness import binary, parse_exposition
+    log = os.path.join(tmp, "access.log")
+    append(log, 0, 3)
+    with gzip.open(log + ".1.gz", "wt") as g:
+        g.write("".join(line(i) for i in range(3, 8)))
+    run = [binary(), "--once", "--source", "t", log + "*"]
+    p = subprocess.run(run, capture_output=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    s = parse_exposition(p.stdout.decode())
+    assert value(s, "accesslog_log_lines_total", source="t") == 8
+    assert value(s, "accesslog_log_parse_errors_total", source="t") == 0
+    with open(log + ".2.bz2", "wb") as f:
+        f.write(bz2.compress(b"x\n"))
+    p = subprocess.run(run, capture_output=True, timeout=20)
+    assert p.returncode == 1, p.stderr
+    s = parse_exposition(p.stdout.decode())
+    assert value(s, "accesslog_log_lines_total", source="t") == 8
+    assert value(s, SKIPPED, source="t") == 1
+    assert b"only gzip is" in p.stderr, p.stderr
+    print("ok --once: gzip rotations read through zlib, bzip2 reported")
+
+
 # ---- real logrotate ------------------------------------------------------------
 
 STYLES = {
@@ -354,7 +380,7 @@ def logrotate_style(tmp, style):
 def main():
     deadline = Deadline(110)
     cases = [(minimal, None), (compressed_while_down, None), (glob_over_gzip, None),
-             (limit, None), (long_outage, None)]
+             (limit, None), (long_outage, None), (once_compressed, None)]
     if shutil.which("logrotate"):
         cases += [(logrotate_style, s) for s in STYLES]
     else:
