@@ -36,7 +36,12 @@
  * covered by a pattern; the saved path, not the file's current name, is
  * what is checked: access.log renamed to access.log.1 while we were down is
  * the configured access.log's file and is drained, a file of a path no
- * longer configured is dropped.
+ * longer configured is dropped.  Then the catch-up (section below): the
+ * rotation chain of every checkpointed path is read before the live files,
+ * gzip members through zfile; and a copytruncate seen while running reads
+ * the copy from where we were (recover_copy).  Compressed data is never read
+ * as lines: files a pattern matches are checked by name and magic bytes
+ * and skipped (--once reads gzip).
  *
  * inotify only shortens the idle wait: the directories of the patterns
  * are watched (re-added at each rescan, so a directory created later is
@@ -47,7 +52,11 @@
  * Rejected: identity by name or by realpath alone (breaks on rename
  * rotation and hard links), closing a rotated file as soon as it reaches
  * EOF (nginx writes to it until it reopens: those lines would be lost),
- * inotify as the source of truth (misses events on NFS and overflows).
+ * inotify as the source of truth (misses events on NFS and overflows),
+ * reading catch-up files alongside the live ones (rotation order is what
+ * the checkpoint and the logs describe; the limit bounds the wait), and
+ * splitting the catch-up into its own module (it needs the entries, their
+ * claims and the scan's dedupe: a private header would expose all of it).
  */
 #include "exporter/fileset.h"
 

@@ -65,7 +65,12 @@ void fileset_destroy(struct fileset *fs);
  * path) -- but only when its saved path is still covered by a pattern (equal
  * to a literal one, or matched by a glob with fnmatch FNM_PATHNAME |
  * FNM_PERIOD, as glob(3) would): a file the configuration no longer names is
- * not followed (logged once).  saved is not referenced afterwards. */
+ * not followed (logged once).  Not from_start, with saved: the rotation chain
+ * of every such path (rotchain.h) is caught up before the live files -- the
+ * checkpointed file from its offset (a .gz one through zlib, identified by
+ * its uncompressed first bytes), the files rotated after it from 0, within
+ * the catch-up limit; what is read and skipped is logged.  saved is not
+ * referenced afterwards. */
 void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
                    uint64_t now_ms);
 
