@@ -97,6 +97,7 @@ struct entry {
 	uint32_t seq; /* > 0: a catch-up file not read to its end yet (reading order) */
 	uint64_t idle_since_ms;
 	uint64_t last_offset;
+	uint64_t last_data_ms; /* monotonic time the offset last moved; 0: not since open */
 };
 
 struct fileset {
@@ -1330,6 +1331,7 @@ int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line)
 		if (pos.offset != e->last_offset) {
 			e->last_offset = pos.offset;
 			e->idle_since_ms = now_ms;
+			e->last_data_ms = now_ms;
 		}
 	}
 	/* --once: compressed files, read to their end and closed. */
@@ -1359,6 +1361,55 @@ void fileset_foreach(const struct fileset *fs,
 	for (size_t i = 0; i < fs->n_zfiles; i++) {
 		zfile_position(fs->zfiles[i].zf, &pos);
 		fn(ud, zfile_path(fs->zfiles[i].zf), &pos, true);
+	}
+}
+
+/* Whether a followed (not retiring) file is known by path. */
+static bool has_active(const struct fileset *fs, const char *path)
+{
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		if (!fs->entries[i].retiring &&
+		    strcmp(tail_file_path(fs->entries[i].tf), path) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void fileset_snapshot(const struct fileset *fs, uint64_t now_ms, double now_unix,
+                      void (*fn)(void *ud, const struct snapshot_file *f), void *ud)
+{
+	struct tail_position pos;
+
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		const struct entry *e = &fs->entries[i];
+		struct snapshot_file f = {
+		    .path = tail_file_path(e->tf),
+		    .state = e->retiring ? SNAPSHOT_FILE_ROTATED : SNAPSHOT_FILE_OPEN,
+		    .error = tail_file_error(e->tf),
+		};
+		tail_file_position(e->tf, &pos);
+		f.offset = pos.offset;
+		if (tail_file_size(e->tf, &f.size) < 0) {
+			f.size = 0;
+		}
+		if (e->last_data_ms && e->last_data_ms <= now_ms) {
+			f.last_data = now_unix - (double)(now_ms - e->last_data_ms) / 1000.0;
+		}
+		fn(ud, &f);
+	}
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		const struct pattern *p = &fs->patterns[i];
+		struct snapshot_file f = {.path = p->text};
+		if (p->is_glob && p->matched_none) {
+			f.state = SNAPSHOT_FILE_NO_MATCH;
+		} else if (!p->is_glob && !has_active(fs, p->text)) {
+			f.state = SNAPSHOT_FILE_MISSING;
+			f.error = p->last_err ? p->last_err : ENOENT;
+		} else {
+			continue;
+		}
+		fn(ud, &f);
 	}
 }
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "exporter/state.h"
+#include "exporter/snapshot.h"
 #include "exporter/tail.h"
 
 #define FILESET_DEFAULT_MAX_FILES 1024u
@@ -89,6 +90,15 @@ void fileset_foreach(const struct fileset *fs,
                      void (*fn)(void *ud, const char *path, const struct tail_position *pos,
                                 bool retired),
                      void *ud);
+
+/* The landing page's view of the files: fn is called for every tracked
+ * file (open or rotated, with offset, size and the unix time its offset
+ * last moved, now_unix being the wall clock at now_ms), every literal path
+ * with no file (missing, with the errno) and every glob that matched
+ * nothing at the last scan.  Costs one fstat per tracked file; the record
+ * passed to fn is valid during the call only.  Read-only. */
+void fileset_snapshot(const struct fileset *fs, uint64_t now_ms, double now_unix,
+                      void (*fn)(void *ud, const struct snapshot_file *f), void *ud);
 
 /* A descriptor that becomes readable when something in the watched
  * directories changes (inotify), for the idle wait; -1 when there is none

@@ -47,6 +47,7 @@
 
 struct source {
 	char *name;
+	char *format; /* for the landing page: preset name or kind */
 	struct log_parser *parser;
 	struct metrics *m;         /* registry of ms */
 	struct metrics_source *ms; /* NULL until registered */
@@ -125,6 +126,24 @@ static void on_file_gone(void *ud, const char *path)
 	(void)metrics_remove_file(s->ms, path); /* -ENOENT: it had none */
 }
 
+/* What the landing page calls a source's format: the preset's name, or
+ * the kind of format text it was given. */
+static const char *format_label(const struct config_source *cs)
+{
+	static const char *const kinds[] = {
+	    [LOGPARSE_NGINX] = "nginx log_format",
+	    [LOGPARSE_APACHE] = "Apache LogFormat",
+	    [LOGPARSE_JSON] = "JSON lines",
+	    [LOGPARSE_REGEX] = "regex",
+	};
+
+	if (cs->kind == LOGPARSE_PRESET || (size_t)cs->kind >= sizeof(kinds) / sizeof(kinds[0]) ||
+	    !kinds[cs->kind]) {
+		return cs->format ? cs->format : "";
+	}
+	return kinds[cs->kind];
+}
+
 /* Register name + cs's labels in m: 0 and *ret_ms, or -errno with err. */
 static int register_metrics(struct metrics *m, const char *name, const struct config_source *cs,
                             struct metrics_source **ret_ms, char *err, size_t err_size)
@@ -155,7 +174,8 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 	}
 	cb.userdata = s;
 	s->name = strdup(cs->name);
-	if (!s->name) {
+	s->format = strdup(format_label(cs));
+	if (!s->name || !s->format) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -212,6 +232,7 @@ void source_destroy(struct source *s)
 	}
 	logparse_destroy(s->parser);
 	free(s->name);
+	free(s->format);
 	free(s);
 }
 
@@ -634,4 +655,32 @@ int source_set_replace(struct source_set *set, struct metrics *m, const struct m
 	metrics_destroy(sw.parking);
 	metrics_destroy(sw.scratch);
 	return r;
+}
+
+struct status_ctx {
+	struct snapshot *snap;
+	int error;
+};
+
+static void add_status_file(void *ud, const struct snapshot_file *f)
+{
+	struct status_ctx *cx = ud;
+	int r = snapshot_add_file(cx->snap, f);
+
+	if (r < 0) {
+		cx->error = r;
+	}
+}
+
+int source_snapshot(const struct source *s, struct snapshot *snap, uint64_t now_ms, double now_unix)
+{
+	struct status_ctx cx = {.snap = snap};
+	int r = snapshot_add_source(snap, s->name, s->format, metrics_get(s->ms, METRICS_LINES),
+	                            metrics_get(s->ms, METRICS_PARSE_ERRORS), s->last_read);
+
+	if (r < 0) {
+		return r;
+	}
+	fileset_snapshot(s->files, now_ms, now_unix, add_status_file, &cx);
+	return cx.error;
 }

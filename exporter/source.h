@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "exporter/metrics.h"
 #include "exporter/state.h"
+#include "exporter/snapshot.h"
 #include "exporter/strbuf.h"
 
 struct source;
@@ -97,6 +98,14 @@ size_t source_report(const struct source *s);
 
 /* fileset_wait_fd of the source's files (-1: none). */
 int source_wait_fd(const struct source *s);
+
+/* Append the source and its files to a landing-page snapshot (see
+ * snapshot.h): name, format, lines, parse errors, last line, and per file
+ * state, offset, size and last data (fileset_snapshot).  now_ms: monotonic,
+ * now_unix: wall clock of the same instant.  Ingest thread, between polls.
+ * 0 or -ENOMEM (the snapshot may then miss files). */
+int source_snapshot(const struct source *s, struct snapshot *snap, uint64_t now_ms,
+                    double now_unix);
 
 /* The source's name (borrowed). */
 const char *source_name(const struct source *s);

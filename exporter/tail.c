@@ -263,6 +263,17 @@ int tail_file_set_path(struct tail_file *t, const char *path)
 	return 0;
 }
 
+int tail_file_size(const struct tail_file *t, uint64_t *ret_size)
+{
+	struct stat st;
+
+	if (fstat(t->fd, &st) < 0) {
+		return -errno;
+	}
+	*ret_size = (uint64_t)st.st_size;
+	return 0;
+}
+
 int tail_file_error(const struct tail_file *t)
 {
 	return t->last_error;

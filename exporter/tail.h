@@ -148,6 +148,9 @@ const char *tail_file_path(const struct tail_file *t);
 /* The file is now known as path: 0 or -ENOMEM (old name kept). */
 int tail_file_set_path(struct tail_file *t, const char *path);
 
+/* The file's current size (fstat of its descriptor): 0 or -errno. */
+int tail_file_size(const struct tail_file *t, uint64_t *ret_size);
+
 /* The errno of the last failed fstat or read of this file, 0 when the
  * last poll that got that far could fstat it. */
 int tail_file_error(const struct tail_file *t);
