@@ -83,6 +83,8 @@ struct config {
 	char *log_format;            /* NULL: default */
 	bool enable_lifecycle;       /* POST /-/reload allowed (--web.enable-lifecycle) */
 	unsigned connection_timeout; /* seconds an idle HTTP connection may live (0: default) */
+	/* No process_* families (--web.disable-exporter-metrics). */
+	bool disable_exporter_metrics;
 };
 
 /* Allocate a config with defaults (listen ":9714"... see config.c). */

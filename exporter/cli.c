@@ -41,6 +41,7 @@ enum {
 	OPT_CONN_TIMEOUT,
 	OPT_HOLD,
 	OPT_CREATED,
+	OPT_NO_EXPORTER_METRICS,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -59,6 +60,7 @@ static const struct option long_options[] = {
     {"web.connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
     {"metrics.new-series-hold", required_argument, NULL, OPT_HOLD},
     {"metrics.created-timestamps", no_argument, NULL, OPT_CREATED},
+    {"web.disable-exporter-metrics", no_argument, NULL, OPT_NO_EXPORTER_METRICS},
     {"once", no_argument, NULL, OPT_ONCE},
     {"state.file", required_argument, NULL, OPT_STATE},
     {"state.catch-up-max-bytes", required_argument, NULL, OPT_CATCHUP},
@@ -99,6 +101,8 @@ void cli_usage(FILE *out)
 	    "                             scrape interval; 0: off; --once: always off)\n"
 	    "  --metrics.created-timestamps\n"
 	    "                             add _created samples to OpenMetrics scrapes\n"
+	    "  --web.disable-exporter-metrics\n"
+	    "                             leave the process_* metrics out of the scrape\n"
 	    "  --state.file PATH          checkpoint offsets and counters to PATH\n"
 	    "  --state.catch-up-max-bytes SIZE\n"
 	    "                             at a restart, read at most SIZE bytes of files\n"
@@ -179,6 +183,9 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 		return 0;
 	case OPT_LIFECYCLE:
 		o->enable_lifecycle = true;
+		return 0;
+	case OPT_NO_EXPORTER_METRICS:
+		o->disable_exporter_metrics = true;
 		return 0;
 	case OPT_CONN_TIMEOUT:
 		if (parse_seconds(arg, &o->connection_timeout) < 0) {
@@ -434,6 +441,7 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 	if (o->catchup_max_set) {
 		c->catchup_max_bytes = o->catchup_max_bytes;
 	}
+	c->disable_exporter_metrics = o->disable_exporter_metrics;
 	c->connection_timeout =
 	    o->connection_timeout ? o->connection_timeout : CLI_DEFAULT_CONNECTION_TIMEOUT;
 	return 0;

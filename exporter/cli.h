@@ -37,6 +37,7 @@ struct cli_options {
 	bool created_timestamps;     /* --metrics.created-timestamps */
 	bool has_hold;               /* --metrics.new-series-hold given */
 	uint64_t new_series_hold_ms; /* its value */
+	bool disable_exporter_metrics;
 	unsigned connection_timeout; /* seconds, 0: not given */
 	bool catchup_max_set;        /* --state.catch-up-max-bytes given */
 	uint64_t catchup_max_bytes;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exporter/clock.h"
 #include "exporter/http.h"
@@ -28,6 +29,7 @@
 #include "exporter/metrics.h"
 #include "exporter/source.h"
 #include "exporter/state.h"
+#include "exporter/snapshot.h"
 #include "exporter/strbuf.h"
 
 #define POLL_IDLE_MS 100
@@ -229,22 +231,44 @@ static void checkpoint_tick(struct pipeline *p, struct checkpointer *ck)
 	}
 }
 
-static char *sources_text(const struct config *c)
-{
-	struct strbuf b;
+/* ---- landing page status ---------------------------------------------------
+ *
+ * The ingest thread owns the files; the landing page gets a snapshot of
+ * them (snapshot.h) published about once a second and right after a reload,
+ * so the page is at most a second behind and a page view costs the ingest
+ * loop nothing.  A snapshot that cannot be built (out of memory) is
+ * dropped; the previous one stays.
+ */
+#define STATUS_INTERVAL_MS 1000u
 
-	strbuf_init(&b, 1024 * 1024);
-	for (size_t i = 0; i < c->n_sources; i++) {
-		const struct config_source *s = &c->sources[i];
-		(void)strbuf_printf(&b, "%s (%s):", s->name, s->format ? s->format : "json");
-		for (size_t k = 0; k < s->n_paths; k++) {
-			(void)strbuf_printf(&b, " %s", s->paths[k]);
-		}
-		(void)strbuf_putc(&b, '\n');
+struct status_pub {
+	struct snapshot_board *board;
+	uint64_t next_ms;
+};
+
+static void status_publish(struct status_pub *sp, const struct pipeline *p)
+{
+	uint64_t now_ms = clock_mono_ms();
+	double now = clock_unix_seconds();
+	struct snapshot *snap = snapshot_create(now);
+	int r = snap ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < p->n_sources; i++) {
+		r = source_snapshot(p->sources[i], snap, now_ms, now);
 	}
-	char *t = strbuf_steal(&b, NULL);
-	strbuf_finish(&b);
-	return t;
+	if (r < 0) {
+		snapshot_destroy(snap);
+		return;
+	}
+	snapshot_board_publish(sp->board, snap);
+	sp->next_ms = now_ms + STATUS_INTERVAL_MS;
+}
+
+static void status_tick(struct status_pub *sp, const struct pipeline *p)
+{
+	if (clock_mono_ms() >= sp->next_ms) {
+		status_publish(sp, p);
+	}
 }
 
 static void sleep_ms(long ms)
@@ -391,11 +415,10 @@ static int reload_swap_sources(struct reloader *rl, struct pipeline *p, const st
 }
 
 /* One reload attempt on the main thread: 0, or -errno with err filled. */
-static int reload_run(struct reloader *rl, struct pipeline *p, struct http_server *http, char *err,
+static int reload_run(struct reloader *rl, struct pipeline *p, struct status_pub *sp, char *err,
                       size_t err_size)
 {
 	struct config *n = NULL;
-	char *text;
 	int r;
 
 	err[0] = '\0';
@@ -422,18 +445,14 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct http_serve
 	config_destroy(rl->owned);
 	rl->owned = n;
 	rl->running = n;
-	text = sources_text(n);
-	if (text) {
-		(void)http_server_set_sources_text(http, text);
-		free(text);
-	}
+	status_publish(sp, p);
 	metrics_set_reload_result(p->metrics, true, clock_unix_seconds());
 	log_info("configuration reloaded", "sources", n->config_file ? n->config_file : "flags");
 	return 0;
 }
 
 /* Called by the main loop every round. */
-static void reload_tick(struct reloader *rl, struct pipeline *p, struct http_server *http)
+static void reload_tick(struct reloader *rl, struct pipeline *p, struct status_pub *sp)
 {
 	uint64_t gen;
 	char err[1024];
@@ -447,7 +466,7 @@ static void reload_tick(struct reloader *rl, struct pipeline *p, struct http_ser
 	pthread_mutex_lock(&rl->lock);
 	gen = rl->requested;
 	pthread_mutex_unlock(&rl->lock);
-	r = reload_run(rl, p, http, err, sizeof(err));
+	r = reload_run(rl, p, sp, err, sizeof(err));
 	pthread_mutex_lock(&rl->lock);
 	rl->done = gen;
 	rl->result = r;
@@ -545,7 +564,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	struct sigaction sa;
 	/* A --state.interval flag would set interval_ms (config.h has no field yet). */
 	struct checkpointer ck = {.path = c->state_file, .interval_ms = CHECKPOINT_INTERVAL_MS};
-	char *text;
+	struct status_pub sp = {.board = snapshot_board_create()};
 	int r;
 
 	memset(&sa, 0, sizeof(sa));
@@ -557,12 +576,19 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 
-	if (reloader_init(&rl, c, loader) < 0) {
+	if (!sp.board || reloader_init(&rl, c, loader) < 0) {
+		snapshot_board_destroy(sp.board);
 		return 1;
+	}
+	if (geteuid() == 0) {
+		log_warn("running as root: the exporter needs only read access to the logs (run it "
+		         "as an unprivileged user in the group that owns them, e.g. adm; the "
+		         "systemd unit does)");
 	}
 	r = pipeline_init(&p, c, false);
 	if (r < 0) {
 		reloader_finish(&rl);
+		snapshot_board_destroy(sp.board);
 		return r == -EINVAL ? 2 : 1;
 	}
 	metrics_set_reload_result(p.metrics, true, clock_unix_seconds());
@@ -575,23 +601,24 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	}
 	/* A checkpoint right away: a crash before the first timer still resumes here. */
 	checkpoint_tick(&p, &ck);
-	text = sources_text(c);
+	status_publish(&sp, &p);
 	struct http_options ho = {
 	    .listen_address = c->listen_address,
 	    .telemetry_path = c->telemetry_path,
 	    .metrics = p.metrics,
-	    .sources_text = text,
+	    .status = sp.board,
 	    .web_config_file = c->web_config_file,
 	    .enable_lifecycle = c->enable_lifecycle,
+	    .no_process_metrics = c->disable_exporter_metrics,
 	    .connection_timeout = c->connection_timeout,
 	    .reloader = {reload_from_http, &rl},
 	};
 	r = http_server_start(&ho, &http);
 	if (r < 0) {
 		log_error("cannot listen", "address", c->listen_address, "error", strerror(-r));
-		free(text);
 		pipeline_finish(&p);
 		reloader_finish(&rl);
+		snapshot_board_destroy(sp.board);
 		return r == -EINVAL ? 2 : 1;
 	}
 	char port[8];
@@ -604,7 +631,8 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 			got += source_poll(p.sources[i], false);
 		}
 		checkpoint_tick(&p, &ck);
-		reload_tick(&rl, &p, http);
+		reload_tick(&rl, &p, &sp);
+		status_tick(&sp, &p);
 		if (!got) {
 			idle_wait(&p, POLL_IDLE_MS);
 		}
@@ -615,8 +643,8 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	}
 	reload_cancel(&rl);
 	http_server_stop(http);
-	free(text);
 	pipeline_finish(&p);
 	reloader_finish(&rl);
+	snapshot_board_destroy(sp.board);
 	return 0;
 }

@@ -15,8 +15,9 @@
  * headers every response needs; the server is passed along explicitly (no
  * thread-local "current server").  The listen address is parsed by
  * config_parse_listen_address (the same parser --config.check uses); this
- * file only fills in the sockaddr.  The landing page HTML-escapes everything
- * it prints.
+ * file only fills in the sockaddr.  The landing page (landing.c) renders a
+ * status snapshot the ingest thread publishes (snapshot.h), never the live
+ * files, and HTML-escapes everything it prints.
  *
  * Rejected: thread-per-connection (unbounded threads), external select in
  * the tailer's loop (a slow render would delay ingestion), answering on the
@@ -42,12 +43,16 @@
 #include "exporter/compress.h"
 #include "config/config.h"
 #include "config/webconfig.h"
+#include "exporter/landing.h"
 #include "exporter/log.h"
+#include "exporter/snapshot.h"
+#include "exporter/strbuf.h"
 #include "exporter/webauth.h"
 #include "exporter/negotiate.h"
 #include "exporter/procstat.h"
 
 #define RESPONSE_CAP (64u * 1024u * 1024u)
+#define LANDING_CAP (16u * 1024u * 1024u)
 
 /* One open connection, for the request deadline: since when it has been
  * waiting for a complete request head (waiting), and its socket. */
@@ -62,8 +67,6 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct http_options opts;
 	char *telemetry_path;
-	pthread_mutex_t text_lock; /* guards sources_text (replaced on reload) */
-	char *sources_text;
 	struct webconfig *web; /* NULL: plain HTTP, no auth */
 	struct webauth *auth;  /* NULL when web is NULL */
 	uint16_t port;
@@ -141,13 +144,13 @@ static enum MHD_Result reply_text(const struct http_server *s, struct MHD_Connec
 	return reply(s, c, &rp, copy, strlen(copy));
 }
 
-/* The whole document: registry, process metrics, end marker. */
-static int render_document(struct metrics *m, enum expo_format f, struct strbuf *b)
+/* The whole document: registry, process metrics (unless disabled), end marker. */
+static int render_document(const struct http_options *o, enum expo_format f, struct strbuf *b)
 {
 	struct procstat ps;
 
-	(void)metrics_render(m, f, b);
-	if (procstat_read(&ps) == 0) {
+	(void)metrics_render(o->metrics, f, b);
+	if (!o->no_process_metrics && procstat_read(&ps) == 0) {
 		procstat_render(&ps, f, b);
 	}
 	expo_end(b, f);
@@ -171,7 +174,7 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 	size_t len, zlen;
 
 	strbuf_init(&b, RESPONSE_CAP);
-	if (render_document(s->opts.metrics, f, &b) < 0) {
+	if (render_document(&s->opts, f, &b) < 0) {
 		strbuf_finish(&b);
 		log_error("rendering metrics failed");
 		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -191,44 +194,31 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 	return reply(s, c, &rp, data, len);
 }
 
-/* HTML-escape text into b: & < > " ' (safe in element text and in quoted
- * attribute values). */
-static void html_escape(struct strbuf *b, const char *text)
-{
-	static const char *const entity[256] = {
-	    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
-	};
-
-	for (const unsigned char *p = (const unsigned char *)text; p && *p; p++) {
-		if (entity[*p]) {
-			(void)strbuf_puts(b, entity[*p]);
-		} else {
-			(void)strbuf_putc(b, (char)*p);
-		}
-	}
-}
-
 static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connection *c)
 {
 	struct reply rp = {.status = MHD_HTTP_OK, .content_type = "text/html; charset=utf-8"};
+	struct landing_info li = {
+	    .version = ACCESSLOG_VERSION,
+	    .revision = ACCESSLOG_REVISION,
+	    .telemetry_path = s->telemetry_path,
+	    .lifecycle = s->opts.enable_lifecycle,
+	};
+	const struct snapshot *snap =
+	    s->opts.status ? snapshot_board_acquire(s->opts.status) : NULL;
 	struct strbuf b;
 	char *data;
 	size_t len;
+	int r;
 
-	strbuf_init(&b, 1024 * 1024);
-	(void)strbuf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	                      "<title>accesslog_exporter</title></head><body>\n"
-	                      "<h1>accesslog_exporter</h1>\n<p>Version ");
-	html_escape(&b, ACCESSLOG_VERSION);
-	(void)strbuf_puts(&b, " (");
-	html_escape(&b, ACCESSLOG_REVISION);
-	(void)strbuf_puts(&b, ")</p>\n<p><a href=\"");
-	html_escape(&b, s->telemetry_path);
-	(void)strbuf_puts(&b, "\">Metrics</a></p>\n<h2>Sources</h2>\n<pre>");
-	pthread_mutex_lock(&s->text_lock);
-	html_escape(&b, s->sources_text);
-	pthread_mutex_unlock(&s->text_lock);
-	(void)strbuf_puts(&b, "</pre>\n</body></html>\n");
+	strbuf_init(&b, LANDING_CAP);
+	r = landing_render(&li, snap, &b);
+	snapshot_board_release(s->opts.status, snap);
+	if (r < 0) {
+		strbuf_finish(&b);
+		log_error("rendering the landing page failed");
+		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                  "rendering the landing page failed\n", NULL);
+	}
 	data = strbuf_steal(&b, &len);
 	if (!data) {
 		strbuf_finish(&b);
@@ -589,22 +579,15 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	if (!s) {
 		return -ENOMEM;
 	}
-	if (pthread_mutex_init(&s->text_lock, NULL) != 0) {
-		free(s);
-		return -ENOMEM;
-	}
 	if (pthread_mutex_init(&s->conn_lock, NULL) != 0) {
-		pthread_mutex_destroy(&s->text_lock);
 		free(s);
 		return -ENOMEM;
 	}
 	s->request_deadline_ms = 1000u * (o->connection_timeout ? o->connection_timeout : 10);
 	s->opts = *o;
 	s->opts.web_config_file = NULL; /* borrowed pointers are not kept */
-	s->opts.sources_text = NULL;
 	s->telemetry_path = strdup(o->telemetry_path);
-	s->sources_text = strdup(o->sources_text ? o->sources_text : "");
-	if (!s->telemetry_path || !s->sources_text) {
+	if (!s->telemetry_path) {
 		http_server_stop(s);
 		return -ENOMEM;
 	}
@@ -639,22 +622,6 @@ uint16_t http_server_port(const struct http_server *s)
 	return s->port;
 }
 
-int http_server_set_sources_text(struct http_server *s, const char *text)
-{
-	char *copy = strdup(text ? text : "");
-	char *old;
-
-	if (!copy) {
-		return -ENOMEM;
-	}
-	pthread_mutex_lock(&s->text_lock);
-	old = s->sources_text;
-	s->sources_text = copy;
-	pthread_mutex_unlock(&s->text_lock);
-	free(old);
-	return 0;
-}
-
 void http_server_stop(struct http_server *s)
 {
 	if (!s) {
@@ -670,8 +637,6 @@ void http_server_stop(struct http_server *s)
 	pthread_mutex_destroy(&s->conn_lock);
 	webauth_destroy(s->auth);
 	webconfig_destroy(s->web);
-	pthread_mutex_destroy(&s->text_lock);
 	free(s->telemetry_path);
-	free(s->sources_text);
 	free(s);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "exporter/metrics.h"
+#include "exporter/snapshot.h"
 
 /* POST /-/reload handler: runs on an HTTP thread, may block (bounded);
  * 0 on success, -EINVAL with the message in err for a bad configuration,
@@ -24,13 +25,15 @@ struct http_reloader {
 };
 
 struct http_options {
-	const char *listen_address;    /* see config_parse_listen_address */
-	const char *telemetry_path;    /* "/metrics" */
-	struct metrics *metrics;       /* borrowed; must outlive the server */
-	const char *sources_text;      /* one line per source for the landing page (borrowed) */
-	const char *web_config_file;   /* exporter-toolkit web config (TLS, auth) or NULL */
-	bool enable_lifecycle;         /* allow POST /-/reload (403 otherwise) */
-	unsigned connection_timeout;   /* idle seconds before a connection is closed; 0: 10 */
+	const char *listen_address; /* see config_parse_listen_address */
+	const char *telemetry_path; /* "/metrics" */
+	struct metrics *metrics;    /* borrowed; must outlive the server */
+	struct snapshot_board
+	    *status;                 /* landing page's sources and files (borrowed; may be NULL) */
+	const char *web_config_file; /* exporter-toolkit web config (TLS, auth) or NULL */
+	bool enable_lifecycle;       /* allow POST /-/reload (403 otherwise) */
+	bool no_process_metrics;     /* leave out process_* (--web.disable-exporter-metrics) */
+	unsigned connection_timeout; /* idle seconds before a connection is closed; 0: 10 */
 	struct http_reloader reloader; /* reload == NULL: /-/reload answers 503 */
 };
 
@@ -52,10 +55,6 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const struct http_server *s);
-
-/* Replace the landing page's source list (copied; after a reload).
- * 0 or -ENOMEM (old text kept). */
-int http_server_set_sources_text(struct http_server *s, const char *text);
 
 /* Stop and free; NULL-safe. */
 void http_server_stop(struct http_server *s);

@@ -8,6 +8,7 @@ import tempfile
 import time
 import urllib.request
 import urllib.error
+from html.parser import HTMLParser
 
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -59,6 +60,55 @@ def value(samples, name, **labels):
         if n == name and all((k, str(val)) in ls for k, val in labels.items()):
             total += v
     return total
+
+
+class _SourcesTable(HTMLParser):
+    """Cells of the landing page's table id="sources", row by row (text,
+    entities decoded), with the rowspan of each cell."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.inside, self.cell = [], False, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("id") == "sources":
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag == "td":
+            self.cell = ["", int(a.get("rowspan", "1")), a.get("class", "")]
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag == "td" and self.cell:
+            self.rows[-1].append(tuple(self.cell))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell[0] += data
+
+
+def landing_sources(html):
+    """{source name: (format, [(file path, state), ...])} from the landing
+    page's sources table."""
+    t = _SourcesTable()
+    t.feed(html)
+    out, current, left = {}, None, 0
+    for row in t.rows:
+        if not row:
+            continue  # header
+        if left == 0:
+            name, fmt = row[0][0], row[1][0]
+            current, left = name, row[0][1]
+            out[name] = (fmt, [])
+            row = row[5:]
+        left -= 1
+        if len(row) >= 2 and "path" in row[0][2]:
+            out[current][1].append((row[0][0], row[1][0]))
+    return out
 
 
 class Exporter:

@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Exporter, binary, value, write_atomic  # noqa: E402
+from harness import Exporter, binary, landing_sources, value, write_atomic  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data", "config")
@@ -122,8 +122,8 @@ def check_reload(tmp):
         # a was not re-read from the start (15, not 25) and b has its static label
         assert value(s, "accesslog_http_responses_total", source="b", team="y") == 3
         # the landing page lists the new source with its path
-        landing = exp.get("/")[2].decode()
-        assert "b (combined): " + b in landing, landing
+        landing = landing_sources(exp.get("/")[2].decode())
+        assert landing.get("b") == ("combined", [(b, "open")]), landing
 
         # 2. A bad config: reload fails, everything keeps running as before.
         t_ok = value(s, "accesslog_config_last_reload_success_timestamp_seconds")
@@ -149,7 +149,7 @@ def check_reload(tmp):
         s = exp.scrape()
         assert value(s, "accesslog_config_last_reload_successful") == 1
         assert not any(dict(k[1]).get("source") == "b" for k in s), "removed source still there"
-        assert "b (combined)" not in exp.get("/")[2].decode()
+        assert "b" not in landing_sources(exp.get("/")[2].decode())
         assert responses(s, "a", "200") == 0
         append(a, "200", 2)
         s = exp.wait_for(lambda s: value(

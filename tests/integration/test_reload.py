@@ -24,7 +24,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Exporter, value, write_atomic  # noqa: E402
+from harness import Exporter, landing_sources, value, write_atomic  # noqa: E402
 
 LINE = '203.0.113.%d - - [25/Nov/2026:10:00:00 +0000] "GET /p HTTP/1.1" %s 512 "-" "curl/8"\n'
 CONFIG = """
@@ -101,8 +101,9 @@ def check_all_or_nothing(tmp):
             assert responses(s, "a", "200", team="x") == 11 + n, "old source lost its counters"
             assert not any(dict(k[1]).get("team") == "z" for k in s), "half-applied reload"
             assert not any(dict(k[1]).get("source") == "c" for k in s), "half-applied reload"
-            landing = exp.get("/")[2].decode()
-            assert "a (combined): " + a in landing and "c (combined)" not in landing, landing
+            landing = landing_sources(exp.get("/")[2].decode())
+            assert landing.get("a") == ("combined", [(a, "open")]) and "c" not in landing, \
+                landing
         # The same change without c: the failed attempts left nothing behind.
         write_atomic(cfg, CONFIG % (SRC % ("a", a, "z") + SRC % ("b", b, "y")))
         status, _, body = reload(exp)
