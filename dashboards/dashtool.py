@@ -21,7 +21,7 @@ Used by dashboards/check (meson suite 'rules') and tests/e2e/run.
                                           test where it fires and one where it
                                           does not
 
-Substitution: $job, $instance and $source become ".*" (what Grafana sends
+Substitution: $job, $instance, $source, $vhost and $path become ".*" (what Grafana sends
 for "All"), $__rate_interval becomes RATE (default 1m).  A PromQL parser
 in Python was rejected: promtool is the reference parser, so expressions are
 handed to it wrapped in a rules file.
@@ -32,7 +32,7 @@ import re
 import sys
 
 UID = "accesslog-overview"
-VARIABLES = ("job", "instance", "source")
+VARIABLES = ("job", "instance", "source", "vhost", "path")
 
 
 def load(path):
