@@ -64,7 +64,10 @@ def start(name, argv, tmp):
 def wait_for(what, timeout, pred):
     deadline = time.time() + timeout
     while True:
-        v = pred()
+        try:
+            v = pred()
+        except OSError:  # not listening yet (urllib's URLError is an OSError)
+            v = None
         if v:
             return v
         if time.time() > deadline:
@@ -203,7 +206,9 @@ scrape_configs:
     got = [float(r["value"][1]) for r in rows if r["metric"].get("code") == "503"]
     say("dashboard per-code query, increase over 60s, code 503: %s" % got)
     assert got and BURST * 0.99 <= got[0] <= BURST * 1.15, rows
-    ratios = [e for e in dashboard_exprs() if 'class="5xx"' in e]
+    # The field-label rows (vhost, path) select label values this source
+    # does not have; tests/e2e/run checks them on a source that has them.
+    ratios = [e for e in dashboard_exprs() if 'class="5xx"' in e and '!=""' not in e]
     assert ratios, "no 5xx query in the dashboard"
     for e in ratios:
         r = query(p_prom, as_query(e, "60s"))
