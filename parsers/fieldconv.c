@@ -147,6 +147,19 @@ void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s
 			r->has_upstream_time = false;
 		}
 		break;
+	case LOGFORMAT_FIELD_LOGTIME_CLF:
+	case LOGFORMAT_FIELD_LOGTIME_ISO8601:
+	case LOGFORMAT_FIELD_LOGTIME_EPOCH_S:
+	case LOGFORMAT_FIELD_LOGTIME_EPOCH_MS:
+	case LOGFORMAT_FIELD_LOGTIME_EPOCH_US:
+	case LOGFORMAT_FIELD_LOGTIME_STRFTIME:
+	case LOGFORMAT_FIELD_LOGTIME_AUTO:
+		/* kept as text: only --backfill reads it (logtime_of_record) */
+		if (r->log_time_form == 0 && !is_dash(s, n)) {
+			r->log_time = (struct str_view){s, n};
+			r->log_time_form = (uint8_t)logformat_time_form(f);
+		}
+		break;
 	case LOGFORMAT_FIELD_UPSTREAM_STATUS:
 		if (numparse_list_last(s, n, &last, &last_len) == 0) {
 			r->upstream_status_slot = status_slot_from_text(last, last_len);

@@ -60,7 +60,7 @@ static const struct apache_spec apache_specs[] = {
     S('R', TOKEN, NONE, false),
     S('s', INT, STATUS, false),
     S('S', INT, NONE, false),
-    S('t', CLF_TIME, NONE, false),
+    S('t', CLF_TIME, LOGTIME_CLF, false),
     S('T', DEC, TIME_S, false),
     S('u', TOKEN, NONE, false),
     S('U', TEXT, PATH, false),
@@ -150,6 +150,42 @@ static bool arg_is(const char *a, size_t n, const char *word)
 	return strlen(word) == n && memcmp(a, word, n) == 0;
 }
 
+/* The log time a %{arg}t item gives: begin:/end: prefixes dropped; sec,
+ * msec, usec are Unix time; a strftime format is kept when logtime can read
+ * it back; msec_frac, usec_frac and other formats give no time. */
+static void time_arg(const struct logformat_text *t, const char *arg, size_t arg_len,
+                     struct logformat_piece *item)
+{
+	static const struct {
+		const char *word;
+		enum logformat_field field;
+	} units[] = {
+	    {"sec", LOGFORMAT_FIELD_LOGTIME_EPOCH_S},
+	    {"msec", LOGFORMAT_FIELD_LOGTIME_EPOCH_MS},
+	    {"usec", LOGFORMAT_FIELD_LOGTIME_EPOCH_US},
+	};
+
+	item->field = LOGFORMAT_FIELD_NONE;
+	if (arg_len >= 6 && memcmp(arg, "begin:", 6) == 0) {
+		arg += 6;
+		arg_len -= 6;
+	} else if (arg_len >= 4 && memcmp(arg, "end:", 4) == 0) {
+		arg += 4;
+		arg_len -= 4;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (arg_is(arg, arg_len, units[i].word)) {
+			item->field = (uint8_t)units[i].field;
+			return;
+		}
+	}
+	if (logtime_format_ok(arg, arg_len)) {
+		item->field = LOGFORMAT_FIELD_LOGTIME_STRFTIME;
+		item->arg_start = (unsigned)(arg - t->text);
+		item->arg_len = (unsigned)arg_len;
+	}
+}
+
 /* Item class and field for a directive with its optional {arg}. */
 static int classify(const struct logformat_text *t, size_t pct, const struct apache_spec *sp,
                     const char *arg, size_t arg_len, struct logformat_piece *item,
@@ -171,6 +207,7 @@ static int classify(const struct logformat_text *t, size_t pct, const struct apa
 		}
 	} else if (sp->letter == 't' && arg != NULL) {
 		item->cls = memchr(arg, ' ', arg_len) != NULL ? LOGFORMAT_TEXT : LOGFORMAT_TOKEN;
+		time_arg(t, arg, arg_len, item);
 	} else if (sp->letter == 'i' &&
 	           (arg_is(arg, arg_len, "Host") || arg_is(arg, arg_len, "host"))) {
 		item->field = LOGFORMAT_FIELD_VHOST;

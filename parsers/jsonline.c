@@ -74,6 +74,9 @@ static const struct default_key default_keys[] = {
     {LOGFORMAT_FIELD_TIME_S, "request_time|responsetime|response_time"},
     {LOGFORMAT_FIELD_UPSTREAM_TIME, "upstream_response_time|upstreamtime|upstream_time"},
     {LOGFORMAT_FIELD_UPSTREAM_STATUS, "upstream_status|upstreamstatus"},
+    /* the log time, any form (only --backfill reads it) */
+    {LOGFORMAT_FIELD_LOGTIME_AUTO, "time|time_local|time_iso8601|timestamp|@timestamp|ts|msec|"
+                                   "StartUTC"},
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -119,7 +122,9 @@ static enum logformat_field field_by_name(const char *s, size_t n)
 {
 	for (unsigned f = 1; f < LOGFORMAT_FIELD_COUNT; f++) {
 		const char *name = logformat_field_name((enum logformat_field)f);
-		if (strlen(name) == n && memcmp(name, s, n) == 0) {
+		/* a strftime time needs its format: not a JSON key map field */
+		if (f != LOGFORMAT_FIELD_LOGTIME_STRFTIME && strlen(name) == n &&
+		    memcmp(name, s, n) == 0) {
 			return (enum logformat_field)f;
 		}
 	}

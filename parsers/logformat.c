@@ -49,7 +49,34 @@ static const char *const field_names[LOGFORMAT_FIELD_COUNT] = {
     [LOGFORMAT_FIELD_TIME_US] = "request_time_us",
     [LOGFORMAT_FIELD_UPSTREAM_TIME] = "upstream_time",
     [LOGFORMAT_FIELD_UPSTREAM_STATUS] = "upstream_status",
+    [LOGFORMAT_FIELD_LOGTIME_CLF] = "time_local",
+    [LOGFORMAT_FIELD_LOGTIME_ISO8601] = "time_iso8601",
+    [LOGFORMAT_FIELD_LOGTIME_EPOCH_S] = "time_epoch",
+    [LOGFORMAT_FIELD_LOGTIME_EPOCH_MS] = "time_epoch_ms",
+    [LOGFORMAT_FIELD_LOGTIME_EPOCH_US] = "time_epoch_us",
+    [LOGFORMAT_FIELD_LOGTIME_STRFTIME] = "time_format", /* needs a format: not nameable */
+    [LOGFORMAT_FIELD_LOGTIME_AUTO] = "time",
 };
+
+static const uint8_t time_forms[LOGFORMAT_FIELD_COUNT] = {
+    [LOGFORMAT_FIELD_LOGTIME_CLF] = LOGTIME_CLF,
+    [LOGFORMAT_FIELD_LOGTIME_ISO8601] = LOGTIME_ISO8601,
+    [LOGFORMAT_FIELD_LOGTIME_EPOCH_S] = LOGTIME_EPOCH_S,
+    [LOGFORMAT_FIELD_LOGTIME_EPOCH_MS] = LOGTIME_EPOCH_MS,
+    [LOGFORMAT_FIELD_LOGTIME_EPOCH_US] = LOGTIME_EPOCH_US,
+    [LOGFORMAT_FIELD_LOGTIME_STRFTIME] = LOGTIME_STRFTIME,
+    [LOGFORMAT_FIELD_LOGTIME_AUTO] = LOGTIME_AUTO,
+};
+
+unsigned logformat_time_form(enum logformat_field field)
+{
+	return (unsigned)field < LOGFORMAT_FIELD_COUNT ? time_forms[field] : 0;
+}
+
+bool logformat_is_time_field(enum logformat_field field)
+{
+	return logformat_time_form(field) != 0;
+}
 
 const char *logformat_field_name(enum logformat_field field)
 {
@@ -112,6 +139,8 @@ static void logformat_init(struct logformat *f)
 	f->overflow = false;
 	memset(f->group_field, 0, sizeof(f->group_field));
 	memset(f->has_field, 0, sizeof(f->has_field));
+	f->time_field = LOGFORMAT_FIELD_NONE;
+	f->time_format[0] = '\0';
 	puts_(f, "^");
 }
 
@@ -206,9 +235,15 @@ static void put_piece(struct logformat *f, enum logformat_class cls, int prev, i
 static void logformat_item(struct logformat *f, enum logformat_class cls,
                            enum logformat_field field, int prev, int next)
 {
-	bool capture =
-	    field != LOGFORMAT_FIELD_NONE && field < LOGFORMAT_FIELD_COUNT && !f->has_field[field];
+	bool is_time = logformat_is_time_field(field);
+	bool capture = field != LOGFORMAT_FIELD_NONE && field < LOGFORMAT_FIELD_COUNT &&
+	               !f->has_field[field] && !(is_time && f->time_field);
 
+	/* The log time is optional (only --backfill reads it): a format that
+	 * already uses every group stays valid without it. */
+	if (capture && is_time && f->ngroups >= LOGFORMAT_MAX_GROUPS) {
+		capture = false;
+	}
 	if (capture && f->ngroups >= LOGFORMAT_MAX_GROUPS) {
 		f->overflow = true;
 		return;
@@ -220,6 +255,7 @@ static void logformat_item(struct logformat *f, enum logformat_class cls,
 		f->ngroups++;
 		f->group_field[f->ngroups] = (uint8_t)field;
 		f->has_field[field] = true;
+		f->time_field = is_time ? (uint8_t)field : f->time_field;
 	}
 }
 
@@ -255,8 +291,15 @@ int logformat_build(struct logformat *f, const struct logformat_text *t,
 		} else if (i + 1 < n) {
 			next = LOGFORMAT_NEXT_ITEM;
 		}
+		bool had_time = f->time_field != LOGFORMAT_FIELD_NONE;
 		logformat_item(f, (enum logformat_class)pc->cls, (enum logformat_field)pc->field,
 		               prev, next);
+		if (!had_time && f->time_field == LOGFORMAT_FIELD_LOGTIME_STRFTIME) {
+			/* the tokenizer checked the length (logtime_format_ok) */
+			size_t n_fmt = pc->arg_len < sizeof(f->time_format) ? pc->arg_len : 0;
+			memcpy(f->time_format, t->text + pc->arg_start, n_fmt);
+			f->time_format[n_fmt] = '\0';
+		}
 	}
 	return logformat_finish(f);
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parsers/logtime.h"
+
 /* Record fields a capture group can feed. */
 enum logformat_field {
 	LOGFORMAT_FIELD_NONE = 0,
@@ -33,6 +35,15 @@ enum logformat_field {
 	LOGFORMAT_FIELD_TIME_US,         /* request time in microseconds */
 	LOGFORMAT_FIELD_UPSTREAM_TIME,   /* list of seconds */
 	LOGFORMAT_FIELD_UPSTREAM_STATUS, /* list of codes */
+	/* the line's log time, one field per form (enum logtime_form); the
+	 * first one captured wins, the others are not captured */
+	LOGFORMAT_FIELD_LOGTIME_CLF,
+	LOGFORMAT_FIELD_LOGTIME_ISO8601,
+	LOGFORMAT_FIELD_LOGTIME_EPOCH_S,
+	LOGFORMAT_FIELD_LOGTIME_EPOCH_MS,
+	LOGFORMAT_FIELD_LOGTIME_EPOCH_US,
+	LOGFORMAT_FIELD_LOGTIME_STRFTIME, /* format in the piece's arg */
+	LOGFORMAT_FIELD_LOGTIME_AUTO,
 	LOGFORMAT_FIELD_COUNT
 };
 
@@ -61,6 +72,9 @@ struct logformat {
 	uint8_t group_field[LOGFORMAT_MAX_GROUPS + 1]; /* group -> enum logformat_field */
 	bool has_field[LOGFORMAT_FIELD_COUNT];
 	bool overflow;
+	uint8_t time_field;                   /* the LOGTIME field captured, NONE: no time */
+	char time_format[LOGTIME_MAX_FORMAT]; /* its strftime format (LOGTIME_STRFTIME),
+	                                         NUL-terminated */
 };
 
 /* Format text after removing config-file quoting, with the 1-based column
@@ -80,6 +94,8 @@ struct logformat_piece {
 	bool is_item;
 	uint8_t cls;   /* enum logformat_class */
 	uint8_t field; /* enum logformat_field */
+	/* LOGTIME_STRFTIME items: the format, text[arg_start..+arg_len) */
+	unsigned arg_start, arg_len;
 };
 
 #define LOGFORMAT_MAX_PIECES 512
@@ -129,5 +145,11 @@ int logformat_add_piece(struct logformat_piece *pieces, size_t *n, struct logfor
 
 /* Name of a field as used for raw-regex group names ("status", ...). */
 const char *logformat_field_name(enum logformat_field field);
+
+/* Whether field is one of the LOGFORMAT_FIELD_LOGTIME_* fields. */
+bool logformat_is_time_field(enum logformat_field field);
+
+/* The enum logtime_form of a LOGTIME field (0 for other fields). */
+unsigned logformat_time_form(enum logformat_field field);
 
 #endif

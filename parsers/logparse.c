@@ -34,6 +34,7 @@
 #include "parsers/jsonline.h"
 #include "parsers/logformat.h"
 #include "parsers/fieldconv.h"
+#include "parsers/logtime.h"
 
 #define JIT_STACK_MIN (32u * 1024u)
 #define JIT_STACK_MAX (1024u * 1024u)
@@ -50,6 +51,8 @@ struct log_parser {
 	uint8_t *group_field; /* [ngroups + 1], enum logformat_field */
 	char *pattern;
 	struct jsonline *json;
+	uint8_t time_form;                    /* enum logtime_form */
+	char time_format[LOGTIME_MAX_FORMAT]; /* for LOGTIME_STRFTIME */
 };
 
 struct preset {
@@ -138,7 +141,9 @@ const char *logparse_pattern(const struct log_parser *p)
 static enum logformat_field field_from_name(const char *name)
 {
 	for (unsigned f = 1; f < LOGFORMAT_FIELD_COUNT; f++) {
-		if (strcmp(logformat_field_name((enum logformat_field)f), name) == 0) {
+		/* a strftime time needs its format: only Apache's %{FORMAT}t gives one */
+		if (f != LOGFORMAT_FIELD_LOGTIME_STRFTIME &&
+		    strcmp(logformat_field_name((enum logformat_field)f), name) == 0) {
 			return (enum logformat_field)f;
 		}
 	}
@@ -172,6 +177,9 @@ static int map_named_groups(struct log_parser *p, struct logparse_error *err)
 		enum logformat_field f = field_from_name((const char *)e + 2);
 		if (group <= caps) {
 			p->group_field[group] = (uint8_t)f;
+		}
+		if (logformat_is_time_field(f) && !p->time_form) {
+			p->time_form = (uint8_t)logformat_time_form(f);
 		}
 		has_status |= f == LOGFORMAT_FIELD_STATUS;
 	}
@@ -246,6 +254,8 @@ static int compile_format(struct log_parser *p, enum logparse_kind kind, const c
 		goto out;
 	}
 	memcpy(p->group_field, f->group_field, f->ngroups + 1);
+	p->time_form = (uint8_t)logformat_time_form((enum logformat_field)f->time_field);
+	memcpy(p->time_format, f->time_format, sizeof(p->time_format));
 	r = compile_pattern(p, f->pattern, true, opts, err);
 out:
 	free(f);
@@ -276,6 +286,7 @@ static int build(struct log_parser *p, enum logparse_kind kind, const char *text
 		}
 		return compile_format(p, kind, text, opts, err);
 	case LOGPARSE_JSON:
+		p->time_form = LOGTIME_AUTO; /* default keys; a key map may add more */
 		return jsonline_create(text, &p->json, err);
 	case LOGPARSE_REGEX:
 		if (text == NULL || text[0] == '\0') {
@@ -374,5 +385,11 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 		                &request);
 	}
 	fieldconv_finish(ret, request);
+	ret->log_time_fmt = p->time_format;
 	return 0;
+}
+
+enum logtime_form logparse_time_form(const struct log_parser *p)
+{
+	return p != NULL ? (enum logtime_form)p->time_form : LOGTIME_NONE;
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "logtime.h"
 #include "record.h"
 
 enum logparse_kind {
@@ -83,6 +84,11 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
  * "combined", "common", ... map to LOGPARSE_PRESET; "nginx", "apache",
  * "json", "regex" to the others.  Returns 0 or -EINVAL. */
 int logparse_kind_from_name(const char *name, enum logparse_kind *ret_kind);
+
+/* Which form of log time the format carries (LOGTIME_NONE: none; the
+ * records then never have one).  JSON parsers read any form by shape from
+ * the keys that map to the time (LOGTIME_AUTO). */
+enum logtime_form logparse_time_form(const struct log_parser *p);
 
 /* Whether the pattern runs through the JIT (false: interpreter). */
 bool logparse_is_jit(const struct log_parser *p);

@@ -33,6 +33,11 @@ struct log_record {
 	/* slot of the last $upstream_status entry other than "-"
 	 * ("200, -" gives 200), STATUS_SLOT_INVALID if none */
 	unsigned upstream_status_slot;
+	/* The line's own time as written (see logtime.h): empty when the format
+	 * has none or the line shows "-"; read it with logtime_of_record. */
+	struct str_view log_time;
+	const char *log_time_fmt; /* strftime format (parser-owned) for LOGTIME_STRFTIME */
+	uint8_t log_time_form;    /* enum logtime_form, 0: no time */
 	bool has_bytes;
 	bool has_request_time;
 	bool has_upstream_time;

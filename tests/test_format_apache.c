@@ -34,9 +34,17 @@ static void t_groups(void **state)
 		const char *format;
 		const char *groups;
 	} rows[] = {
-	    {"%h %l %u %t \"%r\" %>s %b", "remote_addr,request,status,bytes"},
+	    {"%h %l %u %t \"%r\" %>s %b", "remote_addr,time_local,request,status,bytes"},
 	    {"%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"",
-	     "vhost,remote_addr,request,status,bytes"},
+	     "vhost,remote_addr,time_local,request,status,bytes"},
+	    /* log times: units, begin:/end:, strftime formats it can read back;
+	     * the first one is captured */
+	    {"%{sec}t %>s", "time_epoch,status"},
+	    {"%{begin:msec}t %>s %t", "time_epoch_ms,status"},
+	    {"%{end:usec}t %>s", "time_epoch_us,status"},
+	    {"%{msec_frac}t %{%Y-%m-%dT%H:%M:%S%z}t %>s", "time_format,status"},
+	    {"[%{%d/%b/%Y:%H:%M:%S %z}t] %>s", "time_format,status"},
+	    {"%{%Q}t %>s", "status"},
 	    {"%>s %D", "status,request_time_us"},
 	    /* %>s (final status) wins over %s (original request) in any order */
 	    {"%s %>s", "status"},
@@ -51,7 +59,7 @@ static void t_groups(void **state)
 	     "status"},
 	    {"%a %{c}a %A %B %{Cookie}C %{VAR}e %f %{c}h %k %L %{Foo}n %{Location}o %{remote}p %P "
 	     "%{tid}P %R %<s %S %I %X %{%d/%b/%Y %T}t %{msec}t %{Foo}^to",
-	     "remote_addr,bytes,status"},
+	     "remote_addr,bytes,status,time_format"},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {

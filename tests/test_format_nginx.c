@@ -37,12 +37,13 @@ static void t_groups(void **state)
 	} rows[] = {
 	    {"$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
 	     "\"$http_referer\" \"$http_user_agent\"",
-	     "remote_addr,request,status,bytes"},
+	     "remote_addr,time_local,request,status,bytes"},
 	    {"$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
 	     "\"$http_referer\" \"$http_user_agent\" $request_length $request_time "
 	     "[$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr "
 	     "$upstream_response_length $upstream_response_time $upstream_status $req_id",
-	     "remote_addr,request,status,bytes,request_time,upstream_time,upstream_status"},
+	     "remote_addr,time_local,request,status,bytes,request_time,upstream_time,"
+	     "upstream_status"},
 	    /* a field captured once: the second $status, $bytes_sent are not groups */
 	    {"$status $status $body_bytes_sent $bytes_sent", "status,bytes"},
 	    {"$host $server_name $http_host $status", "vhost,status"},
@@ -52,7 +53,9 @@ static void t_groups(void **state)
 	    /* variables that are not extracted are matched, not captured */
 	    {"$status $msec $time_iso8601 $http_x_forwarded_for $cookie_a $arg_b $sent_http_x "
 	     "$upstream_http_x $upstream_connect_time $upstream_header_time $connection $pid",
-	     "status"},
+	     "status,time_epoch"},
+	    /* only the first log time is captured */
+	    {"$time_iso8601 $status $time_local", "time_iso8601,status"},
 	};
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
@@ -110,7 +113,7 @@ static void t_config_quoting(void **state)
 	free(b);
 }
 
-/* The combined pattern, spelled out: possessive pieces, 4 captures, the
+/* The combined pattern, spelled out: possessive pieces, 5 captures, the
  * trailing-fields lookahead.  A change here is a deliberate change. */
 static void t_combined_pattern(void **state)
 {
@@ -122,7 +125,7 @@ static void t_combined_pattern(void **state)
 	                                      f, NULL),
 	                 0);
 	assert_string_equal(f->pattern,
-	                    "^([^ ,]*+(?:(?:, | : )[^ ,]*+)*+) \\- (?:[^ ]*+) \\[(?:[^\\]]*+)\\] "
+	                    "^([^ ,]*+(?:(?:, | : )[^ ,]*+)*+) \\- (?:[^ ]*+) \\[([^\\]]*+)\\] "
 	                    "\"([^\"\\\\]*+(?:\\\\.[^\"\\\\]*+)*+)\" ((?:[0-9]++|-)) "
 	                    "((?:[0-9]++|-))(?![^ \\t])");
 	free(f);
