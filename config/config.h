@@ -71,6 +71,7 @@ struct config {
 	double upstream_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_upstream_buckets;
 	bool once;                   /* read files from the start to EOF, print, exit */
+	bool backfill;               /* --backfill: like once, written as history */
 	bool no_class_label;         /* drop "class" from accesslog_http_responses_total */
 	bool no_reason_label;        /* drop "reason" from accesslog_http_responses_total */
 	bool no_histograms;          /* metrics.histograms: false - no duration histograms */

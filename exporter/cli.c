@@ -20,7 +20,9 @@
 #include <string.h>
 
 #include "config/config_yaml.h"
+#include "exporter/backfill.h"
 #include "parsers/logparse.h"
+#include "parsers/logtime.h"
 
 enum {
 	OPT_FORMAT = 256,
@@ -42,6 +44,9 @@ enum {
 	OPT_HOLD,
 	OPT_CREATED,
 	OPT_NO_EXPORTER_METRICS,
+	OPT_BACKFILL,
+	OPT_BACKFILL_STEP,
+	OPT_BACKFILL_UNTIL,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -62,6 +67,9 @@ static const struct option long_options[] = {
     {"metrics.created-timestamps", no_argument, NULL, OPT_CREATED},
     {"web.disable-exporter-metrics", no_argument, NULL, OPT_NO_EXPORTER_METRICS},
     {"once", no_argument, NULL, OPT_ONCE},
+    {"backfill", required_argument, NULL, OPT_BACKFILL},
+    {"backfill.step", required_argument, NULL, OPT_BACKFILL_STEP},
+    {"backfill.until", required_argument, NULL, OPT_BACKFILL_UNTIL},
     {"state.file", required_argument, NULL, OPT_STATE},
     {"state.catch-up-max-bytes", required_argument, NULL, OPT_CATCHUP},
     {"log.level", required_argument, NULL, OPT_LOGLEVEL},
@@ -112,6 +120,13 @@ void cli_usage(FILE *out)
 	    "  --log.format FMT           logfmt (default) or json\n"
 	    "  --once                     read the files from the start to EOF, print the\n"
 	    "                             metrics to stdout and exit\n"
+	    "  --backfill OUT             read the files like --once and write their history\n"
+	    "                             as timestamped OpenMetrics to OUT (- for stdout)\n"
+	    "                             for promtool tsdb create-blocks-from openmetrics\n"
+	    "  --backfill.step DURATION   one sample per series per step of log time\n"
+	    "                             (default 1m, 1s-24h)\n"
+	    "  --backfill.until TIME      leave out lines at or after TIME (RFC 3339 like\n"
+	    "                             2026-12-01T00:00:00Z, or Unix seconds)\n"
 	    "  --help                     show this help and exit\n"
 	    "  --version                  show the version and exit\n"
 	    "\n"
@@ -139,6 +154,42 @@ static int parse_seconds(const char *arg, unsigned *ret)
 	}
 	*ret = v;
 	return 0;
+}
+
+static int take_backfill_option(int opt, const char *arg, struct cli_options *o, char *err,
+                                size_t err_size)
+{
+	int64_t ms;
+
+	switch (opt) {
+	case OPT_BACKFILL:
+		if (!arg[0]) {
+			(void)snprintf(err, err_size, "--backfill: an output path or - is needed");
+			return -EINVAL;
+		}
+		o->backfill = arg;
+		return 0;
+	case OPT_BACKFILL_STEP:
+		if (config_parse_duration(arg, BACKFILL_MAX_STEP_MS, &o->backfill_step_ms) < 0 ||
+		    o->backfill_step_ms < BACKFILL_MIN_STEP_MS) {
+			(void)snprintf(err, err_size,
+			               "--backfill.step: '%s' is not a duration from 1s to 24h",
+			               arg);
+			return -EINVAL;
+		}
+		return 0;
+	default: /* OPT_BACKFILL_UNTIL */
+		if (logtime_parse(LOGTIME_AUTO, NULL, arg, strlen(arg), &ms) < 0 || ms == 0) {
+			(void)snprintf(
+			    err, err_size,
+			    "--backfill.until: '%s' is not a time (2026-12-01T00:00:00Z, "
+			    "2026-12-01T01:00:00+01:00 or Unix seconds)",
+			    arg);
+			return -EINVAL;
+		}
+		o->backfill_until_ms = ms;
+		return 0;
+	}
 }
 
 static int take_option(int opt, const char *arg, struct cli_options *o, char *err, size_t err_size)
@@ -229,6 +280,10 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 	case OPT_ONCE:
 		o->once = true;
 		return 0;
+	case OPT_BACKFILL:
+	case OPT_BACKFILL_STEP:
+	case OPT_BACKFILL_UNTIL:
+		return take_backfill_option(opt, arg, o, err, err_size);
 	case OPT_STATE:
 		o->state_file = arg;
 		return 0;
@@ -313,6 +368,15 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 	r = check_log_names(&o, err, err_size);
 	if (r < 0) {
 		return r;
+	}
+	if (o.backfill && o.once) {
+		(void)snprintf(err, err_size, "--backfill and --once cannot be given together");
+		return -EINVAL;
+	}
+	if (!o.backfill && (o.backfill_step_ms || o.backfill_until_ms)) {
+		(void)snprintf(err, err_size,
+		               "--backfill.step and --backfill.until need --backfill");
+		return -EINVAL;
 	}
 	if (o.config_file && (o.n_files || o.format || o.format_text || o.source || o.n_labels)) {
 		(void)snprintf(err, err_size,
@@ -433,6 +497,7 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 		}
 	}
 	c->once = o->once;
+	c->backfill = o->backfill != NULL;
 	c->enable_lifecycle = o->enable_lifecycle;
 	if (o->has_hold) {
 		c->new_series_hold_ms = o->new_series_hold_ms;

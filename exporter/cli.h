@@ -15,6 +15,7 @@
 #define EXPORTER_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config/config.h"
@@ -33,6 +34,9 @@ enum cli_action {
 struct cli_options {
 	enum cli_action action;
 	bool once;
+	const char *backfill;      /* --backfill OUT, NULL: not asked for */
+	uint64_t backfill_step_ms; /* 0: default */
+	int64_t backfill_until_ms; /* 0: none */
 	bool enable_lifecycle;
 	bool created_timestamps;     /* --metrics.created-timestamps */
 	bool has_hold;               /* --metrics.new-series-hold given */

@@ -61,8 +61,7 @@ static void pipeline_finish(struct pipeline *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* The registry options of a config (the metrics section). */
-static struct metrics_options metrics_options_of(const struct config *c)
+struct metrics_options daemon_metrics_options(const struct config *c)
 {
 	return (struct metrics_options){
 	    .request_buckets = c->request_buckets,
@@ -73,15 +72,16 @@ static struct metrics_options metrics_options_of(const struct config *c)
 	    .no_reason_label = c->no_reason_label,
 	    .series_limit = c->series_limit,
 	    .no_histograms = c->no_histograms,
-	    /* --once prints what it read: there is no next scrape to hold for. */
-	    .new_series_hold_ms = c->once ? 0 : c->new_series_hold_ms,
+	    /* --once and --backfill print what they read: there is no next
+	     * scrape to hold for. */
+	    .new_series_hold_ms = c->once || c->backfill ? 0 : c->new_series_hold_ms,
 	    .created_timestamps = c->created_timestamps,
 	};
 }
 
 static int pipeline_init(struct pipeline *p, const struct config *c, bool from_start)
 {
-	struct metrics_options mo = metrics_options_of(c);
+	struct metrics_options mo = daemon_metrics_options(c);
 	char err[512];
 
 	memset(p, 0, sizeof(*p));
@@ -515,7 +515,7 @@ static int reloader_init(struct reloader *rl, const struct config *c,
 
 	memset(rl, 0, sizeof(*rl));
 	rl->loader = loader;
-	rl->mo = metrics_options_of(c);
+	rl->mo = daemon_metrics_options(c);
 	rl->running = c;
 	if (pthread_condattr_init(&ca) != 0) {
 		return -ENOMEM;

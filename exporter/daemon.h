@@ -7,6 +7,11 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "exporter/metrics.h"
+
+/* The registry options of a config (its metrics section); the new-series
+ * hold is off for --once and --backfill. */
+struct metrics_options daemon_metrics_options(const struct config *c);
 
 /* Read every source's files from the start to EOF and write the exposition
  * to out.  Returns a process exit code (0, 1 runtime error, 2 bad config). */

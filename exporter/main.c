@@ -14,6 +14,7 @@
 #include "build_config.h"
 #include "config/config.h"
 #include "exporter/cli.h"
+#include "exporter/backfill.h"
 #include "exporter/daemon.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "accesslog_exporter: %s\n", err);
 		return r == -EINVAL ? 2 : 1;
 	}
-	if (c->web_config_file && !c->once) {
+	if (c->web_config_file && !c->once && !c->backfill) {
 		r = http_check_web_config(c->web_config_file, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "accesslog_exporter: %s\n", err);
@@ -89,6 +90,13 @@ int main(int argc, char **argv)
 	setup_logging(c);
 	if (c->once) {
 		rc = daemon_run_once(c, stdout);
+	} else if (c->backfill) {
+		struct backfill_options bo = {
+		    .out = o.backfill,
+		    .step_ms = o.backfill_step_ms,
+		    .until_ms = o.backfill_until_ms,
+		};
+		rc = backfill_run(c, &bo);
 	} else {
 		struct daemon_loader loader = {load_config, &o};
 		rc = daemon_run(c, &loader);

@@ -1,0 +1,995 @@
+/*
+ * backfill.c - --backfill: old logs to timestamped OpenMetrics (see backfill.h).
+ *
+ * Steps: log time is cut into steps of step_ms aligned to the Unix epoch;
+ * the sample of step s carries the count of every line whose time is
+ * before the end of s, at the end of s (clamped to --backfill.until).
+ * Lines are read in file order, which is not quite time order (nginx logs
+ * a request when it ends), so a ring of per-step registries keeps the last
+ * few steps open: a line goes into the registry of its own step; a step
+ * closes when a line BACKFILL_WINDOW_MS past it arrives, and is then added
+ * into the source's cumulative registry (metrics_source_save/restore: the
+ * checkpoint path, exact for every counter) and rendered.  A line older
+ * than every open step is counted in the oldest open one (reported).  A
+ * line without a readable time is a parse error counted in the newest
+ * step.  So the last step equals --once for every counter; histogram _sum
+ * values are sums of per-step sums, equal up to float rounding, and never
+ * decrease.
+ *
+ * Output: OpenMetrics wants each family in one piece, and promtool wants
+ * each series' samples in time order, so every step's render is split by
+ * family into unlinked temporary files beside the output; at the end the
+ * families are concatenated into OUT.tmp.XXXXXX, synced and renamed over
+ * OUT (or copied to standard output).  Any write error (a full disk)
+ * removes the temporary file: no half-written output is ever left.  A
+ * series gets a 0 sample at the start of the step it first appears in, so
+ * increase() over the imported range counts its first lines (rate() and
+ * increase() use the difference to an earlier sample).
+ *
+ * Process-level families (open files, last read, checkpoint, reload,
+ * build and status-code info) describe this run, not the log: left out.
+ * Steps without lines are rendered for up to BACKFILL_IDLE_MS after the
+ * last line (counters stay visible across short quiet periods); longer
+ * gaps are left empty, so one absurd time cannot make millions of steps.
+ * Lines stamped more than a day after now are unreadable times.
+ *
+ * Rejected: sorting lines by time (memory grows with the traffic of the
+ * window: a busy server writes millions of lines in minutes; the ring grows
+ * only with the number of series) and one render per family per step
+ * (the registry's render is the exposition other code tests).
+ */
+#include "exporter/backfill.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exporter/clock.h"
+#include "exporter/daemon.h"
+#include "exporter/log.h"
+#include "exporter/metrics.h"
+#include "exporter/strbuf.h"
+#include "exporter/tail.h"
+#include "parsers/logparse.h"
+#include "parsers/logtime.h"
+
+#define BACKFILL_WINDOW_MS (5u * 60u * 1000u) /* out-of-order tolerance */
+#define BACKFILL_IDLE_MS (60u * 60u * 1000u)  /* quiet time still rendered */
+#define BACKFILL_FUTURE_MS (24 * 3600 * 1000) /* later than now + this: unreadable */
+#define MAX_SLOTS 400u
+#define MAX_FAMILIES 64u
+#define MAX_FILES 65536u
+#define MAX_SERIES (4u * 1024u * 1024u)
+#define RENDER_CAP (256u * 1024u * 1024u)
+#define PROGRESS_MS 5000u
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Families that describe the running process, not the log. */
+static const char *const skipped_families[] = {
+    "accesslog_log_file_open",
+    "accesslog_log_last_read_timestamp_seconds",
+    "accesslog_checkpoint_last_success_timestamp_seconds",
+    "accesslog_config_last_reload_successful",
+    "accesslog_config_last_reload_success_timestamp_seconds",
+    "accesslog_http_status",
+    "accesslog_build",
+};
+
+/* ---- output: one temporary file per family ------------------------------ */
+
+struct family {
+	char *name;
+	char *header; /* "# HELP ...\n# TYPE ...\n" */
+	FILE *tmp;    /* NULL: skipped family */
+};
+
+/* A set of series keys (name + labels) already written: open addressing. */
+struct seen {
+	char **keys;
+	size_t n, cap;
+};
+
+struct writer {
+	char dir[PATH_MAX]; /* where temporary files go */
+	struct family fam[MAX_FAMILIES];
+	size_t n_fam;
+	struct seen seen;
+	int error; /* first -errno */
+	uint64_t samples;
+};
+
+static uint64_t hash_key(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603u;
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	}
+	return h;
+}
+
+/* Add s[0..n) to the set: 1 when new, 0 when known, -errno. */
+static int seen_add(struct seen *st, const char *s, size_t n)
+{
+	if (st->n * 2 >= st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 4096;
+		char **keys = calloc(cap, sizeof(*keys));
+		if (!keys || st->n >= MAX_SERIES) {
+			free(keys);
+			return st->n >= MAX_SERIES ? -E2BIG : -ENOMEM;
+		}
+		for (size_t i = 0; i < st->cap; i++) {
+			if (st->keys[i]) {
+				size_t j = hash_key(st->keys[i], strlen(st->keys[i])) & (cap - 1);
+				while (keys[j]) {
+					j = (j + 1) & (cap - 1);
+				}
+				keys[j] = st->keys[i];
+			}
+		}
+		free(st->keys);
+		st->keys = keys;
+		st->cap = cap;
+	}
+	size_t j = hash_key(s, n) & (st->cap - 1);
+	while (st->keys[j]) {
+		if (strlen(st->keys[j]) == n && memcmp(st->keys[j], s, n) == 0) {
+			return 0;
+		}
+		j = (j + 1) & (st->cap - 1);
+	}
+	st->keys[j] = strndup(s, n);
+	if (!st->keys[j]) {
+		return -ENOMEM;
+	}
+	st->n++;
+	return 1;
+}
+
+static void seen_finish(struct seen *st)
+{
+	for (size_t i = 0; i < st->cap; i++) {
+		free(st->keys[i]);
+	}
+	free(st->keys);
+	memset(st, 0, sizeof(*st));
+}
+
+static void writer_fail(struct writer *w, int err)
+{
+	if (!w->error) {
+		w->error = err ? err : -EIO;
+	}
+}
+
+/* An unlinked temporary file in w->dir. */
+static FILE *temp_file(struct writer *w)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/.accesslog-backfill.XXXXXX", w->dir) >=
+	    (int)sizeof(path)) {
+		writer_fail(w, -ENAMETOOLONG);
+		return NULL;
+	}
+	fd = mkstemp(path);
+	if (fd < 0) {
+		writer_fail(w, -errno);
+		return NULL;
+	}
+	(void)unlink(path);
+	f = fdopen(fd, "w+");
+	if (!f) {
+		writer_fail(w, -errno);
+		(void)close(fd);
+	}
+	return f;
+}
+
+static bool is_skipped(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(skipped_families) / sizeof(skipped_families[0]); i++) {
+		if (strlen(skipped_families[i]) == len &&
+		    memcmp(skipped_families[i], name, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The family named name[0..len), created on first sight with its header. */
+static struct family *family_of(struct writer *w, const char *name, size_t len, const char *header,
+                                size_t header_len)
+{
+	for (size_t i = 0; i < w->n_fam; i++) {
+		if (strlen(w->fam[i].name) == len && memcmp(w->fam[i].name, name, len) == 0) {
+			return &w->fam[i];
+		}
+	}
+	if (w->n_fam >= MAX_FAMILIES) {
+		writer_fail(w, -E2BIG);
+		return NULL;
+	}
+	struct family *f = &w->fam[w->n_fam];
+	f->name = strndup(name, len);
+	f->header = strndup(header, header_len);
+	if (!f->name || !f->header) {
+		free(f->name);
+		free(f->header);
+		writer_fail(w, -ENOMEM);
+		return NULL;
+	}
+	f->tmp = is_skipped(name, len) ? NULL : temp_file(w);
+	w->n_fam++;
+	return f;
+}
+
+/* Unix ms as an OpenMetrics timestamp (seconds). */
+static size_t format_ts(int64_t ms, char *buf, size_t size)
+{
+	int n = ms % 1000 ? snprintf(buf, size, " %lld.%03lld\n", (long long)(ms / 1000),
+	                             (long long)(ms % 1000))
+	                  : snprintf(buf, size, " %lld\n", (long long)(ms / 1000));
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+static void write_sample(struct writer *w, struct family *f, const char *line, size_t len,
+                         const char *ts, size_t ts_len, const char *prev_ts, size_t prev_len)
+{
+	const char *sp = memrchr(line, ' ', len);
+	size_t key_len = sp ? (size_t)(sp - line) : len;
+	int r = seen_add(&w->seen, line, key_len);
+
+	if (r < 0) {
+		writer_fail(w, r);
+		return;
+	}
+	/* the first sample of a series: 0 at the start of its step */
+	if ((r == 1 &&
+	     (fwrite(line, 1, key_len, f->tmp) != key_len || fwrite(" 0", 1, 2, f->tmp) != 2 ||
+	      fwrite(prev_ts, 1, prev_len, f->tmp) != prev_len)) ||
+	    fwrite(line, 1, len, f->tmp) != len || fwrite(ts, 1, ts_len, f->tmp) != ts_len) {
+		writer_fail(w, -errno); /* ENOSPC: the disk is full */
+		return;
+	}
+	w->samples += (uint64_t)r + 1;
+}
+
+/* Split one render (OpenMetrics, no "# EOF") into the family files, every
+ * sample stamped ts_ms. */
+static void writer_add(struct writer *w, const char *text, size_t len, int64_t ts_ms,
+                       int64_t prev_ms)
+{
+	char ts[40], prev[40];
+	size_t ts_len = format_ts(ts_ms, ts, sizeof(ts));
+	size_t prev_len = format_ts(prev_ms > 0 ? prev_ms : 0, prev, sizeof(prev));
+	struct family *cur = NULL;
+	size_t i = 0;
+
+	while (i < len && !w->error) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		const char *line = text + i;
+		size_t n = end - i;
+
+		if (n > 7 && memcmp(line, "# HELP ", 7) == 0) {
+			const char *name = line + 7;
+			const char *sp = memchr(name, ' ', n - 7);
+			size_t name_len = sp ? (size_t)(sp - name) : n - 7;
+			/* the header runs until the first line that is not a comment */
+			size_t h = end;
+			while (h + 1 < len && text[h + 1] == '#') {
+				const char *e = memchr(text + h + 1, '\n', len - h - 1);
+				h = e ? (size_t)(e - text) : len;
+			}
+			cur = family_of(w, name, name_len, line, h - i + 1);
+			i = h + 1;
+			continue;
+		}
+		if (n > 0 && line[0] != '#' && cur && cur->tmp) {
+			write_sample(w, cur, line, n, ts, ts_len, prev, prev_len);
+		}
+		i = end + 1;
+	}
+}
+
+static int copy_out(FILE *from, FILE *to)
+{
+	char buf[1 << 16];
+	size_t n;
+
+	if (fflush(from) != 0 || fseek(from, 0, SEEK_SET) != 0) {
+		return -errno;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), from)) > 0) {
+		if (fwrite(buf, 1, n, to) != n) {
+			return -errno;
+		}
+	}
+	return ferror(from) ? -EIO : 0;
+}
+
+/* Families in order, then "# EOF". */
+static int writer_emit(struct writer *w, FILE *out)
+{
+	for (size_t i = 0; i < w->n_fam && !w->error; i++) {
+		struct family *f = &w->fam[i];
+		if (!f->tmp) {
+			continue;
+		}
+		if (ferror(f->tmp)) {
+			return -EIO;
+		}
+		if (fflush(f->tmp) != 0) {
+			return -errno;
+		}
+		if (fputs(f->header, out) < 0) {
+			return -errno;
+		}
+		int r = copy_out(f->tmp, out);
+		if (r < 0) {
+			return r;
+		}
+	}
+	if (w->error) {
+		return w->error;
+	}
+	if (fputs("# EOF\n", out) < 0 || fflush(out) != 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+static void writer_finish(struct writer *w)
+{
+	for (size_t i = 0; i < w->n_fam; i++) {
+		if (w->fam[i].tmp) {
+			(void)fclose(w->fam[i].tmp);
+		}
+		free(w->fam[i].name);
+		free(w->fam[i].header);
+	}
+	seen_finish(&w->seen);
+	w->n_fam = 0;
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+struct input {
+	char *path;
+	struct stat st;
+};
+
+struct inputs {
+	struct input *v;
+	size_t n, cap;
+};
+
+static int add_input(struct inputs *in, const char *path, const struct stat *st)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		if (in->v[i].st.st_dev == st->st_dev && in->v[i].st.st_ino == st->st_ino) {
+			return 0; /* the same file by two names */
+		}
+	}
+	if (in->n >= MAX_FILES) {
+		return -E2BIG;
+	}
+	if (in->n == in->cap) {
+		size_t cap = in->cap ? in->cap * 2 : 16;
+		struct input *v = realloc(in->v, cap * sizeof(*v));
+		if (!v) {
+			return -ENOMEM;
+		}
+		in->v = v;
+		in->cap = cap;
+	}
+	in->v[in->n].path = strdup(path);
+	if (!in->v[in->n].path) {
+		return -ENOMEM;
+	}
+	in->v[in->n].st = *st;
+	in->n++;
+	return 0;
+}
+
+static void inputs_finish(struct inputs *in)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		free(in->v[i].path);
+	}
+	free(in->v);
+	memset(in, 0, sizeof(*in));
+}
+
+/* Oldest first: modification time, then name. */
+static int by_mtime(const void *a, const void *b)
+{
+	const struct input *x = a, *y = b;
+
+	if (x->st.st_mtim.tv_sec != y->st.st_mtim.tv_sec) {
+		return x->st.st_mtim.tv_sec < y->st.st_mtim.tv_sec ? -1 : 1;
+	}
+	if (x->st.st_mtim.tv_nsec != y->st.st_mtim.tv_nsec) {
+		return x->st.st_mtim.tv_nsec < y->st.st_mtim.tv_nsec ? -1 : 1;
+	}
+	return strcmp(x->path, y->path);
+}
+
+static bool is_gz(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 3 && strcmp(path + n - 3, ".gz") == 0;
+}
+
+/* Expand one pattern into in; errors are logged.  0 or -errno. */
+static int expand(const char *source, const char *pattern, struct inputs *in)
+{
+	struct stat st;
+	glob_t g;
+	int r = 0;
+
+	if (strpbrk(pattern, "*?[") == NULL) {
+		if (stat(pattern, &st) < 0 || !S_ISREG(st.st_mode)) {
+			int e = errno;
+			log_error("--backfill: cannot read a log file", "source", source, "path",
+			          pattern, "error",
+			          S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
+			return -ENOENT;
+		}
+		if (is_gz(pattern)) {
+			log_error("--backfill: compressed files are not read; decompress first",
+			          "source", source, "path", pattern);
+			return -ENOTSUP;
+		}
+		return add_input(in, pattern, &st);
+	}
+	memset(&g, 0, sizeof(g));
+	if (glob(pattern, 0, NULL, &g) != 0) {
+		log_warn("--backfill: a glob matches no file", "source", source, "pattern",
+		         pattern);
+		globfree(&g);
+		return 0;
+	}
+	for (size_t i = 0; i < g.gl_pathc && r == 0; i++) {
+		const char *p = g.gl_pathv[i];
+		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
+			continue;
+		}
+		if (is_gz(p)) {
+			log_warn(
+			    "--backfill: skipping a compressed file (decompress it to include it)",
+			    "source", source, "path", p);
+			continue;
+		}
+		r = add_input(in, p, &st);
+	}
+	globfree(&g);
+	return r;
+}
+
+/* ---- one source --------------------------------------------------------- */
+
+struct slot {
+	struct metrics *m;
+	struct metrics_source *s;
+	bool used;
+};
+
+struct run {
+	const struct config_source *cs;
+	const struct backfill_options *o;
+	struct metrics_options mo;
+	struct log_parser *parser;
+	struct metrics *cum;
+	struct metrics_source *cum_s;
+	struct slot slots[MAX_SLOTS];
+	size_t k;
+	bool open;
+	int64_t lo, hi, last_active;
+	uint64_t pending[METRICS_COUNTER_COUNT]; /* counted before the first step opened */
+	struct writer *w;
+	struct strbuf render;
+	struct strbuf save;
+	int64_t future_ms;
+	/* report */
+	uint64_t lines, time_errors, late, after_until, steps;
+	int64_t first_ms, last_ms;
+	char first_bad[160];
+	uint64_t next_progress;
+	const char *file;
+	int error;
+};
+
+static int slot_reset(struct run *r, struct slot *sl)
+{
+	char err[256] = "";
+	const struct config_source *cs = r->cs;
+
+	if (sl->s) {
+		metrics_remove_source(sl->m, sl->s);
+		sl->s = NULL;
+	}
+	sl->used = false;
+	return metrics_add_source(sl->m, cs->name, cs->labels, cs->n_labels, cs->field_labels,
+	                          cs->n_field_labels, &sl->s, err, sizeof(err));
+}
+
+static struct slot *slot_of(struct run *r, int64_t step)
+{
+	return &r->slots[(uint64_t)step % r->k];
+}
+
+static void render_step(struct run *r, int64_t step)
+{
+	int64_t ts = (step + 1) * (int64_t)r->o->step_ms;
+
+	if (r->o->until_ms && ts > r->o->until_ms) {
+		ts = r->o->until_ms;
+	}
+	strbuf_reset(&r->render);
+	if (metrics_render(r->cum, EXPO_OPENMETRICS, &r->render) < 0) {
+		r->error = r->render.error;
+		return;
+	}
+	writer_add(r->w, r->render.data, r->render.len, ts, ts - (int64_t)r->o->step_ms);
+	r->steps++;
+}
+
+/* Add step's lines into the cumulative registry and render it. */
+static void close_step(struct run *r, int64_t step)
+{
+	struct slot *sl = slot_of(r, step);
+
+	if (sl->used) {
+		strbuf_reset(&r->save);
+		if (metrics_source_save(sl->s, &r->save) < 0 ||
+		    metrics_source_restore(r->cum_s, r->save.data ? r->save.data : "",
+		                           r->save.len) < 0 ||
+		    slot_reset(r, sl) < 0) {
+			r->error = -ENOMEM;
+			return;
+		}
+		r->last_active = step;
+	}
+	if ((step - r->last_active) * (int64_t)r->o->step_ms <= (int64_t)BACKFILL_IDLE_MS) {
+		render_step(r, step);
+	}
+}
+
+/* The slot for a line of step (opening and closing steps as needed). */
+static struct slot *route(struct run *r, int64_t step)
+{
+	if (!r->open) {
+		r->open = true;
+		r->lo = r->hi = r->last_active = step;
+	}
+	if (step > r->hi) {
+		while (step - r->lo >= (int64_t)r->k && !r->error) {
+			close_step(r, r->lo++);
+		}
+		r->hi = step;
+	}
+	if (step < r->lo) {
+		r->late++;
+		step = r->lo;
+	}
+	struct slot *sl = slot_of(r, step);
+	if (!sl->used) {
+		sl->used = true;
+		for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
+			if (r->pending[c]) {
+				metrics_count(sl->s, (enum metrics_counter)c, r->pending[c]);
+				r->pending[c] = 0;
+			}
+		}
+	}
+	return sl;
+}
+
+/* Counters without a time of their own go to the newest open step. */
+static void count_now(struct run *r, enum metrics_counter c, uint64_t n)
+{
+	if (!r->open) {
+		r->pending[c] += n;
+		return;
+	}
+	metrics_count(route(r, r->hi)->s, c, n);
+}
+
+static void time_error(struct run *r, const char *line, size_t len)
+{
+	if (!r->time_errors++) {
+		(void)snprintf(r->first_bad, sizeof(r->first_bad), "%.*s",
+		               (int)(len > 120 ? 120 : len), line);
+	}
+	count_now(r, METRICS_PARSE_ERRORS, 1);
+	count_now(r, METRICS_LINES, 1);
+}
+
+static void on_line(void *ud, const char *line, size_t len)
+{
+	struct run *r = ud;
+	struct log_record rec;
+	int64_t ms;
+
+	r->lines++;
+	if (logparse_line(r->parser, line, len, &rec) < 0) {
+		count_now(r, METRICS_PARSE_ERRORS, 1);
+		count_now(r, METRICS_LINES, 1);
+		return;
+	}
+	if (logtime_of_record(&rec, &ms) < 0 || ms > r->future_ms) {
+		time_error(r, line, len);
+		return;
+	}
+	if (r->o->until_ms && ms >= r->o->until_ms) {
+		r->after_until++;
+		return;
+	}
+	if (!r->first_ms || ms < r->first_ms) {
+		r->first_ms = ms;
+	}
+	r->last_ms = ms > r->last_ms ? ms : r->last_ms;
+	struct slot *sl = route(r, ms / (int64_t)r->o->step_ms);
+	metrics_observe(sl->s, &rec);
+	metrics_count(sl->s, METRICS_LINES, 1);
+}
+
+static void on_event(void *ud, enum tail_event ev, uint64_t n)
+{
+	struct run *r = ud;
+
+	switch (ev) {
+	case TAIL_EV_BYTES:
+		count_now(r, METRICS_BYTES_READ, n);
+		break;
+	case TAIL_EV_TOO_LONG:
+		count_now(r, METRICS_LINES_TOO_LONG, n);
+		break;
+	case TAIL_EV_READ_ERROR:
+		count_now(r, METRICS_READ_ERRORS, 1);
+		break;
+	case TAIL_EV_ROTATED:
+	case TAIL_EV_TRUNCATED:
+		break;
+	}
+}
+
+static void fmt_time(int64_t ms, char *buf, size_t size)
+{
+	int64_t s = ms / 1000, days = s / 86400, z = days + 719468;
+	int64_t era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+
+	(void)snprintf(buf, size, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", (long long)y, m, d,
+	               (long long)(s % 86400 / 3600), (long long)(s % 3600 / 60),
+	               (long long)(s % 60));
+}
+
+static void progress(struct run *r, bool force)
+{
+	uint64_t now = clock_mono_ms();
+	char lines[32], upto[40];
+
+	if (!force && now < r->next_progress) {
+		return;
+	}
+	r->next_progress = now + PROGRESS_MS;
+	(void)snprintf(lines, sizeof(lines), "%llu", (unsigned long long)r->lines);
+	fmt_time(r->last_ms, upto, sizeof(upto));
+	log_info("--backfill: reading", "source", r->cs->name, "file", r->file, "lines", lines,
+	         "log_time", r->last_ms ? upto : "-");
+}
+
+/* Read one file to its end. 0 or -errno (logged). */
+static int read_file(struct run *r, struct tail_scratch *sc, const struct input *in)
+{
+	struct tail_callbacks cb = {.line = on_line, .event = on_event, .userdata = r};
+	struct tail_file *tf = NULL;
+	struct stat st;
+	int fd = open(in->path, O_RDONLY | O_CLOEXEC), e;
+
+	r->file = in->path;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		e = errno;
+		if (fd >= 0) {
+			(void)close(fd);
+		}
+		log_error("--backfill: cannot read a log file", "source", r->cs->name, "path",
+		          in->path, "error", strerror(e));
+		return -e;
+	}
+	e = tail_file_open(in->path, fd, &st, 0, false, &cb, &tf);
+	if (e < 0) {
+		(void)close(fd);
+		return e;
+	}
+	while (!interrupted && !r->error && !r->w->error &&
+	       tail_file_poll(tf, sc, clock_mono_ms(), true) > 0) {
+		progress(r, false);
+	}
+	e = tail_file_error(tf);
+	tail_file_destroy(tf);
+	if (e) {
+		log_error("--backfill: read error", "source", r->cs->name, "path", in->path,
+		          "error", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+static int run_init(struct run *r, const struct config_source *cs, const struct backfill_options *o,
+                    const struct metrics_options *mo, struct writer *w)
+{
+	struct logparse_error perr = {.message = {0}};
+	char err[256] = "";
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->cs = cs;
+	r->o = o;
+	r->mo = *mo;
+	r->w = w;
+	r->future_ms = (int64_t)(clock_unix_seconds() * 1000.0) + BACKFILL_FUTURE_MS;
+	r->next_progress = clock_mono_ms() + PROGRESS_MS;
+	r->k = (size_t)((BACKFILL_WINDOW_MS + o->step_ms - 1) / o->step_ms) + 1;
+	r->k = r->k < 2 ? 2 : r->k > MAX_SLOTS ? MAX_SLOTS : r->k;
+	strbuf_init(&r->render, RENDER_CAP);
+	strbuf_init(&r->save, RENDER_CAP);
+	ret = logparse_create(cs->kind, cs->format, &r->parser, &perr);
+	if (ret < 0) {
+		log_error("--backfill: bad format", "source", cs->name, "error", perr.message);
+		return ret;
+	}
+	r->cum = metrics_create(mo);
+	if (!r->cum) {
+		return -ENOMEM;
+	}
+	ret = metrics_add_source(r->cum, cs->name, cs->labels, cs->n_labels, cs->field_labels,
+	                         cs->n_field_labels, &r->cum_s, err, sizeof(err));
+	for (size_t i = 0; i < r->k && ret == 0; i++) {
+		r->slots[i].m = metrics_create(mo);
+		ret = r->slots[i].m ? slot_reset(r, &r->slots[i]) : -ENOMEM;
+	}
+	if (ret < 0) {
+		log_error("--backfill: cannot set up the source", "source", cs->name, "error",
+		          err[0] ? err : strerror(-ret));
+	}
+	return ret;
+}
+
+static void run_finish(struct run *r)
+{
+	for (size_t i = 0; i < r->k; i++) {
+		metrics_destroy(r->slots[i].m);
+	}
+	metrics_destroy(r->cum);
+	logparse_destroy(r->parser);
+	strbuf_finish(&r->render);
+	strbuf_finish(&r->save);
+}
+
+static void report(const struct run *r)
+{
+	char n[6][32], first[40], last[40];
+
+	(void)snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)r->lines);
+	(void)snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)r->steps);
+	(void)snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)r->time_errors);
+	(void)snprintf(n[3], sizeof(n[3]), "%llu", (unsigned long long)r->late);
+	(void)snprintf(n[4], sizeof(n[4]), "%llu", (unsigned long long)r->after_until);
+	fmt_time(r->first_ms, first, sizeof(first));
+	fmt_time(r->last_ms, last, sizeof(last));
+	log_info("--backfill: source done", "source", r->cs->name, "lines", n[0], "steps", n[1],
+	         "first", r->first_ms ? first : "-", "last", r->last_ms ? last : "-");
+	if (r->time_errors) {
+		log_warn("--backfill: lines without a readable time, counted in "
+		         "accesslog_log_parse_errors_total",
+		         "source", r->cs->name, "lines", n[2], "first", r->first_bad);
+	}
+	if (r->late) {
+		log_warn("--backfill: lines more than 5m older than lines before them, counted "
+		         "in the oldest open step",
+		         "source", r->cs->name, "lines", n[3]);
+	}
+	if (r->after_until) {
+		log_info("--backfill: lines at or after --backfill.until left out", "source",
+		         r->cs->name, "lines", n[4]);
+	}
+}
+
+/* One source: its files oldest first, every step rendered into w. */
+static int backfill_source(const struct config_source *cs, const struct backfill_options *o,
+                           const struct metrics_options *mo, struct writer *w, bool *ret_any_time)
+{
+	struct inputs in = {0};
+	struct tail_scratch *sc = NULL;
+	struct run r;
+	int ret = 0;
+
+	for (size_t i = 0; i < cs->n_paths && ret == 0; i++) {
+		ret = expand(cs->name, cs->paths[i], &in);
+	}
+	if (ret < 0) {
+		if (ret == -E2BIG) {
+			log_error("--backfill: too many files", "source", cs->name);
+		}
+		inputs_finish(&in);
+		return ret;
+	}
+	qsort(in.v, in.n, sizeof(*in.v), by_mtime);
+	ret = run_init(&r, cs, o, mo, w);
+	sc = tail_scratch_create(0);
+	if (ret == 0 && !sc) {
+		ret = -ENOMEM;
+	}
+	for (size_t i = 0; i < in.n && ret == 0 && !interrupted; i++) {
+		ret = read_file(&r, sc, &in.v[i]);
+	}
+	if (ret == 0 && r.open) {
+		while (r.lo <= r.hi && !r.error) {
+			close_step(&r, r.lo++);
+		}
+	}
+	ret = ret < 0 ? ret : r.error;
+	if (ret == 0) {
+		progress(&r, true);
+		report(&r);
+		*ret_any_time = *ret_any_time || r.open;
+	}
+	tail_scratch_destroy(sc);
+	run_finish(&r);
+	inputs_finish(&in);
+	return ret;
+}
+
+/* ---- the whole run ------------------------------------------------------ */
+
+static void dir_of(const char *out, char *dir, size_t size)
+{
+	const char *slash = strrchr(out, '/');
+	const char *tmp = getenv("TMPDIR");
+
+	if (strcmp(out, "-") == 0) {
+		(void)snprintf(dir, size, "%s", tmp && tmp[0] ? tmp : "/tmp");
+	} else if (!slash) {
+		(void)snprintf(dir, size, ".");
+	} else if (slash == out) {
+		(void)snprintf(dir, size, "/");
+	} else {
+		(void)snprintf(dir, size, "%.*s", (int)(slash - out), out);
+	}
+}
+
+/* Write w to o->out: a temporary file renamed over it, or standard output. */
+static int publish(struct writer *w, const char *out_path)
+{
+	char tmp[PATH_MAX + 32];
+	FILE *f;
+	int fd, r;
+
+	if (strcmp(out_path, "-") == 0) {
+		return writer_emit(w, stdout);
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", out_path) >= (int)sizeof(tmp)) {
+		return -ENAMETOOLONG;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		return -errno;
+	}
+	(void)fchmod(fd, 0644);
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		(void)close(fd);
+		(void)unlink(tmp);
+		return r;
+	}
+	r = writer_emit(w, f);
+	if (r == 0 && fsync(fileno(f)) < 0) {
+		r = -errno;
+	}
+	if (fclose(f) != 0 && r == 0) {
+		r = -errno;
+	}
+	if (r == 0 && rename(tmp, out_path) < 0) {
+		r = -errno;
+	}
+	if (r < 0) {
+		(void)unlink(tmp);
+	}
+	return r;
+}
+
+static int check_formats(const struct config *c)
+{
+	for (size_t i = 0; i < c->n_sources; i++) {
+		struct log_parser *p = NULL;
+		if (logparse_create(c->sources[i].kind, c->sources[i].format, &p, NULL) == 0 &&
+		    logparse_time_form(p) == LOGTIME_NONE) {
+			log_error("--backfill: the source's format has no log time ($time_local, "
+			          "$time_iso8601, $msec, %t, %{sec}t, %{msec}t, %{usec}t, "
+			          "%{FORMAT}t with a date, a JSON time key or a regex group named "
+			          "time)",
+			          "source", c->sources[i].name);
+			logparse_destroy(p);
+			return -EINVAL;
+		}
+		logparse_destroy(p);
+	}
+	return 0;
+}
+
+int backfill_run(const struct config *c, const struct backfill_options *opts)
+{
+	struct backfill_options o = *opts;
+	struct metrics_options mo = daemon_metrics_options(c);
+	struct writer *w = calloc(1, sizeof(*w));
+	struct sigaction sa;
+	bool any_time = false;
+	char samples[32];
+	int r = 0;
+
+	if (!w) {
+		return 1;
+	}
+	o.step_ms = o.step_ms ? o.step_ms : BACKFILL_DEFAULT_STEP_MS;
+	mo.new_series_hold_ms = 0;
+	mo.created_timestamps = false;
+	if (check_formats(c) < 0) {
+		free(w);
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	dir_of(o.out, w->dir, sizeof(w->dir));
+	for (size_t i = 0; i < c->n_sources && r == 0 && !interrupted; i++) {
+		r = backfill_source(&c->sources[i], &o, &mo, w, &any_time);
+	}
+	if (r == 0 && interrupted) {
+		log_error("--backfill: interrupted; nothing written");
+		r = -EINTR;
+	}
+	if (r == 0 && !any_time) {
+		log_error("--backfill: no line with a readable time; nothing written");
+		r = -ENODATA;
+	}
+	if (r == 0) {
+		r = w->error ? w->error : publish(w, o.out);
+		if (r < 0) {
+			log_error("--backfill: cannot write the output; nothing left behind",
+			          "path", strcmp(o.out, "-") == 0 ? "standard output" : o.out,
+			          "error", strerror(-r));
+		}
+	}
+	if (r == 0) {
+		(void)snprintf(samples, sizeof(samples), "%llu", (unsigned long long)w->samples);
+		log_info("--backfill: done", "path", o.out, "samples", samples);
+	}
+	writer_finish(w);
+	free(w);
+	return r == 0 ? 0 : 1;
+}
