@@ -57,6 +57,7 @@
 #include "exporter/metrics.h"
 #include "exporter/strbuf.h"
 #include "exporter/tail.h"
+#include "exporter/zfile.h"
 #include "parsers/logparse.h"
 #include "parsers/logtime.h"
 
@@ -445,17 +446,11 @@ static int expand(const char *source, const char *pattern, struct inputs *in)
 	int r = 0;
 
 	if (strpbrk(pattern, "*?[") == NULL) {
-		if (stat(pattern, &st) < 0 || !S_ISREG(st.st_mode)) {
-			int e = errno;
+		int sr = stat(pattern, &st), e = errno;
+		if (sr < 0 || !S_ISREG(st.st_mode)) {
 			log_error("--backfill: cannot read a log file", "source", source, "path",
-			          pattern, "error",
-			          S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
+			          pattern, "error", sr < 0 ? strerror(e) : "not a regular file");
 			return -ENOENT;
-		}
-		if (is_gz(pattern)) {
-			log_error("--backfill: compressed files are not read; decompress first",
-			          "source", source, "path", pattern);
-			return -ENOTSUP;
 		}
 		return add_input(in, pattern, &st);
 	}
@@ -469,12 +464,6 @@ static int expand(const char *source, const char *pattern, struct inputs *in)
 	for (size_t i = 0; i < g.gl_pathc && r == 0; i++) {
 		const char *p = g.gl_pathv[i];
 		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
-			continue;
-		}
-		if (is_gz(p)) {
-			log_warn(
-			    "--backfill: skipping a compressed file (decompress it to include it)",
-			    "source", source, "path", p);
 			continue;
 		}
 		r = add_input(in, p, &st);
@@ -662,6 +651,9 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 	case TAIL_EV_TOO_LONG:
 		count_now(r, METRICS_LINES_TOO_LONG, n);
 		break;
+	case TAIL_EV_SKIPPED:
+		count_now(r, METRICS_FILES_SKIPPED, n);
+		break;
 	case TAIL_EV_READ_ERROR:
 		count_now(r, METRICS_READ_ERRORS, 1);
 		break;
@@ -701,6 +693,31 @@ static void progress(struct run *r, bool force)
 	         "log_time", r->last_ms ? upto : "-");
 }
 
+/* A gzip-compressed rotation, through zlib (fd is taken). */
+static int read_gz(struct run *r, const char *path, int fd, const struct stat *st,
+                   const struct tail_callbacks *cb)
+{
+	struct zfile *z = NULL;
+	int e = zfile_open(path, fd, st, 0, false, 0, cb, &z);
+
+	if (e < 0) {
+		(void)close(fd);
+		log_error("--backfill: cannot read a compressed log file (only gzip is read)",
+		          "source", r->cs->name, "path", path, "error", strerror(-e));
+		return e;
+	}
+	while (!interrupted && !r->error && !r->w->error && zfile_poll(z, 64u * TAIL_CHUNK) > 0) {
+		progress(r, false);
+	}
+	e = zfile_error(z);
+	zfile_destroy(z);
+	if (e < 0) {
+		log_error("--backfill: read error in a compressed file", "source", r->cs->name,
+		          "path", path, "error", strerror(-e));
+	}
+	return e;
+}
+
 /* Read one file to its end. 0 or -errno (logged). */
 static int read_file(struct run *r, struct tail_scratch *sc, const struct input *in)
 {
@@ -718,6 +735,9 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 		log_error("--backfill: cannot read a log file", "source", r->cs->name, "path",
 		          in->path, "error", strerror(e));
 		return -e;
+	}
+	if (is_gz(in->path)) {
+		return read_gz(r, in->path, fd, &st, &cb);
 	}
 	e = tail_file_open(in->path, fd, &st, 0, false, &cb, &tf);
 	if (e < 0) {

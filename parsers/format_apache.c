@@ -181,8 +181,8 @@ static void time_arg(const struct logformat_text *t, const char *arg, size_t arg
 	}
 	if (logtime_format_ok(arg, arg_len)) {
 		item->field = LOGFORMAT_FIELD_LOGTIME_STRFTIME;
-		item->arg_start = (unsigned)(arg - t->text);
-		item->arg_len = (unsigned)arg_len;
+		item->start = (unsigned)(arg - t->text);
+		item->len = (unsigned)arg_len;
 	}
 }
 

@@ -296,8 +296,8 @@ int logformat_build(struct logformat *f, const struct logformat_text *t,
 		               prev, next);
 		if (!had_time && f->time_field == LOGFORMAT_FIELD_LOGTIME_STRFTIME) {
 			/* the tokenizer checked the length (logtime_format_ok) */
-			size_t n_fmt = pc->arg_len < sizeof(f->time_format) ? pc->arg_len : 0;
-			memcpy(f->time_format, t->text + pc->arg_start, n_fmt);
+			size_t n_fmt = pc->len < sizeof(f->time_format) ? pc->len : 0;
+			memcpy(f->time_format, t->text + pc->start, n_fmt);
 			f->time_format[n_fmt] = '\0';
 		}
 	}

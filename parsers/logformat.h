@@ -94,9 +94,9 @@ struct logformat_piece {
 	bool is_item;
 	uint8_t cls;   /* enum logformat_class */
 	uint8_t field; /* enum logformat_field */
-	/* LOGTIME_STRFTIME items: the format, text[arg_start..+arg_len) */
-	unsigned arg_start, arg_len;
 };
+/* An item has no text of its own, except a LOGFORMAT_FIELD_LOGTIME_STRFTIME
+ * item: start/len then give its strftime format in the text. */
 
 #define LOGFORMAT_MAX_PIECES 512
 

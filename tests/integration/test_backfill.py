@@ -10,10 +10,12 @@
   window late land in the oldest open step (warned), totals still exact;
 - lines without a readable time are parse errors, reported with an example;
 - --backfill.until leaves out later lines and stamps nothing after it;
-- rotated files are read oldest first (by mtime) whatever their names sort to;
+- rotated files are read oldest first (by mtime) whatever their names sort to,
+  a gzip-compressed one through zlib;
 - a format without a time: exit 2; bad flags: exit 2;
 - a failed write (standard output on /dev/full, a missing directory) exits 1
   with the reason, and leaves nothing behind (an older output stays)."""
+import gzip
 import os
 import re
 import subprocess
@@ -190,11 +192,11 @@ def rotated(tmp):
     d = os.path.join(tmp, "rot")
     os.mkdir(d)
     # names sort newest first (access.log < access.log.1 < access.log.2)
-    for i, name in enumerate(["access.log.2", "access.log.1", "access.log"]):
+    for i, name in enumerate(["access.log.2.gz", "access.log.1", "access.log"]):
         p = os.path.join(d, name)
-        with open(p, "w") as f:
-            for s in range(3):
-                f.write(LINE % (at(i * 10, s), "a", 200))
+        text = "".join(LINE % (at(i * 10, s), "a", 200) for s in range(3))
+        with (gzip.open(p, "wt") if name.endswith(".gz") else open(p, "w")) as f:
+            f.write(text)
         os.utime(p, (1764756000 + i * 600, 1764756000 + i * 600))
     out = os.path.join(tmp, "rot.om")
     rc, _, err = run(["--backfill", out, os.path.join(d, "access.log*")])
@@ -203,7 +205,7 @@ def rotated(tmp):
     series, _ = parse_om(open(out).read())
     v = step_values(series, 200)
     assert v[1796292060] == 3 and v[1796292660] == 6 and v[1796293260] == 9, v
-    print("ok rotated files read oldest first")
+    print("ok rotated files read oldest first, gzip ones through zlib")
 
 
 def failures(tmp):
