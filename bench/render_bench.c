@@ -5,8 +5,9 @@
  *
  * 1. Rendering: a registry of 20 sources x 500 (method, code) response
  *    series (10,000 series plus the fixed families), rendered N times in
- *    the text format, in OpenMetrics, and text + gzip; and one source with a
- *    field label of 10,000 distinct values.  Prints the median ms per render.
+ *    the text format, in OpenMetrics, in protobuf, and each + gzip; and one
+ *    source with a field label of 10,000 distinct values (text, protobuf).
+ *    Prints the median ms per render and protobuf's ratio to text.
  * 2. Ingestion: metrics_observe on pre-parsed records, status only versus
  *    with request and upstream times (two histograms), and with a field label
  *    (cached tuple lookups); prints observations/s and the histogram ratio.
@@ -120,6 +121,42 @@ static double time_render(struct metrics *m, enum expo_format f, bool gz, size_t
 	return med;
 }
 
+/* Median ms of format a and of format b, renders alternating between the
+ * two so that a machine's changing load weighs on both alike. */
+static void time_pair(struct metrics *m, enum expo_format a, enum expo_format b, size_t renders,
+                      double *ret_a, double *ret_b, size_t *ret_bytes_b)
+{
+	double *ms[2] = {calloc(renders, sizeof(double)), calloc(renders, sizeof(double))};
+	enum expo_format f[2] = {a, b};
+	struct strbuf buf;
+
+	if (!ms[0] || !ms[1]) {
+		exit(1);
+	}
+	strbuf_init(&buf, 256u * 1024u * 1024u);
+	for (size_t i = 0; i < renders; i++) {
+		for (int k = 0; k < 2; k++) {
+			strbuf_reset(&buf);
+			double t0 = now();
+			if (metrics_render(m, f[k], &buf) < 0) {
+				fprintf(stderr, "render failed\n");
+				exit(1);
+			}
+			expo_end(&buf, f[k]);
+			ms[k][i] = (now() - t0) * 1000;
+		}
+	}
+	*ret_bytes_b = buf.len;
+	for (int k = 0; k < 2; k++) {
+		qsort(ms[k], renders, sizeof(double), cmp_double);
+	}
+	*ret_a = ms[0][renders / 2];
+	*ret_b = ms[1][renders / 2];
+	free(ms[0]);
+	free(ms[1]);
+	strbuf_finish(&buf);
+}
+
 static void fill_flat(struct metrics *m)
 {
 	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
@@ -183,6 +220,18 @@ static void bench_render(size_t renders)
 	       bytes);
 	ms = time_render(dyn, EXPO_TEXT, false, renders, &samples, &bytes);
 	printf("render text, field label with 10000 values, %zu samples: %.2f ms\n", samples, ms);
+	/* Protobuf (always with created timestamps) against text, alternating. */
+	double text_ms;
+	time_pair(flat, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes);
+	printf("render protobuf,    same registry: %.2f ms (%zu bytes); text %.2f ms in the same "
+	       "loop: protobuf/text %.2f\n",
+	       ms, bytes, text_ms, ms / text_ms);
+	ms = time_render(flat, EXPO_PROTOBUF, true, renders, &samples, &bytes);
+	printf("render protobuf + gzip: %.2f ms (%zu bytes gzipped)\n", ms, bytes);
+	time_pair(dyn, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes);
+	printf("render protobuf, field label with 10000 values: %.2f ms; text %.2f ms: "
+	       "protobuf/text %.2f\n",
+	       ms, text_ms, ms / text_ms);
 	metrics_destroy(flat);
 	metrics_destroy(dyn);
 	/* The new-series hold at its most expensive: every series is young, so

@@ -9,6 +9,8 @@
  */
 #include "exporter/expo.h"
 
+#include "exporter/expo_protobuf.h"
+
 #include "parsers/utf8.h"
 
 #include <stdbool.h>
@@ -16,8 +18,13 @@
 
 const char *expo_content_type(enum expo_format f)
 {
-	return f == EXPO_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-	                             : "text/plain; version=0.0.4; charset=utf-8";
+	static const char *const types[] = {
+	    [EXPO_TEXT] = "text/plain; version=0.0.4; charset=utf-8",
+	    [EXPO_OPENMETRICS] = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+	    [EXPO_PROTOBUF] = "application/vnd.google.protobuf; "
+	                      "proto=io.prometheus.client.MetricFamily; encoding=delimited",
+	};
+	return types[f];
 }
 
 static const char *type_name(enum expo_format f, enum expo_type t)
@@ -188,4 +195,66 @@ void expo_end(struct strbuf *b, enum expo_format f)
 	if (f == EXPO_OPENMETRICS) {
 		(void)strbuf_puts(b, "# EOF\n");
 	}
+}
+
+/* The text formats as an expo_writer: one line per sample, as always. */
+static void text_family(struct expo_writer *w, const char *name, enum expo_type type,
+                        const char *help)
+{
+	w->name = name;
+	w->type = type;
+	expo_family(w->b, w->f, name, type, help);
+}
+
+static void text_sample(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
+                        bool is_double, uint64_t u, double d, int64_t created_ms)
+{
+	if (is_double) {
+		expo_sample_double(w->b, w->name, NULL, labels, n_labels, NULL, d);
+	} else {
+		expo_sample_u64(w->b, w->name, NULL, labels, n_labels, NULL, u);
+	}
+	if (w->created && created_ms > 0 && w->type == EXPO_COUNTER) {
+		expo_sample_created(w->b, w->name, labels, n_labels, created_ms);
+	}
+}
+
+static void text_histogram(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
+                           const struct expo_histogram *h, int64_t created_ms)
+{
+	for (size_t k = 0; k <= h->n_bounds; k++) {
+		struct expo_label lel = {"le", h->le[k], h->le_len[k], NULL, 0};
+		expo_sample_u64(w->b, w->name, "_bucket", labels, n_labels, &lel, h->cumulative[k]);
+	}
+	expo_sample_double(w->b, w->name, "_sum", labels, n_labels, NULL, h->sum);
+	expo_sample_u64(w->b, w->name, "_count", labels, n_labels, NULL,
+	                h->cumulative[h->n_bounds]);
+	if (w->created && created_ms > 0) {
+		expo_sample_created(w->b, w->name, labels, n_labels, created_ms);
+	}
+}
+
+static void text_finish(struct expo_writer *w)
+{
+	(void)w;
+}
+
+static const struct expo_writer_ops text_ops = {
+    .family = text_family,
+    .sample = text_sample,
+    .histogram = text_histogram,
+    .finish = text_finish,
+};
+
+void expo_writer_init(struct expo_writer *w, enum expo_format f, struct strbuf *b, bool created)
+{
+	static const struct expo_writer_ops *const ops[] = {
+	    [EXPO_TEXT] = &text_ops,
+	    [EXPO_OPENMETRICS] = &text_ops,
+	    [EXPO_PROTOBUF] = &expo_protobuf_ops,
+	};
+
+	*w = (struct expo_writer){.ops = ops[f], .b = b, .f = f, .type = EXPO_GAUGE};
+	/* Text 0.0.4 has no _created samples; protobuf always has the field. */
+	w->created = f == EXPO_PROTOBUF || (f == EXPO_OPENMETRICS && created);
 }

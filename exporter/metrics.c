@@ -86,18 +86,21 @@ static int make_slot_fragments(struct metrics *m)
 		struct expo_label l[3];
 		struct strbuf b;
 		size_t n = 0;
-		l[n++] = (struct expo_label){"code", status_slot_code(slot), 0};
+		l[n++] = (struct expo_label){"code", status_slot_code(slot), 0, NULL, 0};
 		if (!m->no_class) {
-			l[n++] = (struct expo_label){"class", status_slot_class(slot), 0};
+			l[n++] = (struct expo_label){"class", status_slot_class(slot), 0, NULL, 0};
 		}
 		if (!m->no_reason) {
-			l[n++] = (struct expo_label){"reason", status_slot_reason(slot), 0};
+			l[n++] =
+			    (struct expo_label){"reason", status_slot_reason(slot), 0, NULL, 0};
 		}
 		strbuf_init(&b, 4096);
 		expo_labels_fragment(&b, l, n);
 		m->slot_frag[slot] = strbuf_steal(&b, &m->slot_frag_len[slot]);
+		expo_labels_fragment_pb(&b, l, n);
+		m->slot_pb[slot] = strbuf_steal(&b, &m->slot_pb_len[slot]);
 		strbuf_finish(&b);
-		if (!m->slot_frag[slot]) {
+		if (!m->slot_frag[slot] || !m->slot_pb[slot]) {
 			return -ENOMEM;
 		}
 	}
@@ -163,6 +166,7 @@ static void source_destroy(struct metrics_source *s)
 	free(s->upstream.counts);
 	free(s->name);
 	free(s->base_frag);
+	free(s->base_pb);
 	birthmap_destroy(s->births);
 	pthread_mutex_destroy(&s->files_lock);
 	free(s);
@@ -179,6 +183,7 @@ void metrics_destroy(struct metrics *m)
 	free(m->sources);
 	for (unsigned i = 0; i < STATUS_SLOTS; i++) {
 		free(m->slot_frag[i]);
+		free(m->slot_pb[i]);
 	}
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -274,15 +279,17 @@ static int make_base_fragment(struct metrics_source *s)
 	struct strbuf b;
 	size_t n = 0;
 
-	l[n++] = (struct expo_label){"source", s->name, 0};
+	l[n++] = (struct expo_label){"source", s->name, 0, NULL, 0};
 	for (size_t i = 0; i < s->n_labels && n < CONFIG_MAX_STATIC_LABELS + 1; i++) {
-		l[n++] = (struct expo_label){s->labels[i].name, s->labels[i].value, 0};
+		l[n++] = (struct expo_label){s->labels[i].name, s->labels[i].value, 0, NULL, 0};
 	}
 	strbuf_init(&b, 1024 * 1024);
 	expo_labels_fragment(&b, l, n);
 	s->base_frag = strbuf_steal(&b, &s->base_frag_len);
+	expo_labels_fragment_pb(&b, l, n);
+	s->base_pb = strbuf_steal(&b, &s->base_pb_len);
 	strbuf_finish(&b);
-	return s->base_frag ? 0 : -ENOMEM;
+	return s->base_frag && s->base_pb ? 0 : -ENOMEM;
 }
 
 static int source_new(struct metrics *m, const char *name, const struct config_label *labels,

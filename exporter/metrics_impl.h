@@ -66,6 +66,8 @@ struct metrics_source {
 	size_t n_labels;
 	char *base_frag; /* 'source="x",static="y"' escaped once, reused by every sample */
 	size_t base_frag_len;
+	char *base_pb; /* the same as protobuf LabelPairs */
+	size_t base_pb_len;
 	_Atomic uint64_t counters[METRICS_COUNTER_COUNT];
 	_Atomic uint64_t last_read_bits;
 	_Atomic uint64_t responses[N_METHODS][STATUS_SLOTS];
@@ -105,6 +107,8 @@ struct metrics {
 	struct clock_wall clock;
 	char *slot_frag[STATUS_SLOTS]; /* 'code="404",class="4xx",reason="Not Found"' */
 	size_t slot_frag_len[STATUS_SLOTS];
+	char *slot_pb[STATUS_SLOTS]; /* the same as protobuf LabelPairs */
+	size_t slot_pb_len[STATUS_SLOTS];
 };
 
 static inline void inc(_Atomic uint64_t *c, uint64_t d)

@@ -56,7 +56,8 @@ static const char *const family_names[FAM_COUNT] = {
 /* Fill the common labels (source + static labels); returns how many. */
 static size_t base_labels(const struct metrics_source *s, struct expo_label *l)
 {
-	l[0] = (struct expo_label){NULL, s->base_frag, s->base_frag_len};
+	l[0] =
+	    (struct expo_label){NULL, s->base_frag, s->base_frag_len, s->base_pb, s->base_pb_len};
 	return 1;
 }
 
@@ -71,7 +72,7 @@ static size_t field_labels(const struct metrics_source *s, uint32_t id, struct e
 	for (size_t i = 0; i < w; i++) {
 		/* An empty value needs a non-NULL pointer and value_len 0 means strlen: use "". */
 		l[n++] = (struct expo_label){series_tuples_name(s->tuples, i),
-		                             v[i].len ? v[i].ptr : "", v[i].len};
+		                             v[i].len ? v[i].ptr : "", v[i].len, NULL, 0};
 	}
 	return n;
 }
@@ -80,25 +81,25 @@ static size_t field_labels(const struct metrics_source *s, uint32_t id, struct e
 static size_t status_labels(const struct metrics *m, unsigned slot, unsigned me,
                             struct expo_label *l, size_t n)
 {
-	l[n++] = (struct expo_label){NULL, m->slot_frag[slot], m->slot_frag_len[slot]};
-	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0};
+	l[n++] = (struct expo_label){NULL, m->slot_frag[slot], m->slot_frag_len[slot],
+	                             m->slot_pb[slot], m->slot_pb_len[slot]};
+	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0, NULL, 0};
 	return n;
 }
 
 static size_t method_class_labels(unsigned me, unsigned c, struct expo_label *l, size_t n)
 {
-	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0};
-	l[n++] = (struct expo_label){"class", metrics_class_names[c], 0};
+	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0, NULL, 0};
+	l[n++] = (struct expo_label){"class", metrics_class_names[c], 0, NULL, 0};
 	return n;
 }
 
 /* One render: where it goes, and what "now" is for the new-series hold. */
 struct render {
 	struct metrics *m;
-	enum expo_format f;
-	struct strbuf *b;
-	int64_t now;  /* Unix ms, read once per render */
-	bool created; /* _created samples (OpenMetrics, when asked for) */
+	struct expo_writer *w; /* the format */
+	int64_t now;           /* Unix ms, read once per render */
+	bool created;          /* the writer uses creation times */
 };
 
 /* Whether a series created at created_ms is still held at 0 (0: unknown,
@@ -134,14 +135,12 @@ static int64_t source_created(const struct metrics_source *s)
 	return atomic_load_explicit(&s->created_ms, memory_order_relaxed);
 }
 
-/* A counter sample, 0 while held, then its _created sample when asked for and known. */
-static void counter(const struct render *r, const char *name, const struct expo_label *l, size_t n,
-                    uint64_t v, bool held, int64_t created_ms)
+/* A counter sample of the current family, 0 while held, with its creation
+ * time (a _created sample or a created_timestamp, as the format wants). */
+static void counter(const struct render *r, const struct expo_label *l, size_t n, uint64_t v,
+                    bool held, int64_t created_ms)
 {
-	expo_sample_u64(r->b, name, NULL, l, n, NULL, held ? 0 : v);
-	if (r->created && created_ms > 0) {
-		expo_sample_created(r->b, name, l, n, created_ms);
-	}
+	expo_writer_u64(r->w, l, n, held ? 0 : v, created_ms);
 }
 
 static void render_responses(const struct render *r)
@@ -149,8 +148,9 @@ static void render_responses(const struct render *r)
 	static const char name[] = "accesslog_http_responses_total";
 	struct expo_label l[MAX_LABELS];
 
-	expo_family(r->b, r->f, name, EXPO_COUNTER,
-	            "HTTP responses by status code, its class and reason, and request method.");
+	expo_writer_family(
+	    r->w, name, EXPO_COUNTER,
+	    "HTTP responses by status code, its class and reason, and request method.");
 	for (size_t i = 0; i < r->m->n_sources; i++) {
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
@@ -161,7 +161,7 @@ static void render_responses(const struct render *r)
 				uint32_t id = ID_RESPONSES + me * STATUS_SLOTS + slot;
 				if (v) {
 					size_t k = status_labels(r->m, slot, me, l, n);
-					counter(r, name, l, k, v, flat_held(r, s, id),
+					counter(r, l, k, v, flat_held(r, s, id),
 					        flat_created(r, s, id));
 				}
 			}
@@ -175,8 +175,7 @@ static void render_responses(const struct render *r)
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = status_labels(r->m, key.slot, key.method, l, k);
-				counter(r, name, l, k, get(v), young(r, key.created_ms),
-				        key.created_ms);
+				counter(r, l, k, get(v), young(r, key.created_ms), key.created_ms);
 			}
 		}
 	}
@@ -214,9 +213,9 @@ static void render_classes(const struct render *r)
 	static const char name[] = "accesslog_http_responses_by_class_total";
 	struct expo_label l[MAX_LABELS];
 
-	expo_family(r->b, r->f, name, EXPO_COUNTER,
-	            "HTTP responses by status class, every class exposed from the start (0 "
-	            "until its first response).");
+	expo_writer_family(r->w, name, EXPO_COUNTER,
+	                   "HTTP responses by status class, every class exposed from the start (0 "
+	                   "until its first response).");
 	for (size_t i = 0; i < r->m->n_sources; i++) {
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
@@ -225,8 +224,8 @@ static void render_classes(const struct render *r)
 
 		class_sums(s, sums);
 		for (unsigned c = 0; c < N_CLASSES; c++) {
-			l[n] = (struct expo_label){"class", metrics_class_names[c], 0};
-			counter(r, name, l, n + 1, sums[c], young(r, created), created);
+			l[n] = (struct expo_label){"class", metrics_class_names[c], 0, NULL, 0};
+			counter(r, l, n + 1, sums[c], young(r, created), created);
 		}
 	}
 }
@@ -236,8 +235,8 @@ static void render_bytes(const struct render *r)
 	static const char name[] = "accesslog_http_response_bytes_total";
 	struct expo_label l[MAX_LABELS];
 
-	expo_family(r->b, r->f, name, EXPO_COUNTER,
-	            "Response body bytes sent, by request method and status class.");
+	expo_writer_family(r->w, name, EXPO_COUNTER,
+	                   "Response body bytes sent, by request method and status class.");
 	for (size_t i = 0; i < r->m->n_sources; i++) {
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
@@ -248,7 +247,7 @@ static void render_bytes(const struct render *r)
 				uint32_t id = ID_BYTES + me * N_CLASSES + c;
 				if (v) {
 					size_t k = method_class_labels(me, c, l, n);
-					counter(r, name, l, k, v, flat_held(r, s, id),
+					counter(r, l, k, v, flat_held(r, s, id),
 					        flat_created(r, s, id));
 				}
 			}
@@ -262,8 +261,7 @@ static void render_bytes(const struct render *r)
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = method_class_labels(key.method, key.slot, l, k);
-				counter(r, name, l, k, get(v), young(r, key.created_ms),
-				        key.created_ms);
+				counter(r, l, k, get(v), young(r, key.created_ms), key.created_ms);
 			}
 		}
 	}
@@ -271,22 +269,20 @@ static void render_bytes(const struct render *r)
 
 /* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum
  * given.  A held series shows every bucket, _sum and _count at 0. */
-static void render_hist_row(const struct render *r, const char *name, const struct histogram *h,
+static void render_hist_row(const struct render *r, const struct histogram *h,
                             const _Atomic uint64_t *row, uint64_t sum_bits,
                             const struct expo_label *l, size_t n, bool held, int64_t created_ms)
 {
-	uint64_t cum = 0;
+	uint64_t cum[MAX_BUCKETS + 1];
+	uint64_t acc = 0;
+	struct expo_histogram eh = {h->n_bounds, h->bounds, h->le, h->le_len, cum, 0.0};
 
 	for (size_t k = 0; k <= h->n_bounds; k++) {
-		struct expo_label lel = {"le", h->le[k], h->le_len[k]};
-		cum += held ? 0 : get(&row[k]);
-		expo_sample_u64(r->b, name, "_bucket", l, n, &lel, cum);
+		acc += held ? 0 : get(&row[k]);
+		cum[k] = acc;
 	}
-	expo_sample_double(r->b, name, "_sum", l, n, NULL, held ? 0.0 : bitsd(sum_bits));
-	expo_sample_u64(r->b, name, "_count", l, n, NULL, cum);
-	if (r->created && created_ms > 0) {
-		expo_sample_created(r->b, name, l, n, created_ms);
-	}
+	eh.sum = held ? 0.0 : bitsd(sum_bits);
+	expo_writer_histogram(r->w, l, n, &eh, created_ms);
 }
 
 static void render_histogram(const struct render *r, bool up)
@@ -298,9 +294,9 @@ static void render_histogram(const struct render *r, bool up)
 	if (r->m->no_hist) {
 		return; /* metrics.histograms: false - not even the family lines */
 	}
-	expo_family(r->b, r->f, name, EXPO_HISTOGRAM,
-	            up ? "Time spent waiting for upstream servers, summed over attempts."
-	               : "Time to serve the request, from the server's log.");
+	expo_writer_family(r->w, name, EXPO_HISTOGRAM,
+	                   up ? "Time spent waiting for upstream servers, summed over attempts."
+	                      : "Time to serve the request, from the server's log.");
 	for (size_t i = 0; i < r->m->n_sources; i++) {
 		const struct metrics_source *s = r->m->sources[i];
 		const struct histogram *h = up ? &s->upstream : &s->request;
@@ -312,8 +308,8 @@ static void render_histogram(const struct render *r, bool up)
 				uint32_t id = id0 + me * N_CLASSES + c;
 				if (row_any(row, h->n_bounds + 1)) {
 					size_t k = method_class_labels(me, c, l, n);
-					render_hist_row(r, name, h, row, get(&h->sum_bits[me][c]),
-					                l, k, flat_held(r, s, id),
+					render_hist_row(r, h, row, get(&h->sum_bits[me][c]), l, k,
+					                flat_held(r, s, id),
 					                flat_created(r, s, id));
 				}
 			}
@@ -327,7 +323,7 @@ static void render_histogram(const struct render *r, bool up)
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = method_class_labels(key.method, key.slot, l, k);
-				render_hist_row(r, name, h, v, get(&v[h->n_bounds + 1]), l, k,
+				render_hist_row(r, h, v, get(&v[h->n_bounds + 1]), l, k,
 				                young(r, key.created_ms), key.created_ms);
 			}
 		}
@@ -347,18 +343,19 @@ static void render_dropped(const struct render *r)
 	if (!any) {
 		return;
 	}
-	expo_family(r->b, r->f, name, EXPO_COUNTER,
-	            "Observations whose new label set exceeded the series limit; counted in the "
-	            "overflow series (every field label " SERIES_OVERFLOW_VALUE ") instead.");
+	expo_writer_family(
+	    r->w, name, EXPO_COUNTER,
+	    "Observations whose new label set exceeded the series limit; counted in the "
+	    "overflow series (every field label " SERIES_OVERFLOW_VALUE ") instead.");
 	for (size_t i = 0; i < r->m->n_sources; i++) {
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
 		int64_t created = source_created(s);
 
 		for (unsigned fa = 0; fa < FAM_COUNT && s->tuples; fa++) {
-			l[n] = (struct expo_label){"metric", family_names[fa], 0};
-			counter(r, name, l, n + 1, series_family_dropped(s->fam[fa]),
-			        young(r, created), created);
+			l[n] = (struct expo_label){"metric", family_names[fa], 0, NULL, 0};
+			counter(r, l, n + 1, series_family_dropped(s->fam[fa]), young(r, created),
+			        created);
 		}
 	}
 }
@@ -371,92 +368,91 @@ static void render_counters(const struct render *r)
 	struct expo_label l[MAX_LABELS];
 
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
-		expo_family(r->b, r->f, counter_names[c][0], EXPO_COUNTER, counter_names[c][1]);
+		expo_writer_family(r->w, counter_names[c][0], EXPO_COUNTER, counter_names[c][1]);
 		for (size_t i = 0; i < r->m->n_sources; i++) {
 			const struct metrics_source *s = r->m->sources[i];
 			size_t n = base_labels(s, l);
 			int64_t created = source_created(s);
-			counter(r, counter_names[c][0], l, n, get(&s->counters[c]),
-			        young(r, created), created);
+			counter(r, l, n, get(&s->counters[c]), young(r, created), created);
 		}
 	}
 }
 
-static void render_reload(struct metrics *m, enum expo_format f, struct strbuf *b)
+static void render_reload(const struct render *r)
 {
-	static const char ok_name[] = "accesslog_config_last_reload_successful";
-	static const char ts_name[] = "accesslog_config_last_reload_success_timestamp_seconds";
+	struct expo_writer *w = r->w;
 
-	expo_family(b, f, ok_name, EXPO_GAUGE,
-	            "Whether the last configuration reload attempt succeeded (1) or failed (0).");
-	expo_sample_u64(b, ok_name, NULL, NULL, 0, NULL, get(&m->reload_ok));
-	expo_family(b, f, ts_name, EXPO_GAUGE,
-	            "Unix time of the last successful configuration load.");
-	expo_sample_double(b, ts_name, NULL, NULL, 0, NULL, bitsd(get(&m->reload_ok_bits)));
+	expo_writer_family(w, "accesslog_config_last_reload_successful", EXPO_GAUGE,
+	                   "Whether the last configuration reload attempt succeeded (1) or failed "
+	                   "(0).");
+	expo_writer_u64(w, NULL, 0, get(&r->m->reload_ok), 0);
+	expo_writer_family(w, "accesslog_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
+	                   "Unix time of the last successful configuration load.");
+	expo_writer_double(w, NULL, 0, bitsd(get(&r->m->reload_ok_bits)), 0);
 }
 
-static void render_gauges(struct metrics *m, enum expo_format f, struct strbuf *b)
+static void render_gauges(const struct render *r)
 {
-	static const char open_name[] = "accesslog_log_file_open";
-	static const char last_name[] = "accesslog_log_last_read_timestamp_seconds";
-	static const char ckpt_name[] = "accesslog_checkpoint_last_success_timestamp_seconds";
+	struct metrics *m = r->m;
+	struct expo_writer *w = r->w;
 	struct expo_label l[MAX_LABELS];
 
-	expo_family(b, f, open_name, EXPO_GAUGE, "Whether a log file is open (1) or missing (0).");
+	expo_writer_family(w, "accesslog_log_file_open", EXPO_GAUGE,
+	                   "Whether a log file is open (1) or missing (0).");
 	for (size_t i = 0; i < m->n_sources; i++) {
 		struct metrics_source *s = m->sources[i];
 		size_t n = base_labels(s, l), nf = atomic_load(&s->n_files);
 		for (size_t k = 0; k < nf; k++) {
-			l[n] = (struct expo_label){"path", s->files[k].path, 0};
-			expo_sample_u64(b, open_name, NULL, l, n + 1, NULL,
-			                atomic_load(&s->files[k].open) ? 1 : 0);
+			l[n] = (struct expo_label){"path", s->files[k].path, 0, NULL, 0};
+			expo_writer_u64(w, l, n + 1, atomic_load(&s->files[k].open) ? 1 : 0, 0);
 		}
 	}
-	expo_family(b, f, last_name, EXPO_GAUGE,
-	            "Unix time of the last complete line read from the source.");
+	expo_writer_family(w, "accesslog_log_last_read_timestamp_seconds", EXPO_GAUGE,
+	                   "Unix time of the last complete line read from the source.");
 	for (size_t i = 0; i < m->n_sources; i++) {
 		size_t n = base_labels(m->sources[i], l);
-		expo_sample_double(b, last_name, NULL, l, n, NULL,
-		                   bitsd(get(&m->sources[i]->last_read_bits)));
+		expo_writer_double(w, l, n, bitsd(get(&m->sources[i]->last_read_bits)), 0);
 	}
-	expo_family(b, f, ckpt_name, EXPO_GAUGE,
-	            "Unix time of the last successful state checkpoint (0: none yet).");
-	expo_sample_double(b, ckpt_name, NULL, NULL, 0, NULL, bitsd(get(&m->checkpoint_bits)));
-	render_reload(m, f, b);
+	expo_writer_family(w, "accesslog_checkpoint_last_success_timestamp_seconds", EXPO_GAUGE,
+	                   "Unix time of the last successful state checkpoint (0: none yet).");
+	expo_writer_double(w, NULL, 0, bitsd(get(&m->checkpoint_bits)), 0);
+	render_reload(r);
 }
 
-static void render_info(enum expo_format f, struct strbuf *b)
+static void render_info(struct expo_writer *w)
 {
-	static const char st_name[] = "accesslog_http_status_info";
-	static const char build_name[] = "accesslog_build_info";
 	struct expo_label l[4];
 	char code[8];
 
-	expo_family(b, f, st_name, EXPO_INFO,
-	            "Status codes the exporter knows, with class, reason and who defined them.");
+	expo_writer_family(w, "accesslog_http_status_info", EXPO_INFO,
+	                   "Status codes the exporter knows, with class, reason and who defined "
+	                   "them.");
 	for (size_t i = 0; i < status_catalog_size(); i++) {
 		const struct status_info *si = status_catalog_row(i);
 		unsigned slot = status_slot_from_code(si->code);
 		(void)snprintf(code, sizeof(code), "%u", si->code);
-		l[0] = (struct expo_label){"code", code, 0};
-		l[1] = (struct expo_label){"class", status_slot_class(slot), 0};
-		l[2] = (struct expo_label){"reason", si->reason, 0};
-		l[3] = (struct expo_label){"origin", si->origin, 0};
-		expo_sample_u64(b, st_name, NULL, l, 4, NULL, 1);
+		l[0] = (struct expo_label){"code", code, 0, NULL, 0};
+		l[1] = (struct expo_label){"class", status_slot_class(slot), 0, NULL, 0};
+		l[2] = (struct expo_label){"reason", si->reason, 0, NULL, 0};
+		l[3] = (struct expo_label){"origin", si->origin, 0, NULL, 0};
+		expo_writer_u64(w, l, 4, 1, 0);
 	}
-	expo_family(b, f, build_name, EXPO_INFO, "Version and libraries of this exporter.");
-	l[0] = (struct expo_label){"version", ACCESSLOG_VERSION, 0};
-	l[1] = (struct expo_label){"revision", ACCESSLOG_REVISION, 0};
-	l[2] = (struct expo_label){"pcre2", ACCESSLOG_PCRE2_VERSION, 0};
-	l[3] = (struct expo_label){"microhttpd", ACCESSLOG_MHD_VERSION, 0};
-	expo_sample_u64(b, build_name, NULL, l, 4, NULL, 1);
+	expo_writer_family(w, "accesslog_build_info", EXPO_INFO,
+	                   "Version and libraries of this exporter.");
+	l[0] = (struct expo_label){"version", ACCESSLOG_VERSION, 0, NULL, 0};
+	l[1] = (struct expo_label){"revision", ACCESSLOG_REVISION, 0, NULL, 0};
+	l[2] = (struct expo_label){"pcre2", ACCESSLOG_PCRE2_VERSION, 0, NULL, 0};
+	l[3] = (struct expo_label){"microhttpd", ACCESSLOG_MHD_VERSION, 0, NULL, 0};
+	expo_writer_u64(w, l, 4, 1, 0);
 }
 
 int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 {
-	struct render r = {m, f, out, clock_wall_ms(&m->clock),
-	                   m->created && f == EXPO_OPENMETRICS};
+	struct expo_writer w;
+	struct render r = {m, &w, clock_wall_ms(&m->clock), false};
 
+	expo_writer_init(&w, f, out, m->created);
+	r.created = expo_writer_wants_created(&w);
 	pthread_mutex_lock(&m->lock);
 	render_responses(&r);
 	render_classes(&r);
@@ -465,8 +461,9 @@ int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 	render_histogram(&r, true);
 	render_dropped(&r);
 	render_counters(&r);
-	render_gauges(m, f, out);
+	render_gauges(&r);
 	pthread_mutex_unlock(&m->lock);
-	render_info(f, out);
+	render_info(&w);
+	expo_writer_finish(&w);
 	return out->error;
 }

@@ -13,7 +13,12 @@
  * Only versions we really produce match: OpenMetrics 1.0.0 and text 0.0.4
  * (or unversioned).  Text 1.0.0 and OpenMetrics 0.0.1 are not claimed, so
  * Prometheus 3's header still picks OpenMetrics 1.0.0 (q=0.5 > text's 0.2).
- * Ties go to text: it is the older, universally understood format.
+ * Protobuf matches only when asked for by name with both parameters
+ * proto=io.prometheus.client.MetricFamily and encoding=delimited (as
+ * Prometheus asks with native histograms on); no wildcard ever selects it,
+ * since a binary body is useless to whoever did not ask for it.
+ * The highest q-value wins; ties go to text, then OpenMetrics: the older,
+ * more widely understood format.
  *
  * Rejected: a general media-type library (we need two types), and strcasestr
  * heuristics ("openmetrics" anywhere) that ignore q=0.
@@ -32,6 +37,10 @@ struct element {
 	size_t token_len;
 	const char *version; /* NULL when absent */
 	size_t version_len;
+	const char *proto; /* protobuf parameters, NULL when absent */
+	size_t proto_len;
+	const char *encoding;
+	size_t encoding_len;
 	int q; /* 0..1000, or NO_MATCH when unparsable */
 };
 
@@ -98,6 +107,12 @@ static void parse_param(const char *p, size_t len, struct element *e)
 	} else if (eq_ci(name, nlen, "version")) {
 		e->version = val;
 		e->version_len = vlen;
+	} else if (eq_ci(name, nlen, "proto")) {
+		e->proto = val;
+		e->proto_len = vlen;
+	} else if (eq_ci(name, nlen, "encoding")) {
+		e->encoding = val;
+		e->encoding_len = vlen;
 	}
 }
 
@@ -110,6 +125,10 @@ static void parse_element(const char *p, size_t len, struct element *e)
 	e->token_len = tlen;
 	e->version = NULL;
 	e->version_len = 0;
+	e->proto = NULL;
+	e->proto_len = 0;
+	e->encoding = NULL;
+	e->encoding_len = 0;
 	e->q = Q_ONE;
 	trim(&e->token, &e->token_len);
 	while (semi) {
@@ -141,17 +160,23 @@ static void for_each_element(const char *h, void (*fn)(const struct element *, v
 	}
 }
 
-/* The formats we produce, as a table: type, the version we speak, the type wildcard. */
+/* The formats we produce, as a table, in order of preference on equal q:
+ * type, the version we speak, the type wildcard (NULL: a wildcard never
+ * selects it), the protobuf message and encoding it must name (NULL: none). */
 struct produced {
 	const char *type;
 	const char *version;
 	const char *wildcard;
+	const char *proto;
+	const char *encoding;
 	enum expo_format format;
 };
 
 static const struct produced produced[] = {
-    {"application/openmetrics-text", "1.0.0", "application/*", EXPO_OPENMETRICS},
-    {"text/plain", "0.0.4", "text/*", EXPO_TEXT},
+    {"text/plain", "0.0.4", "text/*", NULL, NULL, EXPO_TEXT},
+    {"application/openmetrics-text", "1.0.0", "application/*", NULL, NULL, EXPO_OPENMETRICS},
+    {"application/vnd.google.protobuf", NULL, NULL, "io.prometheus.client.MetricFamily",
+     "delimited", EXPO_PROTOBUF},
 };
 
 #define N_PRODUCED (sizeof(produced) / sizeof(produced[0]))
@@ -161,16 +186,28 @@ struct accept_state {
 	int q[N_PRODUCED];
 };
 
+static bool param_is(const char *p, size_t len, const char *want)
+{
+	return p && len == strlen(want) && memcmp(p, want, len) == 0;
+}
+
 static int specificity(const struct produced *f, const struct element *e)
 {
 	if (eq_ci(e->token, e->token_len, f->type)) {
+		if (f->proto) {
+			/* Protobuf: the message and its framing must be ours. */
+			return param_is(e->proto, e->proto_len, f->proto) &&
+			               param_is(e->encoding, e->encoding_len, f->encoding)
+			           ? 3
+			           : NO_MATCH;
+		}
 		if (!e->version) {
 			return 2;
 		}
-		return e->version_len == strlen(f->version) &&
-		               memcmp(e->version, f->version, e->version_len) == 0
-		           ? 3
-		           : NO_MATCH;
+		return param_is(e->version, e->version_len, f->version) ? 3 : NO_MATCH;
+	}
+	if (!f->wildcard) {
+		return NO_MATCH;
 	}
 	if (eq_ci(e->token, e->token_len, f->wildcard)) {
 		return 1;
@@ -204,8 +241,14 @@ enum expo_format negotiate_format(const char *accept)
 		st.q[i] = 0;
 	}
 	for_each_element(accept, on_accept, &st);
-	/* produced[0] is OpenMetrics, produced[1] text. */
-	return st.q[0] > st.q[1] ? EXPO_OPENMETRICS : EXPO_TEXT;
+	/* Strictly higher q to leave a more preferred format; q 0 never wins. */
+	size_t best = 0;
+	for (size_t i = 1; i < N_PRODUCED; i++) {
+		if (st.q[i] > st.q[best]) {
+			best = i;
+		}
+	}
+	return produced[best].format;
 }
 
 struct encoding_state {

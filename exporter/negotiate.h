@@ -2,7 +2,7 @@
  * negotiate.h - HTTP content negotiation for the metrics endpoint.
  *
  * Parses Accept (media ranges with q-values) to choose between the text
- * format 0.0.4 and OpenMetrics 1.0.0, and Accept-Encoding to decide on
+ * format 0.0.4, OpenMetrics 1.0.0 and protobuf, and Accept-Encoding to decide on
  * gzip.  Pure functions over header strings: no I/O, no allocation.
  */
 #ifndef EXPORTER_NEGOTIATE_H
@@ -15,9 +15,10 @@
 /* Headers longer than this are not parsed (the defaults apply). */
 #define NEGOTIATE_MAX_HEADER 4096
 
-/* The exposition format for an Accept header (NULL: absent).  OpenMetrics
- * 1.0.0 is chosen only when its q-value is strictly higher than the text
- * format's; everything else (ties, junk, nothing acceptable) gets text. */
+/* The exposition format for an Accept header (NULL: absent): the format
+ * with the highest q-value, ties going to text, then OpenMetrics 1.0.0,
+ * then protobuf (MetricFamily, delimited; matched only when named with both
+ * parameters, never by a wildcard); junk or nothing acceptable gets text. */
 enum expo_format negotiate_format(const char *accept);
 
 /* Whether an Accept-Encoding header (NULL: absent) allows gzip: "gzip" or

@@ -174,24 +174,27 @@ int procstat_read(struct procstat *ret)
 
 void procstat_render(const struct procstat *p, enum expo_format f, struct strbuf *out)
 {
-	static const char cpu[] = "process_cpu_seconds_total";
-	static const char rss[] = "process_resident_memory_bytes";
-	static const char vsz[] = "process_virtual_memory_bytes";
-	static const char fds[] = "process_open_fds";
-	static const char max[] = "process_max_fds";
-	static const char start[] = "process_start_time_seconds";
+	struct expo_writer w;
 
-	expo_family(out, f, cpu, EXPO_COUNTER, "Total user and system CPU time spent in seconds.");
-	expo_sample_double(out, cpu, NULL, NULL, 0, NULL, p->cpu_seconds);
-	expo_family(out, f, rss, EXPO_GAUGE, "Resident memory size in bytes.");
-	expo_sample_u64(out, rss, NULL, NULL, 0, NULL, p->resident_bytes);
-	expo_family(out, f, vsz, EXPO_GAUGE, "Virtual memory size in bytes.");
-	expo_sample_u64(out, vsz, NULL, NULL, 0, NULL, p->virtual_bytes);
-	expo_family(out, f, fds, EXPO_GAUGE, "Number of open file descriptors.");
-	expo_sample_u64(out, fds, NULL, NULL, 0, NULL, p->open_fds);
-	expo_family(out, f, max, EXPO_GAUGE, "Maximum number of open file descriptors.");
-	expo_sample_u64(out, max, NULL, NULL, 0, NULL, p->max_fds);
-	expo_family(out, f, start, EXPO_GAUGE,
-	            "Start time of the process since unix epoch in seconds.");
-	expo_sample_double(out, start, NULL, NULL, 0, NULL, p->start_time);
+	/* No creation times: the CPU counter starts with the process, whose start
+	 * time is a gauge of its own. */
+	expo_writer_init(&w, f, out, false);
+	expo_writer_family(&w, "process_cpu_seconds_total", EXPO_COUNTER,
+	                   "Total user and system CPU time spent in seconds.");
+	expo_writer_double(&w, NULL, 0, p->cpu_seconds, 0);
+	expo_writer_family(&w, "process_resident_memory_bytes", EXPO_GAUGE,
+	                   "Resident memory size in bytes.");
+	expo_writer_u64(&w, NULL, 0, p->resident_bytes, 0);
+	expo_writer_family(&w, "process_virtual_memory_bytes", EXPO_GAUGE,
+	                   "Virtual memory size in bytes.");
+	expo_writer_u64(&w, NULL, 0, p->virtual_bytes, 0);
+	expo_writer_family(&w, "process_open_fds", EXPO_GAUGE, "Number of open file descriptors.");
+	expo_writer_u64(&w, NULL, 0, p->open_fds, 0);
+	expo_writer_family(&w, "process_max_fds", EXPO_GAUGE,
+	                   "Maximum number of open file descriptors.");
+	expo_writer_u64(&w, NULL, 0, p->max_fds, 0);
+	expo_writer_family(&w, "process_start_time_seconds", EXPO_GAUGE,
+	                   "Start time of the process since unix epoch in seconds.");
+	expo_writer_double(&w, NULL, 0, p->start_time, 0);
+	expo_writer_finish(&w);
 }

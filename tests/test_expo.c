@@ -55,8 +55,8 @@ static void t_escape_table(void **state)
 static void t_family_and_samples(void **state)
 {
 	struct strbuf b;
-	struct expo_label l[] = {{"source", "web", 0}, {"code", "404", 0}};
-	struct expo_label le = {"le", "0.5", 0};
+	struct expo_label l[] = {{"source", "web", 0, NULL, 0}, {"code", "404", 0, NULL, 0}};
+	struct expo_label le = {"le", "0.5", 0, NULL, 0};
 	(void)state;
 
 	strbuf_init(&b, 4096);
@@ -125,7 +125,7 @@ static void t_doubles(void **state)
 
 static void t_fragment(void **state)
 {
-	struct expo_label l[2] = {{"source", "a\"b", 0}, {"env", "x\xff", 0}};
+	struct expo_label l[2] = {{"source", "a\"b", 0, NULL, 0}, {"env", "x\xff", 0, NULL, 0}};
 	struct strbuf frag, out;
 	(void)state;
 
@@ -134,8 +134,9 @@ static void t_fragment(void **state)
 	expo_labels_fragment(&frag, l, 2);
 	assert_string_equal(frag.data, "source=\"a\\\"b\",env=\"x\xef\xbf\xbd\"");
 	/* A fragment used as one label equals the labels written one by one. */
-	struct expo_label pre[2] = {{NULL, frag.data, frag.len}, {"code", "200", 0}};
-	struct expo_label all[3] = {l[0], l[1], {"code", "200", 0}};
+	struct expo_label pre[2] = {{NULL, frag.data, frag.len, NULL, 0},
+	                            {"code", "200", 0, NULL, 0}};
+	struct expo_label all[3] = {l[0], l[1], {"code", "200", 0, NULL, 0}};
 	expo_sample_u64(&out, "m_total", NULL, pre, 2, NULL, 7);
 	size_t n = out.len;
 	expo_sample_u64(&out, "m_total", NULL, all, 3, NULL, 7);

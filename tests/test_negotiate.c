@@ -28,6 +28,22 @@
 	"text/plain;version=0.0.4;q=0.5,application/openmetrics-text;version=1.0.0;"               \
 	"escaping=allow-utf-8;q=0.4,*/*;q=0.3"
 
+/* Prometheus 2.x with --enable-feature=native-histograms (acceptHeaderWithProtobuf). */
+#define PROM2_PROTO                                                                                \
+	"application/"                                                                             \
+	"vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,"          \
+	"application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;"           \
+	"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+/* Prometheus 3 with scrape_protocols starting with PrometheusProto. */
+#define PROM3_PROTO                                                                                \
+	"application/"                                                                             \
+	"vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;"          \
+	"q=0.5,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.4,"             \
+	"application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=0.0.4;q=0.2,*/"       \
+	"*;q=0.1"
+#define PB "application/vnd.google.protobuf"
+#define PB_MF "proto=io.prometheus.client.MetricFamily"
+
 struct format_case {
 	const char *accept;
 	enum expo_format want;
@@ -61,6 +77,25 @@ static void t_format(void **state)
 	    {" application/openmetrics-text ; q=0.9 , text/plain ; q=0.2", EXPO_OPENMETRICS},
 	    {",,,;;;", EXPO_TEXT},
 	    {"nonsense", EXPO_TEXT},
+	    /* Protobuf: only by name, with our message and the delimited framing. */
+	    {PROM2_PROTO, EXPO_PROTOBUF},
+	    {PROM3_PROTO, EXPO_PROTOBUF},
+	    {PB ";" PB_MF ";encoding=delimited", EXPO_PROTOBUF},
+	    {PB "; " PB_MF "; encoding=\"delimited\"", EXPO_PROTOBUF},
+	    {"Application/Vnd.Google.Protobuf;" PB_MF ";encoding=delimited", EXPO_PROTOBUF},
+	    {PB, EXPO_TEXT},                                    /* which message? */
+	    {PB ";" PB_MF, EXPO_TEXT},                          /* which framing? */
+	    {PB ";" PB_MF ";encoding=text", EXPO_TEXT},         /* not produced */
+	    {PB ";" PB_MF ";encoding=compact-text", EXPO_TEXT}, /* not produced */
+	    {PB ";proto=io.prometheus.client.Other;encoding=delimited", EXPO_TEXT},
+	    {PB ";" PB_MF ";encoding=delimited;q=0", EXPO_TEXT},
+	    {PB ";" PB_MF ";encoding=delimited;q=0.5,text/plain;q=0.5", EXPO_TEXT}, /* tie */
+	    {PB ";" PB_MF ";encoding=delimited;q=0.6,text/plain;q=0.5", EXPO_PROTOBUF},
+	    {PB ";" PB_MF ";encoding=delimited;q=0.5,application/openmetrics-text;q=0.5,"
+	        "text/plain;q=0.1",
+	     EXPO_OPENMETRICS},                  /* tie: OpenMetrics before protobuf */
+	    {"application/*", EXPO_OPENMETRICS}, /* a wildcard never means protobuf */
+	    {"text/plain;q=0,application/openmetrics-text;q=0,*/*", EXPO_TEXT},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

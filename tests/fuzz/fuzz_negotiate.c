@@ -4,7 +4,8 @@
  * The input (up to the first NUL, capped) is used as both headers.  Both
  * functions must return without reading out of bounds, and the answers
  * must be consistent with what the header can name: OpenMetrics can only
- * be chosen when the header mentions a type that covers it.
+ * be chosen when the header mentions a type that covers it, protobuf only
+ * when the header names it with its message and delimited framing.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,7 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h[size] = '\0';
 	enum expo_format f = negotiate_format(h);
 	bool gz = negotiate_gzip(h);
-	if (f != EXPO_TEXT && f != EXPO_OPENMETRICS) {
+	if (f != EXPO_TEXT && f != EXPO_OPENMETRICS && f != EXPO_PROTOBUF) {
+		abort();
+	}
+	/* Protobuf only when named, with both of its parameters. */
+	if (f == EXPO_PROTOBUF &&
+	    (!mentions(h, "application/vnd.google.protobuf") ||
+	     !mentions(h, "io.prometheus.client.MetricFamily") || !mentions(h, "delimited"))) {
 		abort();
 	}
 	if (f == EXPO_OPENMETRICS && !mentions(h, "application/openmetrics-text") &&

@@ -1,0 +1,337 @@
+/*
+ * expo_protobuf.c - MetricFamily protobuf writer (see expo_protobuf.h).
+ *
+ * The schema is prometheus/client_model io/prometheus/client/metrics.proto
+ * (proto2); only the fields we produce are written, by number:
+ *   MetricFamily: name 1, help 2, type 3 (COUNTER 0, GAUGE 1, HISTOGRAM 4),
+ *                 metric 4
+ *   Metric:       label 1 (LabelPair: name 1, value 2), gauge 2, counter 3,
+ *                 histogram 7
+ *   Gauge/Counter: value 1 (double); Counter created_timestamp 3
+ *   Histogram:    sample_count 1, sample_sum 2, bucket 3 (Bucket:
+ *                 cumulative_count 1, upper_bound 2), created_timestamp 15
+ *   google.protobuf.Timestamp: seconds 1, nanos 2
+ * Info families are gauges ending in _info (protobuf has no info type), as
+ * in the text format.  A histogram's +Inf bucket is left out: it is optional
+ * and equal to sample_count, as client_golang writes it.  Families without a
+ * series are left out (they carry no sample; Prometheus skips them anyway).
+ * Label values are raw (no escaping) but always valid UTF-8: invalid bytes
+ * become U+FFFD as in the text formats.  Label order is the text order.
+ *
+ * Rejected: protobuf-c (a generated struct per message filled per series,
+ * then packed: an allocation-heavy second copy of the registry for a dozen
+ * fields, and a new dependency); the hand encoder is pbwire.c.
+ */
+#include "exporter/expo_protobuf.h"
+
+#include "exporter/expo.h"
+#include "exporter/pbwire.h"
+#include "parsers/utf8.h"
+
+#include <string.h>
+
+enum {
+	MF_NAME = 1,
+	MF_HELP = 2,
+	MF_TYPE = 3,
+	MF_METRIC = 4,
+	M_LABEL = 1,
+	M_GAUGE = 2,
+	M_COUNTER = 3,
+	M_HISTOGRAM = 7,
+	LP_NAME = 1,
+	LP_VALUE = 2,
+	VALUE = 1,
+	COUNTER_CREATED = 3,
+	H_COUNT = 1,
+	H_SUM = 2,
+	H_BUCKET = 3,
+	H_CREATED = 15,
+	B_CUMULATIVE = 1,
+	B_UPPER = 2,
+	TS_SECONDS = 1,
+	TS_NANOS = 2,
+};
+
+/* MetricType enum values per expo_type. */
+static const unsigned metric_type[] = {
+    [EXPO_COUNTER] = 0,
+    [EXPO_GAUGE] = 1,
+    [EXPO_HISTOGRAM] = 4,
+    [EXPO_INFO] = 1,
+};
+
+/* Length of value once invalid UTF-8 bytes become U+FFFD (3 bytes each). */
+static size_t clean_len(const unsigned char *p, size_t len, bool *ret_valid)
+{
+	size_t out = 0, i = 0;
+	bool valid = true;
+
+	while (i < len) {
+		size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
+		if (!n) {
+			valid = false;
+			out += 3;
+			i++;
+			continue;
+		}
+		out += n;
+		i += n;
+	}
+	*ret_valid = valid;
+	return out;
+}
+
+static void put_string(struct strbuf *b, uint32_t field, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	bool valid;
+	size_t out = clean_len(p, len, &valid);
+
+	if (valid) {
+		pbwire_bytes(b, field, s, len);
+		return;
+	}
+	pbwire_tag(b, field, PBWIRE_LEN);
+	pbwire_varint(b, out);
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
+		if (n) {
+			(void)strbuf_append(b, s + i, n);
+			i += n;
+		} else {
+			(void)strbuf_append(b, "\xef\xbf\xbd", 3);
+			i++;
+		}
+	}
+}
+
+static void put_label(struct strbuf *b, const struct expo_label *l)
+{
+	size_t mark;
+
+	if (!l->name) {
+		/* A fragment: its LabelPairs were encoded once (expo_labels_fragment_pb). */
+		(void)strbuf_append(b, l->pb, l->pb_len);
+		return;
+	}
+	mark = pbwire_begin(b, M_LABEL);
+	pbwire_bytes(b, LP_NAME, l->name, strlen(l->name));
+	put_string(b, LP_VALUE, l->value, l->value_len ? l->value_len : strlen(l->value));
+	pbwire_end(b, mark);
+}
+
+void expo_labels_fragment_pb(struct strbuf *b, const struct expo_label *labels, size_t n_labels)
+{
+	for (size_t i = 0; i < n_labels; i++) {
+		put_label(b, &labels[i]);
+	}
+}
+
+/* Size of a Timestamp message for unix_ms, and its encoding at p. */
+static size_t timestamp_len(int64_t unix_ms)
+{
+	int64_t ns = unix_ms % 1000 * 1000000;
+	return 1 + pbwire_varint_len((uint64_t)(unix_ms / 1000)) +
+	       (ns ? 1 + pbwire_varint_len((uint64_t)ns) : 0);
+}
+
+static size_t put_timestamp(unsigned char *p, uint32_t field, int64_t unix_ms)
+{
+	int64_t ns = unix_ms % 1000 * 1000000;
+	size_t n = pbwire_put_varint(p, (uint64_t)field << 3 | PBWIRE_LEN);
+
+	n += pbwire_put_varint(p + n, timestamp_len(unix_ms));
+	n += pbwire_put_varint(p + n, TS_SECONDS << 3 | PBWIRE_VARINT);
+	n += pbwire_put_varint(p + n, (uint64_t)(unix_ms / 1000));
+	if (ns) {
+		n += pbwire_put_varint(p + n, TS_NANOS << 3 | PBWIRE_VARINT);
+		n += pbwire_put_varint(p + n, (uint64_t)ns);
+	}
+	return n;
+}
+
+/* Write the current family out, or drop it when it has no series. */
+static void end_family(struct expo_writer *w)
+{
+	if (!w->name) {
+		return;
+	}
+	if (w->family_series) {
+		pbwire_end(w->b, w->family_mark);
+	} else if (!w->b->error) {
+		w->b->len = w->family_mark;
+		w->b->data[w->b->len] = '\0';
+	}
+	w->name = NULL;
+}
+
+static void pb_family(struct expo_writer *w, const char *name, enum expo_type type,
+                      const char *help)
+{
+	end_family(w);
+	w->name = name;
+	w->type = type;
+	w->family_series = 0;
+	w->family_mark = pbwire_begin(w->b, 0);
+	pbwire_bytes(w->b, MF_NAME, name, strlen(name));
+	pbwire_bytes(w->b, MF_HELP, help, strlen(help));
+	pbwire_uint64(w->b, MF_TYPE, metric_type[type]);
+}
+
+/* A Metric's labels are measured first (fragments know their encoded
+ * size; plain labels need their UTF-8-clean value length), so that the
+ * Metric's length is written before its body and nothing is moved. */
+#define MAX_METRIC_LABELS 64
+
+struct plain_label {
+	size_t name_len;
+	size_t value_len; /* raw */
+	size_t clean_len; /* once invalid bytes are U+FFFD */
+	size_t pair_len;  /* LabelPair body */
+	bool valid;
+};
+
+static size_t measure_labels(const struct expo_label *labels, size_t n, struct plain_label *pl)
+{
+	size_t size = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct expo_label *l = &labels[i];
+		struct plain_label *p = &pl[i];
+		if (!l->name) {
+			size += l->pb_len;
+			continue;
+		}
+		p->name_len = strlen(l->name);
+		p->value_len = l->value_len ? l->value_len : strlen(l->value);
+		p->clean_len = clean_len((const unsigned char *)l->value, p->value_len, &p->valid);
+		p->pair_len = 2 + pbwire_varint_len(p->name_len) + p->name_len +
+		              pbwire_varint_len(p->clean_len) + p->clean_len;
+		size += 1 + pbwire_varint_len(p->pair_len) + p->pair_len;
+	}
+	return size;
+}
+
+static void write_labels(struct strbuf *b, const struct expo_label *labels, size_t n,
+                         const struct plain_label *pl)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct expo_label *l = &labels[i];
+		const struct plain_label *p = &pl[i];
+		unsigned char head[24];
+		size_t h = 0;
+		if (!l->name) {
+			(void)strbuf_append(b, l->pb, l->pb_len);
+			continue;
+		}
+		head[h++] = M_LABEL << 3 | PBWIRE_LEN;
+		h += pbwire_put_varint(head + h, p->pair_len);
+		head[h++] = LP_NAME << 3 | PBWIRE_LEN;
+		h += pbwire_put_varint(head + h, p->name_len);
+		(void)strbuf_append(b, head, h);
+		(void)strbuf_append(b, l->name, p->name_len);
+		if (p->valid) {
+			h = 0;
+			head[h++] = LP_VALUE << 3 | PBWIRE_LEN;
+			h += pbwire_put_varint(head + h, p->clean_len);
+			(void)strbuf_append(b, head, h);
+			(void)strbuf_append(b, l->value, p->value_len);
+		} else {
+			put_string(b, LP_VALUE, l->value, p->value_len);
+		}
+	}
+}
+
+/* One Metric: its labels, then tail (the value message, tail_len bytes,
+ * already encoded). */
+static void put_metric(struct expo_writer *w, const struct expo_label *labels, size_t n,
+                       const unsigned char *tail, size_t tail_len)
+{
+	struct plain_label pl[MAX_METRIC_LABELS];
+	unsigned char head[12];
+	size_t h, size;
+
+	w->family_series++;
+	if (n > MAX_METRIC_LABELS) {
+		size_t mark = pbwire_begin(w->b, MF_METRIC);
+		for (size_t i = 0; i < n; i++) {
+			put_label(w->b, &labels[i]);
+		}
+		(void)strbuf_append(w->b, tail, tail_len);
+		pbwire_end(w->b, mark);
+		return;
+	}
+	size = measure_labels(labels, n, pl);
+	h = pbwire_put_varint(head, MF_METRIC << 3 | PBWIRE_LEN);
+	h += pbwire_put_varint(head + h, size + tail_len);
+	(void)strbuf_append(w->b, head, h);
+	write_labels(w->b, labels, n, pl);
+	(void)strbuf_append(w->b, tail, tail_len);
+}
+
+static void pb_sample(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
+                      bool is_double, uint64_t u, double d, int64_t created_ms)
+{
+	unsigned char tail[64];
+	bool counter = w->type == EXPO_COUNTER;
+	bool created = counter && created_ms > 0;
+	size_t body = 9 + (created ? 2 + timestamp_len(created_ms) : 0);
+	size_t n =
+	    pbwire_put_varint(tail, (uint64_t)(counter ? M_COUNTER : M_GAUGE) << 3 | PBWIRE_LEN);
+
+	n += pbwire_put_varint(tail + n, body);
+	n += pbwire_put_double(tail + n, VALUE, is_double ? d : (double)u);
+	if (created) {
+		n += put_timestamp(tail + n, COUNTER_CREATED, created_ms);
+	}
+	put_metric(w, labels, n_labels, tail, n);
+}
+
+/* Bytes of one classic bucket (cumulative count, upper bound) as a field. */
+static size_t bucket_len(uint64_t cum)
+{
+	return 2 + 1 + pbwire_varint_len(cum) + 9;
+}
+
+static void pb_histogram(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
+                         const struct expo_histogram *h, int64_t created_ms)
+{
+	/* Up to 64 buckets of 22 bytes, count, sum, created and the header. */
+	unsigned char tail[64 * 22 + 96];
+	uint64_t count = h->cumulative[h->n_bounds];
+	size_t body = 1 + pbwire_varint_len(count) + 9, n;
+
+	if (h->n_bounds > 64) {
+		return; /* the registry caps buckets at 64 (MAX_BUCKETS) */
+	}
+	for (size_t k = 0; k < h->n_bounds; k++) {
+		body += bucket_len(h->cumulative[k]);
+	}
+	if (created_ms > 0) {
+		body += 2 + timestamp_len(created_ms);
+	}
+	n = pbwire_put_varint(tail, M_HISTOGRAM << 3 | PBWIRE_LEN);
+	n += pbwire_put_varint(tail + n, body);
+	n += pbwire_put_varint(tail + n, H_COUNT << 3 | PBWIRE_VARINT);
+	n += pbwire_put_varint(tail + n, count);
+	n += pbwire_put_double(tail + n, H_SUM, h->sum);
+	for (size_t k = 0; k < h->n_bounds; k++) {
+		n += pbwire_put_varint(tail + n, H_BUCKET << 3 | PBWIRE_LEN);
+		n += pbwire_put_varint(tail + n, bucket_len(h->cumulative[k]) - 2);
+		n += pbwire_put_varint(tail + n, B_CUMULATIVE << 3 | PBWIRE_VARINT);
+		n += pbwire_put_varint(tail + n, h->cumulative[k]);
+		n += pbwire_put_double(tail + n, B_UPPER, h->bounds[k]);
+	}
+	if (created_ms > 0) {
+		n += put_timestamp(tail + n, H_CREATED, created_ms);
+	}
+	put_metric(w, labels, n_labels, tail, n);
+}
+
+const struct expo_writer_ops expo_protobuf_ops = {
+    .family = pb_family,
+    .sample = pb_sample,
+    .histogram = pb_histogram,
+    .finish = end_family,
+};
