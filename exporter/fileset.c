@@ -367,8 +367,99 @@ static struct entry *find_entry(struct fileset *fs, uint64_t dev, uint64_t ino)
 	return NULL;
 }
 
+/* The directory part of path (up to its last '/'), and its length. */
+static size_t dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? (size_t)(slash - path) + 1 : 0;
+}
+
+/* Whether path is a rotated name of orig in the same directory. */
+static bool copy_of_name(const char *path, const char *orig)
+{
+	struct rotchain_key k;
+	size_t dl = dir_len(orig);
+
+	return dir_len(path) == dl && memcmp(path, orig, dl) == 0 &&
+	       rotchain_is_member(orig + dl, path + dl, &k);
+}
+
+/* The fingerprint of the first len bytes of the file at path, in *ret_hash
+ * (false when it cannot be read or is shorter). */
+static bool same_head(const char *path, uint32_t len, uint64_t *ret_hash)
+{
+	uint32_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	bool ok =
+	    fd >= 0 && len && tail_fingerprint(fd, len, len, &got, ret_hash) == 0 && got == len;
+
+	if (fd >= 0) {
+		close(fd);
+	}
+	return ok;
+}
+
+/*
+ * Whether the file on fd (at path) is copytruncate's copy of the file that
+ * was at orig with position pos: a rotated name of orig in the same
+ * directory (rotchain_is_member) that starts with the bytes pos
+ * fingerprinted.  Then *ret_offset is where its unread lines begin.
+ */
+static bool copy_of(const char *path, int fd, const struct stat *st, const char *orig,
+                    const struct tail_position *pos, uint64_t *ret_offset)
+{
+	uint32_t len;
+	uint64_t hash;
+
+	if (!pos->id.fp_len || (uint64_t)st->st_size < pos->id.fp_len ||
+	    !copy_of_name(path, orig) ||
+	    tail_fingerprint(fd, pos->id.fp_len, pos->id.fp_len, &len, &hash) < 0 ||
+	    len != pos->id.fp_len || hash != pos->id.fp_hash) {
+		return false;
+	}
+	*ret_offset = pos->offset < (uint64_t)st->st_size ? pos->offset : (uint64_t)st->st_size;
+	return true;
+}
+
+/* Whether a new file a glob matches is copytruncate's copy of a followed
+ * file, not truncated yet: its lines are read from that file, and once the
+ * truncation is seen recover_copy reads the copy from where we were (cp may
+ * still be writing it now, and the file goes on growing until truncated:
+ * reading both would count lines twice). */
+static bool is_pending_copy(struct fileset *fs, const char *path, int fd, const struct stat *st)
+{
+	struct tail_position pos;
+	uint64_t off;
+
+	for (size_t i = 0; i < fs->n_entries; i++) {
+		const struct entry *e = &fs->entries[i];
+		tail_file_position(e->tf, &pos);
+		if (e->retiring || !pos.id.fp_len) {
+			continue;
+		}
+		if (st->st_size == 0) {
+			if (copy_of_name(path, tail_file_path(e->tf))) {
+				return true; /* cp has just created it */
+			}
+			continue;
+		}
+		if ((uint64_t)st->st_size < pos.id.fp_len) {
+			/* cp has only begun: compare what it wrote with the file's head */
+			pos.id.fp_len = (uint32_t)st->st_size;
+			if (!same_head(tail_file_path(e->tf), pos.id.fp_len, &pos.id.fp_hash)) {
+				continue;
+			}
+		}
+		if (copy_of(path, fd, st, tail_file_path(e->tf), &pos, &off)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Where a file present at start begins (see fileset_start). */
-static void initial_position(struct fileset *fs, const struct pattern *p, int fd,
+static void initial_position(struct fileset *fs, const struct pattern *p, const char *path, int fd,
                              const struct stat *st, const struct start_ctx *sx,
                              uint64_t *ret_offset, bool *ret_skipping)
 {
@@ -391,6 +482,17 @@ static void initial_position(struct fileset *fs, const struct pattern *p, int fd
 			return;
 		case TAIL_MATCH_OTHER:
 			break;
+		}
+	}
+	for (size_t i = 0; sx->saved && !sx->from_start && i < sx->saved->n_files; i++) {
+		/* copytruncate while we were down, the copy matched by a glob: it
+		 * holds what we read of the checkpointed file. */
+		const struct state_file *sf = &sx->saved->files[i];
+		if (sx->claimed[i] != CLAIM_SAME &&
+		    copy_of(path, fd, st, sf->path, &sf->pos, ret_offset)) {
+			sx->claimed[i] = CLAIM_TRUNCATED;
+			*ret_skipping = *ret_offset == sf->pos.offset && sf->pos.skipping;
+			return;
 		}
 	}
 	if (sx->from_start || (sx->saved && p && p->was_saved)) {
@@ -476,6 +578,16 @@ static void prune_skipped(struct fileset *fs)
 	fs->n_skipped = w;
 }
 
+/* Patterns will not open st (as long as it does not change). */
+static void remember_skipped(struct fileset *fs, const struct stat *st)
+{
+	if (fs->n_skipped < fs->max_files) {
+		fs->skipped[fs->n_skipped++] = (struct skipped){
+		    (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+		    (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec, fs->scan_gen};
+	}
+}
+
 static struct zentry *find_z(struct fileset *fs, const struct stat *st)
 {
 	for (size_t i = 0; i < fs->n_zfiles; i++) {
@@ -540,11 +652,7 @@ static bool compressed(struct fileset *fs, const char *path, int fd, const struc
 		free(fs->once_unread_path);
 		fs->once_unread_path = strdup(path);
 	}
-	if (fs->n_skipped < fs->max_files) {
-		fs->skipped[fs->n_skipped++] = (struct skipped){
-		    (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
-		    (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec, fs->scan_gen};
-	}
+	remember_skipped(fs, st);
 	emit(fs, TAIL_EV_SKIPPED, 1);
 	if (!fs->skip_logged) {
 		fs->skip_logged = true;
@@ -638,7 +746,10 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		return; /* skipped (or, for --once, read through zlib): fd taken */
 	}
 	if (mode == OPEN_INITIAL) {
-		initial_position(fs, p, fd, &st, sx, &offset, &skipping);
+		initial_position(fs, p, path, fd, &st, sx, &offset, &skipping);
+	} else if (!fs->from_start && is_pending_copy(fs, path, fd, &st)) {
+		close(fd);
+		return;
 	}
 	if (add_entry(fs, path, fd, &st, offset, skipping, false, now_ms, &fs->cb) < 0) {
 		close(fd);
@@ -798,8 +909,12 @@ static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64
 		}
 		char path[4096 + 256];
 		int n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		/* Not a compressed file on the inode of an empty checkpointed one
+		 * (reused: an empty file has no fingerprint to tell), nor one the
+		 * catch-up reads already. */
 		if (n < 0 || (size_t)n >= sizeof(path) || fstat(fd, &st) < 0 ||
-		    tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME ||
+		    tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME || find_z(fs, &st) ||
+		    codec_of(path, fd, &st) != ROTCHAIN_PLAIN ||
 		    add_entry(fs, sf->path, fd, &st, sf->pos.offset, sf->pos.skipping, true, now_ms,
 		              &fs->cb) < 0) {
 			close(fd);
@@ -855,9 +970,10 @@ static bool is_copy(int fd, const struct stat *st, const struct state_file *sf)
 
 /* Which checkpointed file member m is: -1 when none.  A plain file by its
  * identity, or by its first bytes when the checkpointed file was not found
- * whole (copytruncate copies it to a new inode); a compressed one (a new
- * inode) by the fingerprint of its first uncompressed bytes.  Matching by
- * content is for files checkpointed under base only. */
+ * whole (copytruncate copies it to a new inode: for files checkpointed
+ * under base only); a compressed one (a new inode) by the fingerprint of
+ * its first uncompressed bytes, whatever name it was checkpointed under (a
+ * glob follows access.log.1 by that name until it is compressed). */
 static long match_saved(const struct start_ctx *sx, const char *base,
                         const struct rotchain_member *m)
 {
@@ -877,8 +993,7 @@ static long match_saved(const struct start_ctx *sx, const char *base,
 			     is_copy(fd, &st, sf))) {
 				found = (long)i;
 			}
-		} else if (m->key.codec == ROTCHAIN_GZIP && strcmp(sf->path, base) == 0 &&
-		           zfile_matches(fd, &sf->pos)) {
+		} else if (m->key.codec == ROTCHAIN_GZIP && zfile_matches(fd, &sf->pos)) {
 			found = (long)i;
 		}
 	}
@@ -1017,43 +1132,56 @@ static void catch_up_chain(struct fileset *fs, const struct start_ctx *sx, const
 	rotchain_free(m, n);
 }
 
-/* Whether path is among the first n bases already looked at. */
-static bool seen_base(const struct state_source *saved, size_t n_files, size_t n_patterns,
-                      const char *path)
+/* The chains to catch up, each once: n paths (copied) in b. */
+struct bases {
+	char **path;
+	size_t n, cap;
+};
+
+static void add_base(struct bases *b, const char *path)
 {
-	for (size_t i = 0; i < n_files; i++) {
-		if (strcmp(saved->files[i].path, path) == 0) {
-			return true;
+	for (size_t i = 0; i < b->n; i++) {
+		if (strcmp(b->path[i], path) == 0) {
+			return;
 		}
 	}
-	for (size_t i = 0; i < n_patterns; i++) {
-		if (strcmp(saved->patterns[i], path) == 0) {
-			return true;
-		}
+	if (b->n < b->cap && (b->path[b->n] = strdup(path)) != NULL) {
+		b->n++;
 	}
-	return false;
 }
 
-/* Every checkpointed path still covered, and every literal pattern that was
- * in the checkpoint (its file may have appeared and rotated while down). */
+/* Every checkpointed path still covered and the path it is a rotated copy
+ * of (a glob like access.log* follows access.log.1 by that name: its
+ * content is in access.log's chain once compressed), and every literal
+ * pattern that was in the checkpoint (its file may have appeared and
+ * rotated while down). */
 static void catch_up(struct fileset *fs, const struct start_ctx *sx, uint64_t now_ms)
 {
 	const struct state_source *saved = sx->saved;
-	char files[24], bytes[24];
+	struct bases b = {.cap = saved->n_files * 2 + saved->n_patterns};
+	char files[24], bytes[24], root[4096];
 
 	fs->catchup_left = fs->catchup_max;
-	for (size_t i = 0; i < saved->n_files; i++) {
+	b.path = calloc(b.cap ? b.cap : 1, sizeof(*b.path));
+	for (size_t i = 0; b.path && i < saved->n_files; i++) {
 		const char *path = saved->files[i].path;
-		if (is_covered(fs, path) && !seen_base(saved, i, 0, path)) {
-			catch_up_chain(fs, sx, path, now_ms);
+		if (is_covered(fs, path)) {
+			add_base(&b, path);
+			if (rotchain_root(path, root, sizeof(root))) {
+				add_base(&b, root);
+			}
 		}
 	}
-	for (size_t i = 0; i < saved->n_patterns; i++) {
-		const char *path = saved->patterns[i];
-		if (is_literal(fs, path) && !seen_base(saved, saved->n_files, i, path)) {
-			catch_up_chain(fs, sx, path, now_ms);
+	for (size_t i = 0; b.path && i < saved->n_patterns; i++) {
+		if (is_literal(fs, saved->patterns[i])) {
+			add_base(&b, saved->patterns[i]);
 		}
 	}
+	for (size_t i = 0; i < b.n; i++) {
+		catch_up_chain(fs, sx, b.path[i], now_ms);
+		free(b.path[i]);
+	}
+	free(b.path);
 	if (fs->catchup_news || fs->catchup_skipped) {
 		(void)snprintf(files, sizeof(files), "%zu", fs->catchup_files);
 		(void)snprintf(bytes, sizeof(bytes), "%llu",
@@ -1149,6 +1277,34 @@ static int64_t poll_catch_up(struct fileset *fs, uint64_t now_ms)
 	return 0;
 }
 
+/* A copy no longer than what we read of its file holds nothing new: it is
+ * followed from its end, like a rotated file, so that a glob matching it
+ * does not read it from 0 (the file's fingerprint changed with the
+ * truncation: is_pending_copy no longer recognises it) and checkpoints know
+ * it. */
+static void copies_read(struct fileset *fs, const char *path, const struct tail_position *old,
+                        const struct rotchain_member *m, size_t n, uint64_t now_ms)
+{
+	for (size_t i = 0; i < n && !is_full(fs); i++) {
+		struct stat st;
+		uint64_t off;
+		int fd;
+		if (m[i].key.codec != ROTCHAIN_PLAIN || find_entry(fs, m[i].dev, m[i].ino)) {
+			continue;
+		}
+		fd = open(m[i].path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			continue;
+		}
+		if (fstat(fd, &st) == 0 && copy_of(m[i].path, fd, &st, path, old, &off) &&
+		    add_entry(fs, path, fd, &st, (uint64_t)st.st_size, false, true, now_ms,
+		              &fs->cb) == 0) {
+			continue; /* fd taken */
+		}
+		close(fd);
+	}
+}
+
 /*
  * A followed file was truncated (copytruncate): logrotate copied it first,
  * so the lines between our last read and the truncate are in the copy
@@ -1180,6 +1336,8 @@ static void recover_copy(struct fileset *fs, const struct entry *e, const struct
 		/* Counted as a truncation already, not as a rotation. */
 		sf.retired = true;
 		catch_up_member(fs, &sx, path, &m[pick], now_ms);
+	} else {
+		copies_read(fs, path, old, m, n, now_ms);
 	}
 	rotchain_free(m, n);
 }

@@ -136,6 +136,28 @@ bool rotchain_is_member(const char *base, const char *name, struct rotchain_key 
 	return true;
 }
 
+bool rotchain_root(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	size_t dl = (size_t)(name - path), len = strlen(name);
+	struct rotchain_key k;
+	char base[256];
+
+	for (size_t i = 1; i < len && i < sizeof(base); i++) {
+		if (name[i] != '.' && name[i] != '-') {
+			continue;
+		}
+		memcpy(base, name, i);
+		base[i] = '\0';
+		if (rotchain_is_member(base, name, &k)) {
+			int n = snprintf(buf, size, "%.*s%s", (int)dl, path, base);
+			return n >= 0 && (size_t)n < size;
+		}
+	}
+	return false;
+}
+
 static int cmp_i64(int64_t a, int64_t b)
 {
 	return a < b ? -1 : a > b;

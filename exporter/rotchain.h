@@ -55,6 +55,11 @@ struct rotchain_key {
  * fills *ret_key. */
 bool rotchain_is_member(const char *base, const char *name, struct rotchain_key *ret_key);
 
+/* The file path is a rotated copy of ("dir/access.log" for
+ * "dir/access.log.2.gz"; the shortest such name), written to buf.  false
+ * when path is not a rotated name (or buf is too small). */
+bool rotchain_root(const char *path, char *buf, size_t size);
+
 /* Rotation order: < 0 when a was rotated before b (a is older).  Numbered
  * by number, dated by suffix, mixed or equal by mtime, then plain first. */
 int rotchain_compare(const struct rotchain_key *a, int64_t a_mtime_ns, const struct rotchain_key *b,

@@ -1,6 +1,7 @@
 /*
  * test_rotchain.c - rotated names (rotchain_is_member), codecs by name and
- * by magic bytes, rotation order, listing a real directory, and the
+ * by magic bytes, the name a rotated copy belongs to, rotation order,
+ * listing a real directory, and the
  * catch-up plan: anchor, older and newer members, weak (empty) matches,
  * the checkpointed file gone (mtime rule), compressed copies, unreadable
  * codecs and the byte limit.
@@ -90,6 +91,32 @@ static void t_codecs(void **state)
 	assert_int_equal(rotchain_codec_by_magic(text, strlen(text)), ROTCHAIN_PLAIN);
 	assert_string_equal(rotchain_codec_name(ROTCHAIN_GZIP), "gzip");
 	assert_string_equal(rotchain_action_name(ROTCHAIN_SKIP_LIMIT), "limit");
+}
+
+static void t_root(void **state)
+{
+	static const struct {
+		const char *path;
+		const char *root; /* NULL: not a rotated name */
+	} rows[] = {
+	    {"/var/log/nginx/access.log.1", "/var/log/nginx/access.log"},
+	    {"/var/log/nginx/access.log.2.gz", "/var/log/nginx/access.log"},
+	    {"access.log-20261203-1764720000.gz", "access.log"},
+	    {"logs/site-2.log.3", "logs/site-2.log"},
+	    {"/var/log/nginx/access.log", NULL},
+	    {"/var/log/app-2026.log", NULL},
+	    {"/var/log/x.gz", NULL},
+	};
+	char buf[512], small[8];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bool ok = rotchain_root(rows[i].path, buf, sizeof(buf));
+		if (ok != (rows[i].root != NULL) || (ok && strcmp(buf, rows[i].root) != 0)) {
+			fail_msg("%s: %d '%s'", rows[i].path, ok, ok ? buf : "");
+		}
+	}
+	assert_false(rotchain_root("/var/log/nginx/access.log.1", small, sizeof(small)));
 }
 
 static struct rotchain_key key(const char *name)
@@ -285,7 +312,7 @@ int main(void)
 	    cmocka_unit_test(t_members),        cmocka_unit_test(t_codecs),
 	    cmocka_unit_test(t_order),          cmocka_unit_test(t_plan_anchor),
 	    cmocka_unit_test(t_plan_no_anchor), cmocka_unit_test(t_plan_skips),
-	    cmocka_unit_test(t_list),
+	    cmocka_unit_test(t_list),           cmocka_unit_test(t_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

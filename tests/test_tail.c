@@ -1151,6 +1151,65 @@ static void t_compressed_skipped(void **state)
 	fileset_destroy(fs);
 }
 
+/* copytruncate while running, the source a glob that matches the copy:
+ * the copy is left alone while the file is not truncated (cp may still be
+ * writing it), then read from where we were; a copy no longer than what we
+ * read is followed from its end.  Every line once. */
+static void t_copytruncate_glob(void **state)
+{
+	struct seen s;
+	struct tail_callbacks cb = callbacks(&s);
+	char g[600];
+	(void)state;
+
+	write_file("k.log", "w", "");
+	snprintf(g, sizeof(g), "%s/k.log*", dir);
+	const char *pats[] = {g};
+	struct fileset *fs = new_set(pats, 1, 0, &cb);
+	fileset_start(fs, false, NULL, 0);
+	write_file("k.log", "a", "1\n2\n");
+	(void)fileset_poll(fs, 10, false);
+	write_file("k.log", "a", "3\n");
+	write_file("k.log.1", "w", "1\n2\n"); /* cp has begun */
+	(void)fileset_poll(fs, 2000, false);  /* a rescan sees it: left alone */
+	assert_int_equal(fileset_count(fs), 1);
+	write_file("k.log.1", "a", "3\n4\n"); /* cp done (4 came after our read) */
+	write_file("k.log", "w", "5\n");      /* truncated, then written again */
+	poll_quiet(fs, 4000);
+	(void)fileset_poll(fs, 6000, false); /* a rescan: the copy is followed already */
+	assert_string_equal(joined(&s), "1|2|3|5|4");
+	assert_int_equal(fileset_count(fs), 2);
+	assert_int_equal(s.ev[TAIL_EV_TRUNCATED], 1);
+
+	/* Again, but the copy holds nothing we did not read: the last line was
+	 * written after cp, read by us, lost by the truncate.  (Over 1 KiB, so
+	 * the copy can be told by the fingerprint of the file's first KiB.) */
+	char big[2048] = "5\n";
+	size_t o = 2;
+	for (int i = 0; i < 45; i++) {
+		o += (size_t)snprintf(big + o, sizeof(big) - o, "line %02d padding padding\n", i);
+	}
+	assert_true(o < sizeof(big));
+	write_file("k.log", "a", big + 2);
+	(void)fileset_poll(fs, 7000, false);
+	assert_int_equal(s.n, 5 + 45);
+	assert_int_equal(rename(path_of("k.log.1"), path_of("k.log.2")), 0);
+	big[strlen(big) - 26] = '\0'; /* cp did not see "line 44 ..." */
+	write_file("k.log.1", "w", big);
+	write_file("k.log", "w", "7\n");
+	poll_quiet(fs, 8000);
+	for (uint64_t t = 9000; t < 20000; t += 2000) {
+		(void)fileset_poll(fs, t, false);
+	}
+	assert_int_equal(s.n, 5 + 45 + 1);
+	assert_true(seen_once(&s, "line 00 padding padding"));
+	assert_true(seen_once(&s, "line 44 padding padding"));
+	assert_true(seen_once(&s, "5"));
+	assert_true(seen_once(&s, "7"));
+	assert_int_equal(fileset_count(fs), 3);
+	fileset_destroy(fs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1177,6 +1236,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_resume_rotated_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_catch_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_compressed_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_copytruncate_glob, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
