@@ -39,7 +39,8 @@
  * longer configured is dropped.  Then the catch-up (section below): the
  * rotation chain of every checkpointed path is read before the live files,
  * gzip members through zfile; and a copytruncate seen while running reads
- * the copy from where we were (recover_copy).  Compressed data is never read
+ * the copy from where we were (recover_copy; a glob that matches the copy
+ * leaves it alone until then: is_pending_copy).  Compressed data is never read
  * as lines: files a pattern matches are checked by name and magic bytes
  * and skipped (--once reads gzip).
  *
