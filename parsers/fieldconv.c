@@ -8,6 +8,7 @@
 #include "parsers/fieldconv.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "parsers/numparse.h"
@@ -17,7 +18,8 @@
 
 void fieldconv_init(struct log_record *r)
 {
-	memset(r, 0, sizeof(*r));
+	/* extra[] is written by the parser for its n_extra entries only */
+	memset(r, 0, offsetof(struct log_record, extra));
 	r->status_slot = STATUS_SLOT_INVALID;
 	r->upstream_status_slot = STATUS_SLOT_INVALID;
 }

@@ -12,10 +12,19 @@
  *
  * escape=json and escape=none need no special pattern: a JSON-escaped
  * value inside quotes ("\"", "\u0022") fits the same quoted-string piece as
- * nginx's default \x22 escaping.  Variables a config defines itself (map,
- * set) are not in the table and are reported as unknown with their column:
- * rejected alternative was accepting any name as a token, which silently
- * mis-parses when such a variable holds spaces.
+ * nginx's default \x22 escaping.
+ *
+ * Variables a config defines itself (map, set, $process_time ...) or that
+ * third-party modules add are not in the table.  They are read as opaque
+ * fields: a run of non-blank bytes, or the quoted string when the format
+ * quotes them (logformat's token class), and captured as the parser's
+ * extra captures, numbered by first appearance, so they can become labels
+ * and the exporter can name them (and their columns) in a warning at start.
+ * An unquoted one whose value holds a blank makes the line fail to match:
+ * counted as a parse error, never mis-assigned.  Rejected: refusing them
+ * (the old behaviour: a user of map/set could not use the exporter at all)
+ * and guessing a class from the name (a wrong guess fails every line; a
+ * token is right for nearly all such variables and the quotes say the rest).
  */
 #include "parsers/format_nginx.h"
 
@@ -392,15 +401,17 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 			return -EINVAL;
 		}
 		const struct nginx_var *v = lookup_var(t->text + name, end - name);
-		if (v == NULL) {
-			logformat_set_error(
-			    err, t->col[i], "unknown nginx variable $%.*s at column %u",
-			    (int)(end - name > 64 ? 64 : end - name), t->text + name, t->col[i]);
-			return -EINVAL;
-		}
 		struct logformat_piece litpc = {(unsigned)lit, (unsigned)(i - lit), false, 0, 0};
-		struct logformat_piece item = {(unsigned)i, 0, true, (uint8_t)v->cls,
-		                               (uint8_t)v->field};
+		struct logformat_piece item = {(unsigned)i, 0, true, LOGFORMAT_TOKEN,
+		                               LOGFORMAT_FIELD_EXTRA};
+		if (v != NULL) {
+			item.cls = (uint8_t)v->cls;
+			item.field = (uint8_t)v->field;
+		} else {
+			/* unknown: an opaque extra capture named by its text */
+			item.start = (unsigned)name;
+			item.len = (unsigned)(end - name);
+		}
 		if ((r = logformat_add_piece(pieces, &n, litpc, err)) < 0 ||
 		    (r = logformat_add_piece(pieces, &n, item, err)) < 0) {
 			return r;

@@ -11,9 +11,11 @@
  * prints it ('$remote_addr - $remote_user ...') or what the user pasted from
  * nginx.conf: an optional "log_format NAME", an optional "escape=default|
  * json|none", then one or more '...' / "..." strings and an optional ';'.
- * Fills *f (caller storage, meaningful only on success).  Returns 0;
- * -EINVAL with *err naming the unknown variable / bad escape and its
- * 1-based column; -E2BIG when the format is too long. */
+ * Fills *f (caller storage, meaningful only on success).  Variables not in
+ * the exporter's table become extra captures (f->extra_name, f->extra_col).
+ * Returns 0; -EINVAL with *err naming a bad variable reference / bad escape
+ * / too many unknown variables and its 1-based column; -E2BIG when the
+ * format is too long. */
 int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err);
 
 /* Remove config-file wrapping (log_format NAME, escape=, '...' quoting, ';')

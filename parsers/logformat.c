@@ -141,6 +141,9 @@ static void logformat_init(struct logformat *f)
 	memset(f->has_field, 0, sizeof(f->has_field));
 	f->time_field = LOGFORMAT_FIELD_NONE;
 	f->time_format[0] = '\0';
+	memset(f->has_extra, 0, sizeof(f->has_extra));
+	f->n_extra = 0;
+	f->extra_refused_col = 0;
 	puts_(f, "^");
 }
 
@@ -232,18 +235,33 @@ static void put_piece(struct logformat *f, enum logformat_class cls, int prev, i
 	}
 }
 
-static void logformat_item(struct logformat *f, enum logformat_class cls,
-                           enum logformat_field field, int prev, int next)
+/* The extra capture index of a name, numbered on first sight: 0 and
+ * *ret_index, or -EMLINK past LOGFORMAT_MAX_EXTRA names or for a name too
+ * long to keep. */
+static int extra_index(struct logformat *f, const char *name, size_t len, unsigned col,
+                       unsigned *ret_index)
 {
-	bool is_time = logformat_is_time_field(field);
-	bool capture = field != LOGFORMAT_FIELD_NONE && field < LOGFORMAT_FIELD_COUNT &&
-	               !f->has_field[field] && !(is_time && f->time_field);
-
-	/* The log time is optional (only --backfill reads it): a format that
-	 * already uses every group stays valid without it. */
-	if (capture && is_time && f->ngroups >= LOGFORMAT_MAX_GROUPS) {
-		capture = false;
+	for (unsigned k = 0; k < f->n_extra; k++) {
+		if (strlen(f->extra_name[k]) == len && memcmp(f->extra_name[k], name, len) == 0) {
+			*ret_index = k;
+			return 0;
+		}
 	}
+	if (f->n_extra >= LOGFORMAT_MAX_EXTRA || len >= LOGFORMAT_EXTRA_NAME_MAX) {
+		f->extra_refused_col = col;
+		return -EMLINK;
+	}
+	memcpy(f->extra_name[f->n_extra], name, len);
+	f->extra_name[f->n_extra][len] = '\0';
+	f->extra_col[f->n_extra] = col;
+	*ret_index = f->n_extra++;
+	return 0;
+}
+
+/* capture: the group_field value, 0 for a non-capturing item. */
+static void logformat_item(struct logformat *f, enum logformat_class cls, unsigned capture,
+                           int prev, int next)
+{
 	if (capture && f->ngroups >= LOGFORMAT_MAX_GROUPS) {
 		f->overflow = true;
 		return;
@@ -253,10 +271,56 @@ static void logformat_item(struct logformat *f, enum logformat_class cls,
 	puts_(f, ")");
 	if (capture) {
 		f->ngroups++;
-		f->group_field[f->ngroups] = (uint8_t)field;
-		f->has_field[field] = true;
-		f->time_field = is_time ? (uint8_t)field : f->time_field;
+		f->group_field[f->ngroups] = (uint8_t)capture;
+		if (capture < LOGFORMAT_FIELD_EXTRA) {
+			f->has_field[capture] = true;
+			if (logformat_is_time_field((enum logformat_field)capture)) {
+				f->time_field = (uint8_t)capture;
+			}
+		}
 	}
+}
+
+/* What an item captures (group_field value), 0 for nothing: a field the
+ * first time it appears (one log time at most), an extra name the first
+ * time it appears.  logformat_item marks the field as captured. */
+static int item_capture(struct logformat *f, const struct logformat_text *t,
+                        const struct logformat_piece *pc, unsigned *ret_capture)
+{
+	unsigned k;
+
+	if (pc->field == LOGFORMAT_FIELD_EXTRA) {
+		/* the column of the sigil: "$name" or "${name}" */
+		size_t at = pc->start;
+		for (int back = 0; back < 2 && at > 0 && t->text[at - 1] != ' '; back++) {
+			at--;
+			if (t->text[at] != '{') {
+				break;
+			}
+		}
+		unsigned col = t->col[at];
+		int r = extra_index(f, t->text + pc->start, pc->len, col, &k);
+		if (r < 0) {
+			return r;
+		}
+		*ret_capture = f->has_extra[k] ? 0 : LOGFORMAT_FIELD_EXTRA + k;
+		f->has_extra[k] = true;
+		return 0;
+	}
+	enum logformat_field field = (enum logformat_field)pc->field;
+	bool is_time = logformat_is_time_field(field);
+	*ret_capture = 0;
+	if (field == LOGFORMAT_FIELD_NONE || field >= LOGFORMAT_FIELD_COUNT ||
+	    f->has_field[field] || (is_time && f->time_field)) {
+		return 0;
+	}
+	/* The log time is optional (only --backfill reads it): a format that
+	 * already uses every group stays valid without it. */
+	if (is_time && f->ngroups >= LOGFORMAT_MAX_GROUPS) {
+		return 0;
+	}
+	*ret_capture = field;
+	return 0;
 }
 
 static int logformat_finish(struct logformat *f)
@@ -292,8 +356,11 @@ int logformat_build(struct logformat *f, const struct logformat_text *t,
 			next = LOGFORMAT_NEXT_ITEM;
 		}
 		bool had_time = f->time_field != LOGFORMAT_FIELD_NONE;
-		logformat_item(f, (enum logformat_class)pc->cls, (enum logformat_field)pc->field,
-		               prev, next);
+		unsigned capture;
+		if (item_capture(f, t, pc, &capture) < 0) {
+			return -EMLINK;
+		}
+		logformat_item(f, (enum logformat_class)pc->cls, capture, prev, next);
 		if (!had_time && f->time_field == LOGFORMAT_FIELD_LOGTIME_STRFTIME) {
 			/* the tokenizer checked the length (logtime_format_ok) */
 			size_t n_fmt = pc->len < sizeof(f->time_format) ? pc->len : 0;
@@ -374,6 +441,14 @@ int logformat_compile(const struct logformat_dialect *d, const char *text, struc
 	r = logformat_build(f, t, pieces, n);
 	if (r == -EINVAL) {
 		logformat_set_error(err, 0, "%s", d->no_status);
+	} else if (r == -EMLINK) {
+		logformat_set_error(err, f->extra_refused_col,
+		                    "log format uses more than %d variables the exporter does "
+		                    "not know (the next one at column %u), or one with a name "
+		                    "longer than %d bytes",
+		                    LOGFORMAT_MAX_EXTRA, f->extra_refused_col,
+		                    LOGFORMAT_EXTRA_NAME_MAX - 1);
+		r = -EINVAL;
 	} else if (r < 0) {
 		logformat_set_error(err, 0, "%s", d->too_long);
 	}

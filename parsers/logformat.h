@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "parsers/logtime.h"
+#include "parsers/record.h"
 
 /* Record fields a capture group can feed. */
 enum logformat_field {
@@ -47,6 +48,13 @@ enum logformat_field {
 	LOGFORMAT_FIELD_COUNT
 };
 
+/* Extra captures (record.h extra[]): group_field value
+ * LOGFORMAT_FIELD_EXTRA + k feeds extra[k].  Outside enum logformat_field
+ * so tables indexed by field stay small. */
+#define LOGFORMAT_FIELD_EXTRA 64u
+#define LOGFORMAT_MAX_EXTRA LOG_RECORD_MAX_EXTRA
+#define LOGFORMAT_EXTRA_NAME_MAX 64 /* bytes of a name, with NUL */
+
 /* Value classes: what text an item can produce. */
 enum logformat_class {
 	LOGFORMAT_TOKEN,      /* no spaces: ids, schemes, ISO times */
@@ -75,6 +83,12 @@ struct logformat {
 	uint8_t time_field;                   /* the LOGTIME field captured, NONE: no time */
 	char time_format[LOGTIME_MAX_FORMAT]; /* its strftime format (LOGTIME_STRFTIME),
 	                                         NUL-terminated */
+	/* extra captures, in order of first appearance: names and 1-based columns */
+	unsigned n_extra;
+	char extra_name[LOGFORMAT_MAX_EXTRA][LOGFORMAT_EXTRA_NAME_MAX];
+	unsigned extra_col[LOGFORMAT_MAX_EXTRA];
+	bool has_extra[LOGFORMAT_MAX_EXTRA];
+	unsigned extra_refused_col; /* column of the first name past LOGFORMAT_MAX_EXTRA */
 };
 
 /* Format text after removing config-file quoting, with the 1-based column
@@ -88,21 +102,26 @@ struct logformat_text {
 };
 
 /* One piece of a tokenised format: a literal run of text[start..start+len)
- * or an item of class cls feeding field. */
+ * or an item of class cls feeding field.  An item has no text of its own,
+ * except a LOGFORMAT_FIELD_LOGTIME_STRFTIME item (start/len give its
+ * strftime format in the text) and an extra capture: a tokenizer marks one
+ * with field LOGFORMAT_FIELD_EXTRA and its name as text[start..start+len)
+ * (without the dialect's sigil); logformat_build numbers the distinct names
+ * in order of first appearance (one name used twice is one capture). */
 struct logformat_piece {
 	unsigned start, len;
 	bool is_item;
 	uint8_t cls;   /* enum logformat_class */
-	uint8_t field; /* enum logformat_field */
+	uint8_t field; /* enum logformat_field, or LOGFORMAT_FIELD_EXTRA */
 };
-/* An item has no text of its own, except a LOGFORMAT_FIELD_LOGTIME_STRFTIME
- * item: start/len then give its strftime format in the text. */
 
 #define LOGFORMAT_MAX_PIECES 512
 
 /* Build the whole pattern from pieces over t->text (init + literals + items
- * with their neighbouring characters as context + finish).  Returns as
- * logformat_finish. */
+ * with their neighbouring characters as context + finish).  Returns 0;
+ * -EINVAL when nothing feeds the status; -E2BIG when the pattern does not
+ * fit; -EMLINK with extra_refused_col set past LOGFORMAT_MAX_EXTRA extra
+ * names (or for a name longer than LOGFORMAT_EXTRA_NAME_MAX - 1). */
 int logformat_build(struct logformat *f, const struct logformat_text *t,
                     const struct logformat_piece *pieces, size_t n);
 

@@ -48,11 +48,14 @@ struct log_parser {
 	pcre2_jit_stack *jit_stack;
 	bool jit;
 	unsigned ngroups;
-	uint8_t *group_field; /* [ngroups + 1], enum logformat_field */
+	uint8_t *group_field; /* [ngroups + 1], enum logformat_field or FIELD_EXTRA + k */
 	char *pattern;
 	struct jsonline *json;
 	uint8_t time_form;                    /* enum logtime_form */
 	char time_format[LOGTIME_MAX_FORMAT]; /* for LOGTIME_STRFTIME */
+	size_t n_extra;
+	char (*extra_name)[LOGFORMAT_EXTRA_NAME_MAX]; /* [n_extra] */
+	unsigned extra_col[LOGFORMAT_MAX_EXTRA];
 };
 
 struct preset {
@@ -125,6 +128,7 @@ void logparse_destroy(struct log_parser *p)
 	pcre2_code_free(p->code);
 	free(p->group_field);
 	free(p->pattern);
+	free(p->extra_name);
 	free(p);
 }
 
@@ -136,6 +140,32 @@ bool logparse_is_jit(const struct log_parser *p)
 const char *logparse_pattern(const struct log_parser *p)
 {
 	return p != NULL ? p->pattern : NULL;
+}
+
+size_t logparse_extra_count(const struct log_parser *p)
+{
+	return p != NULL ? p->n_extra : 0;
+}
+
+const char *logparse_extra_name(const struct log_parser *p, size_t i)
+{
+	return p != NULL && i < p->n_extra ? p->extra_name[i] : NULL;
+}
+
+unsigned logparse_extra_column(const struct log_parser *p, size_t i)
+{
+	return p != NULL && i < p->n_extra ? p->extra_col[i] : 0;
+}
+
+int logparse_extra_find(const struct log_parser *p, const char *name, size_t *ret_index)
+{
+	for (size_t i = 0; p != NULL && name != NULL && i < p->n_extra; i++) {
+		if (strcmp(p->extra_name[i], name) == 0) {
+			*ret_index = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static enum logformat_field field_from_name(const char *name)
@@ -256,6 +286,16 @@ static int compile_format(struct log_parser *p, enum logparse_kind kind, const c
 	memcpy(p->group_field, f->group_field, f->ngroups + 1);
 	p->time_form = (uint8_t)logformat_time_form((enum logformat_field)f->time_field);
 	memcpy(p->time_format, f->time_format, sizeof(p->time_format));
+	if (f->n_extra > 0) {
+		p->extra_name = calloc(f->n_extra, sizeof(*p->extra_name));
+		if (p->extra_name == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(p->extra_name, f->extra_name, f->n_extra * sizeof(*p->extra_name));
+		memcpy(p->extra_col, f->extra_col, f->n_extra * sizeof(*p->extra_col));
+		p->n_extra = f->n_extra;
+	}
 	r = compile_pattern(p, f->pattern, true, opts, err);
 out:
 	free(f);
@@ -374,11 +414,20 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 	}
 	/* the match succeeded, so the line parses: fill *ret in place */
 	fieldconv_init(ret);
+	ret->n_extra = (unsigned)p->n_extra;
+	for (size_t k = 0; k < p->n_extra; k++) {
+		ret->extra[k] = (struct str_view){line, 0};
+	}
 	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
 	unsigned top = (unsigned)rc - 1 < p->ngroups ? (unsigned)rc - 1 : p->ngroups;
 	for (unsigned g = 1; g <= top; g++) {
 		PCRE2_SIZE a = ov[2 * g], b = ov[2 * g + 1];
 		if (a == PCRE2_UNSET || p->group_field[g] == LOGFORMAT_FIELD_NONE) {
+			continue;
+		}
+		if (p->group_field[g] >= LOGFORMAT_FIELD_EXTRA) {
+			ret->extra[p->group_field[g] - LOGFORMAT_FIELD_EXTRA] =
+			    (struct str_view){line + a, b - a};
 			continue;
 		}
 		fieldconv_apply(ret, (enum logformat_field)p->group_field[g], line + a, b - a,

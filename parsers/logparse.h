@@ -90,6 +90,19 @@ int logparse_kind_from_name(const char *name, enum logparse_kind *ret_kind);
  * the keys that map to the time (LOGTIME_AUTO). */
 enum logtime_form logparse_time_form(const struct log_parser *p);
 
+/* Extra captures: values the parser keeps besides the named record fields
+ * (today the nginx variables the exporter does not know, read as opaque
+ * text), numbered by first appearance in the format; each line fills
+ * record.extra[0..n) with their text as logged ("-" included).  Count,
+ * name (without '$'; borrowed from the parser), and the 1-based column of
+ * its first use in the format text.  Out-of-range i: NULL / 0. */
+size_t logparse_extra_count(const struct log_parser *p);
+const char *logparse_extra_name(const struct log_parser *p, size_t i);
+unsigned logparse_extra_column(const struct log_parser *p, size_t i);
+
+/* Index of the extra capture called name: 0 and *ret_index, or -ENOENT. */
+int logparse_extra_find(const struct log_parser *p, const char *name, size_t *ret_index);
+
 /* Whether the pattern runs through the JIT (false: interpreter). */
 bool logparse_is_jit(const struct log_parser *p);
 

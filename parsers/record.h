@@ -6,6 +6,13 @@
  * unescaped values): borrowed until the next parse call on the same parser.
  * has_* flags tell which optional fields the format provided; a field the
  * format provides but the line shows as "-" stays unset.
+ *
+ * extra[] holds the parser's extra captures: values of format items that
+ * feed none of the named fields but that the parser was built to keep
+ * (today the nginx variables it does not know, read as opaque text).  They
+ * are addressed by index; the parser names them (logparse_extra_name).
+ * Only extra[0..n_extra) is written per line, so the array costs nothing
+ * for formats without extras.
  */
 #ifndef PARSERS_RECORD_H
 #define PARSERS_RECORD_H
@@ -18,6 +25,9 @@ struct str_view {
 	const char *ptr;
 	size_t len;
 };
+
+/* Extra captures a parser can keep per line (see extra[] below). */
+#define LOG_RECORD_MAX_EXTRA 16
 
 struct log_record {
 	unsigned status_slot;     /* see status.h; always set on success */
@@ -42,6 +52,8 @@ struct log_record {
 	bool has_request_time;
 	bool has_upstream_time;
 	bool has_upstream_status;
+	unsigned n_extra;                            /* extra[] entries set by this line */
+	struct str_view extra[LOG_RECORD_MAX_EXTRA]; /* keep last: not zeroed per line */
 };
 
 #endif

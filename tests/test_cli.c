@@ -104,7 +104,9 @@ static void test_build_errors(void **state)
 	    {"--format combind a.log", "--format: unknown format 'combind'"},
 	    {"--format nginx a.log", "--format nginx needs --log-format"},
 	    {"--log-format $x a.log", "--log-format needs --format nginx|apache|json|regex"},
-	    {"--format nginx --log-format $nosuch a.log", "--log-format: unknown nginx variable"},
+	    {"--format nginx --log-format $nosuch a.log",
+	     "--log-format: nginx log format has no $status"},
+	    {"--format nginx --log-format $status$ a.log", "--log-format: bad variable reference"},
 	    {"--label code=1 a.log", "--label code=1: 'code' is not a usable label name"},
 	    {"--label metric=x a.log",
 	     "--label metric=x: 'metric' is not a usable label name: the exporter sets it itself "

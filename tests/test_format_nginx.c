@@ -138,11 +138,13 @@ static void t_errors(void **state)
 		const char *needle;
 		size_t column;
 	} rows[] = {
-	    {"$status $foo", "unknown nginx variable $foo", 9},
-	    {"$status $upstream_foo", "$upstream_foo", 9},
 	    /* column counts in the pasted text, across config quoting */
-	    {"log_format x '$status '\n  '$nope';", "$nope", 28},
+	    {"log_format x '$status '\n  '$nope$';", "bad variable", 33},
 	    {"log_format x escape=yaml '$status';", "yaml", 14},
+	    /* 17 distinct unknown variables: the 17th is named by its column */
+	    {"$status $a $b $c $d $e $f $g $h $i $j $k $l $m $n $o $p $q", "more than 16", 57},
+	    {"$status $x01234567890123456789012345678901234567890123456789012345678901234",
+	     "longer than 63", 9},
 	    {"$status ${status", "bad variable", 9},
 	    {"$status $", "bad variable", 9},
 	    {"log_format x '$status' trailing", "unexpected text", 24},
@@ -162,6 +164,43 @@ static void t_errors(void **state)
 		}
 		free(f);
 	}
+}
+
+/* Variables the table does not know become opaque extra captures, named
+ * and numbered by first appearance; one used twice is one capture; known
+ * fields keep their groups. */
+static void t_unknown_variables(void **state)
+{
+	static const char fmt[] =
+	    "log_format x '$remote_addr [$time_local] \"$request\" $status '\n"
+	    "  '$process_time \"$geo_city\" ${process_time} [$tier]';";
+	struct logformat *f = malloc(sizeof(*f));
+	struct logparse_error err;
+	char buf[512];
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(format_nginx_compile(fmt, f, &err), 0);
+	assert_int_equal(f->n_extra, 3);
+	assert_string_equal(f->extra_name[0], "process_time");
+	assert_string_equal(f->extra_name[1], "geo_city");
+	assert_string_equal(f->extra_name[2], "tier");
+	/* columns of the '$' in the pasted text */
+	assert_int_equal(f->extra_col[0], 66);
+	assert_int_equal(f->extra_col[1], 81);
+	assert_int_equal(f->extra_col[2], 109);
+	groups_string(f, buf, sizeof(buf));
+	/* extras print as "" (no record field): 3 of them */
+	assert_string_equal(buf, "remote_addr,request,status,,,");
+	assert_int_equal(f->group_field[4], LOGFORMAT_FIELD_EXTRA + 0);
+	assert_int_equal(f->group_field[5], LOGFORMAT_FIELD_EXTRA + 1);
+	assert_int_equal(f->group_field[6], LOGFORMAT_FIELD_EXTRA + 2);
+	/* a token outside quotes, the quoted-string piece inside, "anything but ]" in [] */
+	assert_non_null(strstr(f->pattern, " ([^ ]*+) \"([^\"\\\\]*+"));
+	assert_non_null(strstr(f->pattern, "\\[([^\\]]*+)\\]"));
+	/* $status stays required even with extras */
+	assert_int_equal(format_nginx_compile("$process_time $tier", f, &err), -EINVAL);
+	assert_non_null(strstr(err.message, "no $status"));
+	free(f);
 }
 
 static void t_too_long(void **state)
@@ -192,8 +231,11 @@ static void t_too_long(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_groups),           cmocka_unit_test(t_config_quoting),
-	    cmocka_unit_test(t_combined_pattern), cmocka_unit_test(t_errors),
+	    cmocka_unit_test(t_groups),
+	    cmocka_unit_test(t_config_quoting),
+	    cmocka_unit_test(t_combined_pattern),
+	    cmocka_unit_test(t_errors),
+	    cmocka_unit_test(t_unknown_variables),
 	    cmocka_unit_test(t_too_long),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -673,8 +673,8 @@ struct bad_format {
 static void t_format_errors(void **state)
 {
 	static const struct bad_format rows[] = {
-	    {LOGPARSE_NGINX, "$remote_addr $foo $status", "$foo", 14},
-	    {LOGPARSE_NGINX, "log_format x '$status $bogus_var';", "$bogus_var", 23},
+	    {LOGPARSE_NGINX, "$remote_addr $ $status", "bad variable", 14},
+	    {LOGPARSE_NGINX, "log_format x '$status ${bogus_var';", "bad variable", 23},
 	    {LOGPARSE_NGINX, "log_format x escape=xml '$status';", "xml", 0},
 	    {LOGPARSE_NGINX, "$remote_addr $request", "$status", 0},
 	    {LOGPARSE_NGINX, "$status ${unterminated", "column 9", 9},
@@ -704,6 +704,60 @@ static void t_format_errors(void **state)
 		}
 		assert_ptr_equal(p, (struct log_parser *)0x1);
 	}
+}
+
+/* A format with two user-defined variables (map / set / a module's): the
+ * parser reads them as opaque fields and hands them out by index. */
+static void t_user_variables(void **state)
+{
+	static const char fmt[] = "$remote_addr [$time_local] \"$request\" $status "
+	                          "$process_time \"$geo_city\" ${process_time}";
+	struct log_parser *p = NULL;
+	struct logparse_error err;
+	struct log_record r;
+	size_t k = 99;
+	static const char line[] = "10.0.0.1 [17/May/2015:20:05:16 +0000] \"GET /a HTTP/1.1\" 404 "
+	                           "0.25 \"Sankt Gallen \\x22CH\\x22\" 0.25";
+	(void)state;
+	assert_int_equal(logparse_create(LOGPARSE_NGINX, fmt, &p, &err), 0);
+	assert_int_equal(logparse_extra_count(p), 2);
+	assert_string_equal(logparse_extra_name(p, 0), "process_time");
+	assert_string_equal(logparse_extra_name(p, 1), "geo_city");
+	assert_null(logparse_extra_name(p, 2));
+	assert_int_equal(logparse_extra_column(p, 0), 47);
+	assert_int_equal(logparse_extra_column(p, 1), 62);
+	assert_int_equal(logparse_extra_find(p, "geo_city", &k), 0);
+	assert_int_equal(k, 1);
+	assert_int_equal(logparse_extra_find(p, "city", &k), -ENOENT);
+	assert_int_equal(logparse_line(p, line, strlen(line), &r), 0);
+	assert_string_equal(status_slot_code(r.status_slot), "404");
+	assert_int_equal(r.n_extra, 2);
+	assert_int_equal(r.extra[0].len, 4);
+	assert_memory_equal(r.extra[0].ptr, "0.25", 4);
+	assert_int_equal(r.extra[1].len, strlen("Sankt Gallen \\x22CH\\x22"));
+	assert_memory_equal(r.extra[1].ptr, "Sankt Gallen", 12);
+	/* "-" is a value like any other for an opaque field */
+	static const char dash[] = "10.0.0.1 [17/May/2015:20:05:16 +0000] \"GET / HTTP/1.1\" 200 "
+	                           "- \"-\" -";
+	assert_int_equal(logparse_line(p, dash, strlen(dash), &r), 0);
+	assert_int_equal(r.extra[0].len, 1);
+	assert_int_equal(r.extra[1].len, 1);
+	/* an unquoted opaque value holding a blank fails the line, never shifts fields */
+	static const char blank[] = "10.0.0.1 [17/May/2015:20:05:16 +0000] \"GET / HTTP/1.1\" "
+	                            "200 0 1 \"x\" 0";
+	assert_int_equal(logparse_line(p, blank, strlen(blank), &r), -EINVAL);
+	logparse_destroy(p);
+	/* formats without extras report none, and records say so */
+	assert_int_equal(logparse_create(LOGPARSE_PRESET, "combined", &p, &err), 0);
+	assert_int_equal(logparse_extra_count(p), 0);
+	assert_int_equal(logparse_extra_find(p, "geo_city", &k), -ENOENT);
+	static const char comb[] = "1.2.3.4 - - [17/May/2015:20:05:16 +0000] \"GET / HTTP/1.1\" "
+	                           "200 5 \"-\" \"ua\"";
+	assert_int_equal(logparse_line(p, comb, strlen(comb), &r), 0);
+	assert_int_equal(r.n_extra, 0);
+	logparse_destroy(p);
+	assert_int_equal(logparse_extra_count(NULL), 0);
+	assert_null(logparse_extra_name(NULL, 0));
 }
 
 /* Real variable families and specifiers that are not extracted still compile. */
@@ -1014,6 +1068,7 @@ int main(void)
 	    cmocka_unit_test(t_kind_from_name),
 	    cmocka_unit_test(t_format_errors),
 	    cmocka_unit_test(t_known_items_compile),
+	    cmocka_unit_test(t_user_variables),
 	    cmocka_unit_test(t_raw_regex),
 	    cmocka_unit_test(t_catastrophic_bounded),
 	    cmocka_unit_test(t_long_hostile_lines),
