@@ -183,8 +183,8 @@ static void fill_flat(struct metrics *m)
 
 static void fill_field_labels(struct metrics *m)
 {
-	static const struct config_field_label fl = {(char *)"vhost", CONFIG_FIELD_VHOST, NULL,
-	                                             NULL};
+	static const struct config_field_label fl = {.name = (char *)"vhost",
+	                                             .field = CONFIG_FIELD_VHOST};
 	struct metrics_source *s;
 	char host[32];
 
@@ -263,8 +263,11 @@ static double bench_observe(enum mode mode, size_t n)
 {
 	static const char *const methods[] = {"GET", "GET", "GET", "POST", "HEAD", "PUT"};
 	static const unsigned codes[] = {200, 200, 200, 200, 304, 404, 301, 500, 502, 499};
-	static const struct config_field_label fl = {(char *)"vhost", CONFIG_FIELD_VHOST,
-	                                             (char *)"(?:www\\.)?(.+)", (char *)"$1"};
+	static const struct config_rule rule = {(char *)"(?:www\\.)?(.+)", (char *)"$1"};
+	static const struct config_field_label fl = {.name = (char *)"vhost",
+	                                             .field = CONFIG_FIELD_VHOST,
+	                                             .rules = (struct config_rule *)&rule,
+	                                             .n_rules = 1};
 	static struct log_record recs[RECORDS];
 	static char hosts[RECORDS][32];
 	struct metrics *m = registry(0);

@@ -110,6 +110,19 @@ int config_parse_size(const char *text, uint64_t *ret_bytes)
 	return -EINVAL;
 }
 
+static void field_label_finish(struct config_field_label *f)
+{
+	free(f->name);
+	free(f->variable);
+	for (size_t i = 0; i < f->n_rules; i++) {
+		free(f->rules[i].match);
+		free(f->rules[i].replacement);
+	}
+	free(f->rules);
+	free(f->default_value);
+	memset(f, 0, sizeof(*f));
+}
+
 static void source_finish(struct config_source *s)
 {
 	free(s->name);
@@ -122,9 +135,7 @@ static void source_finish(struct config_source *s)
 		free(s->labels[i].value);
 	}
 	for (size_t i = 0; i < s->n_field_labels; i++) {
-		free(s->field_labels[i].name);
-		free(s->field_labels[i].match);
-		free(s->field_labels[i].replacement);
+		field_label_finish(&s->field_labels[i]);
 	}
 }
 
@@ -396,17 +407,85 @@ int config_source_add_field_label(struct config_source *s, const char *name,
 	memset(f, 0, sizeof(*f));
 	f->field = field;
 	f->name = strdup(name);
-	f->match = dup_str(match);
-	f->replacement = dup_str(replacement);
-	if (!f->name || (match && !f->match) || (replacement && !f->replacement)) {
-		free(f->name);
-		free(f->match);
-		free(f->replacement);
-		memset(f, 0, sizeof(*f));
+	if (!f->name || (match && config_field_label_add_rule(f, match, replacement) < 0)) {
+		field_label_finish(f);
 		return -ENOMEM;
 	}
 	s->n_field_labels++;
 	return 0;
+}
+
+int config_field_label_add_rule(struct config_field_label *f, const char *match,
+                                const char *replacement)
+{
+	struct config_rule *grown, *ru;
+
+	if (!match) {
+		return -EINVAL;
+	}
+	if (f->n_rules >= CONFIG_MAX_RULES) {
+		return -ENOSPC;
+	}
+	grown = realloc(f->rules, (f->n_rules + 1) * sizeof(*grown));
+	if (!grown) {
+		return -ENOMEM;
+	}
+	f->rules = grown;
+	ru = &f->rules[f->n_rules];
+	ru->match = strdup(match);
+	ru->replacement = dup_str(replacement);
+	if (!ru->match || (replacement && !ru->replacement)) {
+		free(ru->match);
+		free(ru->replacement);
+		return -ENOMEM;
+	}
+	f->n_rules++;
+	return 0;
+}
+
+int config_field_label_set_default(struct config_field_label *f, const char *value)
+{
+	char why[128];
+
+	if (value && config_check_label_value(value, why, sizeof(why)) < 0) {
+		return -EINVAL;
+	}
+	return config_set_string(&f->default_value, value);
+}
+
+int config_field_label_set_variable(struct config_field_label *f, const char *name, size_t index)
+{
+	if (!name || !name[0]) {
+		return -EINVAL;
+	}
+	if (config_set_string(&f->variable, name) < 0) {
+		return -ENOMEM;
+	}
+	f->field = CONFIG_FIELD_VARIABLE;
+	f->variable_index = index;
+	return 0;
+}
+
+static bool same_opt(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool config_field_label_equal(const struct config_field_label *a,
+                              const struct config_field_label *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->field != b->field ||
+	    !same_opt(a->variable, b->variable) || a->variable_index != b->variable_index ||
+	    a->n_rules != b->n_rules || !same_opt(a->default_value, b->default_value)) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n_rules; i++) {
+		if (strcmp(a->rules[i].match, b->rules[i].match) != 0 ||
+		    !same_opt(a->rules[i].replacement, b->rules[i].replacement)) {
+			return false;
+		}
+	}
+	return true;
 }
 
 int config_field_from_name(const char *name, enum config_field *ret_field)

@@ -19,27 +19,44 @@
 #define CONFIG_MAX_STATIC_LABELS 16
 #define CONFIG_MAX_BUCKETS 40
 #define CONFIG_MAX_FIELD_LABELS 4
+#define CONFIG_MAX_RULES 64        /* rewrite rules per field label */
 #define CONFIG_LISTEN_HOST_MAX 64  /* longest host part of a listen address, with NUL */
 #define CONFIG_LABEL_VALUE_MAX 256 /* bytes of a source name or static label value */
 #define CONFIG_DEFAULT_NEW_SERIES_HOLD_MS 60000u      /* Prometheus's default scrape interval */
 #define CONFIG_MAX_NEW_SERIES_HOLD_MS 3600000u        /* 1h: longer holds hide too much */
 #define CONFIG_DEFAULT_CATCHUP_MAX_BYTES (4ull << 30) /* per source, see README */
 
-/* Record fields that can become labels (see metrics.c for the semantics). */
+/* Record fields that can become labels (see series.c for the semantics). */
 enum config_field {
 	CONFIG_FIELD_VHOST,
 	CONFIG_FIELD_PATH,
 	CONFIG_FIELD_UPSTREAM_STATUS,
+	CONFIG_FIELD_VARIABLE, /* one of the parser's extra captures, by name */
 };
 
-/* A label taken from a record field, optionally rewritten: when match (a
- * pcre2 pattern) is set, a matching value becomes replacement with $1..$9
- * substituted and a non-matching value becomes "other". */
+/* One rewrite rule: a value the pcre2 pattern match fully matches (anchored
+ * at both ends) becomes replacement with $0..$9 substituted. */
+struct config_rule {
+	char *match;
+	char *replacement; /* NULL: "$0" */
+};
+
+/* A label taken from a record field, optionally rewritten by an ordered
+ * list of rules: the first rule that matches gives the value, a value no
+ * rule matches becomes default_value.  Without rules the value is used as
+ * is.  For CONFIG_FIELD_VARIABLE, variable names the extra capture (an
+ * nginx variable the exporter does not know, without '$') and
+ * variable_index is its index among the parser's extra captures for the
+ * source's format (logparse_extra_find), set by whoever checked the name
+ * against the format (the YAML reader). */
 struct config_field_label {
 	char *name; /* label name, e.g. "vhost" */
 	enum config_field field;
-	char *match;       /* NULL: value used as is */
-	char *replacement; /* NULL: "$0" */
+	char *variable; /* CONFIG_FIELD_VARIABLE only, else NULL */
+	size_t variable_index;
+	struct config_rule *rules; /* [n_rules], at most CONFIG_MAX_RULES */
+	size_t n_rules;
+	char *default_value; /* NULL: "other"; meaningful with rules only */
 };
 
 struct config_label {
@@ -109,12 +126,34 @@ int config_source_add_path(struct config_source *s, const char *path);
  * -ENOSPC, -ENOMEM. */
 int config_source_add_label(struct config_source *s, const char *name, const char *value);
 
-/* Append a field label (strings copied; match/replacement may be NULL):
- * 0, -EINVAL (bad or reserved name; "path" is allowed), -ENOSPC, -ENOMEM.  The match pattern is
- * not compiled here (see config_yaml.c). */
+/* Append a field label (strings copied) with one rule when match is set
+ * (replacement may be NULL), none otherwise; more rules, a default and a
+ * variable source are added to s->field_labels[s->n_field_labels - 1] with
+ * the functions below.  0, -EINVAL (bad or reserved name; "path" is
+ * allowed), -ENOSPC, -ENOMEM.  The match pattern is not compiled here (see
+ * config_yaml.c). */
 int config_source_add_field_label(struct config_source *s, const char *name,
                                   enum config_field field, const char *match,
                                   const char *replacement);
+
+/* Append a rule to a field label (strings copied; replacement may be
+ * NULL): 0, -EINVAL (match NULL), -ENOSPC (CONFIG_MAX_RULES), -ENOMEM.
+ * The pattern is not compiled here. */
+int config_field_label_add_rule(struct config_field_label *f, const char *match,
+                                const char *replacement);
+
+/* Set the value for values no rule matches (copied; NULL: "other"):
+ * 0, -EINVAL (refused by config_check_label_value), -ENOMEM. */
+int config_field_label_set_default(struct config_field_label *f, const char *value);
+
+/* Make f take its value from the parser's extra capture called name
+ * (without '$') at index: 0, -EINVAL (empty name), -ENOMEM. */
+int config_field_label_set_variable(struct config_field_label *f, const char *name, size_t index);
+
+/* Whether two field labels are defined the same (name, field, variable,
+ * rules in order, default). */
+bool config_field_label_equal(const struct config_field_label *a,
+                              const struct config_field_label *b);
 
 /* Field name ("vhost", "path", "upstream_status") to enum: 0 or -EINVAL. */
 int config_field_from_name(const char *name, enum config_field *ret_field);

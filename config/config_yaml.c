@@ -305,8 +305,12 @@ static const char *const source_keys[S_COUNT] = {
     "name", "format", "log_format", "paths", "labels", "field_labels",
 };
 
-enum { F_NAME, F_FIELD, F_MATCH, F_REPLACEMENT, F_COUNT };
-static const char *const field_label_keys[F_COUNT] = {"name", "field", "match", "replacement"};
+enum { F_NAME, F_FIELD, F_MATCH, F_REPLACEMENT, F_RULES, F_DEFAULT, F_COUNT };
+static const char *const field_label_keys[F_COUNT] = {"name",        "field", "match",
+                                                      "replacement", "rules", "default"};
+
+enum { R_MATCH, R_REPLACEMENT, R_COUNT };
+static const char *const rule_keys[R_COUNT] = {"match", "replacement"};
 
 static bool label_taken(const struct config_source *s, const char *name)
 {
@@ -451,13 +455,156 @@ static int check_match(struct reader *r, yaml_node_t *mn, yaml_node_t *rn, const
 	return 0;
 }
 
+/* One entry of a field label's rules: {match, replacement}, checked as
+ * the exporter compiles it, appended to f. */
+static int read_rule(struct reader *r, yaml_node_t *n, const char *path,
+                     struct config_field_label *f)
+{
+	yaml_node_t *v[R_COUNT];
+	const char *str[R_COUNT] = {NULL, NULL};
+	char kp[YAMLDOC_PATH_MAX];
+	int e;
+
+	e = yamldoc_map(&r->d, n, path, rule_keys, R_COUNT, v);
+	if (e == 0 && n->type != YAML_MAPPING_NODE) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "expected a mapping with match and replacement");
+	}
+	for (size_t i = 0; e == 0 && i < R_COUNT; i++) {
+		yamldoc_path_key(kp, sizeof(kp), path, rule_keys[i]);
+		if (!v[i] && i == R_MATCH) {
+			return yamldoc_fail(&r->d, n, kp, "missing (required)");
+		}
+		if (v[i]) {
+			e = yamldoc_string(&r->d, v[i], kp, &str[i]);
+		}
+	}
+	if (e == 0) {
+		e = check_match(r, v[R_MATCH], v[R_REPLACEMENT], path, str[R_MATCH],
+		                str[R_REPLACEMENT]);
+	}
+	if (e == 0 && config_field_label_add_rule(f, str[R_MATCH], str[R_REPLACEMENT]) < 0) {
+		return fail_oom(r);
+	}
+	return e;
+}
+
+static int read_rules(struct reader *r, yaml_node_t *n, const char *path,
+                      struct config_field_label *f)
+{
+	yaml_node_item_t *items;
+	size_t count;
+	char kp[YAMLDOC_PATH_MAX];
+	int e;
+
+	e = yamldoc_seq(&r->d, n, path, &items, &count);
+	if (e == 0 && (count == 0 || count > CONFIG_MAX_RULES)) {
+		return yamldoc_fail(&r->d, n, path, "needs 1 to %u rules, got %zu",
+		                    CONFIG_MAX_RULES, count);
+	}
+	for (size_t i = 0; e == 0 && i < count; i++) {
+		yamldoc_path_index(kp, sizeof(kp), path, i);
+		e = read_rule(r, yamldoc_node(&r->d, items[i]), kp, f);
+	}
+	return e;
+}
+
+/* "name, name" of the parser's extra captures (the format's own variables). */
+static void extra_list(const struct log_parser *p, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < logparse_extra_count(p) && o < size; i++) {
+		int n =
+		    snprintf(buf + o, size - o, "%s%s", i ? ", " : "", logparse_extra_name(p, i));
+		if (n < 0) {
+			return;
+		}
+		o += (size_t)n;
+	}
+}
+
+/* The field a label reads: a record field by name, or one of the format's
+ * own variables ("name" or "$name") the parser captures as an extra. */
+static int resolve_field(struct reader *r, yaml_node_t *n, const char *kp, const char *name,
+                         const struct log_parser *p, struct config_field_label *f)
+{
+	char vars[512];
+	const char *var = name[0] == '$' ? name + 1 : name;
+	size_t index;
+
+	if (name[0] != '$' && config_field_from_name(name, &f->field) == 0) {
+		return 0;
+	}
+	if (logparse_extra_find(p, var, &index) == 0) {
+		return config_field_label_set_variable(f, var, index) < 0 ? fail_oom(r) : 0;
+	}
+	extra_list(p, vars, sizeof(vars));
+	if (vars[0]) {
+		return yamldoc_fail(&r->d, n, kp,
+		                    "unknown field '%s' (vhost, path, upstream_status, or one of "
+		                    "the log format's own variables: %s)",
+		                    name, vars);
+	}
+	return yamldoc_fail(&r->d, n, kp,
+	                    "unknown field '%s' (vhost, path, upstream_status; the log format "
+	                    "has no variables of its own to take a label from)",
+	                    name);
+}
+
+/* match/replacement (one rule), rules (a list) and default: checked and
+ * added to f. */
+static int read_rewrite(struct reader *r, yaml_node_t **v, const char **str, const char *path,
+                        struct config_field_label *f)
+{
+	char kp[YAMLDOC_PATH_MAX], why[256];
+	int e = 0;
+
+	if (str[F_MATCH] && v[F_RULES]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "rules");
+		return yamldoc_fail(&r->d, v[F_RULES], kp,
+		                    "not allowed with 'match' (put that rule in the list)");
+	}
+	if (str[F_REPLACEMENT] && !str[F_MATCH]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "replacement");
+		return yamldoc_fail(&r->d, v[F_REPLACEMENT], kp, "needs 'match'");
+	}
+	if (v[F_DEFAULT] && !str[F_MATCH] && !v[F_RULES]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "default");
+		return yamldoc_fail(&r->d, v[F_DEFAULT], kp, "needs 'match' or 'rules'");
+	}
+	if (str[F_MATCH]) {
+		e = check_match(r, v[F_MATCH], v[F_REPLACEMENT], path, str[F_MATCH],
+		                str[F_REPLACEMENT]);
+		if (e == 0 &&
+		    config_field_label_add_rule(f, str[F_MATCH], str[F_REPLACEMENT]) < 0) {
+			return fail_oom(r);
+		}
+	}
+	if (e == 0 && v[F_RULES]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "rules");
+		e = read_rules(r, v[F_RULES], kp, f);
+	}
+	if (e == 0 && str[F_DEFAULT]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "default");
+		if (config_check_label_value(str[F_DEFAULT], why, sizeof(why)) < 0) {
+			return yamldoc_fail(&r->d, v[F_DEFAULT], kp, "label value %s", why);
+		}
+		if (config_field_label_set_default(f, str[F_DEFAULT]) < 0) {
+			return fail_oom(r);
+		}
+	}
+	return e;
+}
+
 static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
-                            struct config_source *s)
+                            struct config_source *s, const struct log_parser *p)
 {
 	yaml_node_t *v[F_COUNT];
-	const char *str[F_COUNT] = {NULL, NULL, NULL, NULL};
+	const char *str[F_COUNT] = {NULL};
 	char kp[YAMLDOC_PATH_MAX];
-	enum config_field field;
+	struct config_field_label *f;
 	int e;
 
 	e = yamldoc_map(&r->d, n, path, field_label_keys, F_COUNT, v);
@@ -469,7 +616,7 @@ static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
 		if (!v[i] && (i == F_NAME || i == F_FIELD)) {
 			return yamldoc_fail(&r->d, n, kp, "missing (required)");
 		}
-		if (v[i]) {
+		if (v[i] && i != F_RULES) {
 			e = yamldoc_string(&r->d, v[i], kp, &str[i]);
 		}
 	}
@@ -481,32 +628,20 @@ static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
 	if (e < 0) {
 		return e;
 	}
-	if (config_field_from_name(str[F_FIELD], &field) < 0) {
-		yamldoc_path_key(kp, sizeof(kp), path, "field");
-		return yamldoc_fail(&r->d, v[F_FIELD], kp,
-		                    "unknown field '%s' (vhost, path, upstream_status)",
-		                    str[F_FIELD]);
-	}
-	if (str[F_REPLACEMENT] && !str[F_MATCH]) {
-		yamldoc_path_key(kp, sizeof(kp), path, "replacement");
-		return yamldoc_fail(&r->d, v[F_REPLACEMENT], kp, "needs 'match'");
-	}
-	if (str[F_MATCH]) {
-		e = check_match(r, v[F_MATCH], v[F_REPLACEMENT], path, str[F_MATCH],
-		                str[F_REPLACEMENT]);
-		if (e < 0) {
-			return e;
-		}
-	}
-	if (config_source_add_field_label(s, str[F_NAME], field, str[F_MATCH], str[F_REPLACEMENT]) <
-	    0) {
+	if (config_source_add_field_label(s, str[F_NAME], CONFIG_FIELD_VHOST, NULL, NULL) < 0) {
 		return fail_oom(r);
 	}
-	return 0;
+	f = &s->field_labels[s->n_field_labels - 1];
+	yamldoc_path_key(kp, sizeof(kp), path, "field");
+	e = resolve_field(r, v[F_FIELD], kp, str[F_FIELD], p, f);
+	if (e == 0) {
+		e = read_rewrite(r, v, str, path, f);
+	}
+	return e;
 }
 
 static int read_field_labels(struct reader *r, yaml_node_t *n, const char *path,
-                             struct config_source *s)
+                             struct config_source *s, const struct log_parser *p)
 {
 	yaml_node_item_t *items;
 	size_t count;
@@ -520,7 +655,7 @@ static int read_field_labels(struct reader *r, yaml_node_t *n, const char *path,
 	}
 	for (size_t i = 0; e == 0 && i < count; i++) {
 		yamldoc_path_index(kp, sizeof(kp), path, i);
-		e = read_field_label(r, yamldoc_node(&r->d, items[i]), kp, s);
+		e = read_field_label(r, yamldoc_node(&r->d, items[i]), kp, s, p);
 	}
 	return e;
 }
@@ -528,7 +663,8 @@ static int read_field_labels(struct reader *r, yaml_node_t *n, const char *path,
 /* Check format/log_format and compile them; *ret_text is what the source
  * keeps (preset name or the format text). */
 static int read_format(struct reader *r, yaml_node_t **v, const char *path,
-                       enum logparse_kind *ret_kind, const char **ret_text)
+                       enum logparse_kind *ret_kind, const char **ret_text,
+                       struct log_parser **ret_parser)
 {
 	char kp[YAMLDOC_PATH_MAX], lkp[YAMLDOC_PATH_MAX];
 	const char *fmt, *text = NULL;
@@ -578,9 +714,9 @@ static int read_format(struct reader *r, yaml_node_t **v, const char *path,
 		return yamldoc_fail(&r->d, at, v[S_LOG_FORMAT] ? lkp : kp, "%s",
 		                    perr.message[0] ? perr.message : "bad format");
 	}
-	logparse_destroy(p);
 	*ret_kind = kind;
 	*ret_text = kind == LOGPARSE_PRESET ? fmt : text;
+	*ret_parser = p;
 	return 0;
 }
 
@@ -591,6 +727,7 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 	const char *name, *text = NULL;
 	enum logparse_kind kind = LOGPARSE_PRESET;
 	struct config_source *s;
+	struct log_parser *p = NULL; /* the source's format, compiled to check field labels */
 	int e;
 
 	e = yamldoc_map(&r->d, n, path, source_keys, S_COUNT, v);
@@ -621,11 +758,12 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 			                    i);
 		}
 	}
-	e = read_format(r, v, path, &kind, &text);
+	e = read_format(r, v, path, &kind, &text, &p);
 	if (e < 0) {
 		return e;
 	}
 	if (config_add_source(r->c, name, kind, text, &s) < 0) {
+		logparse_destroy(p);
 		return fail_oom(r);
 	}
 	yamldoc_path_key(kp, sizeof(kp), path, "paths");
@@ -636,8 +774,9 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 	}
 	if (e == 0 && v[S_FIELD_LABELS]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "field_labels");
-		e = read_field_labels(r, v[S_FIELD_LABELS], kp, s);
+		e = read_field_labels(r, v[S_FIELD_LABELS], kp, s, p);
 	}
+	logparse_destroy(p);
 	return e;
 }
 

@@ -18,7 +18,8 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  *   b <method> <class> <value>          response bytes
  *   h <req|up> <method> <class> <i|inf> <bound-bits-hex> <value>   histogram bucket
  *   s <req|up> <method> <class> <sum-bits-hex>                     histogram sum
- *   l <=name> <field> <=match|-> <=replacement|->   field-label schema
+ *   l <=name> <field> - -                          field-label schema: no rewrite
+ *   l <=name> <field> <=match> <=replacement>... [<=default>]   ordered rules
  *   R, B, H, S: the same for a field-label series, followed by one token per
  *      field label: "=" and the value with bytes outside '!'..'~' and '%'
  *      written as %XX (so "=" alone is the empty value)
@@ -34,10 +35,16 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  *
  * The "l" lines (one per field label, in label order, before the series)
  * say what each value position of R/B/H/S meant when it was saved: name,
- * record field, match and replacement ("-": no rewrite), escaped like the
- * values.  Restore maps a running label to the saved position with the same
- * name when field, match and replacement are unchanged; a label that is new,
- * or whose field or rewrite changed, gets the empty value, and a saved label
+ * record field ("vhost", "path", "upstream_status", or "$NAME" for a
+ * variable of the log format), then "- -" for no rewrite or the rules in
+ * order as match/replacement token pairs, then the default value as one
+ * more token when it is not "other" (tokens start with "=", so an odd count
+ * means a default), escaped like the values.  One rule with the "other"
+ * default is exactly the line older versions wrote for match/replacement.
+ * Restore maps a running label to the saved position with the same name
+ * when field, rules (all of them, in order) and default are unchanged; a
+ * label that is new, or whose field or rewrite changed, gets the empty
+ * value, and a saved label
  * that no longer exists is dropped (its series merge).  Every restored value
  * is still added somewhere, so totals stay exact; the overflow label set
  * (all "__overflow__") stays the overflow set.  A checkpoint without "l"
@@ -111,14 +118,25 @@ static void save_schema(const struct metrics_source *s, struct strbuf *out)
 		series_tuples_def(s->tuples, i, &d);
 		(void)strbuf_putc(out, 'l');
 		put_token(out, d.name, strlen(d.name));
-		(void)strbuf_printf(out, " %s", field_keys[d.field]);
-		if (d.match) {
-			put_token(out, d.match, strlen(d.match));
-			put_token(out, d.replacement, strlen(d.replacement));
-			(void)strbuf_putc(out, '\n');
+		if (d.field == CONFIG_FIELD_VARIABLE) {
+			(void)strbuf_printf(out, " $%s", d.variable);
 		} else {
-			(void)strbuf_puts(out, " - -\n");
+			(void)strbuf_printf(out, " %s", field_keys[d.field]);
 		}
+		if (!d.n_rules) {
+			(void)strbuf_puts(out, " - -\n");
+			continue;
+		}
+		for (size_t k = 0; k < d.n_rules; k++) {
+			const char *match, *rep;
+			series_tuples_rule(s->tuples, i, k, &match, &rep);
+			put_token(out, match, strlen(match));
+			put_token(out, rep, strlen(rep));
+		}
+		if (strcmp(d.default_value, "other") != 0) {
+			put_token(out, d.default_value, strlen(d.default_value));
+		}
+		(void)strbuf_putc(out, '\n');
 	}
 }
 
@@ -274,7 +292,10 @@ int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 	return out->error;
 }
 
-#define MAX_FIELDS (7 + CONFIG_MAX_FIELD_LABELS)
+/* series lines: 7 + one value per field label; "l" lines: 3 + two tokens
+ * per rule + the default */
+#define MAX_FIELDS (4 + 2 * CONFIG_MAX_RULES)
+_Static_assert(MAX_FIELDS >= 7 + CONFIG_MAX_FIELD_LABELS, "series lines fit");
 
 struct fields {
 	const char *p[MAX_FIELDS];
@@ -466,14 +487,42 @@ static bool token_none(const struct fields *f, size_t i)
 	return f->len[i] == 1 && f->p[i][0] == '-';
 }
 
+/* An "l" line's field token: a record field's name or "$NAME" (a variable
+ * of the log format: name characters only). */
+static bool field_token_ok(const struct fields *f)
+{
+	if (f->len[2] < 2 || f->p[2][0] != '$') {
+		return lookup_name(f, 2, field_keys, N_FIELD_KEYS) >= 0;
+	}
+	for (size_t k = 1; k < f->len[2]; k++) {
+		char c = f->p[2][k];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Rules on an "l" line: "- -", or canonical tokens: pairs and an optional default. */
+static bool rule_tokens_ok(const struct fields *f)
+{
+	if (f->n == 5 && token_none(f, 3) && token_none(f, 4)) {
+		return true;
+	}
+	for (size_t k = 3; k < f->n; k++) {
+		if (!token_canonical(f->p[k], f->len[k])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Check an "l" line; the validating pass records it (in order). */
 static int restore_schema_line(struct restore_schema *sc, const struct fields *f, bool dry)
 {
-	if (f->n != 5 || !token_canonical(f->p[1], f->len[1]) ||
-	    lookup_name(f, 2, field_keys, N_FIELD_KEYS) < 0 ||
-	    token_none(f, 3) != token_none(f, 4) ||
-	    (!token_none(f, 3) &&
-	     (!token_canonical(f->p[3], f->len[3]) || !token_canonical(f->p[4], f->len[4])))) {
+	if (f->n < 5 || !token_canonical(f->p[1], f->len[1]) || !field_token_ok(f) ||
+	    !rule_tokens_ok(f)) {
 		return -EINVAL;
 	}
 	if (!dry) {
@@ -490,6 +539,40 @@ static int restore_schema_line(struct restore_schema *sc, const struct fields *f
 	}
 	sc->def[sc->n++] = *f;
 	return 0;
+}
+
+/* Whether a saved "l" line defines running label j exactly (field, every
+ * rule in order, default). */
+static bool same_def(const struct metrics_source *s, size_t j, const struct series_label_def *d,
+                     const struct fields *l)
+{
+	size_t tokens = l->n - 3;
+
+	if (d->field == CONFIG_FIELD_VARIABLE) {
+		if (l->p[2][0] != '$' || l->len[2] != strlen(d->variable) + 1 ||
+		    memcmp(l->p[2] + 1, d->variable, l->len[2] - 1) != 0) {
+			return false;
+		}
+	} else if (lookup_name(l, 2, field_keys, N_FIELD_KEYS) != (int)d->field) {
+		return false;
+	}
+	if (!d->n_rules) {
+		return token_none(l, 3);
+	}
+	if (token_none(l, 3) || tokens / 2 != d->n_rules) {
+		return false;
+	}
+	for (size_t k = 0; k < d->n_rules; k++) {
+		const char *match, *rep;
+		series_tuples_rule(s->tuples, j, k, &match, &rep);
+		if (!token_is(l->p[3 + 2 * k], l->len[3 + 2 * k], match) ||
+		    !token_is(l->p[4 + 2 * k], l->len[4 + 2 * k], rep)) {
+			return false;
+		}
+	}
+	/* no default token: "other" */
+	return tokens % 2 ? token_is(l->p[l->n - 1], l->len[l->n - 1], d->default_value)
+	                  : strcmp(d->default_value, "other") == 0;
 }
 
 /* After the validating pass: every series line must have one value per
@@ -511,9 +594,7 @@ static int schema_map(const struct metrics_source *s, struct restore_schema *sc)
 			if (!token_is(l->p[1], l->len[1], d.name)) {
 				continue;
 			}
-			if (lookup_name(l, 2, field_keys, N_FIELD_KEYS) == (int)d.field &&
-			    token_is(l->p[3], l->len[3], d.match) &&
-			    token_is(l->p[4], l->len[4], d.replacement)) {
+			if (same_def(s, j, &d, l)) {
 				sc->map[j] = (int)i;
 			}
 			break;

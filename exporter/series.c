@@ -5,7 +5,11 @@
  * probe in a bounded raw-value cache (hit: the tuple id, no regex at all);
  * then one probe per family in that family's index.  A cache miss runs the
  * pcre2 rewrites (JIT, anchored at both ends like Prometheus relabelling)
- * and interns the rewritten values.  The cache is flushed when full rather
+ * and interns the rewritten values.  A label's rules are tried in order and
+ * the first that matches gives the value (route mapping: specific routes
+ * first, a catch-all last); a value no rule matches takes the configured
+ * default ("other").  A label may read the parser's extra captures (a
+ * format variable the exporter does not know) by index.  The cache is flushed when full rather
  * than evicting entry by entry: simpler, and a flush only costs re-running
  * the rewrites of the values seen next.
  *
@@ -15,7 +19,10 @@
  * The indexes (open addressing, power-of-two sizes, load <= 1/2) belong to
  * the writer alone and are rehashed freely.
  *
- * Rejected: a lock around series creation (a scrape would stall ingestion
+ * Rejected: one alternation of all rules with (*MARK) names to find the
+ * winner in a single match (group numbers of later rules shift, so every
+ * replacement would need rewriting, and the cache already makes the rule
+ * count a per-distinct-value cost); a lock around series creation (a scrape would stall ingestion
  * for its whole walk, or would need to copy); an LRU for the cache (more
  * code on the hot path for little gain over flush-when-full); evicting
  * idle series (would make counters go backwards).
@@ -137,15 +144,26 @@ struct tuple {
 	char data[]; /* the value bytes */
 };
 
+/* One compiled rewrite rule; match and replacement as configured
+ * (replacement "$0" when none was), for series_tuples_rule. */
+struct rewrite {
+	char *match;
+	pcre2_code *code;
+	PCRE2_UCHAR *replacement;
+	size_t replacement_len;
+};
+
+/* One field label: where its value comes from and its ordered rules. */
 struct rule {
 	char *name;
 	enum config_field field;
-	char *match;      /* as configured, for series_tuples_def; NULL: no rewrite */
-	pcre2_code *code; /* NULL: value used as is */
-	pcre2_match_data *md;
+	char *variable;     /* CONFIG_FIELD_VARIABLE: the extra capture's name */
+	size_t extra_index; /* CONFIG_FIELD_VARIABLE: record.extra[] index */
+	struct rewrite *rw; /* [n_rw]; n_rw 0: value used as is */
+	size_t n_rw;
+	char *default_value;       /* value when no rule matches */
+	pcre2_match_data *md;      /* shared by the rules: sized for the one with most groups */
 	pcre2_match_context *mctx; /* match limit: a user pattern cannot make a line slow */
-	PCRE2_UCHAR *replacement;
-	size_t replacement_len;
 };
 
 struct cache_entry {
@@ -164,10 +182,16 @@ struct series_tuples {
 	struct index ix;           /* rewritten values -> id (writer) */
 	struct cache_entry *cache; /* raw values -> id (writer) */
 	size_t cache_used;
+	uint64_t misses;
 	char *arena;
 	size_t arena_len;
 	char key[MAX_N * (SERIES_RAW_CAP + 2)]; /* scratch: encoded raw values */
 };
+
+uint64_t series_tuples_misses(const struct series_tuples *t)
+{
+	return t->misses;
+}
 
 size_t series_tuples_width(const struct series_tuples *t)
 {
@@ -183,8 +207,17 @@ void series_tuples_def(const struct series_tuples *t, size_t i, struct series_la
 {
 	const struct rule *ru = &t->rules[i];
 
-	*ret_def = (struct series_label_def){ru->name, ru->field, ru->match,
-	                                     ru->code ? (const char *)ru->replacement : NULL};
+	*ret_def = (struct series_label_def){ru->name, ru->field, ru->variable, ru->n_rw,
+	                                     ru->n_rw ? ru->default_value : NULL};
+}
+
+void series_tuples_rule(const struct series_tuples *t, size_t i, size_t k, const char **ret_match,
+                        const char **ret_replacement)
+{
+	const struct rewrite *rw = &t->rules[i].rw[k];
+
+	*ret_match = rw->match;
+	*ret_replacement = (const char *)rw->replacement;
 }
 
 void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str_view *ret_values)
@@ -287,12 +320,12 @@ uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *va
 }
 
 /* The raw value of a record field (path without its query string). */
-static struct str_view raw_value(const struct log_record *r, enum config_field f)
+static struct str_view raw_value(const struct log_record *r, const struct rule *ru)
 {
 	struct str_view v = {"", 0};
 	const char *q;
 
-	switch (f) {
+	switch (ru->field) {
 	case CONFIG_FIELD_VHOST:
 		v = r->vhost;
 		break;
@@ -309,6 +342,12 @@ static struct str_view raw_value(const struct log_record *r, enum config_field f
 			v.len = strlen(v.ptr);
 		}
 		break;
+	case CONFIG_FIELD_VARIABLE:
+		/* a record from another parser (none should reach here) reads as empty */
+		if (ru->extra_index < r->n_extra) {
+			v = r->extra[ru->extra_index];
+		}
+		break;
 	}
 	if (!v.ptr) {
 		v = (struct str_view){"", 0};
@@ -317,29 +356,39 @@ static struct str_view raw_value(const struct log_record *r, enum config_field f
 	return v;
 }
 
-/* Rewrite one raw value into out (SERIES_VALUE_CAP + 1 bytes); returns its length. */
+/* Rewrite one raw value into out (SERIES_VALUE_CAP + 1 bytes) by the first
+ * rule that matches it; returns its length. */
 static size_t rewrite(const struct rule *ru, struct str_view raw, char *out)
 {
 	PCRE2_UCHAR buf[2 * SERIES_VALUE_CAP + 64];
-	PCRE2_SIZE olen = sizeof(buf);
-	int rc;
+	size_t dlen;
 
-	if (!ru->code) {
+	if (!ru->n_rw) {
 		memcpy(out, raw.ptr, raw.len > SERIES_VALUE_CAP ? SERIES_VALUE_CAP : raw.len);
 		return utf8_cut(raw.ptr, raw.len, SERIES_VALUE_CAP);
 	}
-	/* An optional group that did not match substitutes as empty, not as an error. */
-	rc = pcre2_substitute(ru->code, (PCRE2_SPTR)raw.ptr, raw.len, 0,
-	                      PCRE2_SUBSTITUTE_UNSET_EMPTY, ru->md, ru->mctx, ru->replacement,
-	                      ru->replacement_len, buf, &olen);
-	if (rc <= 0) {
-		/* No match (or a result too long for the buffer): the catch-all value. */
-		memcpy(out, "other", 5);
-		return 5;
+	for (size_t k = 0; k < ru->n_rw; k++) {
+		const struct rewrite *rw = &ru->rw[k];
+		PCRE2_SIZE olen = sizeof(buf);
+		/* An optional group that did not match substitutes as empty, not as an error. */
+		int rc = pcre2_substitute(rw->code, (PCRE2_SPTR)raw.ptr, raw.len, 0,
+		                          PCRE2_SUBSTITUTE_UNSET_EMPTY, ru->md, ru->mctx,
+		                          rw->replacement, rw->replacement_len, buf, &olen);
+		if (rc == 0) {
+			continue; /* no match: the next rule */
+		}
+		if (rc < 0) {
+			/* The match limit, or a result too long for the buffer: this
+			 * rule may have matched, so a later one must not decide. */
+			break;
+		}
+		olen = utf8_cut((const char *)buf, olen, SERIES_VALUE_CAP);
+		memcpy(out, buf, olen);
+		return olen;
 	}
-	olen = utf8_cut((const char *)buf, olen, SERIES_VALUE_CAP);
-	memcpy(out, buf, olen);
-	return olen;
+	dlen = utf8_cut(ru->default_value, strlen(ru->default_value), SERIES_VALUE_CAP);
+	memcpy(out, ru->default_value, dlen);
+	return dlen;
 }
 
 static void cache_flush(struct series_tuples *t)
@@ -376,7 +425,7 @@ uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *
 	uint32_t id;
 
 	for (size_t k = 0; k < t->n; k++) {
-		raw[k] = raw_value(r, t->rules[k].field);
+		raw[k] = raw_value(r, &t->rules[k]);
 		t->key[klen++] = (char)(raw[k].len & 0xff);
 		t->key[klen++] = (char)(raw[k].len >> 8);
 		memcpy(t->key + klen, raw[k].ptr, raw[k].len);
@@ -390,6 +439,7 @@ uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *
 			return e->id - 1;
 		}
 	}
+	t->misses++;
 	for (size_t k = 0; k < t->n; k++) {
 		v[k] = (struct str_view){out[k], rewrite(&t->rules[k], raw[k], out[k])};
 	}
@@ -398,44 +448,93 @@ uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *
 	return id;
 }
 
-static int rule_init(struct rule *ru, const struct config_field_label *l, char *err,
-                     size_t err_size)
+static int rewrite_init(struct rewrite *rw, const struct config_rule *cr, const char *label,
+                        uint32_t *max_groups, char *err, size_t err_size)
 {
 	int ec;
 	PCRE2_SIZE off;
-	const char *rep = l->replacement ? l->replacement : "$0";
+	uint32_t groups = 0;
+	const char *rep = cr->replacement ? cr->replacement : "$0";
+
+	rw->match = strdup(cr->match);
+	rw->replacement = (PCRE2_UCHAR *)strdup(rep);
+	rw->replacement_len = strlen(rep);
+	if (!rw->match || !rw->replacement) {
+		return -ENOMEM;
+	}
+	rw->code = pcre2_compile((PCRE2_SPTR)cr->match, PCRE2_ZERO_TERMINATED,
+	                         PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ec, &off, NULL);
+	if (!rw->code) {
+		PCRE2_UCHAR msg[128];
+		(void)pcre2_get_error_message(ec, msg, sizeof(msg));
+		(void)snprintf(err, err_size, "field label %s: bad match pattern at %zu: %s", label,
+		               (size_t)off, (const char *)msg);
+		return -EINVAL;
+	}
+	(void)pcre2_jit_compile(rw->code, PCRE2_JIT_COMPLETE); /* interpreter otherwise */
+	(void)pcre2_pattern_info(rw->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+	*max_groups = groups > *max_groups ? groups : *max_groups;
+	return 0;
+}
+
+static int rule_init(struct rule *ru, const struct config_field_label *l, char *err,
+                     size_t err_size)
+{
+	uint32_t max_groups = 0;
 
 	ru->name = strdup(l->name);
 	ru->field = l->field;
-	if (!ru->name) {
+	ru->extra_index = l->variable_index;
+	ru->default_value = strdup(l->default_value ? l->default_value : "other");
+	if (!ru->name || !ru->default_value ||
+	    (l->variable && !(ru->variable = strdup(l->variable)))) {
 		return -ENOMEM;
 	}
-	if (!l->match) {
-		return 0;
-	}
-	ru->match = strdup(l->match);
-	if (!ru->match) {
-		return -ENOMEM;
-	}
-	ru->code = pcre2_compile((PCRE2_SPTR)l->match, PCRE2_ZERO_TERMINATED,
-	                         PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ec, &off, NULL);
-	if (!ru->code) {
-		PCRE2_UCHAR msg[128];
-		(void)pcre2_get_error_message(ec, msg, sizeof(msg));
-		(void)snprintf(err, err_size, "field label %s: bad match pattern at %zu: %s",
-		               l->name, (size_t)off, (const char *)msg);
+	if (l->field == CONFIG_FIELD_VARIABLE && !l->variable) {
+		(void)snprintf(err, err_size, "field label %s: no variable named", l->name);
 		return -EINVAL;
 	}
-	(void)pcre2_jit_compile(ru->code, PCRE2_JIT_COMPLETE); /* interpreter otherwise */
-	ru->md = pcre2_match_data_create_from_pattern(ru->code, NULL);
+	if (!l->n_rules) {
+		return 0;
+	}
+	if (l->n_rules > CONFIG_MAX_RULES) {
+		(void)snprintf(err, err_size, "field label %s: more than %d rules", l->name,
+		               CONFIG_MAX_RULES);
+		return -EINVAL;
+	}
+	ru->rw = calloc(l->n_rules, sizeof(*ru->rw));
+	if (!ru->rw) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < l->n_rules; k++) {
+		ru->n_rw++;
+		int r = rewrite_init(&ru->rw[k], &l->rules[k], l->name, &max_groups, err, err_size);
+		if (r < 0) {
+			return r;
+		}
+	}
+	ru->md = pcre2_match_data_create(max_groups + 1, NULL);
 	ru->mctx = pcre2_match_context_create(NULL);
 	if (ru->mctx) {
 		(void)pcre2_set_match_limit(ru->mctx, REWRITE_MATCH_LIMIT);
 		(void)pcre2_set_depth_limit(ru->mctx, REWRITE_DEPTH_LIMIT);
 	}
-	ru->replacement = (PCRE2_UCHAR *)strdup(rep);
-	ru->replacement_len = strlen(rep);
-	return ru->md && ru->mctx && ru->replacement ? 0 : -ENOMEM;
+	return ru->md && ru->mctx ? 0 : -ENOMEM;
+}
+
+static void rule_finish(struct rule *ru)
+{
+	free(ru->name);
+	free(ru->variable);
+	free(ru->default_value);
+	for (size_t k = 0; k < ru->n_rw; k++) {
+		free(ru->rw[k].match);
+		pcre2_code_free(ru->rw[k].code);
+		free(ru->rw[k].replacement);
+	}
+	free(ru->rw);
+	pcre2_match_data_free(ru->md);
+	pcre2_match_context_free(ru->mctx);
 }
 
 int series_tuples_create(const struct config_field_label *labels, size_t n, size_t limit,
@@ -485,12 +584,7 @@ void series_tuples_destroy(struct series_tuples *t)
 		return;
 	}
 	for (size_t i = 0; i < t->n; i++) {
-		free(t->rules[i].name);
-		free(t->rules[i].match);
-		pcre2_code_free(t->rules[i].code);
-		pcre2_match_data_free(t->rules[i].md);
-		pcre2_match_context_free(t->rules[i].mctx);
-		free(t->rules[i].replacement);
+		rule_finish(&t->rules[i]);
 	}
 	if (t->tuples) {
 		for (size_t i = 0; i < atomic_load(&t->count); i++) {

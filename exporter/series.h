@@ -38,9 +38,11 @@
 
 struct series_tuples;
 
-/* Compile the rewrite rules of n field labels (n <= CONFIG_MAX_FIELD_LABELS);
- * at most limit tuples besides the overflow tuple.  Returns 0; -EINVAL with
- * a message in err for a bad pattern; -ENOMEM. */
+/* Compile the rewrite rules of n field labels (n <= CONFIG_MAX_FIELD_LABELS,
+ * each with at most CONFIG_MAX_RULES rules); at most limit tuples besides
+ * the overflow tuple.  A CONFIG_FIELD_VARIABLE label reads
+ * record.extra[variable_index] (empty when the record has fewer).  Returns
+ * 0; -EINVAL with a message in err for a bad pattern; -ENOMEM. */
 int series_tuples_create(const struct config_field_label *labels, size_t n, size_t limit,
                          struct series_tuples **ret, char *err, size_t err_size);
 
@@ -51,6 +53,10 @@ void series_tuples_destroy(struct series_tuples *t);
  * SERIES_OVERFLOW when the tuple limit is reached or memory ran out. */
 uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *r);
 
+/* Writer: how many lookups missed the raw-value cache and ran the rules
+ * (for tests and benchmarks: the rules run once per distinct value). */
+uint64_t series_tuples_misses(const struct series_tuples *t);
+
 /* Writer: tuple id for already rewritten values (checkpoint restore);
  * values are capped like record values.  n must equal the label count. */
 uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *values, size_t n);
@@ -60,16 +66,23 @@ size_t series_tuples_width(const struct series_tuples *t);
 const char *series_tuples_name(const struct series_tuples *t, size_t i);
 
 /* How field label i (< width) is defined, for the checkpoint schema: a plain
- * value record whose strings belong to the tuples.  match NULL: the value is
- * used as is, and replacement is NULL too; otherwise replacement is the
- * configured one or "$0" when none was configured (the same rewrite). */
+ * value record whose strings belong to the tuples.  n_rules 0: the value is
+ * used as is (default_value NULL); otherwise the rules (series_tuples_rule)
+ * are tried in order and default_value ("other" unless configured) is the
+ * value none of them matches. */
 struct series_label_def {
 	const char *name;
 	enum config_field field;
-	const char *match;
-	const char *replacement;
+	const char *variable; /* CONFIG_FIELD_VARIABLE: the extra capture's name, else NULL */
+	size_t n_rules;
+	const char *default_value;
 };
 void series_tuples_def(const struct series_tuples *t, size_t i, struct series_label_def *ret_def);
+
+/* Rule k (< n_rules) of field label i: its pattern and its replacement
+ * ("$0" when none was configured: the same rewrite).  Borrowed. */
+void series_tuples_rule(const struct series_tuples *t, size_t i, size_t k, const char **ret_match,
+                        const char **ret_replacement);
 
 /* Reader: the values of a tuple id that a published series refers to. */
 void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str_view *ret_values);

@@ -161,6 +161,55 @@ static int register_metrics(struct metrics *m, const char *name, const struct co
 	return r;
 }
 
+/* Once per source start: the format's variables the exporter does not know
+ * are read as opaque fields; say which, and where, so a typo ($reqeust_time)
+ * is seen at once rather than as a missing histogram. */
+static void warn_variables(const struct log_parser *p, const char *name)
+{
+	char list[1024];
+	size_t o = 0, n = logparse_extra_count(p);
+
+	if (n == 0) {
+		return;
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(list); i++) {
+		int k =
+		    snprintf(list + o, sizeof(list) - o, "%s$%s (column %u of the format)",
+		             i ? ", " : "", logparse_extra_name(p, i), logparse_extra_column(p, i));
+		if (k < 0) {
+			break;
+		}
+		o += (size_t)k;
+	}
+	log_warn("log format uses variables the exporter does not know; they are read as opaque "
+	         "fields (a run of non-blank bytes, or the quoted string)",
+	         "source", name, "variables", list);
+}
+
+/* A field label naming a variable must find it at the index the config
+ * reader resolved (the same format text compiles the same way). */
+static int check_variables(const struct log_parser *p, const struct config_source *cs, char *err,
+                           size_t err_size)
+{
+	for (size_t i = 0; i < cs->n_field_labels; i++) {
+		const struct config_field_label *f = &cs->field_labels[i];
+		size_t index;
+		if (f->field != CONFIG_FIELD_VARIABLE) {
+			continue;
+		}
+		if (!f->variable || logparse_extra_find(p, f->variable, &index) < 0 ||
+		    index != f->variable_index) {
+			(void)snprintf(err, err_size,
+			               "source %s: field label %s: the log format has no variable "
+			               "$%s of its own",
+			               cs->name, f->name, f->variable ? f->variable : "");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
                   struct source **ret_source, char *err, size_t err_size)
 {
@@ -185,6 +234,11 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 		               r == -EINVAL ? perr.message : strerror(-r));
 		goto fail;
 	}
+	r = check_variables(s->parser, cs, err, err_size);
+	if (r < 0) {
+		goto fail;
+	}
+	warn_variables(s->parser, cs->name);
 	r = register_metrics(m, cs->name, cs, &s->ms, err, err_size);
 	if (r < 0) {
 		goto fail;
@@ -396,9 +450,7 @@ bool source_config_equal(const struct config_source *a, const struct config_sour
 		}
 	}
 	for (size_t i = 0; i < a->n_field_labels; i++) {
-		const struct config_field_label *x = &a->field_labels[i], *y = &b->field_labels[i];
-		if (strcmp(x->name, y->name) != 0 || x->field != y->field ||
-		    !same_opt(x->match, y->match) || !same_opt(x->replacement, y->replacement)) {
+		if (!config_field_label_equal(&a->field_labels[i], &b->field_labels[i])) {
 			return false;
 		}
 	}

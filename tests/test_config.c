@@ -140,14 +140,65 @@ static void test_full(void **state)
 	assert_int_equal(s->n_field_labels, 2);
 	assert_string_equal(s->field_labels[0].name, "vhost");
 	assert_int_equal(s->field_labels[0].field, CONFIG_FIELD_VHOST);
-	assert_string_equal(s->field_labels[0].match, "^(?:www\\.)?(.+)$");
-	assert_string_equal(s->field_labels[0].replacement, "$1");
+	assert_int_equal(s->field_labels[0].n_rules, 1);
+	assert_string_equal(s->field_labels[0].rules[0].match, "^(?:www\\.)?(.+)$");
+	assert_string_equal(s->field_labels[0].rules[0].replacement, "$1");
+	assert_null(s->field_labels[0].default_value);
 	assert_int_equal(s->field_labels[1].field, CONFIG_FIELD_PATH);
-	assert_null(s->field_labels[1].match);
+	assert_int_equal(s->field_labels[1].n_rules, 0);
 	assert_int_equal(c->sources[1].kind, LOGPARSE_JSON);
 	assert_null(c->sources[1].format);
 	assert_int_equal(c->sources[2].kind, LOGPARSE_REGEX);
 	assert_string_equal(c->sources[2].format, "^(?<status>\\d{3}) (?<bytes>\\d+)$");
+	config_destroy(c);
+}
+
+/* Ordered rules, a default, labels from the format's own variables (by
+ * name with or without '$', resolved to the parser's extra index). */
+static void test_rules_and_variables(void **state)
+{
+	struct config *c = load_ok(GOOD_DIR "/rules.yml");
+	const struct config_source *s = &c->sources[0];
+	(void)state;
+
+	assert_int_equal(s->n_field_labels, 3);
+	const struct config_field_label *route = &s->field_labels[0];
+	assert_int_equal(route->field, CONFIG_FIELD_PATH);
+	assert_int_equal(route->n_rules, 3);
+	assert_string_equal(route->rules[0].match, "/users/[0-9]+/orders/[0-9]+");
+	assert_string_equal(route->rules[0].replacement, "/users/:id/orders/:id");
+	assert_string_equal(route->rules[1].match, "/users/[0-9]+");
+	assert_string_equal(route->rules[2].match, "/static/.*");
+	assert_null(route->rules[2].replacement);
+	assert_string_equal(route->default_value, "unmapped");
+	assert_null(route->variable);
+	const struct config_field_label *tier = &s->field_labels[1];
+	assert_int_equal(tier->field, CONFIG_FIELD_VARIABLE);
+	assert_string_equal(tier->variable, "tier");
+	assert_int_equal(tier->variable_index, 0);
+	assert_int_equal(tier->n_rules, 0);
+	const struct config_field_label *slow = &s->field_labels[2];
+	assert_int_equal(slow->field, CONFIG_FIELD_VARIABLE);
+	assert_string_equal(slow->variable, "process_time");
+	assert_int_equal(slow->variable_index, 1);
+	assert_int_equal(slow->n_rules, 1);
+	assert_string_equal(slow->default_value, "");
+	/* equality covers rules, their order, the default and the variable */
+	assert_true(config_field_label_equal(route, route));
+	assert_false(config_field_label_equal(route, tier));
+	struct config *d = load_ok(GOOD_DIR "/rules.yml");
+	struct config_field_label *r2 = &d->sources[0].field_labels[0];
+	assert_true(config_field_label_equal(route, r2));
+	assert_int_equal(config_field_label_set_default(r2, NULL), 0);
+	assert_false(config_field_label_equal(route, r2));
+	assert_int_equal(config_field_label_set_default(r2, "bad\n"), -EINVAL);
+	assert_int_equal(config_field_label_add_rule(r2, NULL, NULL), -EINVAL);
+	for (size_t i = r2->n_rules; i < CONFIG_MAX_RULES; i++) {
+		assert_int_equal(config_field_label_add_rule(r2, "x", NULL), 0);
+	}
+	assert_int_equal(config_field_label_add_rule(r2, "x", NULL), -ENOSPC);
+	assert_int_equal(config_field_label_set_variable(r2, "", 0), -EINVAL);
+	config_destroy(d);
 	config_destroy(c);
 }
 
@@ -515,6 +566,7 @@ int main(void)
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_anchors_and_nulls),
+	    cmocka_unit_test(test_rules_and_variables),
 	    cmocka_unit_test(test_example_file),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_read_errors),

@@ -18,6 +18,7 @@
 
 #include "exporter/metrics.h"
 #include "parsers/status.h"
+#include "tests/fieldlabel.h"
 
 static const double buckets[] = {0.1, 0.5, 1};
 
@@ -305,8 +306,8 @@ static void t_drop_class_reason(void **state)
 }
 
 static const struct config_field_label vhost_path[] = {
-    {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(?:www\\.)?([a-z.]+)", (char *)"$1"},
-    {(char *)"route", CONFIG_FIELD_PATH, (char *)"/(api|static)/.*", (char *)"/$1"},
+    FIELD_LABEL_RULE("vhost", VHOST, "(?:www\\.)?([a-z.]+)", "$1"),
+    FIELD_LABEL_RULE("route", PATH, "/(api|static)/.*", "/$1"),
 };
 
 struct field_case {
@@ -363,11 +364,11 @@ static void t_field_labels(void **state)
 	free(out);
 
 	/* Bad pattern and clashing names are refused with a message. */
-	struct config_field_label bad = {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(", NULL};
+	struct config_field_label bad = FIELD_LABEL_RULE("vhost", VHOST, "(", NULL);
 	assert_int_equal(metrics_add_source(m, "g", NULL, 0, &bad, 1, &s, err, sizeof(err)),
 	                 -EINVAL);
 	assert_non_null(strstr(err, "vhost"));
-	struct config_field_label clash = {(char *)"code", CONFIG_FIELD_VHOST, NULL, NULL};
+	struct config_field_label clash = FIELD_LABEL("code", VHOST);
 	assert_int_equal(metrics_add_source(m, "g", NULL, 0, &clash, 1, &s, err, sizeof(err)),
 	                 -EINVAL);
 	struct config_label st = {(char *)"vhost", (char *)"x"};
@@ -379,7 +380,7 @@ static void t_field_labels(void **state)
 static void t_label_values_capped_and_escaped(void **state)
 {
 	static const struct config_field_label raw[] = {
-	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	    FIELD_LABEL("vhost", VHOST),
 	};
 	struct metrics *m = registry_with(false, false, 0);
 	struct metrics_source *s;
@@ -410,7 +411,7 @@ static void t_label_values_capped_and_escaped(void **state)
 static void t_series_limit(void **state)
 {
 	static const struct config_field_label raw[] = {
-	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	    FIELD_LABEL("vhost", VHOST),
 	};
 	struct metrics *m = registry_with(false, false, 3);
 	struct metrics_source *s;
@@ -505,9 +506,9 @@ static void t_save_restore_field_labels(void **state)
 	char host[32];
 	(void)state;
 
-	static const struct config_field_label raw_path[] = {
-	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
-	    {(char *)"route", CONFIG_FIELD_PATH, (char *)"/(api|static)/.*", (char *)"/$1"},
+	const struct config_field_label raw_path[] = {
+	    FIELD_LABEL("vhost", VHOST),
+	    FIELD_LABEL_RULE("route", PATH, "/(api|static)/.*", "/$1"),
 	};
 	assert_int_equal(metrics_add_source(a, "x", NULL, 0, raw_path, 2, &sa, NULL, 0), 0);
 	assert_int_equal(metrics_add_source(b, "x", NULL, 0, raw_path, 2, &sb, NULL, 0), 0);
@@ -552,17 +553,18 @@ static void t_save_restore_field_labels(void **state)
 
 /* ---- field-label schema changes between save and restore ---------------- */
 
-#define FL(name, field, match, rep)                                                                \
-	{                                                                                          \
-		(char *)(name), CONFIG_FIELD_##field, (char *)(match), (char *)(rep)               \
-	}
 /* The saved source: the rewrite has a space and a '%' (escaped in the schema). */
 #define P_MATCH "/(login|api)[ %]?.*"
 
 static const struct config_field_label saved_schema[] = {
-    FL("vhost", VHOST, NULL, NULL),
-    FL("p", PATH, P_MATCH, "/$1"),
+    FIELD_LABEL("vhost", VHOST),
+    FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1"),
 };
+
+/* P_MATCH as a one-rule list: the same rewrite as match/replacement. */
+static const struct config_rule p_list[] = {{(char *)P_MATCH, (char *)"/$1"}};
+static const struct config_rule p_more[] = {{(char *)P_MATCH, (char *)"/$1"},
+                                            {(char *)"/.*", (char *)"/rest"}};
 
 struct schema_case {
 	const char *what;
@@ -578,56 +580,78 @@ struct schema_case {
 
 static const struct schema_case schema_cases[] = {
     {"same",
-     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "/$1")},
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1")},
      2,
      false,
      {SERIES "vhost=\"a.example\",p=\"/login\"" GET_200,
       SERIES "vhost=\"b.example\",p=\"/api\"" POST_404}},
     {"reordered",
-     {FL("p", PATH, P_MATCH, "/$1"), FL("vhost", VHOST, NULL, NULL)},
+     {FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1"), FIELD_LABEL("vhost", VHOST)},
      2,
      false,
      {SERIES "p=\"/login\",vhost=\"a.example\"" GET_200,
       SERIES "p=\"/api\",vhost=\"b.example\"" POST_404}},
     {"renamed",
-     {FL("host", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "/$1")},
+     {FIELD_LABEL("host", VHOST), FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1")},
      2,
      false,
      {SERIES "host=\"\",p=\"/login\"" GET_200, SERIES "host=\"\",p=\"/api\"" POST_404}},
     {"removed",
-     {FL("p", PATH, P_MATCH, "/$1")},
+     {FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1")},
      1,
      false,
      {SERIES "p=\"/login\"" GET_200, SERIES "p=\"/api\"" POST_404}},
     {"added",
-     {FL("u", UPSTREAM_STATUS, NULL, NULL), FL("vhost", VHOST, NULL, NULL),
-      FL("p", PATH, P_MATCH, "/$1")},
+     {FIELD_LABEL("u", UPSTREAM_STATUS), FIELD_LABEL("vhost", VHOST),
+      FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1")},
      3,
      false,
      {SERIES "u=\"\",vhost=\"a.example\",p=\"/login\"" GET_200,
       SERIES "u=\"\",vhost=\"b.example\",p=\"/api\"" POST_404}},
     {"match changed",
-     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, "/(login).*", "/$1")},
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULE("p", PATH, "/(login).*", "/$1")},
      2,
      false,
      {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
     {"replacement changed",
-     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "$1")},
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULE("p", PATH, P_MATCH, "$1")},
      2,
      false,
      {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
     {"rewrite dropped",
-     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, NULL, NULL)},
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL("p", PATH)},
      2,
      false,
      {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
     {"fields swapped",
-     {FL("vhost", PATH, NULL, NULL), FL("p", VHOST, NULL, NULL)},
+     {FIELD_LABEL("vhost", PATH), FIELD_LABEL("p", VHOST)},
      2,
      false,
      {SERIES "vhost=\"\",p=\"\"" GET_200, SERIES "vhost=\"\",p=\"\"" POST_404}},
+    {"the rule as a one-rule list",
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULES("p", PATH, p_list, NULL)},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"/login\"" GET_200,
+      SERIES "vhost=\"b.example\",p=\"/api\"" POST_404}},
+    {"the default spelled out",
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULES("p", PATH, p_list, "other")},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"/login\"" GET_200,
+      SERIES "vhost=\"b.example\",p=\"/api\"" POST_404}},
+    {"rule appended",
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULES("p", PATH, p_more, NULL)},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
+    {"default changed",
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULES("p", PATH, p_list, "unmapped")},
+     2,
+     false,
+     {SERIES "vhost=\"a.example\",p=\"\"" GET_200, SERIES "vhost=\"b.example\",p=\"\"" POST_404}},
     {"no schema (older checkpoint)",
-     {FL("vhost", VHOST, NULL, NULL), FL("p", PATH, P_MATCH, "/$1")},
+     {FIELD_LABEL("vhost", VHOST), FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1")},
      2,
      true,
      {SERIES "vhost=\"\",p=\"\"" GET_200, SERIES "vhost=\"\",p=\"\"" POST_404}},
@@ -740,6 +764,89 @@ static void t_restore_schema_changes(void **state)
 	metrics_destroy(a);
 }
 
+/* Ordered rules with a default and a label from a format variable: the
+ * "l" lines carry every rule in order, the default and "$NAME"; restoring
+ * into the same definitions keeps the values, a reordered rule list or
+ * another variable resets them (totals kept, as for any changed rewrite). */
+static const struct config_rule route_rules[] = {
+    {(char *)"/users/[0-9]+", (char *)"/users/:id"},
+    {(char *)"/static/.*", (char *)"/static"},
+};
+static const struct config_rule route_reordered[] = {
+    {(char *)"/static/.*", (char *)"/static"},
+    {(char *)"/users/[0-9]+", (char *)"/users/:id"},
+};
+
+static struct log_record tier_rec(const char *method, unsigned code, const char *path,
+                                  const char *tier)
+{
+	struct log_record r = vrec(method, code, "", path);
+	r.n_extra = 2;
+	r.extra[0] = (struct str_view){"0.5", 3};
+	r.extra[1] = (struct str_view){tier, strlen(tier)};
+	return r;
+}
+
+static char *restored_render(const char *saved, const struct config_field_label *fl)
+{
+	struct metrics *b = registry_with(true, true, 0);
+	struct metrics_source *sb;
+
+	assert_int_equal(metrics_add_source(b, "x", NULL, 0, fl, 2, &sb, NULL, 0), 0);
+	assert_int_equal(metrics_source_restore(sb, saved, strlen(saved)), 0);
+	char *out = render(b, EXPO_TEXT);
+	metrics_destroy(b);
+	return out;
+}
+
+static void t_restore_rules_and_variable(void **state)
+{
+	struct metrics *a = registry_with(true, true, 0);
+	struct metrics_source *sa;
+	struct strbuf saved;
+	struct config_field_label fl[2] = {
+	    FIELD_LABEL_RULES("route", PATH, route_rules, "unmapped"),
+	    FIELD_LABEL("tier", VARIABLE),
+	};
+	(void)state;
+
+	fl[1].variable = (char *)"tier";
+	fl[1].variable_index = 1;
+	assert_int_equal(metrics_add_source(a, "x", NULL, 0, fl, 2, &sa, NULL, 0), 0);
+	struct log_record r1 = tier_rec("GET", 200, "/users/4711", "gold");
+	struct log_record r2 = tier_rec("GET", 200, "/checkout", "silver");
+	metrics_observe(sa, &r1);
+	metrics_observe(sa, &r2);
+	strbuf_init(&saved, 1 << 24);
+	assert_int_equal(metrics_source_save(sa, &saved), 0);
+	assert_non_null(strstr(saved.data, "\nl =route path =/users/[0-9]+ =/users/:id "
+	                                   "=/static/.* =/static =unmapped\nl =tier $tier - -\n"));
+	char *out = restored_render(saved.data, fl);
+	assert_non_null(strstr(out, SERIES "route=\"/users/:id\",tier=\"gold\",code=\"200\""));
+	assert_non_null(strstr(out, SERIES "route=\"unmapped\",tier=\"silver\",code=\"200\""));
+	free(out);
+
+	struct config_field_label changed[2] = {
+	    FIELD_LABEL_RULES("route", PATH, route_reordered, "unmapped"),
+	    FIELD_LABEL("tier", VARIABLE),
+	};
+	changed[1].variable = (char *)"plan"; /* another variable, same index */
+	changed[1].variable_index = 1;
+	out = restored_render(saved.data, changed);
+	assert_non_null(
+	    strstr(out, SERIES "route=\"\",tier=\"\",code=\"200\",method=\"GET\"} 2\n"));
+	free(out);
+	/* a bad field token in an "l" line refuses the checkpoint */
+	static const char bad[] = "l =tier $ti-er - -\n";
+	struct metrics *b = registry_with(true, true, 0);
+	struct metrics_source *sb;
+	assert_int_equal(metrics_add_source(b, "x", NULL, 0, fl, 2, &sb, NULL, 0), 0);
+	assert_int_equal(metrics_source_restore(sb, bad, strlen(bad)), -EINVAL);
+	metrics_destroy(b);
+	strbuf_finish(&saved);
+	metrics_destroy(a);
+}
+
 /* After a schema change (a label renamed: its values are unknown), the
  * overflow series (label sets refused by the limit) stays the overflow
  * series instead of becoming an ordinary label set. */
@@ -748,8 +855,8 @@ static void t_restore_schema_overflow(void **state)
 	struct metrics *a = registry_with(true, true, 1), *b = registry_with(true, true, 10);
 	struct metrics_source *sa, *sb;
 	struct strbuf saved;
-	static const struct config_field_label renamed[] = {FL("host", VHOST, NULL, NULL),
-	                                                    FL("p", PATH, P_MATCH, "/$1")};
+	const struct config_field_label renamed[] = {FIELD_LABEL("host", VHOST),
+	                                             FIELD_LABEL_RULE("p", PATH, P_MATCH, "/$1")};
 	(void)state;
 
 	assert_int_equal(metrics_add_source(a, "x", NULL, 0, saved_schema, 2, &sa, NULL, 0), 0);
@@ -851,7 +958,7 @@ static void *writer_main(void *p)
 static void t_concurrent_render(void **state)
 {
 	static const struct config_field_label raw[] = {
-	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	    FIELD_LABEL("vhost", VHOST),
 	};
 	struct metrics *m = registry_with(false, false, 5000);
 	struct writer_arg a = {.n = 300000};
@@ -885,8 +992,8 @@ static void t_concurrent_render(void **state)
 static void t_field_kinds(void **state)
 {
 	static const struct config_field_label kinds[] = {
-	    {(char *)"path", CONFIG_FIELD_PATH, NULL, NULL},
-	    {(char *)"upstream", CONFIG_FIELD_UPSTREAM_STATUS, NULL, NULL},
+	    FIELD_LABEL("path", PATH),
+	    FIELD_LABEL("upstream", UPSTREAM_STATUS),
 	};
 	struct metrics *m = registry_with(true, true, 0);
 	struct metrics_source *s;
@@ -915,9 +1022,8 @@ static void t_field_kinds(void **state)
 /* An optional group that did not take part substitutes as empty. */
 static void t_rewrite_unset_group(void **state)
 {
-	static const struct config_field_label fl[] = {
-	    {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(www\\.)?([a-z]+)\\.com",
-	     (char *)"[$1|$2]"},
+	const struct config_field_label fl[] = {
+	    FIELD_LABEL_RULE("vhost", VHOST, "(www\\.)?([a-z]+)\\.com", "[$1|$2]"),
 	};
 	struct metrics *m = registry_with(true, true, 0);
 	struct metrics_source *s;
@@ -1102,6 +1208,7 @@ int main(void)
 	    cmocka_unit_test(t_save_restore_field_labels),
 	    cmocka_unit_test(t_restore_schema_changes),
 	    cmocka_unit_test(t_restore_schema_overflow),
+	    cmocka_unit_test(t_restore_rules_and_variable),
 	    cmocka_unit_test(t_restore_schema_malformed),
 	    cmocka_unit_test(t_concurrent_render),
 	    cmocka_unit_test(t_file_gauges),

@@ -16,9 +16,10 @@
 
 #include "exporter/series.h"
 #include "parsers/status.h"
+#include "tests/fieldlabel.h"
 
 static const struct config_field_label host_rule[] = {
-    {(char *)"vhost", CONFIG_FIELD_VHOST, (char *)"(?:www\\.)?(.*)", (char *)"$1"},
+    FIELD_LABEL_RULE("vhost", VHOST, "(?:www\\.)?(.*)", "$1"),
 };
 
 static struct log_record host_rec(const char *host)
@@ -73,7 +74,7 @@ static void t_tuples_intern_and_cache(void **state)
 static void t_tuples_cap_and_limit(void **state)
 {
 	static const struct config_field_label raw[] = {
-	    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+	    FIELD_LABEL("vhost", VHOST),
 	};
 	struct series_tuples *t;
 	char longv[600], err[128];
@@ -105,11 +106,181 @@ static void t_tuples_cap_and_limit(void **state)
 	assert_int_equal(series_tuples_lookup(t, &r), SERIES_OVERFLOW);
 	series_tuples_destroy(t);
 
-	struct config_field_label bad = {(char *)"x", CONFIG_FIELD_PATH, (char *)"(", NULL};
+	struct config_field_label bad = FIELD_LABEL_RULE("x", PATH, "(", NULL);
 	assert_int_equal(series_tuples_create(&bad, 1, 10, &t, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "field label x"));
 	assert_int_equal(series_tuples_create(raw, 0, 10, &t, err, sizeof(err)), -EINVAL);
 	assert_int_equal(series_tuples_create(raw, 1, 0, &t, err, sizeof(err)), -EINVAL);
+}
+
+static struct log_record path_rec(const char *path)
+{
+	struct log_record r;
+	memset(&r, 0, sizeof(r));
+	r.path = (struct str_view){path, strlen(path)};
+	return r;
+}
+
+/* The value a one-label tuples object gives a path. */
+static void expect_path(struct series_tuples *t, const char *path, const char *want)
+{
+	struct log_record r = path_rec(path);
+	struct str_view v;
+	series_tuples_values(t, series_tuples_lookup(t, &r), &v);
+	if (v.len != strlen(want) || memcmp(v.ptr, want, v.len) != 0) {
+		fail_msg("%s: got '%.*s', want '%s'", path, (int)v.len, v.ptr, want);
+	}
+}
+
+static const struct config_rule routes[] = {
+    {(char *)"/users/[0-9]+/orders/[0-9]+", (char *)"/users/:id/orders/:id"},
+    {(char *)"/users/[0-9]+(/.*)?", (char *)"/users/:id$1"},
+    {(char *)"/users/.*", (char *)"/users/*"},
+    {(char *)"/(static|assets)/.*", NULL}, /* no replacement: the value itself ($0) */
+};
+
+/* Rules are tried in order, the first anchored match wins; no match: the default. */
+static void t_rules_order_and_default(void **state)
+{
+	const struct config_field_label other = FIELD_LABEL_RULES("route", PATH, routes, NULL);
+	const struct config_field_label named =
+	    FIELD_LABEL_RULES("route", PATH, routes, "unmapped");
+	const struct config_field_label empty = FIELD_LABEL_RULES("route", PATH, routes, "");
+	struct series_tuples *t;
+	char err[128];
+	(void)state;
+
+	assert_int_equal(series_tuples_create(&other, 1, 100, &t, err, sizeof(err)), 0);
+	/* rules 1, 2 and 3 all match: the first wins */
+	expect_path(t, "/users/4711/orders/9", "/users/:id/orders/:id");
+	/* rules 2 and 3 match */
+	expect_path(t, "/users/4711/profile", "/users/:id/profile");
+	expect_path(t, "/users/4711", "/users/:id"); /* unset optional group: empty */
+	expect_path(t, "/users/me", "/users/*");
+	expect_path(t, "/static/app.js", "/static/app.js");
+	/* anchored at both ends: a rule matching only inside the value does not apply */
+	expect_path(t, "/api/users/12", "other");
+	expect_path(t, "/users", "other");
+	expect_path(t, "/users/4711?x=1", "/users/:id"); /* the query string is not part of path */
+	series_tuples_destroy(t);
+
+	assert_int_equal(series_tuples_create(&named, 1, 100, &t, err, sizeof(err)), 0);
+	expect_path(t, "/api/users/12", "unmapped");
+	expect_path(t, "/users/me", "/users/*");
+	struct series_label_def d;
+	series_tuples_def(t, 0, &d);
+	assert_int_equal(d.n_rules, 4);
+	assert_string_equal(d.default_value, "unmapped");
+	const char *m, *rep;
+	series_tuples_rule(t, 0, 3, &m, &rep);
+	assert_string_equal(m, "/(static|assets)/.*");
+	assert_string_equal(rep, "$0");
+	series_tuples_destroy(t);
+
+	assert_int_equal(series_tuples_create(&empty, 1, 100, &t, err, sizeof(err)), 0);
+	expect_path(t, "/nope", "");
+	series_tuples_destroy(t);
+
+	/* a label without rules keeps the value and reports no default */
+	const struct config_field_label raw = FIELD_LABEL("route", PATH);
+	assert_int_equal(series_tuples_create(&raw, 1, 100, &t, err, sizeof(err)), 0);
+	expect_path(t, "/api/users/12", "/api/users/12");
+	series_tuples_def(t, 0, &d);
+	assert_int_equal(d.n_rules, 0);
+	assert_null(d.default_value);
+	series_tuples_destroy(t);
+}
+
+/* A rule that hits the match limit decides (the default), even when a later
+ * rule would match: it may have matched, so the order would be broken. */
+static void t_rule_error_stops(void **state)
+{
+	static const struct config_rule rules[] = {
+	    {(char *)"(a+)+[bc]", (char *)"first"},
+	    {(char *)"a+d", (char *)"second"},
+	};
+	const struct config_field_label fl = FIELD_LABEL_RULES("p", PATH, rules, "limit");
+	struct series_tuples *t;
+	char err[128], path[64];
+	(void)state;
+
+	assert_int_equal(series_tuples_create(&fl, 1, 100, &t, err, sizeof(err)), 0);
+	expect_path(t, "aad", "second");
+	memset(path, 'a', 40);
+	(void)snprintf(path + 40, sizeof(path) - 40, "d");
+	expect_path(t, path, "limit");
+	series_tuples_destroy(t);
+}
+
+/* The rules run once per distinct raw value: repeated values hit the cache,
+ * distinct values rewritten alike share one tuple. */
+static void t_rules_cached(void **state)
+{
+	const struct config_field_label fl = FIELD_LABEL_RULES("route", PATH, routes, NULL);
+	struct series_tuples *t;
+	char err[128], path[64];
+	(void)state;
+
+	assert_int_equal(series_tuples_create(&fl, 1, 100, &t, err, sizeof(err)), 0);
+	for (int round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 50; i++) {
+			(void)snprintf(path, sizeof(path), "/users/%u/orders/%u", i, i * 7);
+			struct log_record r = path_rec(path);
+			uint32_t id = series_tuples_lookup(t, &r);
+			struct str_view v;
+			series_tuples_values(t, id, &v);
+			assert_int_equal(v.len, strlen("/users/:id/orders/:id"));
+		}
+	}
+	assert_int_equal(series_tuples_misses(t), 50); /* not 150 */
+	/* the overflow tuple and one route: 50 raw values, 2 tuples */
+	struct str_view over = {SERIES_OVERFLOW_VALUE, strlen(SERIES_OVERFLOW_VALUE)};
+	assert_int_equal(series_tuples_intern(t, &over, 1), SERIES_OVERFLOW);
+	struct str_view route = {"/users/:id/orders/:id", strlen("/users/:id/orders/:id")};
+	assert_int_equal(series_tuples_intern(t, &route, 1), 1);
+	series_tuples_destroy(t);
+}
+
+/* A label can read one of the parser's extra captures by index. */
+static void t_variable_field(void **state)
+{
+	static const struct config_rule tiers[] = {{(char *)"gold|silver", NULL}};
+	struct config_field_label fl[2] = {FIELD_LABEL("city", VARIABLE),
+	                                   FIELD_LABEL_RULES("tier", VARIABLE, tiers, "basic")};
+	struct series_tuples *t;
+	char err[128];
+	struct str_view v[2];
+	(void)state;
+
+	fl[0].variable = (char *)"geo_city";
+	fl[0].variable_index = 0;
+	fl[1].variable = (char *)"tier";
+	fl[1].variable_index = 1;
+	assert_int_equal(series_tuples_create(fl, 2, 100, &t, err, sizeof(err)), 0);
+	struct log_record r = path_rec("/");
+	r.n_extra = 2;
+	r.extra[0] = (struct str_view){"Sankt Gallen", 12};
+	r.extra[1] = (struct str_view){"gold", 4};
+	series_tuples_values(t, series_tuples_lookup(t, &r), v);
+	assert_int_equal(v[0].len, 12);
+	assert_memory_equal(v[0].ptr, "Sankt Gallen", 12);
+	assert_int_equal(v[1].len, 4);
+	r.extra[1] = (struct str_view){"platinum", 8};
+	series_tuples_values(t, series_tuples_lookup(t, &r), v);
+	assert_memory_equal(v[1].ptr, "basic", 5);
+	/* a record without extras (another parser) reads empty values */
+	r.n_extra = 0;
+	series_tuples_values(t, series_tuples_lookup(t, &r), v);
+	assert_int_equal(v[0].len, 0);
+	assert_memory_equal(v[1].ptr, "basic", 5);
+	struct series_label_def d;
+	series_tuples_def(t, 1, &d);
+	assert_int_equal(d.field, CONFIG_FIELD_VARIABLE);
+	assert_string_equal(d.variable, "tier");
+	series_tuples_destroy(t);
+	/* a variable label without a name is refused */
+	fl[0].variable = NULL;
+	assert_int_equal(series_tuples_create(fl, 1, 100, &t, err, sizeof(err)), -EINVAL);
 }
 
 static void t_family_limit(void **state)
@@ -198,6 +369,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_tuples_intern_and_cache),
 	    cmocka_unit_test(t_tuples_cap_and_limit),
+	    cmocka_unit_test(t_rules_order_and_default),
+	    cmocka_unit_test(t_rule_error_stops),
+	    cmocka_unit_test(t_rules_cached),
+	    cmocka_unit_test(t_variable_field),
 	    cmocka_unit_test(t_family_limit),
 	    cmocka_unit_test(t_null_counted_once),
 	};

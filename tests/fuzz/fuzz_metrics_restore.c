@@ -11,13 +11,14 @@
 #include <string.h>
 
 #include "exporter/metrics.h"
+#include "tests/fieldlabel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const double buckets[] = {0.1, 1, 10};
 static const struct config_field_label field_labels[] = {
-    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
-    {(char *)"route", CONFIG_FIELD_PATH, (char *)"/(api|static)/.*", (char *)"/$1"},
+    FIELD_LABEL("vhost", VHOST),
+    FIELD_LABEL_RULE("route", PATH, "/(api|static)/.*", "/$1"),
 };
 
 static struct metrics *registry(void)
