@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Golden tests: every tests/data/golden/NAME.log run through
-`accesslog_exporter --once` (flags from NAME.args, if present) must print
-exactly NAME.prom, except the lines that legitimately vary between builds
-and runs (build revision, timestamps).  `golden.py --update` rewrites the
-.prom files; review the diff before committing."""
+`accesslog_exporter --once` (flags from NAME.args, if present; or, when
+NAME.yml exists, `--once --config.file NAME.yml`, whose source reads
+NAME.log) must print exactly NAME.prom, except the lines that legitimately
+vary between builds and runs (build revision, timestamps).
+`golden.py --update` rewrites the .prom files; review the diff before
+committing."""
 import difflib
 import glob
 import os
@@ -19,11 +21,16 @@ VARYING = ("accesslog_build_info{", "accesslog_log_last_read_timestamp_seconds{"
 
 def render(binary, log):
     args_file = log[:-4] + ".args"
+    config_file = log[:-4] + ".yml"
     args = []
-    if os.path.exists(args_file):
-        with open(args_file) as f:
-            args = shlex.split(f.read())
-    out = subprocess.run([binary, "--once"] + args + [os.path.basename(log)],
+    if os.path.exists(config_file):
+        args = ["--config.file", os.path.basename(config_file)]
+    else:
+        if os.path.exists(args_file):
+            with open(args_file) as f:
+                args = shlex.split(f.read())
+        args.append(os.path.basename(log))
+    out = subprocess.run([binary, "--once"] + args,
                          cwd=os.path.dirname(log), capture_output=True, check=True)
     lines = out.stdout.decode("utf-8").splitlines(keepends=True)
     return "".join(line for line in lines if not line.startswith(VARYING))
