@@ -149,6 +149,7 @@ struct tuple {
 struct rewrite {
 	char *match;
 	pcre2_code *code;
+	bool jit; /* JIT-compiled (else the interpreter, same results) */
 	PCRE2_UCHAR *replacement;
 	size_t replacement_len;
 };
@@ -370,14 +371,23 @@ static size_t rewrite(const struct rule *ru, struct str_view raw, char *out)
 	for (size_t k = 0; k < ru->n_rw; k++) {
 		const struct rewrite *rw = &ru->rw[k];
 		PCRE2_SIZE olen = sizeof(buf);
-		/* An optional group that did not match substitutes as empty, not as an error. */
-		int rc = pcre2_substitute(rw->code, (PCRE2_SPTR)raw.ptr, raw.len, 0,
-		                          PCRE2_SUBSTITUTE_UNSET_EMPTY, ru->md, ru->mctx,
-		                          rw->replacement, rw->replacement_len, buf, &olen);
-		if (rc == 0) {
-			continue; /* no match: the next rule */
+		/* Match first (a failing anchored JIT match is cheap), substitute
+		 * from that match only for the rule that wins. */
+		int rc = rw->jit ? pcre2_jit_match(rw->code, (PCRE2_SPTR)raw.ptr, raw.len, 0, 0,
+		                                   ru->md, ru->mctx)
+		                 : pcre2_match(rw->code, (PCRE2_SPTR)raw.ptr, raw.len, 0, 0, ru->md,
+		                               ru->mctx);
+		if (rc == PCRE2_ERROR_NOMATCH) {
+			continue; /* the next rule */
 		}
-		if (rc < 0) {
+		/* An optional group that did not match substitutes as empty, not as an error. */
+		if (rc > 0) {
+			rc = pcre2_substitute(
+			    rw->code, (PCRE2_SPTR)raw.ptr, raw.len, 0,
+			    PCRE2_SUBSTITUTE_MATCHED | PCRE2_SUBSTITUTE_UNSET_EMPTY, ru->md,
+			    ru->mctx, rw->replacement, rw->replacement_len, buf, &olen);
+		}
+		if (rc <= 0) {
 			/* The match limit, or a result too long for the buffer: this
 			 * rule may have matched, so a later one must not decide. */
 			break;
@@ -471,7 +481,7 @@ static int rewrite_init(struct rewrite *rw, const struct config_rule *cr, const 
 		               (size_t)off, (const char *)msg);
 		return -EINVAL;
 	}
-	(void)pcre2_jit_compile(rw->code, PCRE2_JIT_COMPLETE); /* interpreter otherwise */
+	rw->jit = pcre2_jit_compile(rw->code, PCRE2_JIT_COMPLETE) == 0; /* interpreter otherwise */
 	(void)pcre2_pattern_info(rw->code, PCRE2_INFO_CAPTURECOUNT, &groups);
 	*max_groups = groups > *max_groups ? groups : *max_groups;
 	return 0;
