@@ -2,7 +2,8 @@
  * rules_bench.c - the cost of route mapping: 20 ordered rules against one.
  *
  * Usage: rules_bench [--values N] [--runs R]      the measurements below
- *        rules_bench --log N                      a combined log of N lines
+ *        rules_bench --log N [K]                  a combined log of N lines
+ *                                                 (K: cycling through K paths)
  *        rules_bench --config 1|20 LOGPATH        a config with that rule set
  *
  * A field label's rules run once per distinct raw value (series.c caches
@@ -240,14 +241,23 @@ static double measure(const struct config_rule *rules, size_t n_rules, const cha
 	return ns[runs / 2];
 }
 
-static int print_log(size_t lines)
+/* distinct > 0: the paths cycle through that many values (a warm cache). */
+static int print_log(size_t lines, size_t distinct)
 {
 	static const char *const codes[] = {"200", "200", "200", "200", "201",
 	                                    "204", "304", "404", "500", "502"};
 	char path[PATH_MAX_LEN];
+	char *pool = distinct ? make_values(distinct, -1, 0) : NULL;
 
+	if (distinct && !pool) {
+		return 1;
+	}
 	for (size_t i = 0; i < lines; i++) {
-		make_path((size_t)(rnd() % N_ROUTES), path);
+		if (pool) {
+			memcpy(path, pool + (size_t)(rnd() % distinct) * PATH_MAX_LEN, PATH_MAX_LEN);
+		} else {
+			make_path((size_t)(rnd() % N_ROUTES), path);
+		}
 		if (printf(
 		        "10.%u.%u.%u - - [03/Dec/2026:10:%02u:%02u +0000] \"GET %s HTTP/1.1\" %s "
 		        "%u \"-\" \"bench/1.0\"\n",
@@ -303,7 +313,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--runs") == 0) {
 			runs = (unsigned)parse_count(argv[i + 1]);
 		} else if (strcmp(argv[i], "--log") == 0) {
-			return print_log(parse_count(argv[i + 1]));
+			return print_log(parse_count(argv[i + 1]),
+			                 i + 2 < argc ? parse_count(argv[i + 2]) : 0);
 		} else if (strcmp(argv[i], "--config") == 0 && i + 2 < argc) {
 			size_t k = parse_count(argv[i + 1]);
 			return print_config(k == 1 ? 1 : N_ROUTES, argv[i + 2]);

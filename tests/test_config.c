@@ -226,6 +226,11 @@ static void test_example_file(void **state)
 	(void)state;
 	assert_int_equal(c->n_sources, 3);
 	assert_int_equal(c->sources[1].kind, LOGPARSE_NGINX);
+	assert_int_equal(c->sources[1].n_field_labels, 3);
+	assert_int_equal(c->sources[1].field_labels[1].n_rules, 3);
+	assert_string_equal(c->sources[1].field_labels[1].default_value, "other");
+	assert_int_equal(c->sources[1].field_labels[2].field, CONFIG_FIELD_VARIABLE);
+	assert_string_equal(c->sources[1].field_labels[2].variable, "tier");
 	assert_int_equal(c->sources[2].kind, LOGPARSE_APACHE);
 	assert_int_equal(c->catchup_max_bytes, 4ull << 30);
 	config_destroy(c);

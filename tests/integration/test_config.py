@@ -44,6 +44,9 @@ def check_cli():
     assert rc == 0 and re.match(r"accesslog_exporter \d+\.\d+\.\d+ \(revision ", out), out
     rc, out, _ = run("--config.file", os.path.join(DATA, "good", "anchors.yml"), "--config.check")
     assert rc == 0 and "configuration OK" in out and "2 sources" in out, (rc, out)
+    # ordered rules, a default, labels from the format's own variables
+    rc, out, _ = run("--config.file", os.path.join(DATA, "good", "rules.yml"), "--config.check")
+    assert rc == 0 and "configuration OK" in out and "1 source" in out, (rc, out)
     # Every bad fixture: exit 2 and the FILE:LINE:COLUMN: key message on stderr.
     n = 0
     for path in sorted(glob.glob(os.path.join(DATA, "bad", "*.yml"))):
