@@ -254,7 +254,8 @@ static int print_log(size_t lines, size_t distinct)
 	}
 	for (size_t i = 0; i < lines; i++) {
 		if (pool) {
-			memcpy(path, pool + (size_t)(rnd() % distinct) * PATH_MAX_LEN, PATH_MAX_LEN);
+			memcpy(path, pool + (size_t)(rnd() % distinct) * PATH_MAX_LEN,
+			       PATH_MAX_LEN);
 		} else {
 			make_path((size_t)(rnd() % N_ROUTES), path);
 		}
