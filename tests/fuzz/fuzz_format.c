@@ -35,8 +35,13 @@ static void probe(struct log_parser *a, struct log_parser *b, const char *line, 
 	}
 	if (rca != rcb ||
 	    (rca == 0 && (ra.status_slot != rb.status_slot || ra.has_bytes != rb.has_bytes ||
-	                  ra.method.len != rb.method.len))) {
+	                  ra.method.len != rb.method.len || ra.n_extra != rb.n_extra))) {
 		abort();
+	}
+	for (unsigned k = 0; rca == 0 && k < ra.n_extra; k++) {
+		if (ra.extra[k].len != rb.extra[k].len) {
+			abort();
+		}
 	}
 }
 
