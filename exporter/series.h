@@ -3,7 +3,9 @@
  * per-family series tables with a cardinality limit.
  *
  * Used by metrics.c only when a source has field labels (vhost, path,
- * upstream_status); without them the registry keeps its flat arrays.
+ * upstream_status, or a variable of the format the parser keeps as an
+ * extra capture), each with ordered rewrite rules and a default; without
+ * field labels the registry keeps its flat arrays.
  *
  * Concurrency: one writer (the source's ingest thread) creates tuples and
  * series and increments values; any number of readers (scrapes) walk them.

@@ -847,6 +847,42 @@ static void t_restore_rules_and_variable(void **state)
 	metrics_destroy(a);
 }
 
+/* The most rules a label may have, with long patterns: the "l" line holds
+ * them all and restores as the same definition. */
+static void t_restore_max_rules(void **state)
+{
+	static char pat[CONFIG_MAX_RULES][300];
+	static struct config_rule rules[CONFIG_MAX_RULES];
+	struct metrics *a = registry_with(true, true, 0);
+	struct metrics_source *sa;
+	struct strbuf saved;
+	(void)state;
+
+	for (size_t k = 0; k < CONFIG_MAX_RULES; k++) {
+		int n = snprintf(pat[k], sizeof(pat[k]), "/r%zu/(a|b)%0250d", k, 0);
+		assert_true(n > 0 && (size_t)n < sizeof(pat[k]));
+		rules[k] = (struct config_rule){pat[k], (char *)"/r/$1"};
+	}
+	rules[CONFIG_MAX_RULES - 1] = (struct config_rule){(char *)"/last/.*", (char *)"/last"};
+	const struct config_field_label fl[1] = {FIELD_LABEL_RULES("p", PATH, rules, "none")};
+	assert_int_equal(metrics_add_source(a, "x", NULL, 0, fl, 1, &sa, NULL, 0), 0);
+	struct log_record r = vrec("GET", 200, "", "/last/one");
+	metrics_observe(sa, &r);
+	strbuf_init(&saved, 1 << 24);
+	assert_int_equal(metrics_source_save(sa, &saved), 0);
+	assert_true(saved.len > CONFIG_MAX_RULES * 250);
+	struct metrics *b = registry_with(true, true, 0);
+	struct metrics_source *sb;
+	assert_int_equal(metrics_add_source(b, "x", NULL, 0, fl, 1, &sb, NULL, 0), 0);
+	assert_int_equal(metrics_source_restore(sb, saved.data, saved.len), 0);
+	char *out = render(b, EXPO_TEXT);
+	assert_non_null(strstr(out, SERIES "p=\"/last\",code=\"200\""));
+	free(out);
+	metrics_destroy(b);
+	strbuf_finish(&saved);
+	metrics_destroy(a);
+}
+
 /* After a schema change (a label renamed: its values are unknown), the
  * overflow series (label sets refused by the limit) stays the overflow
  * series instead of becoming an ordinary label set. */
@@ -1209,6 +1245,7 @@ int main(void)
 	    cmocka_unit_test(t_restore_schema_changes),
 	    cmocka_unit_test(t_restore_schema_overflow),
 	    cmocka_unit_test(t_restore_rules_and_variable),
+	    cmocka_unit_test(t_restore_max_rules),
 	    cmocka_unit_test(t_restore_schema_malformed),
 	    cmocka_unit_test(t_concurrent_render),
 	    cmocka_unit_test(t_file_gauges),
