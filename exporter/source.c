@@ -166,7 +166,7 @@ static int register_metrics(struct metrics *m, const char *name, const struct co
  * is seen at once rather than as a missing histogram. */
 static void warn_variables(const struct log_parser *p, const char *name)
 {
-	char list[1024];
+	char list[2048];
 	size_t o = 0, n = logparse_extra_count(p);
 
 	if (n == 0) {

@@ -227,6 +227,42 @@ static void t_failed_create_unregisters(void **state)
 	config_destroy(c2);
 }
 
+/* A field label reading a format variable must find it in the source's
+ * parser at the index the config reader resolved; otherwise the source is
+ * refused with a message naming the label and the variable. */
+static void t_variable_label_checked(void **state)
+{
+	struct metrics *m = metrics_create(&test_mo);
+	struct config *c = config_create();
+	struct source *s = NULL;
+	char err[256] = "";
+	(void)state;
+
+	assert_non_null(m);
+	assert_non_null(c);
+	struct config_source *cs = NULL;
+	assert_int_equal(config_add_source(c, "app", LOGPARSE_NGINX,
+	                                   "$remote_addr [$time_local] \"$request\" $status "
+	                                   "\"$tier\" $zone",
+	                                   &cs),
+	                 0);
+	assert_int_equal(config_source_add_path(cs, logpath), 0);
+	assert_int_equal(config_source_add_field_label(cs, "zone", CONFIG_FIELD_VHOST, NULL, NULL),
+	                 0);
+	struct config_field_label *f = &cs->field_labels[0];
+	assert_int_equal(config_field_label_set_variable(f, "zone", 0), 0); /* index is 1 */
+	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "field label zone: the log format has no variable $zone"));
+	assert_false(rendered(m, "source=\"app\""));
+	assert_int_equal(config_field_label_set_variable(f, "nope", 1), 0);
+	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_field_label_set_variable(f, "zone", 1), 0);
+	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), 0);
+	source_destroy(s);
+	metrics_destroy(m);
+	config_destroy(c);
+}
+
 struct reload_fixture {
 	struct metrics *m;
 	struct config *running;
@@ -411,6 +447,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_checkpoint_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_start_from, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_failed_create_unregisters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_variable_label_checked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_replace_fails_in_prepare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_replace_fails_in_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_replace_hands_over, setup, teardown),
