@@ -17,6 +17,7 @@
 
 #include "exporter/metrics.h"
 #include "parsers/status.h"
+#include "tests/fieldlabel.h"
 
 #define T0 1764756000000LL
 
@@ -46,7 +47,7 @@ static struct metrics *registry(struct fake_clock *c)
 }
 
 static const struct config_field_label vhost_label[] = {
-    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+    FIELD_LABEL("vhost", VHOST),
 };
 
 static void observe(struct metrics_source *s, unsigned code, const char *vhost, int n)

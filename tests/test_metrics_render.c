@@ -18,6 +18,7 @@
 
 #include "exporter/metrics.h"
 #include "parsers/status.h"
+#include "tests/fieldlabel.h"
 
 #define T0 1764756000000LL /* 2025-12-03T10:00:00Z in ms */
 
@@ -183,7 +184,7 @@ static void t_hold_off(void **state)
 }
 
 static const struct config_field_label vhost_label[] = {
-    {(char *)"vhost", CONFIG_FIELD_VHOST, NULL, NULL},
+    FIELD_LABEL("vhost", VHOST),
 };
 
 /* Field-label series carry their creation time: a new vhost is held, an
