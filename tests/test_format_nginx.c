@@ -190,10 +190,10 @@ static void t_unknown_variables(void **state)
 	assert_int_equal(f->extra_col[2], 109);
 	groups_string(f, buf, sizeof(buf));
 	/* extras print as "" (no record field): 3 of them */
-	assert_string_equal(buf, "remote_addr,request,status,,,");
-	assert_int_equal(f->group_field[4], LOGFORMAT_FIELD_EXTRA + 0);
-	assert_int_equal(f->group_field[5], LOGFORMAT_FIELD_EXTRA + 1);
-	assert_int_equal(f->group_field[6], LOGFORMAT_FIELD_EXTRA + 2);
+	assert_string_equal(buf, "remote_addr,time_local,request,status,,,");
+	assert_int_equal(f->group_field[5], LOGFORMAT_FIELD_EXTRA + 0);
+	assert_int_equal(f->group_field[6], LOGFORMAT_FIELD_EXTRA + 1);
+	assert_int_equal(f->group_field[7], LOGFORMAT_FIELD_EXTRA + 2);
 	/* a token outside quotes, the quoted-string piece inside, "anything but ]" in [] */
 	assert_non_null(strstr(f->pattern, " ([^ ]*+) \"([^\"\\\\]*+"));
 	assert_non_null(strstr(f->pattern, "\\[([^\\]]*+)\\]"));
