@@ -135,6 +135,21 @@ int64_t birthmap_get(struct birthmap *m, uint32_t id)
 	return ms;
 }
 
+void birthmap_lock(struct birthmap *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+int64_t birthmap_get_locked(struct birthmap *m, uint32_t id)
+{
+	return m->slots ? find(m->slots, m->mask, id + 1)->ms : 0;
+}
+
+void birthmap_unlock(struct birthmap *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
 size_t birthmap_count(struct birthmap *m)
 {
 	size_t n;

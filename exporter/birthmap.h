@@ -9,7 +9,8 @@
  * Memory grows with the series that exist, not with the key space.
  *
  * Concurrency: one writer (the source's ingest thread) puts, any number of
- * readers get; a mutex guards the table.  Puts happen once per series
+ * readers get; a mutex guards the table (a render may hold it for its walk
+ * over one source, see birthmap_lock).  Puts happen once per series
  * (at most the key space per source), gets only while some series is young
  * or when created timestamps are rendered or saved.
  */
@@ -35,6 +36,13 @@ int birthmap_put(struct birthmap *m, uint32_t id, int64_t unix_ms);
 
 /* The creation time of id, or 0 when none was recorded. */
 int64_t birthmap_get(struct birthmap *m, uint32_t id);
+
+/* Many lookups under one lock (a render's walk over one source):
+ * birthmap_lock, any number of birthmap_get_locked, birthmap_unlock.  A
+ * put waits meanwhile, so the walk must be short and must not put. */
+void birthmap_lock(struct birthmap *m);
+int64_t birthmap_get_locked(struct birthmap *m, uint32_t id);
+void birthmap_unlock(struct birthmap *m);
 
 /* Number of ids recorded. */
 size_t birthmap_count(struct birthmap *m);

@@ -125,6 +125,9 @@ struct expo_writer {
 	enum expo_type type;
 	size_t family_mark;   /* protobuf: where the current family starts */
 	size_t family_series; /* protobuf: its series so far */
+	int64_t ts_ms;        /* protobuf: the last Timestamp encoded (series share them) */
+	unsigned char ts[24]; /* its body */
+	size_t ts_len;
 };
 
 /* Start writing format f into b.  created: OpenMetrics writes _created

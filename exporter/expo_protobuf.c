@@ -128,27 +128,34 @@ void expo_labels_fragment_pb(struct strbuf *b, const struct expo_label *labels, 
 	}
 }
 
-/* Size of a Timestamp message for unix_ms, and its encoding at p. */
-static size_t timestamp_len(int64_t unix_ms)
+/* The body of the Timestamp message for unix_ms (> 0) in w->ts, encoded
+ * once for all the series created in the same millisecond. */
+static size_t timestamp(struct expo_writer *w, int64_t unix_ms)
 {
-	int64_t ns = unix_ms % 1000 * 1000000;
-	return 1 + pbwire_varint_len((uint64_t)(unix_ms / 1000)) +
-	       (ns ? 1 + pbwire_varint_len((uint64_t)ns) : 0);
+	if (w->ts_ms != unix_ms) {
+		int64_t ns = unix_ms % 1000 * 1000000;
+		size_t n = 0;
+		w->ts[n++] = TS_SECONDS << 3 | PBWIRE_VARINT;
+		n += pbwire_put_varint(w->ts + n, (uint64_t)(unix_ms / 1000));
+		if (ns) {
+			w->ts[n++] = TS_NANOS << 3 | PBWIRE_VARINT;
+			n += pbwire_put_varint(w->ts + n, (uint64_t)ns);
+		}
+		w->ts_ms = unix_ms;
+		w->ts_len = n;
+	}
+	return w->ts_len;
 }
 
-static size_t put_timestamp(unsigned char *p, uint32_t field, int64_t unix_ms)
+/* A Timestamp field (tag, length, the body from timestamp()) at p. */
+static size_t put_timestamp(unsigned char *p, const struct expo_writer *w, uint32_t field)
 {
-	int64_t ns = unix_ms % 1000 * 1000000;
-	size_t n = pbwire_put_varint(p, (uint64_t)field << 3 | PBWIRE_LEN);
+	size_t n = 0;
 
-	n += pbwire_put_varint(p + n, timestamp_len(unix_ms));
-	n += pbwire_put_varint(p + n, TS_SECONDS << 3 | PBWIRE_VARINT);
-	n += pbwire_put_varint(p + n, (uint64_t)(unix_ms / 1000));
-	if (ns) {
-		n += pbwire_put_varint(p + n, TS_NANOS << 3 | PBWIRE_VARINT);
-		n += pbwire_put_varint(p + n, (uint64_t)ns);
-	}
-	return n;
+	p[n++] = (unsigned char)(field << 3 | PBWIRE_LEN); /* fields 3 and 15: one byte */
+	p[n++] = (unsigned char)w->ts_len;                 /* at most 22 */
+	memcpy(p + n, w->ts, w->ts_len);
+	return n + w->ts_len;
 }
 
 /* Write the current family out, or drop it when it has no series. */
@@ -158,7 +165,7 @@ static void end_family(struct expo_writer *w)
 		return;
 	}
 	if (w->family_series) {
-		pbwire_end(w->b, w->family_mark);
+		pbwire_end_large(w->b, w->family_mark);
 	} else if (!w->b->error) {
 		w->b->len = w->family_mark;
 		w->b->data[w->b->len] = '\0';
@@ -173,7 +180,7 @@ static void pb_family(struct expo_writer *w, const char *name, enum expo_type ty
 	w->name = name;
 	w->type = type;
 	w->family_series = 0;
-	w->family_mark = pbwire_begin(w->b, 0);
+	w->family_mark = pbwire_begin_large(w->b, 0);
 	pbwire_bytes(w->b, MF_NAME, name, strlen(name));
 	pbwire_bytes(w->b, MF_HELP, help, strlen(help));
 	pbwire_uint64(w->b, MF_TYPE, metric_type[type]);
@@ -192,9 +199,11 @@ struct plain_label {
 	bool valid;
 };
 
-static size_t measure_labels(const struct expo_label *labels, size_t n, struct plain_label *pl)
+static size_t measure_labels(const struct expo_label *labels, size_t n, struct plain_label *pl,
+                             bool *ret_valid)
 {
 	size_t size = 0;
+	bool valid = true;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct expo_label *l = &labels[i];
@@ -209,8 +218,36 @@ static size_t measure_labels(const struct expo_label *labels, size_t n, struct p
 		p->pair_len = 2 + pbwire_varint_len(p->name_len) + p->name_len +
 		              pbwire_varint_len(p->clean_len) + p->clean_len;
 		size += 1 + pbwire_varint_len(p->pair_len) + p->pair_len;
+		valid = valid && p->valid;
 	}
+	*ret_valid = valid;
 	return size;
+}
+
+/* The labels straight into out (room checked by the caller; values valid UTF-8). */
+static unsigned char *copy_labels(unsigned char *out, const struct expo_label *labels, size_t n,
+                                  const struct plain_label *pl)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct expo_label *l = &labels[i];
+		const struct plain_label *p = &pl[i];
+		if (!l->name) {
+			memcpy(out, l->pb, l->pb_len);
+			out += l->pb_len;
+			continue;
+		}
+		*out++ = M_LABEL << 3 | PBWIRE_LEN;
+		out += pbwire_put_varint(out, p->pair_len);
+		*out++ = LP_NAME << 3 | PBWIRE_LEN;
+		out += pbwire_put_varint(out, p->name_len);
+		memcpy(out, l->name, p->name_len);
+		out += p->name_len;
+		*out++ = LP_VALUE << 3 | PBWIRE_LEN;
+		out += pbwire_put_varint(out, p->value_len);
+		memcpy(out, l->value, p->value_len);
+		out += p->value_len;
+	}
+	return out;
 }
 
 static void write_labels(struct strbuf *b, const struct expo_label *labels, size_t n,
@@ -244,30 +281,43 @@ static void write_labels(struct strbuf *b, const struct expo_label *labels, size
 }
 
 /* One Metric: its labels, then tail (the value message, tail_len bytes,
- * already encoded). */
+ * already encoded).  The common case - room in the buffer, valid UTF-8 -
+ * writes the whole message in place with no per-piece checks. */
 static void put_metric(struct expo_writer *w, const struct expo_label *labels, size_t n,
                        const unsigned char *tail, size_t tail_len)
 {
 	struct plain_label pl[MAX_METRIC_LABELS];
+	struct strbuf *b = w->b;
 	unsigned char head[12];
-	size_t h, size;
+	size_t h, size, total;
+	bool valid;
 
 	w->family_series++;
 	if (n > MAX_METRIC_LABELS) {
-		size_t mark = pbwire_begin(w->b, MF_METRIC);
+		size_t mark = pbwire_begin(b, MF_METRIC);
 		for (size_t i = 0; i < n; i++) {
-			put_label(w->b, &labels[i]);
+			put_label(b, &labels[i]);
 		}
-		(void)strbuf_append(w->b, tail, tail_len);
-		pbwire_end(w->b, mark);
+		(void)strbuf_append(b, tail, tail_len);
+		pbwire_end(b, mark);
 		return;
 	}
-	size = measure_labels(labels, n, pl);
+	size = measure_labels(labels, n, pl, &valid);
 	h = pbwire_put_varint(head, MF_METRIC << 3 | PBWIRE_LEN);
 	h += pbwire_put_varint(head + h, size + tail_len);
-	(void)strbuf_append(w->b, head, h);
-	write_labels(w->b, labels, n, pl);
-	(void)strbuf_append(w->b, tail, tail_len);
+	total = h + size + tail_len;
+	if (valid && !b->error && total < b->alloc - b->len && total <= b->cap - b->len) {
+		unsigned char *out = (unsigned char *)b->data + b->len;
+		memcpy(out, head, h);
+		out = copy_labels(out + h, labels, n, pl);
+		memcpy(out, tail, tail_len);
+		b->len += total;
+		b->data[b->len] = '\0';
+		return;
+	}
+	(void)strbuf_append(b, head, h);
+	write_labels(b, labels, n, pl);
+	(void)strbuf_append(b, tail, tail_len);
 }
 
 static void pb_sample(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
@@ -276,14 +326,14 @@ static void pb_sample(struct expo_writer *w, const struct expo_label *labels, si
 	unsigned char tail[64];
 	bool counter = w->type == EXPO_COUNTER;
 	bool created = counter && created_ms > 0;
-	size_t body = 9 + (created ? 2 + timestamp_len(created_ms) : 0);
+	size_t body = 9 + (created ? 2 + timestamp(w, created_ms) : 0);
 	size_t n =
 	    pbwire_put_varint(tail, (uint64_t)(counter ? M_COUNTER : M_GAUGE) << 3 | PBWIRE_LEN);
 
 	n += pbwire_put_varint(tail + n, body);
 	n += pbwire_put_double(tail + n, VALUE, is_double ? d : (double)u);
 	if (created) {
-		n += put_timestamp(tail + n, COUNTER_CREATED, created_ms);
+		n += put_timestamp(tail + n, w, COUNTER_CREATED);
 	}
 	put_metric(w, labels, n_labels, tail, n);
 }
@@ -309,7 +359,7 @@ static void pb_histogram(struct expo_writer *w, const struct expo_label *labels,
 		body += bucket_len(h->cumulative[k]);
 	}
 	if (created_ms > 0) {
-		body += 2 + timestamp_len(created_ms);
+		body += 2 + timestamp(w, created_ms);
 	}
 	n = pbwire_put_varint(tail, M_HISTOGRAM << 3 | PBWIRE_LEN);
 	n += pbwire_put_varint(tail + n, body);
@@ -324,7 +374,7 @@ static void pb_histogram(struct expo_writer *w, const struct expo_label *labels,
 		n += pbwire_put_double(tail + n, B_UPPER, h->bounds[k]);
 	}
 	if (created_ms > 0) {
-		n += put_timestamp(tail + n, H_CREATED, created_ms);
+		n += put_timestamp(tail + n, w, H_CREATED);
 	}
 	put_metric(w, labels, n_labels, tail, n);
 }

@@ -107,6 +107,37 @@ static int make_slot_fragments(struct metrics *m)
 	return 0;
 }
 
+/* A one-label fragment in both spellings. */
+static int make_frag(struct label_frag *f, const char *name, const char *value)
+{
+	struct expo_label l = {name, value, 0, NULL, 0};
+	struct strbuf b;
+
+	strbuf_init(&b, 4096);
+	expo_labels_fragment(&b, &l, 1);
+	f->text = strbuf_steal(&b, &f->text_len);
+	expo_labels_fragment_pb(&b, &l, 1);
+	f->pb = strbuf_steal(&b, &f->pb_len);
+	strbuf_finish(&b);
+	return f->text && f->pb ? 0 : -ENOMEM;
+}
+
+/* The method and class labels, rendered once. */
+static int make_dimension_fragments(struct metrics *m)
+{
+	for (unsigned i = 0; i < N_METHODS; i++) {
+		if (make_frag(&m->method_frag[i], "method", metrics_method_names[i]) < 0) {
+			return -ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < N_CLASSES; i++) {
+		if (make_frag(&m->class_frag[i], "class", metrics_class_names[i]) < 0) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 struct metrics *metrics_create(const struct metrics_options *o)
 {
 	struct metrics *m;
@@ -136,7 +167,7 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	    (int64_t)(o->new_series_hold_ms > INT32_MAX ? INT32_MAX : o->new_series_hold_ms);
 	m->created = o->created_timestamps;
 	m->clock = o->clock;
-	if (make_slot_fragments(m) < 0) {
+	if (make_slot_fragments(m) < 0 || make_dimension_fragments(m) < 0) {
 		metrics_destroy(m);
 		return NULL;
 	}
@@ -184,6 +215,14 @@ void metrics_destroy(struct metrics *m)
 	for (unsigned i = 0; i < STATUS_SLOTS; i++) {
 		free(m->slot_frag[i]);
 		free(m->slot_pb[i]);
+	}
+	for (unsigned i = 0; i < N_METHODS; i++) {
+		free(m->method_frag[i].text);
+		free(m->method_frag[i].pb);
+	}
+	for (unsigned i = 0; i < N_CLASSES; i++) {
+		free(m->class_frag[i].text);
+		free(m->class_frag[i].pb);
 	}
 	pthread_mutex_destroy(&m->lock);
 	free(m);

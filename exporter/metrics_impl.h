@@ -87,6 +87,15 @@ struct metrics_source {
 	_Atomic int64_t created_ms; /* the source's creation (per-source families); 0: unknown */
 };
 
+/* One label set rendered once for every sample that has it: text
+ * ('method="GET"', escaped) and protobuf (LabelPair fields). */
+struct label_frag {
+	char *text;
+	size_t text_len;
+	char *pb;
+	size_t pb_len;
+};
+
 struct metrics {
 	pthread_mutex_t lock; /* guards the source list */
 	struct metrics_source **sources;
@@ -109,6 +118,8 @@ struct metrics {
 	size_t slot_frag_len[STATUS_SLOTS];
 	char *slot_pb[STATUS_SLOTS]; /* the same as protobuf LabelPairs */
 	size_t slot_pb_len[STATUS_SLOTS];
+	struct label_frag method_frag[N_METHODS]; /* method="GET" */
+	struct label_frag class_frag[N_CLASSES];  /* class="2xx" */
 };
 
 static inline void inc(_Atomic uint64_t *c, uint64_t d)

@@ -12,6 +12,8 @@
  * first counts.  Flat series look their creation up in the source's
  * birthmap, but only while the source's newest birth is within the hold;
  * field-label series carry theirs; per-source families use the source's.
+ * A walk over a source's flat series holds the source's birthmap once
+ * (not once per series); a first count of a new series waits for it.
  * Rejected: remembering per scrape which series a scraper has seen (two
  * Prometheus servers, or a restart of one, would see different things);
  * pre-creating every label set at 0 (17 methods x 501 codes per source).
@@ -78,19 +80,25 @@ static size_t field_labels(const struct metrics_source *s, uint32_t id, struct e
 }
 
 /* code, [class], [reason], method: the status and method labels of a response series. */
+static struct expo_label frag_label(const struct label_frag *f)
+{
+	return (struct expo_label){NULL, f->text, f->text_len, f->pb, f->pb_len};
+}
+
 static size_t status_labels(const struct metrics *m, unsigned slot, unsigned me,
                             struct expo_label *l, size_t n)
 {
 	l[n++] = (struct expo_label){NULL, m->slot_frag[slot], m->slot_frag_len[slot],
 	                             m->slot_pb[slot], m->slot_pb_len[slot]};
-	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0, NULL, 0};
+	l[n++] = frag_label(&m->method_frag[me]);
 	return n;
 }
 
-static size_t method_class_labels(unsigned me, unsigned c, struct expo_label *l, size_t n)
+static size_t method_class_labels(const struct metrics *m, unsigned me, unsigned c,
+                                  struct expo_label *l, size_t n)
 {
-	l[n++] = (struct expo_label){"method", metrics_method_names[me], 0, NULL, 0};
-	l[n++] = (struct expo_label){"class", metrics_class_names[c], 0, NULL, 0};
+	l[n++] = frag_label(&m->method_frag[me]);
+	l[n++] = frag_label(&m->class_frag[c]);
 	return n;
 }
 
@@ -111,8 +119,10 @@ static bool young(const struct render *r, int64_t created_ms)
 
 /* Whether the flat series id, just read non-zero, is held.  The acquire
  * fence pairs with the writer's release store of the series' first count:
- * having seen a count, the render sees the birth recorded before it.  The
- * birthmap is asked only while some series of the source is young. */
+ * having seen a count, the render sees the birth recorded before it (the
+ * writer records it before it counts, and while a walk holds the source's
+ * birthmap a first count waits for it).  The birthmap is asked only while
+ * some series of the source is young. */
 static bool flat_held(const struct render *r, const struct metrics_source *s, uint32_t id)
 {
 	if (!r->m->hold_ms) {
@@ -122,12 +132,19 @@ static bool flat_held(const struct render *r, const struct metrics_source *s, ui
 	if (!young(r, atomic_load_explicit(&s->last_birth_ms, memory_order_relaxed))) {
 		return false;
 	}
-	return young(r, birthmap_get(s->births, id));
+	return young(r, birthmap_get_locked(s->births, id));
 }
 
 static int64_t flat_created(const struct render *r, const struct metrics_source *s, uint32_t id)
 {
-	return r->created ? birthmap_get(s->births, id) : 0;
+	return r->created ? birthmap_get_locked(s->births, id) : 0;
+}
+
+/* A walk over a source's flat series holds its birthmap once (rather than
+ * once per series): whether it needs it at all. */
+static bool births_needed(const struct render *r, const struct metrics_source *s)
+{
+	return !s->tuples && (r->created || r->m->hold_ms);
 }
 
 static int64_t source_created(const struct metrics_source *s)
@@ -155,6 +172,10 @@ static void render_responses(const struct render *r)
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
 
+		bool lock = births_needed(r, s);
+		if (lock) {
+			birthmap_lock(s->births);
+		}
 		for (unsigned slot = 0; slot < STATUS_SLOTS && !s->tuples; slot++) {
 			for (unsigned me = 0; me < N_METHODS; me++) {
 				uint64_t v = get(&s->responses[me][slot]);
@@ -165,6 +186,9 @@ static void render_responses(const struct render *r)
 					        flat_created(r, s, id));
 				}
 			}
+		}
+		if (lock) {
+			birthmap_unlock(s->births);
 		}
 		if (s->tuples) {
 			const struct series_family *fa = s->fam[FAM_RESPONSES];
@@ -224,7 +248,7 @@ static void render_classes(const struct render *r)
 
 		class_sums(s, sums);
 		for (unsigned c = 0; c < N_CLASSES; c++) {
-			l[n] = (struct expo_label){"class", metrics_class_names[c], 0, NULL, 0};
+			l[n] = frag_label(&r->m->class_frag[c]);
 			counter(r, l, n + 1, sums[c], young(r, created), created);
 		}
 	}
@@ -241,16 +265,23 @@ static void render_bytes(const struct render *r)
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
 
+		bool lock = births_needed(r, s);
+		if (lock) {
+			birthmap_lock(s->births);
+		}
 		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
 			for (unsigned c = 0; c < N_CLASSES; c++) {
 				uint64_t v = get(&s->bytes[me][c]);
 				uint32_t id = ID_BYTES + me * N_CLASSES + c;
 				if (v) {
-					size_t k = method_class_labels(me, c, l, n);
+					size_t k = method_class_labels(r->m, me, c, l, n);
 					counter(r, l, k, v, flat_held(r, s, id),
 					        flat_created(r, s, id));
 				}
 			}
+		}
+		if (lock) {
+			birthmap_unlock(s->births);
 		}
 		if (s->tuples) {
 			const struct series_family *fa = s->fam[FAM_BYTES];
@@ -260,7 +291,7 @@ static void render_bytes(const struct render *r)
 				_Atomic uint64_t *v;
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
-				k = method_class_labels(key.method, key.slot, l, k);
+				k = method_class_labels(r->m, key.method, key.slot, l, k);
 				counter(r, l, k, get(v), young(r, key.created_ms), key.created_ms);
 			}
 		}
@@ -302,17 +333,24 @@ static void render_histogram(const struct render *r, bool up)
 		const struct histogram *h = up ? &s->upstream : &s->request;
 		size_t n = base_labels(s, l);
 
+		bool lock = births_needed(r, s);
+		if (lock) {
+			birthmap_lock(s->births);
+		}
 		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
 			for (unsigned c = 0; c < N_CLASSES; c++) {
 				const _Atomic uint64_t *row = hist_row(h, me, c);
 				uint32_t id = id0 + me * N_CLASSES + c;
 				if (row_any(row, h->n_bounds + 1)) {
-					size_t k = method_class_labels(me, c, l, n);
+					size_t k = method_class_labels(r->m, me, c, l, n);
 					render_hist_row(r, h, row, get(&h->sum_bits[me][c]), l, k,
 					                flat_held(r, s, id),
 					                flat_created(r, s, id));
 				}
 			}
+		}
+		if (lock) {
+			birthmap_unlock(s->births);
 		}
 		if (s->tuples) {
 			const struct series_family *fa = s->fam[up ? FAM_UPSTREAM : FAM_REQUEST];
@@ -322,7 +360,7 @@ static void render_histogram(const struct render *r, bool up)
 				_Atomic uint64_t *v;
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
-				k = method_class_labels(key.method, key.slot, l, k);
+				k = method_class_labels(r->m, key.method, key.slot, l, k);
 				render_hist_row(r, h, v, get(&v[h->n_bounds + 1]), l, k,
 				                young(r, key.created_ms), key.created_ms);
 			}

@@ -3,10 +3,9 @@
  *
  * Nested messages reserve one byte for their length and patch it at the
  * end; a body of 128 bytes or more is moved right by the extra varint
- * bytes.  Most Metric messages of a scrape are shorter than that, and a
- * longer body is moved once, so the cost is at most one more copy of the
- * document.  Rejected: computing every size first (a second walk over the
- * registry, which may change in between), and padded non-minimal varints
+ * bytes.  Messages expected to be large reserve three bytes instead, so
+ * that only a short body (under 16 kB) is ever moved.  Rejected: computing every size first (a
+ * second walk over the registry, which may change in between), and padded non-minimal varints
  * (valid for the decoders we know, but not canonical).
  */
 #include "exporter/pbwire.h"
@@ -93,6 +92,42 @@ void pbwire_end(struct strbuf *b, size_t mark)
 			return;
 		}
 		memmove(b->data + mark + 1 + extra, b->data + mark + 1, body);
+	}
+	(void)put_varint((unsigned char *)b->data + mark, body);
+}
+
+#define LARGE_RESERVE 3
+
+size_t pbwire_begin_large(struct strbuf *b, uint32_t field)
+{
+	static const unsigned char zeros[LARGE_RESERVE];
+
+	if (field) {
+		pbwire_tag(b, field, PBWIRE_LEN);
+	}
+	(void)strbuf_append(b, zeros, LARGE_RESERVE);
+	return b->len - LARGE_RESERVE;
+}
+
+void pbwire_end_large(struct strbuf *b, size_t mark)
+{
+	static const unsigned char zeros[10];
+	size_t body, need;
+
+	if (b->error || mark + LARGE_RESERVE > b->len) {
+		return;
+	}
+	body = b->len - mark - LARGE_RESERVE;
+	need = pbwire_varint_len(body);
+	if (need < LARGE_RESERVE) {
+		memmove(b->data + mark + need, b->data + mark + LARGE_RESERVE, body);
+		b->len -= LARGE_RESERVE - need;
+		b->data[b->len] = '\0';
+	} else if (need > LARGE_RESERVE) {
+		if (strbuf_append(b, zeros, need - LARGE_RESERVE) < 0) {
+			return;
+		}
+		memmove(b->data + mark + need, b->data + mark + LARGE_RESERVE, body);
 	}
 	(void)put_varint((unsigned char *)b->data + mark, body);
 }

@@ -89,4 +89,11 @@ size_t pbwire_begin(struct strbuf *b, uint32_t field);
  * the length needs more than the one byte reserved. */
 void pbwire_end(struct strbuf *b, size_t mark);
 
+/* The same for a message expected to be large (16 kB to 2 MB: a metric
+ * family of a big registry): three length bytes are reserved, so such a
+ * body is never moved; a smaller one moves left (it is short), a larger
+ * one right. */
+size_t pbwire_begin_large(struct strbuf *b, uint32_t field);
+void pbwire_end_large(struct strbuf *b, size_t mark);
+
 #endif

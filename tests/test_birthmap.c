@@ -1,12 +1,16 @@
 /*
  * test_birthmap.c - creation times of flat series: first put wins, bounds,
- * growth up to the whole id range.
+ * growth up to the whole id range, lookups under one lock for a render.
  */
+#define _DEFAULT_SOURCE /* usleep */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -47,11 +51,51 @@ static void t_whole_range(void **state)
 	birthmap_destroy(m);
 }
 
+struct putter {
+	struct birthmap *m;
+	atomic_int rc;
+};
+
+static void *put_one(void *arg)
+{
+	struct putter *p = arg;
+	atomic_store(&p->rc, birthmap_put(p->m, 3, 3000));
+	return NULL;
+}
+
+/* A render's walk: lookups under one lock (empty map included), and a put
+ * from the writer's thread waits until the walk ends. */
+static void t_locked(void **state)
+{
+	struct birthmap *m = birthmap_create(100);
+	struct putter p = {m, 1};
+	pthread_t t;
+	(void)state;
+
+	birthmap_lock(m);
+	assert_int_equal(birthmap_get_locked(m, 5), 0); /* nothing allocated yet */
+	birthmap_unlock(m);
+	assert_int_equal(birthmap_put(m, 5, 500), 0);
+	birthmap_lock(m);
+	assert_int_equal(birthmap_get_locked(m, 5), 500);
+	assert_int_equal(birthmap_get_locked(m, 6), 0);
+	assert_int_equal(pthread_create(&t, NULL, put_one, &p), 0);
+	usleep(50000);
+	assert_int_equal(atomic_load(&p.rc), 1); /* still waiting for the lock */
+	assert_int_equal(birthmap_get_locked(m, 3), 0);
+	birthmap_unlock(m);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_load(&p.rc), 0);
+	assert_int_equal(birthmap_get(m, 3), 3000);
+	birthmap_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_put_get),
 	    cmocka_unit_test(t_whole_range),
+	    cmocka_unit_test(t_locked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

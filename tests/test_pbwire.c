@@ -2,13 +2,15 @@
  * test_pbwire.c - the protobuf wire format, byte for byte, against
  * encodings worked out from the specification (protobuf.dev, "Encoding"):
  * varint boundaries, two's complement and zigzag integers, little-endian
- * doubles, strings, and nested messages whose length needs one, two or
- * three bytes (the body moved behind the longer length).  The whole
+ * doubles, strings, and nested messages whose length needs one to four
+ * bytes (the body moved behind the longer length, or, with the three bytes
+ * reserved for large messages, in front of the shorter one).  The whole
  * exposition is decoded by an independent decoder in tests/protobuf/.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,7 +101,7 @@ static void t_bytes(void **state)
 
 /* A nested message of body bytes (field 1 strings filling it) inside field 4,
  * after a prefix byte: the length must be minimal and the body intact. */
-static void nested(size_t body)
+static void nested(size_t body, bool large)
 {
 	struct strbuf b;
 	unsigned char *want = malloc(body + 16);
@@ -111,9 +113,13 @@ static void nested(size_t body)
 	memset(fill, 'x', body);
 	strbuf_init(&b, body + 64);
 	(void)strbuf_putc(&b, 0x7a);
-	size_t mark = pbwire_begin(&b, 4);
+	size_t mark = large ? pbwire_begin_large(&b, 4) : pbwire_begin(&b, 4);
 	(void)strbuf_append(&b, fill, body);
-	pbwire_end(&b, mark);
+	if (large) {
+		pbwire_end_large(&b, mark);
+	} else {
+		pbwire_end(&b, mark);
+	}
 
 	want[n++] = 0x7a;
 	want[n++] = 0x22; /* field 4, wire type 2 */
@@ -130,10 +136,14 @@ static void nested(size_t body)
 
 static void t_nested(void **state)
 {
-	static const size_t sizes[] = {0, 1, 127, 128, 129, 300, 16383, 16384, 70000};
+	/* Around every varint boundary, for both reservations (1 byte; 3 bytes,
+	 * where bodies under 16 kB move left and bodies of 2 MB or more right). */
+	static const size_t sizes[] = {0,     1,     127,   128,     129,     300,
+	                               16383, 16384, 70000, 2097151, 2097152, 2200000};
 	(void)state;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		nested(sizes[i]);
+		nested(sizes[i], false);
+		nested(sizes[i], true);
 	}
 }
 
