@@ -89,6 +89,7 @@ struct config {
 	size_t n_upstream_buckets;
 	bool once;                   /* read files from the start to EOF, print, exit */
 	bool backfill;               /* --backfill: like once, written as history */
+	unsigned threads;            /* --threads: --once/--backfill parse on N cores (0: all) */
 	bool no_class_label;         /* drop "class" from accesslog_http_responses_total */
 	bool no_reason_label;        /* drop "reason" from accesslog_http_responses_total */
 	bool no_histograms;          /* metrics.histograms: false - no duration histograms */

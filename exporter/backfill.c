@@ -55,6 +55,7 @@
 #include "exporter/daemon.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
+#include "exporter/parsepool.h"
 #include "exporter/strbuf.h"
 #include "exporter/tail.h"
 #include "exporter/zfile.h"
@@ -501,6 +502,7 @@ struct run {
 	int64_t first_ms, last_ms;
 	char first_bad[160];
 	uint64_t next_progress;
+	struct parsepool *pool; /* NULL: parse on this thread */
 	const char *file;
 	int error;
 };
@@ -611,19 +613,18 @@ static void time_error(struct run *r, const char *line, size_t len)
 	count_now(r, METRICS_LINES, 1);
 }
 
-static void on_line(void *ud, const char *line, size_t len)
+/* One line with its parse result: into the step of its time. */
+static void count_line(void *ud, const char *line, size_t len, int rc, const struct log_record *rec)
 {
 	struct run *r = ud;
-	struct log_record rec;
 	int64_t ms;
 
-	r->lines++;
-	if (logparse_line(r->parser, line, len, &rec) < 0) {
+	if (rc < 0) {
 		count_now(r, METRICS_PARSE_ERRORS, 1);
 		count_now(r, METRICS_LINES, 1);
 		return;
 	}
-	if (logtime_of_record(&rec, &ms) < 0 || ms > r->future_ms) {
+	if (logtime_of_record(rec, &ms) < 0 || ms > r->future_ms) {
 		time_error(r, line, len);
 		return;
 	}
@@ -636,15 +637,43 @@ static void on_line(void *ud, const char *line, size_t len)
 	}
 	r->last_ms = ms > r->last_ms ? ms : r->last_ms;
 	struct slot *sl = route(r, ms / (int64_t)r->o->step_ms);
-	metrics_observe(sl->s, &rec);
+	metrics_observe(sl->s, rec);
 	metrics_count(sl->s, METRICS_LINES, 1);
 }
+
+static void on_line(void *ud, const char *line, size_t len)
+{
+	struct run *r = ud;
+	struct log_record rec;
+
+	r->lines++;
+	if (r->pool) {
+		parsepool_push(r->pool, line, len);
+		return;
+	}
+	int rc = logparse_line(r->parser, line, len, &rec);
+	count_line(r, line, len, rc, &rec);
+}
+
+static void count_event(void *ud, int event, uint64_t n);
 
 static void on_event(void *ud, enum tail_event ev, uint64_t n)
 {
 	struct run *r = ud;
 
-	switch (ev) {
+	if (r->pool) {
+		/* counted in the newest step: in order with the lines around it */
+		parsepool_push_event(r->pool, (int)ev, n);
+		return;
+	}
+	count_event(r, (int)ev, n);
+}
+
+static void count_event(void *ud, int event, uint64_t n)
+{
+	struct run *r = ud;
+
+	switch ((enum tail_event)event) {
 	case TAIL_EV_BYTES:
 		count_now(r, METRICS_BYTES_READ, n);
 		break;
@@ -709,6 +738,9 @@ static int read_gz(struct run *r, const char *path, int fd, const struct stat *s
 	while (!interrupted && !r->error && !r->w->error && zfile_poll(z, 64u * TAIL_CHUNK) > 0) {
 		progress(r, false);
 	}
+	if (r->pool) {
+		parsepool_flush(r->pool);
+	}
 	e = zfile_error(z);
 	zfile_destroy(z);
 	if (e < 0) {
@@ -748,6 +780,9 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 	       tail_file_poll(tf, sc, clock_mono_ms(), true) > 0) {
 		progress(r, false);
 	}
+	if (r->pool) {
+		parsepool_flush(r->pool);
+	}
 	e = tail_file_error(tf);
 	tail_file_destroy(tf);
 	if (e) {
@@ -781,6 +816,14 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 		log_error("--backfill: bad format", "source", cs->name, "error", perr.message);
 		return ret;
 	}
+	if (o->threads > 1 && parsepool_supports(cs->kind) &&
+	    parsepool_create(o->threads, cs->kind, cs->format, count_line, r, &r->pool) < 0) {
+		log_warn("--backfill: cannot start parser threads; parsing on one", "source",
+		         cs->name);
+	}
+	if (r->pool) {
+		parsepool_set_event_fn(r->pool, count_event);
+	}
 	r->cum = metrics_create(mo);
 	if (!r->cum) {
 		return -ENOMEM;
@@ -803,6 +846,7 @@ static void run_finish(struct run *r)
 	for (size_t i = 0; i < r->k; i++) {
 		metrics_destroy(r->slots[i].m);
 	}
+	parsepool_destroy(r->pool);
 	metrics_destroy(r->cum);
 	logparse_destroy(r->parser);
 	strbuf_finish(&r->render);
@@ -975,6 +1019,7 @@ int backfill_run(const struct config *c, const struct backfill_options *opts)
 		return 1;
 	}
 	o.step_ms = o.step_ms ? o.step_ms : BACKFILL_DEFAULT_STEP_MS;
+	o.threads = o.threads ? o.threads : parsepool_default_threads();
 	mo.new_series_hold_ms = 0;
 	mo.created_timestamps = false;
 	if (check_formats(c) < 0) {

@@ -24,6 +24,7 @@ struct backfill_options {
 	const char *out;  /* output path, "-" for standard output */
 	uint64_t step_ms; /* 0: BACKFILL_DEFAULT_STEP_MS */
 	int64_t until_ms; /* lines at or after this Unix time are left out; 0: none */
+	unsigned threads; /* parse on this many cores; 0: all (same output for any) */
 };
 
 /* Run a backfill of c's sources.  Returns the process exit status: 0 done;

@@ -47,6 +47,7 @@ enum {
 	OPT_BACKFILL,
 	OPT_BACKFILL_STEP,
 	OPT_BACKFILL_UNTIL,
+	OPT_THREADS,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -70,6 +71,7 @@ static const struct option long_options[] = {
     {"backfill", required_argument, NULL, OPT_BACKFILL},
     {"backfill.step", required_argument, NULL, OPT_BACKFILL_STEP},
     {"backfill.until", required_argument, NULL, OPT_BACKFILL_UNTIL},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"state.file", required_argument, NULL, OPT_STATE},
     {"state.catch-up-max-bytes", required_argument, NULL, OPT_CATCHUP},
     {"log.level", required_argument, NULL, OPT_LOGLEVEL},
@@ -127,6 +129,8 @@ void cli_usage(FILE *out)
 	    "                             (default 1m, 1s-24h)\n"
 	    "  --backfill.until TIME      leave out lines at or after TIME (RFC 3339 like\n"
 	    "                             2026-12-01T00:00:00Z, or Unix seconds)\n"
+	    "  --threads N                --once and --backfill parse on N cores (default:\n"
+	    "                             all; the output is the same for any N)\n"
 	    "  --help                     show this help and exit\n"
 	    "  --version                  show the version and exit\n"
 	    "\n"
@@ -156,6 +160,27 @@ static int parse_seconds(const char *arg, unsigned *ret)
 	return 0;
 }
 
+/* 1..max, digits only. */
+static int parse_count(const char *arg, unsigned max, unsigned *ret)
+{
+	unsigned v = 0;
+
+	if (!*arg || strlen(arg) > 5) {
+		return -EINVAL;
+	}
+	for (const char *p = arg; *p; p++) {
+		if (*p < '0' || *p > '9') {
+			return -EINVAL;
+		}
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < 1 || v > max) {
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
 static int take_backfill_option(int opt, const char *arg, struct cli_options *o, char *err,
                                 size_t err_size)
 {
@@ -175,6 +200,14 @@ static int take_backfill_option(int opt, const char *arg, struct cli_options *o,
 			(void)snprintf(err, err_size,
 			               "--backfill.step: '%s' is not a duration from 1s to 24h",
 			               arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_THREADS:
+		if (parse_count(arg, CLI_MAX_THREADS, &o->threads) < 0) {
+			(void)snprintf(err, err_size,
+			               "--threads: '%s' is not a number from 1 to %u", arg,
+			               CLI_MAX_THREADS);
 			return -EINVAL;
 		}
 		return 0;
@@ -283,6 +316,7 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 	case OPT_BACKFILL:
 	case OPT_BACKFILL_STEP:
 	case OPT_BACKFILL_UNTIL:
+	case OPT_THREADS:
 		return take_backfill_option(opt, arg, o, err, err_size);
 	case OPT_STATE:
 		o->state_file = arg;
@@ -498,6 +532,7 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 	}
 	c->once = o->once;
 	c->backfill = o->backfill != NULL;
+	c->threads = o->threads;
 	c->enable_lifecycle = o->enable_lifecycle;
 	if (o->has_hold) {
 		c->new_series_hold_ms = o->new_series_hold_ms;

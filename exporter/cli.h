@@ -29,6 +29,7 @@ enum cli_action {
 
 #define CLI_DEFAULT_CONNECTION_TIMEOUT 10u /* seconds */
 #define CLI_MAX_CONNECTION_TIMEOUT 3600u
+#define CLI_MAX_THREADS 256u
 
 /* What the command line said; strings are borrowed from argv. */
 struct cli_options {
@@ -37,6 +38,7 @@ struct cli_options {
 	const char *backfill;      /* --backfill OUT, NULL: not asked for */
 	uint64_t backfill_step_ms; /* 0: default */
 	int64_t backfill_until_ms; /* 0: none */
+	unsigned threads;          /* --threads, 0: one per core */
 	bool enable_lifecycle;
 	bool created_timestamps;     /* --metrics.created-timestamps */
 	bool has_hold;               /* --metrics.new-series-hold given */

@@ -27,6 +27,7 @@
 #include "exporter/http.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
+#include "exporter/parsepool.h"
 #include "exporter/source.h"
 #include "exporter/state.h"
 #include "exporter/snapshot.h"
@@ -114,6 +115,14 @@ int daemon_run_once(const struct config *c, FILE *out)
 	r = pipeline_init(&p, c, true);
 	if (r < 0) {
 		return r == -EINVAL ? 2 : 1;
+	}
+	for (size_t i = 0; i < p.n_sources; i++) {
+		unsigned threads = c->threads ? c->threads : parsepool_default_threads();
+		r = source_set_threads(p.sources[i], &c->sources[i], threads);
+		if (r < 0) {
+			log_warn("cannot start parser threads; parsing on one", "source",
+			         source_name(p.sources[i]), "error", strerror(-r));
+		}
 	}
 	/* A poll reads a bounded number of bytes: repeat until every file is at EOF. */
 	for (size_t i = 0; i < p.n_sources; i++) {

@@ -95,6 +95,7 @@ int main(int argc, char **argv)
 		    .out = o.backfill,
 		    .step_ms = o.backfill_step_ms,
 		    .until_ms = o.backfill_until_ms,
+		    .threads = c->threads,
 		};
 		rc = backfill_run(c, &bo);
 	} else {

@@ -41,6 +41,7 @@
 #include "exporter/clock.h"
 #include "exporter/fileset.h"
 #include "exporter/log.h"
+#include "exporter/parsepool.h"
 #include "exporter/strbuf.h"
 #include "exporter/tail.h"
 #include "parsers/logparse.h"
@@ -60,7 +61,22 @@ struct source {
 	bool file_gauge_logged; /* a file gauge could not be set (logged once) */
 	bool checkpoint_wanted; /* a rotation or truncation since source_checkpoint_due */
 	uint64_t lines_this_poll;
+	struct parsepool *pool; /* --once on several cores (source_set_threads) */
 };
+
+/* Count one parsed (rc 0) or unparsable line. */
+static void count_line(void *ud, const char *line, size_t len, int rc, const struct log_record *rec)
+{
+	struct source *s = ud;
+
+	(void)line;
+	(void)len;
+	if (rc == 0) {
+		metrics_observe(s->ms, rec);
+	} else {
+		metrics_count(s->ms, METRICS_PARSE_ERRORS, 1);
+	}
+}
 
 static void on_line(void *ud, const char *line, size_t len)
 {
@@ -68,11 +84,23 @@ static void on_line(void *ud, const char *line, size_t len)
 	struct log_record rec;
 
 	s->lines_this_poll++;
+	if (s->pool) {
+		parsepool_push(s->pool, line, len);
+		return;
+	}
 	if (logparse_line(s->parser, line, len, &rec) == 0) {
 		metrics_observe(s->ms, &rec);
 	} else {
 		metrics_count(s->ms, METRICS_PARSE_ERRORS, 1);
 	}
+}
+
+int source_set_threads(struct source *s, const struct config_source *cs, unsigned threads)
+{
+	if (threads < 2 || !parsepool_supports(cs->kind) || s->pool) {
+		return 0;
+	}
+	return parsepool_create(threads, cs->kind, cs->format, count_line, s, &s->pool);
 }
 
 static void on_event(void *ud, enum tail_event ev, uint64_t n)
@@ -277,6 +305,7 @@ void source_destroy(struct source *s)
 	if (!s) {
 		return;
 	}
+	parsepool_destroy(s->pool);
 	fileset_destroy(s->files);
 	if (s->ms) {
 		metrics_remove_source(s->m, s->ms);
@@ -360,6 +389,9 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 		s->started = true;
 	}
 	total = fileset_poll(s->files, now, at_eof_is_line);
+	if (s->pool) {
+		parsepool_flush(s->pool);
+	}
 	if (s->lines_this_poll) {
 		metrics_count(s->ms, METRICS_LINES, s->lines_this_poll);
 		s->last_read = clock_unix_seconds();
