@@ -97,6 +97,9 @@ struct family {
 	char *name;
 	char *header; /* "# HELP ...\n# TYPE ...\n" */
 	FILE *tmp;    /* NULL: skipped family */
+	/* samples in the last render of this source: series never go away in a
+	 * cumulative registry, so the same number means no new series */
+	size_t last_count;
 };
 
 /* A set of series keys (name + labels) already written: open addressing. */
@@ -112,6 +115,7 @@ struct writer {
 	struct seen seen;
 	int error; /* first -errno */
 	uint64_t samples;
+	struct strbuf out; /* one family's samples of one step */
 };
 
 static uint64_t hash_key(const char *s, size_t n)
@@ -237,6 +241,7 @@ static struct family *family_of(struct writer *w, const char *name, size_t len, 
 		return NULL;
 	}
 	f->tmp = is_skipped(name, len) ? NULL : temp_file(w);
+	f->last_count = SIZE_MAX;
 	w->n_fam++;
 	return f;
 }
@@ -250,26 +255,68 @@ static size_t format_ts(int64_t ms, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
-static void write_sample(struct writer *w, struct family *f, const char *line, size_t len,
-                         const char *ts, size_t ts_len, const char *prev_ts, size_t prev_len)
+/* Append one sample line with its timestamp to w->out; with check, a
+ * series seen for the first time gets a 0 at the start of its step first. */
+static void write_sample(struct writer *w, const char *line, size_t len, bool check, const char *ts,
+                         size_t ts_len, const char *prev_ts, size_t prev_len)
 {
-	const char *sp = memrchr(line, ' ', len);
-	size_t key_len = sp ? (size_t)(sp - line) : len;
-	int r = seen_add(&w->seen, line, key_len);
+	if (check) {
+		const char *sp = memrchr(line, ' ', len);
+		size_t key_len = sp ? (size_t)(sp - line) : len;
+		int r = seen_add(&w->seen, line, key_len);
+		if (r < 0) {
+			writer_fail(w, r);
+			return;
+		}
+		if (r == 1) {
+			(void)strbuf_append(&w->out, line, key_len);
+			(void)strbuf_append(&w->out, " 0", 2);
+			(void)strbuf_append(&w->out, prev_ts, prev_len);
+			w->samples++;
+		}
+	}
+	(void)strbuf_append(&w->out, line, len);
+	(void)strbuf_append(&w->out, ts, ts_len);
+	w->samples++;
+}
 
-	if (r < 0) {
-		writer_fail(w, r);
-		return;
+/* A new source: its series are not those of the previous one. */
+static void writer_begin_source(struct writer *w)
+{
+	for (size_t i = 0; i < w->n_fam; i++) {
+		w->fam[i].last_count = SIZE_MAX;
 	}
-	/* the first sample of a series: 0 at the start of its step */
-	if ((r == 1 &&
-	     (fwrite(line, 1, key_len, f->tmp) != key_len || fwrite(" 0", 1, 2, f->tmp) != 2 ||
-	      fwrite(prev_ts, 1, prev_len, f->tmp) != prev_len)) ||
-	    fwrite(line, 1, len, f->tmp) != len || fwrite(ts, 1, ts_len, f->tmp) != ts_len) {
+}
+
+/* The samples text[from..to) of family f, stamped, into its file. */
+static void write_block(struct writer *w, struct family *f, const char *text, size_t from,
+                        size_t to, const char *ts, size_t ts_len, const char *prev, size_t prev_len)
+{
+	size_t count = 0;
+
+	for (const char *p = text + from; p < text + to; p++) {
+		p = memchr(p, '\n', (size_t)(text + to - p));
+		if (!p) {
+			break;
+		}
+		count++;
+	}
+	bool check = count != f->last_count;
+	f->last_count = count;
+	strbuf_reset(&w->out);
+	for (size_t i = from; i < to && !w->error;) {
+		const char *nl = memchr(text + i, '\n', to - i);
+		size_t end = nl ? (size_t)(nl - text) : to;
+		if (end > i) {
+			write_sample(w, text + i, end - i, check, ts, ts_len, prev, prev_len);
+		}
+		i = end + 1;
+	}
+	if (w->out.error) {
+		writer_fail(w, w->out.error);
+	} else if (w->out.len && fwrite(w->out.data, 1, w->out.len, f->tmp) != w->out.len) {
 		writer_fail(w, -errno); /* ENOSPC: the disk is full */
-		return;
 	}
-	w->samples += (uint64_t)r + 1;
 }
 
 /* Split one render (OpenMetrics, no "# EOF") into the family files, every
@@ -280,33 +327,36 @@ static void writer_add(struct writer *w, const char *text, size_t len, int64_t t
 	char ts[40], prev[40];
 	size_t ts_len = format_ts(ts_ms, ts, sizeof(ts));
 	size_t prev_len = format_ts(prev_ms > 0 ? prev_ms : 0, prev, sizeof(prev));
-	struct family *cur = NULL;
 	size_t i = 0;
 
 	while (i < len && !w->error) {
-		const char *nl = memchr(text + i, '\n', len - i);
-		size_t end = nl ? (size_t)(nl - text) : len;
 		const char *line = text + i;
-		size_t n = end - i;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - text) : len;
 
-		if (n > 7 && memcmp(line, "# HELP ", 7) == 0) {
-			const char *name = line + 7;
-			const char *sp = memchr(name, ' ', n - 7);
-			size_t name_len = sp ? (size_t)(sp - name) : n - 7;
-			/* the header runs until the first line that is not a comment */
-			size_t h = end;
-			while (h + 1 < len && text[h + 1] == '#') {
-				const char *e = memchr(text + h + 1, '\n', len - h - 1);
-				h = e ? (size_t)(e - text) : len;
-			}
-			cur = family_of(w, name, name_len, line, h - i + 1);
-			i = h + 1;
+		if (end - i <= 7 || memcmp(line, "# HELP ", 7) != 0) {
+			i = end + 1; /* nothing before the first family */
 			continue;
 		}
-		if (n > 0 && line[0] != '#' && cur && cur->tmp) {
-			write_sample(w, cur, line, n, ts, ts_len, prev, prev_len);
+		const char *name = line + 7;
+		const char *sp = memchr(name, ' ', end - i - 7);
+		size_t name_len = sp ? (size_t)(sp - name) : end - i - 7;
+		/* the header runs until the first line that is not a comment */
+		size_t h = end;
+		while (h + 1 < len && text[h + 1] == '#' &&
+		       !(len - h - 1 > 7 && memcmp(text + h + 1, "# HELP ", 7) == 0)) {
+			const char *e = memchr(text + h + 1, '\n', len - h - 1);
+			h = e ? (size_t)(e - text) : len;
 		}
-		i = end + 1;
+		struct family *f = family_of(w, name, name_len, line, h - i + 1);
+		size_t from = h + 1 < len ? h + 1 : len;
+		const char *next =
+		    from < len ? memmem(text + from - 1, len - from + 1, "\n# HELP ", 8) : NULL;
+		size_t to = next ? (size_t)(next - text) + 1 : len;
+		if (f && f->tmp) {
+			write_block(w, f, text, from, to, ts, ts_len, prev, prev_len);
+		}
+		i = to;
 	}
 }
 
@@ -367,6 +417,7 @@ static void writer_finish(struct writer *w)
 		free(w->fam[i].header);
 	}
 	seen_finish(&w->seen);
+	strbuf_finish(&w->out);
 	w->n_fam = 0;
 }
 
@@ -902,6 +953,7 @@ static int backfill_source(const struct config_source *cs, const struct backfill
 		return ret;
 	}
 	qsort(in.v, in.n, sizeof(*in.v), by_mtime);
+	writer_begin_source(w);
 	ret = run_init(&r, cs, o, mo, w);
 	sc = tail_scratch_create(0);
 	if (ret == 0 && !sc) {
@@ -1031,6 +1083,7 @@ int backfill_run(const struct config *c, const struct backfill_options *opts)
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	dir_of(o.out, w->dir, sizeof(w->dir));
+	strbuf_init(&w->out, RENDER_CAP);
 	for (size_t i = 0; i < c->n_sources && r == 0 && !interrupted; i++) {
 		r = backfill_source(&c->sources[i], &o, &mo, w, &any_time);
 	}
