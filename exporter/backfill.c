@@ -598,7 +598,11 @@ static void close_step(struct run *r, int64_t step)
 {
 	struct slot *sl = slot_of(r, step);
 
-	if (sl->used) {
+	if (sl->used && metrics_source_merge(r->cum_s, sl->s) == 0) {
+		/* flat source: added in place, the slot is zero again */
+		sl->used = false;
+		r->last_active = step;
+	} else if (sl->used) {
 		strbuf_reset(&r->save);
 		if (metrics_source_save(sl->s, &r->save) < 0 ||
 		    metrics_source_restore(r->cum_s, r->save.data ? r->save.data : "",

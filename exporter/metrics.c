@@ -570,6 +570,72 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 	}
 }
 
+/* Move one flat cell of src into dst's (a birth in dst when it was 0). */
+static void cell_move(struct metrics_source *dst, _Atomic uint64_t *d, struct metrics_source *src,
+                      _Atomic uint64_t *c, uint32_t id)
+{
+	uint64_t v = get(c);
+
+	(void)src;
+	if (v) {
+		cell_add(dst, d, id, v);
+		atomic_store_explicit(c, 0, memory_order_relaxed);
+	}
+}
+
+static void hist_move(struct metrics_source *dst, struct histogram *dh, struct histogram *sh,
+                      uint32_t id)
+{
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			_Atomic uint64_t *from = hist_row(sh, me, c), *to = hist_row(dh, me, c);
+			if (!row_any(from, sh->n_bounds + 1)) {
+				continue;
+			}
+			if (!row_any(to, dh->n_bounds + 1)) {
+				born(dst, id + me * N_CLASSES + c);
+			}
+			for (size_t k = 0; k <= sh->n_bounds; k++) {
+				inc_sat(&to[k], get(&from[k]));
+				atomic_store_explicit(&from[k], 0, memory_order_relaxed);
+			}
+			double sum =
+			    bitsd(get(&dh->sum_bits[me][c])) + bitsd(get(&sh->sum_bits[me][c]));
+			atomic_store_explicit(&dh->sum_bits[me][c], dbits(sum),
+			                      memory_order_relaxed);
+			atomic_store_explicit(&sh->sum_bits[me][c], dbits(0.0),
+			                      memory_order_relaxed);
+		}
+	}
+}
+
+int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
+{
+	if (dst->tuples || src->tuples || dst->request.n_bounds != src->request.n_bounds ||
+	    dst->upstream.n_bounds != src->upstream.n_bounds || dst->no_hist != src->no_hist) {
+		return -ENOTSUP;
+	}
+	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		inc(&dst->counters[c], get(&src->counters[c]));
+		atomic_store_explicit(&src->counters[c], 0, memory_order_relaxed);
+	}
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {
+			cell_move(dst, &dst->responses[me][slot], src, &src->responses[me][slot],
+			          ID_RESPONSES + me * STATUS_SLOTS + slot);
+		}
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			cell_move(dst, &dst->bytes[me][c], src, &src->bytes[me][c],
+			          ID_BYTES + me * N_CLASSES + c);
+		}
+	}
+	if (!dst->no_hist) {
+		hist_move(dst, &dst->request, &src->request, ID_REQUEST);
+		hist_move(dst, &dst->upstream, &src->upstream, ID_UPSTREAM);
+	}
+	return 0;
+}
+
 void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t delta)
 {
 	inc(&s->counters[c], delta);

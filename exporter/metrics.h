@@ -84,6 +84,13 @@ int metrics_add_source(struct metrics *m, const char *name, const struct config_
  * single writer per source. */
 void metrics_observe(struct metrics_source *s, const struct log_record *r);
 
+/* Add every counter of src (responses, bytes, histograms, self-metrics)
+ * into dst and zero src's, for --backfill's per-step registries: both
+ * registries created with the same options, sources without field labels
+ * (else -ENOTSUP, nothing changed: use metrics_source_save/restore).  The
+ * writer of both, with no render running on src.  0 or -ENOTSUP. */
+int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src);
+
 /* Add to a per-source self-metric.  Single writer per source. */
 void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t delta);
 

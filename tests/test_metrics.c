@@ -315,6 +315,51 @@ struct field_case {
 	const char *want; /* the label pair text expected in the output */
 };
 
+/* metrics_source_merge gives what save + restore give (the same additions,
+ * histogram sums included), zeroes the source, refuses field labels. */
+static void t_merge(void **state)
+{
+	struct metrics *a = new_registry(), *b = new_registry(), *c = new_registry();
+	struct metrics_source *sa, *sb, *sc, *sf;
+	struct strbuf saved;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(a, "x", NULL, 0, NULL, 0, &sa, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(b, "x", NULL, 0, NULL, 0, &sb, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(c, "x", NULL, 0, NULL, 0, &sc, NULL, 0), 0);
+	strbuf_init(&saved, 1 << 24);
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 500; i++) {
+			struct log_record r =
+			    rec(i % 3 ? "GET" : "POST", 100 + (i * 7 + round) % 500,
+			        (i % 13) * 0.037 + round);
+			r.upstream_time = 0.013 * (i % 5);
+			r.has_upstream_time = i % 4 == 0;
+			metrics_observe(sa, &r);
+		}
+		metrics_count(sa, METRICS_LINES, 500);
+		strbuf_reset(&saved);
+		assert_int_equal(metrics_source_save(sa, &saved), 0);
+		assert_int_equal(metrics_source_restore(sc, saved.data, saved.len), 0);
+		assert_int_equal(metrics_source_merge(sb, sa), 0);
+		/* sa is zero again: nothing renders for it but zeros */
+		assert_int_equal(metrics_get(sa, METRICS_LINES), 0);
+		assert_int_equal(metrics_get_responses(sa, 200), 0);
+	}
+	char *rb = render(b, EXPO_TEXT), *rc = render(c, EXPO_TEXT);
+	assert_string_equal(rb, rc);
+	assert_int_equal(metrics_get(sb, METRICS_LINES), 1500);
+	free(rb);
+	free(rc);
+	assert_int_equal(metrics_add_source(a, "f", NULL, 0, vhost_path, 2, &sf, NULL, 0), 0);
+	assert_int_equal(metrics_source_merge(sb, sf), -ENOTSUP);
+	assert_int_equal(metrics_source_merge(sf, sb), -ENOTSUP);
+	strbuf_finish(&saved);
+	metrics_destroy(a);
+	metrics_destroy(b);
+	metrics_destroy(c);
+}
+
 static void t_field_labels(void **state)
 {
 	static const struct field_case cases[] = {
@@ -1232,6 +1277,7 @@ int main(void)
 	    cmocka_unit_test(t_counts_and_labels),
 	    cmocka_unit_test(t_histogram_consistent),
 	    cmocka_unit_test(t_save_restore),
+	    cmocka_unit_test(t_merge),
 	    cmocka_unit_test(t_method_labels),
 	    cmocka_unit_test(t_bad_buckets),
 	    cmocka_unit_test(t_no_histograms),

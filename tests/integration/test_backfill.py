@@ -208,6 +208,27 @@ def rotated(tmp):
     print("ok rotated files read oldest first, gzip ones through zlib")
 
 
+def field_labels(tmp):
+    """A source with field labels (series tables): the same checks as flat."""
+    cfg = os.path.join(tmp, "fl.yml")
+    with open(cfg, "w") as f:
+        f.write("sources:\n  - name: fl\n    format: combined\n    paths: [%s]\n"
+                "    field_labels:\n      - name: path\n        field: path\n"
+                "        match: '^(/[^/?]*).*$'\n        replacement: '$1'\n" % DEMO)
+    out = os.path.join(tmp, "fl.om")
+    rc, _, err = run(["--backfill", out, "--config.file", cfg])
+    assert rc == 0, err
+    series, _ = parse_om(open(out).read())
+    check_shape(series, 60)
+    got = last_values(series)
+    want = once_values(["--config.file", cfg])
+    for key, v in want.items():
+        if key.startswith("accesslog_http_responses_total"):
+            assert got.get(key) == v, (key, got.get(key), v)
+    assert sum(v for k, v in got.items() if k.startswith("accesslog_http_responses_total")) == 2000
+    print("ok field-label source: last step equals --once")
+
+
 def failures(tmp):
     rc, _, err = run(["--backfill", os.path.join(tmp, "x.om"), "--format", "nginx",
                       "--log-format", "$status $request_time", DEMO])
@@ -240,6 +261,7 @@ def main():
         bad_times(tmp)
         until(tmp)
         rotated(tmp)
+        field_labels(tmp)
         failures(tmp)
 
 
