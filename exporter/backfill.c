@@ -669,18 +669,18 @@ static void time_error(struct run *r, const char *line, size_t len)
 }
 
 /* One line with its parse result: into the step of its time. */
-static void count_line(void *ud, const char *line, size_t len, int rc, const struct log_record *rec)
+static void count_line(void *ud, const struct parsepool_line *pl)
 {
 	struct run *r = ud;
-	int64_t ms;
+	int64_t ms = pl->time_ms;
 
-	if (rc < 0) {
+	if (pl->rc < 0) {
 		count_now(r, METRICS_PARSE_ERRORS, 1);
 		count_now(r, METRICS_LINES, 1);
 		return;
 	}
-	if (logtime_of_record(rec, &ms) < 0 || ms > r->future_ms) {
-		time_error(r, line, len);
+	if (pl->time_rc < 0 || ms > r->future_ms) {
+		time_error(r, pl->line, pl->len);
 		return;
 	}
 	if (r->o->until_ms && ms >= r->o->until_ms) {
@@ -692,7 +692,7 @@ static void count_line(void *ud, const char *line, size_t len, int rc, const str
 	}
 	r->last_ms = ms > r->last_ms ? ms : r->last_ms;
 	struct slot *sl = route(r, ms / (int64_t)r->o->step_ms);
-	metrics_observe(sl->s, rec);
+	metrics_observe(sl->s, pl->rec);
 	metrics_count(sl->s, METRICS_LINES, 1);
 }
 
@@ -706,8 +706,13 @@ static void on_line(void *ud, const char *line, size_t len)
 		parsepool_push(r->pool, line, len);
 		return;
 	}
-	int rc = logparse_line(r->parser, line, len, &rec);
-	count_line(r, line, len, rc, &rec);
+	struct parsepool_line pl = {line, len, 0, NULL, -ENOENT, 0};
+	pl.rc = logparse_line(r->parser, line, len, &rec);
+	if (pl.rc == 0) {
+		pl.rec = &rec;
+		pl.time_rc = logtime_of_record(&rec, &pl.time_ms);
+	}
+	count_line(r, &pl);
 }
 
 static void count_event(void *ud, int event, uint64_t n);
@@ -878,6 +883,7 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 	}
 	if (r->pool) {
 		parsepool_set_event_fn(r->pool, count_event);
+		parsepool_set_with_time(r->pool, true);
 	}
 	r->cum = metrics_create(mo);
 	if (!r->cum) {

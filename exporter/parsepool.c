@@ -6,9 +6,11 @@
  * previous content has been delivered.  Workers take READY batches in ring
  * order (`take`), parse every line into the batch's record array with
  * their own parser and mark it DONE.  Delivery runs on the pushing thread,
- * oldest batch first (`deliver`): when that batch is still READY, the
- * pushing thread parses it itself instead of waiting, so N threads means
- * N - 1 workers plus the reader.  One mutex and two condition variables
+ * oldest batch first (`deliver`): while that batch is not DONE, the pushing
+ * thread parses the next batch nobody has taken (the oldest itself, or a
+ * newer one) instead of waiting, so N threads means N - 1 workers plus the
+ * reader, all busy.  With times on (--backfill) the parsing threads also
+ * read each line's log time.  One mutex and two condition variables
  * guard the states; the lines themselves are only touched by one thread at
  * a time (the state hand-over orders the memory).
  *
@@ -26,6 +28,8 @@
  * space, which the next line reuses).
  */
 #include "exporter/parsepool.h"
+
+#include "parsers/logtime.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -46,7 +50,9 @@ struct batch {
 	uint32_t *off, *len;
 	struct log_record *rec;
 	int *rc;
-	int *ev;       /* -1: a line; else an event (parsepool_push_event) */
+	int *ev;      /* -1: a line; else an event (parsepool_push_event) */
+	int *time_rc; /* logtime_of_record, with_time only */
+	int64_t *time_ms;
 	uint64_t *evn; /* the event's value */
 	size_t n;
 	enum batch_state state;
@@ -73,6 +79,7 @@ struct parsepool {
 	parsepool_deliver_fn *deliver_fn;
 	parsepool_event_fn *event_fn;
 	void *userdata;
+	bool with_time; /* read the log time on the workers too */
 };
 
 bool parsepool_supports(enum logparse_kind kind)
@@ -86,11 +93,14 @@ unsigned parsepool_default_threads(void)
 	return n < 1 ? 1u : n > (long)MAX_THREADS ? MAX_THREADS : (unsigned)n;
 }
 
-static void parse_batch(struct batch *b, struct log_parser *parser)
+static void parse_batch(struct batch *b, struct log_parser *parser, bool with_time)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->ev[i] < 0) {
 			b->rc[i] = logparse_line(parser, b->buf + b->off[i], b->len[i], &b->rec[i]);
+			if (with_time && b->rc[i] == 0) {
+				b->time_rc[i] = logtime_of_record(&b->rec[i], &b->time_ms[i]);
+			}
 		}
 	}
 }
@@ -112,7 +122,7 @@ static void *worker_main(void *arg)
 		p->take = (p->take + 1) % p->n_ring;
 		b->state = B_PARSING;
 		pthread_mutex_unlock(&p->lock);
-		parse_batch(b, w->parser);
+		parse_batch(b, w->parser, p->with_time);
 		pthread_mutex_lock(&p->lock);
 		b->state = B_DONE;
 		pthread_cond_broadcast(&p->done);
@@ -128,14 +138,17 @@ static void deliver_oldest(struct parsepool *p)
 
 	pthread_mutex_lock(&p->lock);
 	while (b->state != B_DONE) {
-		if (b->state == B_READY && p->take == p->deliver) {
+		struct batch *next = &p->ring[p->take];
+		if (next->state == B_READY) {
+			/* rather than wait: parse the next batch nobody has taken
+			 * (the oldest itself, or a newer one while a worker has it) */
 			p->take = (p->take + 1) % p->n_ring;
-			b->state = B_PARSING;
+			next->state = B_PARSING;
 			pthread_mutex_unlock(&p->lock);
-			parse_batch(b, p->own);
+			parse_batch(next, p->own, p->with_time);
 			pthread_mutex_lock(&p->lock);
-			b->state = B_DONE;
-			break;
+			next->state = B_DONE;
+			continue;
 		}
 		pthread_cond_wait(&p->done, &p->lock);
 	}
@@ -145,8 +158,10 @@ static void deliver_oldest(struct parsepool *p)
 			p->event_fn(p->userdata, b->ev[i], b->evn[i]);
 			continue;
 		}
-		p->deliver_fn(p->userdata, b->buf + b->off[i], b->len[i], b->rc[i],
-		              b->rc[i] == 0 ? &b->rec[i] : NULL);
+		struct parsepool_line pl = {b->buf + b->off[i], b->len[i],
+		                            b->rc[i],           b->rc[i] == 0 ? &b->rec[i] : NULL,
+		                            b->time_rc[i],      b->time_ms[i]};
+		p->deliver_fn(p->userdata, &pl);
 	}
 	b->n = 0;
 	b->used = 0;
@@ -188,9 +203,14 @@ void parsepool_push(struct parsepool *p, const char *line, size_t len)
 	if (len > BATCH_BYTES) {
 		/* longer than a batch: in order, on this thread */
 		struct log_record rec;
+		struct parsepool_line pl = {line, len, 0, NULL, -ENOENT, 0};
 		parsepool_flush(p);
-		int rc = logparse_line(p->own, line, len, &rec);
-		p->deliver_fn(p->userdata, line, len, rc, rc == 0 ? &rec : NULL);
+		pl.rc = logparse_line(p->own, line, len, &rec);
+		if (pl.rc == 0) {
+			pl.rec = &rec;
+			pl.time_rc = p->with_time ? logtime_of_record(&rec, &pl.time_ms) : -ENOENT;
+		}
+		p->deliver_fn(p->userdata, &pl);
 		return;
 	}
 	if (b->n == BATCH_LINES || len > BATCH_BYTES - b->used) {
@@ -226,6 +246,11 @@ void parsepool_set_event_fn(struct parsepool *p, parsepool_event_fn *fn)
 	p->event_fn = fn;
 }
 
+void parsepool_set_with_time(struct parsepool *p, bool with_time)
+{
+	p->with_time = with_time;
+}
+
 static int batch_init(struct batch *b)
 {
 	b->buf = malloc(BATCH_BYTES);
@@ -234,8 +259,13 @@ static int batch_init(struct batch *b)
 	b->rec = calloc(BATCH_LINES, sizeof(*b->rec));
 	b->rc = calloc(BATCH_LINES, sizeof(*b->rc));
 	b->ev = calloc(BATCH_LINES, sizeof(*b->ev));
+	b->time_rc = calloc(BATCH_LINES, sizeof(*b->time_rc));
+	b->time_ms = calloc(BATCH_LINES, sizeof(*b->time_ms));
 	b->evn = calloc(BATCH_LINES, sizeof(*b->evn));
-	return b->buf && b->off && b->len && b->rec && b->rc && b->ev && b->evn ? 0 : -ENOMEM;
+	return b->buf && b->off && b->len && b->rec && b->rc && b->ev && b->evn && b->time_rc &&
+	               b->time_ms
+	           ? 0
+	           : -ENOMEM;
 }
 
 static void batch_finish(struct batch *b)
@@ -247,6 +277,8 @@ static void batch_finish(struct batch *b)
 	free(b->rc);
 	free(b->ev);
 	free(b->evn);
+	free(b->time_rc);
+	free(b->time_ms);
 }
 
 void parsepool_destroy(struct parsepool *p)

@@ -20,11 +20,21 @@
 
 #include "parsers/logparse.h"
 
-/* Called on the pushing thread, in push order.  rc and rec are those of
- * logparse_line (rec only when rc == 0); line and rec's views are borrowed
- * until the callback returns. */
-typedef void parsepool_deliver_fn(void *userdata, const char *line, size_t len, int rc,
-                                  const struct log_record *rec);
+/* One line handed back: rc is logparse_line's, rec set when rc == 0;
+ * time_rc/time_ms are logtime_of_record's when the pool reads times
+ * (parsepool_set_with_time), else time_rc is -ENOENT.  Borrowed until the
+ * callback returns. */
+struct parsepool_line {
+	const char *line;
+	size_t len;
+	int rc;
+	const struct log_record *rec;
+	int time_rc;
+	int64_t time_ms;
+};
+
+/* Called on the pushing thread, in push order. */
+typedef void parsepool_deliver_fn(void *userdata, const struct parsepool_line *pl);
 
 struct parsepool;
 
@@ -50,6 +60,10 @@ typedef void parsepool_event_fn(void *userdata, int event, uint64_t value);
  * parsepool_set_event_fn; event >= 0. */
 void parsepool_push_event(struct parsepool *p, int event, uint64_t value);
 void parsepool_set_event_fn(struct parsepool *p, parsepool_event_fn *fn);
+
+/* Read each parsed line's log time on the parsing threads as well (set
+ * before the first push). */
+void parsepool_set_with_time(struct parsepool *p, bool with_time);
 
 /* Deliver every line pushed so far. */
 void parsepool_flush(struct parsepool *p);

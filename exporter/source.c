@@ -65,14 +65,12 @@ struct source {
 };
 
 /* Count one parsed (rc 0) or unparsable line. */
-static void count_line(void *ud, const char *line, size_t len, int rc, const struct log_record *rec)
+static void count_line(void *ud, const struct parsepool_line *pl)
 {
 	struct source *s = ud;
 
-	(void)line;
-	(void)len;
-	if (rc == 0) {
-		metrics_observe(s->ms, rec);
+	if (pl->rc == 0) {
+		metrics_observe(s->ms, pl->rec);
 	} else {
 		metrics_count(s->ms, METRICS_PARSE_ERRORS, 1);
 	}
