@@ -227,7 +227,7 @@ static int parse_directive(const struct logformat_text *t, size_t pct, size_t *r
 	size_t arg_len = 0;
 
 	if (j < t->len && s[j] == '%') {
-		*ret_item = (struct logformat_piece){(unsigned)j, 1, false, 0, 0};
+		*ret_item = (struct logformat_piece){(unsigned)j, 1, false, 0, 0, 0, 0};
 		*ret_end = j + 1;
 		return 0;
 	}
@@ -261,9 +261,11 @@ static int parse_directive(const struct logformat_text *t, size_t pct, size_t *r
 		                    t->col[pct]);
 		return -EINVAL;
 	}
-	struct logformat_piece item = {(unsigned)pct, 0, true, LOGFORMAT_TEXT, 0};
+	struct logformat_piece item = {(unsigned)pct, 0, true, LOGFORMAT_TEXT, 0, 0, 0};
 	if (s[j] == '^' && j + 2 < t->len && s[j + 1] == 't' &&
 	    (s[j + 2] == 'i' || s[j + 2] == 'o')) {
+		item.dir_start = (unsigned)pct;
+		item.dir_len = (unsigned)(j + 3 - pct);
 		*ret_item = item;
 		*ret_end = j + 3;
 		return 0;
@@ -281,6 +283,8 @@ static int parse_directive(const struct logformat_text *t, size_t pct, size_t *r
 	if (r < 0) {
 		return r;
 	}
+	item.dir_start = (unsigned)pct;
+	item.dir_len = (unsigned)(j + 1 - pct);
 	*ret_item = item;
 	*ret_end = j + 1;
 	return 0;
@@ -334,7 +338,8 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 		if (r < 0) {
 			return r;
 		}
-		struct logformat_piece litpc = {(unsigned)lit, (unsigned)(i - lit), false, 0, 0};
+		struct logformat_piece litpc = {
+		    (unsigned)lit, (unsigned)(i - lit), false, 0, 0, 0, 0};
 		if ((r = logformat_add_piece(pieces, &n, litpc, err)) < 0) {
 			return r;
 		}
@@ -349,7 +354,7 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 		}
 		i = end;
 	}
-	struct logformat_piece tail = {(unsigned)lit, (unsigned)(t->len - lit), false, 0, 0};
+	struct logformat_piece tail = {(unsigned)lit, (unsigned)(t->len - lit), false, 0, 0, 0, 0};
 	if ((r = logformat_add_piece(pieces, &n, tail, err)) < 0) {
 		return r;
 	}

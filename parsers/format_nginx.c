@@ -401,9 +401,16 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 			return -EINVAL;
 		}
 		const struct nginx_var *v = lookup_var(t->text + name, end - name);
-		struct logformat_piece litpc = {(unsigned)lit, (unsigned)(i - lit), false, 0, 0};
-		struct logformat_piece item = {(unsigned)i, 0, true, LOGFORMAT_TOKEN,
-		                               LOGFORMAT_FIELD_EXTRA};
+		struct logformat_piece litpc = {
+		    (unsigned)lit, (unsigned)(i - lit), false, 0, 0, 0, 0};
+		size_t stop = braced ? end + 1 : end;
+		struct logformat_piece item = {(unsigned)i,
+		                               0,
+		                               true,
+		                               LOGFORMAT_TOKEN,
+		                               LOGFORMAT_FIELD_EXTRA,
+		                               (unsigned)i,
+		                               (unsigned)(stop - i)};
 		if (v != NULL) {
 			item.cls = (uint8_t)v->cls;
 			item.field = (uint8_t)v->field;
@@ -416,10 +423,10 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 		    (r = logformat_add_piece(pieces, &n, item, err)) < 0) {
 			return r;
 		}
-		i = braced ? end + 1 : end;
+		i = stop;
 		lit = i;
 	}
-	struct logformat_piece tail = {(unsigned)lit, (unsigned)(t->len - lit), false, 0, 0};
+	struct logformat_piece tail = {(unsigned)lit, (unsigned)(t->len - lit), false, 0, 0, 0, 0};
 	if ((r = logformat_add_piece(pieces, &n, tail, err)) < 0) {
 		return r;
 	}

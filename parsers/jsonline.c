@@ -718,3 +718,92 @@ int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_
 	*ret = rec;
 	return 0;
 }
+
+bool jsonline_has_field(const struct jsonline *j, unsigned field)
+{
+	for (unsigned i = 0; j != NULL && i < j->nkeys; i++) {
+		if (j->keys[i].field == field) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "status, http_status, ..." : the keys that feed the status (cut to fit). */
+static void status_keys(const struct jsonline *j, char *out, size_t size)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < j->nkeys; i++) {
+		const struct json_key *k = &j->keys[i];
+		if (k->field != LOGFORMAT_FIELD_STATUS) {
+			continue;
+		}
+		int n = snprintf(out + o, size - o, "%s%.*s", o ? ", " : "", (int)k->len, k->name);
+		if (n < 0 || (size_t)n >= size - o) {
+			out[o] = '\0';
+			return;
+		}
+		o += (size_t)n;
+	}
+}
+
+static void diag_fill(struct logparse_diag *d, const char *line, size_t len, size_t pos,
+                      const char *piece, const char *expected)
+{
+	d->column = pos + 1;
+	d->piece_index = 0;
+	(void)snprintf(d->piece, sizeof(d->piece), "%s", piece);
+	(void)snprintf(d->expected, sizeof(d->expected), "%s", expected);
+	logformat_found_text(line, len, pos, d->found, sizeof(d->found));
+	(void)snprintf(d->message, sizeof(d->message), "at column %zu (%s): expected %s, found %s",
+	               d->column, d->piece, d->expected, d->found);
+}
+
+int jsonline_diagnose(struct jsonline *j, const char *line, size_t len, struct logparse_diag *ret)
+{
+	struct log_record rec;
+	struct scan sc = {.s = line, .len = len, .j = j, .rec = &rec};
+	char keys[LOGPARSE_DIAG_NAME_MAX];
+	int r;
+
+	if (len > JSON_MAX_LINE) {
+		diag_fill(ret, line, len, JSON_MAX_LINE, "JSON line", "at most 1 MiB");
+		return 0;
+	}
+	fieldconv_init(&rec);
+	j->scratch_used = 0;
+	skip_ws(&sc);
+	if (sc.pos >= len || line[sc.pos] != '{') {
+		diag_fill(ret, line, len, sc.pos, "JSON line", "a JSON object ({...})");
+		return 0;
+	}
+	r = scan_container(&sc, 0, true);
+	if (r == -E2BIG) {
+		diag_fill(ret, line, len, sc.pos, "JSON line", "at most 16 levels of nesting");
+		return 0;
+	}
+	if (r < 0) {
+		diag_fill(ret, line, len, sc.pos, "JSON line", "valid JSON");
+		return 0;
+	}
+	skip_ws(&sc);
+	if (sc.pos != len) {
+		diag_fill(ret, line, len, sc.pos, "JSON line", "end of line after the object");
+		return 0;
+	}
+	if (!sc.seen[LOGFORMAT_FIELD_STATUS]) {
+		status_keys(j, keys, sizeof(keys));
+		memset(ret, 0, sizeof(*ret));
+		(void)snprintf(ret->piece, sizeof(ret->piece), "JSON key for the status");
+		(void)snprintf(ret->expected, sizeof(ret->expected), "one of: %s", keys);
+		(void)snprintf(ret->found, sizeof(ret->found), "none");
+		(void)snprintf(ret->message, sizeof(ret->message),
+		               "no status key in the object (looked for: %s); map yours with "
+		               "--log-format status=KEY",
+		               keys);
+		return 0;
+	}
+	return -ENOMSG;
+}

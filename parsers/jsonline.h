@@ -4,6 +4,7 @@
 #ifndef PARSERS_JSONLINE_H
 #define PARSERS_JSONLINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "parsers/logparse.h"
@@ -28,5 +29,14 @@ void jsonline_destroy(struct jsonline *j);
  * j's scratch, valid until the next call), -EINVAL for invalid JSON or a
  * missing status, -E2BIG when the object nests or grows beyond the caps. */
 int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_record *ret);
+
+/* Why line is not a record (see logparse_diagnose): invalid JSON (column
+ * and what is there), text after the object, or no status key (the keys
+ * looked for).  0 and *ret; -ENOMSG when the line parses. */
+int jsonline_diagnose(struct jsonline *j, const char *line, size_t len,
+                      struct logparse_diag *ret);
+
+/* Whether some key of the map feeds field f (enum logformat_field). */
+bool jsonline_has_field(const struct jsonline *j, unsigned field);
 
 #endif

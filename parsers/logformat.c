@@ -78,6 +78,28 @@ bool logformat_is_time_field(enum logformat_field field)
 	return logformat_time_form(field) != 0;
 }
 
+static const char *const class_texts[] = {
+    [LOGFORMAT_TOKEN] = "text without spaces",
+    [LOGFORMAT_HOST] = "a host name",
+    [LOGFORMAT_TEXT] = "text",
+    [LOGFORMAT_INT] = "a number or -",
+    [LOGFORMAT_DEC] = "a decimal number or -",
+    [LOGFORMAT_INT_LIST] = "a number or a list of numbers",
+    [LOGFORMAT_DEC_LIST] = "a decimal or a list of decimals",
+    [LOGFORMAT_ADDR_LIST] = "an address or a list of addresses",
+    [LOGFORMAT_REQUEST] = "a request line (METHOD target PROTOCOL)",
+    [LOGFORMAT_TIME_LOCAL] = "a time like 10/Oct/2000:13:55:36 -0700",
+    [LOGFORMAT_CLF_TIME] = "a time in brackets like [10/Oct/2000:13:55:36 -0700]",
+};
+
+const char *logformat_class_text(enum logformat_class cls)
+{
+	if ((size_t)cls >= sizeof(class_texts) / sizeof(class_texts[0])) {
+		return "text";
+	}
+	return class_texts[cls];
+}
+
 const char *logformat_field_name(enum logformat_field field)
 {
 	if ((unsigned)field >= LOGFORMAT_FIELD_COUNT) {
@@ -144,6 +166,9 @@ static void logformat_init(struct logformat *f)
 	memset(f->has_extra, 0, sizeof(f->has_extra));
 	f->n_extra = 0;
 	f->extra_refused_col = 0;
+	f->nspans = 0;
+	f->text_len = 0;
+	f->end_off = 0;
 	puts_(f, "^");
 }
 
@@ -325,6 +350,7 @@ static int item_capture(struct logformat *f, const struct logformat_text *t,
 
 static int logformat_finish(struct logformat *f)
 {
+	f->end_off = (uint32_t)f->len;
 	/* end of line, or a blank before fields the format does not describe */
 	puts_(f, "(?![^ \\t])");
 	if (f->overflow) {
@@ -340,8 +366,14 @@ int logformat_build(struct logformat *f, const struct logformat_text *t,
                     const struct logformat_piece *pieces, size_t n)
 {
 	logformat_init(f);
+	memcpy(f->text, t->text, t->len);
+	f->text_len = t->len;
 	for (size_t i = 0; i < n; i++) {
 		const struct logformat_piece *pc = &pieces[i];
+		unsigned ts = pc->is_item ? pc->dir_start : pc->start;
+		unsigned tl = pc->is_item ? pc->dir_len : pc->len;
+		f->spans[f->nspans++] = (struct logformat_span){
+		    (uint32_t)f->len, (uint16_t)ts, (uint16_t)tl, pc->is_item, pc->cls, pc->field};
 		if (!pc->is_item) {
 			logformat_literal(f, t->text + pc->start, pc->len);
 			continue;
@@ -456,4 +488,43 @@ out:
 	free(pieces);
 	free(t);
 	return r;
+}
+
+#define FOUND_BYTES 24
+
+void logformat_found_text(const char *line, size_t len, size_t pos, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (size == 0) {
+		return;
+	}
+	if (pos >= len) {
+		(void)snprintf(out, size, "end of line");
+		return;
+	}
+	/* worst case per byte: 4 (\xHH); plus quotes, "..." and NUL */
+	if (size < FOUND_BYTES * 4 + 6) {
+		out[0] = '\0';
+		return;
+	}
+	out[o++] = '"';
+	for (size_t i = pos; i < len && i < pos + FOUND_BYTES; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '"';
+	if (len - pos > FOUND_BYTES) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
 }

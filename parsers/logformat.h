@@ -72,6 +72,20 @@ enum logformat_class {
 
 #define LOGFORMAT_MAX_GROUPS 32
 #define LOGFORMAT_MAX_PATTERN 16384
+#define LOGFORMAT_MAX_PIECES 512
+/* Format text after removing config-file quoting (see struct logformat_text). */
+#define LOGFORMAT_MAX_TEXT 8192
+
+/* Where one piece of the format sits in the pattern and in the format text:
+ * what a parse-failure diagnosis maps a pattern position back to. */
+struct logformat_span {
+	uint32_t pat_off;    /* offset of the piece's first pattern byte */
+	uint16_t text_start; /* the piece in logformat.text ("%{Referer}i", " \"") */
+	uint16_t text_len;
+	bool is_item;
+	uint8_t cls;   /* enum logformat_class (items) */
+	uint8_t field; /* enum logformat_field (items) */
+};
 
 struct logformat {
 	char pattern[LOGFORMAT_MAX_PATTERN]; /* NUL-terminated pcre2 pattern */
@@ -89,11 +103,17 @@ struct logformat {
 	unsigned extra_col[LOGFORMAT_MAX_EXTRA];
 	bool has_extra[LOGFORMAT_MAX_EXTRA];
 	unsigned extra_refused_col; /* column of the first name past LOGFORMAT_MAX_EXTRA */
+	/* For diagnoses: the pieces in pattern order, the unwrapped format text
+	 * they point into, and where the pattern's end-of-line check starts. */
+	struct logformat_span spans[LOGFORMAT_MAX_PIECES];
+	size_t nspans;
+	char text[LOGFORMAT_MAX_TEXT];
+	size_t text_len;
+	uint32_t end_off;
 };
 
 /* Format text after removing config-file quoting, with the 1-based column
  * of every byte in the text the user gave (for error messages). */
-#define LOGFORMAT_MAX_TEXT 8192
 
 struct logformat_text {
 	char text[LOGFORMAT_MAX_TEXT];
@@ -107,15 +127,16 @@ struct logformat_text {
  * strftime format in the text) and an extra capture: a tokenizer marks one
  * with field LOGFORMAT_FIELD_EXTRA and its name as text[start..start+len)
  * (without the dialect's sigil); logformat_build numbers the distinct names
- * in order of first appearance (one name used twice is one capture). */
+ * in order of first appearance (one name used twice is one capture).
+ * An item's directive as written ("$http_referer", "%{Referer}i") is
+ * text[dir_start..dir_start+dir_len), for diagnoses (dir_len 0: unknown). */
 struct logformat_piece {
 	unsigned start, len;
 	bool is_item;
-	uint8_t cls;   /* enum logformat_class */
-	uint8_t field; /* enum logformat_field, or LOGFORMAT_FIELD_EXTRA */
+	uint8_t cls;                 /* enum logformat_class */
+	uint8_t field;               /* enum logformat_field, or LOGFORMAT_FIELD_EXTRA */
+	unsigned dir_start, dir_len; /* items: the directive as written */
 };
-
-#define LOGFORMAT_MAX_PIECES 512
 
 /* Build the whole pattern from pieces over t->text (init + literals + items
  * with their neighbouring characters as context + finish).  Returns 0;
@@ -170,5 +191,12 @@ bool logformat_is_time_field(enum logformat_field field);
 
 /* The enum logtime_form of a LOGTIME field (0 for other fields). */
 unsigned logformat_time_form(enum logformat_field field);
+/* The text of line at byte pos for a diagnosis: up to 24 bytes in double
+ * quotes, non-printable bytes, quotes and backslashes as \xHH, "..." when
+ * cut; "end of line" at the end.  out is always terminated. */
+void logformat_found_text(const char *line, size_t len, size_t pos, char *out, size_t size);
+
+/* What an item of class cls looks like, for diagnoses ("a number or -"). */
+const char *logformat_class_text(enum logformat_class cls);
 
 #endif

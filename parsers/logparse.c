@@ -23,6 +23,8 @@
 #include "parsers/logparse.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +58,26 @@ struct log_parser {
 	size_t n_extra;
 	char (*extra_name)[LOGFORMAT_EXTRA_NAME_MAX]; /* [n_extra] */
 	unsigned extra_col[LOGFORMAT_MAX_EXTRA];
+	bool has_field[LOGFORMAT_FIELD_COUNT];
+	size_t nitems;
+	/* Diagnosis only (logparse_diagnose), never touched per line: */
+	struct logformat_span *spans; /* generated formats: pieces in pattern order */
+	size_t nspans;
+	char *ftext;               /* the unwrapped format text spans point into */
+	uint32_t end_off;          /* pattern offset of the end-of-line check */
+	struct named_group *named; /* raw regex: named groups by pattern range */
+	size_t nnamed;
+	pcre2_code *diag_code; /* the pattern with auto-callouts, compiled on first use */
+	pcre2_match_data *diag_md;
+	pcre2_match_context *diag_mctx;
 };
+
+struct named_group {
+	uint32_t start, end; /* pattern offsets of "(" and one past ")" */
+	char name[32];
+};
+
+#define MAX_NAMED_GROUPS 64
 
 struct preset {
 	const char *name;
@@ -126,6 +147,12 @@ void logparse_destroy(struct log_parser *p)
 	pcre2_match_context_free(p->mctx);
 	pcre2_jit_stack_free(p->jit_stack);
 	pcre2_code_free(p->code);
+	pcre2_match_data_free(p->diag_md);
+	pcre2_match_context_free(p->diag_mctx);
+	pcre2_code_free(p->diag_code);
+	free(p->spans);
+	free(p->ftext);
+	free(p->named);
 	free(p->group_field);
 	free(p->pattern);
 	free(p->extra_name);
@@ -211,12 +238,90 @@ static int map_named_groups(struct log_parser *p, struct logparse_error *err)
 		if (logformat_is_time_field(f) && !p->time_form) {
 			p->time_form = (uint8_t)logformat_time_form(f);
 		}
+		p->has_field[f] = true;
 		has_status |= f == LOGFORMAT_FIELD_STATUS;
 	}
 	if (!has_status) {
 		logformat_set_error(err, 0, "regex has no (?<status>...) group");
 		return -EINVAL;
 	}
+	p->nitems = count;
+	return 0;
+}
+
+/* Length of a group name at s ("name>" / "name'"), 0 if none. */
+static size_t group_name_len(const char *s, char close)
+{
+	size_t n = 0;
+
+	while (s[n] != '\0' && s[n] != close && n < 32) {
+		n++;
+	}
+	return s[n] == close ? n : 0;
+}
+
+/* Raw regex: the pattern ranges of its named groups, for naming where a
+ * diagnosis stopped.  A small scanner that knows escapes, classes and
+ * \Q..\E; a pattern it misreads only gives a vaguer diagnosis. */
+static int find_named_groups(struct log_parser *p, const char *pat)
+{
+	uint32_t stack[64];
+	int open_named[64];
+	size_t depth = 0, len = strlen(pat);
+	bool in_class = false;
+
+	p->named = calloc(MAX_NAMED_GROUPS, sizeof(*p->named));
+	if (p->named == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = pat[i];
+		if (c == '\\') {
+			i++;
+			continue;
+		}
+		if (in_class) {
+			in_class = c != ']';
+			continue;
+		}
+		if (c == '[') {
+			in_class = true;
+			if (pat[i + 1] == '^') {
+				i++;
+			}
+			if (pat[i + 1] == ']') {
+				i++;
+			}
+			continue;
+		}
+		if (c == '(' && depth < 64) {
+			const char *q = pat + i + 1;
+			size_t n = 0, skip = 0;
+			if (strncmp(q, "?<", 2) == 0 && q[2] != '=' && q[2] != '!') {
+				n = group_name_len(q + 2, '>'), skip = 2;
+			} else if (strncmp(q, "?P<", 3) == 0) {
+				n = group_name_len(q + 3, '>'), skip = 3;
+			} else if (strncmp(q, "?'", 2) == 0) {
+				n = group_name_len(q + 2, '\''), skip = 2;
+			}
+			open_named[depth] = -1;
+			if (n > 0 && p->nnamed < MAX_NAMED_GROUPS) {
+				struct named_group *g = &p->named[p->nnamed];
+				g->start = (uint32_t)i;
+				g->end = (uint32_t)len;
+				memcpy(g->name, q + skip, n);
+				g->name[n] = '\0';
+				open_named[depth] = (int)p->nnamed++;
+			}
+			stack[depth++] = (uint32_t)i;
+		} else if (c == ')' && depth > 0) {
+			depth--;
+			if (open_named[depth] >= 0) {
+				p->named[open_named[depth]].end = (uint32_t)i + 1;
+			}
+		}
+	}
+	(void)stack;
 	return 0;
 }
 
@@ -263,6 +368,26 @@ static int compile_pattern(struct log_parser *p, const char *pattern, bool gener
 	return 0;
 }
 
+/* Keep what a diagnosis needs to name pieces (small: the format text and
+ * one span per piece). */
+static int keep_spans(struct log_parser *p, const struct logformat *f)
+{
+	p->spans = malloc((f->nspans ? f->nspans : 1) * sizeof(*p->spans));
+	p->ftext = malloc(f->text_len + 1);
+	if (p->spans == NULL || p->ftext == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(p->spans, f->spans, f->nspans * sizeof(*p->spans));
+	p->nspans = f->nspans;
+	memcpy(p->ftext, f->text, f->text_len);
+	p->ftext[f->text_len] = '\0';
+	p->end_off = f->end_off;
+	for (size_t i = 0; i < f->nspans; i++) {
+		p->nitems += f->spans[i].is_item;
+	}
+	return 0;
+}
+
 static int compile_format(struct log_parser *p, enum logparse_kind kind, const char *text,
                           const struct logparse_opts *opts, struct logparse_error *err)
 {
@@ -296,6 +421,11 @@ static int compile_format(struct log_parser *p, enum logparse_kind kind, const c
 		memcpy(p->extra_col, f->extra_col, f->n_extra * sizeof(*p->extra_col));
 		p->n_extra = f->n_extra;
 	}
+	memcpy(p->has_field, f->has_field, sizeof(p->has_field));
+	r = keep_spans(p, f);
+	if (r < 0) {
+		goto out;
+	}
 	r = compile_pattern(p, f->pattern, true, opts, err);
 out:
 	free(f);
@@ -325,16 +455,23 @@ static int build(struct log_parser *p, enum logparse_kind kind, const char *text
 			return -EINVAL;
 		}
 		return compile_format(p, kind, text, opts, err);
-	case LOGPARSE_JSON:
+	case LOGPARSE_JSON: {
 		p->time_form = LOGTIME_AUTO; /* default keys; a key map may add more */
-		return jsonline_create(text, &p->json, err);
+		int r = jsonline_create(text, &p->json, err);
+		for (unsigned f = 1; r == 0 && f < LOGFORMAT_FIELD_COUNT; f++) {
+			p->has_field[f] = jsonline_has_field(p->json, f);
+			p->nitems += p->has_field[f];
+		}
+		return r;
+	}
 	case LOGPARSE_REGEX:
 		if (text == NULL || text[0] == '\0') {
 			logformat_set_error(err, 0, "empty regex");
 			return -EINVAL;
 		}
 		int r = compile_pattern(p, text, false, opts, err);
-		return r < 0 ? r : map_named_groups(p, err);
+		r = r < 0 ? r : map_named_groups(p, err);
+		return r < 0 ? r : find_named_groups(p, text);
 	}
 	logformat_set_error(err, 0, "unknown format kind %d", (int)kind);
 	return -EINVAL;
@@ -441,4 +578,210 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 enum logtime_form logparse_time_form(const struct log_parser *p)
 {
 	return p != NULL ? (enum logtime_form)p->time_form : LOGTIME_NONE;
+}
+
+bool logparse_has_field(const struct log_parser *p, unsigned field)
+{
+	return p != NULL && field < LOGFORMAT_FIELD_COUNT && p->has_field[field];
+}
+
+size_t logparse_item_count(const struct log_parser *p)
+{
+	return p != NULL ? p->nitems : 0;
+}
+
+/* ---- diagnosis: never on the hot path ------------------------------------ */
+
+struct furthest {
+	size_t pos;   /* furthest subject offset any pattern item was tried at */
+	size_t pat;   /* the largest pattern offset tried there */
+	size_t limit; /* items past this offset (inside the end-of-line check) don't count */
+	bool any;
+};
+
+static int on_callout(pcre2_callout_block *cb, void *data)
+{
+	struct furthest *f = data;
+
+	if (cb->pattern_position > f->limit) {
+		return 0; /* a lookahead for a blank reads the byte, it does not move on */
+	}
+	if (!f->any || cb->current_position > f->pos ||
+	    (cb->current_position == f->pos && cb->pattern_position > f->pat)) {
+		f->pos = cb->current_position;
+		f->pat = cb->pattern_position;
+		f->any = true;
+	}
+	return 0;
+}
+
+/* The pattern again, with a callout before every item and without the
+ * start-up optimisations that reject a line before any item runs (a line
+ * shorter than the pattern's minimum length must still be walked). */
+static int diag_compile(struct log_parser *p)
+{
+	int ec;
+	PCRE2_SIZE eoff;
+	uint32_t flags = PCRE2_NEVER_UTF | PCRE2_NEVER_BACKSLASH_C | PCRE2_AUTO_CALLOUT |
+	                 PCRE2_NO_START_OPTIMIZE | (p->spans != NULL ? PCRE2_DOTALL : 0);
+
+	if (p->diag_code != NULL) {
+		return 0;
+	}
+	p->diag_code =
+	    pcre2_compile((PCRE2_SPTR)p->pattern, PCRE2_ZERO_TERMINATED, flags, &ec, &eoff, NULL);
+	p->diag_md = pcre2_match_data_create(1, NULL);
+	p->diag_mctx = pcre2_match_context_create(NULL);
+	if (p->diag_code == NULL || p->diag_md == NULL || p->diag_mctx == NULL) {
+		pcre2_code_free(p->diag_code);
+		p->diag_code = NULL;
+		return -ENOMEM;
+	}
+	(void)pcre2_set_match_limit(p->diag_mctx, LOGPARSE_DEFAULT_MATCH_LIMIT);
+	(void)pcre2_set_depth_limit(p->diag_mctx, LOGPARSE_DEFAULT_DEPTH_LIMIT);
+	(void)pcre2_set_heap_limit(p->diag_mctx, HEAP_LIMIT_KIB);
+	return 0;
+}
+
+static const char *span_text(const struct log_parser *p, const struct logformat_span *sp,
+                             int *ret_len)
+{
+	*ret_len = sp->text_len > 64 ? 64 : (int)sp->text_len;
+	return p->ftext + sp->text_start;
+}
+
+/* Name the piece of a generated format the match stopped in. */
+static void name_span(const struct log_parser *p, int idx, struct logparse_diag *d)
+{
+	int n;
+	const char *t;
+
+	if (idx < 0) {
+		/* every piece matched; the line goes on where the format ends */
+		int last = (int)p->nspans - 1;
+		while (last >= 0 && !p->spans[last].is_item) {
+			last--;
+		}
+		t = last >= 0 ? span_text(p, &p->spans[last], &n) : "";
+		n = last >= 0 ? n : 0;
+		(void)snprintf(d->piece, sizeof(d->piece), "end of the format, after %.*s", n, t);
+		(void)snprintf(d->expected, sizeof(d->expected),
+		               "end of line or a space before extra fields");
+		return;
+	}
+	const struct logformat_span *sp = &p->spans[idx];
+	t = span_text(p, sp, &n);
+	if (sp->is_item) {
+		(void)snprintf(d->piece, sizeof(d->piece), "%.*s", n, t);
+		(void)snprintf(d->expected, sizeof(d->expected), "%s",
+		               logformat_class_text((enum logformat_class)sp->cls));
+		return;
+	}
+	(void)snprintf(d->expected, sizeof(d->expected), "'%.*s'", n, t);
+	for (size_t k = (size_t)idx + 1; k < p->nspans; k++) {
+		if (p->spans[k].is_item) {
+			int m;
+			const char *u = span_text(p, &p->spans[k], &m);
+			(void)snprintf(d->piece, sizeof(d->piece), "'%.*s' before %.*s", n, t, m,
+			               u);
+			return;
+		}
+	}
+	for (int k = idx - 1; k >= 0; k--) {
+		if (p->spans[k].is_item) {
+			int m;
+			const char *u = span_text(p, &p->spans[k], &m);
+			(void)snprintf(d->piece, sizeof(d->piece), "'%.*s' after %.*s", n, t, m, u);
+			return;
+		}
+	}
+	(void)snprintf(d->piece, sizeof(d->piece), "'%.*s'", n, t);
+}
+
+/* Name the group of a raw regex the match stopped in (innermost). */
+static void name_group(const struct log_parser *p, size_t pat, struct logparse_diag *d)
+{
+	const struct named_group *best = NULL;
+
+	for (size_t i = 0; i < p->nnamed; i++) {
+		const struct named_group *g = &p->named[i];
+		if (g->start <= pat && pat < g->end && (!best || g->start >= best->start)) {
+			best = g;
+		}
+	}
+	if (best) {
+		(void)snprintf(d->piece, sizeof(d->piece), "group (?<%s>...)", best->name);
+	} else {
+		(void)snprintf(d->piece, sizeof(d->piece), "the regex at its column %zu", pat + 1);
+	}
+	(void)snprintf(d->expected, sizeof(d->expected), "what the regex describes there");
+}
+
+int logparse_diagnose(struct log_parser *p, const char *line, size_t len, struct logparse_diag *ret)
+{
+	struct log_record rec;
+	struct furthest f = {0, 0, SIZE_MAX, false};
+	struct logparse_diag d;
+	int rc;
+
+	if (p == NULL || ret == NULL || (line == NULL && len > 0)) {
+		return -EINVAL;
+	}
+	if (line == NULL) {
+		line = "";
+	}
+	rc = logparse_line(p, line, len, &rec);
+	if (rc == 0) {
+		return -ENOMSG;
+	}
+	if (len > 0 && line[len - 1] == '\r') {
+		len--;
+	}
+	memset(&d, 0, sizeof(d));
+	if (p->json != NULL) {
+		rc = jsonline_diagnose(p->json, line, len, &d);
+		if (rc == 0) {
+			*ret = d;
+		}
+		return rc;
+	}
+	if (len == 0) {
+		(void)snprintf(d.piece, sizeof(d.piece), "the whole format");
+		(void)snprintf(d.expected, sizeof(d.expected), "a log line");
+		(void)snprintf(d.found, sizeof(d.found), "an empty line");
+		(void)snprintf(d.message, sizeof(d.message), "the line is empty");
+		d.column = 1;
+		*ret = d;
+		return 0;
+	}
+	if (diag_compile(p) < 0) {
+		return -ENOMEM;
+	}
+	if (p->spans != NULL) {
+		f.limit = p->end_off;
+	}
+	(void)pcre2_set_callout(p->diag_mctx, on_callout, &f);
+	(void)pcre2_match(p->diag_code, (PCRE2_SPTR)line, len, 0, 0, p->diag_md, p->diag_mctx);
+	(void)pcre2_set_callout(p->diag_mctx, NULL, NULL);
+	d.column = f.pos + 1;
+	d.piece_index = -1;
+	if (p->spans != NULL) {
+		if (f.pat < p->end_off) {
+			d.piece_index = 0;
+			for (size_t i = 0; i < p->nspans; i++) {
+				if (p->spans[i].pat_off <= f.pat) {
+					d.piece_index = (int)i;
+				}
+			}
+		}
+		name_span(p, d.piece_index, &d);
+	} else {
+		name_group(p, f.pat, &d);
+	}
+	logformat_found_text(line, len, f.pos, d.found, sizeof(d.found));
+	(void)snprintf(d.message, sizeof(d.message), "at column %zu (%s): expected %s, found %s%s",
+	               d.column, d.piece, d.expected, d.found,
+	               rc == -E2BIG ? " (the line hit the match limit)" : "");
+	*ret = d;
+	return 0;
 }

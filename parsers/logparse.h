@@ -80,6 +80,45 @@ void logparse_destroy(struct log_parser *p);
  * for lines up to tens of KiB; raw regexes may not. */
 int logparse_line(struct log_parser *p, const char *line, size_t len, struct log_record *ret);
 
+/* Why a line does not parse: where matching stopped, in the user's terms. */
+#define LOGPARSE_DIAG_NAME_MAX 96
+#define LOGPARSE_DIAG_FOUND_MAX 112
+
+struct logparse_diag {
+	size_t column; /* 1-based byte column in the line where matching stopped; 0: n/a */
+	/* The format piece that did not match, as the user wrote it: an nginx
+	 * variable ("$http_referer"), an Apache specifier ("%{Referer}i"), a
+	 * literal of the format (quoted, with the item it precedes), the JSON
+	 * key, or the regex group ("(?<status>...)"). */
+	char piece[LOGPARSE_DIAG_NAME_MAX];
+	char expected[LOGPARSE_DIAG_NAME_MAX];  /* what that piece wants there */
+	char found[LOGPARSE_DIAG_FOUND_MAX];    /* what is there: quoted and escaped, or
+	                                           "end of line" */
+	char message[4 * LOGPARSE_DIAG_NAME_MAX + LOGPARSE_DIAG_FOUND_MAX]; /* one sentence with all of the above */
+	int piece_index;                        /* generated formats: index of the piece
+	                                           (-1: after the last one; for tests) */
+};
+
+/* Explain why line does not parse with p (slow: meant for a sampled few
+ * failing lines, never for every line).  The first call compiles a second
+ * copy of the pattern with auto-callouts and keeps it in p; the match that
+ * fails records the furthest point the pattern reached in the line and the
+ * piece it was trying there (the classic "furthest failure" rule).
+ * Returns 0 and fills *ret; -ENOMSG when the line parses (nothing to
+ * explain); -ENOMEM.  No I/O, no logging; same threading rule as
+ * logparse_line. */
+int logparse_diagnose(struct log_parser *p, const char *line, size_t len,
+                      struct logparse_diag *ret);
+
+/* Whether lines parsed by p can carry field f (enum logformat_field): the
+ * format has the item (regex: the named group; JSON: a key is mapped). */
+bool logparse_has_field(const struct log_parser *p, unsigned field);
+
+/* Number of items (variables, specifiers, groups, JSON keys) of the
+ * format: how specific it is (format detection prefers the larger one when
+ * two fit equally). */
+size_t logparse_item_count(const struct log_parser *p);
+
 /* Parse a "kind" name as used on the command line and in config files:
  * "combined", "common", ... map to LOGPARSE_PRESET; "nginx", "apache",
  * "json", "regex" to the others.  Returns 0 or -EINVAL. */

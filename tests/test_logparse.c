@@ -20,6 +20,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "parsers/logformat.h"
 #include "parsers/logparse.h"
 #include "parsers/status.h"
 
@@ -1059,6 +1060,82 @@ static void t_golden(void **state)
 	}
 }
 
+
+/* logparse_diagnose: where matching stopped, named in the user's format. */
+static void t_diagnose(void **state)
+{
+	static const char clf[] =
+	    "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326";
+	static const struct {
+		enum logparse_kind kind;
+		const char *format;
+		const char *line;
+		size_t column;
+		const char *piece;
+		const char *found;
+	} rows[] = {
+	    /* Common Log Format lines read as combined: stops before the referer */
+	    {LOGPARSE_PRESET, "combined", clf, 86, "' \"' before %{Referer}i", "end of line"},
+	    {LOGPARSE_PRESET, "combined",
+	     "127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" abc 1", 61, "%>s",
+	     "\"abc 1\""},
+	    {LOGPARSE_PRESET, "common", "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5x",
+	     64, "end of the format, after %b", "\"x\""},
+	    {LOGPARSE_PRESET, "common", "1.2.3.4 - - 10/Oct/2000:13:55:36 \"GET / HTTP/1.1\" 200 5", 13,
+	     "%t", "\"10/Oct/2000:13:55:36 \\x22GET /...\""},
+	    {LOGPARSE_NGINX,
+	     "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
+	     "\"$http_referer\" \"$http_user_agent\" $request_time",
+	     "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"", 75,
+	     "'\" ' before $request_time", "end of line"},
+	    {LOGPARSE_NGINX, "$remote_addr [$time_local] $status",
+	     "1.2.3.4 [10/Oct/2000:13:55:36 +0000] OK", 38, "$status", "\"OK\""},
+	    {LOGPARSE_REGEX, "^(?<remote_addr>\\S+) (?<status>\\d{3}) (?<bytes>\\d+)$",
+	     "1.2.3.4 200 abc", 13, "group (?<bytes>...)", "\"abc\""},
+	    {LOGPARSE_JSON, NULL, "{\"status\":1,}", 13, "JSON line", "\"}\""},
+	    {LOGPARSE_JSON, NULL, "1.2.3.4 - -", 1, "JSON line", "\"1.2.3.4 - -\""},
+	    {LOGPARSE_JSON, NULL, "{\"a\":1}", 0, "JSON key for the status", "none"},
+	    {LOGPARSE_PRESET, "combined", "", 1, "the whole format", "an empty line"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct log_parser *p = NULL;
+		struct logparse_diag d;
+		struct logparse_error err;
+		assert_int_equal(logparse_create(rows[i].kind, rows[i].format, &p, &err), 0);
+		int r = logparse_diagnose(p, rows[i].line, strlen(rows[i].line), &d);
+		if (r != 0 || d.column != rows[i].column || strcmp(d.piece, rows[i].piece) != 0 ||
+		    strcmp(d.found, rows[i].found) != 0) {
+			fail_msg("row %zu: r=%d column %zu piece [%s] found [%s]: %s", i, r, d.column,
+			         d.piece, d.found, d.message);
+		}
+		assert_non_null(strstr(d.message, rows[i].piece));
+		logparse_destroy(p);
+	}
+}
+
+/* A line that parses has nothing to explain; a parser that diagnosed still
+ * parses the same (the diagnosis pattern is separate). */
+static void t_diagnose_parsing_line(void **state)
+{
+	static const char line[] =
+	    "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 404 5 \"-\" \"curl\"";
+	struct log_parser *p = NULL;
+	struct logparse_diag d;
+	struct log_record rec;
+
+	(void)state;
+	assert_int_equal(logparse_create(LOGPARSE_PRESET, "combined", &p, NULL), 0);
+	assert_int_equal(logparse_diagnose(p, "x", 1, &d), 0);
+	assert_int_equal(logparse_diagnose(p, line, strlen(line), &d), -ENOMSG);
+	assert_int_equal(logparse_line(p, line, strlen(line), &rec), 0);
+	assert_true(logparse_has_field(p, LOGFORMAT_FIELD_STATUS));
+	assert_true(logparse_has_field(p, LOGFORMAT_FIELD_BYTES));
+	assert_false(logparse_has_field(p, LOGFORMAT_FIELD_TIME_S));
+	assert_int_equal(logparse_item_count(p), 9);
+	logparse_destroy(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1073,6 +1150,8 @@ int main(void)
 	    cmocka_unit_test(t_catastrophic_bounded),
 	    cmocka_unit_test(t_long_hostile_lines),
 	    cmocka_unit_test(t_golden),
+	    cmocka_unit_test(t_diagnose),
+	    cmocka_unit_test(t_diagnose_parsing_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
