@@ -70,6 +70,22 @@ static void same_view(struct str_view a, struct str_view b)
 	}
 }
 
+/* A failing line always gets a diagnosis whose column lies within the
+ * line (or just past it) and whose strings are terminated. */
+static void check_diagnosis(struct log_parser *p, const char *line, size_t size)
+{
+	struct logparse_diag d;
+	int r = logparse_diagnose(p, line, size, &d);
+
+	if (r == -ENOMSG || r == -ENOMEM) {
+		return;
+	}
+	if (r != 0 || d.column > size + 1 || memchr(d.message, 0, sizeof(d.message)) == NULL ||
+	    memchr(d.found, 0, sizeof(d.found)) == NULL) {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
@@ -90,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		if (rc[0] != 0) {
+			check_diagnosis(parsers[i][0], line, size);
 			continue;
 		}
 		check_view(r[0].method, line, size);
@@ -108,7 +125,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
-	if (logparse_line(json, line, size, &jr) == 0) {
+	if (logparse_line(json, line, size, &jr) != 0) {
+		check_diagnosis(json, line, size);
+	} else {
 		/* views may point into the JSON parser's scratch (decoded escapes) */
 		if (jr.status_slot > 500 || jr.method.len > size || jr.path.len > size) {
 			abort();
