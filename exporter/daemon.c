@@ -23,11 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build_config.h"
 #include "exporter/clock.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
 #include "exporter/parsepool.h"
+#include "exporter/parsefail.h"
 #include "exporter/source.h"
 #include "exporter/state.h"
 #include "exporter/snapshot.h"
@@ -49,6 +51,7 @@ static void on_stop_signal(int sig)
 
 struct pipeline {
 	struct metrics *metrics;
+	struct parsefail_board *board; /* the debug page's view of the sources */
 	struct source *sources[CONFIG_MAX_SOURCES];
 	size_t n_sources;
 };
@@ -58,6 +61,7 @@ static void pipeline_finish(struct pipeline *p)
 	for (size_t i = 0; i < p->n_sources; i++) {
 		source_destroy(p->sources[i]);
 	}
+	parsefail_board_destroy(p->board);
 	metrics_destroy(p->metrics);
 	memset(p, 0, sizeof(*p));
 }
@@ -87,8 +91,10 @@ static int pipeline_init(struct pipeline *p, const struct config *c, bool from_s
 
 	memset(p, 0, sizeof(*p));
 	p->metrics = metrics_create(&mo);
-	if (!p->metrics) {
+	p->board = parsefail_board_create();
+	if (!p->metrics || !p->board) {
 		log_error("cannot create the metrics registry");
+		pipeline_finish(p);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < c->n_sources; i++) {
@@ -101,6 +107,7 @@ static int pipeline_init(struct pipeline *p, const struct config *c, bool from_s
 			return r;
 		}
 		p->n_sources++;
+		source_attach_debug(p->sources[i], p->board);
 	}
 	return 0;
 }
@@ -109,7 +116,7 @@ int daemon_run_once(const struct config *c, FILE *out)
 {
 	struct pipeline p;
 	struct strbuf b;
-	size_t incomplete = 0;
+	size_t incomplete = 0, none_parsed = 0;
 	int r, rc = 0;
 
 	r = pipeline_init(&p, c, true);
@@ -140,11 +147,14 @@ int daemon_run_once(const struct config *c, FILE *out)
 	strbuf_finish(&b);
 	for (size_t i = 0; i < p.n_sources; i++) {
 		incomplete += source_report(p.sources[i]);
+		none_parsed += (size_t)source_parse_report(p.sources[i]);
 	}
 	if (incomplete) {
 		log_error("--once: some files were not read completely; the metrics above miss "
 		          "their lines (exit status 1)");
 		rc = 1;
+	} else if (none_parsed && rc == 0) {
+		rc = DAEMON_EXIT_NONE_PARSED;
 	}
 	pipeline_finish(&p);
 	return rc;
@@ -278,6 +288,12 @@ static void status_tick(struct status_pub *sp, const struct pipeline *p)
 	if (clock_mono_ms() >= sp->next_ms) {
 		status_publish(sp, p);
 	}
+}
+
+/* http_page render of the debug page (HTTP thread; the board locks). */
+static int render_debug_page(void *userdata, struct strbuf *out)
+{
+	return parsefail_board_render(userdata, out);
 }
 
 static void sleep_ms(long ms)
@@ -442,7 +458,12 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct status_pub
 		          err[0] ? err : strerror(-r));
 		return r;
 	}
+	log_debug("reload: new configuration loaded and validated", "sources",
+	          n->config_file ? n->config_file : "flags");
 	r = reload_swap_sources(rl, p, n, err, err_size);
+	for (size_t i = 0; i < p->n_sources; i++) {
+		source_attach_debug(p->sources[i], p->board);
+	}
 	if (r < 0) {
 		config_destroy(n);
 		metrics_set_reload_result(p->metrics, false, 0);
@@ -605,8 +626,11 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		checkpoint_restore(&p, ck.path, c->catchup_max_bytes);
 	}
 	/* Position every file (at EOF) before serving, so the first scrape is meaningful. */
+	log_info("starting accesslog_exporter", "version", ACCESSLOG_VERSION, "revision",
+	         ACCESSLOG_REVISION, "config", c->config_file ? c->config_file : "command line");
 	for (size_t i = 0; i < p.n_sources; i++) {
 		(void)source_poll(p.sources[i], false);
+		source_log_summary(p.sources[i]);
 	}
 	/* A checkpoint right away: a crash before the first timer still resumes here. */
 	checkpoint_tick(&p, &ck);
@@ -621,6 +645,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	    .no_process_metrics = c->disable_exporter_metrics,
 	    .connection_timeout = c->connection_timeout,
 	    .reloader = {reload_from_http, &rl},
+	    .pages = {{DAEMON_DEBUG_PAGE, render_debug_page, p.board}},
 	};
 	r = http_server_start(&ho, &http);
 	if (r < 0) {
@@ -632,8 +657,8 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	}
 	char port[8];
 	(void)snprintf(port, sizeof(port), "%u", (unsigned)http_server_port(http));
-	log_info("listening", "address", c->listen_address, "port", port, "path",
-	         c->telemetry_path);
+	log_info("listening", "address", c->listen_address, "port", port, "path", c->telemetry_path,
+	         "debug_page", DAEMON_DEBUG_PAGE);
 	while (!stop_requested) {
 		int64_t got = 0;
 		for (size_t i = 0; i < p.n_sources; i++) {

@@ -13,8 +13,18 @@
  * hold is off for --once and --backfill. */
 struct metrics_options daemon_metrics_options(const struct config *c);
 
+/* --once exit status when a source read lines and none of them parsed
+ * (and no file was missing: that is 1): the format is wrong. */
+#define DAEMON_EXIT_NONE_PARSED 3
+
+/* Where the HTTP server shows each source's sampled parse failures with
+ * their diagnoses (behind the same TLS and basic auth as the metrics). */
+#define DAEMON_DEBUG_PAGE "/debug/parse-errors"
+
 /* Read every source's files from the start to EOF and write the exposition
- * to out.  Returns a process exit code (0, 1 runtime error, 2 bad config). */
+ * to out; then report per source on stderr (lines, parse errors, sampled
+ * failing lines with diagnoses).  Returns a process exit code (0, 1
+ * runtime error or files not read, 2 bad config, DAEMON_EXIT_NONE_PARSED). */
 int daemon_run_once(const struct config *c, FILE *out);
 
 /* Builds a fresh configuration for a reload (SIGHUP, POST /-/reload):

@@ -90,6 +90,9 @@ struct pattern {
 	bool matched_none;    /* glob: matched nothing at the last scan */
 	int last_err;         /* literal: why it has no file (errno), 0 once opened */
 	uint64_t retry_at_ms; /* after an open error (literal paths) */
+	int glob_err;         /* glob: errno reading its directory at the last scan */
+	size_t matches;       /* glob: names matched at the last scan */
+	int announced;        /* state last logged: 0 none, 1 has files, -errno */
 };
 
 struct entry {
@@ -116,6 +119,7 @@ struct fileset {
 	uint64_t next_rescan_ms;
 	bool rescan_now;
 	bool literal_missing; /* some literal path has no open file */
+	bool quiet;           /* --once: fileset_report speaks at the end instead */
 	uint64_t next_log_ms;
 	int inotify_fd; /* -1: none (--once, or unavailable) */
 	bool from_start;
@@ -822,6 +826,91 @@ static void keep_scan_result(struct fileset *fs)
 	free(t);
 }
 
+/* Why a glob that matched nothing may have failed: the errno of opening
+ * its deepest literal directory (EACCES, ENOTDIR...), or 0 (it exists and
+ * is readable, or is missing: then nothing matches, which is no error). */
+static int glob_dir_error(const char *pattern)
+{
+	char dir[4096];
+	const char *wild = strpbrk(pattern, "*?[");
+	const char *slash = NULL;
+	int err = 0;
+
+	for (const char *c = pattern; wild && c < wild; c++) {
+		slash = *c == '/' ? c : slash;
+	}
+	size_t len = slash ? (size_t)(slash - pattern) : 0;
+	if (len >= sizeof(dir)) {
+		return 0;
+	}
+	memcpy(dir, slash ? pattern : ".", slash ? len : 1);
+	dir[slash ? len : 1] = '\0';
+	if (slash && len == 0) {
+		memcpy(dir, "/", 2);
+	}
+	DIR *d = opendir(dir);
+	if (!d) {
+		err = errno == ENOENT ? 0 : errno;
+	} else {
+		closedir(d);
+	}
+	return err;
+}
+
+/* A pattern's state: 1 when it names a file we follow, else -errno. */
+static int pattern_state(const struct pattern *p)
+{
+	if (p->is_glob) {
+		return p->glob_err ? -p->glob_err : p->matched_none ? -ENOENT : 1;
+	}
+	return p->last_err ? -p->last_err : 1;
+}
+
+/* Log the patterns whose state changed (missing, unreadable, matching
+ * nothing, back again): once per change, never per poll.  A pattern
+ * fine at start says nothing (the start-up summary lists it). */
+static void announce(struct fileset *fs, bool globs)
+{
+	char n[24];
+
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		struct pattern *p = &fs->patterns[i];
+		if (p->is_glob && !globs) {
+			continue;
+		}
+		if (p->is_glob) {
+			(void)snprintf(n, sizeof(n), "%zu", p->matches);
+			log_debug("glob rescanned", "source", fs->name, "pattern", p->text, "matches",
+			          n);
+		}
+		int st = pattern_state(p), was = p->announced;
+		if (st == was) {
+			continue;
+		}
+		p->announced = st;
+		if (fs->quiet || (st > 0 && was == 0)) {
+			continue;
+		}
+		if (st > 0) {
+			log_info(p->is_glob ? "files match the pattern now" : "log file appeared",
+			         "source", fs->name, p->is_glob ? "pattern" : "path", p->text);
+		} else if (p->is_glob && st == -ENOENT) {
+			log_warn("no file matches the pattern (rescanned every 5 s)", "source",
+			         fs->name, "pattern", p->text);
+		} else if (p->is_glob) {
+			log_warn("cannot read the directory of the pattern (rescanned every 5 s)",
+			         "source", fs->name, "pattern", p->text, "error", strerror(-st));
+		} else if (st == -ENOENT) {
+			log_warn(was > 0 ? "log file gone; following it again when it reappears"
+			                 : "log file missing; following it when it appears",
+			         "source", fs->name, "path", p->text);
+		} else {
+			log_warn("cannot read log file (retrying every second)", "source", fs->name,
+			         "path", p->text, "error", strerror(-st));
+		}
+	}
+}
+
 /* Literal paths first, so a file also named by a literal path is known
  * (and its gauge shown) under that name rather than a glob's or a
  * symlink's. */
@@ -847,14 +936,18 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
 		}
 		memset(&g, 0, sizeof(g));
 		p->matched_none = true;
+		p->matches = 0;
 		if (glob(p->text, 0, NULL, &g) == 0) {
 			p->matched_none = g.gl_pathc == 0;
+			p->matches = g.gl_pathc;
 			for (size_t k = 0; k < g.gl_pathc; k++) {
 				consider(fs, p, g.gl_pathv[k], mode, sx, now_ms);
 			}
 		}
 		globfree(&g);
+		p->glob_err = p->matched_none ? glob_dir_error(p->text) : 0;
 	}
+	announce(fs, globs);
 	if (fs->scan_ignored && log_due(fs, now_ms)) {
 		char n[24], cap[24];
 		(void)snprintf(n, sizeof(n), "%zu", fs->scan_ignored);
@@ -1373,6 +1466,7 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 		sx.claimed = &none; /* no files saved: never indexed */
 	}
 	fs->from_start = from_start;
+	fs->quiet = from_start;
 	if (!from_start) {
 		fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		watch_dirs(fs);
@@ -1584,7 +1678,11 @@ size_t fileset_report(const struct fileset *fs)
 
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		const struct pattern *p = &fs->patterns[i];
-		if (p->is_glob && p->matched_none) {
+		if (p->is_glob && p->glob_err) {
+			log_error("cannot read the directory of the pattern", "source", fs->name,
+			          "pattern", p->text, "error", strerror(p->glob_err));
+			errors++;
+		} else if (p->is_glob && p->matched_none) {
 			log_warn("no file matches the pattern", "source", fs->name, "pattern",
 			         p->text);
 		} else if (!p->is_glob && p->last_err) {
@@ -1636,4 +1734,15 @@ size_t fileset_report(const struct fileset *fs)
 		errors++;
 	}
 	return errors;
+}
+
+void fileset_foreach_missing(const struct fileset *fs,
+                             void (*fn)(void *ud, const char *pattern, int err), void *ud)
+{
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		int st = pattern_state(&fs->patterns[i]);
+		if (st < 0) {
+			fn(ud, fs->patterns[i].text, -st);
+		}
+	}
 }

@@ -105,6 +105,12 @@ void fileset_snapshot(const struct fileset *fs, uint64_t now_ms, double now_unix
  * (then poll on a timer).  Only a hint: fileset_poll is what reads. */
 int fileset_wait_fd(const struct fileset *fs);
 
+/* Call fn for every pattern that gives no file at the last scan: a
+ * literal path missing or unreadable (err: its errno), a glob matching
+ * nothing (ENOENT) or whose directory cannot be read (its errno). */
+void fileset_foreach_missing(const struct fileset *fs,
+                             void (*fn)(void *ud, const char *pattern, int err), void *ud);
+
 /* Number of tracked (open) files. */
 size_t fileset_count(const struct fileset *fs);
 

@@ -365,7 +365,38 @@ static enum MHD_Result serve_reload(struct http_server *s, struct MHD_Connection
 }
 
 /* Routes: path, allowed methods (Allow header), whether POST is the method. */
-enum route { ROUTE_METRICS, ROUTE_LANDING, ROUTE_HEALTHY, ROUTE_READY, ROUTE_RELOAD, ROUTE_NONE };
+enum route {
+	ROUTE_METRICS,
+	ROUTE_LANDING,
+	ROUTE_HEALTHY,
+	ROUTE_READY,
+	ROUTE_RELOAD,
+	ROUTE_NONE,
+	ROUTE_PAGE, /* + index into opts.pages */
+};
+
+/* An extra page (http_options.pages): rendered as plain text. */
+static enum MHD_Result serve_page(struct http_server *s, struct MHD_Connection *c,
+                                  const struct http_page *pg)
+{
+	struct reply rp = {.status = MHD_HTTP_OK, .content_type = text_plain};
+	struct strbuf b;
+	char *data;
+	size_t len;
+
+	strbuf_init(&b, RESPONSE_CAP);
+	if (pg->render(pg->userdata, &b) < 0) {
+		strbuf_finish(&b);
+		return reply_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                  "500 cannot render the page\n", NULL);
+	}
+	data = strbuf_steal(&b, &len);
+	strbuf_finish(&b);
+	if (!data) {
+		return reply_text(s, c, MHD_HTTP_OK, "", NULL);
+	}
+	return reply(s, c, &rp, data, len);
+}
 
 static enum route find_route(const struct http_server *s, const char *url)
 {
@@ -385,6 +416,11 @@ static enum route find_route(const struct http_server *s, const char *url)
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(url, routes[i].path) == 0) {
 			return routes[i].route;
+		}
+	}
+	for (size_t i = 0; i < HTTP_MAX_PAGES; i++) {
+		if (s->opts.pages[i].path && strcmp(url, s->opts.pages[i].path) == 0) {
+			return (enum route)(ROUTE_PAGE + i);
 		}
 	}
 	return ROUTE_NONE;
@@ -419,8 +455,10 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 		return serve_landing(s, c);
 	case ROUTE_HEALTHY:
 		return reply_text(s, c, MHD_HTTP_OK, "Healthy.\n", NULL);
-	default:
+	case ROUTE_READY:
 		return reply_text(s, c, MHD_HTTP_OK, "Ready.\n", NULL);
+	default:
+		return serve_page(s, c, &s->opts.pages[route - ROUTE_PAGE]);
 	}
 }
 

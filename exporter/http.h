@@ -15,6 +15,7 @@
 
 #include "exporter/metrics.h"
 #include "exporter/snapshot.h"
+#include "exporter/strbuf.h"
 
 /* POST /-/reload handler: runs on an HTTP thread, may block (bounded);
  * 0 on success, -EINVAL with the message in err for a bad configuration,
@@ -23,6 +24,17 @@ struct http_reloader {
 	int (*reload)(void *userdata, char *err, size_t err_size);
 	void *userdata;
 };
+
+/* An extra GET/HEAD page (plain text) served behind the same TLS and basic
+ * auth as the metrics, e.g. the parse-failure debug page.  render runs on
+ * an HTTP thread: it must lock what it reads.  0 or -errno (500). */
+struct http_page {
+	const char *path;
+	int (*render)(void *userdata, struct strbuf *out);
+	void *userdata;
+};
+
+#define HTTP_MAX_PAGES 4
 
 struct http_options {
 	const char *listen_address; /* see config_parse_listen_address */
@@ -34,7 +46,8 @@ struct http_options {
 	bool enable_lifecycle;       /* allow POST /-/reload (403 otherwise) */
 	bool no_process_metrics;     /* leave out process_* (--web.disable-exporter-metrics) */
 	unsigned connection_timeout; /* idle seconds before a connection is closed; 0: 10 */
-	struct http_reloader reloader; /* reload == NULL: /-/reload answers 503 */
+	struct http_reloader reloader;          /* reload == NULL: /-/reload answers 503 */
+	struct http_page pages[HTTP_MAX_PAGES]; /* extra pages (path NULL: none) */
 };
 
 /* Limits set explicitly on libmicrohttpd (documented in the man page). */

@@ -42,8 +42,10 @@
 #include "exporter/fileset.h"
 #include "exporter/log.h"
 #include "exporter/parsepool.h"
+#include "exporter/parsefail.h"
 #include "exporter/strbuf.h"
 #include "exporter/tail.h"
+#include "parsers/logformat.h"
 #include "parsers/logparse.h"
 
 struct source {
@@ -62,7 +64,32 @@ struct source {
 	bool checkpoint_wanted; /* a rotation or truncation since source_checkpoint_due */
 	uint64_t lines_this_poll;
 	struct parsepool *pool; /* --once on several cores (source_set_threads) */
+	/* Parse failures: counted here too (the registry's counters may be
+	 * restored from a checkpoint), sampled with diagnoses into fails. */
+	enum logparse_kind kind;
+	char *format_text; /* the preset name or the format as configured */
+	struct parsefail_ring *fails;
+	uint64_t now_ms;         /* clock of the poll in progress */
+	uint64_t sample_next_ms; /* no failing line is sampled before this */
+	uint64_t lines, errors;  /* read and failed by this source object */
+	uint64_t errors_at_warn; /* errors at the last warning */
+	uint64_t next_warn_ms;
 };
+
+#define WARN_EVERY_MS 60000u
+
+/* A line that does not parse: counted, and sampled with its diagnosis when
+ * the window allows (parsefail.c); one comparison otherwise.  Ingest thread
+ * (also for lines parsed by the pool: it delivers on the pushing thread). */
+static void count_failure(struct source *s, const char *line, size_t len)
+{
+	metrics_count(s->ms, METRICS_PARSE_ERRORS, 1);
+	s->errors++;
+	if (s->now_ms >= s->sample_next_ms) {
+		s->sample_next_ms = parsefail_sample(s->fails, s->parser, line, len, s->now_ms,
+		                                     clock_unix_seconds());
+	}
+}
 
 /* Count one parsed (rc 0) or unparsable line. */
 static void count_line(void *ud, const struct parsepool_line *pl)
@@ -72,7 +99,7 @@ static void count_line(void *ud, const struct parsepool_line *pl)
 	if (pl->rc == 0) {
 		metrics_observe(s->ms, pl->rec);
 	} else {
-		metrics_count(s->ms, METRICS_PARSE_ERRORS, 1);
+		count_failure(s, pl->line, pl->len);
 	}
 }
 
@@ -89,7 +116,7 @@ static void on_line(void *ud, const char *line, size_t len)
 	if (logparse_line(s->parser, line, len, &rec) == 0) {
 		metrics_observe(s->ms, &rec);
 	} else {
-		metrics_count(s->ms, METRICS_PARSE_ERRORS, 1);
+		count_failure(s, line, len);
 	}
 }
 
@@ -99,6 +126,26 @@ int source_set_threads(struct source *s, const struct config_source *cs, unsigne
 		return 0;
 	}
 	return parsepool_create(threads, cs->kind, cs->format, count_line, s, &s->pool);
+}
+
+static const char *kind_name(enum logparse_kind kind)
+{
+	static const char *const names[] = {
+	    [LOGPARSE_PRESET] = "preset", [LOGPARSE_NGINX] = "nginx", [LOGPARSE_APACHE] = "apache",
+	    [LOGPARSE_JSON] = "json",     [LOGPARSE_REGEX] = "regex",
+	};
+	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+/* "combined", or the kind of a custom format ("nginx"). */
+static const char *source_format_name(const struct config_source *cs)
+{
+	return cs->kind == LOGPARSE_PRESET && cs->format ? cs->format : kind_name(cs->kind);
+}
+
+static const char *source_format_name_of(const struct source *s)
+{
+	return s->kind == LOGPARSE_PRESET ? s->format_text : kind_name(s->kind);
 }
 
 static void on_event(void *ud, enum tail_event ev, uint64_t n)
@@ -265,6 +312,13 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 		goto fail;
 	}
 	warn_variables(s->parser, cs->name);
+	s->kind = cs->kind;
+	s->format_text = strdup(cs->format ? cs->format : "");
+	s->fails = parsefail_ring_create(cs->name, source_format_name(cs));
+	if (!s->format_text || !s->fails) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = register_metrics(m, cs->name, cs, &s->ms, err, err_size);
 	if (r < 0) {
 		goto fail;
@@ -311,9 +365,11 @@ void source_destroy(struct source *s)
 	for (size_t i = 0; i < s->n_patterns; i++) {
 		free(s->patterns[i]);
 	}
+	parsefail_ring_destroy(s->fails);
 	logparse_destroy(s->parser);
-	free(s->name);
 	free(s->format);
+	free(s->name);
+	free(s->format_text);
 	free(s);
 }
 
@@ -376,12 +432,40 @@ int source_start_from(struct source *s, const struct source *prev)
 	return 0;
 }
 
+/* At most one warning per source per minute while lines fail, with the
+ * count since the last one and the newest sample's diagnosis.  --once
+ * reports at the end instead (source_parse_report). */
+static void warn_parse_errors(struct source *s, uint64_t now)
+{
+	struct parsefail_sample *smp;
+	char n[24];
+
+	if (s->from_start || s->errors == s->errors_at_warn || now < s->next_warn_ms) {
+		return;
+	}
+	smp = malloc(sizeof(*smp));
+	if (!smp) {
+		return;
+	}
+	(void)snprintf(n, sizeof(n), "%llu", (unsigned long long)(s->errors - s->errors_at_warn));
+	s->errors_at_warn = s->errors;
+	s->next_warn_ms = now + WARN_EVERY_MS;
+	if (parsefail_latest(s->fails, smp)) {
+		log_warn("lines do not match the source's format (counted in "
+		         "accesslog_log_parse_errors_total; samples on /debug/parse-errors)",
+		         "source", s->name, "format", source_format_name_of(s), "errors_since_last",
+		         n, "diagnosis", smp->diag.message);
+	}
+	free(smp);
+}
+
 int64_t source_poll(struct source *s, bool at_eof_is_line)
 {
 	uint64_t now = clock_mono_ms();
 	int64_t total;
 
 	s->lines_this_poll = 0;
+	s->now_ms = now;
 	if (!s->started) {
 		fileset_start(s->files, s->from_start, NULL, now);
 		s->started = true;
@@ -394,6 +478,9 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 		metrics_count(s->ms, METRICS_LINES, s->lines_this_poll);
 		s->last_read = clock_unix_seconds();
 		metrics_set_last_read(s->ms, s->last_read);
+		s->lines += s->lines_this_poll;
+		parsefail_set_totals(s->fails, s->lines, s->errors);
+		warn_parse_errors(s, now);
 	}
 	return total;
 }
@@ -765,4 +852,155 @@ int source_snapshot(const struct source *s, struct snapshot *snap, uint64_t now_
 	}
 	fileset_snapshot(s->files, now_ms, now_unix, add_status_file, &cx);
 	return cx.error;
+}
+
+void source_attach_debug(struct source *s, struct parsefail_board *board)
+{
+	if (parsefail_attach(board, s->fails) < 0) {
+		log_warn("debug page full: this source's parse failures are not shown", "source",
+		         s->name);
+	}
+}
+
+int source_parse_report(const struct source *s)
+{
+	struct parsefail_sample *smp = malloc(PARSEFAIL_RING * sizeof(*smp));
+	char lines[24], errors[24];
+	size_t n;
+
+	(void)snprintf(lines, sizeof(lines), "%llu", (unsigned long long)s->lines);
+	(void)snprintf(errors, sizeof(errors), "%llu", (unsigned long long)s->errors);
+	if (s->errors == 0) {
+		log_info("--once: source read", "source", s->name, "format",
+		         source_format_name_of(s), "lines", lines, "parse_errors", errors);
+		free(smp);
+		return 0;
+	}
+	log_warn("--once: lines did not match the source's format", "source", s->name, "format",
+	         source_format_name_of(s), "lines", lines, "parse_errors", errors);
+	n = smp ? parsefail_copy(s->fails, smp) : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct strbuf b;
+		strbuf_init(&b, 4 * PARSEFAIL_LINE_MAX + 64);
+		(void)parsefail_put_line(&b, smp[i].line, smp[i].kept);
+		if (smp[i].kept < smp[i].line_len) {
+			(void)strbuf_puts(&b, "...");
+		}
+		log_warn("--once: parse failure", "source", s->name, "diagnosis",
+		         smp[i].diag.message, "line", b.data ? b.data : "");
+		strbuf_finish(&b);
+	}
+	free(smp);
+	if (s->lines > 0 && s->errors == s->lines) {
+		log_error("--once: no line of the source matched its format; find the right one "
+		          "with --detect FILE (exit status 3)",
+		          "source", s->name, "format", source_format_name_of(s));
+		return 1;
+	}
+	return 0;
+}
+
+/* Which server setting adds a request time to lines of this source. */
+static const char *request_time_hint(const struct source *s)
+{
+	static const struct {
+		const char *format; /* preset name, or NULL for a kind */
+		enum logparse_kind kind;
+		const char *hint;
+	} hints[] = {
+	    {"main", LOGPARSE_PRESET, "$request_time to the nginx log_format"},
+	    {"ingress", LOGPARSE_PRESET, "$request_time to the nginx log_format"},
+	    {"vhost_combined", LOGPARSE_PRESET, "%D to the Apache LogFormat"},
+	    {NULL, LOGPARSE_NGINX, "$request_time (and $upstream_response_time) to the log_format"},
+	    {NULL, LOGPARSE_APACHE, "%D (microseconds) to the LogFormat"},
+	    {NULL, LOGPARSE_REGEX, "a (?<request_time>...) group (seconds) to the regex"},
+	    {NULL, LOGPARSE_JSON, "a request_time key (seconds) to the JSON lines"},
+	};
+
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		if (hints[i].kind == s->kind &&
+		    (!hints[i].format || strcmp(hints[i].format, s->format_text) == 0)) {
+			return hints[i].hint;
+		}
+	}
+	return "$request_time to the nginx log_format, or %D to the Apache LogFormat";
+}
+
+struct file_list {
+	struct strbuf b;
+	size_t n;
+};
+
+static void list_file(void *ud, const char *path, const struct tail_position *pos, bool retired)
+{
+	struct file_list *l = ud;
+
+	(void)pos;
+	if (retired) {
+		return;
+	}
+	if (l->n < 8) {
+		(void)strbuf_printf(&l->b, "%s%s", l->n ? "," : "", path);
+	} else if (l->n == 8) {
+		(void)strbuf_puts(&l->b, ",...");
+	}
+	l->n++;
+}
+
+static void list_missing(void *ud, const char *pattern, int err)
+{
+	struct file_list *l = ud;
+
+	if (l->n < 8) {
+		(void)strbuf_printf(&l->b, "%s%s (%s)", l->n ? "," : "", pattern,
+		                    err == ENOENT ? "missing or matching nothing" : strerror(err));
+	}
+	l->n++;
+}
+
+void source_log_summary(const struct source *s)
+{
+	struct file_list files = {.n = 0}, missing = {.n = 0};
+	struct strbuf fields;
+	char nfiles[24];
+
+	strbuf_init(&fields, 512);
+	strbuf_init(&files.b, 8192);
+	strbuf_init(&missing.b, 8192);
+	bool has[LOGFORMAT_FIELD_COUNT];
+	for (unsigned f = 0; f < LOGFORMAT_FIELD_COUNT; f++) {
+		has[f] = logparse_has_field(s->parser, f);
+	}
+	/* "$request" / "%r" yields these three */
+	has[LOGFORMAT_FIELD_METHOD] |= has[LOGFORMAT_FIELD_REQUEST];
+	has[LOGFORMAT_FIELD_PATH] |= has[LOGFORMAT_FIELD_REQUEST];
+	has[LOGFORMAT_FIELD_PROTOCOL] |= has[LOGFORMAT_FIELD_REQUEST];
+	has[LOGFORMAT_FIELD_REQUEST] = false;
+	for (unsigned f = 1; f < LOGFORMAT_FIELD_COUNT; f++) {
+		if (has[f]) {
+			(void)strbuf_printf(&fields, "%s%s", fields.len ? "," : "",
+			                    logformat_field_name((enum logformat_field)f));
+		}
+	}
+	fileset_foreach(s->files, list_file, &files);
+	fileset_foreach_missing(s->files, list_missing, &missing);
+	(void)snprintf(nfiles, sizeof(nfiles), "%zu", files.n);
+	log_info("source", "source", s->name, "format", source_format_name_of(s), "fields",
+	         fields.data ? fields.data : "", "files", nfiles, "following",
+	         files.b.data ? files.b.data : "", "missing", missing.b.data ? missing.b.data : "");
+	if (s->kind != LOGPARSE_PRESET) {
+		log_info("source format", "source", s->name, "log_format", s->format_text);
+	}
+	if (!logparse_has_field(s->parser, LOGFORMAT_FIELD_TIME_S) &&
+	    !logparse_has_field(s->parser, LOGFORMAT_FIELD_TIME_MS) &&
+	    !logparse_has_field(s->parser, LOGFORMAT_FIELD_TIME_US)) {
+		char hint[160];
+		(void)snprintf(hint, sizeof(hint), "add %s", request_time_hint(s));
+		log_info("the format has no request time: "
+		         "accesslog_http_request_duration_seconds stays empty",
+		         "source", s->name, "fix", hint);
+	}
+	strbuf_finish(&missing.b);
+	strbuf_finish(&files.b);
+	strbuf_finish(&fields);
 }

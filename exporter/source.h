@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "exporter/metrics.h"
+#include "exporter/parsefail.h"
 #include "exporter/state.h"
 #include "exporter/snapshot.h"
 #include "exporter/strbuf.h"
@@ -101,6 +102,21 @@ bool source_checkpoint_due(struct source *s);
  * data (see fileset_report).  Returns the number of errors logged (0: every
  * file named was read completely; globs matching nothing only warn). */
 size_t source_report(const struct source *s);
+
+/* For --once, after the last source_poll: log the source's lines and
+ * parse errors and, when some failed, the sampled lines with their
+ * diagnoses.  Returns 1 when the source read lines and none parsed (the
+ * format is wrong: exit status 3), else 0. */
+int source_parse_report(const struct source *s);
+
+/* Show s's sampled parse failures on the debug page of board (NULL: no
+ * page).  Again is a no-op; source_destroy detaches. */
+void source_attach_debug(struct source *s, struct parsefail_board *board);
+
+/* Log the start-up summary of s (after its first poll): format, the
+ * fields it yields, files followed and missing, and a note when the format
+ * has no request time (the duration histograms would stay empty). */
+void source_log_summary(const struct source *s);
 
 /* fileset_wait_fd of the source's files (-1: none). */
 int source_wait_fd(const struct source *s);
