@@ -545,7 +545,7 @@ static void missing(struct fileset *fs, struct pattern *p, const char *path, int
 	}
 	p->last_err = err;
 	if (err != ENOENT && now_ms >= p->retry_at_ms) {
-		open_error(fs, path, err, now_ms);
+		emit(fs, TAIL_EV_READ_ERROR, (uint64_t)err); /* logged by announce() */
 		p->retry_at_ms = now_ms + RETRY_MS;
 	}
 	if (!p->missing_logged) {
@@ -732,7 +732,9 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 				file_gauge(fs, path, false);
 			}
 		}
-		if (err != ENOENT) {
+		if (err != ENOENT && p && !p->is_glob) {
+			emit(fs, TAIL_EV_READ_ERROR, (uint64_t)err); /* logged by announce() */
+		} else if (err != ENOENT) {
 			open_error(fs, path, err, now_ms);
 			if (p && p->is_glob && !fs->scan_open_errors++) {
 				free(fs->scan_error_path);
