@@ -291,6 +291,10 @@ static const struct {
     {"le", false},     /* duration buckets */
     {"metric", false}, /* accesslog_series_dropped_total */
     {"path", true},    /* accesslog_log_file_open only */
+    /* Prometheus sets these from the scrape target: a copy from the exporter
+     * would be renamed exported_instance / exported_job (honor_labels off). */
+    {"instance", false},
+    {"job", false},
 };
 
 bool config_is_valid_label_name(const char *name)
@@ -320,7 +324,7 @@ bool config_is_reserved_label(const char *name, bool for_field_label)
 
 int config_check_label_name(const char *name, bool for_field_label, char *err, size_t err_size)
 {
-	char list[128] = "";
+	char list[160] = "";
 	size_t len = 0;
 
 	if (!config_is_valid_label_name(name)) {
@@ -345,10 +349,13 @@ int config_check_label_name(const char *name, bool for_field_label, char *err, s
 		}
 		len += (size_t)n;
 	}
-	(void)snprintf(err, err_size,
-	               "'%s' is not a usable label name: the exporter sets it itself (%s labels "
-	               "may not be %s)",
-	               name, for_field_label ? "field" : "static", list);
+	bool target = strcmp(name, "instance") == 0 || strcmp(name, "job") == 0;
+	(void)snprintf(err, err_size, "'%s' is not a usable label name: %s (%s labels may not be %s)",
+	               name,
+	               target ? "Prometheus sets it from the scrape target (it would arrive as "
+	                        "exported_*)"
+	                      : "the exporter sets it itself",
+	               for_field_label ? "field" : "static", list);
 	return -EINVAL;
 }
 

@@ -50,6 +50,8 @@ enum {
 	OPT_THREADS,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_DETECT,
+	OPT_END, /* count */
 };
 
 static const struct option long_options[] = {
@@ -78,8 +80,59 @@ static const struct option long_options[] = {
     {"log.format", required_argument, NULL, OPT_LOGFMT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"detect", no_argument, NULL, OPT_DETECT},
     {NULL, 0, NULL, 0},
 };
+
+/* Format names for --format, in the order the help lists them. */
+static const char *const format_names[] = {
+    "combined", "common", "vhost_combined", "main", "ingress", "nginx", "apache", "json", "regex",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NAME_MAX_CMP 64
+
+/* Levenshtein distance of a and b (both cut to NAME_MAX_CMP bytes). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strnlen(a, NAME_MAX_CMP), lb = strnlen(b, NAME_MAX_CMP);
+	size_t row[NAME_MAX_CMP + 1];
+
+	for (size_t j = 0; j <= lb; j++) {
+		row[j] = j;
+	}
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			best = row[j] + 1 < best ? row[j] + 1 : best;
+			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The name in names[0..n) nearest to word, or NULL when none is close
+ * (more than a third of the word's letters, at least 2, would change). */
+static const char *nearest(const char *word, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1, len = strnlen(word, NAME_MAX_CMP);
+	size_t limit = len / 3 > 2 ? len / 3 : 2;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(word, names[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = names[i];
+		}
+	}
+	return best_d <= limit ? best : NULL;
+}
 
 void cli_usage(FILE *out)
 {
@@ -131,12 +184,15 @@ void cli_usage(FILE *out)
 	    "                             2026-12-01T00:00:00Z, or Unix seconds)\n"
 	    "  --threads N                --once and --backfill parse on N cores (default:\n"
 	    "                             all; the output is the same for any N)\n"
-	    "  --help                     show this help and exit\n"
+	    "  --detect FILE...           try every preset and JSON on the first lines of\n"
+	    "                             each FILE and print the command line that fits\n"
+	    "  -h, --help                 show this help and exit\n"
 	    "  --version                  show the version and exit\n"
 	    "\n"
 	    "Files present at start are read from their end; files that appear later\n"
 	    "are read from the start.  SIGHUP (or POST /-/reload) reloads --config.file.\n"
-	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.\n",
+	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration,\n"
+	    "3 (--once) a source read lines and none of them matched its format.\n",
 	    out);
 }
 
@@ -345,6 +401,11 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 			o->action = CLI_VERSION;
 		}
 		return 0;
+	case OPT_DETECT:
+		if (o->action == CLI_RUN || o->action == CLI_CHECK) {
+			o->action = CLI_DETECT;
+		}
+		return 0;
 	default:
 		(void)snprintf(err, err_size, "unknown option (see --help)");
 		return -EINVAL;
@@ -375,19 +436,88 @@ static int check_log_names(const struct cli_options *o, char *err, size_t err_si
 	return 0;
 }
 
+static const char *option_name(int opt)
+{
+	for (size_t i = 0; long_options[i].name; i++) {
+		if (long_options[i].val == opt) {
+			return long_options[i].name;
+		}
+	}
+	return "?";
+}
+
+/* An option getopt did not accept: a known one without its value, or an
+ * unknown one (with the nearest known name, and the list). */
+static void bad_option(const char *arg, char *err, size_t err_size)
+{
+	const char *names[ARRAY_SIZE(long_options)];
+	char word[NAME_MAX_CMP + 1];
+	size_t n = 0, len = 0, w = 0;
+	char list[1024] = "";
+
+	if (optopt >= OPT_FORMAT && optopt < OPT_END) {
+		(void)snprintf(err, err_size, "--%s needs a value (see --help)", option_name(optopt));
+		return;
+	}
+	for (size_t i = 0; long_options[i].name; i++) {
+		names[n++] = long_options[i].name;
+		int k = snprintf(list + len, sizeof(list) - len, "%s--%s", len ? ", " : "",
+		                 long_options[i].name);
+		if (k > 0 && (size_t)k < sizeof(list) - len) {
+			len += (size_t)k;
+		}
+	}
+	/* "--formt=x" -> "formt" */
+	const char *p = arg;
+	while (*p == '-') {
+		p++;
+	}
+	while (p[w] && p[w] != '=' && w < NAME_MAX_CMP) {
+		word[w] = p[w];
+		w++;
+	}
+	word[w] = '\0';
+	const char *near = nearest(word, names, n);
+	if (near) {
+		(void)snprintf(err, err_size, "unknown option '%s' (did you mean --%s?); options: %s",
+		               arg, near, list);
+	} else {
+		(void)snprintf(err, err_size, "unknown option '%s'; options: -h, %s", arg, list);
+	}
+}
+
+/* Options that may be given more than once: every --label adds one. */
+static bool is_repeatable(int opt)
+{
+	return opt == OPT_LABEL || opt == OPT_HELP || opt == OPT_VERSION;
+}
+
 int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, size_t err_size)
 {
 	struct cli_options o = {.action = CLI_RUN};
+	const char *seen[OPT_END - OPT_FORMAT] = {NULL};
 	int opt, r;
 
-	optind = 1;
+	optind = 0; /* 0: glibc also resets its state inside a bundle of short options */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		if (opt == '?') {
-			(void)snprintf(err, err_size, "unknown option or missing value: '%s'",
-			               argv[optind - 1]);
+			bad_option(argv[optind - 1], err, err_size);
 			return -EINVAL;
 		}
+		if (opt == 'h') {
+			opt = OPT_HELP;
+		}
+		/* a value given twice: which one was meant?  (a switch twice is harmless) */
+		if (optarg && !is_repeatable(opt) && seen[opt - OPT_FORMAT]) {
+			const char *prev = seen[opt - OPT_FORMAT];
+			(void)snprintf(err, err_size,
+			               "--%s given twice ('%s' and '%s'): it may be given once (the "
+			               "second would silently replace the first)",
+			               option_name(opt), prev, optarg);
+			return -EINVAL;
+		}
+		seen[opt - OPT_FORMAT] = optarg ? optarg : "";
 		r = take_option(opt, optarg, &o, err, err_size);
 		if (r < 0) {
 			return r;
@@ -411,6 +541,19 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 		(void)snprintf(err, err_size,
 		               "--backfill.step and --backfill.until need --backfill");
 		return -EINVAL;
+	}
+	if (o.action == CLI_DETECT) {
+		if (o.config_file || o.format || o.format_text || o.once || o.backfill) {
+			(void)snprintf(err, err_size, "--detect takes only log FILEs (it tries every "
+			                              "format itself)");
+			return -EINVAL;
+		}
+		if (o.n_files == 0) {
+			(void)snprintf(err, err_size, "--detect needs log FILEs to look at");
+			return -EINVAL;
+		}
+		*ret_opts = o;
+		return 0;
 	}
 	if (o.config_file && (o.n_files || o.format || o.format_text || o.source || o.n_labels)) {
 		(void)snprintf(err, err_size,
@@ -483,7 +626,19 @@ static int build_source(const struct cli_options *o, struct config *c, char *err
 	int r;
 
 	if (logparse_kind_from_name(fmt, &kind) < 0) {
-		(void)snprintf(err, err_size, "--format: unknown format '%s'", fmt);
+		const char *near = nearest(fmt, format_names, ARRAY_SIZE(format_names));
+		char list[256] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(format_names); i++) {
+			int k = snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+			                 format_names[i]);
+			if (k > 0 && (size_t)k < sizeof(list) - len) {
+				len += (size_t)k;
+			}
+		}
+		(void)snprintf(err, err_size, "--format: unknown format '%s'%s%s%s (formats: %s)",
+		               fmt, near ? " (did you mean --format " : "", near ? near : "",
+		               near ? "?)" : "", list);
 		return -EINVAL;
 	}
 	if (kind == LOGPARSE_PRESET) {

@@ -24,7 +24,8 @@ enum cli_action {
 	CLI_RUN,
 	CLI_HELP,
 	CLI_VERSION,
-	CLI_CHECK, /* --config.check: validate everything and exit */
+	CLI_CHECK,  /* --config.check: validate everything and exit */
+	CLI_DETECT, /* --detect FILE...: which format fits (files in cli_options) */
 };
 
 #define CLI_DEFAULT_CONNECTION_TIMEOUT 10u /* seconds */

@@ -16,6 +16,7 @@
 #include "exporter/cli.h"
 #include "exporter/backfill.h"
 #include "exporter/daemon.h"
+#include "exporter/detect.h"
 #include "exporter/http.h"
 #include "exporter/log.h"
 
@@ -62,6 +63,9 @@ int main(int argc, char **argv)
 	if (o.action == CLI_HELP) {
 		cli_usage(stdout);
 		return 0;
+	}
+	if (o.action == CLI_DETECT) {
+		return detect_run(o.files, o.n_files, stdout, stderr);
 	}
 	if (o.action == CLI_VERSION) {
 		printf("accesslog_exporter %s (revision %s, pcre2 %s, libmicrohttpd %s)\n",

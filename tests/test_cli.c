@@ -45,8 +45,16 @@ static void test_usage_errors(void **state)
 		const char *want; /* substring of the error */
 	} rows[] = {
 	    {"", "no log file given"},
-	    {"--bogus a.log", "unknown option or missing value: '--bogus'"},
-	    {"--format", "missing value"},
+	    {"--bogus a.log", "unknown option '--bogus'; options: -h, --format, --log-format,"},
+	    {"--formt combined a.log", "unknown option '--formt' (did you mean --format?)"},
+	    {"--web.listen-adress :1 a.log",
+	     "unknown option '--web.listen-adress' (did you mean --web.listen-address?)"},
+	    {"--format", "--format needs a value (see --help)"},
+	    {"--format common --format combined a.log",
+	     "--format given twice ('common' and 'combined'): it may be given once"},
+	    {"--source a --source=b a.log", "--source given twice ('a' and 'b')"},
+	    {"--detect", "--detect needs log FILEs"},
+	    {"--detect --format common a.log", "--detect takes only log FILEs"},
 	    {"--web.listen-address localhost a.log", "is not host:port"},
 	    {"--web.listen-address example.com:80 a.log",
 	     "--web.listen-address: 'example.com:80' is not host:port, :port or [v6]:port with "
@@ -101,7 +109,11 @@ static void test_build_errors(void **state)
 		const char *args;
 		const char *want;
 	} rows[] = {
-	    {"--format combind a.log", "--format: unknown format 'combind'"},
+	    {"--format combind a.log",
+	     "--format: unknown format 'combind' (did you mean --format combined?) (formats: "
+	     "combined, common, vhost_combined, main, ingress, nginx, apache, json, regex)"},
+	    {"--format xyzzy a.log", "--format: unknown format 'xyzzy' (formats: combined,"},
+	    {"--format jsno a.log", "(did you mean --format json?)"},
 	    {"--format nginx a.log", "--format nginx needs --log-format"},
 	    {"--log-format $x a.log", "--log-format needs --format nginx|apache|json|regex"},
 	    {"--format nginx --log-format $nosuch a.log",
@@ -111,7 +123,10 @@ static void test_build_errors(void **state)
 	    {"--label metric=x a.log",
 	     "--label metric=x: 'metric' is not a usable label name: the exporter sets it itself "
 	     "(static labels may not be source, code, class, reason, method, origin, le, metric, "
-	     "path)"},
+	     "path, instance, job)"},
+	    {"--label instance=web1 a.log",
+	     "--label instance=web1: 'instance' is not a usable label name: Prometheus sets it"},
+	    {"--label job=x a.log", "--label job=x: 'job' is not a usable label name"},
 	    {"--label origin=x a.log", "--label origin=x: 'origin' is not a usable label name"},
 	    {"--label path=x a.log", "--label path=x: 'path' is not a usable label name"},
 	    {"--label 1x=y a.log", "--label 1x=y: '1x' is not a usable label name (must match"},
@@ -256,6 +271,8 @@ static void test_help_and_version(void **state)
 	    "--once",
 	    "--help",
 	    "--version",
+	    "--detect",
+	    "-h,",
 	};
 
 	(void)state;
@@ -265,9 +282,19 @@ static void test_help_and_version(void **state)
 	argc = split("a.log --help", buf, sizeof(buf), argv);
 	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.action, CLI_HELP);
+	argc = split("-h", buf, sizeof(buf), argv);
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.action, CLI_HELP);
 	argc = split("--version", buf, sizeof(buf), argv);
 	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
 	assert_int_equal(o.action, CLI_VERSION);
+	/* a switch twice is harmless; --detect takes the FILEs */
+	argc = split("--once --once a.log", buf, sizeof(buf), argv);
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	argc = split("--detect a.log b.log", buf, sizeof(buf), argv);
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.action, CLI_DETECT);
+	assert_int_equal(o.n_files, 2);
 	f = open_memstream(&text, &len);
 	assert_non_null(f);
 	cli_usage(f);

@@ -409,11 +409,18 @@ static void test_reserved_labels(void **state)
 	assert_int_equal(config_check_label_name("path", false, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "'path' is not a usable label name: the exporter sets it itself "
 	                         "(static labels may not be source, code, class, reason, method, "
-	                         "origin, le, metric, path)");
+	                         "origin, le, metric, path, instance, job)");
 	assert_int_equal(config_check_label_name("le", true, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "'le' is not a usable label name: the exporter sets it itself "
 	                         "(field labels may not be source, code, class, reason, method, "
-	                         "origin, le, metric)");
+	                         "origin, le, metric, instance, job)");
+	/* instance and job come from the scrape target */
+	assert_int_equal(config_check_label_name("instance", false, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "'instance' is not a usable label name: Prometheus sets it from "
+	                         "the scrape target (it would arrive as exported_*) (static labels "
+	                         "may not be source, code, class, reason, method, origin, le, "
+	                         "metric, path, instance, job)");
+	assert_int_equal(config_check_label_name("job", true, err, sizeof(err)), -EINVAL);
 	assert_int_equal(config_check_label_name("path", true, err, sizeof(err)), 0);
 	assert_int_equal(config_source_add_label(s, "path", "x"), -EINVAL);
 	assert_int_equal(config_source_add_field_label(s, "path", CONFIG_FIELD_PATH, NULL, NULL),
