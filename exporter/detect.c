@@ -6,9 +6,10 @@
  * Candidates are a table: the presets, combined with the request and
  * upstream times nginx users commonly append, Apache combined with %D, and
  * JSON lines.  The rate is parsed lines / sampled lines; among candidates
- * with the same rate the one with more items wins, because a line with
- * extra trailing fields also parses with a shorter format (combined parses
- * "main" lines: the pattern accepts more fields after a space).  The
+ * with the same rate the one that describes more of the lines wins (then
+ * the one with more items), because a line with extra trailing fields also
+ * parses with a shorter format (combined parses "main" lines: the pattern
+ * accepts more fields after a blank).  The
  * sample is the first DETECT_MAX_LINES lines or DETECT_MAX_BYTES bytes;
  * blank lines are skipped; a last line cut by the byte cap is dropped.
  *
@@ -121,6 +122,7 @@ static int read_sample(const char *path, struct sample *s)
 
 struct result {
 	size_t parsed;
+	size_t covered; /* bytes of the parsed lines the format described */
 	size_t items;
 	long first_failed; /* index of the first line that failed, -1: none */
 	bool has_time;
@@ -145,6 +147,7 @@ static void try_candidate(const struct candidate *c, const struct sample *s, str
 	for (size_t i = 0; i < s->n; i++) {
 		if (logparse_line(p, s->buf + s->starts[i], s->lens[i], &rec) == 0) {
 			res->parsed++;
+			res->covered += logparse_matched_len(p);
 		} else if (res->first_failed < 0) {
 			res->first_failed = (long)i;
 		}
@@ -246,6 +249,42 @@ static void print_diagnosis(FILE *out, const struct candidate *c, const struct s
 	logparse_destroy(p);
 }
 
+/* More lines parsed; then more of each line described (main over
+ * combined on lines with the X-Forwarded-For field); then more items. */
+static bool better(const struct result *a, const struct result *b)
+{
+	if (a->parsed != b->parsed) {
+		return a->parsed > b->parsed;
+	}
+	if (a->covered != b->covered) {
+		return a->covered > b->covered;
+	}
+	return a->items > b->items;
+}
+
+/* When nothing parses: the text format whose match got furthest into the
+ * first line (the largest diagnosis column) is the closest. */
+static size_t closest_by_column(const struct sample *s)
+{
+	size_t best = 0, best_col = 0;
+
+	for (size_t i = 0; i < N_CANDIDATES; i++) {
+		struct log_parser *p = NULL;
+		struct logparse_diag d;
+		if (candidates[i].kind == LOGPARSE_JSON ||
+		    logparse_create(candidates[i].kind, candidates[i].text, &p, NULL) < 0) {
+			continue;
+		}
+		if (logparse_diagnose(p, s->buf + s->starts[0], s->lens[0], &d) == 0 &&
+		    d.column > best_col) {
+			best_col = d.column;
+			best = i;
+		}
+		logparse_destroy(p);
+	}
+	return best;
+}
+
 static int detect_file(const char *path, FILE *out, FILE *err)
 {
 	struct sample *s = calloc(1, sizeof(*s));
@@ -257,6 +296,12 @@ static int detect_file(const char *path, FILE *out, FILE *err)
 		return 1;
 	}
 	r = read_sample(path, s);
+	if (r == -ENOMEM) {
+		fprintf(err, "accesslog_exporter: --detect: %s\n", strerror(ENOMEM));
+		free(s->buf);
+		free(s);
+		return 1;
+	}
 	if (r < 0 || s->n == 0) {
 		fprintf(err, "accesslog_exporter: --detect: %s: %s\n", path,
 		        r < 0 ? strerror(-r) : "no lines to look at (empty file)");
@@ -264,13 +309,13 @@ static int detect_file(const char *path, FILE *out, FILE *err)
 		free(s);
 		return 1;
 	}
-	fprintf(out, "%s: %zu lines sampled\n  %-32s %s\n", path, s->n, "format", "parsed");
+	fprintf(out, "%s: %zu line%s sampled\n  %-32s %s\n", path, s->n, s->n == 1 ? "" : "s",
+	        "format", "parsed");
 	for (size_t i = 0; i < N_CANDIDATES; i++) {
 		try_candidate(&candidates[i], s, &res[i]);
 		fprintf(out, "  %-32s %5.1f%% (%zu/%zu)\n", candidates[i].label,
 		        100.0 * (double)res[i].parsed / (double)s->n, res[i].parsed, s->n);
-		if (res[i].parsed > res[best].parsed ||
-		    (res[i].parsed == res[best].parsed && res[i].items > res[best].items)) {
+		if (better(&res[i], &res[best])) {
 			best = i;
 		}
 	}
@@ -285,10 +330,7 @@ static int detect_file(const char *path, FILE *out, FILE *err)
 	}
 	if (!fits) {
 		/* the closest text format explains itself (JSON only if it came first) */
-		size_t closest = best;
-		if (res[best].parsed == 0) {
-			closest = 0;
-		}
+		size_t closest = res[best].parsed ? best : closest_by_column(s);
 		print_diagnosis(out, &candidates[closest], s, &res[closest]);
 		fprintf(out, "  none fits: paste your server's log_format / LogFormat with "
 		             "--format nginx|apache --log-format '...', or describe the lines with "

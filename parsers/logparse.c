@@ -60,6 +60,7 @@ struct log_parser {
 	unsigned extra_col[LOGFORMAT_MAX_EXTRA];
 	bool has_field[LOGFORMAT_FIELD_COUNT];
 	size_t nitems;
+	size_t json_len; /* JSON: length of the last line (logparse_matched_len) */
 	/* Diagnosis only (logparse_diagnose), never touched per line: */
 	struct logformat_span *spans; /* generated formats: pieces in pattern order */
 	size_t nspans;
@@ -526,6 +527,7 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 		len--;
 	}
 	if (p->json != NULL) {
+		p->json_len = len;
 		return jsonline_parse(p->json, line, len, ret);
 	}
 	if (line == NULL) {
@@ -583,6 +585,14 @@ enum logtime_form logparse_time_form(const struct log_parser *p)
 bool logparse_has_field(const struct log_parser *p, unsigned field)
 {
 	return p != NULL && field < LOGFORMAT_FIELD_COUNT && p->has_field[field];
+}
+
+size_t logparse_matched_len(const struct log_parser *p)
+{
+	if (p == NULL || p->md == NULL) {
+		return p != NULL ? p->json_len : 0;
+	}
+	return (size_t)pcre2_get_ovector_pointer(p->md)[1];
 }
 
 size_t logparse_item_count(const struct log_parser *p)

@@ -114,6 +114,11 @@ int logparse_diagnose(struct log_parser *p, const char *line, size_t len,
  * format has the item (regex: the named group; JSON: a key is mapped). */
 bool logparse_has_field(const struct log_parser *p, unsigned field);
 
+/* After a successful logparse_line: how many bytes of the line the format
+ * described (a line may go on with fields the format does not have, after
+ * a blank).  JSON: the whole line. */
+size_t logparse_matched_len(const struct log_parser *p);
+
 /* Number of items (variables, specifiers, groups, JSON keys) of the
  * format: how specific it is (format detection prefers the larger one when
  * two fit equally). */
