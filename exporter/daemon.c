@@ -214,8 +214,12 @@ static void checkpoint_restore(struct pipeline *p, const char *path, uint64_t ca
 		return;
 	}
 	if (r < 0) {
+		char why[256];
+		if (r == -ENOMEM || state_explain(path, why, sizeof(why)) < 0) {
+			(void)snprintf(why, sizeof(why), "%s", strerror(-r));
+		}
 		log_warn("ignoring unreadable or corrupt state file, starting fresh", "path", path,
-		         "error", strerror(-r));
+		         "reason", why);
 		return;
 	}
 	for (size_t i = 0; i < p->n_sources; i++) {

@@ -78,7 +78,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "accesslog_exporter: %s\n", err);
 		return r == -EINVAL ? 2 : 1;
 	}
-	if (c->web_config_file && !c->once && !c->backfill) {
+	/* --once and --backfill serve nothing, but --config.check checks what a
+	 * start would */
+	if (c->web_config_file && ((!c->once && !c->backfill) || o.action == CLI_CHECK)) {
 		r = http_check_web_config(c->web_config_file, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "accesslog_exporter: %s\n", err);

@@ -509,3 +509,76 @@ void state_destroy(struct state *st)
 	free(st->sources);
 	free(st);
 }
+
+/* Why data is not a loadable checkpoint, in words (see state_explain). */
+static const char *explain_data(const char *data, size_t len)
+{
+	static const char prefix[] = "accesslog-state ";
+	size_t body;
+
+	if (len == 0) {
+		return "the file is empty (truncated?)";
+	}
+	if (len < sizeof(prefix) - 1 || memcmp(data, prefix, sizeof(prefix) - 1) != 0) {
+		return "not a state file of this exporter (it does not start with "
+		       "'accesslog-state')";
+	}
+	if (len < sizeof(MAGIC) - 1 || memcmp(data, MAGIC, sizeof(MAGIC) - 1) != 0) {
+		return "written in another state file version (this exporter reads version 1)";
+	}
+	const char *last = len > 1 ? memrchr(data, '\n', len - 1) : NULL;
+	if (data[len - 1] != '\n' || !last || strncmp(last + 1, "checksum ", 9) != 0) {
+		return "truncated: no checksum line at the end (a write cut short)";
+	}
+	if (check_sum(data, len, &body) < 0) {
+		return "checksum mismatch (the file was changed or damaged after it was written)";
+	}
+	return "malformed content behind a valid checksum (written by another program?)";
+}
+
+int state_explain(const char *path, char *why, size_t why_size)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t got = 0;
+	int fd = -1, r = 0;
+
+	if (stat(path, &st) < 0) {
+		(void)snprintf(why, why_size, "%s", strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void)snprintf(why, why_size, "not a regular file%s",
+		               S_ISDIR(st.st_mode) ? " (a directory)" : "");
+		return 0;
+	}
+	if (st.st_size > (off_t)STATE_MAX_BYTES) {
+		(void)snprintf(why, why_size, "larger than the %u-byte cap of a state file",
+		               (unsigned)STATE_MAX_BYTES);
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	data = malloc((size_t)st.st_size + 1);
+	if (fd < 0 || !data) {
+		r = fd < 0 ? -errno : -ENOMEM;
+		(void)snprintf(why, why_size, "%s", strerror(-r));
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			break;
+		}
+		got += (size_t)n;
+	}
+	(void)snprintf(why, why_size, "%s", explain_data(data, got));
+out:
+	free(data);
+	if (fd >= 0) {
+		close(fd);
+	}
+	return r;
+}

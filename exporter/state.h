@@ -84,6 +84,13 @@ int state_parse(const char *data, size_t len, struct state **ret_state);
  * -EFBIG, or another -errno. */
 int state_load(const char *path, struct state **ret_state);
 
+/* After state_load failed: why, in words, for the log ("checksum
+ * mismatch", "truncated: no checksum line at the end", "written in another
+ * state file version", "not a regular file"...).  Reads path again; fills
+ * why (always terminated).  0, or -errno when path cannot be read (why
+ * says so too). */
+int state_explain(const char *path, char *why, size_t why_size);
+
 /* The saved source called name, or NULL (borrowed from st). */
 const struct state_source *state_find_source(const struct state *st, const char *name);
 

@@ -212,6 +212,64 @@ static void t_atomic_write(void **state)
 	free(text);
 }
 
+/* state_explain says why a file is refused, in words. */
+static void t_explain(void **state)
+{
+	char path[128], why[256];
+	size_t len;
+	char *text = build(&len);
+	char *v2 = malloc(len + 1);
+	static const char checksum_suffix[] = "checksum ";
+	struct {
+		const char *data;
+		size_t len;
+		const char *want;
+	} rows[] = {
+	    {"", 0, "the file is empty"},
+	    {"hello\n", 6, "not a state file of this exporter"},
+	    {NULL, 0, "written in another state file version"},
+	    {NULL, 0, "truncated: no checksum line at the end"},
+	    {NULL, 0, "checksum mismatch"},
+	};
+	(void)state;
+
+	assert_non_null(v2);
+	memcpy(v2, text, len);
+	v2[16] = '2'; /* "accesslog-state 2" */
+	rows[2].data = v2;
+	rows[2].len = len;
+	rows[3].data = text;
+	rows[3].len = len / 2; /* cut in the middle */
+	char *bad = malloc(len);
+	assert_non_null(bad);
+	memcpy(bad, text, len);
+	bad[30] = bad[30] == '#' ? '$' : '#';
+	rows[4].data = bad;
+	rows[4].len = len;
+	assert_non_null(strstr(text, checksum_suffix));
+	snprintf(path, sizeof(path), "%s/state", dir);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct state *st = NULL;
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite(rows[i].data, 1, rows[i].len, f), rows[i].len);
+		assert_int_equal(fclose(f), 0);
+		assert_true(state_load(path, &st) < 0);
+		assert_int_equal(state_explain(path, why, sizeof(why)), 0);
+		if (!strstr(why, rows[i].want)) {
+			fail_msg("row %zu: '%s', want '%s'", i, why, rows[i].want);
+		}
+	}
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(state_explain(path, why, sizeof(why)), 0);
+	assert_string_equal(why, "not a regular file (a directory)");
+	assert_int_equal(rmdir(path), 0);
+	free(bad);
+	free(v2);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(t_corrupt_rejected),
 	    cmocka_unit_test(t_caps),
 	    cmocka_unit_test_setup_teardown(t_atomic_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_explain, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,13 @@ def check_cli():
             (["--log.level", "loud", "x.log"], "unknown level 'loud'"),
             (["--web.config.file", os.path.join(DATA, "web", "bad", "tls10.yml"),
               "--config.check", "x.log"], "unsupported TLS version 'TLS10'"),
+            # the same with --once: --config.check checks what a start would
+            (["--web.config.file", os.path.join(DATA, "web", "bad", "tls10.yml"),
+              "--config.check", "--once", "x.log"], "unsupported TLS version 'TLS10'"),
+            (["--formt", "combined", "x.log"], "(did you mean --format?)"),
+            (["--format", "common", "--format=combined", "x.log"],
+             "--format given twice ('common' and 'combined')"),
+            (["--label", "instance=a", "x.log"], "'instance' is not a usable label name"),
             ([], "no log file given")):
         rc, _, err = run(*args)
         assert rc == 2 and want in err, (args, rc, err)

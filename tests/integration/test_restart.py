@@ -161,6 +161,8 @@ def corrupt(tmp):
     exp = start(["--state.file", state, log])
     try:
         assert "ignoring unreadable or corrupt state file" in exp.log(), exp.log()
+        # the reason, not "Invalid argument"
+        assert 'reason="truncated: no checksum line at the end' in exp.log(), exp.log()
         w = Writer(log, limit=500)
         w.start()
         w.join(timeout=10)
