@@ -179,12 +179,16 @@ static int checkpoint_write(struct pipeline *p, struct checkpointer *ck)
 	struct strbuf b;
 	int r;
 
+	uint64_t start = clock_mono_ms();
+
 	strbuf_init(&b, STATE_MAX_BYTES);
 	state_begin(&b);
 	for (size_t i = 0; i < p->n_sources; i++) {
 		(void)source_checkpoint(p->sources[i], &b);
 	}
+	size_t len;
 	r = state_finish(&b);
+	len = b.len;
 	if (r == 0) {
 		r = state_write_atomic(ck->path, b.data, b.len);
 	}
@@ -199,6 +203,10 @@ static int checkpoint_write(struct pipeline *p, struct checkpointer *ck)
 		return r;
 	}
 	metrics_set_checkpoint_time(p->metrics, clock_unix_seconds());
+	char bytes[24], ms[24];
+	(void)snprintf(bytes, sizeof(bytes), "%zu", len);
+	(void)snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(clock_mono_ms() - start));
+	log_debug("checkpoint written", "path", ck->path, "bytes", bytes, "ms", ms);
 	return 0;
 }
 
@@ -455,6 +463,7 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct status_pub
 		(void)snprintf(err, err_size, "no reloadable configuration");
 		return -ENOTSUP;
 	}
+	log_debug("reload: reading the configuration");
 	r = rl->loader->load(rl->loader->userdata, &n, err, err_size);
 	if (r < 0) {
 		metrics_set_reload_result(p->metrics, false, 0);
@@ -475,6 +484,7 @@ static int reload_run(struct reloader *rl, struct pipeline *p, struct status_pub
 		          err[0] ? err : strerror(-r));
 		return r;
 	}
+	log_debug("reload: sources swapped", "sources", n->config_file ? n->config_file : "flags");
 	reload_warn_restart(rl->running, n);
 	config_destroy(rl->owned);
 	rl->owned = n;

@@ -532,6 +532,9 @@ static int add_entry(struct fileset *fs, const char *path, int fd, const struct 
 	if (!retiring) {
 		file_gauge(fs, path, true);
 	}
+	char off[24];
+	(void)snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
+	log_debug("file opened", "source", fs->name, "path", path, "offset", off);
 	return 0;
 }
 
@@ -1518,6 +1521,8 @@ static void check_names(struct fileset *fs, uint64_t now_ms)
 		e->idle_since_ms = now_ms;
 		fs->rescan_now = true;
 		emit(fs, TAIL_EV_ROTATED, 1);
+		log_debug("file rotated away (renamed or deleted); draining it until idle", "source",
+		          fs->name, "path", tail_file_path(e->tf));
 		if (is_literal(fs, tail_file_path(e->tf))) {
 			file_gauge(fs, tail_file_path(e->tf), false);
 		} else {
@@ -1545,6 +1550,8 @@ static void close_idle(struct fileset *fs, uint64_t now_ms)
 	for (size_t i = 0; i < fs->n_entries; i++) {
 		struct entry *e = &fs->entries[i];
 		if (idle_out(fs, e, now_ms)) {
+			log_debug("rotated file retired (idle for the grace period)", "source",
+			          fs->name, "path", tail_file_path(e->tf));
 			tail_file_destroy(e->tf);
 			continue;
 		}

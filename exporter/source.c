@@ -163,6 +163,9 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 	case TAIL_EV_TRUNCATED:
 		metrics_count(s->ms, METRICS_TRUNCATIONS, n);
 		s->checkpoint_wanted = true;
+		log_debug("file truncated or rewritten below the read offset; reading it from the "
+		          "start",
+		          "source", s->name);
 		break;
 	case TAIL_EV_SKIPPED:
 		metrics_count(s->ms, METRICS_FILES_SKIPPED, n);

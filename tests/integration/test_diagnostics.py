@@ -124,6 +124,40 @@ def check_parse_failures_and_page(d):
         exp.stop()
 
 
+def check_debug_level(d):
+    log = os.path.join(d, "access.log")
+    with open(log, "w") as f:
+        f.write(COMBINED)
+    state = os.path.join(d, "state")
+    exp = Exporter(["--log.level", "debug", "--state.file", state, log,
+                    os.path.join(d, "*.vhost.log")])
+    try:
+        wait_log(exp, r'level=debug msg="file opened" source=access path=%s offset=\d+'
+                 % re.escape(log))
+        wait_log(exp, r'level=debug msg="glob rescanned" source=access pattern=\S+ matches=0')
+        wait_log(exp, r'level=debug msg="checkpoint written" path=%s bytes=\d+ ms=\d+'
+                 % re.escape(state))
+        os.rename(log, log + ".1")
+        wait_log(exp, r'level=debug msg="file rotated away \(renamed or deleted\); draining it '
+                 r'until idle" source=access path=%s' % re.escape(log))
+        with open(log, "w") as f:
+            f.write(COMBINED)
+        with open(os.path.join(d, "a.vhost.log"), "w") as f:
+            f.write(COMBINED)
+        wait_log(exp, r'msg="glob rescanned" source=access pattern=\S+ matches=1', timeout=12)
+        # every line is logfmt: ts, level, msg first
+        for line in exp.log().splitlines():
+            assert re.match(r'^ts=\S+ level=(debug|info|warn|error) msg=', line), line
+    finally:
+        exp.stop()
+    rc, _, err = once(["--log.level", "debug", "--log.format", "json", log])
+    assert rc == 0, (rc, err)
+    assert re.search(r'"level":"debug","msg":"file opened","source":"access","path":"%s"'
+                     % re.escape(log), err), err
+    assert '"msg":"--once: source read","source":"access","format":"combined","lines":"1"' \
+        in err, err
+
+
 def once(args, user=None):
     p = subprocess.run([binary(), "--once"] + args, capture_output=True, timeout=60,
                        preexec_fn=as_user(user))
@@ -183,6 +217,7 @@ def main():
     try:
         check_startup_and_missing(os.path.join(d))
         for name, fn in (("p", check_parse_failures_and_page), ("o", check_once),
+                         ("dbg", check_debug_level),
                          ("g", check_once_unreadable_glob_dir)):
             sub = os.path.join(d, name)
             os.mkdir(sub)
