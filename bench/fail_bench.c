@@ -98,6 +98,20 @@ static void pass(struct log_parser *p, struct parsefail_ring *ring, const char *
 	}
 }
 
+/* 1..MAX_RUNS digits, else -1 (STYLE.md: no strtol). */
+static long parse_runs(const char *s)
+{
+	long v = 0;
+
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > MAX_RUNS) {
+			return -1;
+		}
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -114,7 +128,7 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) {
-			runs = strtol(argv[++i], NULL, 10); /* bench tool: no user input */
+			runs = parse_runs(argv[++i]);
 		} else if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
 			preset = argv[++i];
 		} else {

@@ -350,8 +350,8 @@ int config_check_label_name(const char *name, bool for_field_label, char *err, s
 		len += (size_t)n;
 	}
 	bool target = strcmp(name, "instance") == 0 || strcmp(name, "job") == 0;
-	(void)snprintf(err, err_size, "'%s' is not a usable label name: %s (%s labels may not be %s)",
-	               name,
+	(void)snprintf(err, err_size,
+	               "'%s' is not a usable label name: %s (%s labels may not be %s)", name,
 	               target ? "Prometheus sets it from the scrape target (it would arrive as "
 	                        "exported_*)"
 	                      : "the exporter sets it itself",

@@ -456,7 +456,8 @@ static void bad_option(const char *arg, char *err, size_t err_size)
 	char list[1024] = "";
 
 	if (optopt >= OPT_FORMAT && optopt < OPT_END) {
-		(void)snprintf(err, err_size, "--%s needs a value (see --help)", option_name(optopt));
+		(void)snprintf(err, err_size, "--%s needs a value (see --help)",
+		               option_name(optopt));
 		return;
 	}
 	for (size_t i = 0; long_options[i].name; i++) {
@@ -479,8 +480,9 @@ static void bad_option(const char *arg, char *err, size_t err_size)
 	word[w] = '\0';
 	const char *near = nearest(word, names, n);
 	if (near) {
-		(void)snprintf(err, err_size, "unknown option '%s' (did you mean --%s?); options: %s",
-		               arg, near, list);
+		(void)snprintf(err, err_size,
+		               "unknown option '%s' (did you mean --%s?); options: %s", arg, near,
+		               list);
 	} else {
 		(void)snprintf(err, err_size, "unknown option '%s'; options: -h, %s", arg, list);
 	}
@@ -511,10 +513,11 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 		/* a value given twice: which one was meant?  (a switch twice is harmless) */
 		if (optarg && !is_repeatable(opt) && seen[opt - OPT_FORMAT]) {
 			const char *prev = seen[opt - OPT_FORMAT];
-			(void)snprintf(err, err_size,
-			               "--%s given twice ('%s' and '%s'): it may be given once (the "
-			               "second would silently replace the first)",
-			               option_name(opt), prev, optarg);
+			(void)snprintf(
+			    err, err_size,
+			    "--%s given twice ('%s' and '%s'): it may be given once (the "
+			    "second would silently replace the first)",
+			    option_name(opt), prev, optarg);
 			return -EINVAL;
 		}
 		seen[opt - OPT_FORMAT] = optarg ? optarg : "";
@@ -544,8 +547,9 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 	}
 	if (o.action == CLI_DETECT) {
 		if (o.config_file || o.format || o.format_text || o.once || o.backfill) {
-			(void)snprintf(err, err_size, "--detect takes only log FILEs (it tries every "
-			                              "format itself)");
+			(void)snprintf(err, err_size,
+			               "--detect takes only log FILEs (it tries every "
+			               "format itself)");
 			return -EINVAL;
 		}
 		if (o.n_files == 0) {

@@ -32,11 +32,11 @@
 #include "parsers/logparse.h"
 
 struct candidate {
-	const char *label;      /* as printed in the table */
-	const char *kind_name;  /* --format value */
+	const char *label;     /* as printed in the table */
+	const char *kind_name; /* --format value */
 	enum logparse_kind kind;
-	const char *text;       /* preset name or --log-format text; NULL for json */
-	const char *time_hint;  /* how to add a request time when it has none */
+	const char *text;      /* preset name or --log-format text; NULL for json */
+	const char *time_hint; /* how to add a request time when it has none */
 };
 
 static const struct candidate candidates[] = {
@@ -126,7 +126,7 @@ struct result {
 	size_t items;
 	long first_failed; /* index of the first line that failed, -1: none */
 	bool has_time;
-	bool ok;           /* the parser could be built */
+	bool ok; /* the parser could be built */
 };
 
 static void try_candidate(const struct candidate *c, const struct sample *s, struct result *res)
@@ -158,7 +158,8 @@ static void try_candidate(const struct candidate *c, const struct sample *s, str
 /* Single-quote s for a POSIX shell. */
 static void put_shell(struct strbuf *b, const char *s)
 {
-	if (s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,+@%")] ==
+	if (s[strspn(s,
+	             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,+@%")] ==
 	        '\0' &&
 	    s[0] != '\0') {
 		(void)strbuf_puts(b, s);
@@ -242,8 +243,8 @@ static void print_diagnosis(FILE *out, const struct candidate *c, const struct s
 		(void)parsefail_put_line(&b, s->buf + s->starts[i],
 		                         s->lens[i] < PARSEFAIL_LINE_MAX ? s->lens[i]
 		                                                         : PARSEFAIL_LINE_MAX);
-		fprintf(out, "  why %s fails line %zu: %s\n    line: %s\n", c->label, i + 1, d.message,
-		        b.data ? b.data : "");
+		fprintf(out, "  why %s fails line %zu: %s\n    line: %s\n", c->label, i + 1,
+		        d.message, b.data ? b.data : "");
 		strbuf_finish(&b);
 	}
 	logparse_destroy(p);

@@ -885,8 +885,8 @@ static void announce(struct fileset *fs, bool globs)
 		}
 		if (p->is_glob) {
 			(void)snprintf(n, sizeof(n), "%zu", p->matches);
-			log_debug("glob rescanned", "source", fs->name, "pattern", p->text, "matches",
-			          n);
+			log_debug("glob rescanned", "source", fs->name, "pattern", p->text,
+			          "matches", n);
 		}
 		int st = pattern_state(p), was = p->announced;
 		if (st == was) {
@@ -1521,8 +1521,8 @@ static void check_names(struct fileset *fs, uint64_t now_ms)
 		e->idle_since_ms = now_ms;
 		fs->rescan_now = true;
 		emit(fs, TAIL_EV_ROTATED, 1);
-		log_debug("file rotated away (renamed or deleted); draining it until idle", "source",
-		          fs->name, "path", tail_file_path(e->tf));
+		log_debug("file rotated away (renamed or deleted); draining it until idle",
+		          "source", fs->name, "path", tail_file_path(e->tf));
 		if (is_literal(fs, tail_file_path(e->tf))) {
 			file_gauge(fs, tail_file_path(e->tf), false);
 		} else {

@@ -19,10 +19,10 @@
 #include "exporter/strbuf.h"
 #include "parsers/logparse.h"
 
-#define PARSEFAIL_RING 5            /* samples kept per source (newest replace oldest) */
-#define PARSEFAIL_LINE_MAX 512      /* bytes of a sampled line kept */
-#define PARSEFAIL_BURST_MS 10000u   /* at most PARSEFAIL_RING samples per this period */
-#define PARSEFAIL_MAX_SOURCES 256   /* rings a board lists */
+#define PARSEFAIL_RING 5          /* samples kept per source (newest replace oldest) */
+#define PARSEFAIL_LINE_MAX 512    /* bytes of a sampled line kept */
+#define PARSEFAIL_BURST_MS 10000u /* at most PARSEFAIL_RING samples per this period */
+#define PARSEFAIL_MAX_SOURCES 256 /* rings a board lists */
 
 struct parsefail_ring;
 struct parsefail_board;
@@ -30,8 +30,8 @@ struct parsefail_board;
 /* One sample as copied out of a ring. */
 struct parsefail_sample {
 	double unix_time;
-	size_t line_len;                  /* length of the whole line */
-	size_t kept;                      /* bytes of it in line[] */
+	size_t line_len; /* length of the whole line */
+	size_t kept;     /* bytes of it in line[] */
 	char line[PARSEFAIL_LINE_MAX];
 	struct logparse_diag diag;
 };

@@ -33,8 +33,7 @@ int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_
 /* Why line is not a record (see logparse_diagnose): invalid JSON (column
  * and what is there), text after the object, or no status key (the keys
  * looked for).  0 and *ret; -ENOMSG when the line parses. */
-int jsonline_diagnose(struct jsonline *j, const char *line, size_t len,
-                      struct logparse_diag *ret);
+int jsonline_diagnose(struct jsonline *j, const char *line, size_t len, struct logparse_diag *ret);
 
 /* Whether some key of the map feeds field f (enum logformat_field). */
 bool jsonline_has_field(const struct jsonline *j, unsigned field);

@@ -91,12 +91,13 @@ struct logparse_diag {
 	 * literal of the format (quoted, with the item it precedes), the JSON
 	 * key, or the regex group ("(?<status>...)"). */
 	char piece[LOGPARSE_DIAG_NAME_MAX];
-	char expected[LOGPARSE_DIAG_NAME_MAX];  /* what that piece wants there */
-	char found[LOGPARSE_DIAG_FOUND_MAX];    /* what is there: quoted and escaped, or
-	                                           "end of line" */
-	char message[4 * LOGPARSE_DIAG_NAME_MAX + LOGPARSE_DIAG_FOUND_MAX]; /* one sentence with all of the above */
-	int piece_index;                        /* generated formats: index of the piece
-	                                           (-1: after the last one; for tests) */
+	char expected[LOGPARSE_DIAG_NAME_MAX]; /* what that piece wants there */
+	char found[LOGPARSE_DIAG_FOUND_MAX];   /* what is there: quoted and escaped, or
+	                                          "end of line" */
+	char message[4 * LOGPARSE_DIAG_NAME_MAX +
+	             LOGPARSE_DIAG_FOUND_MAX]; /* one sentence with all of the above */
+	int piece_index;                       /* generated formats: index of the piece
+	                                          (-1: after the last one; for tests) */
 };
 
 /* Explain why line does not parse with p (slow: meant for a sampled few

@@ -1060,12 +1060,11 @@ static void t_golden(void **state)
 	}
 }
 
-
 /* logparse_diagnose: where matching stopped, named in the user's format. */
 static void t_diagnose(void **state)
 {
-	static const char clf[] =
-	    "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 2326";
+	static const char clf[] = "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET "
+	                          "/apache_pb.gif HTTP/1.0\" 200 2326";
 	static const struct {
 		enum logparse_kind kind;
 		const char *format;
@@ -1079,10 +1078,11 @@ static void t_diagnose(void **state)
 	    {LOGPARSE_PRESET, "combined",
 	     "127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" abc 1", 61, "%>s",
 	     "\"abc 1\""},
-	    {LOGPARSE_PRESET, "common", "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5x",
-	     64, "end of the format, after %b", "\"x\""},
-	    {LOGPARSE_PRESET, "common", "1.2.3.4 - - 10/Oct/2000:13:55:36 \"GET / HTTP/1.1\" 200 5", 13,
-	     "%t", "\"10/Oct/2000:13:55:36 \\x22GE\"..."},
+	    {LOGPARSE_PRESET, "common",
+	     "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5x", 64,
+	     "end of the format, after %b", "\"x\""},
+	    {LOGPARSE_PRESET, "common", "1.2.3.4 - - 10/Oct/2000:13:55:36 \"GET / HTTP/1.1\" 200 5",
+	     13, "%t", "\"10/Oct/2000:13:55:36 \\x22GE\"..."},
 	    {LOGPARSE_NGINX,
 	     "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
 	     "\"$http_referer\" \"$http_user_agent\" $request_time",
@@ -1106,8 +1106,8 @@ static void t_diagnose(void **state)
 		int r = logparse_diagnose(p, rows[i].line, strlen(rows[i].line), &d);
 		if (r != 0 || d.column != rows[i].column || strcmp(d.piece, rows[i].piece) != 0 ||
 		    strcmp(d.found, rows[i].found) != 0) {
-			fail_msg("row %zu: r=%d column %zu piece [%s] found [%s]: %s", i, r, d.column,
-			         d.piece, d.found, d.message);
+			fail_msg("row %zu: r=%d column %zu piece [%s] found [%s]: %s", i, r,
+			         d.column, d.piece, d.found, d.message);
 		}
 		if (d.column > 0 && rows[i].line[0] != '\0') {
 			assert_non_null(strstr(d.message, rows[i].piece));
