@@ -765,10 +765,12 @@ static void swap_start(struct swap *sw, const struct source_set *set, size_t i, 
 		(void)snprintf(n, sizeof(n), "%llu", (unsigned long long)lines_of(prev));
 		log_info("source changed; continuing from its file positions", "source",
 		         sw->next[i].name, "lines_before", n);
+		source_log_summary(s);
 		return;
 	}
 	(void)source_poll(s, false);
 	log_info("source added", "source", sw->next[i].name);
+	source_log_summary(s);
 }
 
 /* After the commit: start the new sources, drop the old ones, adopt next. */
