@@ -27,6 +27,7 @@
 
 #include "config/yamldoc.h"
 #include "parsers/logparse.h"
+#include "parsers/suggest.h"
 
 #define DIR_MAX 4096
 
@@ -680,10 +681,16 @@ static int read_format(struct reader *r, yaml_node_t **v, const char *path,
 		return e;
 	}
 	if (logparse_kind_from_name(fmt, &kind) < 0) {
+		static const char *const formats[] = {"combined", "common",  "vhost_combined",
+		                                      "main",     "ingress", "nginx",
+		                                      "apache",   "json",    "regex"};
+		const char *near =
+		    suggest_nearest(fmt, formats, sizeof(formats) / sizeof(formats[0]));
 		return yamldoc_fail(&r->d, v[S_FORMAT], kp,
-		                    "unknown format '%s' (combined, common, vhost_combined, main, "
-		                    "ingress, nginx, apache, json, regex)",
-		                    fmt);
+		                    "unknown format '%s'%s%s%s (combined, common, vhost_combined, "
+		                    "main, ingress, nginx, apache, json, regex)",
+		                    fmt, near ? " (did you mean " : "", near ? near : "",
+		                    near ? "?)" : "");
 	}
 	if (v[S_LOG_FORMAT]) {
 		if (kind == LOGPARSE_PRESET) {

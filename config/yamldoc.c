@@ -14,6 +14,8 @@
  */
 #include "config/yamldoc.h"
 
+#include "parsers/suggest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -284,7 +286,10 @@ int yamldoc_map(struct yamldoc *d, yaml_node_t *n, const char *path, const char 
 		for (i = 0; i < n_keys && strcmp(ks, keys[i]) != 0; i++) {
 		}
 		if (i == n_keys) {
-			return yamldoc_fail(d, k, kp, "unknown key");
+			const char *near = suggest_nearest(ks, keys, n_keys);
+			return yamldoc_fail(d, k, kp, "unknown key%s%s%s",
+			                    near ? " (did you mean '" : "", near ? near : "",
+			                    near ? "'?)" : "");
 		}
 		if (ret_vals[i]) {
 			return yamldoc_fail(d, k, kp, "duplicate key");

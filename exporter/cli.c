@@ -23,6 +23,7 @@
 #include "exporter/backfill.h"
 #include "parsers/logparse.h"
 #include "parsers/logtime.h"
+#include "parsers/suggest.h"
 
 enum {
 	OPT_FORMAT = 256,
@@ -90,48 +91,11 @@ static const char *const format_names[] = {
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NAME_MAX_CMP 64
+#define NAME_MAX_CMP SUGGEST_MAX
 
-/* Levenshtein distance of a and b (both cut to NAME_MAX_CMP bytes). */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strnlen(a, NAME_MAX_CMP), lb = strnlen(b, NAME_MAX_CMP);
-	size_t row[NAME_MAX_CMP + 1];
-
-	for (size_t j = 0; j <= lb; j++) {
-		row[j] = j;
-	}
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			best = row[j] + 1 < best ? row[j] + 1 : best;
-			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-/* The name in names[0..n) nearest to word, or NULL when none is close
- * (more than a third of the word's letters, at least 2, would change). */
 static const char *nearest(const char *word, const char *const *names, size_t n)
 {
-	const char *best = NULL;
-	size_t best_d = (size_t)-1, len = strnlen(word, NAME_MAX_CMP);
-	size_t limit = len / 3 > 2 ? len / 3 : 2;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(word, names[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = names[i];
-		}
-	}
-	return best_d <= limit ? best : NULL;
+	return suggest_nearest(word, names, n);
 }
 
 void cli_usage(FILE *out)

@@ -310,6 +310,33 @@ static void test_buffer_name_in_messages(void **state)
 	config_destroy(c);
 }
 
+/* A mistyped key or format name gets the nearest valid one. */
+static void test_did_you_mean(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} rows[] = {
+	    {"sources:\n  - {name: a, format: common, path: [x]}\n",
+	     "key 'sources[0].path': unknown key (did you mean 'paths'?)"},
+	    {"sources:\n  - {name: a, format: combind, paths: [x]}\n",
+	     "unknown format 'combind' (did you mean combined?) (combined, common,"},
+	    {"sources:\n  - {name: a, format: xyzzy, paths: [x]}\n",
+	     "unknown format 'xyzzy' (combined, common,"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config *c = config_create();
+		char err[512] = "";
+		assert_int_equal(config_yaml_load_buffer(c, "x.yml", rows[i].text,
+		                                         strlen(rows[i].text), err, sizeof(err)),
+		                 -EINVAL);
+		if (!strstr(err, rows[i].want)) {
+			fail_msg("row %zu: '%s', want '%s'", i, err, rows[i].want);
+		}
+		config_destroy(c);
+	}
+}
+
 /* The one listen-address parser: family, binary address and port, or the
  * reason in the message. */
 static void test_listen_address(void **state)
@@ -583,6 +610,7 @@ int main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_buffer_name_in_messages),
+	    cmocka_unit_test(test_did_you_mean),
 	    cmocka_unit_test(test_value_tree),
 	    cmocka_unit_test(test_listen_address),
 	    cmocka_unit_test(test_reserved_labels),

@@ -120,9 +120,15 @@ class Exporter:
     def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0"):
         self.path = path
         self.stderr = tempfile.TemporaryFile()
-        extra = ["--metrics.new-series-hold", hold] if hold is not None else []
+        def given(flag):  # a flag taking a value may be given once
+            return any(a == flag or a.startswith(flag + "=") for a in args)
+        extra = []
+        if not given("--web.listen-address"):
+            extra += ["--web.listen-address", "127.0.0.1:0"]
+        if hold is not None and not given("--metrics.new-series-hold"):
+            extra += ["--metrics.new-series-hold", hold]
         self.proc = subprocess.Popen(
-            [binary(), "--web.listen-address", "127.0.0.1:0"] + extra + args,
+            [binary()] + extra + args,
             stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=cwd, env=env,
             preexec_fn=as_user(user))
         self.port = None
