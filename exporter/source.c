@@ -179,6 +179,10 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 	}
 }
 
+/* During a reload the old and the new sources are on the debug page at once. */
+_Static_assert(PARSEFAIL_MAX_SOURCES >= 2 * CONFIG_MAX_SOURCES,
+               "the debug page must list every source, old and new, during a reload");
+
 /* The fileset's file cap plus one per configured path never fills the gauge table. */
 _Static_assert(METRICS_MAX_FILES >= FILESET_DEFAULT_MAX_FILES + CONFIG_MAX_PATHS,
                "file gauges must cover every file a fileset can follow");
