@@ -119,7 +119,6 @@ struct fileset {
 	uint64_t next_rescan_ms;
 	bool rescan_now;
 	bool literal_missing; /* some literal path has no open file */
-	bool quiet;           /* --once: fileset_report speaks at the end instead */
 	uint64_t next_log_ms;
 	int inotify_fd; /* -1: none (--once, or unavailable) */
 	bool from_start;
@@ -893,7 +892,8 @@ static void announce(struct fileset *fs, bool globs)
 			continue;
 		}
 		p->announced = st;
-		if (fs->quiet || (st > 0 && was == 0)) {
+		/* --once: fileset_report speaks at the end instead */
+		if (fs->from_start || (st > 0 && was == 0)) {
 			continue;
 		}
 		if (st > 0) {
@@ -1471,7 +1471,6 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 		sx.claimed = &none; /* no files saved: never indexed */
 	}
 	fs->from_start = from_start;
-	fs->quiet = from_start;
 	if (!from_start) {
 		fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		watch_dirs(fs);
