@@ -119,7 +119,15 @@ class Exporter:
 
     def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0"):
         self.path = path
-        self.stderr = tempfile.TemporaryFile()
+        # The child writes its log through its own O_APPEND description and
+        # log() reads through another: a shared description (one
+        # TemporaryFile for both) lets log()'s seek(0) move the child's write
+        # position, and lines written meanwhile overwrite the start of the log.
+        fd, log_path = tempfile.mkstemp(prefix="exporter-", suffix=".log")
+        os.close(fd)
+        child_err = open(log_path, "ab")
+        self.stderr = open(log_path, "rb")
+        os.unlink(log_path)
         def given(flag):  # a flag taking a value may be given once
             return any(a == flag or a.startswith(flag + "=") for a in args)
         extra = []
@@ -129,8 +137,9 @@ class Exporter:
             extra += ["--metrics.new-series-hold", hold]
         self.proc = subprocess.Popen(
             [binary()] + extra + args,
-            stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=cwd, env=env,
+            stdout=subprocess.DEVNULL, stderr=child_err, cwd=cwd, env=env,
             preexec_fn=as_user(user))
+        child_err.close()
         self.port = None
         deadline = time.time() + 10
         while time.time() < deadline and self.port is None:
