@@ -48,7 +48,7 @@ def check_startup_and_missing(d):
         text = exp.log()
         assert re.search(r'msg="starting accesslog_exporter" version=\S+ revision=\S+', text), text
         assert re.search(r'msg=source source=web format=combined '
-                         r'fields=status,method,path,protocol,remote_addr,bytes files=0', text), text
+                         r'fields=status,method,path,protocol,remote_addr,bytes,time_local files=0', text), text
         assert 'missing="%s (missing or matching nothing),%s' % (log, glob) in text, text
         assert ('msg="the format has no request time: accesslog_http_request_duration_seconds '
                 'stays empty" source=web fix="add $request_time') in text, text
