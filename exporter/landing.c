@@ -84,7 +84,10 @@ static void put_links(struct strbuf *b, const struct landing_info *li)
 	                     "<li><a id=\"healthy\" href=\"-/healthy\">Health</a> "
 	                     "(<code>/-/healthy</code>)</li>\n"
 	                     "<li><a id=\"ready\" href=\"-/ready\">Readiness</a> "
-	                     "(<code>/-/ready</code>)</li>\n</ul>\n");
+	                     "(<code>/-/ready</code>)</li>\n"
+	                     "<li><a id=\"parse-errors\" href=\"debug/parse-errors\">Parse "
+	                     "failures</a> (<code>/debug/parse-errors</code>: recent lines that "
+	                     "did not match their format, and where they stopped)</li>\n</ul>\n");
 	(void)strbuf_puts(b, li->lifecycle
 	                         ? "<p>Reload: <code>POST /-/reload</code> (enabled).</p>\n"
 	                         : "<p>Reload: <code>SIGHUP</code> "

@@ -86,6 +86,7 @@ static void t_page(void **state)
 	assert_non_null(strstr(html, "href=\"x/metrics?\""));
 	assert_non_null(strstr(html, "href=\"-/healthy\""));
 	assert_non_null(strstr(html, "href=\"-/ready\""));
+	assert_non_null(strstr(html, "href=\"debug/parse-errors\""));
 	/* Rows: 2 + 1 files; the first source spans two. */
 	assert_int_equal(count(html, "<tr>"), 4); /* header + 3 */
 	assert_non_null(strstr(html, "<td rowspan=\"2\" class=\"source\">web&lt;script&gt;</td>"));

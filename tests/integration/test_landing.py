@@ -103,7 +103,8 @@ def main():
             dom.feed(dom_text)
             assert dom.scripts == 0, "the page has scripts"
             assert {"description", "version", "sources", "taken"} <= dom.ids, dom.ids
-            assert dom.links == {"metrics": "m", "healthy": "-/healthy", "ready": "-/ready"}, dom.links
+            assert dom.links == {"metrics": "m", "healthy": "-/healthy", "ready": "-/ready",
+                                 "parse-errors": "debug/parse-errors"}, dom.links
             for name, href in dom.links.items():
                 url = urllib.parse.urljoin(e.url("/"), href)
                 status, _, body = e.get(urllib.parse.urlparse(url).path)
