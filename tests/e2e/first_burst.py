@@ -20,76 +20,19 @@ Bounded: every wait has a deadline, processes are stopped on exit."""
 import json
 import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
+import urllib.error
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-EXPORTER = os.environ.get("ACCESSLOG_EXPORTER", os.path.join(ROOT, "build", "accesslog_exporter"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2ekit import EXPORTER, ROOT, free_ports, get, query, scalar, wait_for  # noqa: E402
+import e2ekit  # noqa: E402
+
 BURST = 1000
 FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
           '"$http_referer" "$http_user_agent" $request_time')
-procs = []
-
-
-def say(msg):
-    print("first_burst: %s" % msg, flush=True)
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def start(name, argv, tmp):
-    log = open(os.path.join(tmp, name + ".log"), "wb")
-    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    procs.append((name, p))
-    return p
-
-
-def wait_for(what, timeout, pred):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            v = pred()
-        except OSError:  # not listening yet (urllib's URLError is an OSError)
-            v = None
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.2)
-
-
-def get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read()
-
-
-def query(prom, expr):
-    url = "http://127.0.0.1:%d/api/v1/query?%s" % (prom, urllib.parse.urlencode({"query": expr}))
-    out = json.loads(get(url))
-    assert out["status"] == "success", out
-    return out["data"]["result"]
-
-
-def scalar(prom, expr):
-    r = query(prom, expr)
-    return float(r[0]["value"][1]) if r else None
 
 
 def hit(port, path, n):
@@ -118,7 +61,8 @@ def as_query(expr, window):
     return re.sub(r'=~"\$\w+"', '=~".*"', expr)
 
 
-def run(tmp):
+def run(e2e):
+    tmp = e2e.tmp
     p_nginx, p_exp, p_prom = free_ports(3)
     log = os.path.join(tmp, "access.log")
     open(log, "w").close()
@@ -156,14 +100,14 @@ scrape_configs:
       - targets: ['127.0.0.1:%d']
 """ % (os.path.join(ROOT, "dashboards", "rules.yml"), p_exp))
     # The hold must be at least the scrape interval: 3 s for 1 s scrapes.
-    start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                       "--metrics.new-series-hold", os.environ.get("E2E_HOLD", "3s"), "--format", "nginx",
-                       "--log-format", FORMAT, "--source", "web", log], tmp)
-    start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                         "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                         "--web.listen-address=127.0.0.1:%d" % p_prom], tmp)
-    start("nginx", ["nginx", "-g", "daemon off;", "-e", os.path.join(tmp, "nginx-error.log"),
-                    "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], tmp)
+    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
+                           "--metrics.new-series-hold", os.environ.get("E2E_HOLD", "3s"),
+                           "--format", "nginx", "--log-format", FORMAT, "--source", "web", log])
+    e2e.start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
+                             "--storage.tsdb.path=" + os.path.join(tmp, "data"),
+                             "--web.listen-address=127.0.0.1:%d" % p_prom])
+    e2e.start("nginx", ["nginx", "-g", "daemon off;", "-e", os.path.join(tmp, "nginx-error.log"),
+                        "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")])
     wait_for("nginx", 10, lambda: subprocess.run(
         ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d" % p_nginx]).returncode == 0)
     wait_for("prometheus scraping the exporter", 30, lambda: scalar(
@@ -174,7 +118,7 @@ scrape_configs:
     wait_for("60 200s in Prometheus", 30, lambda: scalar(
         p_prom, 'sum(accesslog_http_responses_total{code="200"})') == 60)
     assert scalar(p_prom, 'accesslog_http_responses_by_class_total{class="5xx"}') == 0
-    say("healthy source scraped: 60 x 200, 5xx class at 0")
+    e2e.say("healthy source scraped: 60 x 200, 5xx class at 0")
 
     threads = [threading.Thread(target=hit, args=(p_nginx, "/unavail", BURST // 8))
                for _ in range(8)]
@@ -182,11 +126,11 @@ scrape_configs:
         t.start()
     for t in threads:
         t.join()
-    say("burst sent: %d x 503" % BURST)
+    e2e.say("burst sent: %d x 503" % BURST)
 
     alert = 'ALERTS{alertname="AccesslogHigh5xxBurnRate",alertstate="firing",burn_rate="14.4x"}'
     wait_for("the burn-rate alert to fire", 40, lambda: query(p_prom, alert))
-    say("AccesslogHigh5xxBurnRate (14.4x) fires")
+    e2e.say("AccesslogHigh5xxBurnRate (14.4x) fires")
     wait_for("the 503s in Prometheus", 30, lambda: scalar(
         p_prom, 'sum(accesslog_http_responses_total{code="503"})') == BURST)
     time.sleep(3)  # a few more scrapes after the value settled
@@ -200,11 +144,11 @@ scrape_configs:
     per_code = as_query(by_code[0], "60s").replace("rate(", "increase(")
     for expr, (want, slack) in checks.items():
         got = scalar(p_prom, expr)
-        say("%s = %s" % (expr, got))
+        e2e.say("%s = %s" % (expr, got))
         assert got is not None and want * 0.99 <= got <= want * slack, (expr, got)
     rows = query(p_prom, per_code)
     got = [float(r["value"][1]) for r in rows if r["metric"].get("code") == "503"]
-    say("dashboard per-code query, increase over 60s, code 503: %s" % got)
+    e2e.say("dashboard per-code query, increase over 60s, code 503: %s" % got)
     assert got and BURST * 0.99 <= got[0] <= BURST * 1.15, rows
     # The field-label rows (vhost, path) select label values this source
     # does not have; tests/e2e/run checks them on a source that has them.
@@ -213,38 +157,12 @@ scrape_configs:
     for e in ratios:
         r = query(p_prom, as_query(e, "60s"))
         vals = [float(x["value"][1]) for x in r]
-        say("dashboard 5xx query %r... = %s" % (e[:60], vals))
+        e2e.say("dashboard 5xx query %r... = %s" % (e[:60], vals))
         assert vals and max(vals) > 0.9, (e, r)
 
 
 def main():
-    os.environ["PATH"] += ":/usr/sbin:/sbin"  # nginx (scripts/deps installs it)
-    tmp = tempfile.mkdtemp(prefix="first-burst-")
-    deadline = threading.Timer(240, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    deadline.start()
-    ok = False
-    try:
-        run(tmp)
-        ok = True
-    finally:
-        deadline.cancel()
-        for name, p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        if not ok:
-            for name, _ in procs:
-                say("--- %s log (tail)" % name)
-                with open(os.path.join(tmp, name + ".log"), "rb") as f:
-                    sys.stdout.write(f.read()[-3000:].decode("utf-8", "replace"))
-        if os.environ.get("E2E_KEEP"):
-            say("kept " + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    say("PASS")
+    e2ekit.main("first_burst", run, 240)
 
 
 if __name__ == "__main__":

@@ -18,77 +18,26 @@ import http.server
 import json
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2ekit import EXPORTER, ROOT, free_ports, get, query, wait_for  # noqa: E402
+import e2ekit  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from harness import parse_exposition  # noqa: E402
 
-EXPORTER = os.environ.get("ACCESSLOG_EXPORTER", os.path.join(ROOT, "build", "accesslog_exporter"))
 FORMAT = ('$host $remote_addr [$time_local] "$request" $status $body_bytes_sent '
           '$request_time $upstream_response_time')
 LINE = '%s 203.0.113.9 [25/Nov/2026:10:00:00 +0000] "%s / HTTP/1.1" %d 100 %.3f %s\n'
 PB = "application/vnd.google.protobuf"
-procs = []
 seen = []  # (Accept, Content-Type) of every scrape through the proxy
 
 
 def say(msg):
     print("protobuf_scrape: %s" % msg, flush=True)
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def start(name, argv, tmp):
-    log = open(os.path.join(tmp, name + ".log"), "wb")
-    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    procs.append((name, p))
-    return p
-
-
-def wait_for(what, timeout, pred):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            v = pred()
-        except (OSError, ValueError):  # not listening yet
-            v = None
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.2)
-
-
-def get(url, headers=None, timeout=5):
-    req = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return r.read()
-
-
-def query(prom, expr):
-    url = "http://127.0.0.1:%d/api/v1/query?%s" % (prom, urllib.parse.urlencode({"query": expr}))
-    out = json.loads(get(url))
-    assert out["status"] == "success", out
-    return out["data"]["result"]
 
 
 def proxy(listen, target):
@@ -138,7 +87,8 @@ def unescape(v):
     return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), v)
 
 
-def run(tmp):
+def run(e2e):
+    tmp = e2e.tmp
     p_exp, p_proxy, p_prom = free_ports(3)
     log = os.path.join(tmp, "access.log")
     open(log, "w").close()
@@ -167,8 +117,8 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:%d']
 """ % p_proxy)
-    start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                       "--metrics.new-series-hold", "0", "--config.file", cfg], tmp)
+    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
+                           "--metrics.new-series-hold", "0", "--config.file", cfg])
     metrics = "http://127.0.0.1:%d/metrics" % p_exp
     wait_for("the exporter to follow the log", 10, lambda: b"accesslog_log_file_open" in get(
         metrics) and all(line.endswith(b" 1") for line in get(metrics).splitlines()
@@ -181,10 +131,10 @@ scrape_configs:
     say("exporter read %d lines per source" % n)
 
     srv = proxy(p_proxy, p_exp)
-    start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                         "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                         "--enable-feature=native-histograms",
-                         "--web.listen-address=127.0.0.1:%d" % p_prom], tmp)
+    e2e.start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
+                             "--storage.tsdb.path=" + os.path.join(tmp, "data"),
+                             "--enable-feature=native-histograms",
+                             "--web.listen-address=127.0.0.1:%d" % p_prom])
     try:
         wait_for("prometheus to scrape", 40, lambda: query(p_prom, 'up{job="accesslog"}') and
                  query(p_prom, 'count({job="accesslog",__name__=~"accesslog_.+"})'))
@@ -243,32 +193,7 @@ def check_bucket_quantile(prom, text):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="protobuf-scrape-")
-    deadline = threading.Timer(180, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    deadline.start()
-    ok = False
-    try:
-        run(tmp)
-        ok = True
-    finally:
-        deadline.cancel()
-        for name, p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        if not ok:
-            for name, _ in procs:
-                say("--- %s log (tail)" % name)
-                with open(os.path.join(tmp, name + ".log"), "rb") as f:
-                    sys.stdout.write(f.read()[-3000:].decode("utf-8", "replace"))
-        if os.environ.get("E2E_KEEP"):
-            say("kept " + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    say("PASS")
+    e2ekit.main("protobuf_scrape", run, 180)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""Shared pieces of the Python e2e tests (first_burst.py, protobuf_scrape.py):
+free loopback ports, processes started with their output in the temp dir and
+stopped by PID, bounded waits, the Prometheus HTTP API, and a main() that
+bounds the whole run, prints the logs of a failed one and cleans up."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+EXPORTER = os.environ.get("ACCESSLOG_EXPORTER", os.path.join(ROOT, "build", "accesslog_exporter"))
+
+
+class Run:
+    """One e2e run: its name (for messages), temp dir and processes."""
+
+    def __init__(self, name):
+        self.name = name
+        self.tmp = tempfile.mkdtemp(prefix=name + "-")
+        self.procs = []
+
+    def say(self, msg):
+        print("%s: %s" % (self.name, msg), flush=True)
+
+    def start(self, name, argv):
+        log = open(os.path.join(self.tmp, name + ".log"), "wb")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append((name, p))
+        return p
+
+    def stop_all(self):
+        for _, p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+    def dump_logs(self):
+        for name, _ in self.procs:
+            self.say("--- %s log (tail)" % name)
+            with open(os.path.join(self.tmp, name + ".log"), "rb") as f:
+                sys.stdout.write(f.read()[-3000:].decode("utf-8", "replace"))
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_for(what, timeout, pred):
+    """Call pred until it returns something true (OSError/ValueError: a server
+    not listening yet, or a half-written answer, count as not yet)."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            v = pred()
+        except (OSError, ValueError):
+            v = None
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.2)
+
+
+def get(url, headers=None, timeout=5):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.read()
+
+
+def query(prom, expr):
+    """An instant query against the Prometheus on 127.0.0.1:prom."""
+    url = "http://127.0.0.1:%d/api/v1/query?%s" % (prom, urllib.parse.urlencode({"query": expr}))
+    out = json.loads(get(url))
+    assert out["status"] == "success", out
+    return out["data"]["result"]
+
+
+def scalar(prom, expr):
+    r = query(prom, expr)
+    return float(r[0]["value"][1]) if r else None
+
+
+def main(name, body, limit):
+    """Run body(run) at most limit seconds; stop every process it started,
+    show their logs when it failed, remove the temp dir (E2E_KEEP=1 keeps it)."""
+    os.environ["PATH"] += ":/usr/sbin:/sbin"  # nginx (scripts/deps installs it)
+    run = Run(name)
+    deadline = threading.Timer(limit, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    deadline.start()
+    ok = False
+    try:
+        body(run)
+        ok = True
+    finally:
+        deadline.cancel()
+        run.stop_all()
+        if not ok:
+            run.dump_logs()
+        if os.environ.get("E2E_KEEP"):
+            run.say("kept " + run.tmp)
+        else:
+            shutil.rmtree(run.tmp, ignore_errors=True)
+    run.say("PASS")
