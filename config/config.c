@@ -26,6 +26,7 @@
  */
 #include "config/config.h"
 
+#include "parsers/numparse.h"
 #include "parsers/utf8.h"
 
 #include <arpa/inet.h>
@@ -86,17 +87,16 @@ int config_parse_size(const char *text, uint64_t *ret_bytes)
 	    {"TiB", 1ull << 40},
 	};
 	const uint64_t max = 1ull << 60;
+	size_t digits = strspn(text, "0123456789");
+	const char *p = text + digits;
 	uint64_t v = 0;
-	const char *p = text;
+	int r = digits ? numparse_u64(text, digits, &v) : -EINVAL;
 
-	if (*p < '0' || *p > '9') {
-		return -EINVAL;
+	if (r < 0) {
+		return r;
 	}
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (max - (uint64_t)(*p - '0')) / 10) {
-			return -ERANGE;
-		}
-		v = v * 10 + (uint64_t)(*p - '0');
+	if (v > max) {
+		return -ERANGE;
 	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(p, units[i].unit) == 0) {
@@ -670,15 +670,13 @@ int config_parse_duration(const char *text, uint64_t max_ms, uint64_t *ret_ms)
 	}
 	while (*p) {
 		uint64_t n = 0;
-		size_t digits = 0, ulen;
-		int u;
-		for (; *p >= '0' && *p <= '9'; p++, digits++) {
-			if (n > (UINT64_MAX - 9) / 10) {
-				return -ERANGE;
-			}
-			n = n * 10 + (uint64_t)(*p - '0');
+		size_t digits = strspn(p, "0123456789"), ulen;
+		int u, r = digits ? numparse_u64(p, digits, &n) : -EINVAL;
+		if (r == -ERANGE) {
+			return r;
 		}
-		u = digits ? duration_unit(p, &ulen) : -1;
+		p += digits;
+		u = r == 0 ? duration_unit(p, &ulen) : -1;
 		if (u < 0 || u <= last) {
 			return -EINVAL; /* no number, no unit, or units out of order */
 		}

@@ -272,6 +272,31 @@ static void test_sizes(void **state)
 	}
 }
 
+static void test_durations(void **state)
+{
+	static const struct {
+		const char *text;
+		int r;
+		uint64_t ms;
+	} rows[] = {
+	    {"0", 0, 0},           {"1m", 0, 60000},      {"1m30s", 0, 90000},
+	    {"500ms", 0, 500},     {"1h", 0, 3600000},    {"2s500ms", 0, 2500},
+	    {"1h1ms", -ERANGE, 0}, {"2h", -ERANGE, 0},    {"99999999999999999999999s", -ERANGE, 0},
+	    {"", -EINVAL, 0},      {"s", -EINVAL, 0},     {"1", -EINVAL, 0},
+	    {"1x", -EINVAL, 0},    {"30s1m", -EINVAL, 0}, {"1m1m", -EINVAL, 0},
+	    {"-1s", -EINVAL, 0},   {"1.5s", -EINVAL, 0},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v = 12345;
+		int r = config_parse_duration(rows[i].text, CONFIG_MAX_NEW_SERIES_HOLD_MS, &v);
+		if (r != rows[i].r || (r == 0 && v != rows[i].ms) || (r < 0 && v != 12345)) {
+			fail_msg("'%s': %d %llu", rows[i].text, r, (unsigned long long)v);
+		}
+	}
+}
+
 static void test_read_errors(void **state)
 {
 	struct config *c = config_create();
@@ -608,6 +633,7 @@ int main(void)
 	    cmocka_unit_test(test_rules_and_variables),
 	    cmocka_unit_test(test_example_file),
 	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_buffer_name_in_messages),
 	    cmocka_unit_test(test_did_you_mean),
