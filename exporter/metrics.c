@@ -499,12 +499,17 @@ static void observe_dyn(struct metrics_source *s, const struct log_record *r, un
 /* A flat series is born: its first count is about to be stored.  Record
  * when, before that store (which is a release), so a render that sees the
  * count also sees the creation time and can hold the series at 0. */
+void metrics_source_birth(struct metrics_source *s, uint32_t id, int64_t unix_ms)
+{
+	if (birthmap_put(s->births, id, unix_ms) == 0 &&
+	    unix_ms > atomic_load_explicit(&s->last_birth_ms, memory_order_relaxed)) {
+		atomic_store_explicit(&s->last_birth_ms, unix_ms, memory_order_relaxed);
+	}
+}
+
 static void __attribute__((noinline)) born(struct metrics_source *s, uint32_t id)
 {
-	int64_t now = clock_wall_ms(s->clock);
-
-	(void)birthmap_put(s->births, id, now);
-	atomic_store_explicit(&s->last_birth_ms, now, memory_order_relaxed);
+	metrics_source_birth(s, id, clock_wall_ms(s->clock));
 }
 
 /* Add d to a flat counter cell, saturating; its first non-zero value is a

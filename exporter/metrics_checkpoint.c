@@ -652,10 +652,9 @@ static _Atomic uint64_t *restore_target(struct metrics_source *s, const struct r
                                         int64_t created)
 {
 	if (!s->tuples) {
-		if (created > 0 && birthmap_put(s->births, flat_id, created) == 0 &&
-		    created > atomic_load_explicit(&s->last_birth_ms, memory_order_relaxed)) {
+		if (created > 0) {
 			/* A series restored inside its hold stays held until it ends. */
-			atomic_store_explicit(&s->last_birth_ms, created, memory_order_relaxed);
+			metrics_source_birth(s, flat_id, created);
 		}
 		return flat;
 	}

@@ -161,6 +161,12 @@ static inline unsigned class_of_slot(unsigned slot)
 	return slot >= STATUS_SLOT_INVALID ? CLASS_INVALID : slot / 100u;
 }
 
+/* Record that flat series id of s was created at unix_ms (> 0; the first
+ * record wins) and keep last_birth_ms the newest such time, so renders know
+ * when no series of s can be young.  Writer only (ingestion or restore),
+ * before the series' first count is stored. */
+void metrics_source_birth(struct metrics_source *s, uint32_t id, int64_t unix_ms);
+
 static inline bool row_any(const _Atomic uint64_t *row, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
