@@ -17,33 +17,13 @@
 
 #include "exporter/metrics.h"
 #include "parsers/status.h"
+#include "tests/fakeclock.h"
 #include "tests/fieldlabel.h"
 
-#define T0 1764756000000LL
-
-static const double buckets[] = {0.1, 1};
-
-struct fake_clock {
-	int64_t now;
-};
-
-static int64_t fake_now(void *ctx)
-{
-	return ((struct fake_clock *)ctx)->now;
-}
-
+/* Held for a minute, with _created samples. */
 static struct metrics *registry(struct fake_clock *c)
 {
-	struct metrics_options o = {.request_buckets = buckets,
-	                            .n_request_buckets = 2,
-	                            .upstream_buckets = buckets,
-	                            .n_upstream_buckets = 2,
-	                            .new_series_hold_ms = 60000,
-	                            .created_timestamps = true,
-	                            .clock = {fake_now, c}};
-	struct metrics *m = metrics_create(&o);
-	assert_non_null(m);
-	return m;
+	return fake_registry(c, 60000, true);
 }
 
 static const struct config_field_label vhost_label[] = {

@@ -18,33 +18,12 @@
 
 #include "exporter/metrics.h"
 #include "parsers/status.h"
+#include "tests/fakeclock.h"
 #include "tests/fieldlabel.h"
-
-#define T0 1764756000000LL /* 2025-12-03T10:00:00Z in ms */
-
-static const double buckets[] = {0.1, 1};
-
-struct fake_clock {
-	int64_t now;
-};
-
-static int64_t fake_now(void *ctx)
-{
-	return ((struct fake_clock *)ctx)->now;
-}
 
 static struct metrics *registry(struct fake_clock *c, uint64_t hold_ms, bool created)
 {
-	struct metrics_options o = {.request_buckets = buckets,
-	                            .n_request_buckets = 2,
-	                            .upstream_buckets = buckets,
-	                            .n_upstream_buckets = 2,
-	                            .new_series_hold_ms = hold_ms,
-	                            .created_timestamps = created,
-	                            .clock = {fake_now, c}};
-	struct metrics *m = metrics_create(&o);
-	assert_non_null(m);
-	return m;
+	return fake_registry(c, hold_ms, created);
 }
 
 static struct log_record rec(const char *method, unsigned code, const char *vhost, double t)
