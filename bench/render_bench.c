@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "exporter/compress.h"
+#include "exporter/http/compress.h"
 #include "exporter/metrics.h"
 #include "parsers/status.h"
 

@@ -57,8 +57,8 @@
 #include "exporter/metrics.h"
 #include "exporter/parsepool.h"
 #include "exporter/strbuf.h"
-#include "exporter/tail.h"
-#include "exporter/zfile.h"
+#include "exporter/input/tail.h"
+#include "exporter/input/zfile.h"
 #include "parsers/logparse.h"
 #include "parsers/logtime.h"
 

@@ -25,14 +25,14 @@
 
 #include "build_config.h"
 #include "exporter/clock.h"
-#include "exporter/http.h"
+#include "exporter/http/http.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
 #include "exporter/parsepool.h"
 #include "exporter/parsefail.h"
 #include "exporter/source.h"
 #include "exporter/state.h"
-#include "exporter/snapshot.h"
+#include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
 
 #define POLL_IDLE_MS 100

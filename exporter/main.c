@@ -17,7 +17,7 @@
 #include "exporter/backfill.h"
 #include "exporter/daemon.h"
 #include "exporter/detect.h"
-#include "exporter/http.h"
+#include "exporter/http/http.h"
 #include "exporter/log.h"
 
 static int load_config(void *userdata, struct config **ret_config, char *err, size_t err_size)

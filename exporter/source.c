@@ -6,7 +6,7 @@
  * a line that does not parse is one increment of parse_errors.  The lines
  * counter is added once per poll, not per line.
  *
- * Files are a fileset (exporter/fileset.c); its first scan happens either
+ * Files are a fileset (exporter/input/fileset.c); its first scan happens either
  * in source_restore (resuming from a checkpoint) or at the first poll.
  *
  * A source remembers its registry, so source_destroy unregisters it and a
@@ -39,12 +39,12 @@
 #include <time.h>
 
 #include "exporter/clock.h"
-#include "exporter/fileset.h"
+#include "exporter/input/fileset.h"
 #include "exporter/log.h"
 #include "exporter/parsepool.h"
 #include "exporter/parsefail.h"
 #include "exporter/strbuf.h"
-#include "exporter/tail.h"
+#include "exporter/input/tail.h"
 #include "parsers/logformat.h"
 #include "parsers/logparse.h"
 

@@ -18,7 +18,7 @@
 #include "exporter/metrics.h"
 #include "exporter/parsefail.h"
 #include "exporter/state.h"
-#include "exporter/snapshot.h"
+#include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
 
 struct source;

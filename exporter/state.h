@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "exporter/strbuf.h"
-#include "exporter/tail.h"
+#include "exporter/input/tail.h"
 
 #define STATE_MAX_BYTES (64u * 1024u * 1024u)
 #define STATE_MAX_SOURCES 256u

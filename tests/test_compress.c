@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "exporter/compress.h"
+#include "exporter/http/compress.h"
 
 static void roundtrip(const char *in, size_t len, int level)
 {

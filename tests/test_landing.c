@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/landing.h"
+#include "exporter/http/landing.h"
 
 static const struct landing_info info = {
     .version = "1.2.3", .revision = "abc<def>", .telemetry_path = "/x/metrics?"};

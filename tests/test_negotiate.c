@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/negotiate.h"
+#include "exporter/http/negotiate.h"
 
 #define PROM2                                                                                      \
 	"application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"   \

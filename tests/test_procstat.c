@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/procstat.h"
+#include "exporter/http/procstat.h"
 
 static void t_read_plausible(void **state)
 {

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/rotchain.h"
+#include "exporter/input/rotchain.h"
 
 static void t_members(void **state)
 {

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/snapshot.h"
+#include "exporter/http/snapshot.h"
 
 static struct snapshot *one_source(const char *name, size_t n_files)
 {

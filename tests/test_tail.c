@@ -25,10 +25,10 @@
 
 #include <cmocka.h>
 
-#include "exporter/compress.h"
-#include "exporter/fileset.h"
+#include "exporter/http/compress.h"
+#include "exporter/input/fileset.h"
 #include "exporter/state.h"
-#include "exporter/tail.h"
+#include "exporter/input/tail.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 

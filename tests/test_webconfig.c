@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "config/webconfig.h"
-#include "exporter/webauth.h"
+#include "exporter/http/webauth.h"
 
 #define WEB_DIR "data/config/web"
 

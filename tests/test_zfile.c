@@ -19,9 +19,9 @@
 
 #include <cmocka.h>
 
-#include "exporter/compress.h"
-#include "exporter/tail.h"
-#include "exporter/zfile.h"
+#include "exporter/http/compress.h"
+#include "exporter/input/tail.h"
+#include "exporter/input/zfile.h"
 
 #define MAX_SEEN 64
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "exporter/negotiate.h"
+#include "exporter/http/negotiate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
  * the page is to work in any browser and in curl), and templates (one
  * page does not pay for a template engine).
  */
-#include "exporter/landing.h"
+#include "exporter/http/landing.h"
 
 #include <string.h>
 #include <time.h>

@@ -59,7 +59,7 @@
  * splitting the catch-up into its own module (it needs the entries, their
  * claims and the scan's dedupe: a private header would expose all of it).
  */
-#include "exporter/fileset.h"
+#include "exporter/input/fileset.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -74,8 +74,8 @@
 #include <unistd.h>
 
 #include "exporter/log.h"
-#include "exporter/rotchain.h"
-#include "exporter/zfile.h"
+#include "exporter/input/rotchain.h"
+#include "exporter/input/zfile.h"
 
 #define RETRY_MS 1000u
 #define LOG_EVERY_MS 60000u

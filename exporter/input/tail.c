@@ -22,7 +22,7 @@
  * syscalls where one does), inotify here (fileset/daemon decide when to
  * poll; polling stays the correctness path).
  */
-#include "exporter/tail.h"
+#include "exporter/input/tail.h"
 
 #include <errno.h>
 #include <fcntl.h>

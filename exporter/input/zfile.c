@@ -20,7 +20,7 @@
  * for rotations nginx and Apache packages do not configure by default: such
  * files are skipped with a reason instead).
  */
-#include "exporter/zfile.h"
+#include "exporter/input/zfile.h"
 
 #include <errno.h>
 #include <stdlib.h>

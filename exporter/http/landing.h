@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "exporter/snapshot.h"
+#include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
 
 struct landing_info {

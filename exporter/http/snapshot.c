@@ -7,7 +7,7 @@
  * reference and one per reader.  The count lives in a wrapper around the
  * public record, so readers get a plain const struct snapshot.
  */
-#include "exporter/snapshot.h"
+#include "exporter/http/snapshot.h"
 
 #include <errno.h>
 #include <pthread.h>

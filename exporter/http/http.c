@@ -23,7 +23,7 @@
  * the tailer's loop (a slow render would delay ingestion), answering on the
  * handler's first call (libmicrohttpd then closes every connection).
  */
-#include "exporter/http.h"
+#include "exporter/http/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,16 +40,16 @@
 
 #include "build_config.h"
 #include "exporter/clock.h"
-#include "exporter/compress.h"
+#include "exporter/http/compress.h"
 #include "config/config.h"
 #include "config/webconfig.h"
-#include "exporter/landing.h"
+#include "exporter/http/landing.h"
 #include "exporter/log.h"
-#include "exporter/snapshot.h"
+#include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
-#include "exporter/webauth.h"
-#include "exporter/negotiate.h"
-#include "exporter/procstat.h"
+#include "exporter/http/webauth.h"
+#include "exporter/http/negotiate.h"
+#include "exporter/http/procstat.h"
 
 #define RESPONSE_CAP (64u * 1024u * 1024u)
 #define LANDING_CAP (16u * 1024u * 1024u)

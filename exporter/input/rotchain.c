@@ -21,7 +21,7 @@
  * configure them as a path if wanted), guessing at names like
  * access.log.old (no order can be inferred).
  */
-#include "exporter/rotchain.h"
+#include "exporter/input/rotchain.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -23,7 +23,7 @@
  * Rejected: a general media-type library (we need two types), and strcasestr
  * heuristics ("openmetrics" anywhere) that ignore q=0.
  */
-#include "exporter/negotiate.h"
+#include "exporter/http/negotiate.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 #include "exporter/state.h"
-#include "exporter/snapshot.h"
-#include "exporter/tail.h"
+#include "exporter/http/snapshot.h"
+#include "exporter/input/tail.h"
 
 #define FILESET_DEFAULT_MAX_FILES 1024u
 #define FILESET_DEFAULT_RESCAN_MS 5000u

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "exporter/tail.h"
+#include "exporter/input/tail.h"
 
 /* Uncompressed bytes a gzip member may hold before it is refused as a
  * decompression bomb (a log file is a few GiB at most). */

@@ -10,7 +10,7 @@
  * The comm field in /proc/self/stat may contain spaces and parentheses, so
  * fields are counted from the last ')'.
  */
-#include "exporter/procstat.h"
+#include "exporter/http/procstat.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,7 +10,7 @@
  * Rejected: MHD's own compression (it has none), a static z_stream reused
  * across requests (MHD may serve requests on more than one thread later).
  */
-#include "exporter/compress.h"
+#include "exporter/http/compress.h"
 
 #include <errno.h>
 #include <stdint.h>

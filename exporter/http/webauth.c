@@ -18,7 +18,7 @@
  * good login), and hashing passwords ourselves (libxcrypt is the system's
  * audited bcrypt).
  */
-#include "exporter/webauth.h"
+#include "exporter/http/webauth.h"
 
 #include <crypt.h>
 #include <errno.h>

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "exporter/metrics.h"
-#include "exporter/snapshot.h"
+#include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
 
 /* POST /-/reload handler: runs on an HTTP thread, may block (bounded);
