@@ -303,6 +303,12 @@ static void status_tick(struct status_pub *sp, const struct pipeline *p)
 }
 
 /* http_page render of the debug page (HTTP thread; the board locks). */
+/* The HTTP front end's view of the registry (struct http_renderer). */
+static int render_metrics(void *userdata, enum expo_format f, struct strbuf *out)
+{
+	return metrics_render(userdata, f, out);
+}
+
 static int render_debug_page(void *userdata, struct strbuf *out)
 {
 	return parsefail_board_render(userdata, out);
@@ -652,7 +658,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	struct http_options ho = {
 	    .listen_address = c->listen_address,
 	    .telemetry_path = c->telemetry_path,
-	    .metrics = p.metrics,
+	    .metrics = {render_metrics, p.metrics},
 	    .status = sp.board,
 	    .web_config_file = c->web_config_file,
 	    .enable_lifecycle = c->enable_lifecycle,

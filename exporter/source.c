@@ -382,6 +382,7 @@ void source_destroy(struct source *s)
 
 int source_restore(struct source *s, const struct state_source *saved, uint64_t catchup_max_bytes)
 {
+	struct fileset_saved fsv;
 	int r = 0;
 
 	if (s->started) {
@@ -393,14 +394,18 @@ int source_restore(struct source *s, const struct state_source *saved, uint64_t 
 		saved = NULL;
 		r = -EINVAL;
 	}
+	if (saved) {
+		fsv = (struct fileset_saved){saved->patterns, saved->n_patterns, saved->files,
+		                             saved->n_files, saved->saved_at_ns};
+	}
 	fileset_set_catchup_limit(s->files, catchup_max_bytes);
-	fileset_start(s->files, s->from_start, saved, clock_mono_ms());
+	fileset_start(s->files, s->from_start, saved ? &fsv : NULL, clock_mono_ms());
 	s->started = true;
 	return r;
 }
 
 struct collect {
-	struct state_file *files;
+	struct fileset_saved_file *files;
 	size_t n, max;
 };
 
@@ -410,16 +415,15 @@ static void collect_file(void *ud, const char *path, const struct tail_position 
 
 	if (c->n < c->max) {
 		/* Borrowed: prev outlives the fileset_start that reads it. */
-		c->files[c->n++] = (struct state_file){(char *)path, *pos, retired};
+		c->files[c->n++] = (struct fileset_saved_file){(char *)path, *pos, retired};
 	}
 }
 
 int source_start_from(struct source *s, const struct source *prev)
 {
 	struct collect c = {.max = fileset_count(prev->files)};
-	struct state_source ss = {
-	    .name = s->name,
-	    .patterns = (char **)prev->patterns,
+	struct fileset_saved ss = {
+	    .patterns = (char *const *)prev->patterns,
 	    .n_patterns = prev->n_patterns,
 	};
 
@@ -840,10 +844,26 @@ struct status_ctx {
 	int error;
 };
 
-static void add_status_file(void *ud, const struct snapshot_file *f)
+/* The input layer's file states as the status page names them. */
+static const enum snapshot_file_state status_state[] = {
+    [FILESET_FILE_OPEN] = SNAPSHOT_FILE_OPEN,
+    [FILESET_FILE_ROTATED] = SNAPSHOT_FILE_ROTATED,
+    [FILESET_FILE_MISSING] = SNAPSHOT_FILE_MISSING,
+    [FILESET_FILE_NO_MATCH] = SNAPSHOT_FILE_NO_MATCH,
+};
+
+static void add_status_file(void *ud, const struct fileset_file_status *f)
 {
 	struct status_ctx *cx = ud;
-	int r = snapshot_add_file(cx->snap, f);
+	struct snapshot_file sf = {
+	    .path = f->path,
+	    .state = status_state[f->state],
+	    .error = f->error,
+	    .offset = f->offset,
+	    .size = f->size,
+	    .last_data = f->last_data,
+	};
+	int r = snapshot_add_file(cx->snap, &sf);
 
 	if (r < 0) {
 		cx->error = r;

@@ -244,7 +244,7 @@ static char *dup_text(const char *p, size_t len)
 	return s;
 }
 
-static int parse_file(const char *p, size_t len, struct state_file *f)
+static int parse_file(const char *p, size_t len, struct fileset_saved_file *f)
 {
 	const char *end = p + len;
 	uint64_t dev, ino, fl, fh, off, skip;

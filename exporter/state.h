@@ -29,24 +29,18 @@
 #include <stdint.h>
 
 #include "exporter/strbuf.h"
-#include "exporter/input/tail.h"
+#include "exporter/input/fileset.h"
 
 #define STATE_MAX_BYTES (64u * 1024u * 1024u)
 #define STATE_MAX_SOURCES 256u
 #define STATE_MAX_FILES 4096u /* per source */
 #define STATE_MAX_PATTERNS 256u
 
-struct state_file {
-	char *path;
-	struct tail_position pos;
-	bool retired; /* rotated away from path, still being drained */
-};
-
 struct state_source {
 	char *name;
 	char **patterns;
 	size_t n_patterns;
-	struct state_file *files;
+	struct fileset_saved_file *files;
 	size_t n_files;
 	char *counters; /* metrics_source_save text */
 	size_t counters_len;

@@ -776,7 +776,7 @@ static void t_gauges_literal_and_glob(void **state)
 /* ---- resuming from saved positions ------------------------------------------ */
 
 struct saved {
-	struct state_file files[8];
+	struct fileset_saved_file files[8];
 	size_t n;
 };
 
@@ -827,11 +827,8 @@ static void t_resume(void **state)
 	fileset_destroy(fs);
 	assert_string_equal(joined(&s), "1|2|part|3");
 
-	struct state_source ss = {.name = (char *)"test",
-	                          .patterns = pp,
-	                          .n_patterns = 1,
-	                          .files = sv.files,
-	                          .n_files = 1};
+	struct fileset_saved ss = {
+	    .patterns = pp, .n_patterns = 1, .files = sv.files, .n_files = 1};
 	cb = callbacks(&s);
 	write_file("s.log", "a", "4\n");
 	fs = new_set(pats, 1, 0, &cb);
@@ -895,11 +892,8 @@ static void t_resume_retired(void **state)
 	assert_true(sv.files[0].retired != sv.files[1].retired);
 	fileset_destroy(fs);
 
-	struct state_source ss = {.name = (char *)"test",
-	                          .patterns = pp,
-	                          .n_patterns = 1,
-	                          .files = sv.files,
-	                          .n_files = 2};
+	struct fileset_saved ss = {
+	    .patterns = pp, .n_patterns = 1, .files = sv.files, .n_files = 2};
 	cb = callbacks(&s);
 	write_file("q.log.1", "a", "late\n");
 	write_file("q.log", "a", "3\n");
@@ -940,11 +934,8 @@ static void t_resume_unconfigured(void **state)
 	fileset_destroy(fs);
 	assert_string_equal(joined(&s), "1");
 
-	struct state_source ss = {.name = (char *)"test",
-	                          .patterns = pp,
-	                          .n_patterns = 1,
-	                          .files = sv.files,
-	                          .n_files = 1};
+	struct fileset_saved ss = {
+	    .patterns = pp, .n_patterns = 1, .files = sv.files, .n_files = 1};
 	cb = callbacks(&s);
 	write_file("b.log", "w", "");
 	write_file("a.log", "a", "2\n3\n4\n");
@@ -999,11 +990,8 @@ static void t_resume_rotated_twice(void **state)
 	fileset_foreach(fs, save_one, &sv);
 	fileset_destroy(fs);
 
-	struct state_source ss = {.name = (char *)"test",
-	                          .patterns = pp,
-	                          .n_patterns = 1,
-	                          .files = sv.files,
-	                          .n_files = 1};
+	struct fileset_saved ss = {
+	    .patterns = pp, .n_patterns = 1, .files = sv.files, .n_files = 1};
 	cb = callbacks(&s);
 	write_file("t.log", "a", "2\n");
 	assert_int_equal(rename(path_of("t.log"), path_of("t.log.1")), 0);
@@ -1084,12 +1072,8 @@ static void t_catch_up(void **state)
 	assert_int_equal(rename(path_of("c.log"), path_of("c.log.1")), 0);
 	write_file("c.log", "w", "c1\n");
 
-	struct state_source ss = {.name = (char *)"test",
-	                          .patterns = pp,
-	                          .n_patterns = 1,
-	                          .files = sv.files,
-	                          .n_files = sv.n,
-	                          .saved_at_ns = 1};
+	struct fileset_saved ss = {
+	    .patterns = pp, .n_patterns = 1, .files = sv.files, .n_files = sv.n, .saved_at_ns = 1};
 	cb = callbacks(&s);
 	fs = new_set(pats, 1, 0, &cb);
 	fileset_start(fs, false, &ss, 0);

@@ -149,7 +149,7 @@ static int render_document(const struct http_options *o, enum expo_format f, str
 {
 	struct procstat ps;
 
-	(void)metrics_render(o->metrics, f, b);
+	(void)o->metrics.render(o->metrics.userdata, f, b);
 	if (!o->no_process_metrics && procstat_read(&ps) == 0) {
 		procstat_render(&ps, f, b);
 	}

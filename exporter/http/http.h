@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exporter/metrics.h"
+#include "exporter/expo.h"
 #include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
 
@@ -36,10 +36,19 @@ struct http_page {
 
 #define HTTP_MAX_PAGES 4
 
+/* The registry's part of a scrape: appends the families in format f to
+ * out (strbuf error semantics).  Runs on an HTTP thread, concurrently with
+ * ingestion and other scrapes.  The front end knows nothing else of the
+ * registry. */
+struct http_renderer {
+	int (*render)(void *userdata, enum expo_format f, struct strbuf *out);
+	void *userdata; /* borrowed; must outlive the server */
+};
+
 struct http_options {
-	const char *listen_address; /* see config_parse_listen_address */
-	const char *telemetry_path; /* "/metrics" */
-	struct metrics *metrics;    /* borrowed; must outlive the server */
+	const char *listen_address;   /* see config_parse_listen_address */
+	const char *telemetry_path;   /* "/metrics" */
+	struct http_renderer metrics; /* what /metrics serves before process_* */
 	struct snapshot_board
 	    *status;                 /* landing page's sources and files (borrowed; may be NULL) */
 	const char *web_config_file; /* exporter-toolkit web config (TLS, auth) or NULL */

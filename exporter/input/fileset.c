@@ -184,7 +184,7 @@ enum {
 
 struct start_ctx {
 	bool from_start;
-	const struct state_source *saved;
+	const struct fileset_saved *saved;
 	unsigned char *claimed;
 };
 
@@ -470,7 +470,7 @@ static void initial_position(struct fileset *fs, const struct pattern *p, const 
 	*ret_offset = 0;
 	*ret_skipping = false;
 	for (size_t i = 0; sx->saved && i < sx->saved->n_files; i++) {
-		const struct state_file *sf = &sx->saved->files[i];
+		const struct fileset_saved_file *sf = &sx->saved->files[i];
 		if (sx->claimed[i]) {
 			continue;
 		}
@@ -491,7 +491,7 @@ static void initial_position(struct fileset *fs, const struct pattern *p, const 
 	for (size_t i = 0; sx->saved && !sx->from_start && i < sx->saved->n_files; i++) {
 		/* copytruncate while we were down, the copy matched by a glob: it
 		 * holds what we read of the checkpointed file. */
-		const struct state_file *sf = &sx->saved->files[i];
+		const struct fileset_saved_file *sf = &sx->saved->files[i];
 		if (sx->claimed[i] != CLAIM_SAME &&
 		    copy_of(path, fd, st, sf->path, &sf->pos, ret_offset)) {
 			sx->claimed[i] = CLAIM_TRUNCATED;
@@ -973,7 +973,7 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
  * its saved path (as a file retired while running is), so a checkpoint taken
  * while it drains still names a configured path.
  */
-static void find_rotated(struct fileset *fs, const struct state_file *sf, uint64_t now_ms)
+static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf, uint64_t now_ms)
 {
 	char dir[4096];
 	const char *slash = strrchr(sf->path, '/');
@@ -1057,7 +1057,7 @@ static const char *const skip_reasons[] = {
 
 /* Whether the plain file on fd starts with the bytes sf fingerprinted and
  * holds its offset: a copy of it (copytruncate's copy). */
-static bool is_copy(int fd, const struct stat *st, const struct state_file *sf)
+static bool is_copy(int fd, const struct stat *st, const struct fileset_saved_file *sf)
 {
 	uint32_t len;
 	uint64_t hash;
@@ -1076,7 +1076,7 @@ static bool is_copy(int fd, const struct stat *st, const struct state_file *sf)
 static long match_saved(const struct start_ctx *sx, const char *base,
                         const struct rotchain_member *m)
 {
-	const struct state_source *saved = sx->saved;
+	const struct fileset_saved *saved = sx->saved;
 	struct stat st;
 	long found = -1;
 	int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -1085,7 +1085,7 @@ static long match_saved(const struct start_ctx *sx, const char *base,
 		goto out;
 	}
 	for (size_t i = 0; i < saved->n_files && found < 0; i++) {
-		const struct state_file *sf = &saved->files[i];
+		const struct fileset_saved_file *sf = &saved->files[i];
 		if (m->key.codec == ROTCHAIN_PLAIN) {
 			if (tail_identity_match(fd, &st, &sf->pos) == TAIL_MATCH_SAME ||
 			    (sx->claimed[i] != CLAIM_SAME && strcmp(sf->path, base) == 0 &&
@@ -1136,7 +1136,7 @@ static void log_member(const struct fileset *fs, const char *msg, const struct r
 static void catch_up_member(struct fileset *fs, const struct start_ctx *sx, const char *base,
                             const struct rotchain_member *m, uint64_t now_ms)
 {
-	const struct state_file *sf = m->saved >= 0 ? &sx->saved->files[m->saved] : NULL;
+	const struct fileset_saved_file *sf = m->saved >= 0 ? &sx->saved->files[m->saved] : NULL;
 	uint64_t offset = sf ? sf->pos.offset : 0;
 	bool skipping = sf ? sf->pos.skipping : false;
 	struct stat st;
@@ -1256,7 +1256,7 @@ static void add_base(struct bases *b, const char *path)
  * rotated while down). */
 static void catch_up(struct fileset *fs, const struct start_ctx *sx, uint64_t now_ms)
 {
-	const struct state_source *saved = sx->saved;
+	const struct fileset_saved *saved = sx->saved;
 	struct bases b = {.cap = saved->n_files * 2 + saved->n_patterns};
 	char files[24], bytes[24], root[4096];
 
@@ -1414,8 +1414,8 @@ static void recover_copy(struct fileset *fs, const struct entry *e, const struct
                          uint64_t now_ms)
 {
 	const char *path = tail_file_path(e->tf);
-	struct state_file sf = {(char *)path, *old, false};
-	struct state_source ss = {.files = &sf, .n_files = 1};
+	struct fileset_saved_file sf = {(char *)path, *old, false};
+	struct fileset_saved ss = {.files = &sf, .n_files = 1};
 	unsigned char claimed = CLAIM_TRUNCATED;
 	struct start_ctx sx = {.saved = &ss, .claimed = &claimed};
 	struct rotchain_member *m = NULL;
@@ -1446,7 +1446,7 @@ void fileset_set_catchup_limit(struct fileset *fs, uint64_t max_bytes)
 	fs->catchup_max = max_bytes;
 }
 
-void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
+void fileset_start(struct fileset *fs, bool from_start, const struct fileset_saved *saved,
                    uint64_t now_ms)
 {
 	struct start_ctx sx = {.from_start = from_start, .saved = saved};
@@ -1480,7 +1480,7 @@ void fileset_start(struct fileset *fs, bool from_start, const struct state_sourc
 		catch_up(fs, &sx, now_ms);
 	}
 	for (size_t i = 0; sx.saved && i < saved->n_files; i++) {
-		const struct state_file *sf = &saved->files[i];
+		const struct fileset_saved_file *sf = &saved->files[i];
 		if (sx.claimed[i]) {
 			continue;
 		}
@@ -1638,15 +1638,15 @@ static bool has_active(const struct fileset *fs, const char *path)
 }
 
 void fileset_snapshot(const struct fileset *fs, uint64_t now_ms, double now_unix,
-                      void (*fn)(void *ud, const struct snapshot_file *f), void *ud)
+                      void (*fn)(void *ud, const struct fileset_file_status *f), void *ud)
 {
 	struct tail_position pos;
 
 	for (size_t i = 0; i < fs->n_entries; i++) {
 		const struct entry *e = &fs->entries[i];
-		struct snapshot_file f = {
+		struct fileset_file_status f = {
 		    .path = tail_file_path(e->tf),
-		    .state = e->retiring ? SNAPSHOT_FILE_ROTATED : SNAPSHOT_FILE_OPEN,
+		    .state = e->retiring ? FILESET_FILE_ROTATED : FILESET_FILE_OPEN,
 		    .error = tail_file_error(e->tf),
 		};
 		tail_file_position(e->tf, &pos);
@@ -1661,11 +1661,11 @@ void fileset_snapshot(const struct fileset *fs, uint64_t now_ms, double now_unix
 	}
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		const struct pattern *p = &fs->patterns[i];
-		struct snapshot_file f = {.path = p->text};
+		struct fileset_file_status f = {.path = p->text};
 		if (p->is_glob && p->matched_none) {
-			f.state = SNAPSHOT_FILE_NO_MATCH;
+			f.state = FILESET_FILE_NO_MATCH;
 		} else if (!p->is_glob && !has_active(fs, p->text)) {
-			f.state = SNAPSHOT_FILE_MISSING;
+			f.state = FILESET_FILE_MISSING;
 			f.error = p->last_err ? p->last_err : ENOENT;
 		} else {
 			continue;

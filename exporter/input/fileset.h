@@ -20,8 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exporter/state.h"
-#include "exporter/http/snapshot.h"
 #include "exporter/input/tail.h"
 
 #define FILESET_DEFAULT_MAX_FILES 1024u
@@ -29,6 +27,40 @@
 #define FILESET_DEFAULT_GRACE_MS 60000u /* Apache graceful restarts finish long requests */
 /* Bytes of rotated files a restart reads at most per source (see fileset_start). */
 #define FILESET_DEFAULT_CATCHUP_MAX_BYTES (4ull << 30)
+
+/* One file of a checkpoint: where fileset_start resumes it. */
+struct fileset_saved_file {
+	char *path;
+	struct tail_position pos;
+	bool retired; /* rotated away from path, still being drained */
+};
+
+/* What a checkpoint holds of one source's files: its patterns then and its
+ * files.  The caller owns it; fileset_start does not keep it. */
+struct fileset_saved {
+	char *const *patterns;
+	size_t n_patterns;
+	const struct fileset_saved_file *files;
+	size_t n_files;
+	int64_t saved_at_ns; /* when the checkpoint was written; 0: unknown */
+};
+
+/* A tracked file or configured path, for status pages (fileset_snapshot). */
+enum fileset_file_state {
+	FILESET_FILE_OPEN,     /* followed */
+	FILESET_FILE_ROTATED,  /* renamed or deleted, still drained until idle */
+	FILESET_FILE_MISSING,  /* a configured path with no file (error says why) */
+	FILESET_FILE_NO_MATCH, /* a glob that matched nothing at the last scan */
+};
+
+struct fileset_file_status {
+	const char *path;
+	enum fileset_file_state state;
+	int error;        /* errno: why missing, or the last read error; 0 none */
+	uint64_t offset;  /* end of the last complete line consumed */
+	uint64_t size;    /* file size now (0 when unknown) */
+	double last_data; /* unix time the offset last moved; 0: not since start */
+};
 
 struct fileset_options {
 	const char *name; /* for log messages (the source name) */
@@ -72,7 +104,7 @@ void fileset_destroy(struct fileset *fs);
  * its uncompressed first bytes), the files rotated after it from 0, within
  * the catch-up limit; what is read and skipped is logged.  saved is not
  * referenced afterwards. */
-void fileset_start(struct fileset *fs, bool from_start, const struct state_source *saved,
+void fileset_start(struct fileset *fs, bool from_start, const struct fileset_saved *saved,
                    uint64_t now_ms);
 
 /* The catch-up limit of fileset_start (default
@@ -98,7 +130,7 @@ void fileset_foreach(const struct fileset *fs,
  * nothing at the last scan.  Costs one fstat per tracked file; the record
  * passed to fn is valid during the call only.  Read-only. */
 void fileset_snapshot(const struct fileset *fs, uint64_t now_ms, double now_unix,
-                      void (*fn)(void *ud, const struct snapshot_file *f), void *ud);
+                      void (*fn)(void *ud, const struct fileset_file_status *f), void *ud);
 
 /* A descriptor that becomes readable when something in the watched
  * directories changes (inotify), for the idle wait; -1 when there is none
