@@ -127,6 +127,7 @@ static void source_finish(struct config_source *s)
 {
 	free(s->name);
 	free(s->format);
+	free(s->syslog_tag);
 	for (size_t i = 0; i < s->n_paths; i++) {
 		free(s->paths[i]);
 	}

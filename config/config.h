@@ -68,8 +68,9 @@ struct config_source {
 	char *name;                    /* "source" label value */
 	enum logparse_kind kind;       /* how to read format */
 	char *format;                  /* preset name or format text */
-	char *paths[CONFIG_MAX_PATHS]; /* paths or globs */
+	char *paths[CONFIG_MAX_PATHS]; /* inputs: paths, globs, "-", syslog URLs (inputspec.h) */
 	size_t n_paths;
+	char *syslog_tag; /* keep only syslog messages with this tag; NULL: all */
 	struct config_label labels[CONFIG_MAX_STATIC_LABELS];
 	size_t n_labels;
 	struct config_field_label field_labels[CONFIG_MAX_FIELD_LABELS];

@@ -25,6 +25,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "config/inputspec.h"
 #include "config/yamldoc.h"
 #include "parsers/logparse.h"
 #include "parsers/suggest.h"
@@ -301,9 +302,19 @@ static int read_metrics(struct reader *r, yaml_node_t *n)
 
 /* ---- sources --------------------------------------------------------------- */
 
-enum { S_NAME, S_FORMAT, S_LOG_FORMAT, S_PATHS, S_LABELS, S_FIELD_LABELS, S_COUNT };
+enum {
+	S_NAME,
+	S_FORMAT,
+	S_LOG_FORMAT,
+	S_PATHS,
+	S_LABELS,
+	S_FIELD_LABELS,
+	S_LISTEN,
+	S_SYSLOG_TAG,
+	S_COUNT
+};
 static const char *const source_keys[S_COUNT] = {
-    "name", "format", "log_format", "paths", "labels", "field_labels",
+    "name", "format", "log_format", "paths", "labels", "field_labels", "listen", "syslog_tag",
 };
 
 enum { F_NAME, F_FIELD, F_MATCH, F_REPLACEMENT, F_RULES, F_DEFAULT, F_COUNT };
@@ -342,20 +353,23 @@ static int check_label_name(struct reader *r, yaml_node_t *n, const char *kp,
 	return 0;
 }
 
-static int read_paths(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
+/* paths: (files, globs, "-") or listen: (syslog addresses, listen true). */
+static int read_paths(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s,
+                      bool listen)
 {
 	yaml_node_item_t *items;
 	size_t count;
-	char kp[YAMLDOC_PATH_MAX];
+	char kp[YAMLDOC_PATH_MAX], why[384];
 	int e;
 
 	e = yamldoc_seq(&r->d, n, path, &items, &count);
 	if (e < 0) {
 		return e;
 	}
-	if (count == 0 || count > CONFIG_MAX_PATHS) {
-		return yamldoc_fail(&r->d, n, path, "needs 1 to %u paths, got %zu",
-		                    CONFIG_MAX_PATHS, count);
+	if (count == 0 || count > CONFIG_MAX_PATHS - s->n_paths) {
+		return yamldoc_fail(&r->d, n, path, "needs 1 to %zu %s, got %zu",
+		                    CONFIG_MAX_PATHS - s->n_paths, listen ? "addresses" : "paths",
+		                    count);
 	}
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_t *it = yamldoc_node(&r->d, items[i]);
@@ -366,7 +380,21 @@ static int read_paths(struct reader *r, yaml_node_t *n, const char *path, struct
 		if (e == 0 && !p[0]) {
 			e = yamldoc_fail(&r->d, it, kp, "empty path");
 		}
-		if (e == 0) {
+		struct inputspec spec = {.kind = INPUTSPEC_FILE};
+		if (e == 0 && inputspec_parse(p, &spec, why, sizeof(why)) < 0) {
+			e = yamldoc_fail(&r->d, it, kp, "%s", why);
+		}
+		if (e == 0 && listen != inputspec_is_syslog(spec.kind)) {
+			e = yamldoc_fail(&r->d, it, kp,
+			                 listen ? "'%s' is not udp://HOST:PORT, tcp://HOST:PORT or "
+			                          "unixgram:///PATH"
+			                        : "'%s' is a syslog address: put it under listen:",
+			                 p);
+		}
+		if (e == 0 && spec.kind != INPUTSPEC_FILE) {
+			resolved = strdup(p); /* not a path relative to the config file */
+			e = resolved ? 0 : fail_oom(r);
+		} else if (e == 0) {
 			e = set_path(r, it, kp, &resolved, p, true);
 		}
 		if (e == 0 && config_source_add_path(s, resolved) < 0) {
@@ -378,6 +406,39 @@ static int read_paths(struct reader *r, yaml_node_t *n, const char *path, struct
 		}
 	}
 	return 0;
+}
+
+static bool has_listener(const struct config_source *s)
+{
+	for (size_t i = 0; i < s->n_paths; i++) {
+		struct inputspec spec;
+		char why[256];
+		if (inputspec_parse(s->paths[i], &spec, why, sizeof(why)) == 0 &&
+		    inputspec_is_syslog(spec.kind)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int read_syslog_tag(struct reader *r, yaml_node_t *n, const char *path,
+                           struct config_source *s)
+{
+	const char *tag;
+	int e = yamldoc_string(&r->d, n, path, &tag);
+
+	if (e < 0) {
+		return e;
+	}
+	if (!tag[0] || strpbrk(tag, " :[")) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "'%s' is not a syslog tag (no space, ':' or '[')", tag);
+	}
+	if (!has_listener(s)) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "needs a listen: entry (the tag filters syslog messages)");
+	}
+	return config_set_string(&s->syslog_tag, tag) < 0 ? fail_oom(r) : 0;
 }
 
 static int read_labels(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
@@ -742,7 +803,7 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 		return yamldoc_fail(&r->d, n, path, "expected a mapping (name, format, paths...)");
 	}
 	for (size_t i = 0; e == 0 && i < S_COUNT; i++) {
-		if (!v[i] && (i == S_NAME || i == S_FORMAT || i == S_PATHS)) {
+		if (!v[i] && (i == S_NAME || i == S_FORMAT || (i == S_PATHS && !v[S_LISTEN]))) {
 			yamldoc_path_key(kp, sizeof(kp), path, source_keys[i]);
 			return yamldoc_fail(&r->d, n, kp, "missing (required)");
 		}
@@ -773,8 +834,19 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 		logparse_destroy(p);
 		return fail_oom(r);
 	}
-	yamldoc_path_key(kp, sizeof(kp), path, "paths");
-	e = read_paths(r, v[S_PATHS], kp, s);
+	e = 0;
+	if (v[S_PATHS]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "paths");
+		e = read_paths(r, v[S_PATHS], kp, s, false);
+	}
+	if (e == 0 && v[S_LISTEN]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "listen");
+		e = read_paths(r, v[S_LISTEN], kp, s, true);
+	}
+	if (e == 0 && v[S_SYSLOG_TAG]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "syslog_tag");
+		e = read_syslog_tag(r, v[S_SYSLOG_TAG], kp, s);
+	}
 	if (e == 0 && v[S_LABELS]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "labels");
 		e = read_labels(r, v[S_LABELS], kp, s);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "config/config_yaml.h"
+#include "config/inputspec.h"
 #include "exporter/backfill.h"
 #include "parsers/logparse.h"
 #include "parsers/logtime.h"
@@ -52,6 +53,7 @@ enum {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DETECT,
+	OPT_SYSLOG_TAG,
 	OPT_END, /* count */
 };
 
@@ -60,6 +62,7 @@ static const struct option long_options[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT_TEXT},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"label", required_argument, NULL, OPT_LABEL},
+    {"syslog.tag", required_argument, NULL, OPT_SYSLOG_TAG},
     {"config.file", required_argument, NULL, OPT_CONFIG_FILE},
     {"config.check", no_argument, NULL, OPT_CONFIG_CHECK},
     {"web.listen-address", required_argument, NULL, OPT_LISTEN},
@@ -101,7 +104,7 @@ static const char *nearest(const char *word, const char *const *names, size_t n)
 void cli_usage(FILE *out)
 {
 	fputs(
-	    "Usage: accesslog_exporter [OPTION]... FILE...\n"
+	    "Usage: accesslog_exporter [OPTION]... INPUT...\n"
 	    "       accesslog_exporter --config.file=CONFIG.yml [OPTION]...\n"
 	    "Count web-server access-log lines by status code and serve them to Prometheus.\n"
 	    "\n"
@@ -111,6 +114,9 @@ void cli_usage(FILE *out)
 	    "  --log-format TEXT          nginx log_format / Apache LogFormat / regex / JSON keys\n"
 	    "  --source NAME              value of the source label (default: access)\n"
 	    "  --label NAME=VALUE         static label on every series of the source\n"
+	    "  --syslog.tag TAG           keep only syslog messages with this tag\n"
+	    "INPUT: a log file or glob, - (standard input), or a syslog listener\n"
+	    "  udp://HOST:PORT, tcp://HOST:PORT, unixgram:///PATH (RFC 3164 or 5424)\n"
 	    "Configuration:\n"
 	    "  --config.file PATH         YAML configuration (sources, metrics, global);\n"
 	    "                             the flags below given explicitly override it\n"
@@ -265,6 +271,15 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 			return -EINVAL;
 		}
 		o->source = arg;
+		return 0;
+	case OPT_SYSLOG_TAG:
+		if (!arg[0] || strpbrk(arg, " :[")) {
+			(void)snprintf(
+			    err, err_size,
+			    "--syslog.tag: '%s' is not a syslog tag (no space, ':' or '[')", arg);
+			return -EINVAL;
+		}
+		o->syslog_tag = arg;
 		return 0;
 	case OPT_LABEL:
 		if (o->n_labels >= CONFIG_MAX_STATIC_LABELS) {
@@ -523,11 +538,13 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 		*ret_opts = o;
 		return 0;
 	}
-	if (o.config_file && (o.n_files || o.format || o.format_text || o.source || o.n_labels)) {
+	if (o.config_file &&
+	    (o.n_files || o.format || o.format_text || o.source || o.n_labels || o.syslog_tag)) {
 		(void)snprintf(err, err_size,
 		               "with --config.file the sources come from the file: %s cannot be "
 		               "given too",
-		               o.n_files ? "log FILEs" : "--format/--log-format/--source/--label");
+		               o.n_files ? "log FILEs"
+		                         : "--format/--log-format/--source/--label/--syslog.tag");
 		return -EINVAL;
 	}
 	if (!o.config_file && o.n_files == 0) {
@@ -632,6 +649,9 @@ static int build_source(const struct cli_options *o, struct config *c, char *err
 	for (size_t i = 0; r == 0 && i < o->n_files; i++) {
 		r = config_source_add_path(s, o->files[i]);
 	}
+	if (r == 0 && o->syslog_tag) {
+		r = config_set_string(&s->syslog_tag, o->syslog_tag);
+	}
 	return r;
 }
 
@@ -691,6 +711,9 @@ int cli_build_config(const struct cli_options *o, struct config **ret_config, ch
 	}
 	if (r == 0) {
 		r = apply_overrides(o, c);
+	}
+	if (r == 0) {
+		r = inputspec_check_config(c, err, err_size);
 	}
 	if (r < 0) {
 		if (!err[0]) {

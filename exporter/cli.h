@@ -61,6 +61,7 @@ struct cli_options {
 	const char *source;
 	const char *labels[CONFIG_MAX_STATIC_LABELS];
 	size_t n_labels;
+	const char *syslog_tag; /* --syslog.tag */
 	char **files;
 	size_t n_files;
 };

@@ -614,6 +614,11 @@ static void hist_move(struct metrics_source *dst, struct histogram *dh, struct h
 	}
 }
 
+void metrics_source_show_syslog(struct metrics_source *s, bool show)
+{
+	atomic_store_explicit(&s->show_syslog, show, memory_order_relaxed);
+}
+
 int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
 {
 	if (dst->tuples || src->tuples || dst->request.n_bounds != src->request.n_bounds ||

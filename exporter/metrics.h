@@ -41,8 +41,17 @@ enum metrics_counter {
 	METRICS_LINES_TOO_LONG,
 	METRICS_READ_ERRORS,
 	METRICS_FILES_SKIPPED,
+	/* Syslog listeners' counts: rendered only for sources that have one
+	 * (metrics_source_show_syslog), saved only when not 0. */
+	METRICS_SYSLOG_MESSAGES,
+	METRICS_SYSLOG_INVALID,
+	METRICS_SYSLOG_FILTERED,
+	METRICS_SYSLOG_DROPPED,
+	METRICS_SYSLOG_CONNECTIONS,
+	METRICS_SYSLOG_CONN_REFUSED,
 	METRICS_COUNTER_COUNT,
 };
+#define METRICS_FIRST_SYSLOG METRICS_SYSLOG_MESSAGES
 
 struct metrics_options {
 	const double *request_buckets; /* upper bounds in seconds, strictly increasing */
@@ -93,6 +102,10 @@ int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
 
 /* Add to a per-source self-metric.  Single writer per source. */
 void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t delta);
+
+/* Whether s receives syslog: its METRICS_SYSLOG_* counters are rendered
+ * (also while 0).  Default false.  Single writer per source. */
+void metrics_source_show_syslog(struct metrics_source *s, bool show);
 
 /* Read a self-metric (any thread). */
 uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c);

@@ -64,6 +64,12 @@ static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
     [METRICS_LINES_TOO_LONG] = "lines_too_long",
     [METRICS_READ_ERRORS] = "read_errors",
     [METRICS_FILES_SKIPPED] = "files_skipped",
+    [METRICS_SYSLOG_MESSAGES] = "syslog_messages",
+    [METRICS_SYSLOG_INVALID] = "syslog_invalid",
+    [METRICS_SYSLOG_FILTERED] = "syslog_filtered",
+    [METRICS_SYSLOG_DROPPED] = "syslog_dropped",
+    [METRICS_SYSLOG_CONNECTIONS] = "syslog_connections",
+    [METRICS_SYSLOG_CONN_REFUSED] = "syslog_connections_refused",
 };
 
 /* Record fields by checkpoint name (enum config_field order). */
@@ -258,8 +264,11 @@ int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 		(void)strbuf_printf(out, "t %lld\n", (long long)created);
 	}
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
-		(void)strbuf_printf(out, "c %s %llu\n", counter_keys[c],
-		                    (unsigned long long)get(&s->counters[c]));
+		uint64_t v = get(&s->counters[c]);
+		if (c < METRICS_FIRST_SYSLOG || v) { /* file sources' checkpoints unchanged */
+			(void)strbuf_printf(out, "c %s %llu\n", counter_keys[c],
+			                    (unsigned long long)v);
+		}
 	}
 	for (unsigned me = 0; me < N_METHODS; me++) {
 		for (unsigned slot = 0; slot < STATUS_SLOTS; slot++) {

@@ -85,6 +85,7 @@ struct metrics_source {
 	struct birthmap *births;        /* creation times of the flat series */
 	_Atomic int64_t last_birth_ms;  /* newest of them: none young when older than the hold */
 	_Atomic int64_t created_ms; /* the source's creation (per-source families); 0: unknown */
+	atomic_bool show_syslog;    /* render the METRICS_SYSLOG_* counters */
 };
 
 /* One label set rendered once for every sample that has it: text

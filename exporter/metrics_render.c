@@ -44,7 +44,29 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
                                "Files not read: compressed files matched by a pattern, rotated "
                                "files over the catch-up limit or in an unreadable compression "
                                "(the log says which)."},
+    [METRICS_SYSLOG_MESSAGES] = {"accesslog_syslog_messages_total",
+                                 "Syslog messages received (valid or not)."},
+    [METRICS_SYSLOG_INVALID] = {"accesslog_syslog_messages_invalid_total",
+                                "Syslog messages with no <PRI>, a malformed header or broken "
+                                "TCP framing (not counted as lines)."},
+    [METRICS_SYSLOG_FILTERED] = {"accesslog_syslog_messages_filtered_total",
+                                 "Syslog messages whose tag is not the source's syslog_tag."},
+    [METRICS_SYSLOG_DROPPED] = {"accesslog_syslog_messages_dropped_total",
+                                "Syslog datagrams the kernel dropped because the receive queue "
+                                "was full (SO_RXQ_OVFL)."},
+    [METRICS_SYSLOG_CONNECTIONS] = {"accesslog_syslog_connections_total",
+                                    "TCP syslog connections accepted."},
+    [METRICS_SYSLOG_CONN_REFUSED] = {"accesslog_syslog_connections_refused_total",
+                                     "TCP syslog connections closed at once: over the "
+                                     "connection cap."},
 };
+
+/* Whether counter c is rendered for s. */
+static bool shows_counter(const struct metrics_source *s, unsigned c)
+{
+	return c < METRICS_FIRST_SYSLOG ||
+	       atomic_load_explicit(&s->show_syslog, memory_order_relaxed);
+}
 
 static const char *const family_names[FAM_COUNT] = {
     [FAM_RESPONSES] = "accesslog_http_responses_total",
@@ -406,9 +428,19 @@ static void render_counters(const struct render *r)
 	struct expo_label l[MAX_LABELS];
 
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		bool any = false;
+		for (size_t i = 0; i < r->m->n_sources && !any; i++) {
+			any = shows_counter(r->m->sources[i], c);
+		}
+		if (!any) {
+			continue;
+		}
 		expo_writer_family(r->w, counter_names[c][0], EXPO_COUNTER, counter_names[c][1]);
 		for (size_t i = 0; i < r->m->n_sources; i++) {
 			const struct metrics_source *s = r->m->sources[i];
+			if (!shows_counter(s, c)) {
+				continue;
+			}
 			size_t n = base_labels(s, l);
 			int64_t created = source_created(s);
 			counter(r, l, n, get(&s->counters[c]), young(r, created), created);

@@ -6,8 +6,10 @@
  * a line that does not parse is one increment of parse_errors.  The lines
  * counter is added once per poll, not per line.
  *
- * Files are a fileset (exporter/input/fileset.c); its first scan happens either
- * in source_restore (resuming from a checkpoint) or at the first poll.
+ * Lines come through the input layer's door (exporter/input/input.h): files,
+ * standard input and syslog listeners alike; the source does not know
+ * which.  The files' first scan happens either in source_restore (resuming
+ * from a checkpoint) or at the first poll.
  *
  * A source remembers its registry, so source_destroy unregisters it and a
  * creation failing half-way leaves no series behind (the name stays free).
@@ -39,7 +41,7 @@
 #include <time.h>
 
 #include "exporter/clock.h"
-#include "exporter/input/fileset.h"
+#include "exporter/input/input.h"
 #include "exporter/log.h"
 #include "exporter/parsepool.h"
 #include "exporter/parsefail.h"
@@ -55,9 +57,7 @@ struct source {
 	struct metrics *m;         /* registry of ms */
 	struct metrics_source *ms; /* NULL until registered */
 	double last_read;          /* last-read gauge, carried by source_move */
-	struct fileset *files;
-	char *patterns[CONFIG_MAX_PATHS];
-	size_t n_patterns;
+	struct input *in;
 	bool from_start;
 	bool started;
 	bool file_gauge_logged; /* a file gauge could not be set (logged once) */
@@ -199,6 +199,24 @@ static void on_file(void *ud, const char *path, bool open)
 	}
 }
 
+/* Counts only some inputs keep (syslog), as self-metrics. */
+static void on_count(void *ud, enum input_counter c, uint64_t n)
+{
+	static const enum metrics_counter to_metric[INPUT_COUNTER_COUNT] = {
+	    [INPUT_SYSLOG_MESSAGES] = METRICS_SYSLOG_MESSAGES,
+	    [INPUT_SYSLOG_INVALID] = METRICS_SYSLOG_INVALID,
+	    [INPUT_SYSLOG_FILTERED] = METRICS_SYSLOG_FILTERED,
+	    [INPUT_SYSLOG_DROPPED] = METRICS_SYSLOG_DROPPED,
+	    [INPUT_SYSLOG_CONNECTIONS] = METRICS_SYSLOG_CONNECTIONS,
+	    [INPUT_SYSLOG_CONN_REFUSED] = METRICS_SYSLOG_CONN_REFUSED,
+	};
+	struct source *s = ud;
+
+	if ((unsigned)c < INPUT_COUNTER_COUNT) {
+		metrics_count(s->ms, to_metric[c], n);
+	}
+}
+
 static void on_file_gone(void *ud, const char *path)
 {
 	struct source *s = ud;
@@ -294,14 +312,15 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
                   struct source **ret_source, char *err, size_t err_size)
 {
 	struct logparse_error perr = {.message = {0}};
-	struct tail_callbacks cb = {.line = on_line, .event = on_event, .file = on_file};
+	struct input_callbacks cb = {.lines = {.line = on_line, .event = on_event, .file = on_file},
+	                             .count = on_count};
 	struct source *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s) {
 		return -ENOMEM;
 	}
-	cb.userdata = s;
+	cb.lines.userdata = s;
 	s->name = strdup(cs->name);
 	s->format = strdup(format_label(cs));
 	if (!s->name || !s->format) {
@@ -332,26 +351,22 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 	}
 	s->m = m;
 	s->from_start = from_start;
-	for (size_t i = 0; i < cs->n_paths; i++) {
-		s->patterns[i] = strdup(cs->paths[i]);
-		if (!s->patterns[i]) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		s->n_patterns++;
-	}
-	struct fileset_options fo = {
+	struct input_options io = {
 	    .name = cs->name,
-	    .patterns = (const char *const *)s->patterns,
-	    .n_patterns = cs->n_paths,
+	    .specs = (const char *const *)cs->paths,
+	    .n_specs = cs->n_paths,
+	    .syslog_tag = cs->syslog_tag,
 	    .file_gone = on_file_gone,
 	};
-	r = fileset_create(&fo, &cb, &s->files);
+	r = input_create(&io, &cb, &s->in, err, err_size);
 	if (r < 0) {
+		char why[512];
+		(void)snprintf(why, sizeof(why), "%s", err);
 		(void)snprintf(err, err_size, "source %s: %s", cs->name,
-		               r == -EINVAL ? "no files given" : strerror(-r));
+		               why[0] ? why : strerror(-r));
 		goto fail;
 	}
+	metrics_source_show_syslog(s->ms, input_has_syslog(s->in));
 	*ret_source = s;
 	return 0;
 fail:
@@ -365,12 +380,9 @@ void source_destroy(struct source *s)
 		return;
 	}
 	parsepool_destroy(s->pool);
-	fileset_destroy(s->files);
+	input_destroy(s->in);
 	if (s->ms) {
 		metrics_remove_source(s->m, s->ms);
-	}
-	for (size_t i = 0; i < s->n_patterns; i++) {
-		free(s->patterns[i]);
 	}
 	parsefail_ring_destroy(s->fails);
 	logparse_destroy(s->parser);
@@ -398,8 +410,8 @@ int source_restore(struct source *s, const struct state_source *saved, uint64_t 
 		fsv = (struct fileset_saved){saved->patterns, saved->n_patterns, saved->files,
 		                             saved->n_files, saved->saved_at_ns};
 	}
-	fileset_set_catchup_limit(s->files, catchup_max_bytes);
-	fileset_start(s->files, s->from_start, saved ? &fsv : NULL, clock_mono_ms());
+	input_set_catchup_limit(s->in, catchup_max_bytes);
+	input_start(s->in, s->from_start, saved ? &fsv : NULL, clock_mono_ms());
 	s->started = true;
 	return r;
 }
@@ -421,11 +433,9 @@ static void collect_file(void *ud, const char *path, const struct tail_position 
 
 int source_start_from(struct source *s, const struct source *prev)
 {
-	struct collect c = {.max = fileset_count(prev->files)};
-	struct fileset_saved ss = {
-	    .patterns = (char *const *)prev->patterns,
-	    .n_patterns = prev->n_patterns,
-	};
+	struct collect c = {.max = input_file_count(prev->in)};
+	const char *const *patterns;
+	struct fileset_saved ss = {.n_patterns = input_file_patterns(prev->in, &patterns)};
 
 	if (s->started) {
 		return -EBUSY;
@@ -434,10 +444,11 @@ int source_start_from(struct source *s, const struct source *prev)
 	if (!c.files) {
 		return -ENOMEM;
 	}
-	fileset_foreach(prev->files, collect_file, &c);
+	input_foreach_position(prev->in, collect_file, &c);
+	ss.patterns = (char *const *)patterns;
 	ss.files = c.files;
 	ss.n_files = c.n;
-	fileset_start(s->files, false, &ss, clock_mono_ms());
+	input_start(s->in, false, &ss, clock_mono_ms());
 	s->started = true;
 	free(c.files);
 	return 0;
@@ -478,10 +489,10 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 	s->lines_this_poll = 0;
 	s->now_ms = now;
 	if (!s->started) {
-		fileset_start(s->files, s->from_start, NULL, now);
+		input_start(s->in, s->from_start, NULL, now);
 		s->started = true;
 	}
-	total = fileset_poll(s->files, now, at_eof_is_line);
+	total = input_poll(s->in, now, at_eof_is_line);
 	if (s->pool) {
 		parsepool_flush(s->pool);
 	}
@@ -504,12 +515,14 @@ static void add_file(void *ud, const char *path, const struct tail_position *pos
 int source_checkpoint(struct source *s, struct strbuf *b)
 {
 	struct strbuf counters;
+	const char *const *patterns;
+	size_t n = input_file_patterns(s->in, &patterns);
 
 	state_add_source(b, s->name);
-	for (size_t i = 0; i < s->n_patterns; i++) {
-		state_add_pattern(b, s->patterns[i]);
+	for (size_t i = 0; i < n; i++) {
+		state_add_pattern(b, patterns[i]);
 	}
-	fileset_foreach(s->files, add_file, b);
+	input_foreach_position(s->in, add_file, b);
 	strbuf_init(&counters, STATE_MAX_BYTES);
 	if (metrics_source_save(s->ms, &counters) < 0) {
 		b->error = b->error ? b->error : counters.error;
@@ -530,12 +543,12 @@ bool source_checkpoint_due(struct source *s)
 
 size_t source_report(const struct source *s)
 {
-	return fileset_report(s->files);
+	return input_report(s->in);
 }
 
 int source_wait_fd(const struct source *s)
 {
-	return fileset_wait_fd(s->files);
+	return input_wait_fd(s->in);
 }
 
 const char *source_name(const struct source *s)
@@ -566,9 +579,9 @@ static bool same_opt(const char *a, const char *b)
 bool source_config_equal(const struct config_source *a, const struct config_source *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind ||
-	    !same_opt(a->format, b->format) || a->n_paths != b->n_paths ||
-	    !same_strings(a->paths, b->paths, a->n_paths) || a->n_labels != b->n_labels ||
-	    a->n_field_labels != b->n_field_labels) {
+	    !same_opt(a->format, b->format) || !same_opt(a->syslog_tag, b->syslog_tag) ||
+	    a->n_paths != b->n_paths || !same_strings(a->paths, b->paths, a->n_paths) ||
+	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels) {
 		return false;
 	}
 	for (size_t i = 0; i < a->n_labels; i++) {
@@ -619,12 +632,13 @@ int source_move(struct source *s, struct metrics *dst, const struct config_sourc
 		goto out;
 	}
 	metrics_remove_source(s->m, s->ms);
+	metrics_source_show_syslog(ms, input_has_syslog(s->in));
 	s->m = dst;
 	s->ms = ms;
 	if (s->last_read > 0) {
 		metrics_set_last_read(ms, s->last_read);
 	}
-	fileset_foreach(s->files, announce_open, s);
+	input_foreach_position(s->in, announce_open, s);
 out:
 	strbuf_finish(&saved);
 	return r;
@@ -879,7 +893,7 @@ int source_snapshot(const struct source *s, struct snapshot *snap, uint64_t now_
 	if (r < 0) {
 		return r;
 	}
-	fileset_snapshot(s->files, now_ms, now_unix, add_status_file, &cx);
+	input_snapshot(s->in, now_ms, now_unix, add_status_file, &cx);
 	return cx.error;
 }
 
@@ -1011,8 +1025,8 @@ void source_log_summary(const struct source *s)
 			                    logformat_field_name((enum logformat_field)f));
 		}
 	}
-	fileset_foreach(s->files, list_file, &files);
-	fileset_foreach_missing(s->files, list_missing, &missing);
+	input_foreach_position(s->in, list_file, &files);
+	input_foreach_missing(s->in, list_missing, &missing);
 	(void)snprintf(nfiles, sizeof(nfiles), "%zu", files.n);
 	log_info("source", "source", s->name, "format", source_format_name_of(s), "fields",
 	         fields.data ? fields.data : "", "files", nfiles, "following",

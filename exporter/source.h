@@ -1,9 +1,9 @@
 /*
- * source.h - one configured log source: its files, its parser, its metrics.
+ * source.h - one configured log source: its inputs, its parser, its metrics.
  *
- * The glue of the pipeline: the fileset (paths, globs, rotation) and tail
- * hand out lines, the parser turns each into a record, the registry counts
- * it.  A source is driven by exactly one thread (the ingest loop), which is
+ * The glue of the pipeline: the input layer (exporter/input/input.h: files,
+ * standard input, syslog listeners) hands out lines, the parser turns each
+ * into a record, the registry counts it.  A source is driven by exactly one thread (the ingest loop), which is
  * what lets the registry skip locks, and what makes a checkpoint taken
  * between two polls a consistent snapshot of offsets and counters.
  */

@@ -147,10 +147,10 @@ static int parse_5424(struct cursor *c, struct syslog_msg *m)
 
 	c->p += 2; /* "1 " */
 	c->n -= 2;
-	if (read_field(c, 64, false, &f, &len) < 0 ||                                  /* TIMESTAMP */
-	    read_field(c, RFC5424_HOST_MAX, false, &m->host, &m->host_len) < 0 ||    /* HOSTNAME */
-	    read_field(c, RFC5424_APP_MAX, false, &m->tag, &m->tag_len) < 0 ||       /* APP-NAME */
-	    read_field(c, RFC5424_PROCID_MAX, false, &f, &len) < 0 ||                /* PROCID */
+	if (read_field(c, 64, false, &f, &len) < 0 ||                             /* TIMESTAMP */
+	    read_field(c, RFC5424_HOST_MAX, false, &m->host, &m->host_len) < 0 || /* HOSTNAME */
+	    read_field(c, RFC5424_APP_MAX, false, &m->tag, &m->tag_len) < 0 ||    /* APP-NAME */
+	    read_field(c, RFC5424_PROCID_MAX, false, &f, &len) < 0 ||             /* PROCID */
 	    read_field(c, RFC5424_MSGID_MAX, false, &f, &len) < 0 || read_sd(c) < 0) { /* MSGID */
 		return -EINVAL;
 	}

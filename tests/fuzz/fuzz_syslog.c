@@ -71,8 +71,8 @@ static uint64_t frame_all(const char *s, size_t n, size_t step, size_t bufsz)
 			const char *msg = NULL;
 			enum syslog_frame_result r =
 			    syslog_frame_next(&f, buf, have, CAP, &used, &msg, &len);
-			if (used > have || (r == SYSLOG_FRAME_MSG && (!inside(buf, have, msg, len) ||
-			                                              len > CAP))) {
+			if (used > have || (r == SYSLOG_FRAME_MSG &&
+			                    (!inside(buf, have, msg, len) || len > CAP))) {
 				abort();
 			}
 			if (r == SYSLOG_FRAME_MSG) {

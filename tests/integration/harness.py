@@ -115,9 +115,11 @@ class Exporter:
     """Runs the exporter with the given args; port chosen by the kernel.
     path: the telemetry path scrape() and wait_for() read; user: a uid to
     run as; hold: --metrics.new-series-hold (default "0", so that counts
-    show at once; None: the exporter's default, 1m)."""
+    show at once; None: the exporter's default, 1m); stdin: the child's
+    standard input (subprocess.PIPE: write to self.proc.stdin)."""
 
-    def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0"):
+    def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0",
+                 stdin=None):
         self.path = path
         # The child writes its log through its own O_APPEND description and
         # log() reads through another: a shared description (one
@@ -137,7 +139,7 @@ class Exporter:
             extra += ["--metrics.new-series-hold", hold]
         self.proc = subprocess.Popen(
             [binary()] + extra + args,
-            stdout=subprocess.DEVNULL, stderr=child_err, cwd=cwd, env=env,
+            stdin=stdin, stdout=subprocess.DEVNULL, stderr=child_err, cwd=cwd, env=env,
             preexec_fn=as_user(user))
         child_err.close()
         self.port = None

@@ -1,0 +1,70 @@
+/*
+ * syslogin.h - one syslog listener: a UDP, TCP or unix datagram socket
+ * whose messages' log lines are handed to a source (see input.h).
+ *
+ * Each message is parsed by parsers/syslog.c; its MSG part is the line.
+ * Counted, never logged one by one: every message received, invalid ones
+ * (no <PRI>, a broken header, a broken TCP octet count: that connection is
+ * closed), messages of another tag when a tag filter is set, and what the
+ * kernel dropped because the receive queue was full (SO_RXQ_OVFL, UDP).
+ * A message over the line cap is an over-long line (TAIL_EV_TOO_LONG).
+ *
+ * Memory is fixed when the listener is created and when a connection is
+ * accepted: a datagram batch (SYSLOGIN_BATCH buffers of cap plus header
+ * room) and, per TCP connection, one frame buffer; at most max_conns
+ * connections (more are accepted and closed at once, counted).  A flood
+ * costs messages (kernel drops, counted), never memory.
+ */
+#ifndef EXPORTER_SYSLOGIN_H
+#define EXPORTER_SYSLOGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/inputspec.h"
+#include "exporter/input/input.h"
+
+#define SYSLOGIN_BATCH 64u             /* datagrams per recvmmsg */
+#define SYSLOGIN_HEADER_ROOM 1024u     /* header bytes allowed beside a line of cap bytes */
+#define SYSLOGIN_DEFAULT_MAX_CONNS 64u /* TCP connections per listener */
+#define SYSLOGIN_RCVBUF (8u << 20)     /* asked for; the kernel caps it (rmem_max) */
+
+struct syslogin_options {
+	const char *text;             /* the spec as written (name for logs, landing page) */
+	const struct inputspec *spec; /* copied */
+	size_t line_cap;              /* 0: TAIL_DEFAULT_LINE_CAP */
+	const char *tag;              /* keep only this tag; NULL: all (copied) */
+	unsigned max_conns;           /* 0: SYSLOGIN_DEFAULT_MAX_CONNS */
+};
+
+struct syslogin;
+
+/* Bind and (TCP) listen now.  0, or -errno with a message in err
+ * (-EADDRINUSE: another socket has the address; a unixgram path that
+ * exists and is not a dead socket is never removed). */
+int syslogin_create(const struct syslogin_options *o, const struct input_callbacks *cb,
+                    struct syslogin **ret_listener, char *err, size_t err_size);
+
+/* NULL-safe; closes connections and the socket, removes the unixgram
+ * socket file it created. */
+void syslogin_destroy(struct syslogin *sl);
+
+/* Receive what is queued, up to a budget so other inputs get their turn.
+ * Returns the message bytes received (> 0: call again soon). */
+int64_t syslogin_poll(struct syslogin *sl);
+
+/* A descriptor readable when something is queued (the socket, or for TCP
+ * an epoll set of the listener and its connections). */
+int syslogin_wait_fd(const struct syslogin *sl);
+
+/* The spec as written (borrowed). */
+const char *syslogin_name(const struct syslogin *sl);
+
+/* The port bound (UDP, TCP; useful with port 0), else 0. */
+uint16_t syslogin_port(const struct syslogin *sl);
+
+/* Open TCP connections now. */
+unsigned syslogin_connections(const struct syslogin *sl);
+
+#endif
