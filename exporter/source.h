@@ -3,9 +3,9 @@
  *
  * The glue of the pipeline: the input layer (exporter/input/input.h: files,
  * standard input, syslog listeners) hands out lines, the parser turns each
- * into a record, the registry counts it.  A source is driven by exactly one thread (the ingest loop), which is
- * what lets the registry skip locks, and what makes a checkpoint taken
- * between two polls a consistent snapshot of offsets and counters.
+ * into a record, the registry counts it.  A source is driven by exactly one thread (the ingest
+ * loop), which is what lets the registry skip locks, and what makes a checkpoint taken between two
+ * polls a consistent snapshot of offsets and counters.
  */
 #ifndef EXPORTER_SOURCE_H
 #define EXPORTER_SOURCE_H

@@ -224,7 +224,7 @@ static void test_example_file(void **state)
 	struct config *c = load_ok("../config/examples/accesslog.yml");
 
 	(void)state;
-	assert_int_equal(c->n_sources, 3);
+	assert_int_equal(c->n_sources, 4);
 	assert_int_equal(c->sources[1].kind, LOGPARSE_NGINX);
 	assert_int_equal(c->sources[1].n_field_labels, 3);
 	assert_int_equal(c->sources[1].field_labels[1].n_rules, 3);
@@ -232,6 +232,11 @@ static void test_example_file(void **state)
 	assert_int_equal(c->sources[1].field_labels[2].field, CONFIG_FIELD_VARIABLE);
 	assert_string_equal(c->sources[1].field_labels[2].variable, "tier");
 	assert_int_equal(c->sources[2].kind, LOGPARSE_APACHE);
+	/* syslog listeners are inputs like paths, taken as written */
+	assert_int_equal(c->sources[3].n_paths, 3);
+	assert_string_equal(c->sources[3].paths[0], "udp://127.0.0.1:5514");
+	assert_string_equal(c->sources[3].paths[2], "unixgram:///run/accesslog/syslog.sock");
+	assert_string_equal(c->sources[3].syslog_tag, "nginx");
 	assert_int_equal(c->catchup_max_bytes, 4ull << 30);
 	config_destroy(c);
 }

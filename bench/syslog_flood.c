@@ -1,0 +1,150 @@
+/*
+ * syslog_flood.c - syslog load for bench/run-syslog: RFC 3164 datagrams as
+ * nginx writes them (<190>Mmm dd hh:mm:ss host nginx: LINE), LINE a
+ * combined-format line cycling through 1024 variants (status codes,
+ * methods, paths, sizes), sent to 127.0.0.1:PORT with sendmmsg in batches.
+ *
+ *   syslog_flood --port P --count N [--rate R]   send N datagrams (R per second
+ *                                                at most; 0: as fast as possible)
+ *   syslog_flood --write N                       print the same N lines (no
+ *                                                header) for the file baseline
+ *
+ * Prints "sent N seconds S" on stderr.  Loopback only: the address is fixed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VARIANTS 1024
+#define BATCH 256
+#define HEADER "<190>Dec  3 10:00:00 bench nginx: "
+
+static char lines[VARIANTS][512];
+static size_t lens[VARIANTS];
+
+static void make_lines(void)
+{
+	static const int codes[] = {200, 200, 200, 200, 200, 200, 304, 301, 404, 500, 502, 206};
+	static const char *const methods[] = {"GET", "GET", "GET", "POST", "HEAD", "PUT"};
+	for (int i = 0; i < VARIANTS; i++) {
+		int n =
+		    snprintf(lines[i], sizeof(lines[i]),
+		             "10.0.%d.%d - - [03/Dec/2026:10:%02d:%02d +0000] \"%s /app/item/%d "
+		             "HTTP/1.1\" %d %d \"https://example.com/\" \"Mozilla/5.0 (X11; "
+		             "Linux x86_64) bench/%d\"",
+		             i / 256, i % 256, (i / 60) % 60, i % 60, methods[i % 6], i * 7,
+		             codes[i % 12], 100 + i * 13, i % 17);
+		lens[i] = (size_t)n;
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned long long arg_u(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end) {
+		fprintf(stderr, "not a number: %s\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static int flood(unsigned port, unsigned long long count, unsigned long long rate)
+{
+	static char msgs[VARIANTS][600];
+	static size_t mlens[VARIANTS];
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	unsigned long long sent = 0;
+	double t0;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("socket");
+		return 1;
+	}
+	for (int i = 0; i < VARIANTS; i++) {
+		mlens[i] = (size_t)snprintf(msgs[i], sizeof(msgs[i]), "%s%s", HEADER, lines[i]);
+	}
+	t0 = now();
+	while (sent < count) {
+		unsigned n = count - sent < BATCH ? (unsigned)(count - sent) : BATCH;
+		for (unsigned i = 0; i < n; i++) {
+			size_t k = (size_t)((sent + i) % VARIANTS);
+			iov[i] = (struct iovec){msgs[k], mlens[k]};
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		int r = sendmmsg(fd, mm, n, 0);
+		if (r < 0) {
+			if (errno == ENOBUFS || errno == EAGAIN || errno == ECONNREFUSED) {
+				continue;
+			}
+			perror("sendmmsg");
+			return 1;
+		}
+		sent += (unsigned)r;
+		if (rate) {
+			double ahead = (double)sent / (double)rate - (now() - t0);
+			if (ahead > 0.0005) {
+				struct timespec ts = {0, (long)(ahead * 1e9)};
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	fprintf(stderr, "sent %llu seconds %.6f\n", sent, now() - t0);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long count = 0, rate = 0, write_n = 0;
+	unsigned port = 0;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--port") == 0) {
+			port = (unsigned)arg_u(argv[i + 1]);
+		} else if (strcmp(argv[i], "--count") == 0) {
+			count = arg_u(argv[i + 1]);
+		} else if (strcmp(argv[i], "--rate") == 0) {
+			rate = arg_u(argv[i + 1]);
+		} else if (strcmp(argv[i], "--write") == 0) {
+			write_n = arg_u(argv[i + 1]);
+		} else {
+			fprintf(stderr,
+			        "usage: syslog_flood --port P --count N [--rate R] | --write N\n");
+			return 2;
+		}
+	}
+	make_lines();
+	if (write_n) {
+		for (unsigned long long i = 0; i < write_n; i++) {
+			fwrite(lines[i % VARIANTS], 1, lens[i % VARIANTS], stdout);
+			fputc('\n', stdout);
+		}
+		return 0;
+	}
+	if (!port || !count) {
+		fprintf(stderr, "usage: syslog_flood --port P --count N [--rate R] | --write N\n");
+		return 2;
+	}
+	return flood(port, count, rate);
+}
