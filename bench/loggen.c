@@ -1,11 +1,16 @@
 /*
  * loggen.c - deterministic access-log generator for benchmarks and tests.
  *
- * Usage: loggen [--lines N] [--seed S] [--format combined|timed|common] [--junk PCT]
+ * Usage: loggen [--lines N] [--seed S] [--format combined|timed|common|apache_d|json]
+ *               [--junk PCT]
  * Writes N lines to stdout.  The same arguments always give the same bytes
  * (a 64-bit LCG, no time or locale), so benchmark inputs are reproducible.
  * "timed" is nginx combined followed by "$request_time $upstream_response_time",
  * with upstream lists ("0.010, 0.020"), "-" and ":" groups mixed in.
+ * "apache_d" is combined followed by Apache's %D (microseconds).  "json" is
+ * the same requests as combined as nginx escape=json objects (the keys of
+ * the exporter's default JSON key map), for comparing the JSON parser with
+ * the combined one on equal requests.
  * A summary "code count" table goes to stderr so tests can check exact counts.
  */
 #include <stdbool.h>
@@ -73,6 +78,8 @@ int main(int argc, char **argv)
 	}
 	bool timed = strcmp(format, "timed") == 0;
 	bool common = strcmp(format, "common") == 0;
+	bool apache_d = strcmp(format, "apache_d") == 0;
+	bool json = strcmp(format, "json") == 0;
 	for (unsigned long n = 0; n < lines; n++) {
 		if (junk && rnd() % 100 < junk) {
 			printf("garbage line %lu \"unterminated\n", n);
@@ -83,14 +90,32 @@ int main(int argc, char **argv)
 		unsigned ip = rnd();
 		unsigned sec = (unsigned)(n / 50) % 86400;
 		counts[code]++;
+		const char *method = methods[rnd() % 8], *path = paths[rnd() % 10];
+		unsigned bytes = code == 304 || code == 444 ? 0 : rnd() % 50000;
+		const char *referer = "-", *agent = "-";
+		if (!common) {
+			referer = rnd() % 3 ? "-" : "https://example.com/";
+			agent = agents[rnd() % 4];
+		}
+		if (json) {
+			printf("{\"time_local\":\"25/Nov/2026:%02u:%02u:%02u +0000\","
+			       "\"remote_addr\":\"%u.%u.%u.%u\",\"request\":\"%s %s HTTP/1.1\","
+			       "\"status\":%d,\"body_bytes_sent\":%u,\"http_referer\":\"%s\","
+			       "\"http_user_agent\":\"%s\"}\n",
+			       sec / 3600, sec / 60 % 60, sec % 60, 10 + ip % 200, (ip >> 8) & 255,
+			       (ip >> 16) & 255, ip >> 24, method, path, code, bytes, referer,
+			       agent);
+			continue;
+		}
 		printf(
 		    "%u.%u.%u.%u - - [25/Nov/2026:%02u:%02u:%02u +0000] \"%s %s HTTP/1.1\" %d %u",
 		    10 + ip % 200, (ip >> 8) & 255, (ip >> 16) & 255, ip >> 24, sec / 3600,
-		    sec / 60 % 60, sec % 60, methods[rnd() % 8], paths[rnd() % 10], code,
-		    code == 304 || code == 444 ? 0 : rnd() % 50000);
+		    sec / 60 % 60, sec % 60, method, path, code, bytes);
 		if (!common) {
-			printf(" \"%s\" \"%s\"", rnd() % 3 ? "-" : "https://example.com/",
-			       agents[rnd() % 4]);
+			printf(" \"%s\" \"%s\"", referer, agent);
+		}
+		if (apache_d) {
+			printf(" %u", rnd() % 3000000);
 		}
 		if (timed) {
 			unsigned t = rnd() % 3000, u = rnd() % 10;

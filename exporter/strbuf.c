@@ -160,6 +160,13 @@ char *strbuf_steal(struct strbuf *b, size_t *ret_len)
 		return NULL;
 	}
 	p = b->data;
+	/* Give back the unused tail: a stolen buffer is usually kept for
+	 * good (label fragments, one per status slot and method), and 4 KiB
+	 * each for a few dozen bytes cost megabytes and page faults at start. */
+	if (b->alloc - b->len > 64) {
+		char *q = realloc(p, b->len + 1);
+		p = q != NULL ? q : p;
+	}
 	if (ret_len) {
 		*ret_len = b->len;
 	}

@@ -18,10 +18,29 @@
 
 void fieldconv_init(struct log_record *r)
 {
-	/* extra[] is written by the parser for its n_extra entries only */
-	memset(r, 0, offsetof(struct log_record, extra));
+	/* extra[] is written by the parser for its n_extra entries only.
+	 * Member by member, not memset: gcc turns a memset of this size into
+	 * "rep stos", whose start-up cost made this 7% of a combined line's
+	 * time (perf); plain stores merge into a few vector stores. */
 	r->status_slot = STATUS_SLOT_INVALID;
+	r->method = (struct str_view){NULL, 0};
+	r->path = (struct str_view){NULL, 0};
+	r->protocol = (struct str_view){NULL, 0};
+	r->vhost = (struct str_view){NULL, 0};
+	r->remote_addr = (struct str_view){NULL, 0};
+	r->bytes_sent = 0;
+	r->request_time = 0;
+	r->upstream_time = 0;
+	r->upstream_attempts = 0;
 	r->upstream_status_slot = STATUS_SLOT_INVALID;
+	r->log_time = (struct str_view){NULL, 0};
+	r->log_time_fmt = NULL;
+	r->log_time_form = 0;
+	r->has_bytes = false;
+	r->has_request_time = false;
+	r->has_upstream_time = false;
+	r->has_upstream_status = false;
+	r->n_extra = 0;
 }
 
 static bool is_method_char(char c)
@@ -56,8 +75,15 @@ void fieldconv_split_request(const char *s, size_t n, struct str_view *method,
 	}
 	*method = (struct str_view){s, m};
 	size_t sp = end;
-	while (sp > start && s[sp - 1] != ' ') {
-		sp--;
+	/* nearly every request ends in " HTTP/x.y": take that space directly
+	 * (the same space the loop below finds: "HTTP/x.y" has none) */
+	if (end - start > 9 && s[end - 9] == ' ' && memcmp(s + end - 8, "HTTP/", 5) == 0 &&
+	    s[end - 3] != ' ' && s[end - 2] != ' ' && s[end - 1] != ' ') {
+		sp = end - 8;
+	} else {
+		while (sp > start && s[sp - 1] != ' ') {
+			sp--;
+		}
 	}
 	if (sp > start && end - sp > 5 && memcmp(s + sp, "HTTP/", 5) == 0) {
 		*protocol = (struct str_view){s + sp, end - sp};

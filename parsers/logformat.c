@@ -15,6 +15,10 @@
  * lookahead that accepts end of line or a space so extra trailing fields
  * (a "main" line read with "combined") still parse.
  *
+ * Every piece is also emitted as an op of a linematch program (same
+ * class, same context, same group), which matches the line without pcre2;
+ * the two lazy pieces refuse the program, and such formats run on pcre2.
+ *
  * Rejected: named groups (pcre2 forbids duplicate names and the lookup by
  * name costs time per line) and \Q..\E literals (escaping per character is
  * just as simple and keeps the pattern readable in error messages).
@@ -33,6 +37,12 @@
 #define INT_PIECE "(?:[0-9]++|-)"
 #define DEC_PIECE "(?:[0-9][0-9.]*+|\\.[0-9]++|-)"
 #define SEP_PIECE "(?:, | : )"
+
+/* The bytes a run class excludes, for the program (linematch). */
+struct run_set {
+	char c[8];
+	size_t n;
+};
 
 static const char *const field_names[LOGFORMAT_FIELD_COUNT] = {
     [LOGFORMAT_FIELD_NONE] = "",
@@ -169,6 +179,7 @@ static void logformat_init(struct logformat *f)
 	f->nspans = 0;
 	f->text_len = 0;
 	f->end_off = 0;
+	linematch_init(&f->prog);
 	puts_(f, "^");
 }
 
@@ -177,15 +188,21 @@ static void logformat_literal(struct logformat *f, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		put_char(f, (unsigned char)s[i]);
 	}
+	linematch_add_lit(&f->prog, s, len);
 }
 
-/* "[^ X]*+" / "[^ ,X]*+": run of bytes up to a space or the next literal. */
-static void put_run(struct logformat *f, const char *excl, int next, const char *quant)
+/* "[^ X]*+" / "[^ ,X]*+": run of bytes up to a space or the next literal.
+ * The set goes to *ret_excl (the program's copy of the class). */
+static void put_run(struct logformat *f, const char *excl, int next, const char *quant,
+                    struct run_set *ret_excl)
 {
 	puts_(f, "[^");
 	puts_(f, excl);
+	ret_excl->n = strlen(excl);
+	memcpy(ret_excl->c, excl, ret_excl->n);
 	if (next >= 0 && next != ' ' && !(excl[0] == ',' && next == ',')) {
 		put_char(f, (unsigned char)next);
+		ret_excl->c[ret_excl->n++] = (char)next;
 	}
 	puts_(f, "]");
 	puts_(f, quant);
@@ -199,63 +216,87 @@ static void put_list(struct logformat *f, const char *entry)
 	puts_(f, ")*+");
 }
 
-static void put_piece(struct logformat *f, enum logformat_class cls, int prev, int next)
+/* The piece for an item, as pattern text and as a program op wrapped in
+ * group (0: none).  The two lazy pieces have no op (linematch_refuse). */
+static void put_piece(struct logformat *f, enum logformat_class cls, int prev, int next,
+                      unsigned group)
 {
+	struct run_set rs = {{0}, 0};
+	struct linematch *m = &f->prog;
+
 	if (cls != LOGFORMAT_CLF_TIME && prev == '"' && next == '"') {
 		puts_(f, QUOTED);
+		linematch_add(m, LINEMATCH_QUOTED, group, "\"\\", 2);
 		return;
 	}
 	if (cls != LOGFORMAT_CLF_TIME && prev == '[' && next == ']') {
 		puts_(f, "[^\\]]*+");
+		linematch_add(m, LINEMATCH_RUN, group, "]", 1);
 		return;
 	}
 	switch (cls) {
 	case LOGFORMAT_TOKEN:
 		/* glued to the next item ("$a$b"): lazy, so the next one gets its text */
-		put_run(f, " ", next, next == LOGFORMAT_NEXT_ITEM ? "*?" : "*+");
+		put_run(f, " ", next, next == LOGFORMAT_NEXT_ITEM ? "*?" : "*+", &rs);
+		if (next == LOGFORMAT_NEXT_ITEM) {
+			linematch_refuse(m);
+		}
+		linematch_add(m, LINEMATCH_RUN, group, rs.c, rs.n);
 		break;
 	case LOGFORMAT_HOST:
-		put_run(f, " /\"?#", next, "*+");
+		put_run(f, " /\"?#", next, "*+", &rs);
+		linematch_add(m, LINEMATCH_RUN, group, rs.c, rs.n);
 		break;
 	case LOGFORMAT_TEXT:
 		if (next == -1) {
 			puts_(f, ".*+");
+			linematch_add(m, LINEMATCH_REST, group, NULL, 0);
 		} else if (next == ' ' || next == LOGFORMAT_NEXT_ITEM) {
 			puts_(f, ".*?");
+			linematch_refuse(m);
 		} else {
-			put_run(f, "", next, "*+");
+			put_run(f, "", next, "*+", &rs);
+			linematch_add(m, LINEMATCH_RUN, group, rs.c, rs.n);
 		}
 		break;
 	case LOGFORMAT_INT:
 		puts_(f, INT_PIECE);
+		linematch_add(m, LINEMATCH_INT, group, NULL, 0);
 		break;
 	case LOGFORMAT_DEC:
 		puts_(f, DEC_PIECE);
+		linematch_add(m, LINEMATCH_DEC, group, NULL, 0);
 		break;
 	case LOGFORMAT_INT_LIST:
 		put_list(f, INT_PIECE);
+		linematch_add(m, LINEMATCH_INT_LIST, group, NULL, 0);
 		break;
 	case LOGFORMAT_DEC_LIST:
 		put_list(f, DEC_PIECE);
+		linematch_add(m, LINEMATCH_DEC_LIST, group, NULL, 0);
 		break;
 	case LOGFORMAT_ADDR_LIST:
-		put_run(f, " ,", next, "*+");
+		put_run(f, " ,", next, "*+", &rs);
 		puts_(f, "(?:" SEP_PIECE);
-		put_run(f, " ,", next, "*+");
+		put_run(f, " ,", next, "*+", &rs);
 		puts_(f, ")*+");
+		linematch_add(m, LINEMATCH_ADDR_LIST, group, rs.c, rs.n);
 		break;
 	case LOGFORMAT_REQUEST:
 		puts_(f, "(?>[^ ]++ [^ ]++(?: HTTP/[0-9.]++)?|");
-		put_run(f, " ", next, "*+");
+		put_run(f, " ", next, "*+", &rs);
 		puts_(f, ")");
+		linematch_add(m, LINEMATCH_REQUEST, group, rs.c, rs.n);
 		break;
 	case LOGFORMAT_TIME_LOCAL:
 		puts_(
 		    f,
 		    "[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}(?: [+-][0-9]{4})?+");
+		linematch_add(m, LINEMATCH_TIME_LOCAL, group, NULL, 0);
 		break;
 	case LOGFORMAT_CLF_TIME:
 		puts_(f, "\\[[^\\]]*+\\]");
+		linematch_add(m, LINEMATCH_CLF_TIME, group, "]", 1);
 		break;
 	}
 }
@@ -292,7 +333,7 @@ static void logformat_item(struct logformat *f, enum logformat_class cls, unsign
 		return;
 	}
 	puts_(f, capture ? "(" : "(?:");
-	put_piece(f, cls, prev, next);
+	put_piece(f, cls, prev, next, capture ? f->ngroups + 1 : 0);
 	puts_(f, ")");
 	if (capture) {
 		f->ngroups++;
@@ -353,6 +394,7 @@ static int logformat_finish(struct logformat *f)
 	f->end_off = (uint32_t)f->len;
 	/* end of line, or a blank before fields the format does not describe */
 	puts_(f, "(?![^ \\t])");
+	linematch_add(&f->prog, LINEMATCH_END, 0, NULL, 0);
 	if (f->overflow) {
 		return -E2BIG;
 	}

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parsers/linematch.h"
 #include "parsers/logtime.h"
 #include "parsers/record.h"
 
@@ -110,6 +111,9 @@ struct logformat {
 	char text[LOGFORMAT_MAX_TEXT];
 	size_t text_len;
 	uint32_t end_off;
+	/* The same pattern as a one-pass program (linematch.h); prog.ok false
+	 * when the format has a lazy piece and needs pcre2. */
+	struct linematch prog;
 };
 
 /* Format text after removing config-file quoting, with the 1-based column

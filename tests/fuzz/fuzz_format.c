@@ -3,9 +3,11 @@
  *
  * Byte 0 picks the kind (nginx, apache, regex, json key map), the rest is
  * the format text.  A format that compiles must then parse a few fixed
- * lines (and its own text) through the JIT and through the interpreter
- * with identical return codes (unless one of them hit the work limit); any
- * crash, sanitizer report or mismatch is a finding.
+ * lines (and its own text) through the default path (the one-pass program
+ * of generated formats, linematch.c, or the JIT) and through the pcre2
+ * interpreter with identical return codes and matched lengths (unless one
+ * of them hit the work limit); any crash, sanitizer report or mismatch is a
+ * finding.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -35,6 +37,7 @@ static void probe(struct log_parser *a, struct log_parser *b, const char *line, 
 	}
 	if (rca != rcb ||
 	    (rca == 0 && (ra.status_slot != rb.status_slot || ra.has_bytes != rb.has_bytes ||
+	                  logparse_matched_len(a) != logparse_matched_len(b) ||
 	                  ra.method.len != rb.method.len || ra.n_extra != rb.n_extra))) {
 		abort();
 	}

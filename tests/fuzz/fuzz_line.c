@@ -2,9 +2,10 @@
  * fuzz_line.c - libFuzzer target for the line parser.
  *
  * The input is parsed as one line by every preset, by a JSON parser and by
- * two custom formats, each twice: through the JIT and through the pcre2
- * interpreter.  Return codes and every record field must agree (views are
- * compared by offset into the line), and views must lie inside the line.
+ * two custom formats, each three times: through the generated formats'
+ * one-pass program (linematch), the pcre2 interpreter and the pcre2 JIT.
+ * Return codes, matched lengths and every record field must agree (views
+ * are compared by offset into the line), and views must lie inside the line.
  * The JSON parser sees every input too (its views may point into its
  * scratch, so only lengths are checked).
  */
@@ -37,14 +38,16 @@ static const struct fmt formats[] = {
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
 
-static struct log_parser *parsers[NFORMATS][2];
+#define NMODES 3 /* the program (default), the interpreter, the JIT alone */
+
+static struct log_parser *parsers[NFORMATS][NMODES];
 static struct log_parser *json;
 
 static void setup(void)
 {
 	for (size_t i = 0; i < NFORMATS; i++) {
-		for (int m = 0; m < 2; m++) {
-			struct logparse_opts o = {.no_jit = m == 1};
+		for (int m = 0; m < NMODES; m++) {
+			struct logparse_opts o = {.no_jit = m == 1, .no_linematch = m == 2};
 			if (logparse_create_opts(formats[i].kind, formats[i].text, &o,
 			                         &parsers[i][m], NULL) < 0) {
 				abort();
@@ -97,13 +100,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	const char *line = (const char *)data;
 	for (size_t i = 0; i < NFORMATS; i++) {
-		struct log_record r[2];
-		int rc[2];
-		for (int m = 0; m < 2; m++) {
+		struct log_record r[NMODES];
+		int rc[NMODES];
+		size_t ml[NMODES] = {0};
+		for (int m = 0; m < NMODES; m++) {
 			rc[m] = logparse_line(parsers[i][m], line, size, &r[m]);
+			ml[m] = rc[m] == 0 ? logparse_matched_len(parsers[i][m]) : 0;
 		}
-		if (rc[0] != rc[1] && rc[0] != -E2BIG && rc[1] != -E2BIG) {
-			abort();
+		for (int m = 1; m < NMODES; m++) {
+			if (rc[0] != rc[m] && rc[0] != -E2BIG && rc[m] != -E2BIG) {
+				abort();
+			}
 		}
 		if (rc[0] != 0) {
 			check_diagnosis(parsers[i][0], line, size);
@@ -112,17 +119,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_view(r[0].method, line, size);
 		check_view(r[0].path, line, size);
 		check_view(r[0].vhost, line, size);
-		same_view(r[0].method, r[1].method);
-		same_view(r[0].path, r[1].path);
-		same_view(r[0].protocol, r[1].protocol);
-		same_view(r[0].vhost, r[1].vhost);
-		same_view(r[0].remote_addr, r[1].remote_addr);
-		if (r[0].status_slot != r[1].status_slot || r[0].bytes_sent != r[1].bytes_sent ||
-		    r[0].has_request_time != r[1].has_request_time ||
-		    r[0].request_time != r[1].request_time ||
-		    r[0].upstream_attempts != r[1].upstream_attempts ||
-		    r[0].upstream_status_slot != r[1].upstream_status_slot) {
-			abort();
+		for (int m = 1; m < NMODES; m++) {
+			if (rc[m] != 0) {
+				continue;
+			}
+			same_view(r[0].method, r[m].method);
+			same_view(r[0].path, r[m].path);
+			same_view(r[0].protocol, r[m].protocol);
+			same_view(r[0].vhost, r[m].vhost);
+			same_view(r[0].remote_addr, r[m].remote_addr);
+			same_view(r[0].log_time, r[m].log_time);
+			if (r[0].status_slot != r[m].status_slot ||
+			    r[0].bytes_sent != r[m].bytes_sent ||
+			    r[0].has_request_time != r[m].has_request_time ||
+			    r[0].request_time != r[m].request_time ||
+			    r[0].upstream_attempts != r[m].upstream_attempts ||
+			    r[0].upstream_status_slot != r[m].upstream_status_slot ||
+			    ml[0] != ml[m]) {
+				abort();
+			}
 		}
 	}
 	if (logparse_line(json, line, size, &jr) != 0) {
