@@ -66,7 +66,43 @@ struct config *config_create(void)
 	c->n_upstream_buckets = n;
 	c->new_series_hold_ms = CONFIG_DEFAULT_NEW_SERIES_HOLD_MS;
 	c->catchup_max_bytes = CONFIG_DEFAULT_CATCHUP_MAX_BYTES;
+	c->native_schema = CONFIG_NATIVE_DEFAULT_SCHEMA;
+	c->native_max_buckets = CONFIG_NATIVE_DEFAULT_MAX_BUCKETS;
+	c->native_zero_threshold = CONFIG_NATIVE_DEFAULT_ZERO_THRESHOLD;
 	return c;
+}
+
+/* Bucket growth factor 2^(2^-s) of schema s = 8 - k (a table: config does
+ * not link libm). */
+static const double schema_factors[] = {
+    1.0027112750502025,
+    1.0054299011128027,
+    1.0108892860517005,
+    1.0218971486541166,
+    1.0442737824274138,
+    1.0905077326652577,
+    1.189207115002721,
+    1.4142135623730951,
+    2.0,
+    4.0,
+    16.0,
+    256.0,
+    65536.0,
+};
+
+int config_native_schema_for_factor(double factor, int *ret_schema)
+{
+	size_t n = sizeof(schema_factors) / sizeof(schema_factors[0]), k = 0;
+
+	if (!(factor > 1.0) || factor > 1e308) {
+		return -EINVAL;
+	}
+	/* The lowest factor (highest schema) first: stop at the last one that fits. */
+	while (k + 1 < n && schema_factors[k + 1] <= factor) {
+		k++;
+	}
+	*ret_schema = CONFIG_NATIVE_MAX_SCHEMA - (int)k;
+	return 0;
 }
 
 int config_parse_size(const char *text, uint64_t *ret_bytes)

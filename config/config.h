@@ -18,6 +18,15 @@
 #define CONFIG_MAX_PATHS 64
 #define CONFIG_MAX_STATIC_LABELS 16
 #define CONFIG_MAX_BUCKETS 40
+/* Native histograms (metrics.native_histograms): schema range, bucket cap
+ * range and defaults, as in the Go and Java client libraries. */
+#define CONFIG_NATIVE_MIN_SCHEMA (-4)
+#define CONFIG_NATIVE_MAX_SCHEMA 8
+#define CONFIG_NATIVE_DEFAULT_SCHEMA 3
+#define CONFIG_NATIVE_MIN_BUCKETS 8u
+#define CONFIG_NATIVE_MAX_BUCKETS 1024u
+#define CONFIG_NATIVE_DEFAULT_MAX_BUCKETS 160u
+#define CONFIG_NATIVE_DEFAULT_ZERO_THRESHOLD 2.938735877055719e-39 /* 2^-128 */
 #define CONFIG_MAX_FIELD_LABELS 4
 #define CONFIG_MAX_RULES 64        /* rewrite rules per field label */
 #define CONFIG_LISTEN_HOST_MAX 64  /* longest host part of a listen address, with NUL */
@@ -88,21 +97,25 @@ struct config {
 	size_t n_request_buckets;
 	double upstream_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_upstream_buckets;
-	bool once;                   /* read files from the start to EOF, print, exit */
-	bool backfill;               /* --backfill: like once, written as history */
-	unsigned threads;            /* --threads: --once/--backfill parse on N cores (0: all) */
-	bool no_class_label;         /* drop "class" from accesslog_http_responses_total */
-	bool no_reason_label;        /* drop "reason" from accesslog_http_responses_total */
-	bool no_histograms;          /* metrics.histograms: false - no duration histograms */
-	size_t series_limit;         /* max series per metric family and source (0: default) */
-	uint64_t new_series_hold_ms; /* new series read 0 this long (metrics.new_series_hold) */
-	bool created_timestamps;     /* OpenMetrics _created lines (metrics.created_timestamps) */
-	char *config_file;           /* path of the YAML file this came from, or NULL */
-	char *web_config_file;       /* exporter-toolkit web config (TLS, basic auth) or NULL */
-	char *log_level;             /* NULL: default */
-	char *log_format;            /* NULL: default */
-	bool enable_lifecycle;       /* POST /-/reload allowed (--web.enable-lifecycle) */
-	unsigned connection_timeout; /* seconds an idle HTTP connection may live (0: default) */
+	bool once;                    /* read files from the start to EOF, print, exit */
+	bool backfill;                /* --backfill: like once, written as history */
+	unsigned threads;             /* --threads: --once/--backfill parse on N cores (0: all) */
+	bool no_class_label;          /* drop "class" from accesslog_http_responses_total */
+	bool no_reason_label;         /* drop "reason" from accesslog_http_responses_total */
+	bool no_histograms;           /* metrics.histograms: false - no duration histograms */
+	size_t series_limit;          /* max series per metric family and source (0: default) */
+	uint64_t new_series_hold_ms;  /* new series read 0 this long (metrics.new_series_hold) */
+	bool created_timestamps;      /* OpenMetrics _created lines (metrics.created_timestamps) */
+	bool native_histograms;       /* metrics.native_histograms.enabled */
+	int native_schema;            /* its schema (or from bucket_factor) */
+	unsigned native_max_buckets;  /* its bucket cap */
+	double native_zero_threshold; /* seconds; at or below: the zero bucket */
+	char *config_file;            /* path of the YAML file this came from, or NULL */
+	char *web_config_file;        /* exporter-toolkit web config (TLS, basic auth) or NULL */
+	char *log_level;              /* NULL: default */
+	char *log_format;             /* NULL: default */
+	bool enable_lifecycle;        /* POST /-/reload allowed (--web.enable-lifecycle) */
+	unsigned connection_timeout;  /* seconds an idle HTTP connection may live (0: default) */
 	/* No process_* families (--web.disable-exporter-metrics). */
 	bool disable_exporter_metrics;
 };
@@ -183,6 +196,12 @@ int config_parse_listen_address(const char *addr, struct config_listen *ret_list
  * "1m30s", "500ms".  0 and *ret_ms; -EINVAL when malformed, -ERANGE above
  * max_ms. */
 int config_parse_duration(const char *text, uint64_t max_ms, uint64_t *ret_ms);
+
+/* The native histogram schema for a bucket growth factor: the highest
+ * schema in -4..8 whose factor 2^(2^-schema) is at most factor (8 for a
+ * factor below 2^(2^-8)), as client_golang picks it.  -EINVAL when factor
+ * is not a finite number above 1. */
+int config_native_schema_for_factor(double factor, int *ret_schema);
 
 /* A size in bytes: digits, optionally followed by a unit (B; KB MB GB TB
  * in powers of 1000; KiB MiB GiB TiB in powers of 1024), e.g. "4GiB".  0

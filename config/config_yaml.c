@@ -150,7 +150,7 @@ static int read_global(struct reader *r, yaml_node_t *n)
 
 /* ---- metrics --------------------------------------------------------------- */
 
-enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_HOLD, M_CREATED, M_COUNT };
+enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_HOLD, M_CREATED, M_NATIVE, M_COUNT };
 static const char *const metrics_keys[M_COUNT] = {
     "request_duration_buckets",
     "upstream_duration_buckets",
@@ -159,7 +159,75 @@ static const char *const metrics_keys[M_COUNT] = {
     "histograms",
     "new_series_hold",
     "created_timestamps",
+    "native_histograms",
 };
+
+enum { N_ENABLED, N_SCHEMA, N_FACTOR, N_MAX_BUCKETS, N_ZERO, N_COUNT };
+static const char *const native_keys[N_COUNT] = {
+    "enabled", "schema", "bucket_factor", "max_buckets", "zero_threshold",
+};
+
+/* metrics.native_histograms: a map (enabled, schema or bucket_factor,
+ * max_buckets, zero_threshold) or just a boolean. */
+static int read_native(struct reader *r, yaml_node_t *n)
+{
+	const char *path = "metrics.native_histograms";
+	struct config *c = r->c;
+	yaml_node_t *v[N_COUNT];
+	uint64_t u;
+	double d;
+	int e;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		return yamldoc_bool(&r->d, n, path, &c->native_histograms);
+	}
+	e = yamldoc_map(&r->d, n, path, native_keys, N_COUNT, v);
+	c->native_histograms = e == 0; /* a map turns them on unless enabled: false */
+	if (e == 0 && v[N_ENABLED]) {
+		e = yamldoc_bool(&r->d, v[N_ENABLED], "metrics.native_histograms.enabled",
+		                 &c->native_histograms);
+	}
+	if (e == 0 && v[N_SCHEMA] && v[N_FACTOR]) {
+		return yamldoc_fail(&r->d, v[N_FACTOR], "metrics.native_histograms.bucket_factor",
+		                    "give schema or bucket_factor, not both");
+	}
+	if (e == 0 && v[N_SCHEMA]) {
+		e = yamldoc_number(&r->d, v[N_SCHEMA], "metrics.native_histograms.schema", &d);
+		if (e == 0 && !(d >= CONFIG_NATIVE_MIN_SCHEMA && d <= CONFIG_NATIVE_MAX_SCHEMA &&
+		                d == (double)(int)d)) {
+			return yamldoc_fail(&r->d, v[N_SCHEMA], "metrics.native_histograms.schema",
+			                    "must be an integer from %d to %d",
+			                    CONFIG_NATIVE_MIN_SCHEMA, CONFIG_NATIVE_MAX_SCHEMA);
+		}
+		c->native_schema = e == 0 ? (int)d : c->native_schema;
+	}
+	if (e == 0 && v[N_FACTOR]) {
+		e = yamldoc_number(&r->d, v[N_FACTOR], "metrics.native_histograms.bucket_factor",
+		                   &d);
+		if (e == 0 && config_native_schema_for_factor(d, &c->native_schema) < 0) {
+			return yamldoc_fail(&r->d, v[N_FACTOR],
+			                    "metrics.native_histograms.bucket_factor",
+			                    "must be a number above 1 (e.g. 1.1)");
+		}
+	}
+	if (e == 0 && v[N_MAX_BUCKETS]) {
+		e = yamldoc_uint(&r->d, v[N_MAX_BUCKETS], "metrics.native_histograms.max_buckets",
+		                 CONFIG_NATIVE_MIN_BUCKETS, CONFIG_NATIVE_MAX_BUCKETS, &u);
+		c->native_max_buckets = e == 0 ? (unsigned)u : c->native_max_buckets;
+	}
+	if (e == 0 && v[N_ZERO]) {
+		e = yamldoc_number(&r->d, v[N_ZERO], "metrics.native_histograms.zero_threshold",
+		                   &d);
+		/* Prometheus 2.42 tells a native histogram by a threshold above 0. */
+		if (e == 0 && !(d > 0.0 && d <= 1.0)) {
+			return yamldoc_fail(&r->d, v[N_ZERO],
+			                    "metrics.native_histograms.zero_threshold",
+			                    "must be above 0 and at most 1 (seconds)");
+		}
+		c->native_zero_threshold = e == 0 ? d : c->native_zero_threshold;
+	}
+	return e;
+}
 
 static int read_buckets(struct reader *r, yaml_node_t *n, const char *path, double *out,
                         size_t *ret_n)
@@ -285,6 +353,9 @@ static int read_metrics(struct reader *r, yaml_node_t *n)
 	}
 	if (e == 0 && v[M_HOLD]) {
 		e = read_hold(r, v[M_HOLD]);
+	}
+	if (e == 0 && v[M_NATIVE]) {
+		e = read_native(r, v[M_NATIVE]);
 	}
 	if (e == 0 && v[M_CREATED]) {
 		e = yamldoc_bool(&r->d, v[M_CREATED], "metrics.created_timestamps",

@@ -45,6 +45,9 @@ enum {
 	OPT_CONN_TIMEOUT,
 	OPT_HOLD,
 	OPT_CREATED,
+	OPT_NATIVE,
+	OPT_NATIVE_FACTOR,
+	OPT_NATIVE_MAX,
 	OPT_NO_EXPORTER_METRICS,
 	OPT_BACKFILL,
 	OPT_BACKFILL_STEP,
@@ -72,6 +75,9 @@ static const struct option long_options[] = {
     {"web.connection-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
     {"metrics.new-series-hold", required_argument, NULL, OPT_HOLD},
     {"metrics.created-timestamps", no_argument, NULL, OPT_CREATED},
+    {"metrics.native-histograms", no_argument, NULL, OPT_NATIVE},
+    {"metrics.native-histogram-bucket-factor", required_argument, NULL, OPT_NATIVE_FACTOR},
+    {"metrics.native-histogram-max-buckets", required_argument, NULL, OPT_NATIVE_MAX},
     {"web.disable-exporter-metrics", no_argument, NULL, OPT_NO_EXPORTER_METRICS},
     {"once", no_argument, NULL, OPT_ONCE},
     {"backfill", required_argument, NULL, OPT_BACKFILL},
@@ -134,6 +140,16 @@ void cli_usage(FILE *out)
 	    "                             scrape interval; 0: off; --once: always off)\n"
 	    "  --metrics.created-timestamps\n"
 	    "                             add _created samples to OpenMetrics scrapes\n"
+	    "  --metrics.native-histograms\n"
+	    "                             also keep native (exponential) histograms of the\n"
+	    "                             durations, served in protobuf scrapes next to the\n"
+	    "                             classic buckets\n"
+	    "  --metrics.native-histogram-bucket-factor F\n"
+	    "                             their bucket growth factor, above 1 (default 1.1:\n"
+	    "                             schema 3, buckets 9% wide)\n"
+	    "  --metrics.native-histogram-max-buckets N\n"
+	    "                             at most N buckets per series, resolution halved\n"
+	    "                             when more are needed (default 160, 8-1024)\n"
 	    "  --web.disable-exporter-metrics\n"
 	    "                             leave the process_* metrics out of the scrape\n"
 	    "  --state.file PATH          checkpoint offsets and counters to PATH\n"
@@ -251,6 +267,43 @@ static int take_backfill_option(int opt, const char *arg, struct cli_options *o,
 	}
 }
 
+/* The native-histogram flags. */
+static int take_native_option(int opt, const char *arg, struct cli_options *o, char *err,
+                              size_t err_size)
+{
+	double factor;
+	uint64_t u;
+
+	switch (opt) {
+	case OPT_NATIVE:
+		o->native_histograms = true;
+		return 0;
+	case OPT_NATIVE_FACTOR:
+		if (numparse_decimal(arg, strlen(arg), 0, &factor) < 0 ||
+		    config_native_schema_for_factor(factor, &o->native_schema) < 0) {
+			(void)snprintf(err, err_size,
+			               "--metrics.native-histogram-bucket-factor: '%s' is not a "
+			               "number above 1 (e.g. 1.1)",
+			               arg);
+			return -EINVAL;
+		}
+		o->has_native_schema = true;
+		return 0;
+	case OPT_NATIVE_MAX:
+		if (numparse_u64(arg, strlen(arg), &u) < 0 || u < CONFIG_NATIVE_MIN_BUCKETS ||
+		    u > CONFIG_NATIVE_MAX_BUCKETS) {
+			(void)snprintf(err, err_size,
+			               "--metrics.native-histogram-max-buckets: '%s' is not %u-%u",
+			               arg, CONFIG_NATIVE_MIN_BUCKETS, CONFIG_NATIVE_MAX_BUCKETS);
+			return -EINVAL;
+		}
+		o->native_max_buckets = (unsigned)u;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static int take_option(int opt, const char *arg, struct cli_options *o, char *err, size_t err_size)
 {
 	struct config_listen listen;
@@ -345,6 +398,10 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 	case OPT_CREATED:
 		o->created_timestamps = true;
 		return 0;
+	case OPT_NATIVE:
+	case OPT_NATIVE_FACTOR:
+	case OPT_NATIVE_MAX:
+		return take_native_option(opt, arg, o, err, err_size);
 	case OPT_ONCE:
 		o->once = true;
 		return 0;
@@ -681,6 +738,13 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 		c->new_series_hold_ms = o->new_series_hold_ms;
 	}
 	c->created_timestamps = c->created_timestamps || o->created_timestamps;
+	c->native_histograms = c->native_histograms || o->native_histograms;
+	if (o->has_native_schema) {
+		c->native_schema = o->native_schema;
+	}
+	if (o->native_max_buckets) {
+		c->native_max_buckets = o->native_max_buckets;
+	}
 	if (o->catchup_max_set) {
 		c->catchup_max_bytes = o->catchup_max_bytes;
 	}

@@ -41,7 +41,11 @@ struct cli_options {
 	int64_t backfill_until_ms; /* 0: none */
 	unsigned threads;          /* --threads, 0: one per core */
 	bool enable_lifecycle;
-	bool created_timestamps;     /* --metrics.created-timestamps */
+	bool created_timestamps; /* --metrics.created-timestamps */
+	bool native_histograms;  /* --metrics.native-histograms */
+	int native_schema;       /* from --metrics.native-histogram-bucket-factor */
+	bool has_native_schema;
+	unsigned native_max_buckets; /* --metrics.native-histogram-max-buckets, 0: not given */
 	bool has_hold;               /* --metrics.new-series-hold given */
 	uint64_t new_series_hold_ms; /* its value */
 	bool disable_exporter_metrics;

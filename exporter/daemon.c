@@ -81,6 +81,10 @@ struct metrics_options daemon_metrics_options(const struct config *c)
 	     * scrape to hold for. */
 	    .new_series_hold_ms = c->once || c->backfill ? 0 : c->new_series_hold_ms,
 	    .created_timestamps = c->created_timestamps,
+	    .native_histograms = c->native_histograms,
+	    .native_schema = c->native_schema,
+	    .native_max_buckets = c->native_max_buckets,
+	    .native_zero_threshold = c->native_zero_threshold,
 	};
 }
 
@@ -420,7 +424,11 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 	         o->no_reason_label != n->no_reason_label || o->series_limit != n->series_limit ||
 	         o->no_histograms != n->no_histograms ||
 	         o->new_series_hold_ms != n->new_series_hold_ms ||
-	         o->created_timestamps != n->created_timestamps,
+	         o->created_timestamps != n->created_timestamps ||
+	         o->native_histograms != n->native_histograms ||
+	         o->native_schema != n->native_schema ||
+	         o->native_max_buckets != n->native_max_buckets ||
+	         o->native_zero_threshold != n->native_zero_threshold,
 	     "metrics"},
 	};
 

@@ -89,7 +89,11 @@ void expo_labels_fragment_pb(struct strbuf *b, const struct expo_label *labels, 
 /* Finish a document ("# EOF" for OpenMetrics, nothing for text and protobuf). */
 void expo_end(struct strbuf *b, enum expo_format f);
 
-/* One classic histogram series as the walk hands it to a writer. */
+struct nhist_snapshot;
+
+/* One histogram series as the walk hands it to a writer: the classic
+ * buckets, and the native histogram next to them when the registry keeps
+ * one (only protobuf can carry it; the text formats ignore it). */
 struct expo_histogram {
 	size_t n_bounds;                /* finite bounds; bucket n_bounds is +Inf */
 	const double *bounds;           /* [n_bounds] */
@@ -97,6 +101,7 @@ struct expo_histogram {
 	const size_t *le_len;           /* [n_bounds + 1] */
 	const uint64_t *cumulative;     /* [n_bounds + 1]; the last is the count */
 	double sum;
+	const struct nhist_snapshot *native; /* NULL: none */
 };
 
 struct expo_writer;

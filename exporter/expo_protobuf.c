@@ -9,12 +9,23 @@
  *                 histogram 7
  *   Gauge/Counter: value 1 (double); Counter created_timestamp 3
  *   Histogram:    sample_count 1, sample_sum 2, bucket 3 (Bucket:
- *                 cumulative_count 1, upper_bound 2), created_timestamp 15
+ *                 cumulative_count 1, upper_bound 2), created_timestamp 15,
+ *                 native: schema 5 (sint32), zero_threshold 6, zero_count 7,
+ *                 positive_span 12 (BucketSpan: offset 1 sint32, length 2),
+ *                 positive_delta 13 (sint64, unpacked as client_golang
+ *                 writes it)
  *   google.protobuf.Timestamp: seconds 1, nanos 2
  * Info families are gauges ending in _info (protobuf has no info type), as
  * in the text format.  A histogram's +Inf bucket is left out: it is optional
  * and equal to sample_count, as client_golang writes it.  Families without a
  * series are left out (they carry no sample; Prometheus skips them anyway).
+ * A native histogram shares sample_count and sample_sum with the classic
+ * buckets in the same message, as client_golang writes both: the count is
+ * the native one (zero bucket + buckets), classic cumulative counts are
+ * capped at it (a scrape racing the writer sees a consistent message).
+ * Spans follow client_golang: gaps of one or two empty buckets are
+ * written as zero deltas (cheaper than a new span); a histogram without
+ * buckets gets one empty span so newer servers still see it as native.
  * Label values are raw (no escaping) but always valid UTF-8: invalid bytes
  * become U+FFFD as in the text formats.  Label order is the text order.
  *
@@ -25,6 +36,7 @@
 #include "exporter/expo_protobuf.h"
 
 #include "exporter/expo.h"
+#include "exporter/nhist.h"
 #include "exporter/pbwire.h"
 #include "parsers/utf8.h"
 
@@ -49,6 +61,13 @@ enum {
 	H_CREATED = 15,
 	B_CUMULATIVE = 1,
 	B_UPPER = 2,
+	H_SCHEMA = 5,
+	H_ZERO_THRESHOLD = 6,
+	H_ZERO_COUNT = 7,
+	H_POS_SPAN = 12,
+	H_POS_DELTA = 13,
+	SPAN_OFFSET = 1,
+	SPAN_LENGTH = 2,
 	TS_SECONDS = 1,
 	TS_NANOS = 2,
 };
@@ -281,10 +300,12 @@ static void write_labels(struct strbuf *b, const struct expo_label *labels, size
 }
 
 /* One Metric: its labels, then tail (the value message, tail_len bytes,
- * already encoded).  The common case - room in the buffer, valid UTF-8 -
- * writes the whole message in place with no per-piece checks. */
+ * already encoded) and more (more_len bytes, the value message's end).
+ * The common case - room in the buffer, valid UTF-8 - writes the whole
+ * message in place with no per-piece checks. */
 static void put_metric(struct expo_writer *w, const struct expo_label *labels, size_t n,
-                       const unsigned char *tail, size_t tail_len)
+                       const unsigned char *tail, size_t tail_len, const unsigned char *more,
+                       size_t more_len)
 {
 	struct plain_label pl[MAX_METRIC_LABELS];
 	struct strbuf *b = w->b;
@@ -299,18 +320,24 @@ static void put_metric(struct expo_writer *w, const struct expo_label *labels, s
 			put_label(b, &labels[i]);
 		}
 		(void)strbuf_append(b, tail, tail_len);
+		if (more_len) {
+			(void)strbuf_append(b, more, more_len);
+		}
 		pbwire_end(b, mark);
 		return;
 	}
 	size = measure_labels(labels, n, pl, &valid);
 	h = pbwire_put_varint(head, MF_METRIC << 3 | PBWIRE_LEN);
-	h += pbwire_put_varint(head + h, size + tail_len);
-	total = h + size + tail_len;
+	h += pbwire_put_varint(head + h, size + tail_len + more_len);
+	total = h + size + tail_len + more_len;
 	if (valid && !b->error && total < b->alloc - b->len && total <= b->cap - b->len) {
 		unsigned char *out = (unsigned char *)b->data + b->len;
 		memcpy(out, head, h);
 		out = copy_labels(out + h, labels, n, pl);
 		memcpy(out, tail, tail_len);
+		if (more_len) {
+			memcpy(out + tail_len, more, more_len);
+		}
 		b->len += total;
 		b->data[b->len] = '\0';
 		return;
@@ -318,6 +345,9 @@ static void put_metric(struct expo_writer *w, const struct expo_label *labels, s
 	(void)strbuf_append(b, head, h);
 	write_labels(b, labels, n, pl);
 	(void)strbuf_append(b, tail, tail_len);
+	if (more_len) {
+		(void)strbuf_append(b, more, more_len);
+	}
 }
 
 static void pb_sample(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
@@ -335,7 +365,13 @@ static void pb_sample(struct expo_writer *w, const struct expo_label *labels, si
 	if (created) {
 		n += put_timestamp(tail + n, w, COUNTER_CREATED);
 	}
-	put_metric(w, labels, n_labels, tail, n);
+	put_metric(w, labels, n_labels, tail, n, NULL, 0);
+}
+
+/* Classic cumulative count k, capped at the message's count. */
+static uint64_t cum_at(const struct expo_histogram *h, size_t k, uint64_t count)
+{
+	return h->cumulative[k] < count ? h->cumulative[k] : count;
 }
 
 /* Bytes of one classic bucket (cumulative count, upper bound) as a field. */
@@ -344,19 +380,100 @@ static size_t bucket_len(uint64_t cum)
 	return 2 + 1 + pbwire_varint_len(cum) + 9;
 }
 
+static uint64_t zigzag(int64_t v)
+{
+	return v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1;
+}
+
+/* A BucketSpan field (offset, length) at p; returns the bytes written. */
+static size_t put_span(unsigned char *p, int64_t offset, uint64_t length)
+{
+	size_t body = 2 + pbwire_varint_len(zigzag(offset)) + pbwire_varint_len(length), n = 0;
+
+	p[n++] = H_POS_SPAN << 3 | PBWIRE_LEN;
+	n += pbwire_put_varint(p + n, body);
+	p[n++] = SPAN_OFFSET << 3 | PBWIRE_VARINT;
+	n += pbwire_put_varint(p + n, zigzag(offset));
+	p[n++] = SPAN_LENGTH << 3 | PBWIRE_VARINT;
+	n += pbwire_put_varint(p + n, length);
+	return n;
+}
+
+/* Room for the native fields: per bucket a delta (tag + 10), per span (at
+ * most one per 3 buckets, + 1) 24 bytes, schema, threshold, zero count. */
+#define NATIVE_ROOM (NHIST_MAX_BUCKETS * 11 + (NHIST_MAX_BUCKETS / 3 + 2) * 24 + 48)
+
+/* The native fields of a Histogram at p; returns the bytes written. */
+static size_t put_native(unsigned char *p, const struct nhist_snapshot *nh)
+{
+	size_t n = 0, k = 0, spans = 0;
+	int64_t prev_end = 0; /* index after the last span */
+	uint64_t prev = 0;
+	unsigned char deltas[NHIST_MAX_BUCKETS * 11];
+	size_t nd = 0;
+
+	p[n++] = H_SCHEMA << 3 | PBWIRE_VARINT;
+	n += pbwire_put_varint(p + n, zigzag(nh->schema));
+	n += pbwire_put_double(p + n, H_ZERO_THRESHOLD, nh->zero_threshold);
+	p[n++] = H_ZERO_COUNT << 3 | PBWIRE_VARINT;
+	n += pbwire_put_varint(p + n, nh->zero);
+	while (k < nh->n) {
+		size_t start, end;
+		while (k < nh->n && !nh->counts[k]) {
+			k++;
+		}
+		if (k == nh->n) {
+			break;
+		}
+		start = k;
+		end = k + 1; /* extend over gaps of at most two empty buckets */
+		while (end < nh->n) {
+			size_t next = end;
+			while (next < nh->n && !nh->counts[next] && next - end < 3) {
+				next++;
+			}
+			if (next == nh->n || next - end >= 3) {
+				break;
+			}
+			end = next + 1;
+		}
+		int64_t idx = (int64_t)nh->first + (int64_t)start;
+		n += put_span(p + n, spans ? idx - prev_end : idx, end - start);
+		for (size_t i = start; i < end; i++) {
+			deltas[nd++] = H_POS_DELTA << 3 | PBWIRE_VARINT;
+			nd +=
+			    pbwire_put_varint(deltas + nd, zigzag((int64_t)(nh->counts[i] - prev)));
+			prev = nh->counts[i];
+		}
+		prev_end = (int64_t)nh->first + (int64_t)end;
+		spans++;
+		k = end;
+	}
+	if (!spans) {
+		n += put_span(p + n, 0, 0);
+	}
+	/* Fields in number order (spans 12, then deltas 13), as protobuf
+	 * encoders write them: the tests compare with a re-encoding. */
+	memcpy(p + n, deltas, nd);
+	return n + nd;
+}
+
 static void pb_histogram(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
                          const struct expo_histogram *h, int64_t created_ms)
 {
-	/* Up to 64 buckets of 22 bytes, count, sum, created and the header. */
+	/* Up to 64 buckets of 22 bytes, count, sum, created and the header,
+	 * then the native fields, encoded first (their size is not known). */
 	unsigned char tail[64 * 22 + 96];
-	uint64_t count = h->cumulative[h->n_bounds];
-	size_t body = 1 + pbwire_varint_len(count) + 9, n;
+	unsigned char more[NATIVE_ROOM + 32]; /* native fields (5-13), created (15) */
+	size_t more_len = h->native ? put_native(more, h->native) : 0;
+	uint64_t count = h->native ? h->native->count : h->cumulative[h->n_bounds];
+	size_t body = 1 + pbwire_varint_len(count) + 9 + more_len, n;
 
 	if (h->n_bounds > 64) {
 		return; /* the registry caps buckets at 64 (MAX_BUCKETS) */
 	}
 	for (size_t k = 0; k < h->n_bounds; k++) {
-		body += bucket_len(h->cumulative[k]);
+		body += bucket_len(cum_at(h, k, count));
 	}
 	if (created_ms > 0) {
 		body += 2 + timestamp(w, created_ms);
@@ -368,15 +485,16 @@ static void pb_histogram(struct expo_writer *w, const struct expo_label *labels,
 	n += pbwire_put_double(tail + n, H_SUM, h->sum);
 	for (size_t k = 0; k < h->n_bounds; k++) {
 		n += pbwire_put_varint(tail + n, H_BUCKET << 3 | PBWIRE_LEN);
-		n += pbwire_put_varint(tail + n, bucket_len(h->cumulative[k]) - 2);
+		uint64_t cum = cum_at(h, k, count);
+		n += pbwire_put_varint(tail + n, bucket_len(cum) - 2);
 		n += pbwire_put_varint(tail + n, B_CUMULATIVE << 3 | PBWIRE_VARINT);
-		n += pbwire_put_varint(tail + n, h->cumulative[k]);
+		n += pbwire_put_varint(tail + n, cum);
 		n += pbwire_put_double(tail + n, B_UPPER, h->bounds[k]);
 	}
 	if (created_ms > 0) {
-		n += put_timestamp(tail + n, w, H_CREATED);
+		more_len += put_timestamp(more + more_len, w, H_CREATED);
 	}
-	put_metric(w, labels, n_labels, tail, n);
+	put_metric(w, labels, n_labels, tail, n, more, more_len);
 }
 
 const struct expo_writer_ops expo_protobuf_ops = {

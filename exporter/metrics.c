@@ -167,6 +167,14 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	    (int64_t)(o->new_series_hold_ms > INT32_MAX ? INT32_MAX : o->new_series_hold_ms);
 	m->created = o->created_timestamps;
 	m->clock = o->clock;
+	if (o->native_histograms) {
+		if (nhist_layout_init(&m->native, o->native_schema, o->native_max_buckets,
+		                      o->native_zero_threshold) < 0) {
+			metrics_destroy(m);
+			return NULL;
+		}
+		m->has_native = true;
+	}
 	if (make_slot_fragments(m) < 0 || make_dimension_fragments(m) < 0) {
 		metrics_destroy(m);
 		return NULL;
@@ -176,11 +184,35 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	return m;
 }
 
+/* Free the native histograms of a histogram's flat rows and of its
+ * field-label family fa (NULL: none). */
+static void native_free(struct histogram *h, struct series_family *fa)
+{
+	size_t cnt = fa ? series_family_count(fa) : 0;
+
+	if (!h->native) {
+		return;
+	}
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			nhist_destroy(nh_get(&h->nh[me][c]));
+		}
+	}
+	for (size_t e = 0; e < cnt; e++) {
+		struct series_key key;
+		_Atomic uint64_t *v;
+		series_family_entry(fa, e, &key, &v);
+		nhist_destroy(nh_get(&v[h->n_bounds + 2]));
+	}
+}
+
 static void source_destroy(struct metrics_source *s)
 {
 	if (!s) {
 		return;
 	}
+	native_free(&s->request, s->fam[FAM_REQUEST]);
+	native_free(&s->upstream, s->fam[FAM_UPSTREAM]);
 	for (size_t i = 0; i < s->n_labels; i++) {
 		free(s->labels[i].name);
 		free(s->labels[i].value);
@@ -228,8 +260,10 @@ void metrics_destroy(struct metrics *m)
 	free(m);
 }
 
-static int hist_init(struct histogram *h, const double *bounds, size_t n)
+static int hist_init(struct histogram *h, const double *bounds, size_t n,
+                     const struct nhist_layout *native)
 {
+	h->native = native;
 	h->n_bounds = n;
 	memcpy(h->bounds, bounds, n * sizeof(double));
 	for (size_t k = 0; k <= n; k++) {
@@ -296,7 +330,9 @@ static int source_add_families(struct metrics *m, struct metrics_source *s,
 	    [FAM_REQUEST] = (size_t)N_METHODS * N_CLASSES,
 	    [FAM_UPSTREAM] = (size_t)N_METHODS * N_CLASSES,
 	};
-	size_t width[FAM_COUNT] = {1, 1, m->n_req + 2, m->n_up + 2}; /* buckets, +Inf, sum */
+	/* buckets, +Inf, sum, and the native histogram's pointer */
+	size_t nat = m->has_native ? 1 : 0;
+	size_t width[FAM_COUNT] = {1, 1, m->n_req + 2 + nat, m->n_up + 2 + nat};
 	int r = series_tuples_create(fl, n_fl, m->series_limit, &s->tuples, err, err_size);
 
 	if (r < 0) {
@@ -355,8 +391,9 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 	s->render_lock = &m->lock;
 	s->name = strdup(name);
 	s->labels = calloc(n_labels ? n_labels : 1, sizeof(*s->labels));
-	if (!s->name || !s->labels || hist_init(&s->request, m->bucket_req, m->n_req) < 0 ||
-	    hist_init(&s->upstream, m->bucket_up, m->n_up) < 0) {
+	const struct nhist_layout *nat = m->has_native ? &m->native : NULL;
+	if (!s->name || !s->labels || hist_init(&s->request, m->bucket_req, m->n_req, nat) < 0 ||
+	    hist_init(&s->upstream, m->bucket_up, m->n_up, nat) < 0) {
 		goto fail;
 	}
 	for (size_t i = 0; i < n_labels; i++) {
@@ -456,6 +493,34 @@ static void row_observe(_Atomic uint64_t *row, const double *bounds, size_t n_bo
 	                      memory_order_relaxed);
 }
 
+/* The native histogram of a row, created at its first observation and
+ * published with a release store (NULL: out of memory, not counted). */
+static struct nhist *__attribute__((noinline))
+native_new(_Atomic uint64_t *cell, const struct nhist_layout *l)
+{
+	struct nhist *n = nhist_create(l);
+
+	if (n) {
+		atomic_store_explicit(cell, (uint64_t)(uintptr_t)n, memory_order_release);
+	}
+	return n;
+}
+
+static inline void native_observe(_Atomic uint64_t *cell, const struct nhist_layout *l, double v)
+{
+	/* The writer reads its own store: relaxed is enough. */
+	struct nhist *n =
+	    (struct nhist *)(uintptr_t)atomic_load_explicit(cell, memory_order_relaxed);
+
+	if (__builtin_expect(!n, 0)) {
+		n = native_new(cell, l);
+		if (!n) {
+			return;
+		}
+	}
+	nhist_observe(n, v);
+}
+
 /* A NULL from series_family_get (out of memory) is already counted as dropped there. */
 static void dyn_inc(struct series_family *f, uint32_t t, unsigned me, unsigned k, uint64_t d)
 {
@@ -473,6 +538,9 @@ static void dyn_hist(struct series_family *f, const struct histogram *h, uint32_
 
 	if (v) {
 		row_observe(v, h->bounds, h->n_bounds, value);
+		if (h->native) {
+			native_observe(&v[h->n_bounds + 2], h->native, value);
+		}
 	}
 }
 
@@ -547,6 +615,9 @@ static void hist_observe(struct metrics_source *s, struct histogram *h, uint32_t
 		atomic_store_explicit(&row[i], c + 1, memory_order_relaxed);
 	}
 	atomic_store_explicit(sum, dbits(bitsd(get(sum)) + v), memory_order_relaxed);
+	if (h->native) {
+		native_observe(&h->nh[method][cls], h->native, v);
+	}
 }
 
 void metrics_observe(struct metrics_source *s, const struct log_record *r)
@@ -588,6 +659,26 @@ static void cell_move(struct metrics_source *dst, _Atomic uint64_t *d, struct me
 	}
 }
 
+/* Merge a row's native histogram into dst's and drop it from src (no
+ * render runs on src). */
+static void native_move(_Atomic uint64_t *to, _Atomic uint64_t *from, const struct nhist_layout *l)
+{
+	struct nhist *src = nh_get(from), *dst;
+
+	if (!src || !l) {
+		return;
+	}
+	dst = nh_get(to);
+	if (!dst) {
+		dst = native_new(to, l);
+	}
+	if (dst) {
+		nhist_merge(dst, src);
+	}
+	atomic_store_explicit(from, 0, memory_order_relaxed);
+	nhist_destroy(src);
+}
+
 static void hist_move(struct metrics_source *dst, struct histogram *dh, struct histogram *sh,
                       uint32_t id)
 {
@@ -610,6 +701,7 @@ static void hist_move(struct metrics_source *dst, struct histogram *dh, struct h
 			                      memory_order_relaxed);
 			atomic_store_explicit(&sh->sum_bits[me][c], dbits(0.0),
 			                      memory_order_relaxed);
+			native_move(&dh->nh[me][c], &sh->nh[me][c], dh->native);
 		}
 	}
 }
@@ -622,7 +714,8 @@ void metrics_source_show_syslog(struct metrics_source *s, bool show)
 int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
 {
 	if (dst->tuples || src->tuples || dst->request.n_bounds != src->request.n_bounds ||
-	    dst->upstream.n_bounds != src->upstream.n_bounds || dst->no_hist != src->no_hist) {
+	    dst->upstream.n_bounds != src->upstream.n_bounds || dst->no_hist != src->no_hist ||
+	    !dst->request.native != !src->request.native) {
 		return -ENOTSUP;
 	}
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {

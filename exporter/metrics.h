@@ -69,6 +69,13 @@ struct metrics_options {
 	uint64_t new_series_hold_ms;
 	bool created_timestamps; /* OpenMetrics: a _created sample per counter/histogram */
 	struct clock_wall clock; /* wall clock for creation times (zero: the real one) */
+	/* Native histograms next to the classic ones of the duration families
+	 * (protobuf only; see nhist.h): initial schema, bucket cap, zero
+	 * threshold in seconds.  Checked by nhist_layout_init. */
+	bool native_histograms;
+	int native_schema;
+	unsigned native_max_buckets;
+	double native_zero_threshold;
 };
 
 struct metrics;

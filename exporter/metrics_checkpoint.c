@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "exporter/metrics_impl.h"
 #include "parsers/numparse.h"
@@ -18,16 +19,19 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  *   b <method> <class> <value>          response bytes
  *   h <req|up> <method> <class> <i|inf> <bound-bits-hex> <value>   histogram bucket
  *   s <req|up> <method> <class> <sum-bits-hex>                     histogram sum
+ *   n <req|up> <method> <class> <schema> <index|z> <value>  native histogram bucket
+ *      (z: the zero bucket); schema -4..8, index a signed decimal within
+ *      +-NHIST_MAX_INDEX
  *   l <=name> <field> - -                          field-label schema: no rewrite
  *   l <=name> <field> <=match> <=replacement>... [<=default>]   ordered rules
- *   R, B, H, S: the same for a field-label series, followed by one token per
+ *   R, B, H, S, N: the same for a field-label series, followed by one token per
  *      field label: "=" and the value with bytes outside '!'..'~' and '%'
  *      written as %XX (so "=" alone is the empty value)
  *   d <responses|bytes|req|up> <value>  series dropped by the limit
  *   t <unix-ms>                         when the source was created
  * Doubles travel as their IEEE bits in hex so they round-trip exactly.
  * A series line may carry "@<unix-ms>", the series' creation time, right
- * after its value (r b R B h H) or sum bits (s S), before any "=" token;
+ * after its value (r b R B h H n N) or sum bits (s S), before any "=" token;
  * checkpoints written before creation times existed have none, and their
  * series restore with an unknown creation time (never held at 0, no
  * _created sample).  Restored series are not new: they keep their saved
@@ -50,7 +54,13 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  * (all "__overflow__") stays the overflow set.  A checkpoint without "l"
  * lines (older versions) cannot say which position was which: all its
  * field-label series get empty values (totals kept) rather than risk
- * putting counts under the wrong label.  Rejected: a hash of the schema
+ * putting counts under the wrong label.
+ *
+ * Native histogram buckets are saved with the schema they had, so a
+ * restart with the same settings restores them exactly (schema, every
+ * bucket, the zero bucket); a lower configured schema or bucket cap
+ * merges them the way ingestion would, and a registry without native
+ * histograms checks the lines and skips them.  Rejected: a hash of the schema
  * (could only say "changed", not map by name; the full text is small and
  * bounded by the config caps); re-running the new rewrite on saved values
  * (they are already rewritten and capped, the raw value is gone).
@@ -163,6 +173,42 @@ static void save_bucket(struct strbuf *out, char tag, const char *hname, unsigne
 	    (unsigned long long)(k < h->n_bounds ? dbits(h->bounds[k]) : 0), (unsigned long long)v);
 }
 
+/* The "n"/"N" lines of a native histogram (NULL: none yet); values
+ * (tuple) only for "N".  Skipped when a re-layout could not be read around. */
+static void save_native(const struct metrics_source *s, char tag, const char *hname, unsigned me,
+                        unsigned c, const _Atomic uint64_t *cell, int64_t born, uint32_t tuple,
+                        struct strbuf *out)
+{
+	struct nhist *n = nh_get(cell);
+	struct nhist_snapshot *snap = n ? malloc(sizeof(*snap)) : NULL;
+
+	if (!snap || nhist_read(n, snap) < 0) {
+		free(snap);
+		return;
+	}
+	for (size_t k = 0; k <= snap->n; k++) {
+		uint64_t v = k < snap->n ? snap->counts[k] : snap->zero;
+		if (!v) {
+			continue;
+		}
+		(void)strbuf_printf(out, "%c %s %s %s %d ", tag, hname, metrics_method_names[me],
+		                    metrics_class_names[c], snap->schema);
+		if (k < snap->n) {
+			(void)strbuf_printf(out, "%ld", (long)snap->first + (long)k);
+		} else {
+			(void)strbuf_putc(out, 'z');
+		}
+		(void)strbuf_printf(out, " %llu", (unsigned long long)v);
+		put_created(out, born);
+		if (tag == 'N') {
+			save_values(s, tuple, out);
+		} else {
+			(void)strbuf_putc(out, '\n');
+		}
+	}
+	free(snap);
+}
+
 static void save_hist(const struct metrics_source *s, const struct histogram *h, const char *tag,
                       uint32_t id0, struct strbuf *out)
 {
@@ -188,6 +234,9 @@ static void save_hist(const struct metrics_source *s, const struct histogram *h,
 				                    metrics_class_names[c], (unsigned long long)sb);
 				put_created(out, born);
 				(void)strbuf_putc(out, '\n');
+			}
+			if (h->native) {
+				save_native(s, 'n', tag, me, c, &h->nh[me][c], born, 0, out);
 			}
 		}
 	}
@@ -219,6 +268,10 @@ static void save_dyn_hist(const struct metrics_source *s, bool up, struct strbuf
 			                    metrics_class_names[key.slot], (unsigned long long)sb);
 			put_created(out, key.created_ms);
 			save_values(s, key.tuple, out);
+		}
+		if (h->native) {
+			save_native(s, 'N', tag, key.method, key.slot, &row[h->n_bounds + 2],
+			            key.created_ms, key.tuple, out);
 		}
 	}
 }
@@ -724,6 +777,72 @@ static int restore_hist(struct metrics_source *s, struct restore_schema *sc, con
 	return 0;
 }
 
+/* A signed decimal int32 (the native bucket index). */
+static int parse_i32(const char *p, size_t len, int32_t *ret)
+{
+	bool neg = len > 1 && p[0] == '-';
+	uint64_t v;
+
+	if (numparse_u64(p + neg, len - neg, &v) < 0 || v > (neg ? 2147483648u : 2147483647u)) {
+		return -EINVAL;
+	}
+	*ret = neg ? (int32_t)(-(int64_t)v) : (int32_t)v;
+	return 0;
+}
+
+/* "n"/"N": one native bucket.  A registry without native histograms checks
+ * and skips it. */
+static int restore_native(struct metrics_source *s, struct restore_schema *sc,
+                          const struct fields *f, bool dry)
+{
+	bool up = field_is(f, 1, "up");
+	struct histogram *h = field_is(f, 1, "req") ? &s->request : up ? &s->upstream : NULL;
+	int me = lookup_name(f, 2, metrics_method_names, N_METHODS);
+	int c = lookup_name(f, 3, metrics_class_names, N_CLASSES);
+	bool dyn = f->p[0][0] == 'N', zero = field_is(f, 5, "z");
+	struct line_values lv;
+	int32_t schema, index = 0;
+	uint64_t v;
+
+	if (!h || me < 0 || c < 0 || f->n < 7 || (!dyn && f->n != 7) ||
+	    decode_values(f, 7, &lv) < 0 || parse_i32(f->p[4], f->len[4], &schema) < 0 ||
+	    schema < NHIST_MIN_SCHEMA || schema > NHIST_MAX_SCHEMA ||
+	    (!zero && (parse_i32(f->p[5], f->len[5], &index) < 0 || index > NHIST_MAX_INDEX ||
+	               index < -NHIST_MAX_INDEX)) ||
+	    parse_u64(f->p[6], f->len[6], 10, &v) < 0) {
+		return -EINVAL;
+	}
+	if (dry) {
+		sc->widths |= dyn ? 1u << lv.n : 0;
+		return 0;
+	}
+	if (!h->native) {
+		return 0;
+	}
+	_Atomic uint64_t *row = restore_target(
+	    s, sc, up ? FAM_UPSTREAM : FAM_REQUEST, &lv, (unsigned)me, (unsigned)c,
+	    hist_row(h, (unsigned)me, (unsigned)c),
+	    (up ? ID_UPSTREAM : ID_REQUEST) + (unsigned)me * N_CLASSES + (unsigned)c, f->created);
+	if (!row) {
+		return 0; /* out of memory in the series table: dropped */
+	}
+	_Atomic uint64_t *cell = s->tuples ? &row[h->n_bounds + 2] : &h->nh[me][c];
+	struct nhist *n = nh_get(cell);
+	if (!n) {
+		n = nhist_create(h->native);
+		if (!n) {
+			return 0;
+		}
+		atomic_store_explicit(cell, (uint64_t)(uintptr_t)n, memory_order_release);
+	}
+	/* A zero-bucket line still says the schema (lowers it when lower). */
+	(void)nhist_add(n, schema, index, zero ? 0 : v);
+	if (zero) {
+		nhist_add_zero(n, v);
+	}
+	return 0;
+}
+
 static int restore_counter(struct metrics_source *s, struct restore_schema *sc,
                            const struct fields *f, bool dry)
 {
@@ -763,7 +882,7 @@ static int restore_line(struct metrics_source *s, struct restore_schema *sc, con
 	int a;
 
 	if (split_fields(line, len, &f) < 0 || f.len[0] != 1 ||
-	    (f.created && !strchr("rbhsRBHS", f.p[0][0]))) {
+	    (f.created && !strchr("rbhsnRBHSN", f.p[0][0]))) {
 		return -EINVAL;
 	}
 	switch (f.p[0][0]) {
@@ -786,6 +905,9 @@ static int restore_line(struct metrics_source *s, struct restore_schema *sc, con
 	case 'b':
 	case 'B':
 		return restore_counter(s, sc, &f, dry);
+	case 'n':
+	case 'N':
+		return restore_native(s, sc, &f, dry);
 	case 'l':
 		return restore_schema_line(sc, &f, dry);
 	case 'c':

@@ -15,6 +15,7 @@
 
 #include "exporter/birthmap.h"
 #include "exporter/metrics.h"
+#include "exporter/nhist.h"
 #include "exporter/series.h"
 #include "parsers/status.h"
 
@@ -44,7 +45,19 @@ struct histogram {
 	_Atomic uint64_t sum_bits[N_METHODS][N_CLASSES]; /* double stored as bits */
 	char le[MAX_BUCKETS + 1][32];                    /* le label values, "+Inf" last */
 	size_t le_len[MAX_BUCKETS + 1];
+	/* Native histograms: the registry's layout (NULL: off), and per row a
+	 * struct nhist * as bits (0 until the row's first observation).  A
+	 * field-label series keeps its pointer in the value after the sum. */
+	const struct nhist_layout *native;
+	_Atomic uint64_t nh[N_METHODS][N_CLASSES];
 };
+
+/* The struct nhist * stored in a value cell (writer publishes with release). */
+_Static_assert(sizeof(uintptr_t) <= sizeof(uint64_t), "a pointer fits a value cell");
+static inline struct nhist *nh_get(const _Atomic uint64_t *cell)
+{
+	return (struct nhist *)(uintptr_t)atomic_load_explicit(cell, memory_order_acquire);
+}
 
 /* Series-table families of a source with field labels. */
 enum family {
@@ -115,6 +128,8 @@ struct metrics {
 	int64_t hold_ms; /* new-series hold, 0: off */
 	bool created;    /* OpenMetrics _created samples */
 	struct clock_wall clock;
+	struct nhist_layout native; /* native histograms, when has_native */
+	bool has_native;
 	char *slot_frag[STATUS_SLOTS]; /* 'code="404",class="4xx",reason="Not Found"' */
 	size_t slot_frag_len[STATUS_SLOTS];
 	char *slot_pb[STATUS_SLOTS]; /* the same as protobuf LabelPairs */

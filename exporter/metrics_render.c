@@ -22,7 +22,9 @@
  * the registry lock for its walk over the sources and reads every value
  * with relaxed loads: ingestion never waits for it.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "build_config.h"
 #include "exporter/metrics_impl.h"
@@ -127,9 +129,10 @@ static size_t method_class_labels(const struct metrics *m, unsigned me, unsigned
 /* One render: where it goes, and what "now" is for the new-series hold. */
 struct render {
 	struct metrics *m;
-	struct expo_writer *w; /* the format */
-	int64_t now;           /* Unix ms, read once per render */
-	bool created;          /* the writer uses creation times */
+	struct expo_writer *w;       /* the format */
+	int64_t now;                 /* Unix ms, read once per render */
+	bool created;                /* the writer uses creation times */
+	struct nhist_snapshot *snap; /* scratch for native histograms (NULL: none kept) */
 };
 
 /* Whether a series created at created_ms is still held at 0 (0: unknown,
@@ -320,21 +323,40 @@ static void render_bytes(const struct render *r)
 	}
 }
 
+/* The native histogram of a series for the writer: its snapshot, empty
+ * while held or when a racing re-layout could not be read around. */
+static const struct nhist_snapshot *native_of(const struct render *r, const struct histogram *h,
+                                              const _Atomic uint64_t *cell, bool held)
+{
+	struct nhist *n = r->snap ? nh_get(cell) : NULL;
+
+	if (!r->snap) {
+		return NULL;
+	}
+	if (held || !n || nhist_read(n, r->snap) < 0) {
+		nhist_snapshot_empty(h->native, r->snap);
+	}
+	return r->snap;
+}
+
 /* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum
- * given.  A held series shows every bucket, _sum and _count at 0. */
+ * given; ncell: the native histogram's cell.  A held series shows every
+ * bucket, _sum and _count at 0. */
 static void render_hist_row(const struct render *r, const struct histogram *h,
                             const _Atomic uint64_t *row, uint64_t sum_bits,
-                            const struct expo_label *l, size_t n, bool held, int64_t created_ms)
+                            const _Atomic uint64_t *ncell, const struct expo_label *l, size_t n,
+                            bool held, int64_t created_ms)
 {
 	uint64_t cum[MAX_BUCKETS + 1];
 	uint64_t acc = 0;
-	struct expo_histogram eh = {h->n_bounds, h->bounds, h->le, h->le_len, cum, 0.0};
+	struct expo_histogram eh = {h->n_bounds, h->bounds, h->le, h->le_len, cum, 0.0, NULL};
 
 	for (size_t k = 0; k <= h->n_bounds; k++) {
 		acc += held ? 0 : get(&row[k]);
 		cum[k] = acc;
 	}
 	eh.sum = held ? 0.0 : bitsd(sum_bits);
+	eh.native = native_of(r, h, ncell, held);
 	expo_writer_histogram(r->w, l, n, &eh, created_ms);
 }
 
@@ -365,8 +387,8 @@ static void render_histogram(const struct render *r, bool up)
 				uint32_t id = id0 + me * N_CLASSES + c;
 				if (row_any(row, h->n_bounds + 1)) {
 					size_t k = method_class_labels(r->m, me, c, l, n);
-					render_hist_row(r, h, row, get(&h->sum_bits[me][c]), l, k,
-					                flat_held(r, s, id),
+					render_hist_row(r, h, row, get(&h->sum_bits[me][c]),
+					                &h->nh[me][c], l, k, flat_held(r, s, id),
 					                flat_created(r, s, id));
 				}
 			}
@@ -383,8 +405,9 @@ static void render_histogram(const struct render *r, bool up)
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = method_class_labels(r->m, key.method, key.slot, l, k);
-				render_hist_row(r, h, v, get(&v[h->n_bounds + 1]), l, k,
-				                young(r, key.created_ms), key.created_ms);
+				render_hist_row(r, h, v, get(&v[h->n_bounds + 1]),
+				                &v[h->n_bounds + 2], l, k, young(r, key.created_ms),
+				                key.created_ms);
 			}
 		}
 	}
@@ -519,9 +542,17 @@ static void render_info(struct expo_writer *w)
 int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 {
 	struct expo_writer w;
-	struct render r = {m, &w, clock_wall_ms(&m->clock), false};
+	struct render r = {m, &w, clock_wall_ms(&m->clock), false, NULL};
 
 	expo_writer_init(&w, f, out, m->created);
+	/* Only protobuf carries native histograms: the text formats skip the reads. */
+	if (m->has_native && f == EXPO_PROTOBUF) {
+		r.snap = malloc(sizeof(*r.snap));
+		if (!r.snap) {
+			out->error = -ENOMEM;
+			return -ENOMEM;
+		}
+	}
 	r.created = expo_writer_wants_created(&w);
 	pthread_mutex_lock(&m->lock);
 	render_responses(&r);
@@ -535,5 +566,6 @@ int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 	pthread_mutex_unlock(&m->lock);
 	render_info(&w);
 	expo_writer_finish(&w);
+	free(r.snap);
 	return out->error;
 }

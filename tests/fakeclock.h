@@ -36,4 +36,25 @@ static inline struct metrics *fake_registry(struct fake_clock *c, uint64_t hold_
 	return m;
 }
 
+/* The same with native histograms (schema 3, at most 16 buckets). */
+static inline struct metrics *fake_registry_native(struct fake_clock *c, uint64_t hold_ms,
+                                                   bool created)
+{
+	static const double buckets[] = {0.1, 1};
+	struct metrics_options o = {.request_buckets = buckets,
+	                            .n_request_buckets = 2,
+	                            .upstream_buckets = buckets,
+	                            .n_upstream_buckets = 2,
+	                            .new_series_hold_ms = hold_ms,
+	                            .created_timestamps = created,
+	                            .clock = {fake_now, c},
+	                            .native_histograms = true,
+	                            .native_schema = 3,
+	                            .native_max_buckets = 16,
+	                            .native_zero_threshold = 1e-9};
+	struct metrics *m = metrics_create(&o);
+	assert_non_null(m);
+	return m;
+}
+
 #endif

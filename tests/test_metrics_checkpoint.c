@@ -2,7 +2,9 @@
  * test_metrics_checkpoint.c - creation times through a checkpoint: saved
  * with every series and the source, restored as they were (so a restored
  * series is not new), and absent in older checkpoints (unknown: never
- * held, no _created).
+ * held, no _created); native histograms kept exactly (schema, buckets,
+ * zero bucket), their lines checked strictly and skipped by a registry
+ * without them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -197,13 +199,115 @@ static void t_malformed_created(void **state)
 	metrics_destroy(m);
 }
 
+/* Request times over a wide range (the 16-bucket cap lowers the schema) and zeros. */
+static void observe_times(struct metrics_source *s, const char *vhost, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct log_record r;
+		memset(&r, 0, sizeof(r));
+		r.method = (struct str_view){"GET", 3};
+		r.status_slot = status_slot_from_code(200);
+		r.request_time = i % 10 ? 0.001 * (double)(i * 37 % 5000) : 0.0;
+		r.has_request_time = true;
+		r.upstream_time = 0.002 * (double)(i % 50);
+		r.has_upstream_time = true;
+		if (vhost) {
+			r.vhost = (struct str_view){vhost, strlen(vhost)};
+		}
+		metrics_observe(s, &r);
+	}
+}
+
+static void native_round_trip(bool field_labels)
+{
+	struct fake_clock c = {T0};
+	struct metrics *m = fake_registry_native(&c, 0, false),
+	               *m2 = fake_registry_native(&c, 0, false);
+	struct metrics *plain = fake_registry(&c, 0, false);
+	struct metrics_source *s, *s2, *s3;
+	const struct config_field_label *fl = field_labels ? vhost_label : NULL;
+	struct strbuf a, b;
+
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, fl, field_labels, &s, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m2, "web", NULL, 0, fl, field_labels, &s2, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(plain, "web", NULL, 0, fl, field_labels, &s3, NULL, 0),
+	                 0);
+	observe_times(s, field_labels ? "a" : NULL, 500);
+	char *saved = save(s);
+	assert_non_null(strstr(saved, field_labels ? "\nN req GET 2xx " : "\nn req GET 2xx "));
+	assert_non_null(strstr(saved, " z 50")); /* the zero durations */
+	assert_int_equal(metrics_source_restore(s2, saved, strlen(saved)), 0);
+	char *again = save(s2);
+	assert_string_equal(again, saved);
+	/* The protobuf scrapes (classic and native) are the same bytes. */
+	strbuf_init(&a, 1 << 24);
+	strbuf_init(&b, 1 << 24);
+	assert_int_equal(metrics_render(m, EXPO_PROTOBUF, &a), 0);
+	assert_int_equal(metrics_render(m2, EXPO_PROTOBUF, &b), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	strbuf_finish(&a);
+	strbuf_finish(&b);
+	/* Without native histograms the lines are skipped, the rest restored. */
+	assert_int_equal(metrics_source_restore(s3, saved, strlen(saved)), 0);
+	char *flat = save(s3);
+	assert_null(strstr(flat, "n req"));
+	assert_null(strstr(flat, "N req"));
+	assert_non_null(strstr(flat, field_labels ? "\nS req GET 2xx " : "\ns req GET 2xx "));
+	free(flat);
+	free(again);
+	free(saved);
+	metrics_destroy(m);
+	metrics_destroy(m2);
+	metrics_destroy(plain);
+}
+
+static void t_native_round_trip(void **state)
+{
+	(void)state;
+	native_round_trip(false);
+	native_round_trip(true);
+}
+
+static void t_native_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "n req GET 2xx 9 0 1\n",        "n req GET 2xx -5 0 1\n",
+	    "n req GET 2xx 3 x 1\n",        "n req GET 2xx 3 1048577 1\n",
+	    "n req GET 2xx 3 -1048577 1\n", "n req GET 2xx 3 2147483648 1\n",
+	    "n req GET 2xx 3 z\n",          "n foo GET 2xx 3 1 1\n",
+	    "n req GET 2xx 3 1 1 =a\n",     "n req GET 2xx 3 1 -1\n",
+	    "n req GET 9xx 3 1 1\n",        "n req GET 2xx 3 - 1\n",
+	    "n req GET 2xx +3 1 1\n",       "N req GET 2xx 3 1 1 a\n",
+	};
+	struct fake_clock c = {T0};
+	struct metrics *m = fake_registry_native(&c, 0, false);
+	struct metrics_source *s;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (metrics_source_restore(s, bad[i], strlen(bad[i])) == 0) {
+			fail_msg("accepted: %s", bad[i]);
+		}
+	}
+	static const char good[] = "h req GET 2xx inf 0000000000000000 5 @1764756000000\n"
+	                           "n req GET 2xx 3 -8 2\nn req GET 2xx 0 z 3 @1764756000000\n";
+	assert_int_equal(metrics_source_restore(s, good, strlen(good)), 0);
+	char *saved = save(s);
+	/* the schema-0 zero line lowered the histogram: bucket -8 at 3 is -1 at 0 */
+	assert_non_null(strstr(saved, "n req GET 2xx 0 -1 2 @1764756000000\n"));
+	assert_non_null(strstr(saved, "n req GET 2xx 0 z 3 @1764756000000\n"));
+	free(saved);
+	metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_round_trip_flat),
-	    cmocka_unit_test(t_round_trip_field_labels),
-	    cmocka_unit_test(t_older_checkpoint),
-	    cmocka_unit_test(t_malformed_created),
+	    cmocka_unit_test(t_round_trip_flat),   cmocka_unit_test(t_round_trip_field_labels),
+	    cmocka_unit_test(t_older_checkpoint),  cmocka_unit_test(t_malformed_created),
+	    cmocka_unit_test(t_native_round_trip), cmocka_unit_test(t_native_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,12 @@ static struct metrics *registry(void)
 	                            .n_request_buckets = 3,
 	                            .upstream_buckets = buckets,
 	                            .n_upstream_buckets = 3,
-	                            .series_limit = 50};
+	                            .series_limit = 50,
+	                            /* native lines restore too: a small cap reduces */
+	                            .native_histograms = true,
+	                            .native_schema = 3,
+	                            .native_max_buckets = 16,
+	                            .native_zero_threshold = 1e-9};
 	return metrics_create(&o);
 }
 

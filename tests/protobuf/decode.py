@@ -6,7 +6,9 @@ encoder.  Prints JSON: a list of families
   {"name", "help", "type", "metrics": [{"labels": {...}, one of
    "counter": {"value", "created"}, "gauge": value,
    "histogram": {"count", "sum", "buckets": [[upper_bound, cumulative]],
-                 "created"}}]}
+                 "created", "native": {"schema", "zero_threshold",
+                 "zero_count", "spans", "deltas", "buckets": {index: count}}
+                 (native only when the histogram has one)}}]}
 where created is Unix seconds as a float (or null).  Fails (exit 1) on a
 malformed stream, on unknown fields, or when a message does not re-encode
 to exactly the bytes read (non-minimal varints, fields out of order).
@@ -68,6 +70,28 @@ def ts(msg, field):
     return t.seconds + t.nanos / 1e9
 
 
+def native(h):
+    """A native histogram's fields, and its buckets as {index: count}
+    (spans and deltas resolved)."""
+    buckets, idx, count, k = {}, 0, 0, 0
+    spans = [[sp.offset, sp.length] for sp in h.positive_span]
+    for i, (off, length) in enumerate(spans):
+        idx = off if i == 0 else idx + off
+        for _ in range(length):
+            count += h.positive_delta[k]
+            k += 1
+            if count < 0:
+                raise ValueError("negative native bucket count")
+            if count:
+                buckets[idx] = count
+            idx += 1
+    if k != len(h.positive_delta) or h.negative_span or h.negative_delta:
+        raise ValueError("native spans and deltas disagree")
+    return {"schema": h.schema, "zero_threshold": h.zero_threshold,
+            "zero_count": h.zero_count, "spans": spans,
+            "deltas": list(h.positive_delta), "buckets": buckets}
+
+
 def metric_dict(pb, fam, m):
     d = {"labels": {lp.name: lp.value for lp in m.label}}
     if len(d["labels"]) != len(m.label):
@@ -81,6 +105,8 @@ def metric_dict(pb, fam, m):
         d["histogram"] = {"count": h.sample_count, "sum": h.sample_sum,
                           "buckets": [[b.upper_bound, b.cumulative_count] for b in h.bucket],
                           "created": ts(h, "created_timestamp")}
+        if h.HasField("schema") or h.HasField("zero_threshold"):
+            d["histogram"]["native"] = native(h)
     want = {pb.COUNTER: "counter", pb.GAUGE: "gauge", pb.HISTOGRAM: "histogram"}[fam.type]
     if [k for k in ("counter", "gauge", "histogram") if k in d] != [want]:
         raise ValueError("%s: metric of the wrong kind for %s" % (fam.name, want))
