@@ -54,11 +54,14 @@ static double now(void)
 
 static unsigned long long arg_u(const char *s)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*end) {
-		fprintf(stderr, "not a number: %s\n", s);
-		exit(2);
+	unsigned long long v = 0;
+
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > (~0ull - 9) / 10) {
+			fprintf(stderr, "not a number: %s\n", s);
+			exit(2);
+		}
+		v = v * 10 + (unsigned long long)(*p - '0');
 	}
 	return v;
 }

@@ -325,25 +325,38 @@ static void sleep_ms(long ms)
 }
 
 /* The idle wait of the ingest loop: until a watched log directory changes
- * (inotify, see fileset.c) or ms pass.  After a wake-up a short pause
- * gathers a burst of writes into one poll.  Polling stays the correctness
- * path; this only lowers the latency from 100 ms to about 10. */
+ * (inotify, see fileset.c), standard input or a syslog socket has data, or
+ * ms pass.  After a wake-up by files only, a short pause gathers a burst of
+ * writes into one poll; a pipe or a socket is read at once (a writer
+ * blocks on a full pipe, a socket drops datagrams once its queue is full).
+ * Polling stays the correctness path; this only lowers the latency from
+ * 100 ms to about 10. */
 static void idle_wait(const struct pipeline *p, long ms)
 {
 	struct pollfd fds[CONFIG_MAX_SOURCES];
+	bool gathers[CONFIG_MAX_SOURCES];
 	nfds_t n = 0;
 
 	for (size_t i = 0; i < p->n_sources && n < CONFIG_MAX_SOURCES; i++) {
 		int fd = source_wait_fd(p->sources[i]);
 		if (fd >= 0) {
+			gathers[n] = source_wait_gathers(p->sources[i]);
 			fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
 		}
 	}
 	if (n == 0) {
 		sleep_ms(ms);
-	} else if (poll(fds, n, (int)ms) > 0) {
-		sleep_ms(WAKE_BATCH_MS);
+		return;
 	}
+	if (poll(fds, n, (int)ms) <= 0) {
+		return;
+	}
+	for (nfds_t i = 0; i < n; i++) {
+		if (fds[i].revents && !gathers[i]) {
+			return;
+		}
+	}
+	sleep_ms(WAKE_BATCH_MS);
 }
 
 /* ---- configuration reload --------------------------------------------------

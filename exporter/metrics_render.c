@@ -55,7 +55,7 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
                                  "Syslog messages whose tag is not the source's syslog_tag."},
     [METRICS_SYSLOG_DROPPED] = {"accesslog_syslog_messages_dropped_total",
                                 "Syslog datagrams the kernel dropped because the receive queue "
-                                "was full (SO_RXQ_OVFL)."},
+                                "was full (the kernel's count for the socket)."},
     [METRICS_SYSLOG_CONNECTIONS] = {"accesslog_syslog_connections_total",
                                     "TCP syslog connections accepted."},
     [METRICS_SYSLOG_CONN_REFUSED] = {"accesslog_syslog_connections_refused_total",

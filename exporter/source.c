@@ -551,6 +551,11 @@ int source_wait_fd(const struct source *s)
 	return input_wait_fd(s->in);
 }
 
+bool source_wait_gathers(const struct source *s)
+{
+	return input_wait_gathers(s->in);
+}
+
 const char *source_name(const struct source *s)
 {
 	return s->name;

@@ -118,8 +118,11 @@ void source_attach_debug(struct source *s, struct parsefail_board *board);
  * has no request time (the duration histograms would stay empty). */
 void source_log_summary(const struct source *s);
 
-/* fileset_wait_fd of the source's files (-1: none). */
+/* input_wait_fd of the source's inputs (-1: none). */
 int source_wait_fd(const struct source *s);
+
+/* input_wait_gathers: whether a wake-up may wait a little for more. */
+bool source_wait_gathers(const struct source *s);
 
 /* Append the source and its files to a landing-page snapshot (see
  * snapshot.h): name, format, lines, parse errors, last line, and per file

@@ -323,6 +323,11 @@ int input_wait_fd(const struct input *in)
 	return in->n_listeners ? syslogin_wait_fd(in->listeners[0]) : -1;
 }
 
+bool input_wait_gathers(const struct input *in)
+{
+	return !in->in && in->n_listeners == 0;
+}
+
 bool input_has_syslog(const struct input *in)
 {
 	return in->n_listeners > 0;

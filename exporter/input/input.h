@@ -37,7 +37,7 @@ enum input_counter {
 	INPUT_SYSLOG_MESSAGES,     /* syslog messages received (valid or not) */
 	INPUT_SYSLOG_INVALID,      /* malformed: no <PRI>, bad header, broken TCP framing */
 	INPUT_SYSLOG_FILTERED,     /* valid, but another tag than the source's syslog_tag */
-	INPUT_SYSLOG_DROPPED,      /* lost in the kernel: receive queue full (SO_RXQ_OVFL) */
+	INPUT_SYSLOG_DROPPED,      /* lost in the kernel: receive queue full (sk_drops) */
 	INPUT_SYSLOG_CONNECTIONS,  /* TCP connections accepted */
 	INPUT_SYSLOG_CONN_REFUSED, /* TCP connections closed at once: over the cap */
 	INPUT_COUNTER_COUNT,
@@ -107,6 +107,12 @@ void input_snapshot(const struct input *in, uint64_t now_ms, double now_unix,
  * new (files' inotify, standard input, sockets); -1 when there is none.
  * A hint for the idle wait: input_poll is what reads. */
 int input_wait_fd(const struct input *in);
+
+/* Whether a wake-up of input_wait_fd may be followed by a short pause to
+ * gather more (files only: writers are not slowed by it); false with
+ * standard input (its writer blocks on a full pipe) or a listener (a full
+ * socket queue drops datagrams). */
+bool input_wait_gathers(const struct input *in);
 
 /* Whether some input receives syslog (its counters mean something). */
 bool input_has_syslog(const struct input *in);

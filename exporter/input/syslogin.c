@@ -4,10 +4,12 @@
  * Datagrams (UDP, unixgram): recvmmsg fills SYSLOGIN_BATCH fixed buffers
  * per system call, non-blocking, until the queue is empty or the poll's
  * budget is spent; each buffer is one message.  A datagram longer than its
- * buffer arrives with MSG_TRUNC and is an over-long line.  SO_RXQ_OVFL
- * makes the kernel attach its running count of datagrams dropped on this
- * socket (receive queue full) to each datagram: the difference to the last
- * one seen is counted as dropped.  The receive buffer asked for is
+ * buffer arrives with MSG_TRUNC and is an over-long line.  Drops: the
+ * kernel counts datagrams it dropped on this socket (receive queue full,
+ * sk_drops); SO_RXQ_OVFL attaches that count to each datagram received,
+ * and SO_MEMINFO reads it at the end of every poll (so drops after the
+ * last datagram of a burst are counted too, without waiting for the next
+ * one); the growth since the last value seen is counted.  The receive buffer asked for is
  * SYSLOGIN_RCVBUF; the kernel caps it at net.core.rmem_max (the effective
  * size is logged at start-up, since it decides how long a burst may be).
  *
@@ -32,6 +34,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,15 +373,38 @@ void syslogin_destroy(struct syslogin *sl)
 
 /* ---- datagrams ------------------------------------------------------------- */
 
+/* The kernel's drop count of the socket is v now: count its growth.  A
+ * value older than one seen (a datagram queued before the last SO_MEMINFO)
+ * is not growth. */
+static void drops_at(struct syslogin *sl, struct tally *t, uint32_t v)
+{
+	uint32_t d = v - sl->drops_seen;
+
+	if (d != 0 && d < (1u << 31)) {
+		t->n[INPUT_SYSLOG_DROPPED] += d;
+		sl->drops_seen = v;
+	}
+}
+
 static void note_drops(struct syslogin *sl, struct tally *t, struct msghdr *mh)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
 			uint32_t v;
 			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			t->n[INPUT_SYSLOG_DROPPED] += (uint32_t)(v - sl->drops_seen);
-			sl->drops_seen = v;
+			drops_at(sl, t, v);
 		}
+	}
+}
+
+static void read_drops(struct syslogin *sl, struct tally *t)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(sl->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+		drops_at(sl, t, mem[SK_MEMINFO_DROPS]);
 	}
 }
 
@@ -420,6 +446,7 @@ static int64_t poll_datagrams(struct syslogin *sl, struct tally *t)
 			break;
 		}
 	}
+	read_drops(sl, t);
 	return (int64_t)t->bytes;
 }
 

@@ -6,7 +6,7 @@
  * Counted, never logged one by one: every message received, invalid ones
  * (no <PRI>, a broken header, a broken TCP octet count: that connection is
  * closed), messages of another tag when a tag filter is set, and what the
- * kernel dropped because the receive queue was full (SO_RXQ_OVFL, UDP).
+ * kernel dropped because the receive queue was full (SO_RXQ_OVFL and SO_MEMINFO, UDP).
  * A message over the line cap is an over-long line (TAIL_EV_TOO_LONG).
  *
  * Memory is fixed when the listener is created and when a connection is
