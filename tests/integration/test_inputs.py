@@ -18,6 +18,7 @@
 All sockets on 127.0.0.1 or in a temp dir; every wait is bounded."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -203,6 +204,41 @@ def test_invalid_oversized_and_tags():
             assert e.stop() == 0, e.log()
     finally:
         shutil.rmtree(cfg_dir)
+
+
+def test_reload_keeps_listening():
+    """A reload that changes a source with a UDP listener (a new label) binds the
+    address while the old source still holds it (SO_REUSEPORT), then drops
+    the old one: datagrams after the reload are counted by the new source."""
+    udp = free_port(socket.SOCK_DGRAM)
+    tmp = tempfile.mkdtemp()
+    try:
+        cfg = os.path.join(tmp, "c.yml")
+        def write(env):
+            with open(cfg + ".tmp", "w") as f:
+                f.write("sources:\n  - name: web\n    format: combined\n"
+                        "    listen: [udp://127.0.0.1:%d]\n    labels: {env: %s}\n" % (udp, env))
+            os.rename(cfg + ".tmp", cfg)
+        write("a")
+        e = Exporter(["--config.file", cfg])
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        msg = ("<190>Dec  3 10:00:00 host nginx: " + LINE % 200).encode()
+        try:
+            for _ in range(3):
+                u.sendto(msg, ("127.0.0.1", udp))
+            e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env="a") == 3)
+            write("b")
+            e.proc.send_signal(signal.SIGHUP)
+            e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env="b") == 0 and
+                       value(s, "accesslog_log_lines_total", env="a") == 0 and
+                       value(s, "accesslog_config_last_reload_successful") == 1)
+            for _ in range(4):
+                u.sendto(msg, ("127.0.0.1", udp))
+            e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env="b") == 4)
+        finally:
+            assert e.stop() == 0, e.log()
+    finally:
+        shutil.rmtree(tmp)
 
 
 def test_tcp_connection_cap():
