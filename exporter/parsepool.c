@@ -61,6 +61,7 @@ struct batch {
 struct worker {
 	struct parsepool *pool;
 	struct log_parser *parser;
+	struct logtime_cache tc;
 	pthread_t thread;
 	bool started;
 };
@@ -76,6 +77,7 @@ struct parsepool {
 	struct worker *workers;
 	size_t n_workers;
 	struct log_parser *own; /* the pushing thread's parser */
+	struct logtime_cache own_tc;
 	parsepool_deliver_fn *deliver_fn;
 	parsepool_event_fn *event_fn;
 	void *userdata;
@@ -93,13 +95,15 @@ unsigned parsepool_default_threads(void)
 	return n < 1 ? 1u : n > (long)MAX_THREADS ? MAX_THREADS : (unsigned)n;
 }
 
-static void parse_batch(struct batch *b, struct log_parser *parser, bool with_time)
+static void parse_batch(struct batch *b, struct log_parser *parser, bool with_time,
+                        struct logtime_cache *tc)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->ev[i] < 0) {
 			b->rc[i] = logparse_line(parser, b->buf + b->off[i], b->len[i], &b->rec[i]);
 			if (with_time && b->rc[i] == 0) {
-				b->time_rc[i] = logtime_of_record(&b->rec[i], &b->time_ms[i]);
+				b->time_rc[i] =
+				    logtime_of_record_cached(&b->rec[i], tc, &b->time_ms[i]);
 			}
 		}
 	}
@@ -122,7 +126,7 @@ static void *worker_main(void *arg)
 		p->take = (p->take + 1) % p->n_ring;
 		b->state = B_PARSING;
 		pthread_mutex_unlock(&p->lock);
-		parse_batch(b, w->parser, p->with_time);
+		parse_batch(b, w->parser, p->with_time, &w->tc);
 		pthread_mutex_lock(&p->lock);
 		b->state = B_DONE;
 		pthread_cond_broadcast(&p->done);
@@ -145,7 +149,7 @@ static void deliver_oldest(struct parsepool *p)
 			p->take = (p->take + 1) % p->n_ring;
 			next->state = B_PARSING;
 			pthread_mutex_unlock(&p->lock);
-			parse_batch(next, p->own, p->with_time);
+			parse_batch(next, p->own, p->with_time, &p->own_tc);
 			pthread_mutex_lock(&p->lock);
 			next->state = B_DONE;
 			continue;
@@ -208,7 +212,9 @@ void parsepool_push(struct parsepool *p, const char *line, size_t len)
 		pl.rc = logparse_line(p->own, line, len, &rec);
 		if (pl.rc == 0) {
 			pl.rec = &rec;
-			pl.time_rc = p->with_time ? logtime_of_record(&rec, &pl.time_ms) : -ENOENT;
+			pl.time_rc = p->with_time
+			                 ? logtime_of_record_cached(&rec, &p->own_tc, &pl.time_ms)
+			                 : -ENOENT;
 		}
 		p->deliver_fn(p->userdata, &pl);
 		return;

@@ -628,3 +628,30 @@ int logtime_of_record(const struct log_record *r, int64_t *ret_ms)
 	return logtime_parse((enum logtime_form)r->log_time_form, r->log_time_fmt, r->log_time.ptr,
 	                     r->log_time.len, ret_ms);
 }
+
+int logtime_of_record_cached(const struct log_record *r, struct logtime_cache *c, int64_t *ret_ms)
+{
+	size_t n;
+
+	if (r == NULL || r->log_time_form == LOGTIME_NONE || r->log_time.ptr == NULL) {
+		return -ENOENT;
+	}
+	n = r->log_time.len;
+	if (n == 0 || n > sizeof(c->text)) {
+		return logtime_of_record(r, ret_ms);
+	}
+	if (n != c->len || r->log_time_form != c->form || r->log_time_fmt != c->fmt ||
+	    memcmp(r->log_time.ptr, c->text, n) != 0) {
+		/* a miss: parse, and remember the text whatever the result */
+		c->rc = logtime_parse((enum logtime_form)r->log_time_form, r->log_time_fmt,
+		                      r->log_time.ptr, n, &c->ms);
+		memcpy(c->text, r->log_time.ptr, n);
+		c->len = n;
+		c->form = r->log_time_form;
+		c->fmt = r->log_time_fmt;
+	}
+	if (c->rc == 0) {
+		*ret_ms = c->ms;
+	}
+	return c->rc;
+}

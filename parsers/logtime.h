@@ -59,6 +59,23 @@ int logtime_parse(enum logtime_form form, const char *fmt, const char *s, size_t
  * has no time or the line shows none ("-"); -EINVAL when it is unreadable. */
 int logtime_of_record(const struct log_record *r, int64_t *ret_ms);
 
+/* The last time text read and its result: a busy log writes many lines in
+ * the same second with the same text, and a memcmp is about a twentieth of
+ * a parse.  Caller storage, one per thread, zero-initialised; texts longer
+ * than LOGTIME_CACHE_TEXT are parsed every time. */
+#define LOGTIME_CACHE_TEXT 48
+struct logtime_cache {
+	const char *fmt; /* of the cached text (LOGTIME_STRFTIME) */
+	size_t len;      /* 0: empty */
+	int rc;
+	int64_t ms;
+	uint8_t form;
+	char text[LOGTIME_CACHE_TEXT];
+};
+
+/* logtime_of_record through cache c: the same results, bit for bit. */
+int logtime_of_record_cached(const struct log_record *r, struct logtime_cache *c, int64_t *ret_ms);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
 int64_t logtime_days_from_civil(int64_t y, unsigned m, unsigned d);
 

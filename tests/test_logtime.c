@@ -290,6 +290,50 @@ static void t_records(void **state)
 	}
 }
 
+/* The cache gives logtime_of_record's results, bit for bit, over hits,
+ * misses, errors, a form change on the same text and over-long texts. */
+static void t_cached(void **state)
+{
+	static const struct {
+		enum logtime_form form;
+		const char *text;
+	} rows[] = {
+	    {LOGTIME_CLF, "10/Oct/2000:13:55:36 -0700"},
+	    {LOGTIME_CLF, "10/Oct/2000:13:55:36 -0700"},
+	    {LOGTIME_CLF, "10/Oct/2000:13:55:37 -0700"},
+	    {LOGTIME_CLF, "31/Feb/2000:13:55:37 -0700"},
+	    {LOGTIME_CLF, "31/Feb/2000:13:55:37 -0700"},
+	    {LOGTIME_CLF, "10/Oct/2000:13:55:37 -0700"},
+	    {LOGTIME_AUTO, "1700000000.123"},
+	    {LOGTIME_EPOCH_S, "1700000000.123"},
+	    {LOGTIME_EPOCH_MS, "1700000000.123"},
+	    {LOGTIME_EPOCH_MS, "1700000000123"},
+	    {LOGTIME_ISO8601, "2000-10-10T13:55:36.123456789012345678901234567890123-07:00"},
+	    {LOGTIME_ISO8601, "2000-10-10T13:55:36.123456789012345678901234567890123-07:00"},
+	    {LOGTIME_ISO8601, "2000-10-10T13:55:36-07:00"},
+	    {LOGTIME_ISO8601, ""},
+	};
+	struct logtime_cache c;
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct log_record rec;
+		int64_t want = -7, got = -7;
+		memset(&rec, 0, sizeof(rec));
+		rec.log_time_form = (uint8_t)rows[i].form;
+		rec.log_time.ptr = rows[i].text;
+		rec.log_time.len = strlen(rows[i].text);
+		int wr = logtime_of_record(&rec, &want);
+		int gr = logtime_of_record_cached(&rec, &c, &got);
+		if (wr != gr || want != got) {
+			print_error("row %zu: %d/%lld cached %d/%lld\n", i, wr, (long long)want, gr,
+			            (long long)got);
+			fail();
+		}
+	}
+	assert_int_equal(logtime_of_record_cached(NULL, &c, NULL), -ENOENT);
+}
+
 static void t_time_form(void **state)
 {
 	struct log_parser *p = NULL;
@@ -309,9 +353,11 @@ static void t_time_form(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_clf),  cmocka_unit_test(t_iso8601),  cmocka_unit_test(t_epoch),
-	    cmocka_unit_test(t_auto), cmocka_unit_test(t_strftime), cmocka_unit_test(t_format_ok),
-	    cmocka_unit_test(t_days), cmocka_unit_test(t_records),  cmocka_unit_test(t_time_form),
+	    cmocka_unit_test(t_clf),      cmocka_unit_test(t_iso8601),
+	    cmocka_unit_test(t_epoch),    cmocka_unit_test(t_auto),
+	    cmocka_unit_test(t_strftime), cmocka_unit_test(t_format_ok),
+	    cmocka_unit_test(t_days),     cmocka_unit_test(t_records),
+	    cmocka_unit_test(t_cached),   cmocka_unit_test(t_time_form),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
