@@ -19,8 +19,9 @@
  * Output: OpenMetrics wants each family in one piece, and promtool wants
  * each series' samples in time order, so every step's render is split by
  * family into unlinked temporary files beside the output; at the end the
- * families are concatenated into OUT.tmp.XXXXXX, synced and renamed over
- * OUT (or copied to standard output).  Any write error (a full disk)
+ * families are concatenated into OUT.tmp.XXXXXX (by sendfile: the bytes
+ * stay in the kernel), synced and renamed over OUT (or copied to standard
+ * output).  Any write error (a full disk)
  * removes the temporary file: no half-written output is ever left.  A
  * series gets a 0 sample at the start of the step it first appears in, so
  * increase() over the imported range counts its first lines (rate() and
@@ -48,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -360,13 +362,44 @@ static void writer_add(struct writer *w, const char *text, size_t len, int64_t t
 	}
 }
 
+/* The kernel copies file to file (or pipe) without passing the bytes
+ * through this process: sendfile.  0, 1 when it cannot (then read and
+ * write), or -errno. */
+static int send_all(int from, int to)
+{
+	off_t off = 0;
+	struct stat st;
+
+	if (fstat(from, &st) < 0) {
+		return -errno;
+	}
+	while (off < st.st_size) {
+		ssize_t n = sendfile(to, from, &off, (size_t)(st.st_size - off));
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && off == 0 && (errno == EINVAL || errno == ENOSYS)) {
+			return 1; /* an O_APPEND output, say */
+		}
+		if (n <= 0) {
+			return n < 0 ? -errno : -EIO;
+		}
+	}
+	return 0;
+}
+
 static int copy_out(FILE *from, FILE *to)
 {
 	char buf[1 << 16];
 	size_t n;
+	int r;
 
-	if (fflush(from) != 0 || fseek(from, 0, SEEK_SET) != 0) {
+	if (fflush(from) != 0 || fflush(to) != 0 || fseek(from, 0, SEEK_SET) != 0) {
 		return -errno;
+	}
+	r = send_all(fileno(from), fileno(to));
+	if (r <= 0) {
+		return r;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), from)) > 0) {
 		if (fwrite(buf, 1, n, to) != n) {
@@ -553,7 +586,8 @@ struct run {
 	int64_t first_ms, last_ms;
 	char first_bad[160];
 	uint64_t next_progress;
-	struct parsepool *pool; /* NULL: parse on this thread */
+	struct parsepool *pool;  /* NULL: parse on this thread */
+	struct logtime_cache tc; /* this thread's last time text */
 	const char *file;
 	int error;
 };
@@ -710,7 +744,7 @@ static void on_line(void *ud, const char *line, size_t len)
 	pl.rc = logparse_line(r->parser, line, len, &rec);
 	if (pl.rc == 0) {
 		pl.rec = &rec;
-		pl.time_rc = logtime_of_record(&rec, &pl.time_ms);
+		pl.time_rc = logtime_of_record_cached(&rec, &r->tc, &pl.time_ms);
 	}
 	count_line(r, &pl);
 }
