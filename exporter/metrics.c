@@ -231,6 +231,10 @@ static void source_destroy(struct metrics_source *s)
 	free(s->base_frag);
 	free(s->base_pb);
 	birthmap_destroy(s->births);
+	if (s->journal) {
+		free(s->journal->e);
+		free(s->journal);
+	}
 	pthread_mutex_destroy(&s->files_lock);
 	free(s);
 }
@@ -597,6 +601,53 @@ static inline void cell_add(struct metrics_source *s, _Atomic uint64_t *c, uint3
 	atomic_store_explicit(c, v > UINT64_MAX - d ? UINT64_MAX : v + d, memory_order_relaxed);
 }
 
+/* Write down one value for metrics_source_merge; -ENOMEM (then the sum
+ * is added in place, and merges add sums as before). */
+static int journal_add(struct sum_journal *j, bool upstream, unsigned method, unsigned cls,
+                       double v)
+{
+	if (j->n == j->cap) {
+		size_t cap = j->cap ? j->cap * 2 : 4096;
+		struct sum_entry *e = j->failed ? NULL : realloc(j->e, cap * sizeof(*e));
+		if (!e) {
+			j->failed = true;
+			return -ENOMEM;
+		}
+		j->e = e;
+		j->cap = cap;
+	}
+	j->e[j->n++] =
+	    (struct sum_entry){v, (upstream ? 1u << 16 : 0u) | (method * N_CLASSES + cls)};
+	return 0;
+}
+
+int metrics_source_journal_sums(struct metrics_source *s)
+{
+	if (s->tuples) {
+		return -ENOTSUP;
+	}
+	if (!s->journal) {
+		s->journal = calloc(1, sizeof(*s->journal));
+	}
+	return s->journal ? 0 : -ENOMEM;
+}
+
+/* src's journal into dst's sums, in order; the journal is emptied.  A
+ * journal that ran out of memory left the later sums in place: those are
+ * added by hist_move after this. */
+static void journal_replay(struct metrics_source *dst, struct sum_journal *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		uint32_t c = j->e[i].cell & 0xffffu;
+		struct histogram *h = j->e[i].cell >> 16 ? &dst->upstream : &dst->request;
+		_Atomic uint64_t *sum = &h->sum_bits[c / N_CLASSES][c % N_CLASSES];
+		atomic_store_explicit(sum, dbits(bitsd(get(sum)) + j->e[i].v),
+		                      memory_order_relaxed);
+	}
+	j->n = 0;
+	j->failed = false;
+}
+
 static void hist_observe(struct metrics_source *s, struct histogram *h, uint32_t id,
                          unsigned method, unsigned cls, double v)
 {
@@ -613,6 +664,10 @@ static void hist_observe(struct metrics_source *s, struct histogram *h, uint32_t
 		atomic_store_explicit(&row[i], 1, memory_order_release);
 	} else {
 		atomic_store_explicit(&row[i], c + 1, memory_order_relaxed);
+	}
+	if (__builtin_expect(s->journal != NULL, 0) &&
+	    journal_add(s->journal, h == &s->upstream, method, cls, v) == 0) {
+		return;
 	}
 	atomic_store_explicit(sum, dbits(bitsd(get(sum)) + v), memory_order_relaxed);
 	if (h->native) {
@@ -731,6 +786,9 @@ int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
 			cell_move(dst, &dst->bytes[me][c], src, &src->bytes[me][c],
 			          ID_BYTES + me * N_CLASSES + c);
 		}
+	}
+	if (src->journal && !dst->no_hist) {
+		journal_replay(dst, src->journal);
 	}
 	if (!dst->no_hist) {
 		hist_move(dst, &dst->request, &src->request, ID_REQUEST);

@@ -107,6 +107,16 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r);
  * writer of both, with no render running on src.  0 or -ENOTSUP. */
 int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src);
 
+/* From now on, s (without field labels) writes down every histogram
+ * observation's value in order instead of adding it to the histogram's
+ * _sum, and metrics_source_merge(dst, s) adds those values to dst's sums
+ * one by one, in that order.  Floating-point addition is not associative:
+ * so a file counted in pieces into such sources, merged in file order,
+ * gives the same sums, bit for bit, as counting it in one (--once on
+ * several cores).  Bucket counts and every other counter are integers and
+ * merge exactly either way.  0, -ENOTSUP (field labels), -ENOMEM. */
+int metrics_source_journal_sums(struct metrics_source *s);
+
 /* Add to a per-source self-metric.  Single writer per source. */
 void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t delta);
 

@@ -97,8 +97,20 @@ struct metrics_source {
 	const struct clock_wall *clock; /* the registry's */
 	struct birthmap *births;        /* creation times of the flat series */
 	_Atomic int64_t last_birth_ms;  /* newest of them: none young when older than the hold */
-	_Atomic int64_t created_ms; /* the source's creation (per-source families); 0: unknown */
-	atomic_bool show_syslog;    /* render the METRICS_SYSLOG_* counters */
+	_Atomic int64_t created_ms;  /* the source's creation (per-source families); 0: unknown */
+	atomic_bool show_syslog;     /* render the METRICS_SYSLOG_* counters */
+	struct sum_journal *journal; /* metrics_source_journal_sums, else NULL */
+};
+
+/* Histogram values in observation order (metrics_source_journal_sums). */
+struct sum_entry {
+	double v;
+	uint32_t cell; /* upstream << 16 | method * N_CLASSES + class */
+};
+struct sum_journal {
+	struct sum_entry *e;
+	size_t n, cap;
+	bool failed; /* out of memory: sums added in place from then on */
 };
 
 /* One label set rendered once for every sample that has it: text
