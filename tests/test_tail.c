@@ -1194,6 +1194,57 @@ static void t_copytruncate_glob(void **state)
 	fileset_destroy(fs);
 }
 
+/* A block receiver (countpool.c's role): splits the run of whole lines it
+ * is handed with callbacks of its own, which have no block. */
+static void on_block(void *ud, char *buf, size_t n, size_t cap)
+{
+	struct seen *s = ud;
+	struct tail_callbacks plain = {.line = on_line, .event = on_event, .userdata = s};
+	bool skipping = false;
+
+	assert_true(n > 0 && buf[n - 1] == '\n');
+	assert_int_equal(tail_split(&plain, &skipping, buf, n, cap), n);
+	assert_false(skipping);
+}
+
+/* tail_split with a block receiver gives the same lines, events, consumed
+ * bytes and skipping state as line by line: CRLF, the cap boundary (cap
+ * bytes plus a '\r'), over-long lines complete and partial, a partial last
+ * line, entering already skipping. */
+static void t_split_block(void **state)
+{
+	static const struct {
+		const char *buf;
+		size_t cap;
+		bool skipping;
+	} rows[] = {
+	    {"a\nb\r\nc\n", 8, false},        {"a\nb\r\npartial", 8, false},
+	    {"a\n0123456789\nb\n", 8, false}, {"a\n01234567\r\nb\n01234567\r", 8, false},
+	    {"a\nb\n0123456789", 8, false},   {"tail of a long one\nx\ny", 8, true},
+	    {"still long", 8, true},          {"no newline", 16, false},
+	    {"\n\n\r\n", 4, false},           {"", 4, false},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct seen a, b;
+		struct tail_callbacks ca = callbacks(&a), cb = callbacks(&b);
+		char buf_a[64], buf_b[64];
+		size_t n = strlen(rows[i].buf);
+		bool sk_a = rows[i].skipping, sk_b = rows[i].skipping;
+		cb.block = on_block;
+		memcpy(buf_a, rows[i].buf, n);
+		memcpy(buf_b, rows[i].buf, n);
+		size_t ua = tail_split(&ca, &sk_a, buf_a, n, rows[i].cap);
+		size_t ub = tail_split(&cb, &sk_b, buf_b, n, rows[i].cap);
+		if (ua != ub || sk_a != sk_b || strcmp(joined(&a), joined(&b)) != 0 ||
+		    memcmp(a.ev, b.ev, sizeof(a.ev)) != 0) {
+			print_error("row %zu: %zu/%zu %d/%d '%s'/'%s'\n", i, ua, ub, sk_a, sk_b,
+			            joined(&a), joined(&b));
+			fail();
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1221,6 +1272,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_catch_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_compressed_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_copytruncate_glob, setup, teardown),
+	    cmocka_unit_test(t_split_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

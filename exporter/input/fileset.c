@@ -308,7 +308,8 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 	fs->scratch = tail_scratch_create(o->line_cap);
 	fs->line_cap = o->line_cap;
 	fs->catchup_max = FILESET_DEFAULT_CATCHUP_MAX_BYTES;
-	fs->catchup_cb = (struct tail_callbacks){catchup_line, catchup_event, NULL, fs};
+	fs->catchup_cb =
+	    (struct tail_callbacks){.line = catchup_line, .event = catchup_event, .userdata = fs};
 	fs->zfiles = calloc(fs->max_files, sizeof(*fs->zfiles));
 	fs->skipped = calloc(fs->max_files, sizeof(*fs->skipped));
 	if (!fs->name || !fs->patterns || !fs->entries || !fs->scratch || !fs->zfiles ||

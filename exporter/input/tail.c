@@ -366,6 +366,11 @@ size_t tail_split(const struct tail_callbacks *cb, bool *skipping, char *buf, si
 		*skipping = false;
 		p = nl + 1;
 	}
+	if (cb->block && p < end && (nl = memrchr(p, '\n', (size_t)(end - p))) != NULL) {
+		/* whole lines to the receiver; what follows the last newline as below */
+		cb->block(ud, p, (size_t)(nl + 1 - p), cap);
+		p = nl + 1;
+	}
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		size_t len = (size_t)(nl - p);
 		if (len && p[len - 1] == '\r') {

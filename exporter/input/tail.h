@@ -51,6 +51,13 @@ struct tail_callbacks {
 	/* A path became followed (open) or stopped being followed; may be NULL. */
 	void (*file)(void *userdata, const char *path, bool open);
 	void *userdata;
+	/* May be NULL.  Else tail_split hands it whole runs of complete lines
+	 * (buf[0..n), each line with its "\n", borrowed until it returns)
+	 * instead of calling line for each: the receiver splits them with
+	 * tail_split and a callbacks without block, on any thread, and gets
+	 * exactly the lines and events line would have (--once on several
+	 * cores).  The last line at EOF without a newline still goes to line. */
+	void (*block)(void *userdata, char *buf, size_t n, size_t cap);
 };
 
 /* Identity of a file: where it lives and what its first bytes are.  The
