@@ -127,9 +127,10 @@ int daemon_run_once(const struct config *c, FILE *out)
 	if (r < 0) {
 		return r == -EINVAL ? 2 : 1;
 	}
+	struct metrics_options mo = daemon_metrics_options(c);
 	for (size_t i = 0; i < p.n_sources; i++) {
 		unsigned threads = c->threads ? c->threads : parsepool_default_threads();
-		r = source_set_threads(p.sources[i], &c->sources[i], threads);
+		r = source_set_threads(p.sources[i], &c->sources[i], &mo, threads);
 		if (r < 0) {
 			log_warn("cannot start parser threads; parsing on one", "source",
 			         source_name(p.sources[i]), "error", strerror(-r));

@@ -20,12 +20,17 @@
  * longer than a batch is parsed on the pushing thread after everything
  * before it was delivered.
  *
+ * Used by --backfill (each line goes to the step of its log time, in file
+ * order) and by --once for sources with field labels (their series tables
+ * cannot be merged); other --once sources count on every core into
+ * registries of their own (countpool.c), which costs no per-line hand-over.
+ *
  * Rejected: cutting files into byte ranges parsed by independent
- * registries and merged afterwards (the merge changes the order of the
- * floating-point additions of histogram sums, so results would depend on
- * the thread count, and --once would need a second implementation of the
- * fileset's rules); JSON (records may point into the parser's scratch
- * space, which the next line reuses).
+ * registries and merged afterwards (--once would need a second
+ * implementation of the fileset's rules; countpool.c takes runs of lines
+ * from the fileset's reads instead, and journals histogram sums so the
+ * merge adds them in file order); JSON (records may point into the
+ * parser's scratch space, which the next line reuses).
  */
 #include "exporter/parsepool.h"
 

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "exporter/clock.h"
+#include "exporter/countpool.h"
 #include "exporter/input/input.h"
 #include "exporter/log.h"
 #include "exporter/parsepool.h"
@@ -63,7 +64,8 @@ struct source {
 	bool file_gauge_logged; /* a file gauge could not be set (logged once) */
 	bool checkpoint_wanted; /* a rotation or truncation since source_checkpoint_due */
 	uint64_t lines_this_poll;
-	struct parsepool *pool; /* --once on several cores (source_set_threads) */
+	struct countpool *cpool; /* --once on several cores (source_set_threads) */
+	struct parsepool *pool;  /* the same for sources with field labels */
 	/* Parse failures: counted here too (the registry's counters may be
 	 * restored from a checkpoint), sampled with diagnoses into fails. */
 	enum logparse_kind kind;
@@ -108,6 +110,10 @@ static void on_line(void *ud, const char *line, size_t len)
 	struct source *s = ud;
 	struct log_record rec;
 
+	if (s->cpool) {
+		countpool_push_line(s->cpool, line, len); /* counted when delivered */
+		return;
+	}
 	s->lines_this_poll++;
 	if (s->pool) {
 		parsepool_push(s->pool, line, len);
@@ -120,9 +126,58 @@ static void on_line(void *ud, const char *line, size_t len)
 	}
 }
 
-int source_set_threads(struct source *s, const struct config_source *cs, unsigned threads)
+static void on_event(void *ud, enum tail_event ev, uint64_t n);
+
+/* Whole lines from the tail: to the count pool, else split here. */
+static void on_block(void *ud, char *buf, size_t n, size_t cap)
 {
-	if (threads < 2 || !parsepool_supports(cs->kind) || s->pool) {
+	struct source *s = ud;
+	struct tail_callbacks cb = {.line = on_line, .event = on_event, .userdata = s};
+	bool skipping = false;
+
+	if (s->cpool) {
+		countpool_push_block(s->cpool, buf, n, cap);
+		return;
+	}
+	(void)tail_split(&cb, &skipping, buf, n, cap);
+}
+
+/* A batch counted by the pool, in file order: its counts into ours. */
+static void on_counted(void *ud, const struct countpool_result *r)
+{
+	struct source *s = ud;
+
+	(void)metrics_source_merge(s->ms, r->ms); /* checked in source_set_threads */
+	s->lines_this_poll += r->lines;
+	if (r->too_long) {
+		on_event(s, TAIL_EV_TOO_LONG, r->too_long);
+	}
+	s->errors += r->failed;
+	for (size_t i = 0; i < r->n_samples && s->now_ms >= s->sample_next_ms; i++) {
+		s->sample_next_ms =
+		    parsefail_sample(s->fails, s->parser, r->sample[i], r->sample_len[i], s->now_ms,
+		                     clock_unix_seconds());
+	}
+}
+
+int source_set_threads(struct source *s, const struct config_source *cs,
+                       const struct metrics_options *mo, unsigned threads)
+{
+	int r;
+
+	if (threads < 2 || s->pool || s->cpool) {
+		return 0;
+	}
+	r = countpool_create(threads, cs, mo, on_counted, s, &s->cpool);
+	if (r == 0 && countpool_can_merge_into(s->cpool, s->ms) < 0) {
+		countpool_destroy(s->cpool);
+		s->cpool = NULL;
+		r = -ENOTSUP;
+	}
+	if (r != -ENOTSUP) {
+		return r;
+	}
+	if (!parsepool_supports(cs->kind)) {
 		return 0;
 	}
 	return parsepool_create(threads, cs->kind, cs->format, count_line, s, &s->pool);
@@ -312,8 +367,9 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
                   struct source **ret_source, char *err, size_t err_size)
 {
 	struct logparse_error perr = {.message = {0}};
-	struct input_callbacks cb = {.lines = {.line = on_line, .event = on_event, .file = on_file},
-	                             .count = on_count};
+	struct input_callbacks cb = {
+	    .lines = {.line = on_line, .event = on_event, .file = on_file, .block = on_block},
+	    .count = on_count};
 	struct source *s = calloc(1, sizeof(*s));
 	int r;
 
@@ -380,6 +436,7 @@ void source_destroy(struct source *s)
 		return;
 	}
 	parsepool_destroy(s->pool);
+	countpool_destroy(s->cpool);
 	input_destroy(s->in);
 	if (s->ms) {
 		metrics_remove_source(s->m, s->ms);
@@ -495,6 +552,9 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 	total = input_poll(s->in, now, at_eof_is_line);
 	if (s->pool) {
 		parsepool_flush(s->pool);
+	}
+	if (s->cpool) {
+		countpool_flush(s->cpool);
 	}
 	if (s->lines_this_poll) {
 		metrics_count(s->ms, METRICS_LINES, s->lines_this_poll);

@@ -30,11 +30,14 @@ struct source;
 int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
                   struct source **ret_source, char *err, size_t err_size);
 
-/* Parse the source's lines on threads cores from now on, counted in the
- * same order (for --once: identical results).  No-op for threads < 2 and
- * for JSON sources (parsepool_supports); cs: the config s was built from.
- * 0 or -errno (then s keeps parsing on its own thread). */
-int source_set_threads(struct source *s, const struct config_source *cs, unsigned threads);
+/* Count the source's lines on threads cores from now on, with results
+ * identical to one thread (for --once): into per-batch registries merged in
+ * file order (countpool.h), or, for sources with field labels, parsed on
+ * threads cores and counted in order (parsepool.h; not JSON).  No-op for
+ * threads < 2; cs: the config s was built from, mo: its registry's
+ * options.  0 or -errno (then s keeps parsing on its own thread). */
+int source_set_threads(struct source *s, const struct config_source *cs,
+                       const struct metrics_options *mo, unsigned threads);
 
 /* NULL-safe; removes the source's metrics from its registry (which must
  * still exist), so the name can be registered again. */

@@ -8,8 +8,13 @@ depend on the order of additions) and a gzip rotation:
 - --once with --threads 1, 2, 3 and 8 prints identical text (but for the
   last-read wall-clock gauge), and the counts are those of the generator;
 - --backfill - with --threads 1, 2 and 8 writes identical bytes;
-- a JSON source (parsed on one thread) and bad --threads values."""
+- the failing lines sampled for --once's report on stderr are the same;
+- a source with field labels (its lines parsed on several cores, counted
+  in order: parsepool) and a JSON source with unparsable and over-long
+  lines (counted per batch like the others: countpool) give the same
+  output for every thread count; bad --threads values are refused."""
 import gzip
+import re
 import os
 import random
 import subprocess
@@ -58,10 +63,16 @@ def make_logs(tmp):
     return [old, big, small], counts
 
 
-def run(args):
+def run(args, want_rc=0):
     p = subprocess.run([binary()] + args, capture_output=True, timeout=300)
-    assert p.returncode == 0, p.stderr.decode()
+    assert p.returncode == want_rc, p.stderr.decode()
+    run.stderr = p.stderr.decode()
     return p.stdout.decode()
+
+
+def samples(stderr):
+    """The failing lines --once reports (msg order, without timestamps)."""
+    return [re.sub(r'\bts=\S+ ', '', l) for l in stderr.splitlines() if 'line=' in l]
 
 
 def without_wall_clock(text):
@@ -73,10 +84,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         files, counts = make_logs(tmp)
         base = ["--format", "nginx", "--log-format", FMT]
-        once = {n: run(["--once", "--threads", str(n)] + base + files) for n in (1, 2, 3, 8)}
+        once, reports = {}, {}
+        for n in (1, 2, 3, 8):
+            once[n] = run(["--once", "--threads", str(n)] + base + files)
+            reports[n] = samples(run.stderr)
         for n, text in once.items():
             assert without_wall_clock(text) == without_wall_clock(once[1]), \
                 "--once --threads %d differs from one thread" % n
+            assert reports[n] == reports[1] and len(reports[1]) == 5, (n, reports[n], reports[1])
         s = parse_exposition(once[1])
         for code, n in counts.items():
             assert value(s, "accesslog_http_responses_total", code=code) == n, code
@@ -90,15 +105,38 @@ def main():
         assert bf[1].endswith("# EOF\n") and len(bf[1]) > 100000
         print("ok --backfill: threads 1, 2, 8 byte-identical")
 
+        cfg = os.path.join(tmp, "fl.yml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  - name: fl\n    format: nginx\n    log_format: '%s'\n"
+                    "    paths: [%s]\n    field_labels:\n      - name: route\n"
+                    "        field: path\n        match: '^/p([0-9])'\n"
+                    "        replacement: '$1'\n" % (FMT, files[1]))
+        fl = {n: run(["--once", "--threads", str(n), "--config.file", cfg]) for n in (1, 2, 8)}
+        for n, text in fl.items():
+            assert without_wall_clock(text) == without_wall_clock(fl[1]), n
+        assert 'route="3"' in fl[1]
+        print("ok field labels: threads 1, 2, 8 identical")
+
         js = os.path.join(tmp, "j.log")
+        rnd = random.Random(7)
         with open(js, "w") as f:
-            f.write('{"status":200,"time":"2026-12-03T10:00:00Z"}\n' * 10)
-        a = run(["--once", "--threads", "4", "--format", "json", js])
-        assert value(parse_exposition(a), "accesslog_http_responses_total", code="200") == 10
+            for i in range(60000):
+                if i % 1000 == 999:
+                    f.write('{"status":\n' if i % 2000 == 999 else '{"x":"%s"}\n' % ("y" * 70000))
+                else:
+                    f.write('{"status":%d,"request_time":%d.%03d,"time":"2026-12-03T10:00:00Z"}\n'
+                            % (rnd.choice(CODES), rnd.randrange(3), rnd.randrange(1000)))
+        jo = {n: run(["--once", "--threads", str(n), "--format", "json", js]) for n in (1, 2, 4)}
+        for n, text in jo.items():
+            assert without_wall_clock(text) == without_wall_clock(jo[1]), n
+        sj = parse_exposition(jo[1])
+        assert value(sj, "accesslog_log_lines_too_long_total") == 30
+        assert value(sj, "accesslog_log_parse_errors_total") == 30
+        print("ok JSON: threads 1, 2, 4 identical")
         for bad in ("0", "x", "257", ""):
             p = subprocess.run([binary(), "--once", "--threads", bad, js], capture_output=True)
             assert p.returncode == 2 and b"--threads" in p.stderr, (bad, p.stderr)
-        print("ok JSON source on one thread; bad --threads values refused")
+        print("ok bad --threads values refused")
 
 
 if __name__ == "__main__":
