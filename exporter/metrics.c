@@ -665,11 +665,10 @@ static void hist_observe(struct metrics_source *s, struct histogram *h, uint32_t
 	} else {
 		atomic_store_explicit(&row[i], c + 1, memory_order_relaxed);
 	}
-	if (__builtin_expect(s->journal != NULL, 0) &&
-	    journal_add(s->journal, h == &s->upstream, method, cls, v) == 0) {
-		return;
+	if (__builtin_expect(s->journal == NULL, 1) ||
+	    journal_add(s->journal, h == &s->upstream, method, cls, v) < 0) {
+		atomic_store_explicit(sum, dbits(bitsd(get(sum)) + v), memory_order_relaxed);
 	}
-	atomic_store_explicit(sum, dbits(bitsd(get(sum)) + v), memory_order_relaxed);
 	if (h->native) {
 		native_observe(&h->nh[method][cls], h->native, v);
 	}
