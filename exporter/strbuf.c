@@ -64,6 +64,23 @@ static int reserve(struct strbuf *b, size_t extra)
 	return 0;
 }
 
+void strbuf_adopt(struct strbuf *b, char *data, size_t alloc)
+{
+	free(b->data);
+	b->data = data;
+	b->alloc = data != NULL ? alloc : 0;
+	b->len = 0;
+	b->error = 0;
+	if (data != NULL && alloc > 0) {
+		data[0] = '\0';
+	}
+}
+
+int strbuf_reserve(struct strbuf *b, size_t extra)
+{
+	return reserve(b, extra);
+}
+
 int strbuf_append_slow(struct strbuf *b, const void *data, size_t len)
 {
 	int r = reserve(b, len);

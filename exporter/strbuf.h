@@ -33,6 +33,14 @@ void strbuf_reset(struct strbuf *b);
 /* Append bytes; on failure sets b->error and returns it.  The common case
  * (room left, no error) is inline: renders append millions of short pieces. */
 int strbuf_append_slow(struct strbuf *b, const void *data, size_t len);
+
+/* Take over data (alloc bytes from malloc) as the empty buffer's storage:
+ * a buffer kept from an earlier use.  Any storage b had is freed. */
+void strbuf_adopt(struct strbuf *b, char *data, size_t alloc);
+
+/* Make room for extra more bytes at once (a size hint: one allocation
+ * instead of a series of doublings).  0, -E2BIG past the cap, -ENOMEM. */
+int strbuf_reserve(struct strbuf *b, size_t extra);
 static inline int strbuf_append(struct strbuf *b, const void *data, size_t len)
 {
 	if (!b->error && len < b->alloc - b->len && len <= b->cap - b->len) {

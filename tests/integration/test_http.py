@@ -6,7 +6,8 @@ addresses ([::1] and the v4-mapped [::ffff:127.0.0.1]) that start and serve,
 the landing page HTML-escaping the telemetry path and the source list, the
 web config's headers on every response (200, 401 with WWW-Authenticate,
 404, 405 with Allow, 403, gzip with Vary), an empty web config meaning
-plain HTTP, keep-alive (every kind of answer, pipelining, 401 then 200 on
+plain HTTP, whole /metrics documents while the render buffer is reused
+(two connections, documents in flight), keep-alive (every kind of answer, pipelining, 401 then 200 on
 one connection, Connection: close honoured, idle connections closed after
 the timeout, a trickled request body cut off), and the
 connection timeout: slow clients trickling a request byte by byte do not stop
@@ -453,6 +454,50 @@ def check_empty_web_config(tmp, log):
             exp.stop()
 
 
+def check_reused_documents(exp, log):
+    """/metrics renders into the previous scrape's buffer when it is spare:
+    on one connection and on two at once, text, OpenMetrics, gzip and HEAD
+    in turn, every body is whole and the counters are the log's."""
+    def responses(samples):
+        return sum(v for (n, l), v in samples.items() if n == "accesslog_http_responses_total")
+    want = responses(exp.scrape()) + 300
+    with open(log, "a") as f:
+        for i in range(300):
+            f.write('192.0.2.%d - - [03/Dec/2026:10:00:00 +0000] "GET /r/%d HTTP/1.1" %d 5 '
+                    '"-" "t"\n' % (i % 200, i, 200 + i % 7))
+    exp.wait_for(lambda s: responses(s) == want)
+    variants = [({}, False), ({"Accept": "application/openmetrics-text; version=1.0.0"}, False),
+                ({"Accept-Encoding": "gzip"}, False), ({}, True)]
+    conns = [http.client.HTTPConnection("127.0.0.1", exp.port, timeout=10) for _ in range(2)]
+    n = 0
+    for i in range(24):
+        hdrs, head = variants[i % len(variants)]
+        # both connections ask before either answer is read: two documents in flight
+        for c in conns:
+            c.request("HEAD" if head else "GET", "/metrics", headers=hdrs)
+        for c in conns:
+            r = c.getresponse()
+            body = r.read()
+            assert r.status == 200
+            if head:
+                assert body == b""
+                continue
+            if r.getheader("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            text = body.decode()
+            total = sum(int(float(m)) for m in re.findall(
+                r'^accesslog_http_responses_total\{[^}]*\} (\S+)$', text, re.M))
+            assert total == want, (i, total, want)
+            if "openmetrics" in str(hdrs):
+                assert text.endswith("# EOF\n"), text[-200:]
+            else:
+                assert text.endswith("\n") and "# EOF" not in text
+            n += 1
+    for c in conns:
+        c.close()
+    return n
+
+
 def main():
     tmp = tempfile.mkdtemp()
     log = os.path.join(tmp, "access.log")
@@ -460,6 +505,7 @@ def main():
     exp = Exporter(["--source", "web", "--web.connection-timeout", str(TIMEOUT_S), log])
     try:
         check_routes(exp, log)
+        n_docs = check_reused_documents(exp, log)
         check_malformed(exp.port)
         n_ka = check_keepalive(lambda: socket.create_connection(("127.0.0.1", exp.port),
                                                                  timeout=10))
@@ -483,6 +529,8 @@ def main():
     print("ok - %d answers on one kept-alive connection; idle connection closed after %.1f s; "
           "slow request body cut off after %.1f s" % (n_ka, idle, slow_body))
     print("ok - empty and comment-only web config: plain HTTP, no auth")
+    print("ok - %d whole /metrics documents on two connections with documents in flight "
+          "(buffer reuse)" % n_docs)
     print("1 passed, 0 failed")
 
 
