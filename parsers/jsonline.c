@@ -351,8 +351,12 @@ struct scan {
 	bool seen[LOGFORMAT_FIELD_COUNT];
 };
 
-static void skip_ws(struct scan *sc)
+static inline void skip_ws(struct scan *sc)
 {
+	/* most separators are not followed by a blank: one test, no loop */
+	if (sc->pos < sc->len && (unsigned char)sc->s[sc->pos] > ' ') {
+		return;
+	}
 	while (sc->pos < sc->len) {
 		char c = sc->s[sc->pos];
 		if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
@@ -697,7 +701,8 @@ static int scan_value(struct scan *sc, int depth, enum logformat_field field)
 		return 0;
 	}
 	static const char *const literals[] = {"true", "false", "null"};
-	for (size_t i = 0; i < ARRAY_SIZE(literals); i++) {
+	/* numbers are the common case: only t, f and n can start a literal */
+	for (size_t i = 0; (c == 't' || c == 'f' || c == 'n') && i < ARRAY_SIZE(literals); i++) {
 		size_t ln = strlen(literals[i]);
 		if (sc->len - sc->pos >= ln && memcmp(sc->s + sc->pos, literals[i], ln) == 0) {
 			deliver(sc, field == LOGFORMAT_FIELD_STATUS ? field : LOGFORMAT_FIELD_NONE,
