@@ -169,6 +169,15 @@ int inputspec_check_config(const struct config *c, char *err, size_t err_size)
 				return -EINVAL;
 			}
 			listens = listens || inputspec_is_syslog(sp.kind);
+			if (sp.kind == INPUTSPEC_STDIN && c->backfill) {
+				(void)snprintf(
+				    err, err_size,
+				    "source %s: --backfill reads log files (it sorts them by "
+				    "time); standard input (-) is not one: use --once -, or "
+				    "save it to a file",
+				    s->name);
+				return -EINVAL;
+			}
 			if (inputspec_is_syslog(sp.kind) && (c->once || c->backfill)) {
 				(void)snprintf(
 				    err, err_size,

@@ -663,16 +663,6 @@ bool source_config_equal(const struct config_source *a, const struct config_sour
 	return true;
 }
 
-static void announce_open(void *ud, const char *path, const struct tail_position *pos, bool retired)
-{
-	struct source *s = ud;
-
-	(void)pos;
-	if (!retired) {
-		(void)metrics_set_file_open(s->ms, path, true);
-	}
-}
-
 int source_move(struct source *s, struct metrics *dst, const struct config_source *cs, char *err,
                 size_t err_size)
 {
@@ -703,7 +693,7 @@ int source_move(struct source *s, struct metrics *dst, const struct config_sourc
 	if (s->last_read > 0) {
 		metrics_set_last_read(ms, s->last_read);
 	}
-	input_foreach_position(s->in, announce_open, s);
+	input_announce(s->in);
 out:
 	strbuf_finish(&saved);
 	return r;

@@ -77,6 +77,7 @@ static void t_check_config(void **state)
 	    {{"unixgram:///s", "unixgram:///s"}, {"/x"}, NULL, false, "also an input of source a"},
 	    {{"/x.log"}, {"/y"}, "nginx", false, "syslog_tag needs"},
 	    {{"udp://127.0.0.1:1"}, {"/y"}, NULL, true, "--once"},
+	    {{"-"}, {"/y"}, NULL, false, NULL},
 	    {{"/x", "ftp://h/x"}, {"/y"}, NULL, false, "unknown input scheme"},
 	};
 	(void)state;
@@ -105,6 +106,16 @@ static void t_check_config(void **state)
 		}
 		config_destroy(c);
 	}
+	/* --backfill sorts files by time: standard input is not one */
+	struct config *c = config_create();
+	struct config_source *a;
+	char err[512] = "";
+	assert_int_equal(config_add_source(c, "a", LOGPARSE_PRESET, "combined", &a), 0);
+	assert_int_equal(config_source_add_path(a, "-"), 0);
+	c->backfill = true;
+	assert_int_equal(inputspec_check_config(c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "standard input"));
+	config_destroy(c);
 }
 
 int main(void)

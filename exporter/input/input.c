@@ -201,9 +201,44 @@ void input_destroy(struct input *in)
 	free(in);
 }
 
+static void announce_file(void *ud, const char *path, const struct tail_position *pos, bool retired)
+{
+	const struct input *in = ud;
+
+	(void)pos;
+	if (!retired) {
+		in->cb.lines.file(in->cb.lines.userdata, path, true);
+	}
+}
+
+/* Standard input and the listeners: open. */
+static void announce_others(const struct input *in)
+{
+	void *ud = in->cb.lines.userdata;
+
+	if (!in->cb.lines.file) {
+		return;
+	}
+	if (in->in && !stream_done(in->in)) {
+		in->cb.lines.file(ud, stream_name(in->in), true);
+	}
+	for (size_t i = 0; i < in->n_listeners; i++) {
+		in->cb.lines.file(ud, syslogin_name(in->listeners[i]), true);
+	}
+}
+
+void input_announce(const struct input *in)
+{
+	if (in->files && in->cb.lines.file) {
+		fileset_foreach(in->files, announce_file, (void *)in);
+	}
+	announce_others(in);
+}
+
 void input_start(struct input *in, bool from_start, const struct fileset_saved *saved,
                  uint64_t now_ms)
 {
+	announce_others(in);
 	if (!in->files) {
 		return;
 	}
@@ -231,6 +266,9 @@ static void poll_stdin(struct input *in, bool at_eof_is_line, int64_t *total)
 	if (in->stdin_waiting) {
 		(void)epoll_ctl(in->ep, EPOLL_CTL_DEL, 0, NULL);
 		in->stdin_waiting = false;
+	}
+	if (in->cb.lines.file) {
+		in->cb.lines.file(in->cb.lines.userdata, stream_name(in->in), false);
 	}
 	if (!at_eof_is_line) {
 		log_info("standard input ended; the counts stay served until the exporter is "

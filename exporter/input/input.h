@@ -73,7 +73,9 @@ int input_create(const struct input_options *o, const struct input_callbacks *cb
 void input_destroy(struct input *in);
 
 /* The first scan of the files (fileset_start: from_start, saved) and the
- * catch-up limit (fileset_set_catchup_limit).  Other inputs need no start. */
+ * catch-up limit (fileset_set_catchup_limit).  Standard input and the
+ * listeners are announced open (cb->lines.file: "-" and each address, so
+ * accesslog_log_file_open shows them like files; "-" goes to 0 at its end). */
 void input_start(struct input *in, bool from_start, const struct fileset_saved *saved,
                  uint64_t now_ms);
 void input_set_catchup_limit(struct input *in, uint64_t max_bytes);
@@ -107,6 +109,11 @@ void input_snapshot(const struct input *in, uint64_t now_ms, double now_unix,
  * new (files' inotify, standard input, sockets); -1 when there is none.
  * A hint for the idle wait: input_poll is what reads. */
 int input_wait_fd(const struct input *in);
+
+/* Announce again (cb->lines.file, open) every input that is open now --
+ * files, standard input before its end, listeners -- after the source's
+ * metrics moved to another registry. */
+void input_announce(const struct input *in);
 
 /* Whether a wake-up of input_wait_fd may be followed by a short pause to
  * gather more (files only: writers are not slowed by it); false with

@@ -58,7 +58,8 @@ def test_stdin_follow():
     try:
         e.proc.stdin.write(("\n".join(LINE % 200 for _ in range(5)) + "\n").encode())
         e.proc.stdin.flush()
-        e.wait_for(lambda s: code(s, 200) == 5)
+        s = e.wait_for(lambda s: code(s, 200) == 5)
+        assert value(s, "accesslog_log_file_open", path="-") == 1, s
         # a partial line waits for its newline
         e.proc.stdin.write((LINE % 404).encode())
         e.proc.stdin.flush()
@@ -77,6 +78,7 @@ def test_stdin_follow():
         assert e.proc.poll() is None, "the exporter exited at EOF"
         s = e.scrape()
         assert lines(s) == 7 and code(s, 200) == 5, s
+        assert value(s, "accesslog_log_file_open", path="-") == 0, s
     finally:
         assert e.stop() == 0, e.log()
 
@@ -148,6 +150,9 @@ def test_logger_all_transports():
             assert syslog(s, "") == sent and syslog(s, "invalid") == 0, s
             assert value(s, "accesslog_syslog_connections_total") == 12
             assert value(s, "accesslog_log_bytes_read_total") > sent * len(LINE)
+            for spec in ("udp://127.0.0.1:%d" % udp, "tcp://127.0.0.1:%d" % tcp,
+                         "unixgram://" + sock):
+                assert value(s, "accesslog_log_file_open", path=spec) == 1, (spec, s)
             status, _, body = e.get("/")
             assert status == 200 and b"udp://127.0.0.1" in body, body[:2000]
         finally:
@@ -269,6 +274,7 @@ def test_bad_configs():
             (["unixgram://relative"], "absolute"),
             (["-", "-"], "also an input"),
             (["--once", "udp://127.0.0.1:5514"], "a syslog listener has none"),
+            (["--backfill", os.path.join(tmp, "out"), "-"], "standard input (-) is not one"),
             (["--syslog.tag", "nginx", "/tmp/x.log"], "syslog_tag needs"),
             (["--syslog.tag", "a b", "udp://127.0.0.1:5514"], "not a syslog tag"),
         ]
