@@ -174,6 +174,10 @@ static void source_finish(struct config_source *s)
 	for (size_t i = 0; i < s->n_field_labels; i++) {
 		field_label_finish(&s->field_labels[i]);
 	}
+	for (size_t i = 0; i < s->n_filters; i++) {
+		free(s->filters[i].variable);
+		free(s->filters[i].match);
+	}
 }
 
 void config_destroy(struct config *c)
@@ -530,6 +534,108 @@ bool config_field_label_equal(const struct config_field_label *a,
 		}
 	}
 	return true;
+}
+
+int config_source_add_filter(struct config_source *s, enum config_filter_action action,
+                             enum config_field field, const char *variable, const char *match)
+{
+	struct config_filter *f;
+
+	if (!match || (field == CONFIG_FIELD_VARIABLE) != (variable != NULL)) {
+		return -EINVAL;
+	}
+	if (s->n_filters >= CONFIG_MAX_FILTERS) {
+		return -ENOSPC;
+	}
+	f = &s->filters[s->n_filters];
+	*f = (struct config_filter){action, field, NULL, 0, strdup(match)};
+	if (!f->match || (variable && config_set_string(&f->variable, variable) < 0)) {
+		free(f->match);
+		free(f->variable);
+		memset(f, 0, sizeof(*f));
+		return -ENOMEM;
+	}
+	s->n_filters++;
+	return 0;
+}
+
+bool config_filter_equal(const struct config_filter *a, const struct config_filter *b)
+{
+	return a->action == b->action && a->field == b->field &&
+	       same_opt(a->variable, b->variable) && a->variable_index == b->variable_index &&
+	       strcmp(a->match, b->match) == 0;
+}
+
+/* Position of name in names[0..*n), appended when new. */
+static int capture_index(const char **names, size_t *n, size_t max, const char *name,
+                         size_t *ret_index)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(names[i], name) == 0) {
+			*ret_index = i;
+			return 0;
+		}
+	}
+	if (*n >= max) {
+		return -E2BIG;
+	}
+	names[*n] = name;
+	*ret_index = (*n)++;
+	return 0;
+}
+
+int config_source_captures(const struct config_source *s, const char **ret_names, size_t max)
+{
+	size_t n = 0, index;
+
+	for (size_t i = 0; i < s->n_field_labels; i++) {
+		const struct config_field_label *f = &s->field_labels[i];
+		if (f->field == CONFIG_FIELD_VARIABLE &&
+		    capture_index(ret_names, &n, max, f->variable, &index) < 0) {
+			return -E2BIG;
+		}
+	}
+	for (size_t i = 0; i < s->n_filters; i++) {
+		const struct config_filter *f = &s->filters[i];
+		if (f->field == CONFIG_FIELD_VARIABLE &&
+		    capture_index(ret_names, &n, max, f->variable, &index) < 0) {
+			return -E2BIG;
+		}
+	}
+	return (int)n;
+}
+
+void config_source_parse_opts(const struct config_source *s, const char **names,
+                              struct logparse_opts *ret_opts)
+{
+	int n = config_source_captures(s, names, CONFIG_MAX_CAPTURES);
+
+	*ret_opts = (struct logparse_opts){.capture = names, .n_capture = n > 0 ? (size_t)n : 0};
+}
+
+int config_source_index_captures(struct config_source *s)
+{
+	const char *names[CONFIG_MAX_CAPTURES];
+	int n = config_source_captures(s, names, CONFIG_MAX_CAPTURES);
+
+	if (n < 0) {
+		return n;
+	}
+	for (size_t i = 0; i < s->n_field_labels; i++) {
+		struct config_field_label *f = &s->field_labels[i];
+		if (f->field == CONFIG_FIELD_VARIABLE) {
+			(void)capture_index(names, &(size_t){(size_t)n}, (size_t)n, f->variable,
+			                    &f->variable_index);
+		}
+	}
+	for (size_t i = 0; i < s->n_filters; i++) {
+		struct config_filter *f = &s->filters[i];
+		if (f->field == CONFIG_FIELD_VARIABLE) {
+			(void)capture_index(names, &(size_t){(size_t)n}, (size_t)n, f->variable,
+			                    &f->variable_index);
+		}
+	}
+	return 0;
 }
 
 int config_field_from_name(const char *name, enum config_field *ret_field)

@@ -29,6 +29,8 @@
 #define CONFIG_NATIVE_DEFAULT_ZERO_THRESHOLD 2.938735877055719e-39 /* 2^-128 */
 #define CONFIG_MAX_FIELD_LABELS 4
 #define CONFIG_MAX_RULES 64        /* rewrite rules per field label */
+#define CONFIG_MAX_FILTERS 16      /* filters per source */
+#define CONFIG_MAX_CAPTURES 16     /* distinct format fields labels and filters read */
 #define CONFIG_LISTEN_HOST_MAX 64  /* longest host part of a listen address, with NUL */
 #define CONFIG_LABEL_VALUE_MAX 256 /* bytes of a source name or static label value */
 #define CONFIG_DEFAULT_NEW_SERIES_HOLD_MS 60000u      /* Prometheus's default scrape interval */
@@ -40,7 +42,7 @@ enum config_field {
 	CONFIG_FIELD_VHOST,
 	CONFIG_FIELD_PATH,
 	CONFIG_FIELD_UPSTREAM_STATUS,
-	CONFIG_FIELD_VARIABLE, /* one of the parser's extra captures, by name */
+	CONFIG_FIELD_VARIABLE, /* a field of the format by name (the parser's extra captures) */
 };
 
 /* One rewrite rule: a value the pcre2 pattern match fully matches (anchored
@@ -73,6 +75,21 @@ struct config_label {
 	char *value;
 };
 
+enum config_filter_action {
+	CONFIG_FILTER_DROP, /* a line whose value matches is not counted */
+	CONFIG_FILTER_KEEP, /* a line whose value does not match is not counted */
+};
+
+/* One line filter of a source: field (and variable, as for field labels)
+ * names the value, match is a pcre2 pattern anchored at both ends. */
+struct config_filter {
+	enum config_filter_action action;
+	enum config_field field;
+	char *variable; /* CONFIG_FIELD_VARIABLE only, else NULL */
+	size_t variable_index;
+	char *match;
+};
+
 struct config_source {
 	char *name;                    /* "source" label value */
 	enum logparse_kind kind;       /* how to read format */
@@ -84,6 +101,8 @@ struct config_source {
 	size_t n_labels;
 	struct config_field_label field_labels[CONFIG_MAX_FIELD_LABELS];
 	size_t n_field_labels;
+	struct config_filter filters[CONFIG_MAX_FILTERS]; /* applied in order */
+	size_t n_filters;
 };
 
 struct config {
@@ -169,6 +188,35 @@ int config_field_label_set_variable(struct config_field_label *f, const char *na
  * rules in order, default). */
 bool config_field_label_equal(const struct config_field_label *a,
                               const struct config_field_label *b);
+
+/* Append a filter (strings copied; variable NULL unless field is
+ * CONFIG_FIELD_VARIABLE): 0, -EINVAL, -ENOSPC (CONFIG_MAX_FILTERS),
+ * -ENOMEM.  The pattern is not compiled here. */
+int config_source_add_filter(struct config_source *s, enum config_filter_action action,
+                             enum config_field field, const char *variable, const char *match);
+
+/* Whether two filters are the same (action, field, variable, match). */
+bool config_filter_equal(const struct config_filter *a, const struct config_filter *b);
+
+/* The fields of the format a source's field labels and filters read by
+ * name (CONFIG_FIELD_VARIABLE), each once, in order: labels first, then
+ * filters: the capture list its parser is built with
+ * (logparse_opts.capture).  Writes at most max names (borrowed from s) to
+ * ret_names; returns how many, or -E2BIG past max. */
+int config_source_captures(const struct config_source *s, const char **ret_names, size_t max);
+
+/* Parser options for source s: default limits, and the capture list of
+ * config_source_captures in names (caller storage for CONFIG_MAX_CAPTURES
+ * entries, which ret_opts points into).  Every parser of a source is built
+ * with these, so record.extra[variable_index] is what a label or filter
+ * names. */
+void config_source_parse_opts(const struct config_source *s, const char **names,
+                              struct logparse_opts *ret_opts);
+
+/* Set every label's and filter's variable_index to its name's position in
+ * config_source_captures (call after the last label or filter is added):
+ * 0 or -E2BIG past CONFIG_MAX_CAPTURES. */
+int config_source_index_captures(struct config_source *s);
 
 /* Field name ("vhost", "path", "upstream_status") to enum: 0 or -EINVAL. */
 int config_field_from_name(const char *name, enum config_field *ret_field);

@@ -36,6 +36,10 @@ struct reader {
 	struct yamldoc d;
 	struct config *c;
 	char dir[DIR_MAX]; /* directory of the file, "" for none */
+	/* the source being read: its format, to check the fields it names */
+	const char *src_name;
+	enum logparse_kind src_kind;
+	const char *src_text;
 };
 
 static int fail_oom(struct reader *r)
@@ -382,11 +386,16 @@ enum {
 	S_FIELD_LABELS,
 	S_LISTEN,
 	S_SYSLOG_TAG,
+	S_FILTERS,
 	S_COUNT
 };
 static const char *const source_keys[S_COUNT] = {
-    "name", "format", "log_format", "paths", "labels", "field_labels", "listen", "syslog_tag",
+    "name",         "format", "log_format", "paths",   "labels",
+    "field_labels", "listen", "syslog_tag", "filters",
 };
+
+enum { X_ACTION, X_FIELD, X_MATCH, X_COUNT };
+static const char *const filter_keys[X_COUNT] = {"action", "field", "match"};
 
 enum { F_NAME, F_FIELD, F_MATCH, F_REPLACEMENT, F_RULES, F_DEFAULT, F_COUNT };
 static const char *const field_label_keys[F_COUNT] = {"name",        "field", "match",
@@ -642,48 +651,78 @@ static int read_rules(struct reader *r, yaml_node_t *n, const char *path,
 	return e;
 }
 
-/* "name, name" of the parser's extra captures (the format's own variables). */
-static void extra_list(const struct log_parser *p, char *buf, size_t size)
+/* Whether the source's format has the field called name (an nginx
+ * variable, an Apache specifier, a JSON key, a regex group): compiled with
+ * name as its one capture, as the exporter will. */
+static int format_has_field(struct reader *r, const char *name, bool *ret_has)
 {
-	size_t o = 0;
+	const char *const want[1] = {name};
+	struct logparse_opts o = {.capture = want, .n_capture = 1};
+	struct log_parser *p = NULL;
+	size_t index;
+	int e = logparse_create_opts(r->src_kind, r->src_text, &o, &p, NULL);
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < logparse_extra_count(p) && o < size; i++) {
-		int n =
-		    snprintf(buf + o, size - o, "%s%s", i ? ", " : "", logparse_extra_name(p, i));
-		if (n < 0) {
-			return;
-		}
-		o += (size_t)n;
+	if (e == -ENOMEM) {
+		return e;
+	}
+	*ret_has = e == 0 && logparse_extra_find(p, name, &index) == 0;
+	logparse_destroy(p);
+	return 0;
+}
+
+static const char *field_hint(enum logparse_kind kind)
+{
+	switch (kind) {
+	case LOGPARSE_NGINX:
+		return "a variable of the log_format, e.g. host or $ssl_protocol";
+	case LOGPARSE_JSON:
+		return "a JSON key";
+	case LOGPARSE_REGEX:
+		return "a named group of the regex";
+	case LOGPARSE_PRESET:
+		return "a field of the preset: a variable for main and ingress, a specifier such "
+		       "as %{User-Agent}i for combined, common, vhost_combined";
+	default:
+		return "a specifier of the format, e.g. %v or %{User-Agent}i";
 	}
 }
 
-/* The field a label reads: a record field by name, or one of the format's
- * own variables ("name" or "$name") the parser captures as an extra. */
+/* The field a label or filter reads: a record field by name (vhost, path,
+ * upstream_status), or any field the source's format captures, by the
+ * name the format gives it ("host", "$ssl_protocol", "%{X-Forwarded-Proto}i",
+ * a JSON key, a regex group): *ret_variable is then that name (without an
+ * nginx '$'; borrowed from name). */
 static int resolve_field(struct reader *r, yaml_node_t *n, const char *kp, const char *name,
-                         const struct log_parser *p, struct config_field_label *f)
+                         enum config_field *ret_field, const char **ret_variable)
 {
-	char vars[512];
 	const char *var = name[0] == '$' ? name + 1 : name;
-	size_t index;
+	bool has = false;
 
-	if (name[0] != '$' && config_field_from_name(name, &f->field) == 0) {
+	*ret_variable = NULL;
+	if (name[0] != '$' && config_field_from_name(name, ret_field) == 0) {
 		return 0;
 	}
-	if (logparse_extra_find(p, var, &index) == 0) {
-		return config_field_label_set_variable(f, var, index) < 0 ? fail_oom(r) : 0;
+	for (const char *c = var; *c; c++) {
+		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
+			return yamldoc_fail(&r->d, n, kp,
+			                    "field '%s' has a blank or control character", name);
+		}
 	}
-	extra_list(p, vars, sizeof(vars));
-	if (vars[0]) {
+	if (!var[0] || strlen(var) >= 64) {
+		return yamldoc_fail(&r->d, n, kp, "field name must be 1 to 63 bytes");
+	}
+	if (format_has_field(r, var, &has) < 0) {
+		return fail_oom(r);
+	}
+	if (!has) {
 		return yamldoc_fail(&r->d, n, kp,
-		                    "unknown field '%s' (vhost, path, upstream_status, or one of "
-		                    "the log format's own variables: %s)",
-		                    name, vars);
+		                    "unknown field '%s': the log format of source '%s' does not "
+		                    "capture it (vhost, path, upstream_status, or %s)",
+		                    name, r->src_name, field_hint(r->src_kind));
 	}
-	return yamldoc_fail(&r->d, n, kp,
-	                    "unknown field '%s' (vhost, path, upstream_status; the log format "
-	                    "has no variables of its own to take a label from)",
-	                    name);
+	*ret_field = CONFIG_FIELD_VARIABLE;
+	*ret_variable = var;
+	return 0;
 }
 
 /* match/replacement (one rule), rules (a list) and default: checked and
@@ -732,7 +771,7 @@ static int read_rewrite(struct reader *r, yaml_node_t **v, const char **str, con
 }
 
 static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
-                            struct config_source *s, const struct log_parser *p)
+                            struct config_source *s)
 {
 	yaml_node_t *v[F_COUNT];
 	const char *str[F_COUNT] = {NULL};
@@ -766,7 +805,13 @@ static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
 	}
 	f = &s->field_labels[s->n_field_labels - 1];
 	yamldoc_path_key(kp, sizeof(kp), path, "field");
-	e = resolve_field(r, v[F_FIELD], kp, str[F_FIELD], p, f);
+	enum config_field field;
+	const char *var;
+	e = resolve_field(r, v[F_FIELD], kp, str[F_FIELD], &field, &var);
+	f->field = field;
+	if (e == 0 && var && config_field_label_set_variable(f, var, 0) < 0) {
+		return fail_oom(r);
+	}
 	if (e == 0) {
 		e = read_rewrite(r, v, str, path, f);
 	}
@@ -774,7 +819,7 @@ static int read_field_label(struct reader *r, yaml_node_t *n, const char *path,
 }
 
 static int read_field_labels(struct reader *r, yaml_node_t *n, const char *path,
-                             struct config_source *s, const struct log_parser *p)
+                             struct config_source *s)
 {
 	yaml_node_item_t *items;
 	size_t count;
@@ -788,9 +833,114 @@ static int read_field_labels(struct reader *r, yaml_node_t *n, const char *path,
 	}
 	for (size_t i = 0; e == 0 && i < count; i++) {
 		yamldoc_path_index(kp, sizeof(kp), path, i);
-		e = read_field_label(r, yamldoc_node(&r->d, items[i]), kp, s, p);
+		e = read_field_label(r, yamldoc_node(&r->d, items[i]), kp, s);
 	}
 	return e;
+}
+
+/* One filter: {action: drop|keep, field: F, match: RE}. */
+static int read_filter(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
+{
+	static const char *const actions[] = {
+	    [CONFIG_FILTER_DROP] = "drop", [CONFIG_FILTER_KEEP] = "keep"};
+	yaml_node_t *v[X_COUNT];
+	const char *str[X_COUNT] = {NULL};
+	char kp[YAMLDOC_PATH_MAX];
+	enum config_field field;
+	const char *var;
+	size_t action = 0;
+	int e;
+
+	e = yamldoc_map(&r->d, n, path, filter_keys, X_COUNT, v);
+	if (e == 0 && n->type != YAML_MAPPING_NODE) {
+		return yamldoc_fail(&r->d, n, path, "expected a mapping with action, field, match");
+	}
+	for (size_t i = 0; e == 0 && i < X_COUNT; i++) {
+		yamldoc_path_key(kp, sizeof(kp), path, filter_keys[i]);
+		if (!v[i]) {
+			return yamldoc_fail(&r->d, n, kp, "missing (required)");
+		}
+		e = yamldoc_string(&r->d, v[i], kp, &str[i]);
+	}
+	if (e < 0) {
+		return e;
+	}
+	while (action < 2 && strcmp(actions[action], str[X_ACTION]) != 0) {
+		action++;
+	}
+	if (action == 2) {
+		yamldoc_path_key(kp, sizeof(kp), path, "action");
+		return yamldoc_fail(&r->d, v[X_ACTION], kp, "unknown action '%s' (drop, keep)",
+		                    str[X_ACTION]);
+	}
+	yamldoc_path_key(kp, sizeof(kp), path, "field");
+	e = resolve_field(r, v[X_FIELD], kp, str[X_FIELD], &field, &var);
+	if (e == 0) {
+		e = check_match(r, v[X_MATCH], NULL, path, str[X_MATCH], NULL);
+	}
+	if (e == 0 && config_source_add_filter(s, (enum config_filter_action)action, field, var,
+	                                       str[X_MATCH]) < 0) {
+		return fail_oom(r);
+	}
+	return e;
+}
+
+static int read_filters(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
+{
+	yaml_node_item_t *items;
+	size_t count;
+	char kp[YAMLDOC_PATH_MAX];
+	int e;
+
+	if (yamldoc_is_null(n)) {
+		return 0;
+	}
+	e = yamldoc_seq(&r->d, n, path, &items, &count);
+	if (e == 0 && count > CONFIG_MAX_FILTERS) {
+		return yamldoc_fail(&r->d, n, path, "at most %u filters, got %zu",
+		                    CONFIG_MAX_FILTERS, count);
+	}
+	for (size_t i = 0; e == 0 && i < count; i++) {
+		yamldoc_path_index(kp, sizeof(kp), path, i);
+		e = read_filter(r, yamldoc_node(&r->d, items[i]), kp, s);
+	}
+	return e;
+}
+
+/* The format with every field the labels and filters read as captures
+ * still compiles (capture groups and the pattern have caps). */
+static int check_captures(struct reader *r, yaml_node_t *at, const char *path,
+                          struct config_source *s)
+{
+	const char *names[CONFIG_MAX_CAPTURES];
+	struct logparse_error perr = {.message = {0}};
+	struct log_parser *p = NULL;
+	int n = config_source_index_captures(s) < 0
+	            ? -E2BIG
+	            : config_source_captures(s, names, CONFIG_MAX_CAPTURES);
+	int e;
+
+	if (n < 0) {
+		return yamldoc_fail(&r->d, at, path,
+		                    "field labels and filters read more than %d distinct fields",
+		                    CONFIG_MAX_CAPTURES);
+	}
+	if (n == 0) {
+		return 0;
+	}
+	struct logparse_opts o = {.capture = names, .n_capture = (size_t)n};
+	e = logparse_create_opts(s->kind, s->format, &o, &p, &perr);
+	logparse_destroy(p);
+	if (e == -ENOMEM) {
+		return fail_oom(r);
+	}
+	if (e < 0) {
+		return yamldoc_fail(&r->d, at, path,
+		                    "the log format cannot capture every field the labels and "
+		                    "filters read: %s",
+		                    perr.message);
+	}
+	return 0;
 }
 
 /* Check format/log_format and compile them; *ret_text is what the source
@@ -922,11 +1072,21 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 		yamldoc_path_key(kp, sizeof(kp), path, "labels");
 		e = read_labels(r, v[S_LABELS], kp, s);
 	}
+	logparse_destroy(p);
+	r->src_name = name;
+	r->src_kind = kind;
+	r->src_text = text;
 	if (e == 0 && v[S_FIELD_LABELS]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "field_labels");
-		e = read_field_labels(r, v[S_FIELD_LABELS], kp, s, p);
+		e = read_field_labels(r, v[S_FIELD_LABELS], kp, s);
 	}
-	logparse_destroy(p);
+	if (e == 0 && v[S_FILTERS]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "filters");
+		e = read_filters(r, v[S_FILTERS], kp, s);
+	}
+	if (e == 0) {
+		e = check_captures(r, v[S_FORMAT], path, s);
+	}
 	return e;
 }
 

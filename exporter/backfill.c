@@ -55,6 +55,7 @@
 
 #include "exporter/clock.h"
 #include "exporter/daemon.h"
+#include "exporter/filter.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
 #include "exporter/parsepool.h"
@@ -588,6 +589,7 @@ struct run {
 	uint64_t next_progress;
 	struct parsepool *pool;  /* NULL: parse on this thread */
 	struct logtime_cache tc; /* this thread's last time text */
+	struct filter_set *filters;
 	const char *file;
 	int error;
 };
@@ -602,8 +604,12 @@ static int slot_reset(struct run *r, struct slot *sl)
 		sl->s = NULL;
 	}
 	sl->used = false;
-	return metrics_add_source(sl->m, cs->name, cs->labels, cs->n_labels, cs->field_labels,
-	                          cs->n_field_labels, &sl->s, err, sizeof(err));
+	int ret = metrics_add_source(sl->m, cs->name, cs->labels, cs->n_labels, cs->field_labels,
+	                             cs->n_field_labels, &sl->s, err, sizeof(err));
+	if (ret == 0) {
+		metrics_source_set_filtered(sl->s, cs->n_filters > 0);
+	}
+	return ret;
 }
 
 static struct slot *slot_of(struct run *r, int64_t step)
@@ -726,7 +732,11 @@ static void count_line(void *ud, const struct parsepool_line *pl)
 	}
 	r->last_ms = ms > r->last_ms ? ms : r->last_ms;
 	struct slot *sl = route(r, ms / (int64_t)r->o->step_ms);
-	metrics_observe(sl->s, pl->rec);
+	if (filter_set_drops(r->filters, pl->rec)) {
+		metrics_count(sl->s, METRICS_LINES_DROPPED, 1);
+	} else {
+		metrics_observe(sl->s, pl->rec);
+	}
 	metrics_count(sl->s, METRICS_LINES, 1);
 }
 
@@ -905,13 +915,22 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 	r->k = r->k < 2 ? 2 : r->k > MAX_SLOTS ? MAX_SLOTS : r->k;
 	strbuf_init(&r->render, RENDER_CAP);
 	strbuf_init(&r->save, RENDER_CAP);
-	ret = logparse_create(cs->kind, cs->format, &r->parser, &perr);
+	const char *names[CONFIG_MAX_CAPTURES];
+	struct logparse_opts po;
+	config_source_parse_opts(cs, names, &po);
+	ret = logparse_create_opts(cs->kind, cs->format, &po, &r->parser, &perr);
 	if (ret < 0) {
 		log_error("--backfill: bad format", "source", cs->name, "error", perr.message);
 		return ret;
 	}
+	ret = filter_set_create(cs->filters, cs->n_filters, &r->filters, err, sizeof(err));
+	if (ret < 0) {
+		log_error("--backfill: bad filter", "source", cs->name, "error",
+		          err[0] ? err : strerror(-ret));
+		return ret;
+	}
 	if (o->threads > 1 && parsepool_supports(cs->kind) &&
-	    parsepool_create(o->threads, cs->kind, cs->format, count_line, r, &r->pool) < 0) {
+	    parsepool_create(o->threads, cs->kind, cs->format, &po, count_line, r, &r->pool) < 0) {
 		log_warn("--backfill: cannot start parser threads; parsing on one", "source",
 		         cs->name);
 	}
@@ -925,6 +944,9 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 	}
 	ret = metrics_add_source(r->cum, cs->name, cs->labels, cs->n_labels, cs->field_labels,
 	                         cs->n_field_labels, &r->cum_s, err, sizeof(err));
+	if (ret == 0) {
+		metrics_source_set_filtered(r->cum_s, cs->n_filters > 0);
+	}
 	for (size_t i = 0; i < r->k && ret == 0; i++) {
 		r->slots[i].m = metrics_create(mo);
 		ret = r->slots[i].m ? slot_reset(r, &r->slots[i]) : -ENOMEM;
@@ -942,6 +964,7 @@ static void run_finish(struct run *r)
 		metrics_destroy(r->slots[i].m);
 	}
 	parsepool_destroy(r->pool);
+	filter_set_destroy(r->filters);
 	metrics_destroy(r->cum);
 	logparse_destroy(r->parser);
 	strbuf_finish(&r->render);

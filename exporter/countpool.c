@@ -381,7 +381,8 @@ int countpool_create(unsigned threads, const struct config_source *cs,
 	if (threads < 2 || !deliver) {
 		return -EINVAL;
 	}
-	if (cs->n_field_labels > 0) {
+	/* field labels (and path labels), filters: the parse pool does those */
+	if (cs->n_field_labels > 0 || cs->n_filters > 0) {
 		return -ENOTSUP;
 	}
 	threads = threads > MAX_THREADS ? MAX_THREADS : threads;

@@ -806,6 +806,11 @@ uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c)
 	return get(&s->counters[c]);
 }
 
+void metrics_source_set_filtered(struct metrics_source *s, bool filtered)
+{
+	s->filtered = filtered;
+}
+
 uint64_t metrics_get_responses(const struct metrics_source *s, unsigned slot)
 {
 	uint64_t sum = 0;

@@ -41,6 +41,7 @@ enum metrics_counter {
 	METRICS_LINES_TOO_LONG,
 	METRICS_READ_ERRORS,
 	METRICS_FILES_SKIPPED,
+	METRICS_LINES_DROPPED, /* parsed, then dropped by a filter (sources with filters) */
 	/* Syslog listeners' counts: rendered only for sources that have one
 	 * (metrics_source_show_syslog), saved only when not 0. */
 	METRICS_SYSLOG_MESSAGES,
@@ -126,6 +127,11 @@ void metrics_source_show_syslog(struct metrics_source *s, bool show);
 
 /* Read a self-metric (any thread). */
 uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c);
+
+/* Mark a source as filtered: only such sources expose
+ * accesslog_log_lines_dropped_total (a source without filters drops
+ * nothing).  Call before the first render. */
+void metrics_source_set_filtered(struct metrics_source *s, bool filtered);
 
 /* Sum of the response counter over methods (and field-label sets) for one
  * status slot (any thread). */

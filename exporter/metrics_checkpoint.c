@@ -74,6 +74,7 @@ static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
     [METRICS_LINES_TOO_LONG] = "lines_too_long",
     [METRICS_READ_ERRORS] = "read_errors",
     [METRICS_FILES_SKIPPED] = "files_skipped",
+    [METRICS_LINES_DROPPED] = "lines_dropped",
     [METRICS_SYSLOG_MESSAGES] = "syslog_messages",
     [METRICS_SYSLOG_INVALID] = "syslog_invalid",
     [METRICS_SYSLOG_FILTERED] = "syslog_filtered",
@@ -318,7 +319,9 @@ int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 	}
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
 		uint64_t v = get(&s->counters[c]);
-		if (c < METRICS_FIRST_SYSLOG || v) { /* file sources' checkpoints unchanged */
+		/* file sources' checkpoints unchanged: lines_dropped (sources with
+		 * filters) and the syslog counts are saved when not 0 */
+		if ((c < METRICS_FIRST_SYSLOG && c != METRICS_LINES_DROPPED) || v) {
 			(void)strbuf_printf(out, "c %s %llu\n", counter_keys[c],
 			                    (unsigned long long)v);
 		}

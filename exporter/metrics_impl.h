@@ -100,6 +100,7 @@ struct metrics_source {
 	_Atomic int64_t created_ms;  /* the source's creation (per-source families); 0: unknown */
 	atomic_bool show_syslog;     /* render the METRICS_SYSLOG_* counters */
 	struct sum_journal *journal; /* metrics_source_journal_sums, else NULL */
+	bool filtered;               /* has filters: exposes lines_dropped */
 };
 
 /* Histogram values in observation order (metrics_source_journal_sums). */

@@ -46,6 +46,9 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
                                "Files not read: compressed files matched by a pattern, rotated "
                                "files over the catch-up limit or in an unreadable compression "
                                "(the log says which)."},
+    [METRICS_LINES_DROPPED] = {"accesslog_log_lines_dropped_total",
+                               "Parsed lines a filter of the source dropped (not counted in "
+                               "any other family)."},
     [METRICS_SYSLOG_MESSAGES] = {"accesslog_syslog_messages_total",
                                  "Syslog messages received (valid or not)."},
     [METRICS_SYSLOG_INVALID] = {"accesslog_syslog_messages_invalid_total",
@@ -66,6 +69,9 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
 /* Whether counter c is rendered for s. */
 static bool shows_counter(const struct metrics_source *s, unsigned c)
 {
+	if (c == METRICS_LINES_DROPPED) {
+		return s->filtered; /* only where filters can drop */
+	}
 	return c < METRICS_FIRST_SYSLOG ||
 	       atomic_load_explicit(&s->show_syslog, memory_order_relaxed);
 }

@@ -319,11 +319,12 @@ void parsepool_destroy(struct parsepool *p)
 	free(p);
 }
 
-static int start_workers(struct parsepool *p, enum logparse_kind kind, const char *format)
+static int start_workers(struct parsepool *p, enum logparse_kind kind, const char *format,
+                         const struct logparse_opts *opts)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct worker *w = &p->workers[i];
-		int r = logparse_create(kind, format, &w->parser, NULL);
+		int r = logparse_create_opts(kind, format, opts, &w->parser, NULL);
 		if (r < 0) {
 			return r;
 		}
@@ -338,7 +339,8 @@ static int start_workers(struct parsepool *p, enum logparse_kind kind, const cha
 }
 
 int parsepool_create(unsigned threads, enum logparse_kind kind, const char *format,
-                     parsepool_deliver_fn *deliver, void *userdata, struct parsepool **ret_pool)
+                     const struct logparse_opts *opts, parsepool_deliver_fn *deliver,
+                     void *userdata, struct parsepool **ret_pool)
 {
 	struct parsepool *p;
 	int r;
@@ -368,11 +370,11 @@ int parsepool_create(unsigned threads, enum logparse_kind kind, const char *form
 		r = batch_init(&p->ring[i]);
 	}
 	if (r == 0) {
-		r = logparse_create(kind, format, &p->own, NULL);
+		r = logparse_create_opts(kind, format, opts, &p->own, NULL);
 	}
 	if (r == 0) {
 		p->ring[0].state = B_FILLING;
-		r = start_workers(p, kind, format);
+		r = start_workers(p, kind, format, opts);
 	}
 	if (r < 0) {
 		parsepool_destroy(p);

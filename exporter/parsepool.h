@@ -43,11 +43,13 @@ struct parsepool;
 bool parsepool_supports(enum logparse_kind kind);
 
 /* A pool of threads - 1 workers (the pushing thread is the last one), each
- * with its own parser for (kind, format).  0 and *ret_pool; -EINVAL
+ * with its own parser for (kind, format, opts; opts NULL: defaults; used
+ * during the call only).  0 and *ret_pool; -EINVAL
  * (threads < 2, or an unsupported or bad format); -ENOMEM; -errno from
  * pthread_create. */
 int parsepool_create(unsigned threads, enum logparse_kind kind, const char *format,
-                     parsepool_deliver_fn *deliver, void *userdata, struct parsepool **ret_pool);
+                     const struct logparse_opts *opts, parsepool_deliver_fn *deliver,
+                     void *userdata, struct parsepool **ret_pool);
 
 /* Queue one line (copied).  May deliver earlier lines first. */
 void parsepool_push(struct parsepool *p, const char *line, size_t len);

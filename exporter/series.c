@@ -38,7 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exporter/fieldvalue.h"
 #include "parsers/status.h"
+
+_Static_assert(SERIES_RAW_CAP == FIELDVALUE_CAP, "raw values are cut by fieldvalue_get");
 
 #define CHUNK_SHIFT 10u
 #define CHUNK_SIZE (1u << CHUNK_SHIFT)
@@ -228,17 +231,9 @@ void series_tuples_values(const struct series_tuples *t, uint32_t id, struct str
 	memcpy(ret_values, tp->values, t->n * sizeof(*ret_values));
 }
 
-/* Longest prefix of at most cap bytes that does not split a UTF-8 sequence. */
 static size_t utf8_cut(const char *p, size_t len, size_t cap)
 {
-	if (len <= cap) {
-		return len;
-	}
-	len = cap;
-	while (len && ((unsigned char)p[len] & 0xc0) == 0x80) {
-		len--;
-	}
-	return len;
+	return fieldvalue_utf8_cut(p, len, cap);
 }
 
 static uint64_t hash_values(const struct str_view *v, size_t n)
@@ -323,38 +318,7 @@ uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *va
 /* The raw value of a record field (path without its query string). */
 static struct str_view raw_value(const struct log_record *r, const struct rule *ru)
 {
-	struct str_view v = {"", 0};
-	const char *q;
-
-	switch (ru->field) {
-	case CONFIG_FIELD_VHOST:
-		v = r->vhost;
-		break;
-	case CONFIG_FIELD_PATH:
-		v = r->path;
-		q = v.len ? memchr(v.ptr, '?', v.len) : NULL;
-		if (q) {
-			v.len = (size_t)(q - v.ptr);
-		}
-		break;
-	case CONFIG_FIELD_UPSTREAM_STATUS:
-		if (r->has_upstream_status) {
-			v.ptr = status_slot_code(r->upstream_status_slot);
-			v.len = strlen(v.ptr);
-		}
-		break;
-	case CONFIG_FIELD_VARIABLE:
-		/* a record from another parser (none should reach here) reads as empty */
-		if (ru->extra_index < r->n_extra) {
-			v = r->extra[ru->extra_index];
-		}
-		break;
-	}
-	if (!v.ptr) {
-		v = (struct str_view){"", 0};
-	}
-	v.len = utf8_cut(v.ptr, v.len, SERIES_RAW_CAP);
-	return v;
+	return fieldvalue_get(r, ru->field, ru->extra_index);
 }
 
 /* Rewrite one raw value into out (SERIES_VALUE_CAP + 1 bytes) by the first

@@ -42,6 +42,7 @@
 
 #include "exporter/clock.h"
 #include "exporter/countpool.h"
+#include "exporter/filter.h"
 #include "exporter/input/input.h"
 #include "exporter/log.h"
 #include "exporter/parsepool.h"
@@ -66,6 +67,7 @@ struct source {
 	uint64_t lines_this_poll;
 	struct countpool *cpool; /* --once on several cores (source_set_threads) */
 	struct parsepool *pool;  /* the same for sources with field labels */
+	struct filter_set *filters; /* NULL: the source has none */
 	/* Parse failures: counted here too (the registry's counters may be
 	 * restored from a checkpoint), sampled with diagnoses into fails. */
 	enum logparse_kind kind;
@@ -93,13 +95,23 @@ static void count_failure(struct source *s, const char *line, size_t len)
 	}
 }
 
+/* A parsed line: dropped by a filter, or counted. */
+static inline void count_record(struct source *s, const struct log_record *rec)
+{
+	if (s->filters && filter_set_drops(s->filters, rec)) {
+		metrics_count(s->ms, METRICS_LINES_DROPPED, 1);
+		return;
+	}
+	metrics_observe(s->ms, rec);
+}
+
 /* Count one parsed (rc 0) or unparsable line. */
 static void count_line(void *ud, const struct parsepool_line *pl)
 {
 	struct source *s = ud;
 
 	if (pl->rc == 0) {
-		metrics_observe(s->ms, pl->rec);
+		count_record(s, pl->rec);
 	} else {
 		count_failure(s, pl->line, pl->len);
 	}
@@ -120,7 +132,7 @@ static void on_line(void *ud, const char *line, size_t len)
 		return;
 	}
 	if (logparse_line(s->parser, line, len, &rec) == 0) {
-		metrics_observe(s->ms, &rec);
+		count_record(s, &rec);
 	} else {
 		count_failure(s, line, len);
 	}
@@ -180,7 +192,11 @@ int source_set_threads(struct source *s, const struct config_source *cs,
 	if (!parsepool_supports(cs->kind)) {
 		return 0;
 	}
-	return parsepool_create(threads, cs->kind, cs->format, count_line, s, &s->pool);
+	const char *names[CONFIG_MAX_CAPTURES];
+	struct logparse_opts po;
+
+	config_source_parse_opts(cs, names, &po);
+	return parsepool_create(threads, cs->kind, cs->format, &po, count_line, s, &s->pool);
 }
 
 static const char *kind_name(enum logparse_kind kind)
@@ -310,8 +326,10 @@ static int register_metrics(struct metrics *m, const char *name, const struct co
 		               r == -EEXIST ? "duplicate source name"
 		               : merr[0]    ? merr
 		                            : strerror(-r));
+		return r;
 	}
-	return r;
+	metrics_source_set_filtered(*ret_ms, cs->n_filters > 0);
+	return 0;
 }
 
 /* Once per source start: the format's variables the exporter does not know
@@ -322,41 +340,65 @@ static void warn_variables(const struct log_parser *p, const char *name)
 	char list[2048];
 	size_t o = 0, n = logparse_extra_count(p);
 
-	if (n == 0) {
-		return;
-	}
 	list[0] = '\0';
 	for (size_t i = 0; i < n && o < sizeof(list); i++) {
+		if (!logparse_extra_is_opaque(p, i)) {
+			continue;
+		}
 		int k =
 		    snprintf(list + o, sizeof(list) - o, "%s$%s (column %u of the format)",
-		             i ? ", " : "", logparse_extra_name(p, i), logparse_extra_column(p, i));
+		             o ? ", " : "", logparse_extra_name(p, i), logparse_extra_column(p, i));
 		if (k < 0) {
 			break;
 		}
 		o += (size_t)k;
+	}
+	if (o == 0) {
+		return;
 	}
 	log_warn("log format uses variables the exporter does not know; they are read as opaque "
 	         "fields (a run of non-blank bytes, or the quoted string)",
 	         "source", name, "variables", list);
 }
 
-/* A field label naming a variable must find it at the index the config
- * reader resolved (the same format text compiles the same way). */
+/* Every field a label or filter names must be one the format has, at the
+ * index the config reader gave it (the same format and capture list
+ * compile the same way). */
+static int check_one_variable(const struct log_parser *p, const struct config_source *cs,
+                              const char *what, const char *variable, size_t want_index, char *err,
+                              size_t err_size)
+{
+	size_t index;
+
+	if (!variable || logparse_extra_find(p, variable, &index) < 0 || index != want_index) {
+		(void)snprintf(err, err_size,
+		               "source %s: %s: the log format does not capture the field '%s'",
+		               cs->name, what, variable ? variable : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_variables(const struct log_parser *p, const struct config_source *cs, char *err,
                            size_t err_size)
 {
+	char what[128];
+
 	for (size_t i = 0; i < cs->n_field_labels; i++) {
 		const struct config_field_label *f = &cs->field_labels[i];
-		size_t index;
-		if (f->field != CONFIG_FIELD_VARIABLE) {
-			continue;
+		(void)snprintf(what, sizeof(what), "field label %s", f->name);
+		if (f->field == CONFIG_FIELD_VARIABLE &&
+		    check_one_variable(p, cs, what, f->variable, f->variable_index, err, err_size) <
+		        0) {
+			return -EINVAL;
 		}
-		if (!f->variable || logparse_extra_find(p, f->variable, &index) < 0 ||
-		    index != f->variable_index) {
-			(void)snprintf(err, err_size,
-			               "source %s: field label %s: the log format has no variable "
-			               "$%s of its own",
-			               cs->name, f->name, f->variable ? f->variable : "");
+	}
+	for (size_t i = 0; i < cs->n_filters; i++) {
+		const struct config_filter *f = &cs->filters[i];
+		(void)snprintf(what, sizeof(what), "filter %zu", i);
+		if (f->field == CONFIG_FIELD_VARIABLE &&
+		    check_one_variable(p, cs, what, f->variable, f->variable_index, err, err_size) <
+		        0) {
 			return -EINVAL;
 		}
 	}
@@ -383,7 +425,10 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = logparse_create(cs->kind, cs->format, &s->parser, &perr);
+	const char *names[CONFIG_MAX_CAPTURES];
+	struct logparse_opts po;
+	config_source_parse_opts(cs, names, &po);
+	r = logparse_create_opts(cs->kind, cs->format, &po, &s->parser, &perr);
 	if (r < 0) {
 		(void)snprintf(err, err_size, "source %s: bad format: %s", cs->name,
 		               r == -EINVAL ? perr.message : strerror(-r));
@@ -392,6 +437,15 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 	r = check_variables(s->parser, cs, err, err_size);
 	if (r < 0) {
 		goto fail;
+	}
+	if (cs->n_filters > 0) {
+		char ferr[256] = "";
+		r = filter_set_create(cs->filters, cs->n_filters, &s->filters, ferr, sizeof(ferr));
+		if (r < 0) {
+			(void)snprintf(err, err_size, "source %s: %s", cs->name,
+			               ferr[0] ? ferr : strerror(-r));
+			goto fail;
+		}
 	}
 	warn_variables(s->parser, cs->name);
 	s->kind = cs->kind;
@@ -442,6 +496,7 @@ void source_destroy(struct source *s)
 		metrics_remove_source(s->m, s->ms);
 	}
 	parsefail_ring_destroy(s->fails);
+	filter_set_destroy(s->filters);
 	logparse_destroy(s->parser);
 	free(s->format);
 	free(s->name);
@@ -646,8 +701,14 @@ bool source_config_equal(const struct config_source *a, const struct config_sour
 	if (strcmp(a->name, b->name) != 0 || a->kind != b->kind ||
 	    !same_opt(a->format, b->format) || !same_opt(a->syslog_tag, b->syslog_tag) ||
 	    a->n_paths != b->n_paths || !same_strings(a->paths, b->paths, a->n_paths) ||
-	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels) {
+	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels ||
+	    a->n_filters != b->n_filters) {
 		return false;
+	}
+	for (size_t i = 0; i < a->n_filters; i++) {
+		if (!config_filter_equal(&a->filters[i], &b->filters[i])) {
+			return false;
+		}
 	}
 	for (size_t i = 0; i < a->n_labels; i++) {
 		if (strcmp(a->labels[i].name, b->labels[i].name) != 0 ||

@@ -14,4 +14,10 @@
  * unknown specifier and its 1-based column; -E2BIG when too long. */
 int format_apache_compile(const char *text, struct logformat *f, struct logparse_error *err);
 
+/* As format_apache_compile, also capturing the specifiers named by
+ * want[0..n_want) ("%v", "%{X-Forwarded-Proto}i") as extra captures
+ * 0..n_want-1 (logformat_build). */
+int format_apache_compile_want(const char *text, const char *const *want, size_t n_want,
+                               struct logformat *f, struct logparse_error *err);
+
 #endif

@@ -434,7 +434,8 @@ static int tokenize(const struct logformat_text *t, struct logformat_piece *piec
 	return 0;
 }
 
-int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err)
+int format_nginx_compile_want(const char *text, const char *const *want, size_t n_want,
+                              struct logformat *f, struct logparse_error *err)
 {
 	static const struct logformat_dialect dialect = {
 	    .no_status = "nginx log format has no $status variable",
@@ -443,5 +444,10 @@ int format_nginx_compile(const char *text, struct logformat *f, struct logparse_
 	    .tokenize = tokenize,
 	};
 
-	return logformat_compile(&dialect, text, f, err);
+	return logformat_compile(&dialect, text, want, n_want, f, err);
+}
+
+int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err)
+{
+	return format_nginx_compile_want(text, NULL, 0, f, err);
 }

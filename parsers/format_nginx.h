@@ -18,6 +18,12 @@
  * format is too long. */
 int format_nginx_compile(const char *text, struct logformat *f, struct logparse_error *err);
 
+/* As format_nginx_compile, also capturing the variables named by
+ * want[0..n_want) ("host" or "$host") as extra captures 0..n_want-1
+ * (logformat_build). */
+int format_nginx_compile_want(const char *text, const char *const *want, size_t n_want,
+                              struct logformat *f, struct logparse_error *err);
+
 /* Remove config-file wrapping (log_format NAME, escape=, '...' quoting, ';')
  * into *t, keeping source columns.  Returns 0, -EINVAL / -E2BIG with *err. */
 int format_nginx_unwrap(const char *text, struct logformat_text *t, struct logparse_error *err);

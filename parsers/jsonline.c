@@ -48,6 +48,7 @@ struct json_key {
 	char name[JSON_KEY_MAX];
 	uint8_t len;
 	uint8_t field; /* enum logformat_field */
+	uint8_t extra; /* record.extra[] index + 1 the value goes to as well; 0: none */
 };
 
 #define JSON_BUCKETS 64 /* power of two */
@@ -59,6 +60,7 @@ struct jsonline {
 	uint8_t chain[JSON_MAX_KEYS]; /* next key index + 1, in insertion order */
 	char *scratch;                /* JSON_MAX_LINE bytes: decoded strings */
 	size_t scratch_used;
+	unsigned n_extra; /* wanted keys: record.extra[0..n_extra) */
 };
 
 struct default_key {
@@ -280,7 +282,46 @@ static void build_buckets(struct jsonline *j)
 	}
 }
 
+/* Wanted keys: a key the map has already also feeds extra[k]; another
+ * one is added feeding nothing else. */
+static int want_keys(struct jsonline *j, const char *const *want, size_t n_want,
+                     struct logparse_error *err)
+{
+	if (n_want > LOG_RECORD_MAX_EXTRA) {
+		logformat_set_error(err, 0, "more than %d JSON keys to capture",
+		                    LOG_RECORD_MAX_EXTRA);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < n_want; k++) {
+		size_t len = strlen(want[k]);
+		struct json_key *found = NULL;
+		for (unsigned i = 0; i < j->nkeys && found == NULL; i++) {
+			if (j->keys[i].len == len && memcmp(j->keys[i].name, want[k], len) == 0) {
+				found = &j->keys[i];
+			}
+		}
+		if (found == NULL) {
+			int r = add_key(j, LOGFORMAT_FIELD_NONE, want[k], len, err);
+			if (r < 0) {
+				return r;
+			}
+			found = &j->keys[j->nkeys - 1];
+		}
+		if (found->extra == 0) {
+			found->extra = (uint8_t)(k + 1);
+		}
+	}
+	j->n_extra = (unsigned)n_want;
+	return 0;
+}
+
 int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_error *err)
+{
+	return jsonline_create_want(keymap, NULL, 0, ret, err);
+}
+
+int jsonline_create_want(const char *keymap, const char *const *want, size_t n_want,
+                         struct jsonline **ret, struct logparse_error *err)
 {
 	bool overridden[LOGFORMAT_FIELD_COUNT] = {false};
 	struct jsonline *j = calloc(1, sizeof(*j));
@@ -309,6 +350,10 @@ int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_e
 		if (r < 0) {
 			goto fail;
 		}
+	}
+	r = want_keys(j, want, n_want, err);
+	if (r < 0) {
+		goto fail;
 	}
 	bool has_status = false;
 	for (unsigned i = 0; i < j->nkeys; i++) {
@@ -349,6 +394,7 @@ struct scan {
 	struct log_record *rec;
 	struct str_view request;
 	bool seen[LOGFORMAT_FIELD_COUNT];
+	uint32_t seen_extra; /* bit k: extra[k] set (the first key wins) */
 };
 
 static inline void skip_ws(struct scan *sc)
@@ -597,18 +643,18 @@ static int scan_number(struct scan *sc, size_t *ret_len)
 
 /* Lookup by a hash chain; chains keep insertion order so the first key
  * added for a name wins, as with a linear search. */
-static enum logformat_field key_field(const struct jsonline *j, const char *k, size_t n)
+static const struct json_key *key_find(const struct jsonline *j, const char *k, size_t n)
 {
 	for (unsigned i = j->bucket[key_hash(k, n)]; i != 0; i = j->chain[i - 1]) {
 		const struct json_key *jk = &j->keys[i - 1];
 		if (jk->len == n && memcmp(jk->name, k, n) == 0) {
-			return (enum logformat_field)jk->field;
+			return jk;
 		}
 	}
-	return LOGFORMAT_FIELD_NONE;
+	return NULL;
 }
 
-static int scan_value(struct scan *sc, int depth, enum logformat_field field);
+static int scan_value(struct scan *sc, int depth, const struct json_key *key);
 
 static int scan_container(struct scan *sc, int depth, bool object)
 {
@@ -624,7 +670,7 @@ static int scan_container(struct scan *sc, int depth, bool object)
 		return 0;
 	}
 	for (;;) {
-		enum logformat_field f = LOGFORMAT_FIELD_NONE;
+		const struct json_key *key = NULL;
 		int r;
 		if (object) {
 			const char *k;
@@ -636,7 +682,7 @@ static int scan_container(struct scan *sc, int depth, bool object)
 			}
 			/* keys we look for never need escapes; depth 0 and 1 only */
 			if (!kesc && kn > 0 && depth <= 1) {
-				f = key_field(sc->j, k, kn);
+				key = key_find(sc->j, k, kn);
 			}
 			skip_ws(sc);
 			if (sc->pos >= sc->len || sc->s[sc->pos] != ':') {
@@ -645,7 +691,7 @@ static int scan_container(struct scan *sc, int depth, bool object)
 			sc->pos++;
 			skip_ws(sc);
 		}
-		r = scan_value(sc, depth + 1, f);
+		r = scan_value(sc, depth + 1, key);
 		if (r < 0) {
 			return r;
 		}
@@ -678,8 +724,27 @@ static void deliver(struct scan *sc, enum logformat_field f, struct str_view v)
 	fieldconv_apply(sc->rec, f, v.ptr, v.len, &sc->request);
 }
 
-static int scan_value(struct scan *sc, int depth, enum logformat_field field)
+/* A wanted key's value as logged (decoded; null reads as empty). */
+static void deliver_extra(struct scan *sc, const struct json_key *key, struct str_view v)
 {
+	unsigned k;
+
+	if (key == NULL || key->extra == 0) {
+		return;
+	}
+	k = key->extra - 1u;
+	if (sc->seen_extra & (1u << k)) {
+		return;
+	}
+	sc->seen_extra |= 1u << k;
+	sc->rec->extra[k] = v;
+}
+
+static int scan_value(struct scan *sc, int depth, const struct json_key *key)
+{
+	enum logformat_field field =
+	    key != NULL ? (enum logformat_field)key->field : LOGFORMAT_FIELD_NONE;
+
 	if (sc->pos >= sc->len) {
 		return -EINVAL;
 	}
@@ -694,9 +759,10 @@ static int scan_value(struct scan *sc, int depth, enum logformat_field field)
 		if (scan_string(sc, &body, &n, &esc) < 0) {
 			return -EINVAL;
 		}
-		if (field != LOGFORMAT_FIELD_NONE) {
+		if (key != NULL) {
 			struct str_view v = esc ? decode(sc, body, n) : (struct str_view){body, n};
 			deliver(sc, field, v);
+			deliver_extra(sc, key, v);
 		}
 		return 0;
 	}
@@ -707,6 +773,7 @@ static int scan_value(struct scan *sc, int depth, enum logformat_field field)
 		if (sc->len - sc->pos >= ln && memcmp(sc->s + sc->pos, literals[i], ln) == 0) {
 			deliver(sc, field == LOGFORMAT_FIELD_STATUS ? field : LOGFORMAT_FIELD_NONE,
 			        (struct str_view){sc->s + sc->pos, ln});
+			deliver_extra(sc, key, (struct str_view){sc->s + sc->pos, i == 2 ? 0 : ln});
 			sc->pos += ln;
 			return 0;
 		}
@@ -716,6 +783,7 @@ static int scan_value(struct scan *sc, int depth, enum logformat_field field)
 		return -EINVAL;
 	}
 	deliver(sc, field, (struct str_view){sc->s + start, n});
+	deliver_extra(sc, key, (struct str_view){sc->s + start, n});
 	return 0;
 }
 
@@ -729,6 +797,10 @@ int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_
 		return -E2BIG;
 	}
 	fieldconv_init(&rec);
+	rec.n_extra = j->n_extra;
+	for (unsigned k = 0; k < j->n_extra; k++) {
+		rec.extra[k] = (struct str_view){line, 0};
+	}
 	j->scratch_used = 0;
 	skip_ws(&sc);
 	if (sc.pos >= len || line[sc.pos] != '{') {
@@ -802,6 +874,10 @@ int jsonline_diagnose(struct jsonline *j, const char *line, size_t len, struct l
 		return 0;
 	}
 	fieldconv_init(&rec);
+	rec.n_extra = j->n_extra;
+	for (unsigned k = 0; k < j->n_extra; k++) {
+		rec.extra[k] = (struct str_view){line, 0};
+	}
 	j->scratch_used = 0;
 	skip_ws(&sc);
 	if (sc.pos >= len || line[sc.pos] != '{') {

@@ -22,6 +22,12 @@ struct jsonline;
  * -EINVAL with *err; -ENOMEM. */
 int jsonline_create(const char *keymap, struct jsonline **ret, struct logparse_error *err);
 
+/* As jsonline_create, also keeping the values of the keys want[0..n_want)
+ * (top level or one down, first one wins) as record.extra[0..n_want), as
+ * logged (decoded; null, absent: empty). */
+int jsonline_create_want(const char *keymap, const char *const *want, size_t n_want,
+                         struct jsonline **ret, struct logparse_error *err);
+
 /* NULL-safe. */
 void jsonline_destroy(struct jsonline *j);
 

@@ -170,6 +170,9 @@ static void logformat_init(struct logformat *f)
 	f->ngroups = 0;
 	f->overflow = false;
 	memset(f->group_field, 0, sizeof(f->group_field));
+	memset(f->group_extra, 0, sizeof(f->group_extra));
+	memset(f->extra_wanted, 0, sizeof(f->extra_wanted));
+	memset(f->extra_opaque, 0, sizeof(f->extra_opaque));
 	memset(f->has_field, 0, sizeof(f->has_field));
 	f->time_field = LOGFORMAT_FIELD_NONE;
 	f->time_format[0] = '\0';
@@ -309,6 +312,9 @@ static int extra_index(struct logformat *f, const char *name, size_t len, unsign
 {
 	for (unsigned k = 0; k < f->n_extra; k++) {
 		if (strlen(f->extra_name[k]) == len && memcmp(f->extra_name[k], name, len) == 0) {
+			if (f->extra_col[k] == 0) {
+				f->extra_col[k] = col; /* a wanted name, first seen here */
+			}
 			*ret_index = k;
 			return 0;
 		}
@@ -324,9 +330,10 @@ static int extra_index(struct logformat *f, const char *name, size_t len, unsign
 	return 0;
 }
 
-/* capture: the group_field value, 0 for a non-capturing item. */
+/* capture: the group_field value, 0 for a non-capturing item; dual: an
+ * extra index + 1 the group feeds as well (0: none). */
 static void logformat_item(struct logformat *f, enum logformat_class cls, unsigned capture,
-                           int prev, int next)
+                           unsigned dual, int prev, int next)
 {
 	if (capture && f->ngroups >= LOGFORMAT_MAX_GROUPS) {
 		f->overflow = true;
@@ -338,6 +345,7 @@ static void logformat_item(struct logformat *f, enum logformat_class cls, unsign
 	if (capture) {
 		f->ngroups++;
 		f->group_field[f->ngroups] = (uint8_t)capture;
+		f->group_extra[f->ngroups] = (uint8_t)dual;
 		if (capture < LOGFORMAT_FIELD_EXTRA) {
 			f->has_field[capture] = true;
 			if (logformat_is_time_field((enum logformat_field)capture)) {
@@ -371,6 +379,7 @@ static int item_capture(struct logformat *f, const struct logformat_text *t,
 		}
 		*ret_capture = f->has_extra[k] ? 0 : LOGFORMAT_FIELD_EXTRA + k;
 		f->has_extra[k] = true;
+		f->extra_opaque[k] = true;
 		return 0;
 	}
 	enum logformat_field field = (enum logformat_field)pc->field;
@@ -386,6 +395,84 @@ static int item_capture(struct logformat *f, const struct logformat_text *t,
 		return 0;
 	}
 	*ret_capture = field;
+	return 0;
+}
+
+/* Apache: skip a directive's modifiers ("%!200,304<" of "%!200,304<{X}i"). */
+static size_t apache_skip_modifiers(const char *s, size_t i, size_t len)
+{
+	while (i < len && (s[i] == '!' || s[i] == ',' || s[i] == '<' || s[i] == '>' ||
+	                   (s[i] >= '0' && s[i] <= '9'))) {
+		i++;
+	}
+	return i;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+bool logformat_item_is(const char *dir, size_t len, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	if (len > 0 && dir[0] == '$') {
+		size_t a = 1, b = len;
+		if (len > 2 && dir[1] == '{' && dir[len - 1] == '}') {
+			a = 2, b = len - 1;
+		}
+		if (name[0] == '$') {
+			name++, nlen--;
+		}
+		return b - a == nlen && memcmp(dir + a, name, nlen) == 0;
+	}
+	if (len < 2 || dir[0] != '%' || nlen < 2 || name[0] != '%') {
+		return false;
+	}
+	size_t i = apache_skip_modifiers(dir, 1, len), j = apache_skip_modifiers(name, 1, nlen);
+	if (len - i != nlen - j || len == i) {
+		return false;
+	}
+	/* the letter decides; a header argument compares without case */
+	char letter = dir[len - 1];
+	bool fold = letter == 'i' || letter == 'o';
+	for (size_t k = 0; k < len - i; k++) {
+		char a = dir[i + k], b = name[j + k];
+		if (a != b && !(fold && lower(a) == lower(b))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Which wanted name (extra index + 1) item pc is and still needs capturing
+ * (its first appearance); 0 for none. */
+static unsigned wanted_item(struct logformat *f, const struct logformat_text *t,
+                            const struct logformat_piece *pc, size_t n_want)
+{
+	for (size_t k = 0; k < n_want; k++) {
+		if (!f->has_extra[k] && pc->dir_len > 0 &&
+		    logformat_item_is(t->text + pc->dir_start, pc->dir_len, f->extra_name[k])) {
+			return (unsigned)k + 1;
+		}
+	}
+	return 0;
+}
+
+/* Number the wanted names first: extra k is want[k]. */
+static int want_names(struct logformat *f, const char *const *want, size_t n_want)
+{
+	for (size_t k = 0; k < n_want; k++) {
+		const char *w = want[k][0] == '$' ? want[k] + 1 : want[k];
+		size_t len = strlen(w);
+		if (f->n_extra >= LOGFORMAT_MAX_EXTRA || len >= LOGFORMAT_EXTRA_NAME_MAX) {
+			return -EMLINK;
+		}
+		memcpy(f->extra_name[f->n_extra], w, len + 1);
+		f->extra_col[f->n_extra] = 0;
+		f->extra_wanted[f->n_extra++] = true;
+	}
 	return 0;
 }
 
@@ -405,9 +492,13 @@ static int logformat_finish(struct logformat *f)
 }
 
 int logformat_build(struct logformat *f, const struct logformat_text *t,
-                    const struct logformat_piece *pieces, size_t n)
+                    const struct logformat_piece *pieces, size_t n, const char *const *want,
+                    size_t n_want)
 {
 	logformat_init(f);
+	if (want_names(f, want, n_want) < 0) {
+		return -EMLINK;
+	}
 	memcpy(f->text, t->text, t->len);
 	f->text_len = t->len;
 	for (size_t i = 0; i < n; i++) {
@@ -431,10 +522,19 @@ int logformat_build(struct logformat *f, const struct logformat_text *t,
 		}
 		bool had_time = f->time_field != LOGFORMAT_FIELD_NONE;
 		unsigned capture;
+		unsigned wanted = wanted_item(f, t, pc, n_want), dual = 0;
 		if (item_capture(f, t, pc, &capture) < 0) {
 			return -EMLINK;
 		}
-		logformat_item(f, (enum logformat_class)pc->cls, capture, prev, next);
+		if (wanted && capture == 0) {
+			capture = LOGFORMAT_FIELD_EXTRA + wanted - 1;
+		} else if (wanted && capture < LOGFORMAT_FIELD_EXTRA) {
+			dual = wanted;
+		}
+		if (wanted) {
+			f->has_extra[wanted - 1] = true;
+		}
+		logformat_item(f, (enum logformat_class)pc->cls, capture, dual, prev, next);
 		if (!had_time && f->time_field == LOGFORMAT_FIELD_LOGTIME_STRFTIME) {
 			/* the tokenizer checked the length (logtime_format_ok) */
 			size_t n_fmt = pc->len < sizeof(f->time_format) ? pc->len : 0;
@@ -492,8 +592,8 @@ int logformat_add_piece(struct logformat_piece *pieces, size_t *n, struct logfor
 	return 0;
 }
 
-int logformat_compile(const struct logformat_dialect *d, const char *text, struct logformat *f,
-                      struct logparse_error *err)
+int logformat_compile(const struct logformat_dialect *d, const char *text, const char *const *want,
+                      size_t n_want, struct logformat *f, struct logparse_error *err)
 {
 	struct logformat_text *t = malloc(sizeof(*t));
 	struct logformat_piece *pieces = calloc(LOGFORMAT_MAX_PIECES, sizeof(*pieces));
@@ -512,7 +612,7 @@ int logformat_compile(const struct logformat_dialect *d, const char *text, struc
 	if (r < 0) {
 		goto out;
 	}
-	r = logformat_build(f, t, pieces, n);
+	r = logformat_build(f, t, pieces, n, want, n_want);
 	if (r == -EINVAL) {
 		logformat_set_error(err, 0, "%s", d->no_status);
 	} else if (r == -EMLINK) {

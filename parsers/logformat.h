@@ -71,7 +71,7 @@ enum logformat_class {
 	LOGFORMAT_CLF_TIME,   /* Apache %t: "[17/May/2015:20:05:16 +0000]" with brackets */
 };
 
-#define LOGFORMAT_MAX_GROUPS 32
+#define LOGFORMAT_MAX_GROUPS 48
 #define LOGFORMAT_MAX_PATTERN 16384
 #define LOGFORMAT_MAX_PIECES 512
 /* Format text after removing config-file quoting (see struct logformat_text). */
@@ -93,6 +93,9 @@ struct logformat {
 	size_t len;
 	unsigned ngroups;                              /* capture groups 1..ngroups */
 	uint8_t group_field[LOGFORMAT_MAX_GROUPS + 1]; /* group -> enum logformat_field */
+	/* group -> extra index + 1 for a group that feeds a record field and
+	 * is also wanted as an extra capture (logformat_compile's want); 0 */
+	uint8_t group_extra[LOGFORMAT_MAX_GROUPS + 1];
 	bool has_field[LOGFORMAT_FIELD_COUNT];
 	bool overflow;
 	uint8_t time_field;                   /* the LOGTIME field captured, NONE: no time */
@@ -103,6 +106,8 @@ struct logformat {
 	char extra_name[LOGFORMAT_MAX_EXTRA][LOGFORMAT_EXTRA_NAME_MAX];
 	unsigned extra_col[LOGFORMAT_MAX_EXTRA];
 	bool has_extra[LOGFORMAT_MAX_EXTRA];
+	bool extra_wanted[LOGFORMAT_MAX_EXTRA]; /* asked for by name (want) */
+	bool extra_opaque[LOGFORMAT_MAX_EXTRA]; /* a variable the dialect does not know */
 	unsigned extra_refused_col; /* column of the first name past LOGFORMAT_MAX_EXTRA */
 	/* For diagnoses: the pieces in pattern order, the unwrapped format text
 	 * they point into, and where the pattern's end-of-line check starts. */
@@ -143,12 +148,27 @@ struct logformat_piece {
 };
 
 /* Build the whole pattern from pieces over t->text (init + literals + items
- * with their neighbouring characters as context + finish).  Returns 0;
- * -EINVAL when nothing feeds the status; -E2BIG when the pattern does not
- * fit; -EMLINK with extra_refused_col set past LOGFORMAT_MAX_EXTRA extra
- * names (or for a name longer than LOGFORMAT_EXTRA_NAME_MAX - 1). */
+ * with their neighbouring characters as context + finish).  want[0..n_want)
+ * names items to keep as extra captures (extra[k] for want[k]; the
+ * format's unknown variables come after them): an item whose directive is
+ * that name (logformat_item_is) is captured at its first appearance, also
+ * when it feeds a record field (group_extra), so any field of the format
+ * can become a label.  Capturing changes no match: a line parses or fails
+ * exactly as without want.  Returns 0; -EINVAL when nothing feeds the
+ * status; -E2BIG when the pattern does not fit; -EMLINK with
+ * extra_refused_col set past LOGFORMAT_MAX_EXTRA extra names (or for a
+ * name longer than LOGFORMAT_EXTRA_NAME_MAX - 1). */
 int logformat_build(struct logformat *f, const struct logformat_text *t,
-                    const struct logformat_piece *pieces, size_t n);
+                    const struct logformat_piece *pieces, size_t n, const char *const *want,
+                    size_t n_want);
+
+/* Whether the directive dir[0..len) as written in a format ("$host",
+ * "${host}", "%>s", "%{X-Forwarded-Proto}i") is the item a user names with
+ * name: nginx variables with or without '$' ("host", "$host"); Apache
+ * specifiers as written without their modifiers ("%s" and "%>s" are one;
+ * "%{x-forwarded-proto}i" and "%{X-Forwarded-Proto}i" are one: header
+ * names are case-insensitive). */
+bool logformat_item_is(const char *dir, size_t len, const char *name);
 
 struct logparse_error;
 
@@ -166,10 +186,11 @@ struct logformat_dialect {
 	                size_t *ret_n, struct logparse_error *err);
 };
 
-/* Unwrap, tokenize and build text with dialect d into *f.  Returns 0,
- * -EINVAL (bad format, *err filled), -E2BIG, -ENOMEM. */
-int logformat_compile(const struct logformat_dialect *d, const char *text, struct logformat *f,
-                      struct logparse_error *err);
+/* Unwrap, tokenize and build text with dialect d into *f, keeping the
+ * items named by want[0..n_want) as extra captures (logformat_build).
+ * Returns 0, -EINVAL (bad format, *err filled), -E2BIG, -ENOMEM. */
+int logformat_compile(const struct logformat_dialect *d, const char *text, const char *const *want,
+                      size_t n_want, struct logformat *f, struct logparse_error *err);
 
 /* LOGFORMAT_NEXT_ITEM: an item's next character when another item follows
  * directly (see logformat_build's context rules). */

@@ -71,6 +71,11 @@ struct log_parser {
 	size_t n_extra;
 	char (*extra_name)[LOGFORMAT_EXTRA_NAME_MAX]; /* [n_extra] */
 	unsigned extra_col[LOGFORMAT_MAX_EXTRA];
+	bool extra_present[LOGFORMAT_MAX_EXTRA]; /* the format has it */
+	bool extra_opaque[LOGFORMAT_MAX_EXTRA];
+	/* groups that feed a record field and an extra capture too */
+	uint8_t dual_group[LOGFORMAT_MAX_EXTRA], dual_extra[LOGFORMAT_MAX_EXTRA];
+	size_t n_dual;
 	bool has_field[LOGFORMAT_FIELD_COUNT];
 	size_t nitems;
 	size_t json_len; /* JSON: length of the last line (logparse_matched_len) */
@@ -205,10 +210,18 @@ unsigned logparse_extra_column(const struct log_parser *p, size_t i)
 	return p != NULL && i < p->n_extra ? p->extra_col[i] : 0;
 }
 
+bool logparse_extra_is_opaque(const struct log_parser *p, size_t i)
+{
+	return p != NULL && i < p->n_extra && p->extra_opaque[i];
+}
+
 int logparse_extra_find(const struct log_parser *p, const char *name, size_t *ret_index)
 {
+	if (name != NULL && name[0] == '$') {
+		name++;
+	}
 	for (size_t i = 0; p != NULL && name != NULL && i < p->n_extra; i++) {
-		if (strcmp(p->extra_name[i], name) == 0) {
+		if (p->extra_present[i] && strcmp(p->extra_name[i], name) == 0) {
 			*ret_index = i;
 			return 0;
 		}
@@ -228,7 +241,37 @@ static enum logformat_field field_from_name(const char *name)
 	return LOGFORMAT_FIELD_NONE;
 }
 
-/* Raw regex: map named groups onto fields; a status group is required. */
+/* Name the wanted captures extra 0..n-1 (not present until found). */
+static int want_extras(struct log_parser *p, const struct logparse_opts *opts,
+                       struct logparse_error *err)
+{
+	if (opts->n_capture == 0) {
+		return 0;
+	}
+	if (opts->n_capture > LOGFORMAT_MAX_EXTRA) {
+		logformat_set_error(err, 0, "more than %d fields to capture", LOGFORMAT_MAX_EXTRA);
+		return -EINVAL;
+	}
+	p->extra_name = calloc(opts->n_capture, sizeof(*p->extra_name));
+	if (p->extra_name == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < opts->n_capture; k++) {
+		const char *w =
+		    opts->capture[k][0] == '$' ? opts->capture[k] + 1 : opts->capture[k];
+		if (strlen(w) >= LOGFORMAT_EXTRA_NAME_MAX) {
+			logformat_set_error(err, 0, "field name longer than %d bytes",
+			                    LOGFORMAT_EXTRA_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		memcpy(p->extra_name[k], w, strlen(w) + 1);
+	}
+	p->n_extra = opts->n_capture;
+	return 0;
+}
+
+/* Raw regex: map named groups onto fields (and wanted names onto extra
+ * captures); a status group is required. */
 static int map_named_groups(struct log_parser *p, struct logparse_error *err)
 {
 	uint32_t count = 0, entry = 0, caps = 0;
@@ -253,8 +296,25 @@ static int map_named_groups(struct log_parser *p, struct logparse_error *err)
 		const unsigned char *e = table + (size_t)i * entry;
 		unsigned group = ((unsigned)e[0] << 8) | e[1];
 		enum logformat_field f = field_from_name((const char *)e + 2);
+		size_t k;
+		bool wanted = false;
+		for (k = 0; k < p->n_extra; k++) {
+			if (strcmp(p->extra_name[k], (const char *)e + 2) == 0) {
+				wanted = group <= caps;
+				break;
+			}
+		}
 		if (group <= caps) {
 			p->group_field[group] = (uint8_t)f;
+		}
+		if (wanted && f == LOGFORMAT_FIELD_NONE) {
+			p->group_field[group] = (uint8_t)(LOGFORMAT_FIELD_EXTRA + k);
+		} else if (wanted && p->n_dual < LOGFORMAT_MAX_EXTRA) {
+			p->dual_group[p->n_dual] = (uint8_t)group;
+			p->dual_extra[p->n_dual++] = (uint8_t)k;
+		}
+		if (wanted) {
+			p->extra_present[k] = true;
 		}
 		if (logformat_is_time_field(f) && !p->time_form) {
 			p->time_form = (uint8_t)logformat_time_form(f);
@@ -433,8 +493,9 @@ static int compile_format(struct log_parser *p, enum logparse_kind kind, const c
 	if (f == NULL) {
 		return -ENOMEM;
 	}
-	r = kind == LOGPARSE_NGINX ? format_nginx_compile(text, f, err)
-	                           : format_apache_compile(text, f, err);
+	r = kind == LOGPARSE_NGINX
+	        ? format_nginx_compile_want(text, opts->capture, opts->n_capture, f, err)
+	        : format_apache_compile_want(text, opts->capture, opts->n_capture, f, err);
 	if (r < 0) {
 		goto out;
 	}
@@ -455,7 +516,15 @@ static int compile_format(struct log_parser *p, enum logparse_kind kind, const c
 		}
 		memcpy(p->extra_name, f->extra_name, f->n_extra * sizeof(*p->extra_name));
 		memcpy(p->extra_col, f->extra_col, f->n_extra * sizeof(*p->extra_col));
+		memcpy(p->extra_present, f->has_extra, f->n_extra * sizeof(*p->extra_present));
+		memcpy(p->extra_opaque, f->extra_opaque, f->n_extra * sizeof(*p->extra_opaque));
 		p->n_extra = f->n_extra;
+	}
+	for (unsigned g = 1; g <= f->ngroups; g++) {
+		if (f->group_extra[g] && p->n_dual < LOGFORMAT_MAX_EXTRA) {
+			p->dual_group[p->n_dual] = (uint8_t)g;
+			p->dual_extra[p->n_dual++] = (uint8_t)(f->group_extra[g] - 1);
+		}
 	}
 	memcpy(p->has_field, f->has_field, sizeof(p->has_field));
 	r = keep_spans(p, f);
@@ -497,7 +566,13 @@ static int build(struct log_parser *p, enum logparse_kind kind, const char *text
 		return compile_format(p, kind, text, opts, err);
 	case LOGPARSE_JSON: {
 		p->time_form = LOGTIME_AUTO; /* default keys; a key map may add more */
-		int r = jsonline_create(text, &p->json, err);
+		int r = want_extras(p, opts, err);
+		r = r < 0
+		        ? r
+		        : jsonline_create_want(text, opts->capture, opts->n_capture, &p->json, err);
+		for (size_t k = 0; r == 0 && k < p->n_extra; k++) {
+			p->extra_present[k] = true; /* any key may appear in a line */
+		}
 		for (unsigned f = 1; r == 0 && f < LOGFORMAT_FIELD_COUNT; f++) {
 			p->has_field[f] = jsonline_has_field(p->json, f);
 			p->nitems += p->has_field[f];
@@ -509,7 +584,8 @@ static int build(struct log_parser *p, enum logparse_kind kind, const char *text
 			logformat_set_error(err, 0, "empty regex");
 			return -EINVAL;
 		}
-		int r = compile_pattern(p, text, false, opts, err);
+		int r = want_extras(p, opts, err);
+		r = r < 0 ? r : compile_pattern(p, text, false, opts, err);
 		r = r < 0 ? r : map_named_groups(p, err);
 		return r < 0 ? r : find_named_groups(p, text);
 	}
@@ -618,6 +694,13 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 		}
 		fieldconv_apply(ret, (enum logformat_field)p->group_field[g], line + a, b - a,
 		                &request);
+	}
+	for (size_t i = 0; i < p->n_dual; i++) {
+		unsigned g = p->dual_group[i];
+		if (g <= top && ov[2 * g] != PCRE2_UNSET) {
+			ret->extra[p->dual_extra[i]] =
+			    (struct str_view){line + ov[2 * g], ov[2 * g + 1] - ov[2 * g]};
+		}
 	}
 	fieldconv_finish(ret, request);
 	ret->log_time_fmt = p->time_format;

@@ -56,6 +56,15 @@ struct logparse_opts {
 	                         one-pass program (linematch.h); for tests */
 	uint32_t match_limit; /* pcre2 match limit per line, 0 = default */
 	uint32_t depth_limit; /* pcre2 depth limit per line, 0 = default */
+	/* Fields of the format to keep as extra captures: capture[k] becomes
+	 * record.extra[k] (the format's unknown nginx variables follow).  A
+	 * name is what a user calls the item: an nginx variable ("host" or
+	 * "$host"), an Apache specifier ("%v", "%{X-Forwarded-Proto}i"), a JSON
+	 * key, a regex group name.  A name the format does not have keeps its
+	 * index but reads empty (logparse_extra_find says -ENOENT).  Capturing
+	 * changes no match: the same lines parse and fail. */
+	const char *const *capture;
+	size_t n_capture;
 };
 
 /* As logparse_create with options (opts NULL = defaults). */
@@ -148,8 +157,14 @@ size_t logparse_extra_count(const struct log_parser *p);
 const char *logparse_extra_name(const struct log_parser *p, size_t i);
 unsigned logparse_extra_column(const struct log_parser *p, size_t i);
 
-/* Index of the extra capture called name: 0 and *ret_index, or -ENOENT. */
+/* Index of the extra capture called name (a leading '$' is ignored) that
+ * the format has: 0 and *ret_index, or -ENOENT. */
 int logparse_extra_find(const struct log_parser *p, const char *name, size_t *ret_index);
+
+/* Whether extra capture i is a variable the exporter does not know, read
+ * as opaque text (worth a warning: maybe a typo); false for the fields
+ * asked for by logparse_opts.capture that the exporter knows. */
+bool logparse_extra_is_opaque(const struct log_parser *p, size_t i);
 
 /* Whether the pattern runs through the JIT (false: interpreter). */
 bool logparse_is_jit(const struct log_parser *p);

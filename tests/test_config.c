@@ -202,6 +202,59 @@ static void test_rules_and_variables(void **state)
 	config_destroy(c);
 }
 
+/* Labels from any field, filters in order; the capture list numbers the
+ * fields once each (labels first), and every index points into it. */
+static void test_filters_and_any_field(void **state)
+{
+	struct config *c = load_ok(GOOD_DIR "/filters.yml");
+	const struct config_source *s = &c->sources[0];
+	const char *names[CONFIG_MAX_CAPTURES];
+	(void)state;
+
+	assert_int_equal(s->n_field_labels, 3);
+	assert_string_equal(s->field_labels[0].variable, "ssl_protocol");
+	assert_string_equal(s->field_labels[1].variable, "host");
+	assert_string_equal(s->field_labels[2].variable, "tier");
+	assert_int_equal(s->n_filters, 3);
+	assert_int_equal(s->filters[0].action, CONFIG_FILTER_DROP);
+	assert_int_equal(s->filters[0].field, CONFIG_FIELD_PATH);
+	assert_null(s->filters[0].variable);
+	assert_string_equal(s->filters[0].match, "/healthz|/ready");
+	assert_string_equal(s->filters[1].variable, "http_user_agent");
+	assert_int_equal(s->filters[2].action, CONFIG_FILTER_KEEP);
+	assert_string_equal(s->filters[2].variable, "host");
+	assert_int_equal(config_source_captures(s, names, CONFIG_MAX_CAPTURES), 4);
+	assert_string_equal(names[0], "ssl_protocol");
+	assert_string_equal(names[3], "http_user_agent");
+	for (size_t i = 0; i < s->n_field_labels; i++) {
+		assert_string_equal(names[s->field_labels[i].variable_index],
+		                    s->field_labels[i].variable);
+	}
+	assert_int_equal(s->filters[1].variable_index, 3);
+	assert_int_equal(s->filters[2].variable_index, 1); /* $host, shared with the label */
+	assert_int_equal(config_source_captures(s, names, 2), -E2BIG);
+	/* JSON: any key */
+	assert_int_equal(c->sources[1].n_filters, 1);
+	assert_string_equal(c->sources[1].filters[0].variable, "client");
+	assert_true(config_filter_equal(&s->filters[0], &s->filters[0]));
+	assert_false(config_filter_equal(&s->filters[0], &s->filters[1]));
+	struct config_source *w = &c->sources[1];
+	assert_int_equal(
+	    config_source_add_filter(w, CONFIG_FILTER_DROP, CONFIG_FIELD_PATH, "x", "y"), -EINVAL);
+	assert_int_equal(
+	    config_source_add_filter(w, CONFIG_FILTER_DROP, CONFIG_FIELD_PATH, NULL, NULL),
+	    -EINVAL);
+	while (w->n_filters < CONFIG_MAX_FILTERS) {
+		assert_int_equal(
+		    config_source_add_filter(w, CONFIG_FILTER_KEEP, CONFIG_FIELD_VHOST, NULL, "a"),
+		    0);
+	}
+	assert_int_equal(
+	    config_source_add_filter(w, CONFIG_FILTER_KEEP, CONFIG_FIELD_VHOST, NULL, "a"),
+	    -ENOSPC);
+	config_destroy(c);
+}
+
 static void test_anchors_and_nulls(void **state)
 {
 	struct config *c = load_ok(GOOD_DIR "/anchors.yml");
@@ -226,7 +279,11 @@ static void test_example_file(void **state)
 	(void)state;
 	assert_int_equal(c->n_sources, 4);
 	assert_int_equal(c->sources[1].kind, LOGPARSE_NGINX);
-	assert_int_equal(c->sources[1].n_field_labels, 3);
+	assert_int_equal(c->sources[1].n_field_labels, 4);
+	assert_string_equal(c->sources[1].field_labels[3].variable, "ssl_protocol");
+	assert_int_equal(c->sources[0].n_filters, 3);
+	assert_string_equal(c->sources[0].filters[1].variable, "%{User-Agent}i");
+	assert_int_equal(c->sources[0].filters[2].action, CONFIG_FILTER_KEEP);
 	assert_int_equal(c->sources[1].field_labels[1].n_rules, 3);
 	assert_string_equal(c->sources[1].field_labels[1].default_value, "other");
 	assert_int_equal(c->sources[1].field_labels[2].field, CONFIG_FIELD_VARIABLE);
@@ -636,6 +693,7 @@ int main(void)
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_anchors_and_nulls),
 	    cmocka_unit_test(test_rules_and_variables),
+	    cmocka_unit_test(test_filters_and_any_field),
 	    cmocka_unit_test(test_example_file),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_durations),

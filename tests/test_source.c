@@ -250,15 +250,32 @@ static void t_variable_label_checked(void **state)
 	assert_int_equal(config_source_add_field_label(cs, "zone", CONFIG_FIELD_VHOST, NULL, NULL),
 	                 0);
 	struct config_field_label *f = &cs->field_labels[0];
-	assert_int_equal(config_field_label_set_variable(f, "zone", 0), 0); /* index is 1 */
-	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "field label zone: the log format has no variable $zone"));
-	assert_false(rendered(m, "source=\"app\""));
-	assert_int_equal(config_field_label_set_variable(f, "nope", 1), 0);
-	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
+	/* the fields labels read are captured first: zone is extra 0 */
 	assert_int_equal(config_field_label_set_variable(f, "zone", 1), 0);
+	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(
+	    strstr(err, "field label zone: the log format does not capture the field 'zone'"));
+	assert_false(rendered(m, "source=\"app\""));
+	assert_int_equal(config_field_label_set_variable(f, "nope", 0), 0);
+	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_field_label_set_variable(f, "zone", 0), 0);
 	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), 0);
 	source_destroy(s);
+	/* a filter on a field the format lacks is refused the same way */
+	assert_int_equal(
+	    config_source_add_filter(cs, CONFIG_FILTER_DROP, CONFIG_FIELD_VARIABLE, "nope", "x"),
+	    0);
+	cs->filters[0].variable_index = 1;
+	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "filter 0: the log format does not capture the field 'nope'"));
+	/* and a bad pattern names the filter */
+	free(cs->filters[0].variable);
+	cs->filters[0].variable = NULL;
+	cs->filters[0].field = CONFIG_FIELD_PATH;
+	free(cs->filters[0].match);
+	cs->filters[0].match = strdup("(");
+	assert_int_equal(source_create(cs, m, false, &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "filter 0: bad match pattern"));
 	metrics_destroy(m);
 	config_destroy(c);
 }
