@@ -178,6 +178,7 @@ static void source_finish(struct config_source *s)
 		free(s->filters[i].variable);
 		free(s->filters[i].match);
 	}
+	free(s->path_labels);
 }
 
 void config_destroy(struct config *c)

@@ -27,12 +27,14 @@
 #define CONFIG_NATIVE_MAX_BUCKETS 1024u
 #define CONFIG_NATIVE_DEFAULT_MAX_BUCKETS 160u
 #define CONFIG_NATIVE_DEFAULT_ZERO_THRESHOLD 2.938735877055719e-39 /* 2^-128 */
-#define CONFIG_MAX_FIELD_LABELS 4
-#define CONFIG_MAX_RULES 64        /* rewrite rules per field label */
-#define CONFIG_MAX_FILTERS 16      /* filters per source */
-#define CONFIG_MAX_CAPTURES 16     /* distinct format fields labels and filters read */
-#define CONFIG_LISTEN_HOST_MAX 64  /* longest host part of a listen address, with NUL */
-#define CONFIG_LABEL_VALUE_MAX 256 /* bytes of a source name or static label value */
+#define CONFIG_MAX_FIELD_LABELS 8      /* path labels and field labels together */
+#define CONFIG_MAX_USER_FIELD_LABELS 4 /* field_labels entries per source */
+#define CONFIG_MAX_PATH_LABELS 4       /* named groups of path_labels */
+#define CONFIG_MAX_RULES 64            /* rewrite rules per field label */
+#define CONFIG_MAX_FILTERS 16          /* filters per source */
+#define CONFIG_MAX_CAPTURES 16         /* distinct format fields labels and filters read */
+#define CONFIG_LISTEN_HOST_MAX 64      /* longest host part of a listen address, with NUL */
+#define CONFIG_LABEL_VALUE_MAX 256     /* bytes of a source name or static label value */
 #define CONFIG_DEFAULT_NEW_SERIES_HOLD_MS 60000u      /* Prometheus's default scrape interval */
 #define CONFIG_MAX_NEW_SERIES_HOLD_MS 3600000u        /* 1h: longer holds hide too much */
 #define CONFIG_DEFAULT_CATCHUP_MAX_BYTES (4ull << 30) /* per source, see README */
@@ -42,7 +44,9 @@ enum config_field {
 	CONFIG_FIELD_VHOST,
 	CONFIG_FIELD_PATH,
 	CONFIG_FIELD_UPSTREAM_STATUS,
-	CONFIG_FIELD_VARIABLE, /* a field of the format by name (the parser's extra captures) */
+	CONFIG_FIELD_VARIABLE,   /* a field of the format by name (the parser's extra captures) */
+	CONFIG_FIELD_PATH_LABEL, /* a named group of the source's path_labels (variable: its
+	                            name, variable_index: its position among them) */
 };
 
 /* One rewrite rule: a value the pcre2 pattern match fully matches (anchored
@@ -103,6 +107,10 @@ struct config_source {
 	size_t n_field_labels;
 	struct config_filter filters[CONFIG_MAX_FILTERS]; /* applied in order */
 	size_t n_filters;
+	/* pcre2 with named groups matched against each file's path (NULL:
+	 * none); each group is a CONFIG_FIELD_PATH_LABEL entry at the start of
+	 * field_labels, in group order. */
+	char *path_labels;
 };
 
 struct config {

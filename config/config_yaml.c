@@ -387,11 +387,12 @@ enum {
 	S_LISTEN,
 	S_SYSLOG_TAG,
 	S_FILTERS,
+	S_PATH_LABELS,
 	S_COUNT
 };
 static const char *const source_keys[S_COUNT] = {
     "name",         "format", "log_format", "paths",   "labels",
-    "field_labels", "listen", "syslog_tag", "filters",
+    "field_labels", "listen", "syslog_tag", "filters", "path_labels",
 };
 
 enum { X_ACTION, X_FIELD, X_MATCH, X_COUNT };
@@ -827,13 +828,79 @@ static int read_field_labels(struct reader *r, yaml_node_t *n, const char *path,
 	int e;
 
 	e = yamldoc_seq(&r->d, n, path, &items, &count);
-	if (e == 0 && count > CONFIG_MAX_FIELD_LABELS) {
+	if (e == 0 && count > CONFIG_MAX_USER_FIELD_LABELS) {
 		return yamldoc_fail(&r->d, n, path, "at most %u field labels, got %zu",
-		                    CONFIG_MAX_FIELD_LABELS, count);
+		                    CONFIG_MAX_USER_FIELD_LABELS, count);
 	}
 	for (size_t i = 0; e == 0 && i < count; i++) {
 		yamldoc_path_index(kp, sizeof(kp), path, i);
 		e = read_field_label(r, yamldoc_node(&r->d, items[i]), kp, s);
+	}
+	return e;
+}
+
+/* path_labels: a pcre2 pattern whose named groups (1 to
+ * CONFIG_MAX_PATH_LABELS, in group order) become labels of every series of
+ * a file's lines; compiled as the exporter compiles it. */
+static int read_path_labels(struct reader *r, yaml_node_t *n, const char *path,
+                            struct config_source *s)
+{
+	const char *re_text;
+	int code;
+	PCRE2_SIZE off;
+	uint32_t count = 0, entry = 0;
+	PCRE2_SPTR table;
+	pcre2_code *re;
+	const char *names[CONFIG_MAX_PATH_LABELS];
+	uint32_t groups[CONFIG_MAX_PATH_LABELS];
+	int e = yamldoc_string(&r->d, n, path, &re_text);
+
+	if (e < 0) {
+		return e;
+	}
+	re = pcre2_compile((PCRE2_SPTR)re_text, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+		(void)pcre2_get_error_message(code, msg, sizeof(msg));
+		return yamldoc_fail(&r->d, n, path, "bad pattern at offset %zu: %s", (size_t)off,
+		                    (const char *)msg);
+	}
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count);
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+	(void)pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table);
+	if (count == 0 || count > CONFIG_MAX_PATH_LABELS) {
+		pcre2_code_free(re);
+		return yamldoc_fail(&r->d, n, path,
+		                    "needs 1 to %u named groups (?<label>...), got %u",
+		                    CONFIG_MAX_PATH_LABELS, count);
+	}
+	/* the name table is sorted by name: take the labels in group order */
+	for (uint32_t i = 0; i < count; i++) {
+		const unsigned char *en = table + (size_t)i * entry;
+		uint32_t g = ((uint32_t)en[0] << 8) | en[1], k = i;
+		while (k > 0 && groups[k - 1] > g) {
+			groups[k] = groups[k - 1];
+			names[k] = names[k - 1];
+			k--;
+		}
+		groups[k] = g;
+		names[k] = (const char *)en + 2;
+	}
+	for (uint32_t i = 0; e == 0 && i < count; i++) {
+		e = check_label_name(r, n, path, s, names[i], true);
+		if (e == 0 && (config_source_add_field_label(s, names[i], CONFIG_FIELD_PATH_LABEL,
+		                                             NULL, NULL) < 0 ||
+		               config_set_string(&s->field_labels[s->n_field_labels - 1].variable,
+		                                 names[i]) < 0)) {
+			e = fail_oom(r);
+		}
+		if (e == 0) {
+			s->field_labels[s->n_field_labels - 1].variable_index = i;
+		}
+	}
+	pcre2_code_free(re);
+	if (e == 0 && config_set_string(&s->path_labels, re_text) < 0) {
+		e = fail_oom(r);
 	}
 	return e;
 }
@@ -1076,6 +1143,10 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 	r->src_name = name;
 	r->src_kind = kind;
 	r->src_text = text;
+	if (e == 0 && v[S_PATH_LABELS]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "path_labels");
+		e = read_path_labels(r, v[S_PATH_LABELS], kp, s);
+	}
 	if (e == 0 && v[S_FIELD_LABELS]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "field_labels");
 		e = read_field_labels(r, v[S_FIELD_LABELS], kp, s);

@@ -56,6 +56,7 @@
 #include "exporter/clock.h"
 #include "exporter/daemon.h"
 #include "exporter/filter.h"
+#include "exporter/pathlabels.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
 #include "exporter/parsepool.h"
@@ -590,6 +591,8 @@ struct run {
 	struct parsepool *pool;  /* NULL: parse on this thread */
 	struct logtime_cache tc; /* this thread's last time text */
 	struct filter_set *filters;
+	struct pathlabels *path_labels; /* NULL: none */
+	const struct str_view *file_labels;
 	const char *file;
 	int error;
 };
@@ -732,10 +735,18 @@ static void count_line(void *ud, const struct parsepool_line *pl)
 	}
 	r->last_ms = ms > r->last_ms ? ms : r->last_ms;
 	struct slot *sl = route(r, ms / (int64_t)r->o->step_ms);
-	if (filter_set_drops(r->filters, pl->rec)) {
+	struct log_record labelled;
+	const struct log_record *rec = pl->rec;
+	if (r->path_labels) {
+		labelled = *pl->rec;
+		labelled.file_labels = r->file_labels;
+		labelled.n_file_labels = (unsigned)pathlabels_count(r->path_labels);
+		rec = &labelled;
+	}
+	if (filter_set_drops(r->filters, rec)) {
 		metrics_count(sl->s, METRICS_LINES_DROPPED, 1);
 	} else {
-		metrics_observe(sl->s, pl->rec);
+		metrics_observe(sl->s, rec);
 	}
 	metrics_count(sl->s, METRICS_LINES, 1);
 }
@@ -760,6 +771,21 @@ static void on_line(void *ud, const char *line, size_t len)
 }
 
 static void count_event(void *ud, int event, uint64_t n);
+
+/* The lines that follow come from path (path_labels; pooled lines of the
+ * previous file are delivered first). */
+static void on_from(void *ud, const char *path)
+{
+	struct run *r = ud;
+
+	if (!r->path_labels) {
+		return;
+	}
+	if (r->pool) {
+		parsepool_flush(r->pool);
+	}
+	r->file_labels = pathlabels_values(r->path_labels, path);
+}
 
 static void on_event(void *ud, enum tail_event ev, uint64_t n)
 {
@@ -857,7 +883,8 @@ static int read_gz(struct run *r, const char *path, int fd, const struct stat *s
 /* Read one file to its end. 0 or -errno (logged). */
 static int read_file(struct run *r, struct tail_scratch *sc, const struct input *in)
 {
-	struct tail_callbacks cb = {.line = on_line, .event = on_event, .userdata = r};
+	struct tail_callbacks cb = {
+	    .line = on_line, .event = on_event, .userdata = r, .from = on_from};
 	struct tail_file *tf = NULL;
 	struct stat st;
 	int fd = open(in->path, O_RDONLY | O_CLOEXEC), e;
@@ -923,6 +950,15 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 		log_error("--backfill: bad format", "source", cs->name, "error", perr.message);
 		return ret;
 	}
+	if (cs->path_labels) {
+		ret = pathlabels_create(cs->path_labels, &r->path_labels, err, sizeof(err));
+		if (ret < 0) {
+			log_error("--backfill: bad path_labels", "source", cs->name, "error",
+			          err[0] ? err : strerror(-ret));
+			return ret;
+		}
+		r->file_labels = pathlabels_values(r->path_labels, "");
+	}
 	ret = filter_set_create(cs->filters, cs->n_filters, &r->filters, err, sizeof(err));
 	if (ret < 0) {
 		log_error("--backfill: bad filter", "source", cs->name, "error",
@@ -965,6 +1001,7 @@ static void run_finish(struct run *r)
 	}
 	parsepool_destroy(r->pool);
 	filter_set_destroy(r->filters);
+	pathlabels_destroy(r->path_labels);
 	metrics_destroy(r->cum);
 	logparse_destroy(r->parser);
 	strbuf_finish(&r->render);

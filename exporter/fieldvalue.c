@@ -53,6 +53,11 @@ struct str_view fieldvalue_get(const struct log_record *r, enum config_field fie
 			v = r->extra[extra_index];
 		}
 		break;
+	case CONFIG_FIELD_PATH_LABEL:
+		if (extra_index < r->n_file_labels) {
+			v = r->file_labels[extra_index];
+		}
+		break;
 	}
 	if (!v.ptr) {
 		v = (struct str_view){"", 0};

@@ -19,8 +19,9 @@
 
 /* The value of field in r: vhost; path without "?query"; upstream_status
  * as its code ("" when the line has none); CONFIG_FIELD_VARIABLE:
- * r->extra[extra_index] as logged ("" when r has fewer extras).  Never
- * NULL. */
+ * r->extra[extra_index] as logged ("" when r has fewer extras);
+ * CONFIG_FIELD_PATH_LABEL: r->file_labels[extra_index] ("" when absent).
+ * Never NULL. */
 struct str_view fieldvalue_get(const struct log_record *r, enum config_field field,
                                size_t extra_index);
 

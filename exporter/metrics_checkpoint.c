@@ -39,8 +39,8 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  *
  * The "l" lines (one per field label, in label order, before the series)
  * say what each value position of R/B/H/S meant when it was saved: name,
- * record field ("vhost", "path", "upstream_status", or "$NAME" for a
- * variable of the log format), then "- -" for no rewrite or the rules in
+ * record field ("vhost", "path", "upstream_status", "$NAME" for a field
+ * of the log format, "^NAME" for a path_labels group), then "- -" for no rewrite or the rules in
  * order as match/replacement token pairs, then the default value as one
  * more token when it is not "other" (tokens start with "=", so an odd count
  * means a default), escaped like the values.  One rule with the "other"
@@ -137,6 +137,8 @@ static void save_schema(const struct metrics_source *s, struct strbuf *out)
 		put_token(out, d.name, strlen(d.name));
 		if (d.field == CONFIG_FIELD_VARIABLE) {
 			(void)strbuf_printf(out, " $%s", d.variable);
+		} else if (d.field == CONFIG_FIELD_PATH_LABEL) {
+			(void)strbuf_printf(out, " ^%s", d.variable);
 		} else {
 			(void)strbuf_printf(out, " %s", field_keys[d.field]);
 		}
@@ -552,17 +554,22 @@ static bool token_none(const struct fields *f, size_t i)
 	return f->len[i] == 1 && f->p[i][0] == '-';
 }
 
-/* An "l" line's field token: a record field's name or "$NAME" (a variable
- * of the log format: name characters only). */
+/* An "l" line's field token: a record field's name, "$NAME" (a field of
+ * the log format by its name: "host", "%{X-Forwarded-Proto}i", a JSON key;
+ * printable, no blanks) or "^NAME" (a path_labels group: name characters;
+ * "@" starts a creation time). */
 static bool field_token_ok(const struct fields *f)
 {
-	if (f->len[2] < 2 || f->p[2][0] != '$') {
+	char sigil = f->len[2] >= 2 ? f->p[2][0] : 0;
+
+	if (sigil != '$' && sigil != '^') {
 		return lookup_name(f, 2, field_keys, N_FIELD_KEYS) >= 0;
 	}
 	for (size_t k = 1; k < f->len[2]; k++) {
 		char c = f->p[2][k];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_')) {
+		bool name = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		            (c >= '0' && c <= '9') || c == '_';
+		if (!(name || (sigil == '$' && c > ' ' && c < 0x7f))) {
 			return false;
 		}
 	}
@@ -613,8 +620,9 @@ static bool same_def(const struct metrics_source *s, size_t j, const struct seri
 {
 	size_t tokens = l->n - 3;
 
-	if (d->field == CONFIG_FIELD_VARIABLE) {
-		if (l->p[2][0] != '$' || l->len[2] != strlen(d->variable) + 1 ||
+	if (d->field == CONFIG_FIELD_VARIABLE || d->field == CONFIG_FIELD_PATH_LABEL) {
+		char sigil = d->field == CONFIG_FIELD_VARIABLE ? '$' : '^';
+		if (l->p[2][0] != sigil || l->len[2] != strlen(d->variable) + 1 ||
 		    memcmp(l->p[2] + 1, d->variable, l->len[2] - 1) != 0) {
 			return false;
 		}

@@ -43,6 +43,7 @@
 #include "exporter/clock.h"
 #include "exporter/countpool.h"
 #include "exporter/filter.h"
+#include "exporter/pathlabels.h"
 #include "exporter/input/input.h"
 #include "exporter/log.h"
 #include "exporter/parsepool.h"
@@ -65,9 +66,11 @@ struct source {
 	bool file_gauge_logged; /* a file gauge could not be set (logged once) */
 	bool checkpoint_wanted; /* a rotation or truncation since source_checkpoint_due */
 	uint64_t lines_this_poll;
-	struct countpool *cpool; /* --once on several cores (source_set_threads) */
-	struct parsepool *pool;  /* the same for sources with field labels */
-	struct filter_set *filters; /* NULL: the source has none */
+	struct countpool *cpool;            /* --once on several cores (source_set_threads) */
+	struct parsepool *pool;             /* the same for sources with field labels */
+	struct filter_set *filters;         /* NULL: the source has none */
+	struct pathlabels *path_labels;     /* NULL: the source has none */
+	const struct str_view *file_labels; /* values for the file being read */
 	/* Parse failures: counted here too (the registry's counters may be
 	 * restored from a checkpoint), sampled with diagnoses into fails. */
 	enum logparse_kind kind;
@@ -95,6 +98,13 @@ static void count_failure(struct source *s, const char *line, size_t len)
 	}
 }
 
+/* The labels of the file rec's line came from (path_labels). */
+static inline void label_record(const struct source *s, struct log_record *rec)
+{
+	rec->file_labels = s->file_labels;
+	rec->n_file_labels = (unsigned)pathlabels_count(s->path_labels);
+}
+
 /* A parsed line: dropped by a filter, or counted. */
 static inline void count_record(struct source *s, const struct log_record *rec)
 {
@@ -105,12 +115,33 @@ static inline void count_record(struct source *s, const struct log_record *rec)
 	metrics_observe(s->ms, rec);
 }
 
+/* The lines that follow come from path: its path labels.  Lines still in
+ * the parse pool came from the previous file: delivered first. */
+static void on_from(void *ud, const char *path)
+{
+	struct source *s = ud;
+
+	if (!s->path_labels) {
+		return;
+	}
+	if (s->pool) {
+		/* pooled records of the last file must see its values, which
+		 * pathlabels_values may overwrite */
+		parsepool_flush(s->pool);
+	}
+	s->file_labels = pathlabels_values(s->path_labels, path);
+}
+
 /* Count one parsed (rc 0) or unparsable line. */
 static void count_line(void *ud, const struct parsepool_line *pl)
 {
 	struct source *s = ud;
 
-	if (pl->rc == 0) {
+	if (pl->rc == 0 && s->path_labels) {
+		struct log_record rec = *pl->rec; /* the pool's is const */
+		label_record(s, &rec);
+		count_record(s, &rec);
+	} else if (pl->rc == 0) {
 		count_record(s, pl->rec);
 	} else {
 		count_failure(s, pl->line, pl->len);
@@ -132,6 +163,9 @@ static void on_line(void *ud, const char *line, size_t len)
 		return;
 	}
 	if (logparse_line(s->parser, line, len, &rec) == 0) {
+		if (s->path_labels) {
+			label_record(s, &rec);
+		}
 		count_record(s, &rec);
 	} else {
 		count_failure(s, line, len);
@@ -409,9 +443,12 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
                   struct source **ret_source, char *err, size_t err_size)
 {
 	struct logparse_error perr = {.message = {0}};
-	struct input_callbacks cb = {
-	    .lines = {.line = on_line, .event = on_event, .file = on_file, .block = on_block},
-	    .count = on_count};
+	struct input_callbacks cb = {.lines = {.line = on_line,
+	                                       .event = on_event,
+	                                       .file = on_file,
+	                                       .block = on_block,
+	                                       .from = on_from},
+	                             .count = on_count};
 	struct source *s = calloc(1, sizeof(*s));
 	int r;
 
@@ -437,6 +474,16 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 	r = check_variables(s->parser, cs, err, err_size);
 	if (r < 0) {
 		goto fail;
+	}
+	if (cs->path_labels) {
+		char perr2[256] = "";
+		r = pathlabels_create(cs->path_labels, &s->path_labels, perr2, sizeof(perr2));
+		if (r < 0) {
+			(void)snprintf(err, err_size, "source %s: %s", cs->name,
+			               perr2[0] ? perr2 : strerror(-r));
+			goto fail;
+		}
+		s->file_labels = pathlabels_values(s->path_labels, "");
 	}
 	if (cs->n_filters > 0) {
 		char ferr[256] = "";
@@ -497,6 +544,7 @@ void source_destroy(struct source *s)
 	}
 	parsefail_ring_destroy(s->fails);
 	filter_set_destroy(s->filters);
+	pathlabels_destroy(s->path_labels);
 	logparse_destroy(s->parser);
 	free(s->format);
 	free(s->name);
@@ -702,7 +750,7 @@ bool source_config_equal(const struct config_source *a, const struct config_sour
 	    !same_opt(a->format, b->format) || !same_opt(a->syslog_tag, b->syslog_tag) ||
 	    a->n_paths != b->n_paths || !same_strings(a->paths, b->paths, a->n_paths) ||
 	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels ||
-	    a->n_filters != b->n_filters) {
+	    a->n_filters != b->n_filters || !same_opt(a->path_labels, b->path_labels)) {
 		return false;
 	}
 	for (size_t i = 0; i < a->n_filters; i++) {

@@ -52,6 +52,10 @@ struct log_record {
 	bool has_request_time;
 	bool has_upstream_time;
 	bool has_upstream_status;
+	/* Labels of the file the line came from (a source's path_labels): set
+	 * by the exporter after parsing; parsers leave them empty. */
+	const struct str_view *file_labels;
+	unsigned n_file_labels;
 	unsigned n_extra;                            /* extra[] entries set by this line */
 	struct str_view extra[LOG_RECORD_MAX_EXTRA]; /* keep last: not zeroed per line */
 };

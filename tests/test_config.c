@@ -282,6 +282,12 @@ static void test_example_file(void **state)
 	assert_int_equal(c->sources[1].n_field_labels, 4);
 	assert_string_equal(c->sources[1].field_labels[3].variable, "ssl_protocol");
 	assert_int_equal(c->sources[0].n_filters, 3);
+	/* path labels come first, then the field labels */
+	assert_string_equal(c->sources[0].path_labels,
+	                    "/var/log/nginx/(?<site>[^/]+)\\.access\\.log");
+	assert_int_equal(c->sources[0].field_labels[0].field, CONFIG_FIELD_PATH_LABEL);
+	assert_string_equal(c->sources[0].field_labels[0].name, "site");
+	assert_string_equal(c->sources[0].field_labels[1].name, "vhost");
 	assert_string_equal(c->sources[0].filters[1].variable, "%{User-Agent}i");
 	assert_int_equal(c->sources[0].filters[2].action, CONFIG_FILTER_KEEP);
 	assert_int_equal(c->sources[1].field_labels[1].n_rules, 3);

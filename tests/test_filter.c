@@ -36,11 +36,11 @@ static struct log_record rec(const char *path, const char *vhost, const char *ua
 
 #define DROP(f, v, m)                                                                              \
 	{                                                                                          \
-		CONFIG_FILTER_DROP, CONFIG_FIELD_##f, v, 0, m                                      \
+		CONFIG_FILTER_DROP, CONFIG_FIELD_##f, (char *)(v), 0, (char *)(m)                  \
 	}
 #define KEEP(f, v, m)                                                                              \
 	{                                                                                          \
-		CONFIG_FILTER_KEEP, CONFIG_FIELD_##f, v, 0, m                                      \
+		CONFIG_FILTER_KEEP, CONFIG_FIELD_##f, (char *)(v), 0, (char *)(m)                  \
 	}
 
 /* The filters of a typical site: probes, bots, one vhost only. */

@@ -927,12 +927,18 @@ static void t_restore_rules_and_variable(void **state)
 	assert_non_null(
 	    strstr(out, SERIES "route=\"\",tier=\"\",code=\"200\",method=\"GET\"} 2\n"));
 	free(out);
-	/* a bad field token in an "l" line refuses the checkpoint */
-	static const char bad[] = "l =tier $ti-er - -\n";
+	/* a bad field token in an "l" line refuses the checkpoint: a path
+	 * label ("^") is a name; a format field ("$") any printable text */
+	static const char *const bad[] = {"l =tier ^ti-er - -\n", "l =tier $ - -\n",
+	                                  "l =tier nofield - -\n"};
 	struct metrics *b = registry_with(true, true, 0);
 	struct metrics_source *sb;
 	assert_int_equal(metrics_add_source(b, "x", NULL, 0, fl, 2, &sb, NULL, 0), 0);
-	assert_int_equal(metrics_source_restore(sb, bad, strlen(bad)), -EINVAL);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(metrics_source_restore(sb, bad[i], strlen(bad[i])), -EINVAL);
+	}
+	static const char apache[] = "l =tier $%{X-Tier}i - -\nl =route ^site - -\n";
+	assert_int_equal(metrics_source_restore(sb, apache, strlen(apache)), 0);
 	metrics_destroy(b);
 	strbuf_finish(&saved);
 	metrics_destroy(a);

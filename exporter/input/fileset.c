@@ -284,6 +284,15 @@ static void catchup_event(void *ud, enum tail_event ev, uint64_t n)
 	emit(ud, ev, n);
 }
 
+static void catchup_from(void *ud, const char *path)
+{
+	struct fileset *fs = ud;
+
+	if (fs->cb.from) {
+		fs->cb.from(fs->cb.userdata, path);
+	}
+}
+
 int fileset_create(const struct fileset_options *o, const struct tail_callbacks *cb,
                    struct fileset **ret_fileset)
 {
@@ -308,8 +317,8 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 	fs->scratch = tail_scratch_create(o->line_cap);
 	fs->line_cap = o->line_cap;
 	fs->catchup_max = FILESET_DEFAULT_CATCHUP_MAX_BYTES;
-	fs->catchup_cb =
-	    (struct tail_callbacks){.line = catchup_line, .event = catchup_event, .userdata = fs};
+	fs->catchup_cb = (struct tail_callbacks){
+	    .line = catchup_line, .event = catchup_event, .userdata = fs, .from = catchup_from};
 	fs->zfiles = calloc(fs->max_files, sizeof(*fs->zfiles));
 	fs->skipped = calloc(fs->max_files, sizeof(*fs->skipped));
 	if (!fs->name || !fs->patterns || !fs->entries || !fs->scratch || !fs->zfiles ||

@@ -400,6 +400,9 @@ size_t tail_split(const struct tail_callbacks *cb, bool *skipping, char *buf, si
 static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
                      bool at_eof_is_line)
 {
+	if (t->cb.from) {
+		t->cb.from(t->cb.userdata, t->path);
+	}
 	uint64_t start = t->off;
 	size_t have = 0; /* partial line at sc->buf[0] */
 	int64_t total = 0;

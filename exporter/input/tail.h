@@ -58,6 +58,10 @@ struct tail_callbacks {
 	 * exactly the lines and events line would have (--once on several
 	 * cores).  The last line at EOF without a newline still goes to line. */
 	void (*block)(void *userdata, char *buf, size_t n, size_t cap);
+	/* The lines that follow, until the next call, come from the file known
+	 * as path: called before each read of a file that may deliver lines;
+	 * may be NULL. */
+	void (*from)(void *userdata, const char *path);
 };
 
 /* Identity of a file: where it lives and what its first bytes are.  The

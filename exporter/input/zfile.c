@@ -318,6 +318,9 @@ int64_t zfile_poll(struct zfile *z, uint64_t budget)
 		finish(z, r);
 		return 0;
 	}
+	if (z->cb.from) {
+		z->cb.from(z->cb.userdata, z->path);
+	}
 	while (r == 0 && produced_total < budget) {
 		size_t produced = 0;
 		r = inflate_step(z, &produced);

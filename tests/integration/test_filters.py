@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Integration: filters and labels from any field of the format in the daemon.
+"""Integration: filters, path labels and labels from any field in the daemon.
 
-1. An nginx source labels series by $ssl_protocol and $host and drops
+1. An nginx source reading two files (shop.access.log, blog.access.log)
+   labels series by the file's site (path_labels), $ssl_protocol and
+   $host, and drops
    probes (by path) and bots (by $http_user_agent) before counting: the
    dropped lines are in accesslog_log_lines_dropped_total and still in
    accesslog_log_lines_total; lines = parsed + parse errors and
    parsed = counted + dropped hold.
-2. A restart with a state file restores the labelled series and the
-   dropped counter (checkpoint round trip with filters).
+2. A restart with a state file restores the labelled series (path labels
+   included) and the dropped counter (checkpoint round trip with path
+   labels and filters).
 3. A reload that changes a filter is a changed source: new counters, the
    file position kept, the new filter applied to new lines."""
 import os
@@ -28,10 +31,11 @@ sources:
   - name: edge
     format: nginx
     log_format: '%(format)s'
-    paths: [%(log)s]
+    paths: ["%(dir)s/*.access.log"]
+    path_labels: '/(?<site>[^/]+)\.access\.log$'
     field_labels:
       - {name: tls, field: ssl_protocol}
-      - {name: site, field: $host}
+      - {name: host, field: $host}
     filters:
       - {action: drop, field: path, match: '%(probe)s'}
       - {action: drop, field: http_user_agent, match: '.*bot.*'}
@@ -40,11 +44,11 @@ sources:
 
 def config(tmp, probe="/healthz"):
     return CONFIG % {"state": os.path.join(tmp, "state"), "format": FORMAT,
-                     "log": os.path.join(tmp, "a.log"), "probe": probe}
+                     "dir": tmp, "probe": probe}
 
 
-def append(tmp, lines):
-    with open(os.path.join(tmp, "a.log"), "a") as f:
+def append(tmp, lines, site="shop"):
+    with open(os.path.join(tmp, site + ".access.log"), "a") as f:
         for line in lines:
             f.write(line if isinstance(line, str) else LINE % line)
 
@@ -65,21 +69,23 @@ def main():
     tmp = tempfile.mkdtemp(prefix="filters.")
     cfg = os.path.join(tmp, "c.yml")
     try:
-        open(os.path.join(tmp, "a.log"), "w").close()
+        open(os.path.join(tmp, "shop.access.log"), "w").close()
+        open(os.path.join(tmp, "blog.access.log"), "w").close()
         write_atomic(cfg, config(tmp))
         exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
         try:
             append(tmp, [("/", 200, "curl/8", "a.example", "TLSv1.3"),
-                         ("/x", 503, "curl/8", "b.example", "TLSv1.2"),
                          ("/healthz", 200, "kube-probe/1.29", "a.example", "-"),
                          ("/", 200, "Googlebot/2.1", "a.example", "TLSv1.3"),
                          "not a log line\n"])
+            append(tmp, [("/x", 503, "curl/8", "b.example", "TLSv1.2")], site="blog")
             s = exp.wait_for(lambda s: v(s, "accesslog_log_lines_total") == 5)
             assert v(s, "accesslog_log_lines_dropped_total") == 2, s
             assert v(s, "accesslog_log_parse_errors_total") == 1
-            assert v(s, "accesslog_http_responses_total", tls="TLSv1.3", site="a.example") == 1
-            assert v(s, "accesslog_http_responses_total", tls="TLSv1.2", site="b.example",
-                     code="503") == 1
+            assert v(s, "accesslog_http_responses_total", site="shop", tls="TLSv1.3",
+                     host="a.example") == 1
+            assert v(s, "accesslog_http_responses_total", site="blog", tls="TLSv1.2",
+                     host="b.example", code="503") == 1
             assert v(s, "accesslog_http_responses_total") == 2
             check_invariants(s)
             assert exp.stop() == 0, exp.log()
@@ -91,7 +97,9 @@ def main():
         try:
             s = exp.wait_for(lambda s: v(s, "accesslog_log_lines_total") == 5)
             assert v(s, "accesslog_log_lines_dropped_total") == 2, s
-            assert v(s, "accesslog_http_responses_total", tls="TLSv1.2", site="b.example") == 1
+            assert v(s, "accesslog_http_responses_total", site="blog", tls="TLSv1.2",
+                     host="b.example") == 1
+            assert v(s, "accesslog_http_responses_total", site="shop") == 1
             check_invariants(s)
 
             # Reload with another probe path: a changed source (new counters).
@@ -102,14 +110,15 @@ def main():
                          ("/ready", 200, "curl/8", "a.example", "TLSv1.3")])
             s = exp.wait_for(lambda s: v(s, "accesslog_log_lines_total") == 2)
             assert v(s, "accesslog_log_lines_dropped_total") == 1, s
-            assert v(s, "accesslog_http_responses_total", tls="TLSv1.3", site="a.example") == 1
+            assert v(s, "accesslog_http_responses_total", site="shop", tls="TLSv1.3",
+                     host="a.example") == 1
             check_invariants(s)
             assert exp.stop() == 0, exp.log()
         finally:
             exp.stop()
     finally:
         shutil.rmtree(tmp)
-    print("ok - filters and labels from any field, across restart and reload")
+    print("ok - filters, path labels and labels from any field, across restart and reload")
     return 0
 
 
