@@ -21,8 +21,10 @@ Used by dashboards/check (meson suite 'rules') and tests/e2e/run.
                                           test where it fires and one where it
                                           does not
 
-Substitution: $job, $instance, $source, $vhost and $path become ".*" (what Grafana sends
-for "All"), $__rate_interval becomes RATE (default 1m).  A PromQL parser
+Substitution: $job, $instance, $source, $vhost, $path and $field_value become ".*" (what Grafana sends
+for "All"), $field_label becomes "source" (a label every series has: the
+field-label row groups by the label chosen), $__rate_interval becomes RATE
+(default 1m).  A PromQL parser
 in Python was rejected: promtool is the reference parser, so expressions are
 handed to it wrapped in a rules file.
 """
@@ -49,6 +51,10 @@ def all_panels(dash):
 
 def substitute(expr, rate):
     out = expr.replace("$__rate_interval", rate).replace("${__rate_interval}", rate)
+    # the field-label row: grouped by the chosen label name ("source" stands
+    # for any: a label every selected series has), filtered by its values
+    for name, value in (("field_label", "source"), ("field_value", ".*")):
+        out = out.replace("${%s}" % name, value).replace("$" + name, value)
     for v in VARIABLES:
         out = out.replace("${%s}" % v, ".*").replace("$" + v, ".*")
     return out
@@ -98,6 +104,12 @@ def validate(dash):
             errors.append("variable %r does not use ${datasource}" % name)
         if not re.match(r"^label_values\(.+,\s*%s\)$" % name, v.get("definition", "")):
             errors.append("variable %r is not label_values(..., %s)" % (name, name))
+    fl, fv = tvars.get("field_label"), tvars.get("field_value")
+    if not fl or not re.match(r"^label_names\(accesslog_http_responses_total\{.+\}\)$",
+                              fl.get("definition", "")):
+        errors.append("variable 'field_label' is not label_names(accesslog_http_responses_total{...})")
+    if not fv or not re.match(r"^label_values\(.+,\s*\$field_label\)$", fv.get("definition", "")):
+        errors.append("variable 'field_value' is not label_values(..., $field_label)")
     ids = set()
     count = 0
     for p in all_panels(dash):
