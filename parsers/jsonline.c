@@ -815,8 +815,9 @@ int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_
 		return -EINVAL;
 	}
 	fieldconv_finish(&rec, sc.request);
-	/* extra[] stays unwritten (n_extra is 0): copy the named fields only */
+	/* copy the named fields and the n_extra wanted keys only, not all of extra[] */
 	memcpy(ret, &rec, offsetof(struct log_record, extra));
+	memcpy(ret->extra, rec.extra, j->n_extra * sizeof(rec.extra[0]));
 	return 0;
 }
 
