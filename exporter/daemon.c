@@ -637,6 +637,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	/* A --state.interval flag would set interval_ms (config.h has no field yet). */
 	struct checkpointer ck = {.path = c->state_file, .interval_ms = CHECKPOINT_INTERVAL_MS};
 	struct status_pub sp = {.board = snapshot_board_create()};
+	char why[256];
 	int r;
 
 	memset(&sa, 0, sizeof(sa));
@@ -656,6 +657,14 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		log_warn("running as root: the exporter needs only read access to the logs (run it "
 		         "as an unprivileged user in the group that owns them, e.g. adm; the "
 		         "systemd unit does)");
+	}
+	if (ck.path && state_check_path(ck.path, why, sizeof(why)) < 0) {
+		/* A FIFO would block the start, and the checkpoint's rename would
+		 * replace whatever is there: refuse before anything runs. */
+		log_error("cannot use the state file", "path", ck.path, "reason", why);
+		reloader_finish(&rl);
+		snapshot_board_destroy(sp.board);
+		return 2;
 	}
 	r = pipeline_init(&p, c, false);
 	if (r < 0) {

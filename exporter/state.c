@@ -30,7 +30,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "accesslog-state 1\n"
+#define MAGIC "accesslog-state 2\n"
+#define MAGIC_V1 "accesslog-state 1\n" /* read: text fields raw */
+#define MAGIC_LEN (sizeof(MAGIC) - 1)
 
 static uint64_t fnv64(const char *p, size_t len)
 {
@@ -43,12 +45,41 @@ static uint64_t fnv64(const char *p, size_t len)
 	return h;
 }
 
-static bool is_one_line(const char *s)
+/*
+ * Text fields (source names, patterns, paths) are escaped in version 2, so
+ * any name a file system allows fits on its record line: '\\' as "\\\\",
+ * newline as "\\n", other control bytes (and DEL) as "\\xHH".  Version 1
+ * files wrote them raw and left out what held a newline; they are still
+ * read, raw.
+ */
+static bool needs_escape(unsigned char c)
 {
-	return s[0] != '\0' && strchr(s, '\n') == NULL;
+	return c < 0x20 || c == 0x7f || c == '\\';
 }
 
-/* ---- writing ------------------------------------------------------------ */
+static void put_text(struct strbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!needs_escape(c)) {
+			continue;
+		}
+		(void)strbuf_append(b, run, (size_t)(s - run));
+		if (c == '\\' || c == '\n') {
+			char esc[2] = {'\\', c == '\n' ? 'n' : '\\'};
+			(void)strbuf_append(b, esc, 2);
+		} else {
+			char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+			(void)strbuf_append(b, esc, 4);
+		}
+		run = s + 1;
+	}
+	(void)strbuf_append(b, run, (size_t)(s - run));
+	(void)strbuf_putc(b, '\n');
+}
 
 void state_begin(struct strbuf *b)
 {
@@ -57,31 +88,34 @@ void state_begin(struct strbuf *b)
 
 void state_add_source(struct strbuf *b, const char *name)
 {
-	if (!is_one_line(name)) {
+	if (name[0] == '\0') {
 		b->error = b->error ? b->error : -EINVAL;
 		return;
 	}
-	(void)strbuf_printf(b, "source %s\n", name);
+	(void)strbuf_puts(b, "source ");
+	put_text(b, name);
 }
 
 void state_add_pattern(struct strbuf *b, const char *pattern)
 {
-	if (is_one_line(pattern)) {
-		(void)strbuf_printf(b, "pattern %s\n", pattern);
+	if (pattern[0] != '\0') {
+		(void)strbuf_puts(b, "pattern ");
+		put_text(b, pattern);
 	}
 }
 
 void state_add_file(struct strbuf *b, const char *path, const struct tail_position *pos,
                     bool retired)
 {
-	if (!is_one_line(path)) {
+	if (path[0] == '\0') {
 		return; /* cannot be represented; resumes like a new file */
 	}
-	(void)strbuf_printf(b, "file %llu %llu %u %016llx %llu %d %s\n",
+	(void)strbuf_printf(b, "file %llu %llu %u %016llx %llu %d ",
 	                    (unsigned long long)pos->id.dev, (unsigned long long)pos->id.ino,
 	                    (unsigned)pos->id.fp_len, (unsigned long long)pos->id.fp_hash,
 	                    (unsigned long long)pos->offset,
-	                    (pos->skipping ? 1 : 0) | (retired ? 2 : 0), path);
+	                    (pos->skipping ? 1 : 0) | (retired ? 2 : 0));
+	put_text(b, path);
 }
 
 void state_end_source(struct strbuf *b, const char *counters, size_t len)
@@ -179,6 +213,7 @@ int state_write_atomic(const char *path, const char *data, size_t len)
 struct cursor {
 	const char *p;
 	const char *end;
+	bool raw; /* version 1: text fields are not escaped */
 };
 
 /* Next line without its '\n'; -EINVAL when there is no complete line. */
@@ -229,22 +264,72 @@ static int take_u64(const char **p, const char *end, unsigned base, bool last, u
 	return 0;
 }
 
-static char *dup_text(const char *p, size_t len)
+static int hex_digit(char c)
 {
-	char *s;
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode one escape at p[0] == '\\' (see put_text) into *ret; its length,
+ * or 0 when malformed (unknown, truncated, or NUL). */
+static size_t unescape(const char *p, const char *end, char *ret)
+{
+	int hi, lo;
+
+	if (end - p >= 2 && (p[1] == '\\' || p[1] == 'n')) {
+		*ret = p[1] == 'n' ? '\n' : '\\';
+		return 2;
+	}
+	if (end - p < 4 || p[1] != 'x' || (hi = hex_digit(p[2])) < 0 ||
+	    (lo = hex_digit(p[3])) < 0 || (hi | lo) == 0) {
+		return 0;
+	}
+	*ret = (char)(hi << 4 | lo);
+	return 4;
+}
+
+/* A record's text field, decoded (version 2) or as is (version 1); NULL
+ * when empty, malformed, holding a NUL, or out of memory. */
+static char *dup_text(const struct cursor *c, const char *p, size_t len)
+{
+	const char *end = p + len;
+	char *s, *w;
 
 	if (len == 0 || memchr(p, '\0', len)) {
 		return NULL;
 	}
 	s = malloc(len + 1);
-	if (s) {
+	if (!s) {
+		return NULL;
+	}
+	if (c->raw) {
 		memcpy(s, p, len);
 		s[len] = '\0';
+		return s;
 	}
+	for (w = s; p < end; w++) {
+		size_t n = 1;
+		if (*p == '\\') {
+			n = unescape(p, end, w);
+		} else if (needs_escape((unsigned char)*p)) {
+			n = 0; /* the writer escapes these: not ours */
+		} else {
+			*w = *p;
+		}
+		if (n == 0) {
+			free(s);
+			return NULL;
+		}
+		p += n;
+	}
+	*w = '\0';
 	return s;
 }
 
-static int parse_file(const char *p, size_t len, struct fileset_saved_file *f)
+static int parse_file(const struct cursor *c, const char *p, size_t len,
+                      struct fileset_saved_file *f)
 {
 	const char *end = p + len;
 	uint64_t dev, ino, fl, fh, off, skip;
@@ -255,7 +340,7 @@ static int parse_file(const char *p, size_t len, struct fileset_saved_file *f)
 	    fl > TAIL_FP_MAX || skip > 3 || off > (uint64_t)INT64_MAX) {
 		return -EINVAL;
 	}
-	f->path = dup_text(p, (size_t)(end - p));
+	f->path = dup_text(c, p, (size_t)(end - p));
 	if (!f->path) {
 		return -EINVAL;
 	}
@@ -304,7 +389,7 @@ static int parse_source_body(struct cursor *c, struct state_source *s)
 			if (r < 0) {
 				return r;
 			}
-			s->patterns[s->n_patterns] = dup_text(rest, rlen);
+			s->patterns[s->n_patterns] = dup_text(c, rest, rlen);
 			if (!s->patterns[s->n_patterns]) {
 				return -EINVAL;
 			}
@@ -312,7 +397,7 @@ static int parse_source_body(struct cursor *c, struct state_source *s)
 		} else if (take_key(line, len, "file", &rest, &rlen)) {
 			r = grow((void **)&s->files, s->n_files, sizeof(*s->files),
 			         STATE_MAX_FILES);
-			if (r < 0 || (r = parse_file(rest, rlen, &s->files[s->n_files])) < 0) {
+			if (r < 0 || (r = parse_file(c, rest, rlen, &s->files[s->n_files])) < 0) {
 				return r;
 			}
 			s->n_files++;
@@ -356,7 +441,7 @@ static int parse_body(struct cursor *c, struct state *st)
 			return r;
 		}
 		struct state_source *s = &st->sources[st->n_sources++];
-		s->name = dup_text(rest, rlen);
+		s->name = dup_text(c, rest, rlen);
 		if (!s->name) {
 			return -EINVAL;
 		}
@@ -404,16 +489,18 @@ int state_parse(const char *data, size_t len, struct state **ret_state)
 	size_t body;
 	int r;
 
-	if (len > STATE_MAX_BYTES || len < sizeof(MAGIC) - 1 ||
-	    memcmp(data, MAGIC, sizeof(MAGIC) - 1) != 0 || check_sum(data, len, &body) < 0) {
+	if (len > STATE_MAX_BYTES || len < MAGIC_LEN ||
+	    (memcmp(data, MAGIC, MAGIC_LEN) != 0 && memcmp(data, MAGIC_V1, MAGIC_LEN) != 0) ||
+	    check_sum(data, len, &body) < 0) {
 		return -EINVAL;
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
 		return -ENOMEM;
 	}
-	c.p = data + sizeof(MAGIC) - 1;
+	c.p = data + MAGIC_LEN;
 	c.end = data + body;
+	c.raw = memcmp(data, MAGIC_V1, MAGIC_LEN) == 0;
 	if (c.p > c.end) {
 		r = -EINVAL;
 		goto fail;
@@ -436,12 +523,17 @@ int state_load(const char *path, struct state **ret_state)
 	size_t got = 0;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put there must not block the start (refused below). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		return -errno;
 	}
 	if (fstat(fd, &stt) < 0) {
 		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(stt.st_mode)) {
+		r = -EINVAL;
 		goto out;
 	}
 	if (stt.st_size > (off_t)STATE_MAX_BYTES) {
@@ -510,6 +602,38 @@ void state_destroy(struct state *st)
 	free(st);
 }
 
+int state_check_path(const char *path, char *why, size_t why_size)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} kinds[] = {
+	    {S_IFDIR, "a directory"},    {S_IFIFO, "a FIFO (named pipe)"},
+	    {S_IFSOCK, "a socket"},      {S_IFCHR, "a character device"},
+	    {S_IFBLK, "a block device"},
+	};
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT) {
+			return 0;
+		}
+		int r = -errno;
+		(void)snprintf(why, why_size, "%s", strerror(-r));
+		return r;
+	}
+	if (S_ISREG(st.st_mode)) {
+		return 0;
+	}
+	(void)snprintf(why, why_size, "not a regular file");
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if ((st.st_mode & S_IFMT) == kinds[i].type) {
+			(void)snprintf(why, why_size, "%s, not a regular file", kinds[i].name);
+		}
+	}
+	return -EINVAL;
+}
+
 /* Why data is not a loadable checkpoint, in words (see state_explain). */
 static const char *explain_data(const char *data, size_t len)
 {
@@ -523,8 +647,10 @@ static const char *explain_data(const char *data, size_t len)
 		return "not a state file of this exporter (it does not start with "
 		       "'accesslog-state')";
 	}
-	if (len < sizeof(MAGIC) - 1 || memcmp(data, MAGIC, sizeof(MAGIC) - 1) != 0) {
-		return "written in another state file version (this exporter reads version 1)";
+	if (len < MAGIC_LEN ||
+	    (memcmp(data, MAGIC, MAGIC_LEN) != 0 && memcmp(data, MAGIC_V1, MAGIC_LEN) != 0)) {
+		return "written in another state file version (this exporter reads versions 1 "
+		       "and 2)";
 	}
 	const char *last = len > 1 ? memrchr(data, '\n', len - 1) : NULL;
 	if (data[len - 1] != '\n' || !last || strncmp(last + 1, "checksum ", 9) != 0) {
@@ -557,7 +683,7 @@ int state_explain(const char *path, char *why, size_t why_size)
 		               (unsigned)STATE_MAX_BYTES);
 		return 0;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	data = malloc((size_t)st.st_size + 1);
 	if (fd < 0 || !data) {
 		r = fd < 0 ? -errno : -ENOMEM;

@@ -4,11 +4,11 @@
  *
  * The file is text, written whole to a temp file, fsync'ed, renamed over
  * the old one and the directory fsync'ed, so a crash leaves either the old
- * or the new checkpoint, never a mix.  Format (version 1):
+ * or the new checkpoint, never a mix.  Format (version 2):
  *
- *   accesslog-state 1
- *   source <name>                      (rest of line)
- *   pattern <path or glob>             (rest of line; 0..n)
+ *   accesslog-state 2
+ *   source <name>                      (rest of line, escaped)
+ *   pattern <path or glob>             (rest of line, escaped; 0..n)
  *   file <dev> <ino> <fp_len> <fp_hash hex> <offset> <flags 0..3> <path>
  *        (flags: 1 = offset inside an over-long line, 2 = rotated away)
  *   counters <n>                       then exactly n bytes (metrics_source_save text)
@@ -16,10 +16,16 @@
  *   ... more sources ...
  *   checksum <fnv-1a 64 hex of every byte before this line>
  *
+ * Escaped: '\\' is written "\\\\", a newline "\\n", every other control byte
+ * and DEL "\\xHH" (lower-case hex; never NUL), so any path a file system
+ * allows -- a newline included -- is checkpointed.  Version 1 (the same
+ * records, text raw, paths holding a newline left out) is still read.
+ *
  * Parsing is strict (every line, every number, the checksum, the caps);
  * any deviation rejects the whole file: a corrupt checkpoint is reported by
- * the caller and ignored, never half-applied.  Names and paths containing
- * a newline cannot be represented and are skipped when writing.
+ * the caller and ignored, never half-applied.  Only an empty name or path
+ * cannot be written (a source without a name is an error; such a file is
+ * left out and resumes like a new one).
  */
 #ifndef EXPORTER_STATE_H
 #define EXPORTER_STATE_H
@@ -74,8 +80,8 @@ int state_write_atomic(const char *path, const char *data, size_t len);
  * over a cap) or -ENOMEM. */
 int state_parse(const char *data, size_t len, struct state **ret_state);
 
-/* Read and parse path (saved_at_ns from its mtime).  0, -ENOENT (no checkpoint yet), -EINVAL,
- * -EFBIG, or another -errno. */
+/* Read and parse path (saved_at_ns from its mtime).  0, -ENOENT (no checkpoint yet), -EINVAL
+ * (malformed, or not a regular file: never blocks on a FIFO), -EFBIG, or another -errno. */
 int state_load(const char *path, struct state **ret_state);
 
 /* After state_load failed: why, in words, for the log ("checksum
@@ -84,6 +90,13 @@ int state_load(const char *path, struct state **ret_state);
  * why (always terminated).  0, or -errno when path cannot be read (why
  * says so too). */
 int state_explain(const char *path, char *why, size_t why_size);
+
+/* Whether path can be used as a state file: 0 when it is a regular file
+ * (a symlink to one is fine) or does not exist yet; -EINVAL with what it
+ * is in why ("a FIFO", "a directory"...) for anything else, which
+ * state_write_atomic's rename would replace and a read could block on;
+ * -errno (why says so) when it cannot be checked. */
+int state_check_path(const char *path, char *why, size_t why_size);
 
 /* The saved source called name, or NULL (borrowed from st). */
 const struct state_source *state_find_source(const struct state *st, const char *name);

@@ -34,7 +34,7 @@ static char *build(size_t *ret_len)
 	state_add_pattern(&b, "/var/log/nginx/*.log");
 	state_add_file(&b, "/var/log/nginx/access.log", &pos_a, false);
 	state_add_file(&b, "/var/log/nginx/with space.log", &pos_b, true);
-	state_add_file(&b, "/bad\nname", &pos_b, false); /* cannot be represented: skipped */
+	state_add_file(&b, "/odd\nna\\me\t\x7f", &pos_b, false); /* escaped (version 2) */
 	state_end_source(&b, counters_a, strlen(counters_a));
 	state_add_source(&b, "api");
 	state_end_source(&b, "", 0);
@@ -55,7 +55,8 @@ static void t_round_trip(void **state)
 	assert_non_null(s);
 	assert_int_equal(s->n_patterns, 2);
 	assert_string_equal(s->patterns[1], "/var/log/nginx/*.log");
-	assert_int_equal(s->n_files, 2);
+	assert_int_equal(s->n_files, 3);
+	assert_string_equal(s->files[2].path, "/odd\nna\\me\t\x7f");
 	assert_string_equal(s->files[0].path, "/var/log/nginx/access.log");
 	assert_memory_equal(&s->files[0].pos.id, &pos_a.id, sizeof(pos_a.id));
 	assert_int_equal(s->files[0].pos.offset, pos_a.offset);
@@ -106,7 +107,13 @@ static void t_corrupt_rejected(void **state)
 
 	/* well-sealed but malformed bodies */
 	static const char *const bodies[] = {
-	    "accesslog-state 2\n",                                 /* version */
+	    "accesslog-state 3\n",                                                     /* version */
+	    "accesslog-state 2\nsource a\nfile 1 2 3 4 5 0 /p\\q\ncounters 0\nend\n",  /* escape */
+	    "accesslog-state 2\nsource a\nfile 1 2 3 4 5 0 /p\\\ncounters 0\nend\n",   /* cut */
+	    "accesslog-state 2\nsource a\nfile 1 2 3 4 5 0 /p\\x0\ncounters 0\nend\n", /* hex */
+	    "accesslog-state 2\nsource a\nfile 1 2 3 4 5 0 /p\\x00\ncounters 0\nend\n", /* NUL */
+	    "accesslog-state 2\nsource a\nfile 1 2 3 4 5 0 /p\\xAB\ncounters 0\nend\n", /* case */
+	    "accesslog-state 2\nsource a\nfile 1 2 3 4 5 0 /p\tq\ncounters 0\nend\n",   /* raw */
 	    "accesslog-state 1\nsource a\nend\n",                  /* no counters */
 	    "accesslog-state 1\nsource a\ncounters 5\nc x\nend\n", /* length past end */
 	    "accesslog-state 1\nsource a\ncounters 0\nend\nsource a\ncounters 0\nend\n", /* dup */
@@ -134,6 +141,33 @@ static void t_corrupt_rejected(void **state)
 	assert_int_equal(state_parse(ok, len, &st), 0);
 	state_destroy(st);
 	free(ok);
+	ok = reseal("accesslog-state 2\nsource a\\x09b\nfile 1 2 3 4 5 0 /p\\nq\\\\r\\x7f\n"
+	            "counters 0\nend\n",
+	            &len);
+	assert_int_equal(state_parse(ok, len, &st), 0);
+	assert_string_equal(st->sources[0].name, "a\tb");
+	assert_string_equal(st->sources[0].files[0].path, "/p\nq\\r\x7f");
+	state_destroy(st);
+	free(ok);
+}
+
+/* Version 1 files (written before paths were escaped) are read with their
+ * text fields raw: a backslash in an old path stays a backslash. */
+static void t_version1_raw(void **state)
+{
+	size_t len;
+	struct state *st = NULL;
+	char *v1 = reseal("accesslog-state 1\nsource w\\x\npattern /l/a\\n*.log\n"
+	                  "file 1 2 3 4 5 0 /l/a\\n.log\ncounters 0\nend\n",
+	                  &len);
+	(void)state;
+
+	assert_int_equal(state_parse(v1, len, &st), 0);
+	assert_string_equal(st->sources[0].name, "w\\x");
+	assert_string_equal(st->sources[0].patterns[0], "/l/a\\n*.log");
+	assert_string_equal(st->sources[0].files[0].path, "/l/a\\n.log");
+	state_destroy(st);
+	free(v1);
 }
 
 static void t_caps(void **state)
@@ -235,7 +269,7 @@ static void t_explain(void **state)
 
 	assert_non_null(v2);
 	memcpy(v2, text, len);
-	v2[16] = '2'; /* "accesslog-state 2" */
+	v2[16] = '3'; /* "accesslog-state 3" */
 	rows[2].data = v2;
 	rows[2].len = len;
 	rows[3].data = text;
@@ -275,6 +309,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_round_trip),
 	    cmocka_unit_test(t_corrupt_rejected),
+	    cmocka_unit_test(t_version1_raw),
 	    cmocka_unit_test(t_caps),
 	    cmocka_unit_test_setup_teardown(t_atomic_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_explain, setup, teardown),

@@ -531,11 +531,48 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 	}
 }
 
+/* ---- query arguments ------------------------------------------------------
+ *
+ * libmicrohttpd (0.9.75) stores every query argument of the request line in
+ * the connection's memory pool; when the pool runs out (about 800 arguments
+ * in HTTP_CONNECTION_MEMORY) it queues a 431 but then carries on as if the
+ * line had been parsed, and the connection hangs until the timeout with no
+ * answer.  No route reads a query, so the URI callback, which runs after
+ * MHD found the '?' and before it parses what follows, counts the
+ * arguments and, over HTTP_MAX_QUERY_ARGS, ends the query right after the
+ * '?' (MHD then parses none) and marks the request, which is answered 414
+ * on the handler's next call.  The buffer written is MHD's own read buffer
+ * of this request line (the const is its API's, not the memory's).
+ * Rejected: a larger pool (moves the limit, the request line can hold more
+ * arguments than any pool allows); ignoring such requests silently (a
+ * client should learn why).
+ */
+static int uri_plain, uri_cut, seen_marker, seen_cut;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	char *q = strchr(uri, '?');
+	size_t args = 1;
+
+	(void)cls;
+	(void)c;
+	if (!q) {
+		return &uri_plain;
+	}
+	for (const char *p = q + 1; *p; p++) {
+		args += *p == '&';
+	}
+	if (args <= HTTP_MAX_QUERY_ARGS) {
+		return &uri_plain;
+	}
+	q[1] = '\0';
+	return &uri_cut;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_size, void **con_cls)
 {
-	static int seen_marker;
 	struct http_server *s = cls;
 	enum MHD_Result ret;
 	bool ok = true;
@@ -547,8 +584,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	 * discarded, and the answer comes on the call with no more data.  The
 	 * request deadline stays armed until then, so a body trickled byte by
 	 * byte is cut off like a slow request head. */
-	if (!*con_cls) {
-		*con_cls = &seen_marker;
+	if (!*con_cls || *con_cls == &uri_plain || *con_cls == &uri_cut) {
+		*con_cls = *con_cls == &uri_cut ? &seen_cut : &seen_marker;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -556,6 +593,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	mark_waiting(s, c, false);
+	if (*con_cls == &seen_cut) {
+		char msg[80];
+		(void)snprintf(msg, sizeof(msg), "414 too many query arguments (at most %u)\n",
+		               (unsigned)HTTP_MAX_QUERY_ARGS);
+		return reply_text(s, c, MHD_HTTP_URI_TOO_LONG, msg, NULL);
+	}
 	if (s->auth && s->web->tls) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -651,6 +694,7 @@ static size_t mhd_options(const struct http_server *s, const struct sockaddr_sto
 	                                   (void *)s};
 	/* Strict HTTP/1.1 parsing: e.g. a request without Host is a 400. */
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL};
 	if (s->web && s->web->tls) {
 		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->web->key_pem};
 		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->web->cert_pem};

@@ -63,6 +63,7 @@ struct http_options {
 #define HTTP_MAX_CONNECTIONS 256
 #define HTTP_MAX_CONNECTIONS_PER_IP 32
 #define HTTP_CONNECTION_MEMORY (64u * 1024u) /* per connection: request headers + buffers */
+#define HTTP_MAX_QUERY_ARGS 64u              /* more: 414 (no route reads the query) */
 #define HTTP_THREADS 4                       /* scrapes and a waiting reload run side by side */
 
 struct http_server;

@@ -169,7 +169,7 @@ def corrupt(tmp):
         assert_exact(exp, w.stop())
         assert exp.stop() == 0, exp.log()
         with open(state) as f:
-            assert f.read().startswith("accesslog-state 1\n")  # replaced by a good one
+            assert f.read().startswith("accesslog-state 2\n")  # replaced by a good one
     finally:
         exp.stop()
     print("ok corrupt state file ignored")
