@@ -26,6 +26,7 @@
 #include "build_config.h"
 #include "exporter/clock.h"
 #include "exporter/http/http.h"
+#include "exporter/input/fdlimit.h"
 #include "exporter/log.h"
 #include "exporter/metrics.h"
 #include "exporter/parsepool.h"
@@ -628,6 +629,31 @@ static void reloader_finish(struct reloader *rl)
 	config_destroy(rl->owned);
 }
 
+/* Raise the soft descriptor limit to the hard one and plan it (fdlimit.h):
+ * log files never take the reserve the server and the state file need. */
+static void raise_fd_limit(struct fdlimit_plan *ret_plan)
+{
+	uint64_t before = 0, after = 0;
+	char b[24], a[24], files[24], conns[24];
+	int r = fdlimit_raise(&before, &after);
+
+	fdlimit_plan_now(ret_plan);
+	(void)snprintf(b, sizeof(b), "%llu", (unsigned long long)before);
+	(void)snprintf(a, sizeof(a), "%llu", (unsigned long long)ret_plan->limit);
+	(void)snprintf(files, sizeof(files), "%llu", (unsigned long long)ret_plan->files_ceiling);
+	(void)snprintf(conns, sizeof(conns), "%u", ret_plan->http_connections);
+	if (r < 0) {
+		log_warn("cannot raise the file descriptor limit", "limit", b, "error",
+		         strerror(-r));
+	}
+	log_debug("file descriptors", "limit_before", b, "limit", a, "log_files_below", files,
+	          "http_connections", conns);
+	if (ret_plan->http_connections < HTTP_MAX_CONNECTIONS) {
+		log_warn("low file descriptor limit: fewer HTTP connections and log files", "limit",
+		         a, "http_connections", conns, "log_files_below", files);
+	}
+}
+
 int daemon_run(const struct config *c, const struct daemon_loader *loader)
 {
 	struct reloader rl;
@@ -638,6 +664,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	struct checkpointer ck = {.path = c->state_file, .interval_ms = CHECKPOINT_INTERVAL_MS};
 	struct status_pub sp = {.board = snapshot_board_create()};
 	char why[256];
+	struct fdlimit_plan fdp;
 	int r;
 
 	memset(&sa, 0, sizeof(sa));
@@ -658,6 +685,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		         "as an unprivileged user in the group that owns them, e.g. adm; the "
 		         "systemd unit does)");
 	}
+	raise_fd_limit(&fdp);
 	if (ck.path && state_check_path(ck.path, why, sizeof(why)) < 0) {
 		/* A FIFO would block the start, and the checkpoint's rename would
 		 * replace whatever is there: refuse before anything runs. */
@@ -695,6 +723,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	    .enable_lifecycle = c->enable_lifecycle,
 	    .no_process_metrics = c->disable_exporter_metrics,
 	    .connection_timeout = c->connection_timeout,
+	    .max_connections = fdp.http_connections,
 	    .reloader = {reload_from_http, &rl},
 	    .pages = {{DAEMON_DEBUG_PAGE, render_debug_page, p.board}},
 	};

@@ -54,6 +54,11 @@
 #define RESPONSE_CAP (64u * 1024u * 1024u)
 #define LANDING_CAP (16u * 1024u * 1024u)
 
+/* A client address (IPv4 as v4-mapped IPv6), compared as bytes. */
+struct peer {
+	unsigned char addr[16];
+};
+
 /* One open connection, for the request deadline: since when it has been
  * waiting for a complete request head (waiting), and its socket. */
 struct conn_slot {
@@ -61,6 +66,7 @@ struct conn_slot {
 	bool waiting;
 	int fd;
 	uint64_t since_ms;
+	struct peer peer; /* client address, for the per-address caps */
 };
 
 struct http_server {
@@ -70,6 +76,9 @@ struct http_server {
 	struct webconfig *web; /* NULL: plain HTTP, no auth */
 	struct webauth *auth;  /* NULL when web is NULL */
 	uint16_t port;
+	unsigned max_connections; /* MHD's limit (opts.max_connections or the default) */
+	unsigned per_address;     /* connections one client address may hold */
+	unsigned reserve;         /* the last ones: only for addresses with < 2 */
 	/* Request deadlines (see "slow clients" below). */
 	pthread_mutex_t conn_lock; /* guards conns */
 	struct conn_slot conns[HTTP_MAX_CONNECTIONS + HTTP_THREADS];
@@ -312,6 +321,51 @@ static enum MHD_Result serve_landing(struct http_server *s, struct MHD_Connectio
  */
 #define SWEEP_INTERVAL_MS 200
 
+static void peer_of(const struct sockaddr *sa, struct peer *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (sa->sa_family == AF_INET) {
+		ret->addr[10] = ret->addr[11] = 0xff;
+		memcpy(ret->addr + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		       4);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(ret->addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	}
+}
+
+/*
+ * Admission (libmicrohttpd's accept policy, before a connection is set up):
+ * one client address holds at most per_address connections, and the last
+ * `reserve` slots go only to addresses holding fewer than two, so clients
+ * that open many slow connections from a few addresses (256 from 8 fill
+ * MHD's own limits of 256 and 32 per address) never leave a scraper
+ * without a connection.  Refused connections are closed at once (the
+ * client sees a reset, not a wait).  Counted under conn_lock from the
+ * slots; a connection accepted by another pool thread but not yet
+ * registered is not seen, so a cap can be passed by one per thread.
+ */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *s = cls;
+	struct peer peer;
+	unsigned total = 0, mine = 0;
+
+	(void)addrlen;
+	peer_of(addr, &peer);
+	pthread_mutex_lock(&s->conn_lock);
+	for (size_t i = 0; i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
+		if (s->conns[i].used) {
+			total++;
+			mine += memcmp(&s->conns[i].peer, &peer, sizeof(peer)) == 0;
+		}
+	}
+	pthread_mutex_unlock(&s->conn_lock);
+	if (mine >= s->per_address || (total + s->reserve >= s->max_connections && mine >= 2)) {
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -322,10 +376,16 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ai =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		struct peer peer = {{0}};
+		if (ai) {
+			peer_of(ai->client_addr, &peer);
+		}
 		for (size_t i = 0; ci && i < sizeof(s->conns) / sizeof(s->conns[0]); i++) {
 			if (!s->conns[i].used) {
-				s->conns[i] =
-				    (struct conn_slot){true, true, ci->connect_fd, clock_mono_ms()};
+				s->conns[i] = (struct conn_slot){true, true, ci->connect_fd,
+				                                 clock_mono_ms(), peer};
 				*socket_context = &s->conns[i];
 				break;
 			}
@@ -674,16 +734,14 @@ static int load_web(struct http_server *s, const char *path)
 }
 
 /* MHD options common to plain and TLS serving; returns the count. */
-static size_t mhd_options(const struct http_server *s, const struct sockaddr_storage *ss,
-                          struct MHD_OptionItem *opt)
+static size_t mhd_options(const struct http_server *s, int listen_fd, struct MHD_OptionItem *opt)
 {
 	size_t n = 0;
 	unsigned timeout = s->opts.connection_timeout ? s->opts.connection_timeout : 10;
 
-	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)ss};
-	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS, NULL};
-	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	                                   HTTP_MAX_CONNECTIONS_PER_IP, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+	                                   (intptr_t)s->max_connections, NULL};
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL};
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                                   (intptr_t)HTTP_CONNECTION_MEMORY, NULL};
@@ -709,6 +767,51 @@ static size_t mhd_options(const struct http_server *s, const struct sockaddr_sto
 	return n;
 }
 
+/*
+ * The listening socket is made here, not by libmicrohttpd: MHD_start_daemon
+ * says only that it failed, and the exporter used to report every failure
+ * as "address already in use".  Each step's errno is the reason given
+ * (EADDRINUSE, EACCES for a privileged port, EADDRNOTAVAIL, EMFILE...).
+ * MHD's defaults are kept: SO_REUSEADDR, IPV6_V6ONLY except for a
+ * v4-mapped (dual-stack) address, a SOMAXCONN backlog.
+ */
+static int listen_on(const struct sockaddr_storage *ss, unsigned family_flags, int *ret_fd)
+{
+	socklen_t len =
+	    ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int one = 1, v6only = (family_flags & MHD_USE_DUAL_STACK) != MHD_USE_DUAL_STACK;
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (fd < 0) {
+		return -errno;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6) {
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* The port fd is bound to (the kernel's choice for port 0). */
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		return 0;
+	}
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+	                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
 int http_server_start(const struct http_options *o, struct http_server **ret_server)
 {
 	char err[512];
@@ -716,8 +819,8 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	struct sockaddr_storage ss;
 	unsigned family_flags;
 	struct http_server *s;
-	const union MHD_DaemonInfo *info;
 	struct MHD_OptionItem opt[16];
+	int listen_fd = -1;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY;
 	int r;
 
@@ -735,6 +838,11 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 		return -ENOMEM;
 	}
 	s->request_deadline_ms = 1000u * (o->connection_timeout ? o->connection_timeout : 10);
+	s->max_connections = o->max_connections && o->max_connections < HTTP_MAX_CONNECTIONS
+	                         ? o->max_connections
+	                         : HTTP_MAX_CONNECTIONS;
+	s->per_address = s->max_connections / 16 > 2 ? s->max_connections / 16 : 2;
+	s->reserve = s->max_connections / 8 > 1 ? s->max_connections / 8 : 1;
 	s->opts = *o;
 	s->opts.web_config_file = NULL; /* borrowed pointers are not kept */
 	s->telemetry_path = strdup(o->telemetry_path);
@@ -749,21 +857,31 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 			return r;
 		}
 	}
-	(void)mhd_options(s, &ss, opt);
-	flags |= family_flags | (s->web && s->web->tls ? MHD_USE_TLS : 0);
-	s->daemon = MHD_start_daemon(flags, listen.port, NULL, NULL, handler, s, MHD_OPTION_ARRAY,
+	r = listen_on(&ss, family_flags, &listen_fd);
+	if (r < 0) {
+		http_server_stop(s);
+		return r;
+	}
+	s->port = bound_port(listen_fd);
+	(void)mhd_options(s, listen_fd, opt);
+	flags |= s->web && s->web->tls ? MHD_USE_TLS : 0;
+	errno = 0;
+	s->daemon = MHD_start_daemon(flags, listen.port, admit, s, handler, s, MHD_OPTION_ARRAY,
 	                             opt, MHD_OPTION_END);
 	if (!s->daemon) {
+		/* Threads, epoll or wake-up pipes: errno is the last failure's
+		 * (EMFILE, EAGAIN...).  listen_fd is not closed here: MHD 0.9.75
+		 * closes it on most of its failure paths (a double close could hit
+		 * a reused number), and the caller exits. */
+		r = errno ? -errno : -EIO;
 		http_server_stop(s);
-		return -EADDRINUSE;
+		return r;
 	}
 	if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
 		http_server_stop(s);
 		return -ENOMEM;
 	}
 	s->sweeper_started = true;
-	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : listen.port;
 	*ret_server = s;
 	return 0;
 }

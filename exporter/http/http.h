@@ -55,13 +55,17 @@ struct http_options {
 	bool enable_lifecycle;       /* allow POST /-/reload (403 otherwise) */
 	bool no_process_metrics;     /* leave out process_* (--web.disable-exporter-metrics) */
 	unsigned connection_timeout; /* idle seconds before a connection is closed; 0: 10 */
+	unsigned max_connections;    /* 0 or over HTTP_MAX_CONNECTIONS: HTTP_MAX_CONNECTIONS (the
+	                              * daemon lowers it to fit the descriptor limit) */
 	struct http_reloader reloader;          /* reload == NULL: /-/reload answers 503 */
 	struct http_page pages[HTTP_MAX_PAGES]; /* extra pages (path NULL: none) */
 };
 
 /* Limits set explicitly on libmicrohttpd (documented in the man page). */
 #define HTTP_MAX_CONNECTIONS 256
-#define HTTP_MAX_CONNECTIONS_PER_IP 32
+/* Per client address: max_connections / 16 (16 of 256), at least 2; the last
+ * max_connections / 8 connections (32 of 256) only for addresses holding fewer
+ * than 2, so a scraper always gets in (see admit() in http.c). */
 #define HTTP_CONNECTION_MEMORY (64u * 1024u) /* per connection: request headers + buffers */
 #define HTTP_MAX_QUERY_ARGS 64u              /* more: 414 (no route reads the query) */
 #define HTTP_THREADS 4                       /* scrapes and a waiting reload run side by side */
@@ -72,8 +76,10 @@ struct http_server;
  * material parsed by GnuTLS): 0, or -EINVAL/-errno with the message in err. */
 int http_check_web_config(const char *path, char *err, size_t err_size);
 
-/* Start serving.  0, -EINVAL (bad address or web config: logged), -EADDRINUSE,
- * -ENOMEM, -EIO. */
+/* Start serving.  0, -EINVAL (bad address or web config: logged), or the
+ * reason the socket or the server could not be set up: -EADDRINUSE, -EACCES
+ * (a privileged port), -EADDRNOTAVAIL (an address not on this host),
+ * -EMFILE (no descriptor left), -EAGAIN (no thread), -ENOMEM, -EIO. */
 int http_server_start(const struct http_options *o, struct http_server **ret_server);
 
 /* The port actually bound (useful with port 0). */

@@ -74,6 +74,7 @@
 #include <unistd.h>
 
 #include "exporter/log.h"
+#include "exporter/input/fdlimit.h"
 #include "exporter/input/rotchain.h"
 #include "exporter/input/zfile.h"
 
@@ -151,6 +152,12 @@ struct fileset {
 	int scan_error;
 	size_t ignored;
 	size_t open_errors;
+	/* Matches left without a descriptor (fdlimit.h), at the scan running and
+	 * at the last full scan: */
+	bool scan_full;
+	size_t scan_no_fd;
+	char *scan_no_fd_path;
+	size_t no_fd;
 	char *ignored_path;
 	char *error_path;
 	int error;
@@ -363,6 +370,7 @@ void fileset_destroy(struct fileset *fs)
 	tail_scratch_destroy(fs->scratch);
 	free(fs->scan_ignored_path);
 	free(fs->scan_error_path);
+	free(fs->scan_no_fd_path);
 	free(fs->ignored_path);
 	free(fs->error_path);
 	free(fs->entries);
@@ -683,6 +691,55 @@ static bool compressed(struct fileset *fs, const char *path, int fd, const struc
 	return true;
 }
 
+/*
+ * No descriptor left for a log file (fdlimit.h: the reserve for the server
+ * and the state file is never taken).  Counted per full scan and reported
+ * by fd_report; retried like an open error: a literal path after RETRY_MS,
+ * a glob match at the next rescan (files closed meanwhile make room).
+ */
+static void no_descriptor(struct fileset *fs, struct pattern *p, const char *path, uint64_t now_ms)
+{
+	if (fs->scan_full && !fs->scan_no_fd++) {
+		free(fs->scan_no_fd_path);
+		fs->scan_no_fd_path = strdup(path);
+	}
+	if (p && !p->is_glob) {
+		fs->literal_missing = true;
+		p->retry_at_ms = now_ms + RETRY_MS;
+	}
+}
+
+/* After a full scan: a change in the number of files left without a
+ * descriptor is logged (warn while some are, info when none is left), and
+ * a rise counts in TAIL_EV_SKIPPED (accesslog_log_files_skipped_total), so
+ * the same files left out scan after scan are not counted again. */
+static void fd_report(struct fileset *fs)
+{
+	struct fdlimit_plan plan;
+	char n[24], lim[24], res[24];
+
+	if (fs->scan_no_fd == fs->no_fd) {
+		return;
+	}
+	if (fs->scan_no_fd > fs->no_fd) {
+		emit(fs, TAIL_EV_SKIPPED, fs->scan_no_fd - fs->no_fd);
+	}
+	fs->no_fd = fs->scan_no_fd;
+	if (!fs->no_fd) {
+		log_info("every matched log file is followed again (descriptors available)",
+		         "source", fs->name);
+		return;
+	}
+	fdlimit_plan_now(&plan);
+	(void)snprintf(n, sizeof(n), "%zu", fs->no_fd);
+	(void)snprintf(lim, sizeof(lim), "%llu", (unsigned long long)plan.limit);
+	(void)snprintf(res, sizeof(res), "%llu", (unsigned long long)plan.reserve);
+	log_warn("log files not followed: no file descriptors left for them (raise LimitNOFILE / "
+	         "ulimit -n, or match fewer files); retried at every rescan",
+	         "source", fs->name, "files", n, "fd_limit", lim, "reserved", res, "first",
+	         fs->scan_no_fd_path ? fs->scan_no_fd_path : "?");
+}
+
 /* A path that may name a file to follow; p is the pattern that matched it. */
 static void consider(struct fileset *fs, struct pattern *p, const char *path, enum open_mode mode,
                      const struct start_ctx *sx, uint64_t now_ms)
@@ -729,9 +786,13 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		}
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = fdlimit_open(AT_FDCWD, path);
+	if (fd == -EMFILE || fd == -ENFILE) {
+		no_descriptor(fs, p, path, now_ms);
+		return;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		int err = errno;
+		int err = fd < 0 ? -fd : errno;
 		if (fd >= 0) {
 			close(fd);
 		}
@@ -935,8 +996,10 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
 	fs->literal_missing = false;
 	fs->scan_ignored = 0;
 	fs->scan_open_errors = 0;
+	fs->scan_full = globs;
 	if (globs) {
 		fs->scan_gen++;
+		fs->scan_no_fd = 0;
 	}
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		if (!fs->patterns[i].is_glob) {
@@ -973,6 +1036,7 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
 	if (globs) {
 		keep_scan_result(fs);
 		prune_skipped(fs);
+		fd_report(fs);
 	}
 }
 
@@ -1011,9 +1075,9 @@ static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf
 		    find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino) || is_full(fs)) {
 			continue;
 		}
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		int fd = fdlimit_open(dirfd(d), de->d_name);
 		if (fd < 0) {
-			open_error(fs, de->d_name, errno, now_ms);
+			open_error(fs, de->d_name, -fd, now_ms);
 			continue;
 		}
 		char path[4096 + 256];
@@ -1156,9 +1220,9 @@ static void catch_up_member(struct fileset *fs, const struct start_ctx *sx, cons
 	if (find_entry(fs, m->dev, m->ino) || is_full(fs)) {
 		return; /* followed already (a glob matches it), or no room (logged by scans) */
 	}
-	fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = fdlimit_open(AT_FDCWD, m->path);
 	if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_ino != m->ino || find_z(fs, &st)) {
-		r = fd < 0 ? -errno : 0;
+		r = fd < 0 ? fd : 0;
 		goto fail;
 	}
 	if (m->key.codec == ROTCHAIN_PLAIN) {
@@ -1401,7 +1465,7 @@ static void copies_read(struct fileset *fs, const char *path, const struct tail_
 		if (m[i].key.codec != ROTCHAIN_PLAIN || find_entry(fs, m[i].dev, m[i].ino)) {
 			continue;
 		}
-		fd = open(m[i].path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		fd = fdlimit_open(AT_FDCWD, m[i].path);
 		if (fd < 0) {
 			continue;
 		}

@@ -116,10 +116,11 @@ class Exporter:
     path: the telemetry path scrape() and wait_for() read; user: a uid to
     run as; hold: --metrics.new-series-hold (default "0", so that counts
     show at once; None: the exporter's default, 1m); stdin: the child's
-    standard input (subprocess.PIPE: write to self.proc.stdin)."""
+    standard input (subprocess.PIPE: write to self.proc.stdin); preexec: a
+    function run in the child before exec (e.g. to set a resource limit)."""
 
     def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0",
-                 stdin=None):
+                 stdin=None, preexec=None):
         self.path = path
         # The child writes its log through its own O_APPEND description and
         # log() reads through another: a shared description (one
@@ -140,7 +141,7 @@ class Exporter:
         self.proc = subprocess.Popen(
             [binary()] + extra + args,
             stdin=stdin, stdout=subprocess.DEVNULL, stderr=child_err, cwd=cwd, env=env,
-            preexec_fn=as_user(user))
+            preexec_fn=preexec or as_user(user))
         child_err.close()
         self.port = None
         deadline = time.time() + 10

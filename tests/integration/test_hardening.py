@@ -8,8 +8,20 @@ Each case reproduces a defect the exporter had:
   start with a message (exit 2) instead of blocking the start for ever;
 - GET /metrics with ~1,000 query arguments is answered at once (414)
   instead of hanging until the connection timeout, and the server keeps
-  answering scrapes."""
+  answering scrapes;
+- descriptors: under `ulimit -n 40` a glob matching 60 files used to take
+  every descriptor (scrapes timed out, the HTTP threads spun at 100 %);
+  now log files stay below a reserve, the left-out files are counted and
+  logged, the server answers and idles, and a raised limit (prlimit) lets
+  them all be followed, every line counted; at start, 5,000 files under a
+  soft limit of 256 (hard 1,024): the soft limit is raised, the server
+  starts (it used to exit "Address already in use");
+- the real reason a server cannot start (address not on this host, in
+  use, no descriptor) instead of "Address already in use" for all;
+- 256 slow connections from 8 addresses do not push scrapes from a 9th
+  over 1 s (they took 10 s: the connection slots were full)."""
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -18,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Exporter, binary  # noqa: E402
+from harness import Exporter, binary, value  # noqa: E402
 from tailkit import Deadline, line, lines  # noqa: E402
 
 
@@ -95,11 +107,177 @@ def query_args(tmp):
     print("ok query arguments: 1,000 and 3,000 answered 414 at once, scrapes go on")
 
 
-CASES = (newline_path, state_not_regular, query_args)
+def nofile(soft, hard):
+    def set_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return set_limit
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_files(samples):
+    return sorted(dict(ls)["path"] for (n, ls), v in samples.items()
+                  if n == "accesslog_log_file_open" and v == 1)
+
+
+def fd_exhaustion(tmp):
+    """ulimit -n 40, a glob, 60 files appear: the server keeps answering
+    and idles, left-out files are counted and logged; prlimit raises the
+    limit and every file is followed, every line counted once."""
+    d = os.path.join(tmp, "logs")
+    os.mkdir(d)
+    exp = Exporter(["--source", "t", os.path.join(d, "*.log")], preexec=nofile(40, 40))
+    k = 20
+    try:
+        for i in range(60):
+            with open(os.path.join(d, "%02d.log" % i), "w") as f:
+                f.write("".join(line(i * k + j) for j in range(k)))
+        s = exp.wait_for(lambda s: value(s, "accesslog_log_files_skipped_total") > 0,
+                         timeout=20)
+        followed = open_files(s)
+        assert 0 < len(followed) < 60, followed
+        assert "log files not followed: no file descriptors left" in exp.log(), exp.log()
+        # The server answers (it used to time out) and idles (it used to spin).
+        cpu0, t0 = cpu_seconds(exp.proc.pid), time.time()
+        for _ in range(20):
+            t = time.time()
+            assert exp.get("/metrics")[0] == 200
+            assert time.time() - t < 1.0
+        time.sleep(2.0)
+        cpu = (cpu_seconds(exp.proc.pid) - cpu0) / (time.time() - t0)
+        assert cpu < 0.3, "exporter busy at %.0f %% of a core while idle" % (cpu * 100)
+        before = lines(exp.scrape())
+        assert before == len(followed) * k, (before, len(followed))
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    # The same with the soft limit lowered to 40 while running (hard 1,024),
+    # then raised again (prlimit): at the next rescan every file is
+    # followed, from 0, and every line is counted once.
+    shutil.rmtree(d)
+    os.mkdir(d)
+    exp = Exporter(["--source", "t", os.path.join(d, "*.log")], preexec=nofile(1024, 1024))
+    try:
+        resource.prlimit(exp.proc.pid, resource.RLIMIT_NOFILE, (40, 1024))
+        for i in range(60):
+            with open(os.path.join(d, "%02d.log" % i), "w") as f:
+                f.write("".join(line(i * k + j) for j in range(k)))
+        s = exp.wait_for(lambda s: value(s, "accesslog_log_files_skipped_total") > 0,
+                         timeout=20)
+        assert len(open_files(s)) < 60
+        resource.prlimit(exp.proc.pid, resource.RLIMIT_NOFILE, (1024, 1024))
+        s = exp.wait_for(lambda s: lines(s) >= 60 * k, timeout=20)
+        time.sleep(0.5)
+        s = exp.scrape()
+        assert lines(s) == 60 * k, lines(s)
+        assert len(open_files(s)) == 60
+        assert "every matched log file is followed again" in exp.log(), exp.log()
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok fd exhaustion: %d of 60 files under ulimit 40, server answering at %.1f %% "
+          "CPU; all 60 once the limit is raised, %d lines once" % (len(followed), cpu * 100,
+                                                                   60 * k))
+
+
+def fd_start(tmp):
+    """5,000 files at start under soft 256 / hard 1,024: the soft limit is
+    raised, the server starts and answers, the files left out are counted."""
+    d = os.path.join(tmp, "logs")
+    os.mkdir(d)
+    for i in range(5000):
+        open(os.path.join(d, "%04d.log" % i), "w").close()
+    exp = Exporter(["--source", "t", os.path.join(d, "*.log")], preexec=nofile(256, 1024))
+    try:
+        with open("/proc/%d/limits" % exp.proc.pid) as f:
+            limit = [ln for ln in f if ln.startswith("Max open files")][0].split()
+        assert limit[3] == "1024", limit  # soft raised to hard
+        s = exp.scrape()
+        n = len(open_files(s))
+        assert 256 < n < 1024 - 256, n  # above the old soft limit, below the reserve
+        skipped = value(s, "accesslog_log_files_skipped_total")
+        assert skipped == 5000 - n, (skipped, n)  # max_files (1,024) is not reached first
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok fd at start: soft limit 256 raised to 1024, %d of 5000 files, %d counted "
+          "skipped, server up" % (n, skipped))
+
+
+def start_errors(tmp):
+    """Every server start failure names its own reason."""
+    log = os.path.join(tmp, "access.log")
+    open(log, "w").close()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    cases = (
+        ("127.0.0.1:%d" % busy.getsockname()[1], None, "Address already in use"),
+        ("192.0.2.1:0", None, "Cannot assign requested address"),  # TEST-NET-1: bind only
+        ("127.0.0.1:0", nofile(7, 7), "Too many open files"),
+    )
+    try:
+        for addr, pre, want in cases:
+            p = subprocess.run([binary(), "--web.listen-address", addr, log],
+                               capture_output=True, text=True, timeout=10, preexec_fn=pre)
+            assert p.returncode == 1, (addr, p.returncode, p.stderr)
+            assert "cannot listen" in p.stderr and want in p.stderr, (addr, p.stderr)
+    finally:
+        busy.close()
+    print("ok server start errors: in use, not on this host, no descriptor - each named")
+
+
+def slow_clients(tmp):
+    """256 connections from 8 addresses that trickle their requests; a
+    scraper from a 9th address gets every answer in under 1 s."""
+    log = os.path.join(tmp, "access.log")
+    open(log, "w").close()
+    exp = Exporter(["--source", "t", "--web.listen-address", "127.0.0.1:0", log])
+    socks = []
+    try:
+        for a in range(8):
+            for _ in range(32):
+                c = socket.socket()
+                c.settimeout(2)
+                c.bind(("127.0.0.%d" % (a + 2), 0))
+                try:
+                    c.connect(("127.0.0.1", exp.port))
+                    c.send(b"GET /metrics HTTP/1.1\r\nHo")
+                except OSError:
+                    pass  # refused over the per-address cap: that is the point
+                socks.append(c)
+        worst = 0.0
+        for i in range(20):
+            for c in socks[i::20]:
+                try:
+                    c.send(b"s")  # a trickle: every connection stays busy
+                except OSError:
+                    pass
+            t = time.time()
+            status = exp.get("/metrics")[0]
+            worst = max(worst, time.time() - t)
+            assert status == 200
+            time.sleep(0.05)
+        assert worst < 1.0, "slowest scrape %.2f s" % worst
+        assert exp.stop() == 0, exp.log()
+    finally:
+        for c in socks:
+            c.close()
+        exp.stop()
+    print("ok slow clients: 256 trickling connections from 8 addresses, slowest of 20 "
+          "scrapes %.3f s" % worst)
+
+
+CASES = (newline_path, state_not_regular, query_args, fd_exhaustion, fd_start, start_errors,
+         slow_clients)
 
 
 def main():
-    deadline = Deadline(110)
+    deadline = Deadline(280)
     only = sys.argv[1:]
     n = 0
     for case in CASES:
