@@ -40,7 +40,12 @@
  * rotation chain of every checkpointed path is read before the live files,
  * gzip members through zfile; and a copytruncate seen while running reads
  * the copy from where we were (recover_copy; a glob that matches the copy
- * leaves it alone until then: is_pending_copy).  Compressed data is never read
+ * leaves it alone until then: is_pending_copy).  A copy is known by its
+ * first bytes, whatever its name: one that is no rotated name of the file
+ * is searched for in the file's directory (dir_copy), and the position of
+ * a truncated file whose copy is found nowhere yet is remembered, so a
+ * file appearing later with those first bytes resumes there (lost_copy)
+ * instead of being read again from 0.  Compressed data is never read
  * as lines: files a pattern matches are checked by name and magic bytes
  * and skipped (--once reads gzip).
  *
@@ -82,6 +87,7 @@
 #define LOG_EVERY_MS 60000u
 #define DIR_SCAN_MAX 100000u
 #define ZFILE_BUDGET (16u * 1024u * 1024u) /* uncompressed bytes per poll */
+#define LOST_COPIES 16u                    /* truncated files whose copy was not found yet */
 
 struct pattern {
 	char *text;
@@ -158,6 +164,12 @@ struct fileset {
 	size_t scan_no_fd;
 	char *scan_no_fd_path;
 	size_t no_fd;
+	/* Positions of truncated files whose copy was not found in their
+	 * rotation chain (a copy under another name, or not there yet): a new
+	 * file starting with the same bytes resumes there (see lost_copy). */
+	struct tail_position lost[LOST_COPIES];
+	size_t n_lost;
+	size_t lost_next;
 	char *ignored_path;
 	char *error_path;
 	int error;
@@ -424,9 +436,10 @@ static bool same_head(const char *path, uint32_t len, uint64_t *ret_hash)
 
 /*
  * Whether the file on fd (at path) is copytruncate's copy of the file that
- * was at orig with position pos: a rotated name of orig in the same
- * directory (rotchain_is_member) that starts with the bytes pos
- * fingerprinted.  Then *ret_offset is where its unread lines begin.
+ * was at orig with position pos: it starts with the bytes pos fingerprinted
+ * and, unless orig is NULL (any name), is a rotated name of orig in the
+ * same directory (rotchain_is_member).  Then *ret_offset is where its
+ * unread lines begin.
  */
 static bool copy_of(const char *path, int fd, const struct stat *st, const char *orig,
                     const struct tail_position *pos, uint64_t *ret_offset)
@@ -435,7 +448,7 @@ static bool copy_of(const char *path, int fd, const struct stat *st, const char 
 	uint64_t hash;
 
 	if (!pos->id.fp_len || (uint64_t)st->st_size < pos->id.fp_len ||
-	    !copy_of_name(path, orig) ||
+	    (orig && !copy_of_name(path, orig)) ||
 	    tail_fingerprint(fd, pos->id.fp_len, pos->id.fp_len, &len, &hash) < 0 ||
 	    len != pos->id.fp_len || hash != pos->id.fp_hash) {
 		return false;
@@ -473,11 +486,48 @@ static bool is_pending_copy(struct fileset *fs, const char *path, int fd, const 
 				continue;
 			}
 		}
-		if (copy_of(path, fd, st, tail_file_path(e->tf), &pos, &off)) {
+		/* By content alone: a copy under any name the patterns match
+		 * (access.log.bak, access.log-old) is the same lines. */
+		if (copy_of(path, fd, st, NULL, &pos, &off)) {
 			return true;
 		}
 	}
 	return false;
+}
+
+/*
+ * Whether a new file is the copy of a file truncated earlier whose copy was
+ * not found then (recover_copy): it starts with the bytes that file had.
+ * Then it resumes where that file was read to (*ret_offset), so the lines
+ * counted from the original are not counted again and the ones not read
+ * before the truncate are read from the copy.  Content-fingerprinting
+ * tailers (Filebeat's fingerprint, Vector's checksum) do the same.
+ */
+static bool lost_copy(struct fileset *fs, int fd, const struct stat *st, uint64_t *ret_offset,
+                      bool *ret_skipping)
+{
+	for (size_t i = 0; i < fs->n_lost; i++) {
+		const struct tail_position *old = &fs->lost[i];
+		if (copy_of(NULL, fd, st, NULL, old, ret_offset)) {
+			*ret_skipping = *ret_offset == old->offset && old->skipping;
+			fs->lost[i] = fs->lost[--fs->n_lost]; /* one copy per truncation */
+			return true;
+		}
+	}
+	return false;
+}
+
+static void remember_lost(struct fileset *fs, const struct tail_position *old)
+{
+	if (!old->id.fp_len) {
+		return; /* nothing was read: nothing to recognise or to resume */
+	}
+	if (fs->n_lost < LOST_COPIES) {
+		fs->lost[fs->n_lost++] = *old;
+		return;
+	}
+	fs->lost[fs->lost_next] = *old; /* the oldest goes */
+	fs->lost_next = (fs->lost_next + 1) % LOST_COPIES;
 }
 
 /* Where a file present at start begins (see fileset_start). */
@@ -511,7 +561,7 @@ static void initial_position(struct fileset *fs, const struct pattern *p, const 
 		 * holds what we read of the checkpointed file. */
 		const struct fileset_saved_file *sf = &sx->saved->files[i];
 		if (sx->claimed[i] != CLAIM_SAME &&
-		    copy_of(path, fd, st, sf->path, &sf->pos, ret_offset)) {
+		    copy_of(path, fd, st, NULL, &sf->pos, ret_offset)) {
 			sx->claimed[i] = CLAIM_TRUNCATED;
 			*ret_skipping = *ret_offset == sf->pos.offset && sf->pos.skipping;
 			return;
@@ -830,6 +880,8 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 	} else if (!fs->from_start && is_pending_copy(fs, path, fd, &st)) {
 		close(fd);
 		return;
+	} else if (!fs->from_start) {
+		(void)lost_copy(fs, fd, &st, &offset, &skipping);
 	}
 	if (add_entry(fs, path, fd, &st, offset, skipping, false, now_ms, &fs->cb) < 0) {
 		close(fd);
@@ -1455,9 +1507,11 @@ static int64_t poll_catch_up(struct fileset *fs, uint64_t now_ms)
  * does not read it from 0 (the file's fingerprint changed with the
  * truncation: is_pending_copy no longer recognises it) and checkpoints know
  * it. */
-static void copies_read(struct fileset *fs, const char *path, const struct tail_position *old,
+static bool copies_read(struct fileset *fs, const char *path, const struct tail_position *old,
                         const struct rotchain_member *m, size_t n, uint64_t now_ms)
 {
+	bool found = false;
+
 	for (size_t i = 0; i < n && !is_full(fs); i++) {
 		struct stat st;
 		uint64_t off;
@@ -1472,10 +1526,71 @@ static void copies_read(struct fileset *fs, const char *path, const struct tail_
 		if (fstat(fd, &st) == 0 && copy_of(m[i].path, fd, &st, path, old, &off) &&
 		    add_entry(fs, path, fd, &st, (uint64_t)st.st_size, false, true, now_ms,
 		              &fs->cb) == 0) {
+			found = true;
 			continue; /* fd taken */
 		}
 		close(fd);
 	}
+	return found;
+}
+
+/*
+ * The copy of a truncated file under a name that is no rotation of it
+ * (access.log.bak, access.log-old: a copy made by a script, or logrotate's
+ * with an extension we do not parse): any regular file of the directory
+ * that starts with the bytes the file had.  Read from where we were, as a
+ * rotated file (closed after the grace period unless a pattern matches it).
+ * Bounded: DIR_SCAN_MAX names, only files at least as long as the
+ * fingerprint, one open per candidate; runs once per truncation.
+ */
+static bool dir_copy(struct fileset *fs, const char *path, const struct tail_position *old,
+                     uint64_t now_ms)
+{
+	char dir[4096];
+	size_t dl = dir_len(path), seen = 0;
+	bool found = false;
+	struct dirent *de;
+	DIR *d;
+
+	if (dl >= sizeof(dir)) {
+		return false;
+	}
+	memcpy(dir, dl ? path : ".", dl ? dl : 1);
+	dir[dl ? dl : 1] = '\0';
+	d = opendir(dir);
+	while (d && !found && !is_full(fs) && (de = readdir(d)) != NULL && seen++ < DIR_SCAN_MAX) {
+		struct stat st;
+		uint64_t off;
+		bool skipping;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_size < old->id.fp_len ||
+		    find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
+			continue;
+		}
+		int fd = fdlimit_open(dirfd(d), de->d_name);
+		if (fd < 0) {
+			continue;
+		}
+		if (fstat(fd, &st) == 0 && copy_of(NULL, fd, &st, NULL, old, &off)) {
+			skipping = off == old->offset && old->skipping;
+			found =
+			    add_entry(fs, path, fd, &st, off, skipping, true, now_ms, &fs->cb) == 0;
+			if (found) {
+				char o[24];
+				(void)snprintf(o, sizeof(o), "%llu", (unsigned long long)off);
+				log_info(
+				    "truncated file: reading the rest of its lines from its copy",
+				    "source", fs->name, "path", path, "copy", de->d_name, "offset",
+				    o);
+				continue; /* fd taken */
+			}
+		}
+		close(fd);
+	}
+	if (d) {
+		closedir(d);
+	}
+	return found;
 }
 
 /*
@@ -1496,6 +1611,9 @@ static void recover_copy(struct fileset *fs, const struct entry *e, const struct
 	size_t n = 0, pick = SIZE_MAX;
 
 	if (rotchain_list(path, &m, &n) < 0) {
+		if (!dir_copy(fs, path, old, now_ms)) {
+			remember_lost(fs, old);
+		}
 		return;
 	}
 	for (size_t i = n; i-- > 0 && pick == SIZE_MAX;) {
@@ -1509,8 +1627,8 @@ static void recover_copy(struct fileset *fs, const struct entry *e, const struct
 		/* Counted as a truncation already, not as a rotation. */
 		sf.retired = true;
 		catch_up_member(fs, &sx, path, &m[pick], now_ms);
-	} else {
-		copies_read(fs, path, old, m, n, now_ms);
+	} else if (!copies_read(fs, path, old, m, n, now_ms) && !dir_copy(fs, path, old, now_ms)) {
+		remember_lost(fs, old);
 	}
 	rotchain_free(m, n);
 }

@@ -19,10 +19,20 @@ Each case reproduces a defect the exporter had:
 - the real reason a server cannot start (address not on this host, in
   use, no descriptor) instead of "Address already in use" for all;
 - 256 slow connections from 8 addresses do not push scrapes from a 9th
-  over 1 s (they took 10 s: the connection slots were full)."""
+  over 1 s (they took 10 s: the connection slots were full);
+- copytruncate by the real logrotate, the copies named by a dateformat the
+  rotation-chain parser does not know (access.log.old-<epoch>), the
+  exporter busy (stopped) while 2,000 lines are appended and the file
+  rotated: with the glob access.log* every copy was read again from 0
+  (6,300 lines written, 8,600-10,600 counted); with the literal path the
+  2,000 lines appended before each copy were lost (300 counted).  Now a new file starting
+  with the bytes of a file already read resumes where that file was read
+  to, and a truncated file's unread tail is read from its copy, whatever
+  its name: 6,300 both ways."""
 import os
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -272,8 +282,60 @@ def slow_clients(tmp):
           "scrapes %.3f s" % worst)
 
 
+def copytruncate_any_name(tmp, pattern_suffix):
+    d = os.path.join(tmp, "logs")
+    os.mkdir(d)
+    log = os.path.join(d, "access.log")
+    open(log, "w").close()
+    conf = os.path.join(tmp, "logrotate.conf")
+    with open(conf, "w") as f:
+        f.write("%s {\n  rotate 10\n  missingok\n  notifempty\n  copytruncate\n  dateext\n"
+                "  dateformat .old-%%s\n}\n" % log)
+    exp = Exporter(["--source", "t", log + pattern_suffix])
+    n = 0
+    try:
+        for _ in range(3):
+            with open(log, "a") as f:
+                f.write("".join(line(n + i) for i in range(100)))
+            n += 100
+            exp.wait_for(lambda s: lines(s) >= n)
+            # A busy exporter (stopped): 2,000 lines are appended and the file
+            # is copied and truncated before it reads them.
+            exp.proc.send_signal(signal.SIGSTOP)
+            try:
+                with open(log, "a") as f:
+                    f.write("".join(line(n + i) for i in range(2000)))
+                n += 2000
+                subprocess.run(["logrotate", "-f", "-s", os.path.join(tmp, "lr.status"), conf],
+                               check=True, timeout=20)
+            finally:
+                exp.proc.send_signal(signal.SIGCONT)
+            time.sleep(1.1)  # dateformat %s: one copy per second
+        exp.wait_for(lambda s: lines(s) >= n, timeout=15)
+        time.sleep(5.5)  # a glob rescan (5 s) would find the copies again now
+        got = lines(exp.scrape())
+        assert got == n, "copytruncate, pattern access.log%s: %d written, %d counted" % (
+            pattern_suffix, n, got)
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    return n
+
+
+def copytruncate_glob(tmp):
+    n = copytruncate_any_name(tmp, "*")
+    print("ok copytruncate, glob access.log* over copies access.log.old-<epoch>: %d lines "
+          "counted once" % n)
+
+
+def copytruncate_literal(tmp):
+    n = copytruncate_any_name(tmp, "")
+    print("ok copytruncate, literal access.log: the unread tail of %d lines read from the "
+          "copies" % n)
+
+
 CASES = (newline_path, state_not_regular, query_args, fd_exhaustion, fd_start, start_errors,
-         slow_clients)
+         slow_clients, copytruncate_glob, copytruncate_literal)
 
 
 def main():
