@@ -167,7 +167,10 @@ struct fileset {
 	/* Positions of truncated files whose copy was not found in their
 	 * rotation chain (a copy under another name, or not there yet): a new
 	 * file starting with the same bytes resumes there (see lost_copy). */
-	struct tail_position lost[LOST_COPIES];
+	struct lost {
+		struct tail_position pos;
+		char *path;
+	} lost[LOST_COPIES];
 	size_t n_lost;
 	size_t lost_next;
 	char *ignored_path;
@@ -383,6 +386,9 @@ void fileset_destroy(struct fileset *fs)
 	free(fs->scan_ignored_path);
 	free(fs->scan_error_path);
 	free(fs->scan_no_fd_path);
+	for (size_t i = 0; i < fs->n_lost; i++) {
+		free(fs->lost[i].path);
+	}
 	free(fs->ignored_path);
 	free(fs->error_path);
 	free(fs->entries);
@@ -435,26 +441,50 @@ static bool same_head(const char *path, uint32_t len, uint64_t *ret_hash)
 }
 
 /*
- * Whether the file on fd (at path) is copytruncate's copy of the file that
- * was at orig with position pos: it starts with the bytes pos fingerprinted
- * and, unless orig is NULL (any name), is a rotated name of orig in the
- * same directory (rotchain_is_member).  Then *ret_offset is where its
- * unread lines begin.
+ * Whether a file at path can be a copy of the file at orig whose position
+ * is pos, by name: a rotated name of orig (rotchain_is_member), or any name
+ * in the same directory when pos fingerprints a whole TAIL_FP_MAX (1 KiB)
+ * of content -- shorter heads (a file of a few lines) are too easily
+ * shared by two different logs (the same health check in two vhosts) to
+ * say "copy" without the name.
  */
-static bool copy_of(const char *path, int fd, const struct stat *st, const char *orig,
-                    const struct tail_position *pos, uint64_t *ret_offset)
+static bool may_be_copy(const char *path, const char *orig, const struct tail_position *pos)
+{
+	size_t dl = dir_len(orig);
+
+	if (copy_of_name(path, orig)) {
+		return true;
+	}
+	return pos->id.fp_len == TAIL_FP_MAX && dir_len(path) == dl && memcmp(path, orig, dl) == 0;
+}
+
+/* Whether the file on fd starts with the bytes pos fingerprinted; then
+ * *ret_offset is where its unread lines begin. */
+static bool same_content(int fd, const struct stat *st, const struct tail_position *pos,
+                         uint64_t *ret_offset)
 {
 	uint32_t len;
 	uint64_t hash;
 
 	if (!pos->id.fp_len || (uint64_t)st->st_size < pos->id.fp_len ||
-	    (orig && !copy_of_name(path, orig)) ||
 	    tail_fingerprint(fd, pos->id.fp_len, pos->id.fp_len, &len, &hash) < 0 ||
 	    len != pos->id.fp_len || hash != pos->id.fp_hash) {
 		return false;
 	}
 	*ret_offset = pos->offset < (uint64_t)st->st_size ? pos->offset : (uint64_t)st->st_size;
 	return true;
+}
+
+/*
+ * Whether the file on fd (at path) is copytruncate's copy of the file that
+ * was at orig with position pos: a name it may have (may_be_copy) and the
+ * bytes pos fingerprinted.  Then *ret_offset is where its unread lines
+ * begin.
+ */
+static bool copy_of(const char *path, int fd, const struct stat *st, const char *orig,
+                    const struct tail_position *pos, uint64_t *ret_offset)
+{
+	return may_be_copy(path, orig, pos) && same_content(fd, st, pos, ret_offset);
 }
 
 /* Whether a new file a glob matches is copytruncate's copy of a followed
@@ -486,9 +516,9 @@ static bool is_pending_copy(struct fileset *fs, const char *path, int fd, const 
 				continue;
 			}
 		}
-		/* By content alone: a copy under any name the patterns match
-		 * (access.log.bak, access.log-old) is the same lines. */
-		if (copy_of(path, fd, st, NULL, &pos, &off)) {
+		/* A copy under any name the patterns match (access.log.bak,
+		 * access.log.old-<epoch>) holds the same lines: see may_be_copy. */
+		if (copy_of(path, fd, st, tail_file_path(e->tf), &pos, &off)) {
 			return true;
 		}
 	}
@@ -503,31 +533,37 @@ static bool is_pending_copy(struct fileset *fs, const char *path, int fd, const 
  * before the truncate are read from the copy.  Content-fingerprinting
  * tailers (Filebeat's fingerprint, Vector's checksum) do the same.
  */
-static bool lost_copy(struct fileset *fs, int fd, const struct stat *st, uint64_t *ret_offset,
-                      bool *ret_skipping)
+static bool lost_copy(struct fileset *fs, const char *path, int fd, const struct stat *st,
+                      uint64_t *ret_offset, bool *ret_skipping)
 {
 	for (size_t i = 0; i < fs->n_lost; i++) {
-		const struct tail_position *old = &fs->lost[i];
-		if (copy_of(NULL, fd, st, NULL, old, ret_offset)) {
-			*ret_skipping = *ret_offset == old->offset && old->skipping;
-			fs->lost[i] = fs->lost[--fs->n_lost]; /* one copy per truncation */
+		struct lost *l = &fs->lost[i];
+		if (copy_of(path, fd, st, l->path, &l->pos, ret_offset)) {
+			*ret_skipping = *ret_offset == l->pos.offset && l->pos.skipping;
+			free(l->path);
+			*l = fs->lost[--fs->n_lost]; /* one copy per truncation */
 			return true;
 		}
 	}
 	return false;
 }
 
-static void remember_lost(struct fileset *fs, const struct tail_position *old)
+/* path's file was truncated at old and its copy is nowhere yet. */
+static void remember_lost(struct fileset *fs, const char *path, const struct tail_position *old)
 {
-	if (!old->id.fp_len) {
+	struct lost *l = &fs->lost[fs->n_lost < LOST_COPIES ? fs->n_lost : fs->lost_next];
+	char *copy;
+
+	if (!old->id.fp_len || !(copy = strdup(path))) {
 		return; /* nothing was read: nothing to recognise or to resume */
 	}
 	if (fs->n_lost < LOST_COPIES) {
-		fs->lost[fs->n_lost++] = *old;
-		return;
+		fs->n_lost++;
+	} else {
+		free(l->path); /* the oldest goes */
+		fs->lost_next = (fs->lost_next + 1) % LOST_COPIES;
 	}
-	fs->lost[fs->lost_next] = *old; /* the oldest goes */
-	fs->lost_next = (fs->lost_next + 1) % LOST_COPIES;
+	*l = (struct lost){*old, copy};
 }
 
 /* Where a file present at start begins (see fileset_start). */
@@ -561,7 +597,7 @@ static void initial_position(struct fileset *fs, const struct pattern *p, const 
 		 * holds what we read of the checkpointed file. */
 		const struct fileset_saved_file *sf = &sx->saved->files[i];
 		if (sx->claimed[i] != CLAIM_SAME &&
-		    copy_of(path, fd, st, NULL, &sf->pos, ret_offset)) {
+		    copy_of(path, fd, st, sf->path, &sf->pos, ret_offset)) {
 			sx->claimed[i] = CLAIM_TRUNCATED;
 			*ret_skipping = *ret_offset == sf->pos.offset && sf->pos.skipping;
 			return;
@@ -881,7 +917,7 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		close(fd);
 		return;
 	} else if (!fs->from_start) {
-		(void)lost_copy(fs, fd, &st, &offset, &skipping);
+		(void)lost_copy(fs, path, fd, &st, &offset, &skipping);
 	}
 	if (add_entry(fs, path, fd, &st, offset, skipping, false, now_ms, &fs->cb) < 0) {
 		close(fd);
@@ -1552,8 +1588,8 @@ static bool dir_copy(struct fileset *fs, const char *path, const struct tail_pos
 	struct dirent *de;
 	DIR *d;
 
-	if (dl >= sizeof(dir)) {
-		return false;
+	if (dl >= sizeof(dir) || old->id.fp_len != TAIL_FP_MAX) {
+		return false; /* a short head says too little without the name (may_be_copy) */
 	}
 	memcpy(dir, dl ? path : ".", dl ? dl : 1);
 	dir[dl ? dl : 1] = '\0';
@@ -1571,7 +1607,7 @@ static bool dir_copy(struct fileset *fs, const char *path, const struct tail_pos
 		if (fd < 0) {
 			continue;
 		}
-		if (fstat(fd, &st) == 0 && copy_of(NULL, fd, &st, NULL, old, &off)) {
+		if (fstat(fd, &st) == 0 && same_content(fd, &st, old, &off)) {
 			skipping = off == old->offset && old->skipping;
 			found =
 			    add_entry(fs, path, fd, &st, off, skipping, true, now_ms, &fs->cb) == 0;
@@ -1612,7 +1648,7 @@ static void recover_copy(struct fileset *fs, const struct entry *e, const struct
 
 	if (rotchain_list(path, &m, &n) < 0) {
 		if (!dir_copy(fs, path, old, now_ms)) {
-			remember_lost(fs, old);
+			remember_lost(fs, path, old);
 		}
 		return;
 	}
@@ -1628,7 +1664,7 @@ static void recover_copy(struct fileset *fs, const struct entry *e, const struct
 		sf.retired = true;
 		catch_up_member(fs, &sx, path, &m[pick], now_ms);
 	} else if (!copies_read(fs, path, old, m, n, now_ms) && !dir_copy(fs, path, old, now_ms)) {
-		remember_lost(fs, old);
+		remember_lost(fs, path, old);
 	}
 	rotchain_free(m, n);
 }

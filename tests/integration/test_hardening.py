@@ -334,8 +334,31 @@ def copytruncate_literal(tmp):
           "copies" % n)
 
 
+def same_head_not_copy(tmp):
+    """Two logs of one directory that begin with the same few lines (a
+    health check logged by two vhosts) are two logs, not a copy: a head
+    shorter than 1 KiB never makes a file a copy without a rotated name."""
+    d = os.path.join(tmp, "logs")
+    os.mkdir(d)
+    exp = Exporter(["--source", "t", os.path.join(d, "*.log")])
+    try:
+        head = "".join(line(i) for i in range(5))
+        with open(os.path.join(d, "a.log"), "w") as f:
+            f.write(head)
+        exp.wait_for(lambda s: lines(s) >= 5)
+        with open(os.path.join(d, "b.log"), "w") as f:
+            f.write(head + "".join(line(i) for i in range(5, 8)))
+        exp.wait_for(lambda s: lines(s) >= 13, timeout=15)
+        time.sleep(0.5)
+        assert lines(exp.scrape()) == 13
+        assert exp.stop() == 0, exp.log()
+    finally:
+        exp.stop()
+    print("ok same short head, two logs: both counted")
+
+
 CASES = (newline_path, state_not_regular, query_args, fd_exhaustion, fd_start, start_errors,
-         slow_clients, copytruncate_glob, copytruncate_literal)
+         slow_clients, copytruncate_glob, copytruncate_literal, same_head_not_copy)
 
 
 def main():
