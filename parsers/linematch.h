@@ -26,8 +26,8 @@
 
 #define LINEMATCH_MAX_OPS 520 /* one per item, plus the end check */
 #define LINEMATCH_MAX_LIT 8192
-#define LINEMATCH_MAX_GROUPS 32
-#define LINEMATCH_MAX_EXCL 8 /* bytes a run stops at */
+#define LINEMATCH_MAX_GROUPS 64 /* at least LOGFORMAT_MAX_GROUPS (logformat.c asserts) */
+#define LINEMATCH_MAX_EXCL 8    /* bytes a run stops at */
 
 enum linematch_kind {
 	LINEMATCH_RUN,        /* [^excl]*+ */

@@ -38,6 +38,9 @@
 #define DEC_PIECE "(?:[0-9][0-9.]*+|\\.[0-9]++|-)"
 #define SEP_PIECE "(?:, | : )"
 
+_Static_assert(LOGFORMAT_MAX_GROUPS <= LINEMATCH_MAX_GROUPS,
+               "every format that fits the pattern must fit its linematch program");
+
 /* The bytes a run class excludes, for the program (linematch). */
 struct run_set {
 	char c[8];
