@@ -1,12 +1,14 @@
 /*
  * loggen.c - deterministic access-log generator for benchmarks and tests.
  *
- * Usage: loggen [--lines N] [--seed S] [--format combined|timed|common|apache_d|json]
+ * Usage: loggen [--lines N] [--seed S]
+ *               [--format combined|timed|traced|common|apache_d|json]
  *               [--junk PCT]
  * Writes N lines to stdout.  The same arguments always give the same bytes
  * (a 64-bit LCG, no time or locale), so benchmark inputs are reproducible.
  * "timed" is nginx combined followed by "$request_time $upstream_response_time",
- * with upstream lists ("0.010, 0.020"), "-" and ":" groups mixed in.
+ * with upstream lists ("0.010, 0.020"), "-" and ":" groups mixed in;
+ * "traced" adds a 32-hex-digit $request_id (exemplars).
  * "apache_d" is combined followed by Apache's %D (microseconds).  "json" is
  * the same requests as combined as nginx escape=json objects (the keys of
  * the exporter's default JSON key map), for comparing the JSON parser with
@@ -76,7 +78,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	bool timed = strcmp(format, "timed") == 0;
+	/* traced: timed + " $request_id" (32 hex digits, as nginx writes it) */
+	bool traced = strcmp(format, "traced") == 0;
+	bool timed = traced || strcmp(format, "timed") == 0;
 	bool common = strcmp(format, "common") == 0;
 	bool apache_d = strcmp(format, "apache_d") == 0;
 	bool json = strcmp(format, "json") == 0;
@@ -129,6 +133,10 @@ int main(int argc, char **argv)
 			} else {
 				printf("%u.%03u", t / 1000, t % 1000);
 			}
+		}
+		if (traced) {
+			unsigned a = rnd(), b = rnd();
+			printf(" %08x%08x%016lx", a, b, n);
 		}
 		putchar('\n');
 	}

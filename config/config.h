@@ -133,6 +133,7 @@ struct config {
 	size_t series_limit;          /* max series per metric family and source (0: default) */
 	uint64_t new_series_hold_ms;  /* new series read 0 this long (metrics.new_series_hold) */
 	bool created_timestamps;      /* OpenMetrics _created lines (metrics.created_timestamps) */
+	bool no_exemplars;            /* metrics.exemplars: false */
 	bool native_histograms;       /* metrics.native_histograms.enabled */
 	int native_schema;            /* its schema (or from bucket_factor) */
 	unsigned native_max_buckets;  /* its bucket cap */

@@ -154,7 +154,7 @@ static int read_global(struct reader *r, yaml_node_t *n)
 
 /* ---- metrics --------------------------------------------------------------- */
 
-enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_HOLD, M_CREATED, M_NATIVE, M_COUNT };
+enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_HOLD, M_CREATED, M_NATIVE, M_EX, M_COUNT };
 static const char *const metrics_keys[M_COUNT] = {
     "request_duration_buckets",
     "upstream_duration_buckets",
@@ -164,6 +164,7 @@ static const char *const metrics_keys[M_COUNT] = {
     "new_series_hold",
     "created_timestamps",
     "native_histograms",
+    "exemplars",
 };
 
 enum { N_ENABLED, N_SCHEMA, N_FACTOR, N_MAX_BUCKETS, N_ZERO, N_COUNT };
@@ -360,6 +361,11 @@ static int read_metrics(struct reader *r, yaml_node_t *n)
 	}
 	if (e == 0 && v[M_NATIVE]) {
 		e = read_native(r, v[M_NATIVE]);
+	}
+	if (e == 0 && v[M_EX]) {
+		bool on;
+		e = yamldoc_bool(&r->d, v[M_EX], "metrics.exemplars", &on);
+		c->no_exemplars = e == 0 ? !on : c->no_exemplars;
 	}
 	if (e == 0 && v[M_CREATED]) {
 		e = yamldoc_bool(&r->d, v[M_CREATED], "metrics.created_timestamps",

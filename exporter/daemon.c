@@ -82,6 +82,7 @@ struct metrics_options daemon_metrics_options(const struct config *c)
 	     * scrape to hold for. */
 	    .new_series_hold_ms = c->once || c->backfill ? 0 : c->new_series_hold_ms,
 	    .created_timestamps = c->created_timestamps,
+	    .no_exemplars = c->no_exemplars,
 	    .native_histograms = c->native_histograms,
 	    .native_schema = c->native_schema,
 	    .native_max_buckets = c->native_max_buckets,
@@ -441,7 +442,7 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 	         o->new_series_hold_ms != n->new_series_hold_ms ||
 	         o->created_timestamps != n->created_timestamps ||
 	         o->native_histograms != n->native_histograms ||
-	         o->native_schema != n->native_schema ||
+	         o->no_exemplars != n->no_exemplars || o->native_schema != n->native_schema ||
 	         o->native_max_buckets != n->native_max_buckets ||
 	         o->native_zero_threshold != n->native_zero_threshold,
 	     "metrics"},

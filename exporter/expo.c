@@ -206,11 +206,43 @@ static void text_family(struct expo_writer *w, const char *name, enum expo_type 
 	expo_family(w->b, w->f, name, type, help);
 }
 
+/* " # {label="id"} value timestamp" after an OpenMetrics sample (no newline). */
+static void put_exemplar(struct strbuf *b, const struct expo_exemplar *ex)
+{
+	uint64_t ms = ex->ts_ms > 0 ? (uint64_t)ex->ts_ms : 0;
+	char frac[4] = {'.', (char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
+	                (char)('0' + ms % 10)};
+
+	(void)strbuf_append(b, " # {", 4);
+	(void)strbuf_puts(b, ex->label);
+	(void)strbuf_append(b, "=\"", 2);
+	expo_escape_value(b, ex->id, ex->id_len);
+	(void)strbuf_append(b, "\"} ", 3);
+	(void)strbuf_put_double(b, ex->value);
+	if (ms) {
+		(void)strbuf_putc(b, ' ');
+		(void)strbuf_put_u64(b, ms / 1000);
+		(void)strbuf_append(b, frac, sizeof(frac));
+	}
+}
+
+/* Whether a sample line of w carries ex (OpenMetrics only: 0.0.4 has none). */
+static bool has_exemplar(const struct expo_writer *w, const struct expo_exemplar *ex)
+{
+	return w->f == EXPO_OPENMETRICS && ex && ex->label;
+}
+
 static void text_sample(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
-                        bool is_double, uint64_t u, double d, int64_t created_ms)
+                        bool is_double, uint64_t u, double d, int64_t created_ms,
+                        const struct expo_exemplar *ex)
 {
 	if (is_double) {
 		expo_sample_double(w->b, w->name, NULL, labels, n_labels, NULL, d);
+	} else if (has_exemplar(w, ex) && w->type == EXPO_COUNTER) {
+		put_head(w->b, w->name, NULL, labels, n_labels, NULL);
+		(void)strbuf_put_u64(w->b, u);
+		put_exemplar(w->b, ex);
+		(void)strbuf_putc(w->b, '\n');
 	} else {
 		expo_sample_u64(w->b, w->name, NULL, labels, n_labels, NULL, u);
 	}
@@ -224,6 +256,14 @@ static void text_histogram(struct expo_writer *w, const struct expo_label *label
 {
 	for (size_t k = 0; k <= h->n_bounds; k++) {
 		struct expo_label lel = {"le", h->le[k], h->le_len[k], NULL, 0};
+		const struct expo_exemplar *ex = h->exemplars ? &h->exemplars[k] : NULL;
+		if (has_exemplar(w, ex)) {
+			put_head(w->b, w->name, "_bucket", labels, n_labels, &lel);
+			(void)strbuf_put_u64(w->b, h->cumulative[k]);
+			put_exemplar(w->b, ex);
+			(void)strbuf_putc(w->b, '\n');
+			continue;
+		}
 		expo_sample_u64(w->b, w->name, "_bucket", labels, n_labels, &lel, h->cumulative[k]);
 	}
 	expo_sample_double(w->b, w->name, "_sum", labels, n_labels, NULL, h->sum);

@@ -91,6 +91,18 @@ void expo_end(struct strbuf *b, enum expo_format f);
 
 struct nhist_snapshot;
 
+/* Longest exemplar id (FIELDCONV_TRACE_MAX: the parser keeps no longer one). */
+#define EXPO_EXEMPLAR_ID_MAX 64
+
+/* One exemplar as a writer gets it: a plain value record (label NULL: none). */
+struct expo_exemplar {
+	const char *label; /* "request_id" or "trace_id" */
+	size_t id_len;
+	char id[EXPO_EXEMPLAR_ID_MAX]; /* printable ASCII, no NUL */
+	double value;
+	int64_t ts_ms; /* Unix ms; 0: none (the scrape's time) */
+};
+
 /* One histogram series as the walk hands it to a writer: the classic
  * buckets, and the native histogram next to them when the registry keeps
  * one (only protobuf can carry it; the text formats ignore it). */
@@ -102,6 +114,9 @@ struct expo_histogram {
 	const uint64_t *cumulative;     /* [n_bounds + 1]; the last is the count */
 	double sum;
 	const struct nhist_snapshot *native; /* NULL: none */
+	/* [n_bounds + 1]: the most recent exemplar of each bucket (label NULL:
+	 * none), +Inf last; NULL: none at all.  OpenMetrics and protobuf only. */
+	const struct expo_exemplar *exemplars;
 };
 
 struct expo_writer;
@@ -111,9 +126,11 @@ struct expo_writer_ops {
 	void (*family)(struct expo_writer *w, const char *name, enum expo_type type,
 	               const char *help);
 	/* A counter, gauge or info sample of the current family; is_double picks
-	 * d or u; created_ms (> 0: known) is used for counters only. */
+	 * d or u; created_ms (> 0: known) and ex (NULL: none; OpenMetrics and
+	 * protobuf) are used for counters only. */
 	void (*sample)(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
-	               bool is_double, uint64_t u, double d, int64_t created_ms);
+	               bool is_double, uint64_t u, double d, int64_t created_ms,
+	               const struct expo_exemplar *ex);
 	void (*histogram)(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
 	                  const struct expo_histogram *h, int64_t created_ms);
 	void (*finish)(struct expo_writer *w);
@@ -157,13 +174,21 @@ static inline void expo_writer_family(struct expo_writer *w, const char *name, e
 static inline void expo_writer_u64(struct expo_writer *w, const struct expo_label *labels,
                                    size_t n_labels, uint64_t v, int64_t created_ms)
 {
-	w->ops->sample(w, labels, n_labels, false, v, 0.0, created_ms);
+	w->ops->sample(w, labels, n_labels, false, v, 0.0, created_ms, NULL);
+}
+
+/* A counter sample with its exemplar (NULL: none). */
+static inline void expo_writer_counter(struct expo_writer *w, const struct expo_label *labels,
+                                       size_t n_labels, uint64_t v, int64_t created_ms,
+                                       const struct expo_exemplar *ex)
+{
+	w->ops->sample(w, labels, n_labels, false, v, 0.0, created_ms, ex);
 }
 
 static inline void expo_writer_double(struct expo_writer *w, const struct expo_label *labels,
                                       size_t n_labels, double v, int64_t created_ms)
 {
-	w->ops->sample(w, labels, n_labels, true, 0, v, created_ms);
+	w->ops->sample(w, labels, n_labels, true, 0, v, created_ms, NULL);
 }
 
 static inline void expo_writer_histogram(struct expo_writer *w, const struct expo_label *labels,

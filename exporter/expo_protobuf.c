@@ -40,6 +40,7 @@
 #include "exporter/pbwire.h"
 #include "parsers/utf8.h"
 
+#include <math.h>
 #include <string.h>
 
 enum {
@@ -61,6 +62,11 @@ enum {
 	H_CREATED = 15,
 	B_CUMULATIVE = 1,
 	B_UPPER = 2,
+	B_EXEMPLAR = 3,
+	COUNTER_EXEMPLAR = 2,
+	EX_LABEL = 1,
+	EX_VALUE = 2,
+	EX_TIMESTAMP = 3,
 	H_SCHEMA = 5,
 	H_ZERO_THRESHOLD = 6,
 	H_ZERO_COUNT = 7,
@@ -350,18 +356,71 @@ static void put_metric(struct expo_writer *w, const struct expo_label *labels, s
 	}
 }
 
-static void pb_sample(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
-                      bool is_double, uint64_t u, double d, int64_t created_ms)
+/* Room for an Exemplar field: tag and length, the LabelPair (label name,
+ * id), value and Timestamp. */
+#define EXEMPLAR_ROOM (4 + 4 + 2 + 16 + 2 + EXPO_EXEMPLAR_ID_MAX + 9 + 2 + 22)
+
+/* An Exemplar field (label, value, timestamp) at p; returns the bytes written. */
+static size_t put_exemplar(unsigned char *p, uint32_t field, const struct expo_exemplar *ex)
 {
-	unsigned char tail[64];
+	size_t name_len = strlen(ex->label), id_len = ex->id_len, n = 0, ts = 0;
+	size_t pair = 2 + name_len + 1 + pbwire_varint_len(id_len) + id_len;
+	size_t body = 1 + pbwire_varint_len(pair) + pair + 9;
+	unsigned char tsb[24];
+	uint64_t ms = ex->ts_ms > 0 ? (uint64_t)ex->ts_ms : 0;
+
+	if (ms) {
+		tsb[ts++] = TS_SECONDS << 3 | PBWIRE_VARINT;
+		ts += pbwire_put_varint(tsb + ts, ms / 1000);
+		if (ms % 1000) {
+			tsb[ts++] = TS_NANOS << 3 | PBWIRE_VARINT;
+			ts += pbwire_put_varint(tsb + ts, ms % 1000 * 1000000);
+		}
+		body += 2 + ts;
+	}
+	n += pbwire_put_varint(p + n, (uint64_t)field << 3 | PBWIRE_LEN);
+	n += pbwire_put_varint(p + n, body);
+	p[n++] = EX_LABEL << 3 | PBWIRE_LEN;
+	n += pbwire_put_varint(p + n, pair);
+	p[n++] = LP_NAME << 3 | PBWIRE_LEN;
+	p[n++] = (unsigned char)name_len; /* "request_id", "trace_id" */
+	memcpy(p + n, ex->label, name_len);
+	n += name_len;
+	p[n++] = LP_VALUE << 3 | PBWIRE_LEN;
+	n += pbwire_put_varint(p + n, id_len);
+	memcpy(p + n, ex->id, id_len);
+	n += id_len;
+	n += pbwire_put_double(p + n, EX_VALUE, ex->value);
+	if (ts) {
+		p[n++] = EX_TIMESTAMP << 3 | PBWIRE_LEN;
+		p[n++] = (unsigned char)ts;
+		memcpy(p + n, tsb, ts);
+		n += ts;
+	}
+	return n;
+}
+
+static bool has_exemplar(const struct expo_exemplar *ex)
+{
+	return ex && ex->label;
+}
+
+static void pb_sample(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
+                      bool is_double, uint64_t u, double d, int64_t created_ms,
+                      const struct expo_exemplar *ex)
+{
+	unsigned char tail[64 + EXEMPLAR_ROOM], exb[EXEMPLAR_ROOM];
 	bool counter = w->type == EXPO_COUNTER;
 	bool created = counter && created_ms > 0;
-	size_t body = 9 + (created ? 2 + timestamp(w, created_ms) : 0);
+	size_t exn = counter && has_exemplar(ex) ? put_exemplar(exb, COUNTER_EXEMPLAR, ex) : 0;
+	size_t body = 9 + exn + (created ? 2 + timestamp(w, created_ms) : 0);
 	size_t n =
 	    pbwire_put_varint(tail, (uint64_t)(counter ? M_COUNTER : M_GAUGE) << 3 | PBWIRE_LEN);
 
 	n += pbwire_put_varint(tail + n, body);
 	n += pbwire_put_double(tail + n, VALUE, is_double ? d : (double)u);
+	memcpy(tail + n, exb, exn); /* field 2, between value 1 and created 3 */
+	n += exn;
 	if (created) {
 		n += put_timestamp(tail + n, w, COUNTER_CREATED);
 	}
@@ -461,20 +520,37 @@ static size_t put_native(unsigned char *p, const struct nhist_snapshot *nh)
 static void pb_histogram(struct expo_writer *w, const struct expo_label *labels, size_t n_labels,
                          const struct expo_histogram *h, int64_t created_ms)
 {
-	/* Up to 64 buckets of 22 bytes, count, sum, created and the header,
-	 * then the native fields, encoded first (their size is not known). */
-	unsigned char tail[64 * 22 + 96];
+	/* The header, count and sum, then up to 65 buckets of 22 bytes and an
+	 * exemplar each, encoded first like the native fields after them (their
+	 * sizes make the message's). */
+	unsigned char tail[32 + 65 * (22 + EXEMPLAR_ROOM)];
+	unsigned char buckets[65 * (22 + EXEMPLAR_ROOM)];
 	unsigned char more[NATIVE_ROOM + 32]; /* native fields (5-13), created (15) */
 	size_t more_len = h->native ? put_native(more, h->native) : 0;
 	uint64_t count = h->native ? h->native->count : h->cumulative[h->n_bounds];
-	size_t body = 1 + pbwire_varint_len(count) + 9 + more_len, n;
+	size_t nb = 0, body, n;
 
 	if (h->n_bounds > 64) {
 		return; /* the registry caps buckets at 64 (MAX_BUCKETS) */
 	}
-	for (size_t k = 0; k < h->n_bounds; k++) {
-		body += bucket_len(cum_at(h, k, count));
+	for (size_t k = 0; k <= h->n_bounds; k++) {
+		const struct expo_exemplar *ex = h->exemplars ? &h->exemplars[k] : NULL;
+		unsigned char exb[EXEMPLAR_ROOM];
+		size_t exn = has_exemplar(ex) ? put_exemplar(exb, B_EXEMPLAR, ex) : 0;
+		uint64_t cum = k < h->n_bounds ? cum_at(h, k, count) : count;
+		if (k == h->n_bounds && !exn) {
+			break; /* +Inf is implied by the count, unless it has an exemplar */
+		}
+		nb += pbwire_put_varint(buckets + nb, H_BUCKET << 3 | PBWIRE_LEN);
+		nb += pbwire_put_varint(buckets + nb, bucket_len(cum) - 2 + exn);
+		nb += pbwire_put_varint(buckets + nb, B_CUMULATIVE << 3 | PBWIRE_VARINT);
+		nb += pbwire_put_varint(buckets + nb, cum);
+		nb += pbwire_put_double(buckets + nb, B_UPPER,
+		                        k < h->n_bounds ? h->bounds[k] : (double)INFINITY);
+		memcpy(buckets + nb, exb, exn);
+		nb += exn;
 	}
+	body = 1 + pbwire_varint_len(count) + 9 + nb + more_len;
 	if (created_ms > 0) {
 		body += 2 + timestamp(w, created_ms);
 	}
@@ -483,14 +559,8 @@ static void pb_histogram(struct expo_writer *w, const struct expo_label *labels,
 	n += pbwire_put_varint(tail + n, H_COUNT << 3 | PBWIRE_VARINT);
 	n += pbwire_put_varint(tail + n, count);
 	n += pbwire_put_double(tail + n, H_SUM, h->sum);
-	for (size_t k = 0; k < h->n_bounds; k++) {
-		n += pbwire_put_varint(tail + n, H_BUCKET << 3 | PBWIRE_LEN);
-		uint64_t cum = cum_at(h, k, count);
-		n += pbwire_put_varint(tail + n, bucket_len(cum) - 2);
-		n += pbwire_put_varint(tail + n, B_CUMULATIVE << 3 | PBWIRE_VARINT);
-		n += pbwire_put_varint(tail + n, cum);
-		n += pbwire_put_double(tail + n, B_UPPER, h->bounds[k]);
-	}
+	memcpy(tail + n, buckets, nb);
+	n += nb;
 	if (created_ms > 0) {
 		more_len += put_timestamp(more + more_len, w, H_CREATED);
 	}

@@ -36,6 +36,7 @@
 
 #include "exporter/metrics_impl.h"
 #include "exporter/series.h"
+#include "parsers/logtime.h"
 #include "parsers/status.h"
 
 const char *const metrics_method_names[N_METHODS] = {
@@ -167,6 +168,7 @@ struct metrics *metrics_create(const struct metrics_options *o)
 	    (int64_t)(o->new_series_hold_ms > INT32_MAX ? INT32_MAX : o->new_series_hold_ms);
 	m->created = o->created_timestamps;
 	m->clock = o->clock;
+	m->no_ex = o->no_exemplars;
 	if (o->native_histograms) {
 		if (nhist_layout_init(&m->native, o->native_schema, o->native_max_buckets,
 		                      o->native_zero_threshold) < 0) {
@@ -206,6 +208,44 @@ static void native_free(struct histogram *h, struct series_family *fa)
 	}
 }
 
+/* Free the exemplars of a histogram's rows and of its family fa (NULL: none). */
+static void ex_free_hist(struct histogram *h, struct series_family *fa)
+{
+	size_t cnt = fa ? series_family_count(fa) : 0;
+
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		for (unsigned c = 0; c < N_CLASSES; c++) {
+			free(ex_get(&h->ex[me][c]));
+		}
+	}
+	for (size_t e = 0; h->ex_cell && e < cnt; e++) {
+		struct series_key key;
+		_Atomic uint64_t *v;
+		series_family_entry(fa, e, &key, &v);
+		free(ex_get(&v[h->ex_cell]));
+	}
+}
+
+static void ex_free(struct metrics_source *s)
+{
+	_Atomic uint64_t *cells = (_Atomic uint64_t *)(uintptr_t)atomic_load(&s->ex_resp);
+	const struct series_family *fa = s->fam[FAM_RESPONSES];
+	size_t cnt = fa && !s->no_ex ? series_family_count(fa) : 0;
+
+	for (size_t i = 0; cells && i < (size_t)N_METHODS * STATUS_SLOTS; i++) {
+		free(ex_get(&cells[i]));
+	}
+	free(cells);
+	for (size_t e = 0; e < cnt; e++) {
+		struct series_key key;
+		_Atomic uint64_t *v;
+		series_family_entry(fa, e, &key, &v);
+		free(ex_get(&v[1]));
+	}
+	ex_free_hist(&s->request, s->no_ex ? NULL : s->fam[FAM_REQUEST]);
+	ex_free_hist(&s->upstream, s->no_ex ? NULL : s->fam[FAM_UPSTREAM]);
+}
+
 static void source_destroy(struct metrics_source *s)
 {
 	if (!s) {
@@ -213,6 +253,7 @@ static void source_destroy(struct metrics_source *s)
 	}
 	native_free(&s->request, s->fam[FAM_REQUEST]);
 	native_free(&s->upstream, s->fam[FAM_UPSTREAM]);
+	ex_free(s);
 	for (size_t i = 0; i < s->n_labels; i++) {
 		free(s->labels[i].name);
 		free(s->labels[i].value);
@@ -335,8 +376,8 @@ static int source_add_families(struct metrics *m, struct metrics_source *s,
 	    [FAM_UPSTREAM] = (size_t)N_METHODS * N_CLASSES,
 	};
 	/* buckets, +Inf, sum, and the native histogram's pointer */
-	size_t nat = m->has_native ? 1 : 0;
-	size_t width[FAM_COUNT] = {1, 1, m->n_req + 2 + nat, m->n_up + 2 + nat};
+	size_t nat = m->has_native ? 1 : 0, ex = m->no_ex ? 0 : 1;
+	size_t width[FAM_COUNT] = {1 + ex, 1, m->n_req + 2 + nat + ex, m->n_up + 2 + nat + ex};
 	int r = series_tuples_create(fl, n_fl, m->series_limit, &s->tuples, err, err_size);
 
 	if (r < 0) {
@@ -386,6 +427,7 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 		return -ENOMEM;
 	}
 	s->no_hist = m->no_hist;
+	s->no_ex = m->no_ex;
 	s->clock = &m->clock;
 	atomic_store_explicit(&s->created_ms, clock_wall_ms(&m->clock), memory_order_relaxed);
 	s->births = birthmap_create(ID_COUNT);
@@ -399,6 +441,10 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 	if (!s->name || !s->labels || hist_init(&s->request, m->bucket_req, m->n_req, nat) < 0 ||
 	    hist_init(&s->upstream, m->bucket_up, m->n_up, nat) < 0) {
 		goto fail;
+	}
+	if (!m->no_ex) {
+		s->request.ex_cell = m->n_req + 2 + (nat ? 1 : 0);
+		s->upstream.ex_cell = m->n_up + 2 + (nat ? 1 : 0);
 	}
 	for (size_t i = 0; i < n_labels; i++) {
 		s->labels[i].name = strdup(labels[i].name);
@@ -526,17 +572,19 @@ static inline void native_observe(_Atomic uint64_t *cell, const struct nhist_lay
 }
 
 /* A NULL from series_family_get (out of memory) is already counted as dropped there. */
-static void dyn_inc(struct series_family *f, uint32_t t, unsigned me, unsigned k, uint64_t d)
+static _Atomic uint64_t *dyn_inc(struct series_family *f, uint32_t t, unsigned me, unsigned k,
+                                 uint64_t d)
 {
 	_Atomic uint64_t *v = series_family_get(f, t, me, k);
 
 	if (v) {
 		inc_sat(v, d);
 	}
+	return v;
 }
 
-static void dyn_hist(struct series_family *f, const struct histogram *h, uint32_t t, unsigned me,
-                     unsigned cls, double value)
+static _Atomic uint64_t *dyn_hist(struct series_family *f, const struct histogram *h, uint32_t t,
+                                  unsigned me, unsigned cls, double value)
 {
 	_Atomic uint64_t *v = series_family_get(f, t, me, cls);
 
@@ -546,25 +594,94 @@ static void dyn_hist(struct series_family *f, const struct histogram *h, uint32_
 			native_observe(&v[h->n_bounds + 2], h->native, value);
 		}
 	}
+	return v;
+}
+
+/* One line's exemplar: its id (record.h trace_id) and, read once when first
+ * needed, its time (the line's own, else now). */
+struct line_ex {
+	const struct log_record *r;
+	struct metrics_source *s;
+	int64_t ts_ms; /* 0: not read yet */
+};
+
+/* The line's time: the source's cache when the text is the last one parsed. */
+static int64_t line_time(struct line_ex *lx)
+{
+	const struct str_view *t = &lx->r->log_time;
+	struct metrics_source *s = lx->s;
+
+	if (lx->ts_ms) {
+		return lx->ts_ms;
+	}
+	if (t->len && t->len == s->ex_time_len && memcmp(t->ptr, s->ex_time_text, t->len) == 0) {
+		lx->ts_ms = s->ex_time_ms;
+	} else if (logtime_of_record(lx->r, &lx->ts_ms) == 0) {
+		if (t->len <= sizeof(s->ex_time_text)) {
+			memcpy(s->ex_time_text, t->ptr, t->len);
+			s->ex_time_len = t->len;
+			s->ex_time_ms = lx->ts_ms;
+		}
+	} else {
+		lx->ts_ms = clock_wall_ms(s->clock);
+	}
+	return lx->ts_ms;
+}
+
+/* Leave the line's exemplar in slot k of the n-slot array in cell (made at
+ * its first use; out of memory: no exemplar). */
+static void ex_put(_Atomic uint64_t *cell, size_t n, size_t k, struct line_ex *lx, double value)
+{
+	struct exemplar *e = (struct exemplar *)(uintptr_t)atomic_load_explicit(
+	    cell, memory_order_relaxed); /* the writer's own store */
+
+	if (!e) {
+		e = calloc(n, sizeof(*e));
+		if (!e) {
+			return;
+		}
+		atomic_store_explicit(cell, (uint64_t)(uintptr_t)e, memory_order_release);
+	}
+	exemplar_store(&e[k], lx->r->trace_kind, lx->r->trace_id.ptr, lx->r->trace_id.len, value,
+	               line_time(lx));
+}
+
+/* The bucket a histogram just counted value in gets the line's exemplar. */
+static void ex_hist(_Atomic uint64_t *cell, const struct histogram *h, struct line_ex *lx,
+                    double value)
+{
+	ex_put(cell, h->n_bounds + 1, bucket_index(h->bounds, h->n_bounds, value), lx, value);
 }
 
 static void observe_dyn(struct metrics_source *s, const struct log_record *r, unsigned method,
                         unsigned slot, unsigned cls)
 {
 	uint32_t t = series_tuples_lookup(s->tuples, r);
+	struct line_ex lx = {r, s, 0};
+	bool ex = r->trace_kind && !s->no_ex;
+	_Atomic uint64_t *v;
 
-	dyn_inc(s->fam[FAM_RESPONSES], t, method, slot, 1);
+	v = dyn_inc(s->fam[FAM_RESPONSES], t, method, slot, 1);
+	if (ex && v) {
+		ex_put(&v[1], 1, 0, &lx, 1.0);
+	}
 	if (r->has_bytes) {
-		dyn_inc(s->fam[FAM_BYTES], t, method, cls, r->bytes_sent);
+		(void)dyn_inc(s->fam[FAM_BYTES], t, method, cls, r->bytes_sent);
 	}
 	if (s->no_hist) {
 		return;
 	}
 	if (r->has_request_time) {
-		dyn_hist(s->fam[FAM_REQUEST], &s->request, t, method, cls, r->request_time);
+		v = dyn_hist(s->fam[FAM_REQUEST], &s->request, t, method, cls, r->request_time);
+		if (ex && v) {
+			ex_hist(&v[s->request.ex_cell], &s->request, &lx, r->request_time);
+		}
 	}
 	if (r->has_upstream_time) {
-		dyn_hist(s->fam[FAM_UPSTREAM], &s->upstream, t, method, cls, r->upstream_time);
+		v = dyn_hist(s->fam[FAM_UPSTREAM], &s->upstream, t, method, cls, r->upstream_time);
+		if (ex && v) {
+			ex_hist(&v[s->upstream.ex_cell], &s->upstream, &lx, r->upstream_time);
+		}
 	}
 }
 
@@ -648,8 +765,8 @@ static void journal_replay(struct metrics_source *dst, struct sum_journal *j)
 	j->failed = false;
 }
 
-static void hist_observe(struct metrics_source *s, struct histogram *h, uint32_t id,
-                         unsigned method, unsigned cls, double v)
+static size_t hist_observe(struct metrics_source *s, struct histogram *h, uint32_t id,
+                           unsigned method, unsigned cls, double v)
 {
 	_Atomic uint64_t *row = hist_row(h, method, cls);
 	_Atomic uint64_t *sum = &h->sum_bits[method][cls];
@@ -672,6 +789,39 @@ static void hist_observe(struct metrics_source *s, struct histogram *h, uint32_t
 	if (h->native) {
 		native_observe(&h->nh[method][cls], h->native, v);
 	}
+	return i;
+}
+
+/* The exemplars of a line with an id on a source without field labels:
+ * its response cell and the buckets its times were counted in. */
+static void __attribute__((noinline))
+flat_exemplars(struct metrics_source *s, const struct log_record *r, unsigned me, unsigned slot,
+               unsigned cls, const size_t bucket[2])
+{
+	_Atomic uint64_t *cells =
+	    (_Atomic uint64_t *)(uintptr_t)atomic_load_explicit(&s->ex_resp, memory_order_relaxed);
+	struct line_ex lx = {r, s, 0};
+
+	if (!cells) {
+		cells = calloc((size_t)N_METHODS * STATUS_SLOTS, sizeof(*cells));
+		if (!cells) {
+			return;
+		}
+		atomic_store_explicit(&s->ex_resp, (uint64_t)(uintptr_t)cells,
+		                      memory_order_release);
+	}
+	ex_put(&cells[me * STATUS_SLOTS + slot], 1, 0, &lx, 1.0);
+	if (s->no_hist) {
+		return;
+	}
+	if (r->has_request_time) {
+		ex_put(&s->request.ex[me][cls], s->request.n_bounds + 1, bucket[0], &lx,
+		       r->request_time);
+	}
+	if (r->has_upstream_time) {
+		ex_put(&s->upstream.ex[me][cls], s->upstream.n_bounds + 1, bucket[1], &lx,
+		       r->upstream_time);
+	}
 }
 
 void metrics_observe(struct metrics_source *s, const struct log_record *r)
@@ -689,14 +839,16 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 		cell_add(s, &s->bytes[method][cls], ID_BYTES + method * N_CLASSES + cls,
 		         r->bytes_sent);
 	}
-	if (s->no_hist) {
-		return;
+	size_t bucket[2] = {0, 0}; /* where the times were counted, for exemplars */
+	if (!s->no_hist && r->has_request_time) {
+		bucket[0] = hist_observe(s, &s->request, ID_REQUEST, method, cls, r->request_time);
 	}
-	if (r->has_request_time) {
-		hist_observe(s, &s->request, ID_REQUEST, method, cls, r->request_time);
+	if (!s->no_hist && r->has_upstream_time) {
+		bucket[1] =
+		    hist_observe(s, &s->upstream, ID_UPSTREAM, method, cls, r->upstream_time);
 	}
-	if (r->has_upstream_time) {
-		hist_observe(s, &s->upstream, ID_UPSTREAM, method, cls, r->upstream_time);
+	if (r->trace_kind && !s->no_ex) {
+		flat_exemplars(s, r, method, slot, cls, bucket);
 	}
 }
 

@@ -73,6 +73,10 @@ struct metrics_options {
 	/* Native histograms next to the classic ones of the duration families
 	 * (protobuf only; see nhist.h): initial schema, bucket cap, zero
 	 * threshold in seconds.  Checked by nhist_layout_init. */
+	/* No exemplars (metrics.exemplars: false): otherwise a line whose format
+	 * captures a request or trace id leaves it, with its value and time, on
+	 * the response counter and the histogram buckets it counted in. */
+	bool no_exemplars;
 	bool native_histograms;
 	int native_schema;
 	unsigned native_max_buckets;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "exporter/birthmap.h"
+#include "exporter/exemplar.h"
 #include "exporter/metrics.h"
 #include "exporter/nhist.h"
 #include "exporter/series.h"
@@ -50,7 +51,18 @@ struct histogram {
 	 * field-label series keeps its pointer in the value after the sum. */
 	const struct nhist_layout *native;
 	_Atomic uint64_t nh[N_METHODS][N_CLASSES];
+	/* Exemplars: per row a struct exemplar[n_bounds + 1] as bits (0 until
+	 * the row's first line with an id); a field-label series keeps its
+	 * pointer in value ex_cell (after the sum and the native pointer). */
+	_Atomic uint64_t ex[N_METHODS][N_CLASSES];
+	size_t ex_cell;
 };
+
+/* The struct exemplar * (an array for histograms) stored in a value cell. */
+static inline struct exemplar *ex_get(const _Atomic uint64_t *cell)
+{
+	return (struct exemplar *)(uintptr_t)atomic_load_explicit(cell, memory_order_acquire);
+}
 
 /* The struct nhist * stored in a value cell (writer publishes with release). */
 _Static_assert(sizeof(uintptr_t) <= sizeof(uint64_t), "a pointer fits a value cell");
@@ -87,8 +99,19 @@ struct metrics_source {
 	_Atomic uint64_t bytes[N_METHODS][N_CLASSES];
 	struct histogram request;
 	struct histogram upstream;
-	struct series_tuples *tuples;         /* NULL: no field labels, flat arrays */
-	bool no_hist;                         /* copy of the registry's, next to the hot data */
+	struct series_tuples *tuples; /* NULL: no field labels, flat arrays */
+	bool no_hist;                 /* copy of the registry's, next to the hot data */
+	bool no_ex;                   /* the same for exemplars */
+	/* Exemplars of the flat response counters: an array of
+	 * [N_METHODS * STATUS_SLOTS] cells (each a struct exemplar * as bits),
+	 * allocated at the first line with an id; 0 until then. */
+	_Atomic uint64_t ex_resp;
+	/* The last line time parsed for an exemplar and its value (writer
+	 * only): a log's time text changes once a second, so most lines with
+	 * an id compare it instead of parsing it again. */
+	char ex_time_text[48];
+	size_t ex_time_len;
+	int64_t ex_time_ms;
 	struct series_family *fam[FAM_COUNT]; /* with field labels */
 	pthread_mutex_t files_lock;           /* guards changing files[] */
 	pthread_mutex_t *render_lock;         /* the registry's lock: held to remove from files[] */
@@ -137,6 +160,7 @@ struct metrics {
 	bool no_class;
 	bool no_reason;
 	bool no_hist;
+	bool no_ex; /* no exemplars */
 	size_t series_limit;
 	int64_t hold_ms; /* new-series hold, 0: off */
 	bool created;    /* OpenMetrics _created samples */

@@ -139,6 +139,7 @@ struct render {
 	int64_t now;                 /* Unix ms, read once per render */
 	bool created;                /* the writer uses creation times */
 	struct nhist_snapshot *snap; /* scratch for native histograms (NULL: none kept) */
+	bool ex;                     /* the format carries exemplars and the registry has them */
 };
 
 /* Whether a series created at created_ms is still held at 0 (0: unknown,
@@ -191,6 +192,29 @@ static void counter(const struct render *r, const struct expo_label *l, size_t n
 	expo_writer_u64(r->w, l, n, held ? 0 : v, created_ms);
 }
 
+/* A response counter with the exemplar in cell (0: none yet; none while held). */
+static void counter_ex(const struct render *r, const struct expo_label *l, size_t n, uint64_t v,
+                       bool held, int64_t created_ms, const _Atomic uint64_t *cell)
+{
+	struct expo_exemplar ex;
+	struct exemplar *e = r->ex && cell && !held ? ex_get(cell) : NULL;
+
+	expo_writer_counter(r->w, l, n, held ? 0 : v, created_ms,
+	                    e && exemplar_load(e, &ex) ? &ex : NULL);
+}
+
+/* The cell of a flat response series' exemplar (NULL: none yet). */
+static const _Atomic uint64_t *resp_ex_cell(const struct render *r, const struct metrics_source *s,
+                                            unsigned me, unsigned slot)
+{
+	const _Atomic uint64_t *cells =
+	    r->ex ? (const _Atomic uint64_t *)(uintptr_t)atomic_load_explicit(&s->ex_resp,
+	                                                                      memory_order_acquire)
+	          : NULL;
+
+	return cells ? &cells[me * STATUS_SLOTS + slot] : NULL;
+}
+
 static void render_responses(const struct render *r)
 {
 	static const char name[] = "accesslog_http_responses_total";
@@ -213,8 +237,9 @@ static void render_responses(const struct render *r)
 				uint32_t id = ID_RESPONSES + me * STATUS_SLOTS + slot;
 				if (v) {
 					size_t k = status_labels(r->m, slot, me, l, n);
-					counter(r, l, k, v, flat_held(r, s, id),
-					        flat_created(r, s, id));
+					counter_ex(r, l, k, v, flat_held(r, s, id),
+					           flat_created(r, s, id),
+					           resp_ex_cell(r, s, me, slot));
 				}
 			}
 		}
@@ -230,7 +255,8 @@ static void render_responses(const struct render *r)
 				series_family_entry(fa, e, &key, &v);
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = status_labels(r->m, key.slot, key.method, l, k);
-				counter(r, l, k, get(v), young(r, key.created_ms), key.created_ms);
+				counter_ex(r, l, k, get(v), young(r, key.created_ms),
+				           key.created_ms, s->no_ex ? NULL : &v[1]);
 			}
 		}
 	}
@@ -350,12 +376,19 @@ static const struct nhist_snapshot *native_of(const struct render *r, const stru
  * bucket, _sum and _count at 0. */
 static void render_hist_row(const struct render *r, const struct histogram *h,
                             const _Atomic uint64_t *row, uint64_t sum_bits,
-                            const _Atomic uint64_t *ncell, const struct expo_label *l, size_t n,
-                            bool held, int64_t created_ms)
+                            const _Atomic uint64_t *ncell, const _Atomic uint64_t *excell,
+                            const struct expo_label *l, size_t n, bool held, int64_t created_ms)
 {
 	uint64_t cum[MAX_BUCKETS + 1];
 	uint64_t acc = 0;
-	struct expo_histogram eh = {h->n_bounds, h->bounds, h->le, h->le_len, cum, 0.0, NULL};
+	struct expo_histogram eh = {h->n_bounds, h->bounds, h->le, h->le_len, cum, 0.0, NULL, NULL};
+	struct expo_exemplar exs[MAX_BUCKETS + 1];
+	struct exemplar *e = r->ex && excell && !held ? ex_get(excell) : NULL;
+
+	for (size_t k = 0; e && k <= h->n_bounds; k++) {
+		(void)exemplar_load(&e[k], &exs[k]); /* label NULL: none in this bucket */
+	}
+	eh.exemplars = e ? exs : NULL;
 
 	for (size_t k = 0; k <= h->n_bounds; k++) {
 		acc += held ? 0 : get(&row[k]);
@@ -394,7 +427,8 @@ static void render_histogram(const struct render *r, bool up)
 				if (row_any(row, h->n_bounds + 1)) {
 					size_t k = method_class_labels(r->m, me, c, l, n);
 					render_hist_row(r, h, row, get(&h->sum_bits[me][c]),
-					                &h->nh[me][c], l, k, flat_held(r, s, id),
+					                &h->nh[me][c], &h->ex[me][c], l, k,
+					                flat_held(r, s, id),
 					                flat_created(r, s, id));
 				}
 			}
@@ -412,8 +446,9 @@ static void render_histogram(const struct render *r, bool up)
 				size_t k = field_labels(s, key.tuple, l, n);
 				k = method_class_labels(r->m, key.method, key.slot, l, k);
 				render_hist_row(r, h, v, get(&v[h->n_bounds + 1]),
-				                &v[h->n_bounds + 2], l, k, young(r, key.created_ms),
-				                key.created_ms);
+				                &v[h->n_bounds + 2],
+				                h->ex_cell ? &v[h->ex_cell] : NULL, l, k,
+				                young(r, key.created_ms), key.created_ms);
 			}
 		}
 	}
@@ -548,7 +583,8 @@ static void render_info(struct expo_writer *w)
 int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 {
 	struct expo_writer w;
-	struct render r = {m, &w, clock_wall_ms(&m->clock), false, NULL};
+	struct render r = {m,     &w,   clock_wall_ms(&m->clock),
+	                   false, NULL, !m->no_ex && f != EXPO_TEXT};
 
 	expo_writer_init(&w, f, out, m->created);
 	/* Only protobuf carries native histograms: the text formats skip the reads. */

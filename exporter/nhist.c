@@ -88,10 +88,26 @@ static int64_t reduce(int64_t i, unsigned steps)
 	return -floor_shift(-i, steps);
 }
 
+/* frexp for a positive finite v: v = f * 2^e with f in [0.5, 1).  Normal
+ * numbers from their bits (no libm call on the hot path), others by frexp. */
+static inline double split(double v, int *e)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	if (((u >> 52) & 0x7ff) == 0 || ((u >> 52) & 0x7ff) == 0x7ff) {
+		return frexp(v, e); /* subnormal (or not finite: not passed here) */
+	}
+	*e = (int)((u >> 52) & 0x7ff) - 1022;
+	u = (u & ~(UINT64_C(0x7ff) << 52)) | (UINT64_C(1022) << 52);
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
 int32_t nhist_index(const struct nhist_layout *l, int schema, double v)
 {
 	int e;
-	double f = frexp(v, &e);
+	double f = split(v, &e);
 
 	if (schema > 0) {
 		size_t n = (size_t)1 << schema, stride = (size_t)256 >> schema, lo = 0, hi = n;

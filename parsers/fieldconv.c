@@ -36,6 +36,8 @@ void fieldconv_init(struct log_record *r)
 	r->log_time = (struct str_view){NULL, 0};
 	r->log_time_fmt = NULL;
 	r->log_time_form = 0;
+	r->trace_id = (struct str_view){NULL, 0};
+	r->trace_kind = LOG_TRACE_NONE;
 	r->has_bytes = false;
 	r->has_request_time = false;
 	r->has_upstream_time = false;
@@ -117,6 +119,65 @@ static void set_time(struct log_record *r, const char *s, size_t n, unsigned sca
 	}
 }
 
+/* An id fit for an exemplar label value: 1-FIELDCONV_TRACE_MAX ASCII bytes
+ * above the blank (ids are), not "-". */
+static bool id_ok(const char *s, size_t n)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+	size_t i = 0;
+
+	if (n == 0 || n > FIELDCONV_TRACE_MAX || is_dash(s, n)) {
+		return false;
+	}
+	/* Eight bytes at a time: a byte >= 0x80, or below 0x21 (the classic
+	 * "has a byte less than" test, exact when no byte has its high bit). */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if ((w & highs) || ((w - ones * 0x21) & ~w & highs)) {
+			return false;
+		}
+	}
+	for (; i < n; i++) {
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x80) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The first id of a line wins; a traceparent gives its trace id
+ * ("00-<32 hex>-<16 hex>-<2 hex>"), anything else in it is ignored. */
+static void set_trace(struct log_record *r, enum logformat_field f, const char *s, size_t n)
+{
+	if (r->trace_kind) {
+		return;
+	}
+	if (f == LOGFORMAT_FIELD_TRACEPARENT) {
+		if (n < 55 || s[2] != '-' || s[35] != '-' || !is_hex(s + 3, 32)) {
+			return;
+		}
+		s += 3;
+		n = 32;
+	}
+	if (id_ok(s, n)) {
+		r->trace_id = (struct str_view){s, n};
+		r->trace_kind =
+		    f == LOGFORMAT_FIELD_REQUEST_ID ? LOG_TRACE_REQUEST_ID : LOG_TRACE_TRACE_ID;
+	}
+}
+
 void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s, size_t n,
                      struct str_view *request)
 {
@@ -187,6 +248,11 @@ void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s
 			r->log_time = (struct str_view){s, n};
 			r->log_time_form = (uint8_t)logformat_time_form(f);
 		}
+		break;
+	case LOGFORMAT_FIELD_REQUEST_ID:
+	case LOGFORMAT_FIELD_TRACE_ID:
+	case LOGFORMAT_FIELD_TRACEPARENT:
+		set_trace(r, f, s, n);
 		break;
 	case LOGFORMAT_FIELD_UPSTREAM_STATUS:
 		if (numparse_list_last(s, n, &last, &last_len) == 0) {

@@ -35,6 +35,10 @@
 /* 2^53 bytes (8 PiB): the largest count a float64 sample (what Prometheus
  * stores) still holds exactly; no single response body comes near it. */
 #define FIELDCONV_BYTES_MAX (UINT64_C(1) << 53)
+/* Longest request/trace id kept for exemplars (OpenMetrics allows 128
+ * characters of exemplar labels; ids are 16-36 bytes).  A longer id, one
+ * with blanks, control or non-ASCII bytes, or "-" is no id. */
+#define FIELDCONV_TRACE_MAX 64u
 
 /* Reset *r: everything empty/unset, both status slots STATUS_SLOT_INVALID. */
 void fieldconv_init(struct log_record *r);

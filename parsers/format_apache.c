@@ -48,7 +48,7 @@ static const struct apache_spec apache_specs[] = {
     S('I', INT, NONE, false),
     S('k', INT, NONE, false),
     S('l', TOKEN, NONE, false),
-    S('L', TOKEN, NONE, false),
+    S('L', TOKEN, REQUEST_ID, false), /* the request's log id (exemplars) */
     S('m', TOKEN, METHOD, false),
     S('n', TEXT, NONE, true),
     S('o', TEXT, NONE, true),
@@ -186,6 +186,47 @@ static void time_arg(const struct logformat_text *t, const char *arg, size_t arg
 	}
 }
 
+/* Request headers (%{...}i, any case) and environment variables (%{...}e)
+ * that carry a request or trace id, for exemplars. */
+static const struct {
+	char letter;
+	const char *name;
+	enum logformat_field field;
+} id_args[] = {
+    {'i', "X-Request-ID", LOGFORMAT_FIELD_REQUEST_ID},
+    {'i', "X-Correlation-ID", LOGFORMAT_FIELD_REQUEST_ID},
+    {'i', "traceparent", LOGFORMAT_FIELD_TRACEPARENT},
+    {'i', "X-Trace-ID", LOGFORMAT_FIELD_TRACE_ID},
+    {'i', "X-B3-TraceId", LOGFORMAT_FIELD_TRACE_ID},
+    {'e', "UNIQUE_ID", LOGFORMAT_FIELD_REQUEST_ID}, /* mod_unique_id */
+};
+
+static bool arg_is_nocase(const char *a, size_t n, const char *word)
+{
+	if (strlen(word) != n) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] + 32) : a[i];
+		char y = word[i] >= 'A' && word[i] <= 'Z' ? (char)(word[i] + 32) : word[i];
+		if (x != y) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The id field an %{arg}i / %{arg}e directive feeds, NONE when it is no id. */
+static enum logformat_field id_field(char letter, const char *arg, size_t arg_len)
+{
+	for (size_t i = 0; arg && i < ARRAY_SIZE(id_args); i++) {
+		if (id_args[i].letter == letter && arg_is_nocase(arg, arg_len, id_args[i].name)) {
+			return id_args[i].field;
+		}
+	}
+	return LOGFORMAT_FIELD_NONE;
+}
+
 /* Item class and field for a directive with its optional {arg}. */
 static int classify(const struct logformat_text *t, size_t pct, const struct apache_spec *sp,
                     const char *arg, size_t arg_len, struct logformat_piece *item,
@@ -212,6 +253,8 @@ static int classify(const struct logformat_text *t, size_t pct, const struct apa
 	           (arg_is(arg, arg_len, "Host") || arg_is(arg, arg_len, "host"))) {
 		item->field = LOGFORMAT_FIELD_VHOST;
 		item->cls = LOGFORMAT_HOST;
+	} else if (id_field(sp->letter, arg, arg_len) != LOGFORMAT_FIELD_NONE) {
+		item->field = (uint8_t)id_field(sp->letter, arg, arg_len);
 	}
 	return 0;
 }

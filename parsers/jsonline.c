@@ -82,6 +82,10 @@ static const struct default_key default_keys[] = {
     {LOGFORMAT_FIELD_TIME_S, "request_time|responsetime|response_time"},
     {LOGFORMAT_FIELD_UPSTREAM_TIME, "upstream_response_time|upstreamtime|upstream_time"},
     {LOGFORMAT_FIELD_UPSTREAM_STATUS, "upstream_status|upstreamstatus"},
+    /* the request's id, for exemplars */
+    {LOGFORMAT_FIELD_REQUEST_ID, "request_id|requestId|req_id|x_request_id|RequestId"},
+    {LOGFORMAT_FIELD_TRACE_ID, "trace_id|traceId|otel_trace_id|trace.id"},
+    {LOGFORMAT_FIELD_TRACEPARENT, "traceparent|http_traceparent"},
     /* the log time, any form (only --backfill reads it) */
     {LOGFORMAT_FIELD_LOGTIME_AUTO, "time|time_local|time_iso8601|timestamp|@timestamp|ts|msec|"
                                    "StartUTC"},

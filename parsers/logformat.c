@@ -69,6 +69,9 @@ static const char *const field_names[LOGFORMAT_FIELD_COUNT] = {
     [LOGFORMAT_FIELD_LOGTIME_EPOCH_US] = "time_epoch_us",
     [LOGFORMAT_FIELD_LOGTIME_STRFTIME] = "time_format", /* needs a format: not nameable */
     [LOGFORMAT_FIELD_LOGTIME_AUTO] = "time",
+    [LOGFORMAT_FIELD_REQUEST_ID] = "request_id",
+    [LOGFORMAT_FIELD_TRACE_ID] = "trace_id",
+    [LOGFORMAT_FIELD_TRACEPARENT] = "traceparent",
 };
 
 static const uint8_t time_forms[LOGFORMAT_FIELD_COUNT] = {

@@ -46,6 +46,11 @@ enum logformat_field {
 	LOGFORMAT_FIELD_LOGTIME_EPOCH_US,
 	LOGFORMAT_FIELD_LOGTIME_STRFTIME, /* format in the piece's arg */
 	LOGFORMAT_FIELD_LOGTIME_AUTO,
+	/* the request's id, for exemplars: a request id ($request_id, X-Request-ID,
+	 * %L), a trace id, or a W3C traceparent header (its trace id is kept) */
+	LOGFORMAT_FIELD_REQUEST_ID,
+	LOGFORMAT_FIELD_TRACE_ID,
+	LOGFORMAT_FIELD_TRACEPARENT,
 	LOGFORMAT_FIELD_COUNT
 };
 

@@ -26,6 +26,13 @@ struct str_view {
 	size_t len;
 };
 
+/* What the record's trace_id is: it names the exemplar label. */
+enum log_trace_kind {
+	LOG_TRACE_NONE = 0,
+	LOG_TRACE_REQUEST_ID, /* exemplar label request_id */
+	LOG_TRACE_TRACE_ID,   /* exemplar label trace_id */
+};
+
 /* Extra captures a parser can keep per line (see extra[] below). */
 #define LOG_RECORD_MAX_EXTRA 16
 
@@ -48,6 +55,10 @@ struct log_record {
 	struct str_view log_time;
 	const char *log_time_fmt; /* strftime format (parser-owned) for LOGTIME_STRFTIME */
 	uint8_t log_time_form;    /* enum logtime_form, 0: no time */
+	/* The request's id for exemplars (empty: none, "-" included): a request
+	 * id or a trace id (from a traceparent header: its 32 hex digits). */
+	struct str_view trace_id;
+	uint8_t trace_kind; /* enum log_trace_kind */
 	bool has_bytes;
 	bool has_request_time;
 	bool has_upstream_time;

@@ -74,6 +74,50 @@ static void apply(struct log_record *r, enum logformat_field f, const char *s)
 	fieldconv_apply(r, f, s, strlen(s), &req);
 }
 
+/* Request and trace ids: the first of a line wins; a traceparent gives its
+ * trace id; "-", blanks, non-ASCII and over-long ids are none. */
+static void t_trace_ids(void **state)
+{
+	static const struct {
+		enum logformat_field f;
+		const char *value;
+		const char *want; /* NULL: no id */
+		uint8_t kind;
+	} rows[] = {
+	    {LOGFORMAT_FIELD_REQUEST_ID, "7f3a9c2e4b1d", "7f3a9c2e4b1d", LOG_TRACE_REQUEST_ID},
+	    {LOGFORMAT_FIELD_TRACE_ID, "4bf92f3577b34da6a3ce929d0e0e4736",
+	     "4bf92f3577b34da6a3ce929d0e0e4736", LOG_TRACE_TRACE_ID},
+	    {LOGFORMAT_FIELD_TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+	     "4bf92f3577b34da6a3ce929d0e0e4736", LOG_TRACE_TRACE_ID},
+	    {LOGFORMAT_FIELD_TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7-01",
+	     NULL, 0},
+	    {LOGFORMAT_FIELD_TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e473x-00f067aa0ba902b7-01",
+	     NULL, 0},
+	    {LOGFORMAT_FIELD_REQUEST_ID, "-", NULL, 0},
+	    {LOGFORMAT_FIELD_REQUEST_ID, "a b", NULL, 0},
+	    {LOGFORMAT_FIELD_REQUEST_ID, "caf\xc3\xa9", NULL, 0},
+	    {LOGFORMAT_FIELD_REQUEST_ID,
+	     "0123456789012345678901234567890123456789012345678901234567890123456789", NULL, 0},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct log_record r;
+		fieldconv_init(&r);
+		apply(&r, rows[i].f, rows[i].value);
+		if (!rows[i].want) {
+			assert_int_equal(r.trace_kind, LOG_TRACE_NONE);
+			continue;
+		}
+		assert_int_equal(r.trace_kind, rows[i].kind);
+		assert_int_equal(r.trace_id.len, strlen(rows[i].want));
+		assert_memory_equal(r.trace_id.ptr, rows[i].want, r.trace_id.len);
+		/* a second id on the same line does not replace the first */
+		apply(&r, LOGFORMAT_FIELD_REQUEST_ID, "second");
+		assert_int_equal(r.trace_id.len, strlen(rows[i].want));
+	}
+}
+
 static void t_apply_rules(void **state)
 {
 	struct log_record r;
@@ -239,6 +283,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_split_request),
 	    cmocka_unit_test(t_apply_rules),
+	    cmocka_unit_test(t_trace_ids),
 	    cmocka_unit_test(t_bounds),
 	    cmocka_unit_test(t_finish_prefers_dedicated),
 	};

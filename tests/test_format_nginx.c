@@ -54,6 +54,9 @@ static void t_groups(void **state)
 	    {"$status $msec $time_iso8601 $http_x_forwarded_for $cookie_a $arg_b $sent_http_x "
 	     "$upstream_http_x $upstream_connect_time $upstream_header_time $connection $pid",
 	     "status,time_epoch"},
+	    /* request and trace ids (exemplars), from variables and request headers */
+	    {"$status $request_id \"$http_traceparent\" $otel_trace_id \"$http_x_request_id\"",
+	     "status,request_id,traceparent,trace_id"},
 	    /* only the first log time is captured */
 	    {"$time_iso8601 $status $time_local", "time_iso8601,status"},
 	};

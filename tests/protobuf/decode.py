@@ -8,7 +8,10 @@ encoder.  Prints JSON: a list of families
    "histogram": {"count", "sum", "buckets": [[upper_bound, cumulative]],
                  "created", "native": {"schema", "zero_threshold",
                  "zero_count", "spans", "deltas", "buckets": {index: count}}
-                 (native only when the histogram has one)}}]}
+                 (native only when the histogram has one),
+                 "exemplars": [[upper_bound, exemplar]] (only when some bucket has one)},
+   counters: "exemplar": {"labels", "value", "timestamp"} when they have one}]}
+(an explicit +Inf bucket, written only for its exemplar, is not in "buckets")
 where created is Unix seconds as a float (or null).  Fails (exit 1) on a
 malformed stream, on unknown fields, or when a message does not re-encode
 to exactly the bytes read (non-minimal varints, fields out of order).
@@ -92,19 +95,35 @@ def native(h):
             "deltas": list(h.positive_delta), "buckets": buckets}
 
 
+def exemplar(e):
+    """An Exemplar as {"labels", "value", "timestamp"} (Unix seconds or None)."""
+    return {"labels": {lp.name: lp.value for lp in e.label}, "value": e.value,
+            "timestamp": ts(e, "timestamp")}
+
+
 def metric_dict(pb, fam, m):
     d = {"labels": {lp.name: lp.value for lp in m.label}}
     if len(d["labels"]) != len(m.label):
         raise ValueError("label name twice in %s" % fam.name)
     if m.HasField("counter"):
         d["counter"] = {"value": m.counter.value, "created": ts(m.counter, "created_timestamp")}
+        if m.counter.HasField("exemplar"):
+            d["counter"]["exemplar"] = exemplar(m.counter.exemplar)
     if m.HasField("gauge"):
         d["gauge"] = m.gauge.value
     if m.HasField("histogram"):
         h = m.histogram
         d["histogram"] = {"count": h.sample_count, "sum": h.sample_sum,
-                          "buckets": [[b.upper_bound, b.cumulative_count] for b in h.bucket],
+                          "buckets": [[b.upper_bound, b.cumulative_count] for b in h.bucket
+                                      if b.upper_bound != float("inf")],
                           "created": ts(h, "created_timestamp")}
+        exs = [[b.upper_bound, exemplar(b.exemplar)] for b in h.bucket if b.HasField("exemplar")]
+        if exs:
+            d["histogram"]["exemplars"] = exs
+        for b in h.bucket:
+            if b.upper_bound == float("inf") and (b.cumulative_count != h.sample_count or
+                                                  not b.HasField("exemplar")):
+                raise ValueError("an explicit +Inf bucket is the count and has an exemplar")
         if h.HasField("schema") or h.HasField("zero_threshold"):
             d["histogram"]["native"] = native(h)
     want = {pb.COUNTER: "counter", pb.GAUGE: "gauge", pb.HISTOGRAM: "histogram"}[fam.type]
