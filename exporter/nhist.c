@@ -3,14 +3,13 @@
  *
  * The window: counts[k] is bucket first + k; lo..hi is the populated
  * range (lo > hi: empty).  An observation whose bucket is inside the
- * window costs frexp, a 2^schema-entry binary search (3 steps at schema 3)
- * and one relaxed increment; only one outside it takes the slow path,
- * which re-lays the window out: the new range is centred so that growth
- * on either side is absorbed, and when even the populated range plus the
- * new bucket exceeds max_buckets the schema is lowered one step at a time
- * (bucket i becomes ceil(i/2): pairs merge, nothing is lost).  At schema
- * -4 (factor 65536) a value that still does not fit is counted in the
- * nearest edge bucket; durations never get there with 8 or more buckets.
+ * window costs the exponent from the double's bits, a branch-free search
+ * of 2^schema bounds (3 steps at schema 3) and one relaxed increment; only one outside it takes the
+ * slow path, which re-lays the window out: the new range is centred so that growth on either side
+ * is absorbed, and when even the populated range plus the new bucket exceeds max_buckets the schema
+ * is lowered one step at a time (bucket i becomes ceil(i/2): pairs merge, nothing is lost).  At
+ * schema -4 (factor 65536) a value that still does not fit is counted in the nearest edge bucket;
+ * durations never get there with 8 or more buckets.
  *
  * Rejected: a sparse map of populated buckets capped by their number, as
  * client_golang keeps (a hash probe or lock per observation, and memory
@@ -110,16 +109,16 @@ int32_t nhist_index(const struct nhist_layout *l, int schema, double v)
 	double f = split(v, &e);
 
 	if (schema > 0) {
-		size_t n = (size_t)1 << schema, stride = (size_t)256 >> schema, lo = 0, hi = n;
-		/* The first bound not below f (n when f is above them all). */
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (l->bounds[mid * stride] >= f) {
-				hi = mid;
-			} else {
-				lo = mid + 1;
-			}
+		size_t n = (size_t)1 << schema, stride = (size_t)256 >> schema, lo = 0, len = n;
+		/* The first bound not below f (n when f is above them all), without
+		 * data-dependent branches: a branchy search mispredicted about once
+		 * per step, which cost more than the rest of the observation. */
+		while (len > 1) {
+			size_t half = len / 2;
+			lo += l->bounds[(lo + half - 1) * stride] < f ? half : 0;
+			len -= half;
 		}
+		lo += l->bounds[lo * stride] < f;
 		return (int32_t)((int64_t)lo + (int64_t)(e - 1) * (int64_t)n);
 	}
 	if (f == 0.5) {
