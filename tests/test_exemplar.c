@@ -75,7 +75,7 @@ static void t_race(void **state)
 
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(pthread_create(&t, NULL, writer, &r), 0);
-	while (!atomic_load(&r.done)) {
+	while (!atomic_load(&r.done) || reads == 0) {
 		struct expo_exemplar x;
 		if (!exemplar_load(&r.e, &x)) {
 			continue;
