@@ -290,6 +290,7 @@ int config_add_source(struct config *c, const char *name, enum logparse_kind kin
 	s->name = dup_str(name);
 	s->format = dup_str(format);
 	s->kind = kind;
+	s->container_streams = CONFIG_STREAM_STDOUT;
 	if (!s->name || (format && !s->format)) {
 		source_finish(s);
 		memset(s, 0, sizeof(*s));
@@ -653,6 +654,47 @@ int config_field_from_name(const char *name, enum config_field *ret_field)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		if (strcmp(name, fields[i].name) == 0) {
 			*ret_field = fields[i].field;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int config_container_from_name(const char *name, enum config_container *ret_container)
+{
+	static const struct {
+		const char *name;
+		enum config_container container;
+	} kinds[] = {
+	    {"none", CONFIG_CONTAINER_NONE},
+	    {"cri", CONFIG_CONTAINER_CRI},
+	    {"docker", CONFIG_CONTAINER_DOCKER},
+	    {"auto", CONFIG_CONTAINER_AUTO},
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(name, kinds[i].name) == 0) {
+			*ret_container = kinds[i].container;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int config_streams_from_name(const char *name, unsigned *ret_streams)
+{
+	static const struct {
+		const char *name;
+		unsigned streams;
+	} streams[] = {
+	    {"stdout", CONFIG_STREAM_STDOUT},
+	    {"stderr", CONFIG_STREAM_STDERR},
+	    {"all", CONFIG_STREAM_STDOUT | CONFIG_STREAM_STDERR},
+	};
+
+	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+		if (strcmp(name, streams[i].name) == 0) {
+			*ret_streams = streams[i].streams;
 			return 0;
 		}
 	}

@@ -93,6 +93,20 @@ struct config_filter {
 	size_t variable_index;
 	char *match;
 };
+/* How a source's lines are wrapped by a container runtime (source option
+ * container, flag --container): not at all, CRI (containerd, CRI-O:
+ * "TIME STREAM P|F LINE"), Docker json-file ({"log":"LINE\n",...}), or
+ * whichever of the three each file's first line shows. */
+enum config_container {
+	CONFIG_CONTAINER_NONE,
+	CONFIG_CONTAINER_CRI,
+	CONFIG_CONTAINER_DOCKER,
+	CONFIG_CONTAINER_AUTO,
+};
+
+/* Streams of a container log a source counts (container_stream), a bit set. */
+#define CONFIG_STREAM_STDOUT 1u
+#define CONFIG_STREAM_STDERR 2u
 
 struct config_source {
 	char *name;                    /* "source" label value */
@@ -111,6 +125,8 @@ struct config_source {
 	 * none); each group is a CONFIG_FIELD_PATH_LABEL entry at the start of
 	 * field_labels, in group order. */
 	char *path_labels;
+	enum config_container container; /* unwrapping before the format parse */
+	unsigned container_streams;      /* CONFIG_STREAM_* (default stdout) */
 };
 
 struct config {
@@ -229,6 +245,14 @@ int config_source_index_captures(struct config_source *s);
 
 /* Field name ("vhost", "path", "upstream_status") to enum: 0 or -EINVAL. */
 int config_field_from_name(const char *name, enum config_field *ret_field);
+
+/* Container wrapping by name ("none", "cri", "docker", "auto"): 0 or
+ * -EINVAL. */
+int config_container_from_name(const char *name, enum config_container *ret_container);
+
+/* Container streams by name ("stdout", "stderr", "all"): 0 or -EINVAL;
+ * *ret_streams is a CONFIG_STREAM_* set. */
+int config_streams_from_name(const char *name, unsigned *ret_streams);
 
 /* A listen address taken apart (plain value record). */
 struct config_listen {

@@ -394,11 +394,13 @@ enum {
 	S_SYSLOG_TAG,
 	S_FILTERS,
 	S_PATH_LABELS,
+	S_CONTAINER,
+	S_CONTAINER_STREAM,
 	S_COUNT
 };
 static const char *const source_keys[S_COUNT] = {
-    "name",         "format", "log_format", "paths",   "labels",
-    "field_labels", "listen", "syslog_tag", "filters", "path_labels",
+    "name",   "format",     "log_format", "paths",       "labels",    "field_labels",
+    "listen", "syslog_tag", "filters",    "path_labels", "container", "container_stream",
 };
 
 enum { X_ACTION, X_FIELD, X_MATCH, X_COUNT };
@@ -1082,6 +1084,39 @@ static int read_format(struct reader *r, yaml_node_t **v, const char *path,
 	return 0;
 }
 
+/* container: none|cri|docker|auto and container_stream: stdout|stderr|all. */
+static int read_container(struct reader *r, yaml_node_t **v, const char *path,
+                          struct config_source *s)
+{
+	char kp[YAMLDOC_PATH_MAX];
+	const char *text;
+	int e = 0;
+
+	if (v[S_CONTAINER]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "container");
+		e = yamldoc_string(&r->d, v[S_CONTAINER], kp, &text);
+		if (e == 0 && config_container_from_name(text, &s->container) < 0) {
+			return yamldoc_fail(&r->d, v[S_CONTAINER], kp,
+			                    "unknown container log format '%s' (none, cri, docker, "
+			                    "auto)",
+			                    text);
+		}
+	}
+	if (e == 0 && v[S_CONTAINER_STREAM]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "container_stream");
+		e = yamldoc_string(&r->d, v[S_CONTAINER_STREAM], kp, &text);
+		if (e == 0 && config_streams_from_name(text, &s->container_streams) < 0) {
+			return yamldoc_fail(&r->d, v[S_CONTAINER_STREAM], kp,
+			                    "unknown stream '%s' (stdout, stderr, all)", text);
+		}
+		if (e == 0 && s->container == CONFIG_CONTAINER_NONE) {
+			return yamldoc_fail(&r->d, v[S_CONTAINER_STREAM], kp,
+			                    "needs container: cri, docker or auto");
+		}
+	}
+	return e;
+}
+
 static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 {
 	yaml_node_t *v[S_COUNT];
@@ -1163,6 +1198,9 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 	}
 	if (e == 0) {
 		e = check_captures(r, v[S_FORMAT], path, s);
+	}
+	if (e == 0) {
+		e = read_container(r, v, path, s);
 	}
 	return e;
 }

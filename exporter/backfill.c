@@ -61,6 +61,7 @@
 #include "exporter/metrics.h"
 #include "exporter/parsepool.h"
 #include "exporter/strbuf.h"
+#include "exporter/input/container.h"
 #include "exporter/input/tail.h"
 #include "exporter/input/zfile.h"
 #include "parsers/logparse.h"
@@ -816,6 +817,10 @@ static void count_event(void *ud, int event, uint64_t n)
 	case TAIL_EV_READ_ERROR:
 		count_now(r, METRICS_READ_ERRORS, 1);
 		break;
+	case TAIL_EV_INVALID:
+		count_now(r, METRICS_LINES, n);
+		count_now(r, METRICS_PARSE_ERRORS, n);
+		break;
 	case TAIL_EV_ROTATED:
 	case TAIL_EV_TRUNCATED:
 		break;
@@ -852,19 +857,27 @@ static void progress(struct run *r, bool force)
 	         "log_time", r->last_ms ? upto : "-");
 }
 
-/* A gzip-compressed rotation, through zlib (fd is taken). */
+/* The cap of the lines read: wrapped container lines are longer. */
+static size_t wrapped_cap(const struct config_source *cs)
+{
+	return cs->container != CONFIG_CONTAINER_NONE ? container_wrapped_cap(0) : 0;
+}
+
+/* A gzip-compressed rotation, through zlib (fd is taken; so is tap). */
 static int read_gz(struct run *r, const char *path, int fd, const struct stat *st,
-                   const struct tail_callbacks *cb)
+                   const struct tail_callbacks *cb, struct container_tap *tap)
 {
 	struct zfile *z = NULL;
-	int e = zfile_open(path, fd, st, 0, false, 0, cb, &z);
+	int e = zfile_open(path, fd, st, 0, false, wrapped_cap(r->cs), cb, &z);
 
 	if (e < 0) {
+		container_tap_destroy(tap);
 		(void)close(fd);
 		log_error("--backfill: cannot read a compressed log file (only gzip is read)",
 		          "source", r->cs->name, "path", path, "error", strerror(-e));
 		return e;
 	}
+	zfile_set_tap(z, tap);
 	while (!interrupted && !r->error && !r->w->error && zfile_poll(z, 64u * TAIL_CHUNK) > 0) {
 		progress(r, false);
 	}
@@ -885,9 +898,17 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 {
 	struct tail_callbacks cb = {
 	    .line = on_line, .event = on_event, .userdata = r, .from = on_from};
+	struct container_tap *tap = NULL;
 	struct tail_file *tf = NULL;
 	struct stat st;
 	int fd = open(in->path, O_RDONLY | O_CLOEXEC), e;
+
+	/* Container logs: unwrapped as the daemon does (fileset.c). */
+	if (fd >= 0 && r->cs->container != CONFIG_CONTAINER_NONE &&
+	    container_tap_create(r->cs->container, r->cs->container_streams, 0, &cb, &tap) < 0) {
+		(void)close(fd);
+		return -ENOMEM;
+	}
 
 	r->file = in->path;
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -900,10 +921,11 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 		return -e;
 	}
 	if (is_gz(in->path)) {
-		return read_gz(r, in->path, fd, &st, &cb);
+		return read_gz(r, in->path, fd, &st, &cb, tap);
 	}
 	e = tail_file_open(in->path, fd, &st, 0, false, &cb, &tf);
 	if (e < 0) {
+		container_tap_destroy(tap);
 		(void)close(fd);
 		return e;
 	}
@@ -1059,7 +1081,7 @@ static int backfill_source(const struct config_source *cs, const struct backfill
 	qsort(in.v, in.n, sizeof(*in.v), by_mtime);
 	writer_begin_source(w);
 	ret = run_init(&r, cs, o, mo, w);
-	sc = tail_scratch_create(0);
+	sc = tail_scratch_create(wrapped_cap(cs));
 	if (ret == 0 && !sc) {
 		ret = -ENOMEM;
 	}

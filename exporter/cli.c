@@ -58,6 +58,8 @@ enum {
 	OPT_VERSION,
 	OPT_DETECT,
 	OPT_SYSLOG_TAG,
+	OPT_CONTAINER,
+	OPT_CONTAINER_STREAM,
 	OPT_END, /* count */
 };
 
@@ -92,6 +94,8 @@ static const struct option long_options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"detect", no_argument, NULL, OPT_DETECT},
+    {"container", required_argument, NULL, OPT_CONTAINER},
+    {"container.stream", required_argument, NULL, OPT_CONTAINER_STREAM},
     {NULL, 0, NULL, 0},
 };
 
@@ -121,6 +125,9 @@ void cli_usage(FILE *out)
 	    "  --log-format TEXT          nginx log_format / Apache LogFormat / regex / JSON keys\n"
 	    "  --source NAME              value of the source label (default: access)\n"
 	    "  --label NAME=VALUE         static label on every series of the source\n"
+	    "  --container KIND           lines are container logs: cri, docker, or auto\n"
+	    "                             (per file); unwrapped before the format parse\n"
+	    "  --container.stream STREAM  stdout (default), stderr or all\n"
 	    "  --syslog.tag TAG           keep only syslog messages with this tag\n"
 	    "INPUT: a log file or glob, - (standard input), or a syslog listener\n"
 	    "  udp://HOST:PORT, tcp://HOST:PORT, unixgram:///PATH (RFC 3164 or 5424)\n"
@@ -327,6 +334,22 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 			return -EINVAL;
 		}
 		o->source = arg;
+		return 0;
+	case OPT_CONTAINER:
+		if (config_container_from_name(arg, &o->container) < 0) {
+			(void)snprintf(err, err_size,
+			               "--container: unknown kind '%s' (none, cri, docker, auto)",
+			               arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_CONTAINER_STREAM:
+		if (config_streams_from_name(arg, &o->container_streams) < 0) {
+			(void)snprintf(
+			    err, err_size,
+			    "--container.stream: unknown stream '%s' (stdout, stderr, all)", arg);
+			return -EINVAL;
+		}
 		return 0;
 	case OPT_SYSLOG_TAG:
 		if (!arg[0] || strpbrk(arg, " :[")) {
@@ -598,13 +621,19 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 		*ret_opts = o;
 		return 0;
 	}
-	if (o.config_file &&
-	    (o.n_files || o.format || o.format_text || o.source || o.n_labels || o.syslog_tag)) {
+	if (o.config_file && (o.n_files || o.format || o.format_text || o.source || o.n_labels ||
+	                      o.syslog_tag || o.container || o.container_streams)) {
 		(void)snprintf(err, err_size,
 		               "with --config.file the sources come from the file: %s cannot be "
 		               "given too",
 		               o.n_files ? "log FILEs"
-		                         : "--format/--log-format/--source/--label/--syslog.tag");
+		                         : "--format/--log-format/--source/--label/--syslog.tag/"
+		                           "--container");
+		return -EINVAL;
+	}
+	if (o.container_streams && !o.container) {
+		(void)snprintf(err, err_size,
+		               "--container.stream needs --container cri|docker|auto");
 		return -EINVAL;
 	}
 	if (!o.config_file && o.n_files == 0) {
@@ -706,6 +735,10 @@ static int build_source(const struct cli_options *o, struct config *c, char *err
 		return r;
 	}
 	r = add_labels(o, s, err, err_size);
+	s->container = o->container;
+	if (o->container_streams) {
+		s->container_streams = o->container_streams;
+	}
 	for (size_t i = 0; r == 0 && i < o->n_files; i++) {
 		r = config_source_add_path(s, o->files[i]);
 	}

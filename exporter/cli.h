@@ -65,7 +65,9 @@ struct cli_options {
 	const char *source;
 	const char *labels[CONFIG_MAX_STATIC_LABELS];
 	size_t n_labels;
-	const char *syslog_tag; /* --syslog.tag */
+	const char *syslog_tag;          /* --syslog.tag */
+	enum config_container container; /* --container */
+	unsigned container_streams;      /* --container.stream, 0: not given */
 	char **files;
 	size_t n_files;
 };

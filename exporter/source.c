@@ -281,6 +281,12 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 	case TAIL_EV_READ_ERROR:
 		metrics_count(s->ms, METRICS_READ_ERRORS, 1);
 		break;
+	case TAIL_EV_INVALID:
+		/* Lines the format cannot match: their container wrapper is wrong. */
+		s->lines_this_poll += n;
+		s->errors += n;
+		metrics_count(s->ms, METRICS_PARSE_ERRORS, n);
+		break;
 	}
 }
 
@@ -514,6 +520,8 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 	    .n_specs = cs->n_paths,
 	    .syslog_tag = cs->syslog_tag,
 	    .file_gone = on_file_gone,
+	    .container = cs->container,
+	    .container_streams = cs->container_streams,
 	};
 	r = input_create(&io, &cb, &s->in, err, err_size);
 	if (r < 0) {
@@ -750,7 +758,8 @@ bool source_config_equal(const struct config_source *a, const struct config_sour
 	    !same_opt(a->format, b->format) || !same_opt(a->syslog_tag, b->syslog_tag) ||
 	    a->n_paths != b->n_paths || !same_strings(a->paths, b->paths, a->n_paths) ||
 	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels ||
-	    a->n_filters != b->n_filters || !same_opt(a->path_labels, b->path_labels)) {
+	    a->n_filters != b->n_filters || !same_opt(a->path_labels, b->path_labels) ||
+	    a->container != b->container || a->container_streams != b->container_streams) {
 		return false;
 	}
 	for (size_t i = 0; i < a->n_filters; i++) {

@@ -44,7 +44,8 @@ int source_set_threads(struct source *s, const struct config_source *cs,
 void source_destroy(struct source *s);
 
 /* Whether a source built from a can keep running unchanged for b: same
- * name, kind, format, paths, static labels and field labels. */
+ * name, kind, format, paths, static labels, field labels and container
+ * unwrapping. */
 bool source_config_equal(const struct config_source *a, const struct config_source *b);
 
 /* Register s's metrics in registry dst instead of its current one, with

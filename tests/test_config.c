@@ -277,7 +277,11 @@ static void test_example_file(void **state)
 	struct config *c = load_ok("../config/examples/accesslog.yml");
 
 	(void)state;
-	assert_int_equal(c->n_sources, 4);
+	assert_int_equal(c->n_sources, 5);
+	assert_int_equal(c->sources[0].container, CONFIG_CONTAINER_NONE);
+	assert_int_equal(c->sources[0].container_streams, CONFIG_STREAM_STDOUT);
+	assert_int_equal(c->sources[4].container, CONFIG_CONTAINER_CRI);
+	assert_int_equal(c->sources[4].container_streams, CONFIG_STREAM_STDOUT);
 	assert_int_equal(c->sources[1].kind, LOGPARSE_NGINX);
 	assert_int_equal(c->sources[1].n_field_labels, 4);
 	assert_string_equal(c->sources[1].field_labels[3].variable, "ssl_protocol");
@@ -302,6 +306,46 @@ static void test_example_file(void **state)
 	assert_string_equal(c->sources[3].syslog_tag, "nginx");
 	assert_int_equal(c->catchup_max_bytes, 4ull << 30);
 	config_destroy(c);
+}
+
+static void test_container_names(void **state)
+{
+	static const struct {
+		const char *name;
+		int r;
+		enum config_container container;
+	} kinds[] = {
+	    {"none", 0, CONFIG_CONTAINER_NONE},
+	    {"cri", 0, CONFIG_CONTAINER_CRI},
+	    {"docker", 0, CONFIG_CONTAINER_DOCKER},
+	    {"auto", 0, CONFIG_CONTAINER_AUTO},
+	    {"CRI", -EINVAL, 0},
+	    {"", -EINVAL, 0},
+	    {"podman", -EINVAL, 0},
+	};
+	static const struct {
+		const char *name;
+		int r;
+		unsigned streams;
+	} streams[] = {
+	    {"stdout", 0, CONFIG_STREAM_STDOUT},
+	    {"stderr", 0, CONFIG_STREAM_STDERR},
+	    {"all", 0, CONFIG_STREAM_STDOUT | CONFIG_STREAM_STDERR},
+	    {"both", -EINVAL, 0},
+	    {"", -EINVAL, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		enum config_container c = CONFIG_CONTAINER_AUTO;
+		assert_int_equal(config_container_from_name(kinds[i].name, &c), kinds[i].r);
+		assert_int_equal(c, kinds[i].r ? CONFIG_CONTAINER_AUTO : kinds[i].container);
+	}
+	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+		unsigned v = 99;
+		assert_int_equal(config_streams_from_name(streams[i].name, &v), streams[i].r);
+		assert_int_equal(v, streams[i].r ? 99 : streams[i].streams);
+	}
 }
 
 static void test_sizes(void **state)
@@ -702,6 +746,7 @@ int main(void)
 	    cmocka_unit_test(test_filters_and_any_field),
 	    cmocka_unit_test(test_example_file),
 	    cmocka_unit_test(test_sizes),
+	    cmocka_unit_test(test_container_names),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_read_errors),
 	    cmocka_unit_test(test_buffer_name_in_messages),

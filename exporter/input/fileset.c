@@ -80,6 +80,7 @@
 
 #include "exporter/log.h"
 #include "exporter/input/fdlimit.h"
+#include "exporter/input/container.h"
 #include "exporter/input/rotchain.h"
 #include "exporter/input/zfile.h"
 
@@ -129,7 +130,10 @@ struct fileset {
 	uint64_t next_log_ms;
 	int inotify_fd; /* -1: none (--once, or unavailable) */
 	bool from_start;
-	size_t line_cap;
+	size_t line_cap; /* of the lines read (wrapped ones for a container source) */
+	enum config_container container;
+	unsigned container_streams;
+	size_t content_cap; /* of unwrapped container lines */
 	/* Compressed files being read (catch-up, or --once): */
 	struct zentry *zfiles;
 	size_t n_zfiles;
@@ -336,8 +340,11 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 	fs->name = strdup(o->name ? o->name : "");
 	fs->patterns = calloc(o->n_patterns, sizeof(*fs->patterns));
 	fs->entries = calloc(fs->max_files, sizeof(*fs->entries));
-	fs->scratch = tail_scratch_create(o->line_cap);
-	fs->line_cap = o->line_cap;
+	fs->container = o->container;
+	fs->container_streams = o->container_streams;
+	fs->content_cap = o->line_cap;
+	fs->line_cap = o->container ? container_wrapped_cap(o->line_cap) : o->line_cap;
+	fs->scratch = tail_scratch_create(fs->line_cap);
 	fs->catchup_max = FILESET_DEFAULT_CATCHUP_MAX_BYTES;
 	fs->catchup_cb = (struct tail_callbacks){
 	    .line = catchup_line, .event = catchup_event, .userdata = fs, .from = catchup_from};
@@ -616,17 +623,36 @@ static bool is_full(const struct fileset *fs)
 	return fs->n_entries + fs->n_zfiles >= fs->max_files;
 }
 
+/* A container source's file reads through a tap of its own (*ret_tap
+ * NULL otherwise), unwrapping lines for cb.  0 or -ENOMEM. */
+static int make_tap(const struct fileset *fs, const struct tail_callbacks *cb,
+                    struct container_tap **ret_tap)
+{
+	*ret_tap = NULL;
+	if (fs->container == CONFIG_CONTAINER_NONE) {
+		return 0;
+	}
+	return container_tap_create(fs->container, fs->container_streams, fs->content_cap, cb,
+	                            ret_tap);
+}
+
 /* cb: fs->cb, or fs->catchup_cb for a catch-up file. */
 static int add_entry(struct fileset *fs, const char *path, int fd, const struct stat *st,
                      uint64_t offset, bool skipping, bool retiring, uint64_t now_ms,
                      const struct tail_callbacks *cb)
 {
 	struct entry *e = &fs->entries[fs->n_entries];
-	int r = tail_file_open(path, fd, st, offset, skipping, cb, &e->tf);
+	struct container_tap *tap;
+	int r = make_tap(fs, cb, &tap);
 
+	if (r == 0) {
+		r = tail_file_open(path, fd, st, offset, skipping, cb, &e->tf);
+	}
 	if (r < 0) {
+		container_tap_destroy(tap);
 		return r;
 	}
+	tail_file_set_tap(e->tf, tap);
 	e->retiring = retiring;
 	e->seq = 0;
 	e->idle_since_ms = now_ms;
@@ -731,11 +757,17 @@ static int add_z(struct fileset *fs, const char *path, int fd, const struct stat
 {
 	struct zentry *z = &fs->zfiles[fs->n_zfiles];
 	const struct tail_callbacks *cb = seq ? &fs->catchup_cb : &fs->cb;
-	int r = zfile_open(path, fd, st, offset, skipping, fs->line_cap, cb, &z->zf);
+	struct container_tap *tap;
+	int r = make_tap(fs, cb, &tap);
 
+	if (r == 0) {
+		r = zfile_open(path, fd, st, offset, skipping, fs->line_cap, cb, &z->zf);
+	}
 	if (r < 0) {
+		container_tap_destroy(tap);
 		return r;
 	}
+	zfile_set_tap(z->zf, tap);
 	z->seq = seq;
 	fs->n_zfiles++;
 	return 0;

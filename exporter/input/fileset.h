@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "exporter/input/tail.h"
 
 #define FILESET_DEFAULT_MAX_FILES 1024u
@@ -76,6 +77,10 @@ struct fileset_options {
 	 * to another matched name, or closed after retiring.  userdata is
 	 * cb->userdata; may be NULL. */
 	void (*file_gone)(void *userdata, const char *path);
+	/* Lines are unwrapped (container.h) before cb->line: each file gets
+	 * its own container_tap; line_cap then applies to unwrapped lines. */
+	enum config_container container;
+	unsigned container_streams; /* CONFIG_STREAM_* (0: stdout) */
 };
 
 struct fileset;

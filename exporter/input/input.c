@@ -27,6 +27,7 @@
 
 #include "config/config.h"
 #include "config/inputspec.h"
+#include "exporter/input/container.h"
 #include "exporter/input/stream.h"
 #include "exporter/input/syslogin.h"
 #include "exporter/log.h"
@@ -37,8 +38,9 @@ struct input {
 	struct fileset *files; /* NULL: no file patterns */
 	char **patterns;       /* file patterns, for the fileset and checkpoints */
 	size_t n_patterns;
-	struct stream *in;  /* standard input, or NULL */
-	bool stdin_waiting; /* descriptor 0 is in the epoll set */
+	struct stream *in;            /* standard input, or NULL */
+	struct container_tap *in_tap; /* unwraps standard input's lines, or NULL */
+	bool stdin_waiting;           /* descriptor 0 is in the epoll set */
 	struct syslogin *listeners[CONFIG_MAX_PATHS];
 	size_t n_listeners;
 	int ep; /* epoll set of the parts' wait fds; -1: not needed */
@@ -88,7 +90,17 @@ static int add_spec(struct input *in, const struct input_options *o, const char 
 			(void)snprintf(err, err_size, "standard input (-) given twice");
 			return -EINVAL;
 		}
-		return stream_create(0, "-", o->line_cap, &cb, &in->in);
+		if (o->container != CONFIG_CONTAINER_NONE) {
+			int r = container_tap_create(o->container, o->container_streams,
+			                             o->line_cap, &cb, &in->in_tap);
+			if (r < 0) {
+				return r;
+			}
+			cb = *container_tap_callbacks(in->in_tap);
+		}
+		return stream_create(
+		    0, "-", o->container ? container_wrapped_cap(o->line_cap) : o->line_cap, &cb,
+		    &in->in);
 	default:
 		return add_listener(in, o, text, &spec, err, err_size);
 	}
@@ -161,6 +173,8 @@ int input_create(const struct input_options *o, const struct input_callbacks *cb
 		    .n_patterns = in->n_patterns,
 		    .line_cap = o->line_cap,
 		    .file_gone = o->file_gone,
+		    .container = o->container,
+		    .container_streams = o->container_streams,
 		};
 		r = fileset_create(&fo, &in->cb.lines, &in->files);
 	}
@@ -192,6 +206,7 @@ void input_destroy(struct input *in)
 		syslogin_destroy(in->listeners[i]);
 	}
 	stream_destroy(in->in);
+	container_tap_destroy(in->in_tap);
 	fileset_destroy(in->files);
 	for (size_t i = 0; in->patterns && i < in->n_patterns; i++) {
 		free(in->patterns[i]);

@@ -57,6 +57,10 @@ struct input_options {
 	const char *syslog_tag; /* keep only syslog messages with this tag; NULL: all */
 	/* A file path's open-file gauge is no longer wanted (fileset.h). */
 	void (*file_gone)(void *userdata, const char *path);
+	/* Files and standard input are container logs, unwrapped before
+	 * lines.line (container.h); not syslog messages. */
+	enum config_container container;
+	unsigned container_streams; /* CONFIG_STREAM_* (0: stdout) */
 };
 
 struct input;

@@ -30,6 +30,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exporter/input/container.h"
+
 #define POLL_MAX_BYTES (64u * 1024u * 1024u)
 #define RETRY_MS 1000u
 
@@ -52,6 +54,7 @@ struct tail_file {
 	struct tail_callbacks cb;
 	struct tail_position truncated_at; /* see tail_file_take_truncated */
 	bool was_truncated;
+	struct container_tap *tap; /* owned; NULL: lines go to cb as they are */
 };
 
 uint64_t tail_fingerprint_hash(const void *buf, size_t len)
@@ -238,8 +241,17 @@ void tail_file_destroy(struct tail_file *t)
 	if (t->fd >= 0) {
 		close(t->fd);
 	}
+	container_tap_destroy(t->tap);
 	free(t->path);
 	free(t);
+}
+
+void tail_file_set_tap(struct tail_file *t, struct container_tap *tap)
+{
+	if (tap) {
+		t->tap = tap;
+		t->cb = *container_tap_callbacks(tap);
+	}
 }
 
 const char *tail_file_path(const struct tail_file *t)

@@ -43,6 +43,7 @@ enum tail_event {
 	TAIL_EV_TOO_LONG,   /* a line over the cap was skipped */
 	TAIL_EV_SKIPPED,    /* a file was not read (compressed, over a limit: logged) */
 	TAIL_EV_READ_ERROR, /* open/read/stat failed (errno in n) */
+	TAIL_EV_INVALID,    /* n lines not in the source's container wrapper */
 };
 
 struct tail_callbacks {
@@ -138,8 +139,15 @@ struct tail_file;
 int tail_file_open(const char *path, int fd, const struct stat *st, uint64_t offset, bool skipping,
                    const struct tail_callbacks *cb, struct tail_file **ret_file);
 
-/* NULL-safe; closes the descriptor. */
+/* NULL-safe; closes the descriptor (and destroys its tap). */
 void tail_file_destroy(struct tail_file *t);
+
+struct container_tap;
+
+/* From now on t delivers its lines and events through tap
+ * (container_tap_callbacks), which it owns and destroys.  Call before the
+ * first poll; NULL: no-op. */
+void tail_file_set_tap(struct tail_file *t, struct container_tap *tap);
 
 /* Read everything new now, at most 64 MiB per call so one busy file does
  * not starve the others (--once calls until it returns 0).

@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "exporter/input/container.h"
+
 #define IN_CHUNK (64u * 1024u)
 #define OUT_CHUNK (256u * 1024u)
 #define GZIP_WINDOW_BITS (15 + 16)
@@ -49,8 +51,9 @@ struct zfile {
 	int error;
 	unsigned char *in;
 	char *buf;
-	size_t size; /* of buf */
-	size_t have; /* bytes in buf (a partial line) */
+	size_t size;               /* of buf */
+	size_t have;               /* bytes in buf (a partial line) */
+	struct container_tap *tap; /* owned; see zfile_set_tap */
 };
 
 /* pread-based inflate of the first bytes, for fingerprints. */
@@ -175,8 +178,17 @@ void zfile_destroy(struct zfile *z)
 	if (z->fd >= 0) {
 		close(z->fd);
 	}
+	container_tap_destroy(z->tap);
 	free(z->path);
 	free(z);
+}
+
+void zfile_set_tap(struct zfile *z, struct container_tap *tap)
+{
+	if (tap) {
+		z->tap = tap;
+		z->cb = *container_tap_callbacks(tap);
+	}
 }
 
 static int start_reading(struct zfile *z)

@@ -44,8 +44,13 @@ struct zfile;
 int zfile_open(const char *path, int fd, const struct stat *st, uint64_t offset, bool skipping,
                size_t line_cap, const struct tail_callbacks *cb, struct zfile **ret_file);
 
-/* NULL-safe; closes the descriptor. */
+/* NULL-safe; closes the descriptor (and destroys its tap). */
 void zfile_destroy(struct zfile *z);
+
+struct container_tap;
+
+/* As tail_file_set_tap: lines go through tap, which z owns. */
+void zfile_set_tap(struct zfile *z, struct container_tap *tap);
 
 /* Decompress and deliver up to about budget uncompressed bytes.  Returns
  * the bytes consumed (lines and skipped bytes); 0 once done (end of the
