@@ -49,11 +49,14 @@
  * as lines: files a pattern matches are checked by name and magic bytes
  * and skipped (--once reads gzip).
  *
- * inotify only shortens the idle wait: the directories of the patterns
- * are watched (re-added at each rescan, so a directory created later is
- * watched too), the daemon sleeps on fileset_wait_fd and a poll drains the
- * events.  Without inotify (NFS, no instances left) nothing changes but
- * the latency (the 100 ms idle poll).
+ * inotify (dirwatch.c) watches the directories of the patterns (re-added
+ * at each rescan, so a directory created later is watched too): the daemon
+ * sleeps on fileset_wait_fd, and a name created in or moved into a watched
+ * directory that a glob matches is considered at the next poll, not at the
+ * next rescan, so a file that lives less than the rescan period is read
+ * (dir_event).  Lost events ask for a rescan.  Without inotify (NFS, no
+ * instances or watches left; logged once) the rescan finds new files and
+ * the 100 ms idle poll reads them.
  *
  * Rejected: identity by name or by realpath alone (breaks on rename
  * rotation and hard links), closing a rotated file as soon as it reaches
@@ -74,13 +77,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "exporter/log.h"
 #include "exporter/input/fdlimit.h"
 #include "exporter/input/container.h"
+#include "exporter/input/dirwatch.h"
 #include "exporter/input/rotchain.h"
 #include "exporter/input/zfile.h"
 
@@ -128,7 +131,8 @@ struct fileset {
 	bool rescan_now;
 	bool literal_missing; /* some literal path has no open file */
 	uint64_t next_log_ms;
-	int inotify_fd; /* -1: none (--once, or unavailable) */
+	struct dirwatch *watch; /* NULL: none (--once, or unavailable) */
+	bool watch_logged;      /* a directory could not be watched (logged once) */
 	bool from_start;
 	size_t line_cap; /* of the lines read (wrapped ones for a container source) */
 	enum config_container container;
@@ -333,7 +337,6 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 	}
 	fs->cb = *cb;
 	fs->file_gone = o->file_gone;
-	fs->inotify_fd = -1;
 	fs->max_files = o->max_files ? o->max_files : FILESET_DEFAULT_MAX_FILES;
 	fs->rescan_ms = o->rescan_ms ? o->rescan_ms : FILESET_DEFAULT_RESCAN_MS;
 	fs->grace_ms = o->retire_grace_ms ? o->retire_grace_ms : FILESET_DEFAULT_GRACE_MS;
@@ -386,9 +389,7 @@ void fileset_destroy(struct fileset *fs)
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		free(fs->patterns[i].text);
 	}
-	if (fs->inotify_fd >= 0) {
-		close(fs->inotify_fd);
-	}
+	dirwatch_destroy(fs->watch);
 	tail_scratch_destroy(fs->scratch);
 	free(fs->scan_ignored_path);
 	free(fs->scan_error_path);
@@ -961,46 +962,100 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 	}
 }
 
+/* The directory part of a pattern ("." without a slash): false when too
+ * long for dir. */
+static bool pattern_dir(const char *text, char *dir, size_t size)
+{
+	const char *slash = strrchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : 0;
+
+	if (!slash || len == 0) {
+		(void)snprintf(dir, size, "%s", slash ? "/" : ".");
+		return true;
+	}
+	if (len >= size) {
+		return false;
+	}
+	memcpy(dir, text, len);
+	dir[len] = '\0';
+	return true;
+}
+
+/* inotify is missing or a directory cannot be watched (err < 0): say once
+ * per source that new files wait for the rescan (ENOENT: the directory is
+ * not there yet, watched from the rescan that finds it). */
+static void watch_failed(struct fileset *fs, const char *dir, int err)
+{
+	if (err >= 0 || err == -ENOENT || fs->watch_logged) {
+		return;
+	}
+	fs->watch_logged = true;
+	log_warn(err == -ENOSPC || err == -EMFILE
+	             ? "cannot watch a log directory for new files: inotify limit reached "
+	               "(fs.inotify.max_user_watches / max_user_instances); new files are found "
+	               "by the rescan every 5 s"
+	             : "cannot watch a log directory for new files; new files are found by the "
+	               "rescan every 5 s",
+	         "source", fs->name, "directory", dir ? dir : "-", "error", strerror(-err));
+}
+
 /* Watch the directory of every pattern whose directory part is literal
  * (adding an existing watch again is harmless). */
 static void watch_dirs(struct fileset *fs)
 {
-	const uint32_t mask = IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-	                      IN_ATTRIB | IN_CLOSE_WRITE;
 	char dir[4096];
 
-	for (size_t i = 0; fs->inotify_fd >= 0 && i < fs->n_patterns; i++) {
-		const char *text = fs->patterns[i].text;
-		const char *slash = strrchr(text, '/');
-		size_t len = slash ? (size_t)(slash - text) : 0;
-		if (!slash) {
-			memcpy(dir, ".", 2);
-		} else if (len == 0) {
-			memcpy(dir, "/", 2);
-		} else if (len < sizeof(dir)) {
-			memcpy(dir, text, len);
-			dir[len] = '\0';
-		} else {
-			continue;
-		}
-		if (!has_glob_chars(dir)) {
-			(void)inotify_add_watch(fs->inotify_fd, dir, mask);
+	for (size_t i = 0; fs->watch && i < fs->n_patterns; i++) {
+		if (pattern_dir(fs->patterns[i].text, dir, sizeof(dir)) && !has_glob_chars(dir)) {
+			watch_failed(fs, dir, dirwatch_add(fs->watch, dir));
 		}
 	}
 }
 
-/* Forget pending events: the poll that follows looks at everything. */
-static void drain_events(struct fileset *fs)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+struct dir_event_ctx {
+	struct fileset *fs;
+	uint64_t now_ms;
+};
 
-	while (fs->inotify_fd >= 0 && read(fs->inotify_fd, buf, sizeof(buf)) > 0) {
+/* A name appeared in a watched directory: open it now if a glob of that
+ * directory matches it (as glob(3) would: FNM_PATHNAME | FNM_PERIOD). */
+static void dir_event(void *ud, const char *dir, const char *name)
+{
+	struct dir_event_ctx *c = ud;
+	struct fileset *fs = c->fs;
+	char path[4096], pdir[4096];
+	int n = strcmp(dir, ".") == 0 ? snprintf(path, sizeof(path), "%s", name)
+	                              : snprintf(path, sizeof(path), "%s%s%s", dir,
+	                                         strcmp(dir, "/") == 0 ? "" : "/", name);
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		return;
+	}
+	for (size_t i = 0; i < fs->n_patterns; i++) {
+		struct pattern *p = &fs->patterns[i];
+		if (p->is_glob && pattern_dir(p->text, pdir, sizeof(pdir)) &&
+		    strcmp(pdir, dir) == 0 &&
+		    fnmatch(p->text, path, FNM_PATHNAME | FNM_PERIOD) == 0) {
+			consider(fs, p, path, OPEN_NEW, NULL, c->now_ms);
+			return;
+		}
+	}
+}
+
+/* Open the files that appeared since the last poll; events that were
+ * lost ask for a full rescan. */
+static void drain_events(struct fileset *fs, uint64_t now_ms)
+{
+	struct dir_event_ctx c = {fs, now_ms};
+
+	if (fs->watch && dirwatch_read(fs->watch, dir_event, &c)) {
+		fs->rescan_now = true;
 	}
 }
 
 int fileset_wait_fd(const struct fileset *fs)
 {
-	return fs->inotify_fd;
+	return fs->watch ? dirwatch_fd(fs->watch) : -1;
 }
 
 /* The last full scan's counts become the ones fileset_report reads. */
@@ -1732,7 +1787,7 @@ void fileset_start(struct fileset *fs, bool from_start, const struct fileset_sav
 	}
 	fs->from_start = from_start;
 	if (!from_start) {
-		fs->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		watch_failed(fs, NULL, dirwatch_create(&fs->watch));
 		watch_dirs(fs);
 	}
 	scan(fs, true, OPEN_INITIAL, &sx, now_ms);
@@ -1824,7 +1879,7 @@ int64_t fileset_poll(struct fileset *fs, uint64_t now_ms, bool at_eof_is_line)
 	int64_t total = 0;
 	struct tail_position pos;
 
-	drain_events(fs);
+	drain_events(fs, now_ms);
 	check_names(fs, now_ms);
 	if (fs->rescan_now || now_ms >= fs->next_rescan_ms) {
 		fs->rescan_now = false;
