@@ -13,7 +13,7 @@ counts exact.
   pieces, stderr lines, followed live;
 - --once with --container auto over the pods' history: plain rotated files,
   .gz rotations and the live files, CRI and Docker side by side; stderr
-  counted with --container.stream all;
+  counted with --container.stream all; CRI lines on standard input;
 - the YAML keys container / container_stream, and bad values refused
   (exit 2, file and key named); the configuration inside the DaemonSet
   example (packaging/kubernetes/daemonset.yaml) passes --config.check."""
@@ -196,7 +196,16 @@ def once_history(tmp):
     assert p.returncode == 0, p.stderr
     s = parse_exposition(p.stdout.decode())
     assert value(s, "accesslog_log_lines_total", source="t") == 25, p.stderr
-    print("ok --once --container auto: CRI and Docker history, gzip and plain, stdout/all")
+    # standard input (tail -F 0.log | accesslog_exporter --container cri -)
+    text = "".join(cri(line(i), pieces=1 + i % 2) + cri(line(i), "stderr") for i in range(9))
+    p = subprocess.run([binary(), "--once", "--source", "t", "--container", "cri", "-"],
+                       input=text.encode(), capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    s = parse_exposition(p.stdout.decode())
+    assert value(s, "accesslog_log_lines_total", source="t") == 9, p.stderr
+    assert value(s, "accesslog_http_responses_total", source="t") == 9, p.stderr
+    print("ok --once --container auto: CRI and Docker history, gzip and plain, stdout/all; "
+          "CRI on standard input")
 
 
 def yaml_config(tmp):
