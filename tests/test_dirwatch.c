@@ -58,7 +58,7 @@ static bool readable(const struct dirwatch *w)
 
 static void t_names(void **state)
 {
-	char dir[] = "/tmp/test_dirwatch.XXXXXX", sub[600], a[600], b[600];
+	char dir[] = "/tmp/test_dirwatch.XXXXXX", sub[256], a[512], b[512];
 	struct dirwatch *w = NULL;
 	struct seen s = {0};
 

@@ -91,8 +91,8 @@ static int add_spec(struct input *in, const struct input_options *o, const char 
 			return -EINVAL;
 		}
 		if (o->container != CONFIG_CONTAINER_NONE) {
-			int r = container_tap_create(o->container, o->container_streams,
-			                             o->line_cap, &cb, &in->in_tap);
+			r = container_tap_create(o->container, o->container_streams, o->line_cap,
+			                         &cb, &in->in_tap);
 			if (r < 0) {
 				return r;
 			}
