@@ -320,7 +320,8 @@ static void on_file(void *ud, const char *path, bool open)
 static void t_tap(void **state)
 {
 	struct seen s = {0};
-	struct tail_callbacks down = {on_line, on_event, on_file, &s};
+	struct tail_callbacks down = {
+	    .line = on_line, .event = on_event, .file = on_file, .userdata = &s};
 	struct container_tap *tap = NULL;
 	const struct tail_callbacks *cb;
 

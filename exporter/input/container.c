@@ -671,7 +671,13 @@ int container_tap_create(enum config_container format, unsigned streams, size_t 
 		return -ENOMEM;
 	}
 	t->down = *down;
-	t->self = (struct tail_callbacks){tap_line, tap_event, down->file ? tap_file : NULL, t};
+	/* No block: the tap needs each line (a reader hands runs of lines to
+	 * block when it is set), and hands them on one by one. */
+	t->self = (struct tail_callbacks){.line = tap_line,
+	                                  .event = tap_event,
+	                                  .file = down->file ? tap_file : NULL,
+	                                  .userdata = t,
+	                                  .block = NULL};
 	*ret_tap = t;
 	return 0;
 }
