@@ -291,6 +291,7 @@ struct seen {
 	size_t lines;
 	uint64_t events[TAIL_EV_INVALID + 1];
 	size_t files;
+	char from[32];
 };
 
 static void on_line(void *ud, const char *line, size_t len)
@@ -317,11 +318,18 @@ static void on_file(void *ud, const char *path, bool open)
 	s->files++;
 }
 
+static void on_from(void *ud, const char *path)
+{
+	struct seen *s = ud;
+
+	(void)snprintf(s->from, sizeof(s->from), "%s", path);
+}
+
 static void t_tap(void **state)
 {
 	struct seen s = {0};
 	struct tail_callbacks down = {
-	    .line = on_line, .event = on_event, .file = on_file, .userdata = &s};
+	    .line = on_line, .event = on_event, .file = on_file, .userdata = &s, .from = on_from};
 	struct container_tap *tap = NULL;
 	const struct tail_callbacks *cb;
 
@@ -337,6 +345,9 @@ static void t_tap(void **state)
 	cb->line(cb->userdata, CRI("stderr", "F", "e"), strlen(CRI("stderr", "F", "e")));
 	cb->event(cb->userdata, TAIL_EV_BYTES, 7);
 	cb->file(cb->userdata, "x", true);
+	cb->from(cb->userdata, "/var/log/containers/a.log");
+	assert_string_equal(s.from, "/var/log/containers/a.log");
+	assert_null(cb->block);
 	assert_int_equal(s.lines, 1);
 	assert_int_equal(s.events[TAIL_EV_INVALID], 1);
 	assert_int_equal(s.events[TAIL_EV_TOO_LONG], 1);

@@ -634,6 +634,13 @@ static void tap_file(void *ud, const char *path, bool open)
 	}
 }
 
+static void tap_from(void *ud, const char *path)
+{
+	struct container_tap *t = ud;
+
+	t->down.from(t->down.userdata, path);
+}
+
 static void tap_line(void *ud, const char *line, size_t len)
 {
 	/* Results that are events; the others say nothing. */
@@ -677,7 +684,8 @@ int container_tap_create(enum config_container format, unsigned streams, size_t 
 	                                  .event = tap_event,
 	                                  .file = down->file ? tap_file : NULL,
 	                                  .userdata = t,
-	                                  .block = NULL};
+	                                  .block = NULL,
+	                                  .from = down->from ? tap_from : NULL};
 	*ret_tap = t;
 	return 0;
 }

@@ -71,8 +71,8 @@ struct container_tap;
 /* A tap unwrapping lines for down: give container_tap_callbacks(tap) to
  * the file reader instead of down.  Unwrapped lines go to down->line;
  * invalid lines are TAIL_EV_INVALID and over-long reassembled lines
- * TAIL_EV_TOO_LONG events; the reader's own events and file calls pass
- * through.  0, -EINVAL (format NONE), -ENOMEM. */
+ * TAIL_EV_TOO_LONG events; the reader's own events, file and from calls
+ * pass through (block is not used: lines go one by one).  0, -EINVAL (format NONE), -ENOMEM. */
 int container_tap_create(enum config_container format, unsigned streams, size_t line_cap,
                          const struct tail_callbacks *down, struct container_tap **ret_tap);
 
