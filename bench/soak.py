@@ -26,7 +26,8 @@ between the lines that are on disk (counted in every copy right after
 logrotate made it, and in the live files) and the lines written: the lines
 written between logrotate's copy and its truncate are on disk nowhere (the
 documented window), and how many of them were lost is reported.  RSS and
-descriptor curves go to DIR/soak.csv (and a per-2-minute summary to stdout).
+descriptor curves go to DIR/soak.csv with the exporter's log (and a per-minute
+summary to stdout).
 Exit 0 when every check holds.  Only 127.0.0.1 is used; everything lives in
 a temp dir removed at the end.  scripts/test runs the 2-minute version
 (--minutes 2) as the `soak` suite; the 30-minute run is by hand.
@@ -351,8 +352,9 @@ def main():
     if errors:
         print("  exporter errors:\n" + "".join(errors[:10]))
         ok = False
-    if args.out is None:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if args.out is not None:
+        shutil.copy(exp.log_path, os.path.join(out, "exporter.log"))
+    shutil.rmtree(tmp, ignore_errors=True)  # the logs: gigabytes after 30 minutes
     print("soak: %s" % ("ok" if ok else "FAILED"))
     return 0 if ok else 1
 
