@@ -916,6 +916,7 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 		if (fd >= 0) {
 			(void)close(fd);
 		}
+		container_tap_destroy(tap);
 		log_error("--backfill: cannot read a log file", "source", r->cs->name, "path",
 		          in->path, "error", strerror(e));
 		return -e;
@@ -929,6 +930,7 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 		(void)close(fd);
 		return e;
 	}
+	tail_file_set_tap(tf, tap);
 	while (!interrupted && !r->error && !r->w->error &&
 	       tail_file_poll(tf, sc, clock_mono_ms(), true) > 0) {
 		progress(r, false);

@@ -15,7 +15,8 @@ counts exact.
   .gz rotations and the live files, CRI and Docker side by side; stderr
   counted with --container.stream all; CRI lines on standard input;
 - the YAML keys container / container_stream, and bad values refused
-  (exit 2, file and key named); the configuration inside the DaemonSet
+  (exit 2, file and key named); --backfill unwraps too; the configuration
+  inside the DaemonSet
   example (packaging/kubernetes/daemonset.yaml) passes --config.check."""
 import gzip
 import json
@@ -226,6 +227,13 @@ def yaml_config(tmp):
     p = subprocess.run([binary(), "--config.check", "--config.file", cfg], capture_output=True,
                        timeout=30)
     assert p.returncode == 0, p.stderr
+    # --backfill unwraps as the daemon does (stdout only by default)
+    p = subprocess.run([binary(), "--backfill", "-", "--source", "t", "--container", "cri", log],
+                       capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    last = [l for l in p.stdout.decode().splitlines()
+            if l.startswith('accesslog_log_lines_total{source="t"}')][-1]
+    assert last.split()[1] == "10", last
     bad = [("    container: podman\n", "sources[0].container", "podman"),
            ("    container_stream: stdin\n", "sources[0].container_stream", "stdin"),
            ("    container_stream: stderr\n", "sources[0].container_stream", "needs container")]
