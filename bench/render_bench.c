@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "exporter/http/compress.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "parsers/status.h"
 
 #define N_SOURCES 20

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "exporter/series.h"
+#include "exporter/metrics/series.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PATH_MAX_LEN 160

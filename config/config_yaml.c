@@ -581,7 +581,7 @@ static int check_match(struct reader *r, yaml_node_t *mn, yaml_node_t *rn, const
 	int code;
 	PCRE2_SIZE off;
 	uint32_t groups = 0;
-	/* The very options exporter/series.c compiles with (bytes, anchored at
+	/* The very options exporter/metrics/series.c compiles with (bytes, anchored at
 	 * both ends), so a pattern that passes here cannot fail at start. */
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)match, PCRE2_ZERO_TERMINATED,
 	                               PCRE2_ANCHORED | PCRE2_ENDANCHORED, &code, &off, NULL);

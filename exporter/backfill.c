@@ -58,7 +58,7 @@
 #include "exporter/filter.h"
 #include "exporter/pathlabels.h"
 #include "exporter/log.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "exporter/parsepool.h"
 #include "exporter/strbuf.h"
 #include "exporter/input/container.h"

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 
 /* Failing lines of one batch kept for sampling (parsefail keeps 5). */
 #define COUNTPOOL_FAIL_SAMPLES 5u

@@ -28,7 +28,7 @@
 #include "exporter/http/http.h"
 #include "exporter/input/fdlimit.h"
 #include "exporter/log.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "exporter/parsepool.h"
 #include "exporter/parsefail.h"
 #include "exporter/source.h"

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 
 /* The registry options of a config (its metrics section); the new-series
  * hold is off for --once and --backfill. */

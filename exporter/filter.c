@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "exporter/fieldvalue.h"
+#include "exporter/metrics/fieldvalue.h"
 
 #define FILTER_MATCH_LIMIT 100000u /* as the line parser's default */
 #define FILTER_DEPTH_LIMIT 1000u

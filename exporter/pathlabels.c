@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter/fieldvalue.h"
+#include "exporter/metrics/fieldvalue.h"
 
 #define PATH_MAX_KEPT 4096
 

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "exporter/parsefail.h"
 #include "exporter/state.h"
 #include "exporter/http/snapshot.h"

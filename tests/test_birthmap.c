@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/birthmap.h"
+#include "exporter/metrics/birthmap.h"
 
 static void t_put_get(void **state)
 {

@@ -19,7 +19,7 @@
 #include "config/config.h"
 #include "exporter/countpool.h"
 #include "exporter/input/tail.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "exporter/strbuf.h"
 #include "parsers/logparse.h"
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/exemplar.h"
+#include "exporter/metrics/exemplar.h"
 #include "parsers/record.h"
 
 static void t_store_load(void **state)

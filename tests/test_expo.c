@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/expo.h"
+#include "exporter/metrics/expo.h"
 #include "exporter/strbuf.h"
 
 struct escape_case {

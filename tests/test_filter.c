@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/fieldvalue.h"
+#include "exporter/metrics/fieldvalue.h"
 #include "exporter/filter.h"
 #include "parsers/status.h"
 

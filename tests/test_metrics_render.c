@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "parsers/status.h"
 #include "tests/fakeclock.h"
 #include "tests/fieldlabel.h"

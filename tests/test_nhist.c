@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/nhist.h"
+#include "exporter/metrics/nhist.h"
 
 static void t_layout(void **state)
 {

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/pbwire.h"
+#include "exporter/metrics/pbwire.h"
 
 static void expect_bytes(const struct strbuf *b, const unsigned char *want, size_t n)
 {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "exporter/series.h"
+#include "exporter/metrics/series.h"
 #include "parsers/status.h"
 #include "tests/fieldlabel.h"
 

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "exporter/source.h"
 #include "exporter/state.h"
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exporter/expo.h"
+#include "exporter/metrics/expo.h"
 #include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
 

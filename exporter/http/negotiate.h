@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "exporter/expo.h"
+#include "exporter/metrics/expo.h"
 
 /* Headers longer than this are not parsed (the defaults apply). */
 #define NEGOTIATE_MAX_HEADER 4096

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "exporter/expo.h"
+#include "exporter/metrics/expo.h"
 #include "exporter/strbuf.h"
 
 /* A plain value record: one reading. */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 #include "tests/fieldlabel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -8,7 +8,7 @@
  * second walk over the registry, which may change in between), and padded non-minimal varints
  * (valid for the decoders we know, but not canonical).
  */
-#include "exporter/pbwire.h"
+#include "exporter/metrics/pbwire.h"
 
 #include <errno.h>
 #include <string.h>

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "exporter/expo.h"
+#include "exporter/metrics/expo.h"
 
 #define EXEMPLAR_WORDS (EXPO_EXEMPLAR_ID_MAX / 8)
 

@@ -33,11 +33,11 @@
  * then packed: an allocation-heavy second copy of the registry for a dozen
  * fields, and a new dependency); the hand encoder is pbwire.c.
  */
-#include "exporter/expo_protobuf.h"
+#include "exporter/metrics/expo_protobuf.h"
 
-#include "exporter/expo.h"
-#include "exporter/nhist.h"
-#include "exporter/pbwire.h"
+#include "exporter/metrics/expo.h"
+#include "exporter/metrics/nhist.h"
+#include "exporter/metrics/pbwire.h"
 #include "parsers/utf8.h"
 
 #include <math.h>

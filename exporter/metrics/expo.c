@@ -7,9 +7,9 @@
  * UTF-8 validation follows RFC 3629 (no overlongs, no surrogates, max
  * U+10FFFF); each invalid byte becomes U+FFFD.
  */
-#include "exporter/expo.h"
+#include "exporter/metrics/expo.h"
 
-#include "exporter/expo_protobuf.h"
+#include "exporter/metrics/expo_protobuf.h"
 
 #include "parsers/utf8.h"
 

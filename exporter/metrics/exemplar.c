@@ -2,7 +2,7 @@
  * exemplar.c - the most recent exemplar of one series or bucket (see
  * exemplar.h): a sequence-counted slot, written by one thread.
  */
-#include "exporter/exemplar.h"
+#include "exporter/metrics/exemplar.h"
 
 #include <string.h>
 

@@ -12,7 +12,7 @@
  * rare and gets are few, so a mutex costs nothing measurable, and growth
  * stays simple).
  */
-#include "exporter/birthmap.h"
+#include "exporter/metrics/birthmap.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
  * and filter.  Rejected: a per-kind function table (one more indirect call
  * per value for four cases).
  */
-#include "exporter/fieldvalue.h"
+#include "exporter/metrics/fieldvalue.h"
 
 #include <string.h>
 

@@ -29,7 +29,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
-#include "exporter/series.h"
+#include "exporter/metrics/series.h"
 
 #include <errno.h>
 #include <pcre2.h>
@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter/fieldvalue.h"
+#include "exporter/metrics/fieldvalue.h"
 #include "parsers/status.h"
 
 _Static_assert(SERIES_RAW_CAP == FIELDVALUE_CAP, "raw values are cut by fieldvalue_get");

@@ -13,11 +13,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "exporter/birthmap.h"
-#include "exporter/exemplar.h"
-#include "exporter/metrics.h"
-#include "exporter/nhist.h"
-#include "exporter/series.h"
+#include "exporter/metrics/birthmap.h"
+#include "exporter/metrics/exemplar.h"
+#include "exporter/metrics/metrics.h"
+#include "exporter/metrics/nhist.h"
+#include "exporter/metrics/series.h"
 #include "parsers/status.h"
 
 #define METRICS_MAX_SOURCES 1024

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 
 #include "build_config.h"
-#include "exporter/metrics_impl.h"
+#include "exporter/metrics/metrics_impl.h"
 
 static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
     [METRICS_LINES] = {"accesslog_log_lines_total", "Complete log lines read (parsed or not)."},

@@ -27,7 +27,7 @@
 
 #include "config/config.h"
 #include "exporter/clock.h"
-#include "exporter/expo.h"
+#include "exporter/metrics/expo.h"
 #include "exporter/strbuf.h"
 #include "parsers/record.h"
 

@@ -25,7 +25,7 @@
  * path, and without field labels the label space is small and fixed); a
  * mutex per increment (a scrape would stall ingestion).
  */
-#include "exporter/metrics.h"
+#include "exporter/metrics/metrics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,8 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter/metrics_impl.h"
-#include "exporter/series.h"
+#include "exporter/metrics/metrics_impl.h"
+#include "exporter/metrics/series.h"
 #include "parsers/logtime.h"
 #include "parsers/status.h"
 

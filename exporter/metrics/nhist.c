@@ -16,7 +16,7 @@
  * that moves under a lock-free reader); log2() for the index (slower, and
  * off by one at bucket bounds where frexp and the table are exact).
  */
-#include "exporter/nhist.h"
+#include "exporter/metrics/nhist.h"
 
 #include <errno.h>
 #include <float.h>

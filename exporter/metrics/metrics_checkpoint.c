@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "exporter/metrics_impl.h"
+#include "exporter/metrics/metrics_impl.h"
 #include "parsers/numparse.h"
 
 /* Checkpoint keys of the families ("d" lines). */
