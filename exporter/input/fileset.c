@@ -86,6 +86,7 @@
 #include "exporter/input/dirwatch.h"
 #include "exporter/input/rotchain.h"
 #include "exporter/input/zfile.h"
+#include "parsers/numparse.h"
 
 #define RETRY_MS 1000u
 #define LOG_EVERY_MS 60000u
@@ -1222,6 +1223,102 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
  * its saved path (as a file retired while running is), so a checkpoint taken
  * while it drains still names a configured path.
  */
+/* Resume the checkpointed file sf as the file name (relative to dirfd)
+ * shown as path: opened, checked to be the same file (identity and
+ * fingerprint), not compressed, not tracked already, then followed as a
+ * retiring file from the checkpointed offset.  True when it is. */
+static bool resume_as(struct fileset *fs, const struct fileset_saved_file *sf, int dirfd,
+                      const char *name, const char *path, uint64_t now_ms)
+{
+	struct stat st;
+	int fd = fdlimit_open(dirfd, name);
+
+	if (fd < 0) {
+		open_error(fs, path, -fd, now_ms);
+		return false;
+	}
+	/* Not a compressed file on the inode of an empty checkpointed one
+	 * (reused: an empty file has no fingerprint to tell), nor one the
+	 * catch-up reads already. */
+	if (fstat(fd, &st) < 0 || tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME ||
+	    find_z(fs, &st) || codec_of(path, fd, &st) != ROTCHAIN_PLAIN ||
+	    add_entry(fs, sf->path, fd, &st, sf->pos.offset, sf->pos.skipping, true, now_ms,
+	              &fs->cb) < 0) {
+		close(fd);
+		return false;
+	}
+	if (!sf->retired) {
+		/* A rotation seen before the checkpoint is in the restored counter. */
+		emit(fs, TAIL_EV_ROTATED, 1);
+	}
+	return true;
+}
+
+/* Whether st is the checkpointed file sf and not followed already. */
+static bool is_saved_file(struct fileset *fs, const struct fileset_saved_file *sf,
+                          const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && (uint64_t)st->st_ino == sf->pos.id.ino &&
+	       (uint64_t)st->st_dev == sf->pos.id.dev &&
+	       !find_entry(fs, (uint64_t)st->st_dev, (uint64_t)st->st_ino) && !is_full(fs);
+}
+
+/* A checkpointed file deleted while we were down lives on as long as a
+ * writer holds it open (the server appends to it until it reopens its log):
+ * look for it among the open descriptors of every process we may inspect
+ * (/proc/PID/fd/N, which opens the deleted file itself; the same user or
+ * root).  Bounded: PROC_SCAN_MAX descriptors.  Only files with no name
+ * left (st_nlink 0): a named one is found by its directory.
+ *
+ * Rejected: keeping a descriptor of our own alive across a crash (nothing
+ * survives kill -9) and checkpointing on every deletion (lines written after
+ * it are still lost). */
+#define PROC_SCAN_MAX 200000u
+
+static bool find_deleted(struct fileset *fs, const struct fileset_saved_file *sf, uint64_t now_ms)
+{
+	DIR *procs = opendir("/proc");
+	struct dirent *pe;
+	size_t seen = 0;
+	bool found = false;
+
+	while (procs && !found && seen < PROC_SCAN_MAX && (pe = readdir(procs)) != NULL) {
+		char fddir[64];
+		DIR *fds;
+		struct dirent *fe;
+		uint64_t pid;
+
+		if (numparse_u64(pe->d_name, strlen(pe->d_name), &pid) < 0 ||
+		    pid == (uint64_t)getpid()) {
+			continue; /* not a process, or our own descriptors */
+		}
+		snprintf(fddir, sizeof(fddir), "/proc/%.20s/fd", pe->d_name);
+		fds = opendir(fddir); /* EACCES: another user's process */
+		while (fds && !found && seen++ < PROC_SCAN_MAX && (fe = readdir(fds)) != NULL) {
+			struct stat st;
+			char path[128];
+
+			if (fe->d_name[0] == '.' || fstatat(dirfd(fds), fe->d_name, &st, 0) < 0 ||
+			    st.st_nlink != 0 || !is_saved_file(fs, sf, &st)) {
+				continue;
+			}
+			snprintf(path, sizeof(path), "%s/%.20s", fddir, fe->d_name);
+			if (resume_as(fs, sf, dirfd(fds), fe->d_name, path, now_ms)) {
+				log_info("resuming a deleted file still open by a writer", "source",
+				         fs->name, "saved_path", sf->path, "via", path);
+				found = true;
+			}
+		}
+		if (fds) {
+			closedir(fds);
+		}
+	}
+	if (procs) {
+		closedir(procs);
+	}
+	return found;
+}
+
 static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf, uint64_t now_ms)
 {
 	char dir[4096];
@@ -1244,33 +1341,16 @@ static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf
 	d = opendir(dir);
 	while (d && !found && (de = readdir(d)) != NULL && seen++ < DIR_SCAN_MAX) {
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_ino != sf->pos.id.ino ||
-		    (uint64_t)st.st_dev != sf->pos.id.dev ||
-		    find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino) || is_full(fs)) {
-			continue;
-		}
-		int fd = fdlimit_open(dirfd(d), de->d_name);
-		if (fd < 0) {
-			open_error(fs, de->d_name, -fd, now_ms);
-			continue;
-		}
 		char path[4096 + 256];
-		int n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		/* Not a compressed file on the inode of an empty checkpointed one
-		 * (reused: an empty file has no fingerprint to tell), nor one the
-		 * catch-up reads already. */
-		if (n < 0 || (size_t)n >= sizeof(path) || fstat(fd, &st) < 0 ||
-		    tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME || find_z(fs, &st) ||
-		    codec_of(path, fd, &st) != ROTCHAIN_PLAIN ||
-		    add_entry(fs, sf->path, fd, &st, sf->pos.offset, sf->pos.skipping, true, now_ms,
-		              &fs->cb) < 0) {
-			close(fd);
+		int n;
+
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !is_saved_file(fs, sf, &st)) {
 			continue;
 		}
-		if (!sf->retired) {
-			/* A rotation seen before the checkpoint is in the restored counter. */
-			emit(fs, TAIL_EV_ROTATED, 1);
+		n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path) ||
+		    !resume_as(fs, sf, dirfd(d), de->d_name, path, now_ms)) {
+			continue;
 		}
 		log_info("resuming a rotated file", "source", fs->name, "path", path, "saved_path",
 		         sf->path);
@@ -1278,6 +1358,9 @@ static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf
 	}
 	if (d) {
 		closedir(d);
+	}
+	if (!found) {
+		found = find_deleted(fs, sf, now_ms);
 	}
 	if (!found && sf->retired) {
 		log_info("a rotated file is gone (it had been idle or drained)", "source", fs->name,

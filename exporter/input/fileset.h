@@ -99,6 +99,7 @@ void fileset_destroy(struct fileset *fs);
  * matched by a saved pattern but unknown to the checkpoint appeared while
  * we were down and start at 0, and a saved file no longer at any matched
  * path is searched for by identity in its directory (renamed by rotation)
+ * or, deleted, among the open descriptors of its writer (/proc/PID/fd)
  * and drained from its offset (as a retiring file still known by its saved
  * path) -- but only when its saved path is still covered by a pattern (equal
  * to a literal one, or matched by a glob with fnmatch FNM_PATHNAME |

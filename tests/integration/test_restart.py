@@ -14,7 +14,10 @@
 - a corrupt state file is reported and ignored (fresh start), never fatal;
 - field labels reordered in the config between runs: restored series keep
   their values under the right label names; a label whose rewrite changed
-  restores with the empty value (totals kept)."""
+  restores with the empty value (totals kept);
+- kill -9, then the log is deleted while the writer still holds it open and
+  appends (delete + recreate rotation): the deleted file is found among the
+  writer's open descriptors (/proc/PID/fd) and drained from the checkpoint."""
 import os
 import random
 import shutil
@@ -90,6 +93,41 @@ def sigterm(tmp):
         if w.is_alive():
             w.stop()
     print("ok SIGTERM: %d lines" % n)
+
+
+def deleted_still_open(tmp):
+    log = os.path.join(tmp, "access.log")
+    state = os.path.join(tmp, "state")
+    open(log, "w").close()
+    args = ["--state.file", state, log]
+    exp = start(args)
+    held = open(log, "a")  # the server's descriptor: it writes on after the delete
+    try:
+        held.write("".join(line(i) for i in range(10)))
+        held.flush()
+        s = assert_exact(exp, 10)
+        # a checkpoint that holds the 10 lines, then die without another
+        first = s[(CKPT, frozenset())]
+        exp.wait_for(lambda s: s[(CKPT, frozenset())] > first, timeout=12)
+        exp.stop(signal.SIGKILL)
+        held.write("".join(line(i) for i in range(10, 15)))
+        held.flush()
+        os.unlink(log)  # delete + recreate: the old file has no name now
+        held.write("".join(line(i) for i in range(15, 20)))
+        held.flush()
+        append(log, 20, 5)  # the new file, after the delete
+        exp = start(args)
+        s = assert_exact(exp, 25)
+        assert "resuming a deleted file still open by a writer" in exp.log(), exp.log()
+        # the writer goes on appending until it reopens: still counted
+        held.write("".join(line(i) for i in range(25, 28)))
+        held.flush()
+        assert_exact(exp, 28)
+        assert exp.stop() == 0, exp.log()
+    finally:
+        held.close()
+        exp.stop()
+    print("ok kill -9, deleted while down and still open: 28 lines")
 
 
 def append(path, first, n):
@@ -248,7 +286,8 @@ def field_labels_reordered(tmp):
 def main():
     deadline = Deadline(110)
     cases = ((kill9, False), (kill9, True), (sigterm, None), (rotated_twice, None),
-             (changed_path, None), (corrupt, None), (field_labels_reordered, None))
+             (changed_path, None), (corrupt, None), (field_labels_reordered, None),
+             (deleted_still_open, None))
     for case, arg in cases:
         tmp = tempfile.mkdtemp()
         try:
