@@ -24,38 +24,13 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/benchkit.h"
 #include "exporter/parsefail.h"
 #include "parsers/logparse.h"
 
-#define MAX_FILE (1024L * 1024L * 1024L)
 #define MAX_RUNS 101
 #define BATCH 1024
 #define CHUNK (256u * 1024u)
-
-static char *read_all(const char *path, size_t *ret_len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (fp == NULL) {
-		return NULL;
-	}
-	if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || n > MAX_FILE ||
-	    fseek(fp, 0, SEEK_SET) != 0) {
-		goto out;
-	}
-	buf = malloc((size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	*ret_len = (size_t)n;
-out:
-	fclose(fp);
-	return buf;
-}
 
 static uint64_t mono_ms(void)
 {
@@ -174,7 +149,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fail_bench [-r RUNS (1-%d)] [-p PRESET] FILE\n", MAX_RUNS);
 		return 2;
 	}
-	char *buf = read_all(path, &len);
+	char *buf = benchkit_read_all(path, &len);
 	struct log_parser *p = NULL;
 	struct parsefail_ring *ring = parsefail_ring_create("bench", preset);
 	if (!buf || !ring || logparse_create(LOGPARSE_PRESET, preset, &p, NULL) < 0) {

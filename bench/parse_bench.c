@@ -16,41 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchkit.h"
 #include "parsers/logparse.h"
-
-#define MAX_FILE (1024L * 1024L * 1024L)
-
-static char *read_all(const char *path, size_t *ret_len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (fp == NULL) {
-		return NULL;
-	}
-	if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || n > MAX_FILE ||
-	    fseek(fp, 0, SEEK_SET) != 0) {
-		goto out;
-	}
-	buf = malloc((size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	*ret_len = (size_t)n;
-out:
-	fclose(fp);
-	return buf;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: holds on a shared machine */
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -95,14 +62,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	size_t len = 0;
-	char *buf = read_all(path, &len);
+	char *buf = benchkit_read_all(path, &len);
 	if (buf == NULL) {
 		fprintf(stderr, "cannot read %s\n", path);
 		logparse_destroy(p);
 		return 1;
 	}
 	unsigned long lines = 0, ok = 0, bad = 0, big = 0;
-	double sum = 0, t0 = now();
+	double sum = 0, t0 = benchkit_cpu_s();
 	for (long rep = 0; rep < (repeat > 0 ? repeat : 1); rep++) {
 		size_t pos = 0;
 		while (pos < len) {
@@ -124,7 +91,7 @@ int main(int argc, char **argv)
 			pos = end + 1;
 		}
 	}
-	double dt = now() - t0;
+	double dt = benchkit_cpu_s() - t0;
 	printf("%s lm=%d jit=%d lines=%lu ok=%lu einval=%lu e2big=%lu %.3fs %.2fM lines/s "
 	       "%.1f MB/s (checksum %.0f)\n",
 	       kind_name, logparse_is_linematch(p) ? 1 : 0, logparse_is_jit(p) ? 1 : 0, lines, ok,

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchkit.h"
 #include "exporter/http/compress.h"
 #include "exporter/metrics/metrics.h"
 #include "parsers/status.h"
@@ -31,28 +32,6 @@
 
 static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 #define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
-
-static double now(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static size_t parse_count(const char *s)
-{
-	size_t v = 0;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		v = v * 10 + (size_t)(*s - '0');
-	}
-	return v;
-}
 
 static struct metrics *registry_with(size_t limit, uint64_t hold_ms, bool created)
 {
@@ -99,7 +78,7 @@ static double time_render(struct metrics *m, enum expo_format f, bool gz, size_t
 		char *z = NULL;
 		size_t zlen = 0;
 		strbuf_reset(&b);
-		double t0 = now();
+		double t0 = benchkit_mono_s();
 		if (metrics_render(m, f, &b) < 0) {
 			fprintf(stderr, "render failed\n");
 			exit(1);
@@ -109,12 +88,12 @@ static double time_render(struct metrics *m, enum expo_format f, bool gz, size_t
 			fprintf(stderr, "gzip failed\n");
 			exit(1);
 		}
-		ms[i] = (now() - t0) * 1000;
+		ms[i] = (benchkit_mono_s() - t0) * 1000;
 		free(z);
 		*ret_bytes = gz ? zlen : b.len;
 	}
 	*ret_samples = count_samples(b.data, b.len);
-	qsort(ms, renders, sizeof(*ms), cmp_double);
+	qsort(ms, renders, sizeof(*ms), benchkit_cmp_double);
 	double med = ms[renders / 2];
 	free(ms);
 	strbuf_finish(&b);
@@ -137,18 +116,18 @@ static void time_pair(struct metrics *m, enum expo_format a, enum expo_format b,
 	for (size_t i = 0; i < renders; i++) {
 		for (int k = 0; k < 2; k++) {
 			strbuf_reset(&buf);
-			double t0 = now();
+			double t0 = benchkit_mono_s();
 			if (metrics_render(m, f[k], &buf) < 0) {
 				fprintf(stderr, "render failed\n");
 				exit(1);
 			}
 			expo_end(&buf, f[k]);
-			ms[k][i] = (now() - t0) * 1000;
+			ms[k][i] = (benchkit_mono_s() - t0) * 1000;
 		}
 	}
 	*ret_bytes_b = buf.len;
 	for (int k = 0; k < 2; k++) {
-		qsort(ms[k], renders, sizeof(double), cmp_double);
+		qsort(ms[k], renders, sizeof(double), benchkit_cmp_double);
 	}
 	*ret_a = ms[0][renders / 2];
 	*ret_b = ms[1][renders / 2];
@@ -157,44 +136,23 @@ static void time_pair(struct metrics *m, enum expo_format a, enum expo_format b,
 	strbuf_finish(&buf);
 }
 
-static void fill_flat(struct metrics *m)
+/* N_SOURCES sources of CODES_PER_SOURCE response series each (100 codes x
+ * 5 methods), per_series lines per series.  timed: the lines carry request
+ * and upstream times spread over five decades, so every histogram (classic
+ * and, when on, native) has many populated buckets; label: a static label
+ * on every source, or NULL. */
+static void fill_sources(struct metrics *m, const struct config_label *label, unsigned per_series,
+                         bool timed)
 {
 	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
 	for (int si = 0; si < N_SOURCES; si++) {
 		struct metrics_source *s;
 		char name[32];
 		(void)snprintf(name, sizeof(name), "site%02d", si);
-		struct config_label l = {(char *)"env", (char *)"prod"};
-		if (metrics_add_source(m, name, &l, 1, NULL, 0, &s, NULL, 0) < 0) {
+		if (metrics_add_source(m, name, label, label ? 1 : 0, NULL, 0, &s, NULL, 0) < 0) {
 			exit(1);
 		}
-		/* 100 codes x 5 methods = 500 response series per source. */
-		for (unsigned k = 0; k < CODES_PER_SOURCE; k++) {
-			struct log_record r;
-			memset(&r, 0, sizeof(r));
-			r.method = (struct str_view){methods[k % 5], strlen(methods[k % 5])};
-			r.status_slot = status_slot_from_code(100 + (k / 5) * 5);
-			r.bytes_sent = 1000 + k;
-			r.has_bytes = true;
-			metrics_observe(s, &r);
-		}
-	}
-}
-
-/* fill_flat with request and upstream times: 20 lines per response series,
- * durations spread over five decades, so every histogram (classic and, when
- * on, native) has many populated buckets. */
-static void fill_timed(struct metrics *m)
-{
-	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
-	for (int si = 0; si < N_SOURCES; si++) {
-		struct metrics_source *s;
-		char name[32];
-		(void)snprintf(name, sizeof(name), "site%02d", si);
-		if (metrics_add_source(m, name, NULL, 0, NULL, 0, &s, NULL, 0) < 0) {
-			exit(1);
-		}
-		for (unsigned k = 0; k < CODES_PER_SOURCE * 20; k++) {
+		for (unsigned k = 0; k < CODES_PER_SOURCE * per_series; k++) {
 			struct log_record r;
 			unsigned series = k % CODES_PER_SOURCE;
 			memset(&r, 0, sizeof(r));
@@ -203,13 +161,22 @@ static void fill_timed(struct metrics *m)
 			r.status_slot = status_slot_from_code(100 + (series / 5) * 5);
 			r.bytes_sent = 1000 + k;
 			r.has_bytes = true;
-			r.request_time = 0.0001 * (double)(1u + (k * 7919u) % 100000u);
-			r.has_request_time = true;
-			r.upstream_time = r.request_time * 0.9;
-			r.has_upstream_time = true;
+			if (timed) {
+				r.request_time = 0.0001 * (double)(1u + (k * 7919u) % 100000u);
+				r.has_request_time = true;
+				r.upstream_time = r.request_time * 0.9;
+				r.has_upstream_time = true;
+			}
 			metrics_observe(s, &r);
 		}
 	}
+}
+
+/* One line per series, a static label on every source: no histograms. */
+static void fill_flat(struct metrics *m)
+{
+	static const struct config_label env = {(char *)"env", (char *)"prod"};
+	fill_sources(m, &env, 1, false);
 }
 
 static void fill_field_labels(struct metrics *m)
@@ -280,7 +247,7 @@ static void bench_render(size_t renders)
 		if (!hm) {
 			exit(1);
 		}
-		fill_timed(hm);
+		fill_sources(hm, NULL, 20, true);
 		time_pair(hm, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes);
 		printf("render with histograms (%s): protobuf %.2f ms (%zu bytes); text %.2f ms: "
 		       "protobuf/text %.2f\n",
@@ -347,11 +314,11 @@ static double bench_observe(enum mode mode, size_t n)
 			r->has_upstream_time = i % 5 != 0;
 		}
 	}
-	double t0 = now();
+	double t0 = benchkit_mono_s();
 	for (size_t i = 0; i < n; i++) {
 		metrics_observe(s, &recs[i % RECORDS]);
 	}
-	double dt = now() - t0;
+	double dt = benchkit_mono_s() - t0;
 	uint64_t check = 0;
 	for (unsigned k = 0; k < 10; k++) {
 		check += metrics_get_responses(s, status_slot_from_code(codes[k]));
@@ -387,9 +354,9 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--renders") == 0) {
-			renders = parse_count(argv[i + 1]);
+			renders = benchkit_count(argv[i + 1]);
 		} else if (strcmp(argv[i], "--observations") == 0) {
-			observations = parse_count(argv[i + 1]);
+			observations = benchkit_count(argv[i + 1]);
 		} else {
 			fprintf(stderr, "usage: render_bench [--renders N] [--observations N]\n");
 			return 2;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchkit.h"
 #include "exporter/metrics/series.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -151,28 +152,6 @@ static void make_path(size_t k, char *out)
 	}
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static size_t parse_count(const char *s)
-{
-	size_t v = 0;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		v = v * 10 + (size_t)(*s - '0');
-	}
-	return v;
-}
-
 /* which: rule index for every value, N_ROUTES for none, or -1 for uniform. */
 static char *make_values(size_t n, int which, size_t distinct)
 {
@@ -197,7 +176,7 @@ static char *make_values(size_t n, int which, size_t distinct)
 /* One timed pass over the values: ns per lookup. */
 static double pass(struct series_tuples *t, const char *values, size_t n, uint32_t *sink)
 {
-	double t0 = now();
+	double t0 = benchkit_mono_s();
 
 	for (size_t i = 0; i < n; i++) {
 		const char *p = values + i * PATH_MAX_LEN;
@@ -206,7 +185,7 @@ static double pass(struct series_tuples *t, const char *values, size_t n, uint32
 		rec.path = (struct str_view){p, strlen(p)};
 		*sink += series_tuples_lookup(t, &rec);
 	}
-	return (now() - t0) * 1e9 / (double)n;
+	return (benchkit_mono_s() - t0) * 1e9 / (double)n;
 }
 
 /* Median ns per lookup over runs, each on fresh tuples; warm: time a second
@@ -234,7 +213,7 @@ static double measure(const struct config_rule *rules, size_t n_rules, const cha
 		}
 		series_tuples_destroy(t);
 	}
-	qsort(ns, runs, sizeof(ns[0]), cmp_double);
+	qsort(ns, runs, sizeof(ns[0]), benchkit_cmp_double);
 	if (sink == 0xffffffffu) {
 		(void)fprintf(stderr, "impossible\n");
 	}
@@ -310,14 +289,14 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--values") == 0) {
-			n = parse_count(argv[i + 1]);
+			n = benchkit_count(argv[i + 1]);
 		} else if (strcmp(argv[i], "--runs") == 0) {
-			runs = (unsigned)parse_count(argv[i + 1]);
+			runs = (unsigned)benchkit_count(argv[i + 1]);
 		} else if (strcmp(argv[i], "--log") == 0) {
-			return print_log(parse_count(argv[i + 1]),
-			                 i + 2 < argc ? parse_count(argv[i + 2]) : 0);
+			return print_log(benchkit_count(argv[i + 1]),
+			                 i + 2 < argc ? benchkit_count(argv[i + 2]) : 0);
 		} else if (strcmp(argv[i], "--config") == 0 && i + 2 < argc) {
-			size_t k = parse_count(argv[i + 1]);
+			size_t k = benchkit_count(argv[i + 1]);
 			return print_config(k == 1 ? 1 : N_ROUTES, argv[i + 2]);
 		}
 	}

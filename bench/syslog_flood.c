@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/benchkit.h"
+
 #define VARIANTS 1024
 #define BATCH 256
 #define HEADER "<190>Dec  3 10:00:00 bench nginx: "
@@ -43,13 +45,6 @@ static void make_lines(void)
 		             codes[i % 12], 100 + i * 13, i % 17);
 		lens[i] = (size_t)n;
 	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static unsigned long long arg_u(const char *s)
@@ -85,7 +80,7 @@ static int flood(unsigned port, unsigned long long count, unsigned long long rat
 	for (int i = 0; i < VARIANTS; i++) {
 		mlens[i] = (size_t)snprintf(msgs[i], sizeof(msgs[i]), "%s%s", HEADER, lines[i]);
 	}
-	t0 = now();
+	t0 = benchkit_mono_s();
 	while (sent < count) {
 		unsigned n = count - sent < BATCH ? (unsigned)(count - sent) : BATCH;
 		for (unsigned i = 0; i < n; i++) {
@@ -105,14 +100,14 @@ static int flood(unsigned port, unsigned long long count, unsigned long long rat
 		}
 		sent += (unsigned)r;
 		if (rate) {
-			double ahead = (double)sent / (double)rate - (now() - t0);
+			double ahead = (double)sent / (double)rate - (benchkit_mono_s() - t0);
 			if (ahead > 0.0005) {
 				struct timespec ts = {0, (long)(ahead * 1e9)};
 				nanosleep(&ts, NULL);
 			}
 		}
 	}
-	fprintf(stderr, "sent %llu seconds %.6f\n", sent, now() - t0);
+	fprintf(stderr, "sent %llu seconds %.6f\n", sent, benchkit_mono_s() - t0);
 	close(fd);
 	return 0;
 }
