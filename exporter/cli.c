@@ -192,27 +192,7 @@ void cli_usage(FILE *out)
 	      out);
 }
 
-static int parse_seconds(const char *arg, unsigned *ret)
-{
-	unsigned v = 0;
-
-	if (!*arg || strlen(arg) > 5) {
-		return -EINVAL;
-	}
-	for (const char *p = arg; *p; p++) {
-		if (*p < '0' || *p > '9') {
-			return -EINVAL;
-		}
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v < 1 || v > CLI_MAX_CONNECTION_TIMEOUT) {
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
-}
-
-/* 1..max, digits only. */
+/* 1..max, at most 5 digits and nothing else (a count or whole seconds). */
 static int parse_count(const char *arg, unsigned max, unsigned *ret)
 {
 	unsigned v = 0;
@@ -386,7 +366,7 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 		o->disable_exporter_metrics = true;
 		return 0;
 	case OPT_CONN_TIMEOUT:
-		if (parse_seconds(arg, &o->connection_timeout) < 0) {
+		if (parse_count(arg, CLI_MAX_CONNECTION_TIMEOUT, &o->connection_timeout) < 0) {
 			(void)snprintf(err, err_size,
 			               "--web.connection-timeout: '%s' is not 1-%u seconds", arg,
 			               CLI_MAX_CONNECTION_TIMEOUT);
