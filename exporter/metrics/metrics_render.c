@@ -23,6 +23,7 @@
  * with relaxed loads: ingestion never waits for it.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -215,49 +216,241 @@ static const _Atomic uint64_t *resp_ex_cell(const struct render *r, const struct
 	return cells ? &cells[me * STATUS_SLOTS + slot] : NULL;
 }
 
-static void render_responses(const struct render *r)
+/* The native histogram of a series for the writer: its snapshot, empty
+ * while held or when a racing re-layout could not be read around. */
+static const struct nhist_snapshot *native_of(const struct render *r, const struct histogram *h,
+                                              const _Atomic uint64_t *cell, bool held)
 {
-	static const char name[] = "accesslog_http_responses_total";
+	struct nhist *n = r->snap ? nh_get(cell) : NULL;
+
+	if (!r->snap) {
+		return NULL;
+	}
+	if (held || !n || nhist_read(n, r->snap) < 0) {
+		nhist_snapshot_empty(h->native, r->snap);
+	}
+	return r->snap;
+}
+
+/* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum
+ * given; ncell: the native histogram's cell.  A held series shows every
+ * bucket, _sum and _count at 0. */
+static void render_hist_row(const struct render *r, const struct histogram *h,
+                            const _Atomic uint64_t *row, uint64_t sum_bits,
+                            const _Atomic uint64_t *ncell, const _Atomic uint64_t *excell,
+                            const struct expo_label *l, size_t n, bool held, int64_t created_ms)
+{
+	uint64_t cum[MAX_BUCKETS + 1];
+	uint64_t acc = 0;
+	struct expo_histogram eh = {h->n_bounds, h->bounds, h->le, h->le_len, cum, 0.0, NULL, NULL};
+	struct expo_exemplar exs[MAX_BUCKETS + 1];
+	struct exemplar *e = r->ex && excell && !held ? ex_get(excell) : NULL;
+
+	for (size_t k = 0; e && k <= h->n_bounds; k++) {
+		(void)exemplar_load(&e[k], &exs[k]); /* label NULL: none in this bucket */
+	}
+	eh.exemplars = e ? exs : NULL;
+
+	for (size_t k = 0; k <= h->n_bounds; k++) {
+		acc += held ? 0 : get(&row[k]);
+		cum[k] = acc;
+	}
+	eh.sum = held ? 0.0 : bitsd(sum_bits);
+	eh.native = native_of(r, h, ncell, held);
+	expo_writer_histogram(r->w, l, n, &eh, created_ms);
+}
+
+/*
+ * The flat families (responses, bytes, histograms) are one walk over a
+ * table: a row gives the family's name, type and help, its second
+ * dimension next to the method (status slot or class), whether that
+ * dimension is the outer loop of the flat walk (responses list codes
+ * first), where its flat series' ids start in the birthmap, its labels, and
+ * how a flat cell and a field-label series' value render.  A new family is
+ * a row.  Rejected: one function per family (four copies of the same two
+ * loops, each new family another).
+ */
+struct flat_family;
+
+/* Render the flat series (me, x) of s when it has counts. */
+typedef void flat_cell_fn(const struct render *r, const struct flat_family *f,
+                          const struct metrics_source *s, unsigned me, unsigned x,
+                          struct expo_label *l, size_t n);
+/* Render one field-label series: labels l[0..n) already hold its labels. */
+typedef void dyn_cell_fn(const struct render *r, const struct flat_family *f,
+                         const struct metrics_source *s, const struct series_key *key,
+                         const _Atomic uint64_t *v, const struct expo_label *l, size_t n);
+typedef size_t label_fn(const struct metrics *m, unsigned me, unsigned x, struct expo_label *l,
+                        size_t n);
+
+struct flat_family {
+	enum family fam;
+	enum expo_type type;
+	const char *help;
+	unsigned n_x;   /* second dimension: STATUS_SLOTS or N_CLASSES */
+	bool x_outer;   /* flat walk: x outer, method inner */
+	uint32_t id0;   /* birthmap id of (0, 0); (me, x) is id0 + me * n_x + x */
+	bool histogram; /* skipped with metrics.histograms: false */
+	size_t hist;    /* offsetof the struct histogram in the source */
+	label_fn *labels;
+	flat_cell_fn *flat;
+	dyn_cell_fn *dyn;
+};
+
+static size_t resp_labels(const struct metrics *m, unsigned me, unsigned slot, struct expo_label *l,
+                          size_t n)
+{
+	return status_labels(m, slot, me, l, n);
+}
+
+static uint32_t flat_id(const struct flat_family *f, unsigned me, unsigned x)
+{
+	return f->id0 + me * f->n_x + x;
+}
+
+static const struct histogram *hist_of(const struct flat_family *f, const struct metrics_source *s)
+{
+	return (const struct histogram *)(const void *)((const char *)s + f->hist);
+}
+
+static void resp_flat(const struct render *r, const struct flat_family *f,
+                      const struct metrics_source *s, unsigned me, unsigned slot,
+                      struct expo_label *l, size_t n)
+{
+	uint64_t v = get(&s->responses[me][slot]);
+	uint32_t id = flat_id(f, me, slot);
+
+	if (v) {
+		size_t k = f->labels(r->m, me, slot, l, n);
+		counter_ex(r, l, k, v, flat_held(r, s, id), flat_created(r, s, id),
+		           resp_ex_cell(r, s, me, slot));
+	}
+}
+
+static void resp_dyn(const struct render *r, const struct flat_family *f,
+                     const struct metrics_source *s, const struct series_key *key,
+                     const _Atomic uint64_t *v, const struct expo_label *l, size_t n)
+{
+	(void)f;
+	counter_ex(r, l, n, get(v), young(r, key->created_ms), key->created_ms,
+	           s->no_ex ? NULL : &v[1]);
+}
+
+static void bytes_flat(const struct render *r, const struct flat_family *f,
+                       const struct metrics_source *s, unsigned me, unsigned c,
+                       struct expo_label *l, size_t n)
+{
+	uint64_t v = get(&s->bytes[me][c]);
+	uint32_t id = flat_id(f, me, c);
+
+	if (v) {
+		size_t k = f->labels(r->m, me, c, l, n);
+		counter(r, l, k, v, flat_held(r, s, id), flat_created(r, s, id));
+	}
+}
+
+static void bytes_dyn(const struct render *r, const struct flat_family *f,
+                      const struct metrics_source *s, const struct series_key *key,
+                      const _Atomic uint64_t *v, const struct expo_label *l, size_t n)
+{
+	(void)f;
+	(void)s;
+	counter(r, l, n, get(v), young(r, key->created_ms), key->created_ms);
+}
+
+static void hist_flat(const struct render *r, const struct flat_family *f,
+                      const struct metrics_source *s, unsigned me, unsigned c, struct expo_label *l,
+                      size_t n)
+{
+	const struct histogram *h = hist_of(f, s);
+	const _Atomic uint64_t *row = hist_row(h, me, c);
+	uint32_t id = flat_id(f, me, c);
+
+	if (row_any(row, h->n_bounds + 1)) {
+		size_t k = f->labels(r->m, me, c, l, n);
+		render_hist_row(r, h, row, get(&h->sum_bits[me][c]), &h->nh[me][c], &h->ex[me][c],
+		                l, k, flat_held(r, s, id), flat_created(r, s, id));
+	}
+}
+
+static void hist_dyn(const struct render *r, const struct flat_family *f,
+                     const struct metrics_source *s, const struct series_key *key,
+                     const _Atomic uint64_t *v, const struct expo_label *l, size_t n)
+{
+	const struct histogram *h = hist_of(f, s);
+
+	render_hist_row(r, h, v, get(&v[h->n_bounds + 1]), &v[h->n_bounds + 2],
+	                h->ex_cell ? &v[h->ex_cell] : NULL, l, n, young(r, key->created_ms),
+	                key->created_ms);
+}
+
+static const struct flat_family flat_families[] = {
+    {FAM_RESPONSES, EXPO_COUNTER,
+     "HTTP responses by status code, its class and reason, and request method.", STATUS_SLOTS, true,
+     ID_RESPONSES, false, 0, resp_labels, resp_flat, resp_dyn},
+    {FAM_BYTES, EXPO_COUNTER, "Response body bytes sent, by request method and status class.",
+     N_CLASSES, false, ID_BYTES, false, 0, method_class_labels, bytes_flat, bytes_dyn},
+    {FAM_REQUEST, EXPO_HISTOGRAM, "Time to serve the request, from the server's log.", N_CLASSES,
+     false, ID_REQUEST, true, offsetof(struct metrics_source, request), method_class_labels,
+     hist_flat, hist_dyn},
+    {FAM_UPSTREAM, EXPO_HISTOGRAM, "Time spent waiting for upstream servers, summed over attempts.",
+     N_CLASSES, false, ID_UPSTREAM, true, offsetof(struct metrics_source, upstream),
+     method_class_labels, hist_flat, hist_dyn},
+};
+
+/* The flat series of s in the row's order, under one hold of its birthmap. */
+static void walk_flat(const struct render *r, const struct flat_family *f,
+                      const struct metrics_source *s, struct expo_label *l, size_t n)
+{
+	unsigned outer = f->x_outer ? f->n_x : N_METHODS;
+	unsigned inner = f->x_outer ? N_METHODS : f->n_x;
+	bool lock = births_needed(r, s);
+
+	if (lock) {
+		birthmap_lock(s->births);
+	}
+	for (unsigned o = 0; o < outer; o++) {
+		for (unsigned i = 0; i < inner; i++) {
+			f->flat(r, f, s, f->x_outer ? i : o, f->x_outer ? o : i, l, n);
+		}
+	}
+	if (lock) {
+		birthmap_unlock(s->births);
+	}
+}
+
+/* The field-label series of s in creation order. */
+static void walk_dyn(const struct render *r, const struct flat_family *f,
+                     const struct metrics_source *s, struct expo_label *l, size_t n)
+{
+	const struct series_family *fa = s->fam[f->fam];
+	size_t cnt = series_family_count(fa);
+
+	for (size_t e = 0; e < cnt; e++) {
+		struct series_key key;
+		_Atomic uint64_t *v;
+		series_family_entry(fa, e, &key, &v);
+		size_t k = field_labels(s, key.tuple, l, n);
+		k = f->labels(r->m, key.method, key.slot, l, k);
+		f->dyn(r, f, s, &key, v, l, k);
+	}
+}
+
+static void render_flat_family(const struct render *r, const struct flat_family *f)
+{
 	struct expo_label l[MAX_LABELS];
 
-	expo_writer_family(
-	    r->w, name, EXPO_COUNTER,
-	    "HTTP responses by status code, its class and reason, and request method.");
+	if (f->histogram && r->m->no_hist) {
+		return; /* metrics.histograms: false - not even the family lines */
+	}
+	expo_writer_family(r->w, family_names[f->fam], f->type, f->help);
 	for (size_t i = 0; i < r->m->n_sources; i++) {
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
-
-		bool lock = births_needed(r, s);
-		if (lock) {
-			birthmap_lock(s->births);
-		}
-		for (unsigned slot = 0; slot < STATUS_SLOTS && !s->tuples; slot++) {
-			for (unsigned me = 0; me < N_METHODS; me++) {
-				uint64_t v = get(&s->responses[me][slot]);
-				uint32_t id = ID_RESPONSES + me * STATUS_SLOTS + slot;
-				if (v) {
-					size_t k = status_labels(r->m, slot, me, l, n);
-					counter_ex(r, l, k, v, flat_held(r, s, id),
-					           flat_created(r, s, id),
-					           resp_ex_cell(r, s, me, slot));
-				}
-			}
-		}
-		if (lock) {
-			birthmap_unlock(s->births);
-		}
 		if (s->tuples) {
-			const struct series_family *fa = s->fam[FAM_RESPONSES];
-			size_t cnt = series_family_count(fa);
-			for (size_t e = 0; e < cnt; e++) {
-				struct series_key key;
-				_Atomic uint64_t *v;
-				series_family_entry(fa, e, &key, &v);
-				size_t k = field_labels(s, key.tuple, l, n);
-				k = status_labels(r->m, key.slot, key.method, l, k);
-				counter_ex(r, l, k, get(v), young(r, key.created_ms),
-				           key.created_ms, s->no_ex ? NULL : &v[1]);
-			}
+			walk_dyn(r, f, s, l, n);
+		} else {
+			walk_flat(r, f, s, l, n);
 		}
 	}
 }
@@ -307,149 +500,6 @@ static void render_classes(const struct render *r)
 		for (unsigned c = 0; c < N_CLASSES; c++) {
 			l[n] = frag_label(&r->m->class_frag[c]);
 			counter(r, l, n + 1, sums[c], young(r, created), created);
-		}
-	}
-}
-
-static void render_bytes(const struct render *r)
-{
-	static const char name[] = "accesslog_http_response_bytes_total";
-	struct expo_label l[MAX_LABELS];
-
-	expo_writer_family(r->w, name, EXPO_COUNTER,
-	                   "Response body bytes sent, by request method and status class.");
-	for (size_t i = 0; i < r->m->n_sources; i++) {
-		const struct metrics_source *s = r->m->sources[i];
-		size_t n = base_labels(s, l);
-
-		bool lock = births_needed(r, s);
-		if (lock) {
-			birthmap_lock(s->births);
-		}
-		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
-			for (unsigned c = 0; c < N_CLASSES; c++) {
-				uint64_t v = get(&s->bytes[me][c]);
-				uint32_t id = ID_BYTES + me * N_CLASSES + c;
-				if (v) {
-					size_t k = method_class_labels(r->m, me, c, l, n);
-					counter(r, l, k, v, flat_held(r, s, id),
-					        flat_created(r, s, id));
-				}
-			}
-		}
-		if (lock) {
-			birthmap_unlock(s->births);
-		}
-		if (s->tuples) {
-			const struct series_family *fa = s->fam[FAM_BYTES];
-			size_t cnt = series_family_count(fa);
-			for (size_t e = 0; e < cnt; e++) {
-				struct series_key key;
-				_Atomic uint64_t *v;
-				series_family_entry(fa, e, &key, &v);
-				size_t k = field_labels(s, key.tuple, l, n);
-				k = method_class_labels(r->m, key.method, key.slot, l, k);
-				counter(r, l, k, get(v), young(r, key.created_ms), key.created_ms);
-			}
-		}
-	}
-}
-
-/* The native histogram of a series for the writer: its snapshot, empty
- * while held or when a racing re-layout could not be read around. */
-static const struct nhist_snapshot *native_of(const struct render *r, const struct histogram *h,
-                                              const _Atomic uint64_t *cell, bool held)
-{
-	struct nhist *n = r->snap ? nh_get(cell) : NULL;
-
-	if (!r->snap) {
-		return NULL;
-	}
-	if (held || !n || nhist_read(n, r->snap) < 0) {
-		nhist_snapshot_empty(h->native, r->snap);
-	}
-	return r->snap;
-}
-
-/* One histogram series: row has n_bounds + 1 non-cumulative buckets; sum
- * given; ncell: the native histogram's cell.  A held series shows every
- * bucket, _sum and _count at 0. */
-static void render_hist_row(const struct render *r, const struct histogram *h,
-                            const _Atomic uint64_t *row, uint64_t sum_bits,
-                            const _Atomic uint64_t *ncell, const _Atomic uint64_t *excell,
-                            const struct expo_label *l, size_t n, bool held, int64_t created_ms)
-{
-	uint64_t cum[MAX_BUCKETS + 1];
-	uint64_t acc = 0;
-	struct expo_histogram eh = {h->n_bounds, h->bounds, h->le, h->le_len, cum, 0.0, NULL, NULL};
-	struct expo_exemplar exs[MAX_BUCKETS + 1];
-	struct exemplar *e = r->ex && excell && !held ? ex_get(excell) : NULL;
-
-	for (size_t k = 0; e && k <= h->n_bounds; k++) {
-		(void)exemplar_load(&e[k], &exs[k]); /* label NULL: none in this bucket */
-	}
-	eh.exemplars = e ? exs : NULL;
-
-	for (size_t k = 0; k <= h->n_bounds; k++) {
-		acc += held ? 0 : get(&row[k]);
-		cum[k] = acc;
-	}
-	eh.sum = held ? 0.0 : bitsd(sum_bits);
-	eh.native = native_of(r, h, ncell, held);
-	expo_writer_histogram(r->w, l, n, &eh, created_ms);
-}
-
-static void render_histogram(const struct render *r, bool up)
-{
-	const char *name = family_names[up ? FAM_UPSTREAM : FAM_REQUEST];
-	uint32_t id0 = up ? ID_UPSTREAM : ID_REQUEST;
-	struct expo_label l[MAX_LABELS];
-
-	if (r->m->no_hist) {
-		return; /* metrics.histograms: false - not even the family lines */
-	}
-	expo_writer_family(r->w, name, EXPO_HISTOGRAM,
-	                   up ? "Time spent waiting for upstream servers, summed over attempts."
-	                      : "Time to serve the request, from the server's log.");
-	for (size_t i = 0; i < r->m->n_sources; i++) {
-		const struct metrics_source *s = r->m->sources[i];
-		const struct histogram *h = up ? &s->upstream : &s->request;
-		size_t n = base_labels(s, l);
-
-		bool lock = births_needed(r, s);
-		if (lock) {
-			birthmap_lock(s->births);
-		}
-		for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
-			for (unsigned c = 0; c < N_CLASSES; c++) {
-				const _Atomic uint64_t *row = hist_row(h, me, c);
-				uint32_t id = id0 + me * N_CLASSES + c;
-				if (row_any(row, h->n_bounds + 1)) {
-					size_t k = method_class_labels(r->m, me, c, l, n);
-					render_hist_row(r, h, row, get(&h->sum_bits[me][c]),
-					                &h->nh[me][c], &h->ex[me][c], l, k,
-					                flat_held(r, s, id),
-					                flat_created(r, s, id));
-				}
-			}
-		}
-		if (lock) {
-			birthmap_unlock(s->births);
-		}
-		if (s->tuples) {
-			const struct series_family *fa = s->fam[up ? FAM_UPSTREAM : FAM_REQUEST];
-			size_t cnt = series_family_count(fa);
-			for (size_t e = 0; e < cnt; e++) {
-				struct series_key key;
-				_Atomic uint64_t *v;
-				series_family_entry(fa, e, &key, &v);
-				size_t k = field_labels(s, key.tuple, l, n);
-				k = method_class_labels(r->m, key.method, key.slot, l, k);
-				render_hist_row(r, h, v, get(&v[h->n_bounds + 1]),
-				                &v[h->n_bounds + 2],
-				                h->ex_cell ? &v[h->ex_cell] : NULL, l, k,
-				                young(r, key.created_ms), key.created_ms);
-			}
 		}
 	}
 }
@@ -597,11 +647,11 @@ int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 	}
 	r.created = expo_writer_wants_created(&w);
 	pthread_mutex_lock(&m->lock);
-	render_responses(&r);
+	render_flat_family(&r, &flat_families[0]);
 	render_classes(&r);
-	render_bytes(&r);
-	render_histogram(&r, false);
-	render_histogram(&r, true);
+	for (size_t i = 1; i < sizeof(flat_families) / sizeof(flat_families[0]); i++) {
+		render_flat_family(&r, &flat_families[i]);
+	}
 	render_dropped(&r);
 	render_counters(&r);
 	render_gauges(&r);
