@@ -47,6 +47,39 @@ static void t_store_load(void **state)
 	assert_int_equal(x.id_len, EXPO_EXEMPLAR_ID_MAX);
 }
 
+/* One prepared id put into several slots (as a line's response counter
+ * and its buckets get it), every length from 1 to past the cap: each slot
+ * reads back exactly the id's bytes, whichever id it held before. */
+static void t_put_lengths(void **state)
+{
+	struct exemplar e[3];
+	struct expo_exemplar x;
+	char id[80];
+	(void)state;
+
+	memset(e, 0, sizeof(e));
+	for (size_t n = 0; n < sizeof(id); n++) {
+		id[n] = (char)('a' + n % 26);
+	}
+	for (size_t round = 1; round <= sizeof(id); round++) {
+		/* long and short ids in turn: a shorter id follows a longer one */
+		size_t off = round % 3, len = round % 2 ? sizeof(id) + 1 - round : round;
+		len = off + len > sizeof(id) ? sizeof(id) - off : len;
+		size_t want = len > EXPO_EXEMPLAR_ID_MAX ? EXPO_EXEMPLAR_ID_MAX : len;
+		struct exemplar_id xi;
+
+		exemplar_id_init(&xi, LOG_TRACE_REQUEST_ID, id + off, len);
+		for (size_t k = 0; k < 3; k++) {
+			exemplar_put(&e[k], &xi, (double)round + (double)k, (int64_t)round);
+			assert_true(exemplar_load(&e[k], &x));
+			assert_int_equal(x.id_len, want);
+			assert_memory_equal(x.id, id + off, want);
+			assert_true(x.value == (double)round + (double)k);
+			assert_int_equal(x.ts_ms, (int64_t)round);
+		}
+	}
+}
+
 struct race {
 	struct exemplar e;
 	atomic_bool done;
@@ -96,6 +129,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_store_load),
+	    cmocka_unit_test(t_put_lengths),
 	    cmocka_unit_test(t_race),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

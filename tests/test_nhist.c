@@ -7,6 +7,7 @@
  * the window.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -100,6 +101,67 @@ static void t_index_definition(void **state)
 		/* powl is not exact: allow a relative 1e-15 slack at the bounds */
 		if (!((long double)v > lo * (1 - 1e-15L) && (long double)v <= hi * (1 + 1e-15L))) {
 			fail_msg("schema %d v %.17g index %d", s, v, (int)i);
+		}
+	}
+}
+
+/* The index as client_golang computes it (frexp, then the first of the
+ * 2^schema bounds not below the fraction): the reference the bit-table
+ * index of nhist.c must equal on every value, bounds and their
+ * neighbours included. */
+static int32_t reference_index(const struct nhist_layout *l, int schema, double v)
+{
+	int e;
+	double f = frexp(v, &e);
+
+	if (schema > 0) {
+		int32_t n = 1 << schema, stride = 256 >> schema, k = 0;
+		while (k < n && l->bounds[k * stride] < f) {
+			k++;
+		}
+		return k + (e - 1) * n;
+	}
+	if (f == 0.5) {
+		e--;
+	}
+	int32_t d = 1 << -schema, x = e + d - 1;
+	return x >= 0 ? x / d : -((-x + d - 1) / d);
+}
+
+static void t_index_reference(void **state)
+{
+	struct nhist_layout l;
+	unsigned seed = 11;
+	(void)state;
+
+	assert_int_equal(nhist_layout_init(&l, 8, 160, 0.0), 0);
+	for (int k = 0; k < 400000; k++) {
+		int s = k % 13 - 4;
+		double v;
+		switch (k % 5) {
+		case 0: /* a bound of some octave, then its neighbours */
+			v = ldexp(l.bounds[rand_r(&seed) % 256], rand_r(&seed) % 80 - 40);
+			break;
+		case 1:
+			v = nextafter(ldexp(l.bounds[rand_r(&seed) % 256], rand_r(&seed) % 80 - 40),
+			              0.0);
+			break;
+		case 2:
+			v = nextafter(ldexp(l.bounds[rand_r(&seed) % 256], rand_r(&seed) % 80 - 40),
+			              INFINITY);
+			break;
+		case 3: /* subnormals and the extremes */
+			v = ldexp((double)(rand_r(&seed) % 1000 + 1), -1074 + rand_r(&seed) % 40);
+			v = k % 7 == 0 ? DBL_MAX : (k % 11 == 0 ? DBL_MIN : v);
+			break;
+		default:
+			v = exp2((double)(rand_r(&seed) % 6000) / 100.0 - 30.0) *
+			    (1.0 + (double)rand_r(&seed) / RAND_MAX);
+		}
+		int32_t got = nhist_index(&l, s, v), want = reference_index(&l, s, v);
+		if (got != want) {
+			fail_msg("schema %d v %a: index %d, reference %d", s, v, (int)got,
+			         (int)want);
 		}
 	}
 }
@@ -327,9 +389,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_layout),           cmocka_unit_test(t_index_table),
-	    cmocka_unit_test(t_index_definition), cmocka_unit_test(t_zero_and_window),
-	    cmocka_unit_test(t_cap_reduces),      cmocka_unit_test(t_add_merge),
-	    cmocka_unit_test(t_readers_race),
+	    cmocka_unit_test(t_index_definition), cmocka_unit_test(t_index_reference),
+	    cmocka_unit_test(t_zero_and_window),  cmocka_unit_test(t_cap_reduces),
+	    cmocka_unit_test(t_add_merge),        cmocka_unit_test(t_readers_race),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -597,57 +597,78 @@ static _Atomic uint64_t *dyn_hist(struct series_family *f, const struct histogra
 	return v;
 }
 
-/* One line's exemplar: its id (record.h trace_id) and, read once when first
- * needed, its time (the line's own, else now). */
+/* One line's exemplar: its id (record.h trace_id) prepared once, and its
+ * time (the line's own, else now), both shared by the line's slots. */
 struct line_ex {
-	const struct log_record *r;
-	struct metrics_source *s;
-	int64_t ts_ms; /* 0: not read yet */
+	int64_t ts_ms;
+	struct exemplar_id id;
 };
 
-/* The line's time: the source's cache when the text is the last one parsed. */
-static int64_t line_time(struct line_ex *lx)
+/* a[0..len) == b[0..len) for the short texts of log times, without a
+ * call: whole words, then the last word overlapping (len >= 8). */
+static inline bool same_text(const char *a, const char *b, size_t len)
 {
-	const struct str_view *t = &lx->r->log_time;
-	struct metrics_source *s = lx->s;
+	uint64_t x, y, d = 0;
 
-	if (lx->ts_ms) {
-		return lx->ts_ms;
+	if (len < 8) {
+		return memcmp(a, b, len) == 0;
 	}
-	if (t->len && t->len == s->ex_time_len && memcmp(t->ptr, s->ex_time_text, t->len) == 0) {
-		lx->ts_ms = s->ex_time_ms;
-	} else if (logtime_of_record(lx->r, &lx->ts_ms) == 0) {
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		d |= x ^ y;
+	}
+	memcpy(&x, a + len - 8, 8);
+	memcpy(&y, b + len - 8, 8);
+	return (d | (x ^ y)) == 0;
+}
+
+/* The line's time: the source's cache when the text is the last one parsed. */
+static int64_t line_time(struct metrics_source *s, const struct log_record *r)
+{
+	const struct str_view *t = &r->log_time;
+	int64_t ms;
+
+	if (t->len && t->len == s->ex_time_len && same_text(t->ptr, s->ex_time_text, t->len)) {
+		return s->ex_time_ms;
+	}
+	if (logtime_of_record(r, &ms) == 0) {
 		if (t->len <= sizeof(s->ex_time_text)) {
 			memcpy(s->ex_time_text, t->ptr, t->len);
 			s->ex_time_len = t->len;
-			s->ex_time_ms = lx->ts_ms;
+			s->ex_time_ms = ms;
 		}
-	} else {
-		lx->ts_ms = clock_wall_ms(s->clock);
+		return ms;
 	}
-	return lx->ts_ms;
+	return clock_wall_ms(s->clock);
+}
+
+static void line_ex_init(struct line_ex *lx, struct metrics_source *s, const struct log_record *r)
+{
+	lx->ts_ms = line_time(s, r);
+	exemplar_id_init(&lx->id, r->trace_kind, r->trace_id.ptr, r->trace_id.len);
 }
 
 /* Leave the line's exemplar in slot k of the n-slot array in cell (made at
  * its first use; out of memory: no exemplar). */
-static void ex_put(_Atomic uint64_t *cell, size_t n, size_t k, struct line_ex *lx, double value)
+static inline void ex_put(_Atomic uint64_t *cell, size_t n, size_t k, const struct line_ex *lx,
+                          double value)
 {
 	struct exemplar *e = (struct exemplar *)(uintptr_t)atomic_load_explicit(
 	    cell, memory_order_relaxed); /* the writer's own store */
 
-	if (!e) {
+	if (__builtin_expect(!e, 0)) {
 		e = calloc(n, sizeof(*e));
 		if (!e) {
 			return;
 		}
 		atomic_store_explicit(cell, (uint64_t)(uintptr_t)e, memory_order_release);
 	}
-	exemplar_store(&e[k], lx->r->trace_kind, lx->r->trace_id.ptr, lx->r->trace_id.len, value,
-	               line_time(lx));
+	exemplar_put(&e[k], &lx->id, value, lx->ts_ms);
 }
 
 /* The bucket a histogram just counted value in gets the line's exemplar. */
-static void ex_hist(_Atomic uint64_t *cell, const struct histogram *h, struct line_ex *lx,
+static void ex_hist(_Atomic uint64_t *cell, const struct histogram *h, const struct line_ex *lx,
                     double value)
 {
 	ex_put(cell, h->n_bounds + 1, bucket_index(h->bounds, h->n_bounds, value), lx, value);
@@ -657,9 +678,13 @@ static void observe_dyn(struct metrics_source *s, const struct log_record *r, un
                         unsigned slot, unsigned cls)
 {
 	uint32_t t = series_tuples_lookup(s->tuples, r);
-	struct line_ex lx = {r, s, 0};
+	struct line_ex lx;
 	bool ex = r->trace_kind && !s->no_ex;
 	_Atomic uint64_t *v;
+
+	if (ex) {
+		line_ex_init(&lx, s, r);
+	}
 
 	v = dyn_inc(s->fam[FAM_RESPONSES], t, method, slot, 1);
 	if (ex && v) {
@@ -800,7 +825,7 @@ flat_exemplars(struct metrics_source *s, const struct log_record *r, unsigned me
 {
 	_Atomic uint64_t *cells =
 	    (_Atomic uint64_t *)(uintptr_t)atomic_load_explicit(&s->ex_resp, memory_order_relaxed);
-	struct line_ex lx = {r, s, 0};
+	struct line_ex lx;
 
 	if (!cells) {
 		cells = calloc((size_t)N_METHODS * STATUS_SLOTS, sizeof(*cells));
@@ -810,6 +835,7 @@ flat_exemplars(struct metrics_source *s, const struct log_record *r, unsigned me
 		atomic_store_explicit(&s->ex_resp, (uint64_t)(uintptr_t)cells,
 		                      memory_order_release);
 	}
+	line_ex_init(&lx, s, r);
 	ex_put(&cells[me * STATUS_SLOTS + slot], 1, 0, &lx, 1.0);
 	if (s->no_hist) {
 		return;

@@ -1,20 +1,30 @@
 /*
  * nhist.c - native histogram of one series (see nhist.h).
  *
- * The window: counts[k] is bucket first + k; lo..hi is the populated
- * range (lo > hi: empty).  An observation whose bucket is inside the
- * window costs the exponent from the double's bits, a branch-free search
- * of 2^schema bounds (3 steps at schema 3) and one relaxed increment; only one outside it takes the
- * slow path, which re-lays the window out: the new range is centred so that growth on either side
- * is absorbed, and when even the populated range plus the new bucket exceeds max_buckets the schema
- * is lowered one step at a time (bucket i becomes ceil(i/2): pairs merge, nothing is lost).  At
- * schema -4 (factor 65536) a value that still does not fit is counted in the nearest edge bucket;
- * durations never get there with 8 or more buckets.
+ * The window: counts[k] is bucket first + k; the populated range is where
+ * the counts are not zero (found by scanning when a reader or a re-layout
+ * needs it, never kept per observation).  An observation whose bucket is
+ * inside the window costs the schema-8 index from the double's bits (the
+ * exponent, then the mantissa's top 10 bits pick a slice of the octave
+ * that holds at most one bound: one table look-up and one integer
+ * compare), a shift down to the current schema (ceil(i / 2^(8 - schema)),
+ * exact: a bucket at schema s is two at s + 1) and one relaxed increment.
+ * Only one outside it takes the slow path, which re-lays the window out:
+ * the new range is centred so that growth on either side is absorbed, and
+ * when even the populated range plus the new bucket exceeds max_buckets the
+ * schema is lowered one step at a time (bucket i becomes ceil(i/2): pairs
+ * merge, nothing is lost).  At schema -4 (factor 65536) a value that still
+ * does not fit is counted in the nearest edge bucket; durations never get
+ * there with 8 or more buckets.
  *
  * Rejected: a sparse map of populated buckets capped by their number, as
  * client_golang keeps (a hash probe or lock per observation, and memory
  * that moves under a lock-free reader); log2() for the index (slower, and
- * off by one at bucket bounds where frexp and the table are exact).
+ * off by one at bucket bounds where frexp and the table are exact); a
+ * search of the 2^schema bounds per observation (what this file did first:
+ * 3 dependent loads at schema 3, 8 at schema 8); the populated range kept
+ * as lo/hi per observation (two compares and stores per line for what a
+ * scrape finds by scanning at most max_buckets counters).
  */
 #include "exporter/metrics/nhist.h"
 
@@ -31,13 +41,14 @@ struct nhist {
 	_Atomic uint32_t seq; /* odd while the writer re-lays the window out */
 	_Atomic int32_t schema;
 	_Atomic int32_t first;
-	_Atomic int32_t lo;
-	_Atomic int32_t hi;
 	_Atomic uint64_t zero;
 	_Atomic uint64_t counts[]; /* [l->max_buckets] */
 };
 
 #define RLX memory_order_relaxed
+#define MANTISSA ((UINT64_C(1) << 52) - 1)
+/* A multiple of 2^12 above every |index|: ceil by an unsigned shift. */
+#define INDEX_OFFSET (UINT32_C(1) << 24)
 
 int nhist_layout_init(struct nhist_layout *l, int schema, unsigned max_buckets,
                       double zero_threshold)
@@ -51,7 +62,17 @@ int nhist_layout_init(struct nhist_layout *l, int schema, unsigned max_buckets,
 	l->max_buckets = max_buckets;
 	l->zero_threshold = zero_threshold;
 	for (int k = 0; k < 256; k++) {
+		uint64_t u;
 		l->bounds[k] = exp2((double)k / 256.0 - 1.0);
+		memcpy(&u, &l->bounds[k], sizeof(u));
+		l->bound_m[k] = u & MANTISSA;
+	}
+	l->bound_m[256] = UINT64_MAX;
+	for (size_t j = 0, k = 0; j < (size_t)1 << NHIST_SLICE_BITS; j++) {
+		while (k < 256 && l->bound_m[k] < (uint64_t)j << (52 - NHIST_SLICE_BITS)) {
+			k++;
+		}
+		l->slice_k[j] = (uint16_t)k;
 	}
 	return 0;
 }
@@ -65,8 +86,6 @@ struct nhist *nhist_create(const struct nhist_layout *l)
 	}
 	h->l = l;
 	atomic_store_explicit(&h->schema, l->schema, RLX);
-	atomic_store_explicit(&h->lo, INT32_MAX, RLX);
-	atomic_store_explicit(&h->hi, INT32_MIN, RLX);
 	return h;
 }
 
@@ -87,44 +106,57 @@ static int64_t reduce(int64_t i, unsigned steps)
 	return -floor_shift(-i, steps);
 }
 
-/* frexp for a positive finite v: v = f * 2^e with f in [0.5, 1).  Normal
- * numbers from their bits (no libm call on the hot path), others by frexp. */
-static inline double split(double v, int *e)
+/* The schema-8 index from the bits u of a double f * 2^e (f in [0.5, 1),
+ * the fraction in u's 52 mantissa bits): the count of schema-8 bounds
+ * below f, plus 256 per octave. */
+static inline int32_t index8_bits(const struct nhist_layout *l, uint64_t u, int e)
 {
+	uint64_t m = u & MANTISSA;
+	unsigned k = l->slice_k[m >> (52 - NHIST_SLICE_BITS)];
+
+	k += l->bound_m[k] < m;
+	return (int32_t)k + (int32_t)(e - 1) * 256;
+}
+
+/* A subnormal v: frexp normalises it (out of line: the hot path then
+ * needs no stack frame). */
+static int32_t __attribute__((noinline, cold))
+index8_subnormal(const struct nhist_layout *l, double v)
+{
+	int e;
+	double f = frexp(v, &e);
 	uint64_t u;
 
+	memcpy(&u, &f, sizeof(u));
+	return index8_bits(l, u, e);
+}
+
+/* The schema-8 index of v (> 0, finite). */
+static inline int32_t index8(const struct nhist_layout *l, double v)
+{
+	uint64_t u;
+	unsigned be;
+
 	memcpy(&u, &v, sizeof(u));
-	if (((u >> 52) & 0x7ff) == 0 || ((u >> 52) & 0x7ff) == 0x7ff) {
-		return frexp(v, e); /* subnormal (or not finite: not passed here) */
+	be = (unsigned)(u >> 52) & 0x7ff; /* v = f * 2^(be - 1022), f in [0.5, 1) */
+	if (__builtin_expect(be == 0, 0)) {
+		return index8_subnormal(l, v);
 	}
-	*e = (int)((u >> 52) & 0x7ff) - 1022;
-	u = (u & ~(UINT64_C(0x7ff) << 52)) | (UINT64_C(1022) << 52);
-	memcpy(&v, &u, sizeof(v));
-	return v;
+	return index8_bits(l, u, (int)be - 1022);
+}
+
+/* ceil(i8 / 2^(8 - schema)) for schema -4..8 (|i8| < 2^20): branch-free. */
+static inline int32_t from8(int32_t i8, int schema)
+{
+	unsigned k = (unsigned)(8 - schema);
+
+	return (int32_t)(((uint32_t)i8 + INDEX_OFFSET + (UINT32_C(1) << k) - 1) >> k) -
+	       (int32_t)(INDEX_OFFSET >> k);
 }
 
 int32_t nhist_index(const struct nhist_layout *l, int schema, double v)
 {
-	int e;
-	double f = split(v, &e);
-
-	if (schema > 0) {
-		size_t n = (size_t)1 << schema, stride = (size_t)256 >> schema, lo = 0, len = n;
-		/* The first bound not below f (n when f is above them all), without
-		 * data-dependent branches: a branchy search mispredicted about once
-		 * per step, which cost more than the rest of the observation. */
-		while (len > 1) {
-			size_t half = len / 2;
-			lo += l->bounds[(lo + half - 1) * stride] < f ? half : 0;
-			len -= half;
-		}
-		lo += l->bounds[lo * stride] < f;
-		return (int32_t)((int64_t)lo + (int64_t)(e - 1) * (int64_t)n);
-	}
-	if (f == 0.5) {
-		e--; /* a power of two is the upper bound of the bucket below */
-	}
-	return (int32_t)floor_shift((int64_t)e + ((int64_t)1 << -schema) - 1, (unsigned)-schema);
+	return from8(index8(l, v), schema);
 }
 
 static inline void add_count(_Atomic uint64_t *c, uint64_t n)
@@ -132,6 +164,26 @@ static inline void add_count(_Atomic uint64_t *c, uint64_t n)
 	uint64_t v = atomic_load_explicit(c, RLX);
 
 	atomic_store_explicit(c, v > UINT64_MAX - n ? UINT64_MAX : v + n, RLX);
+}
+
+/* The populated range lo..hi (bucket indexes) of a window starting at
+ * first: false when every count is 0. */
+static bool populated(const struct nhist *h, int64_t first, int64_t *lo, int64_t *hi)
+{
+	int64_t w = h->l->max_buckets, a = 0, b = w - 1;
+
+	while (a < w && atomic_load_explicit(&h->counts[a], RLX) == 0) {
+		a++;
+	}
+	if (a == w) {
+		return false;
+	}
+	while (atomic_load_explicit(&h->counts[b], RLX) == 0) {
+		b--;
+	}
+	*lo = first + a;
+	*hi = first + b;
+	return true;
 }
 
 /* Re-lay the window out, lowering the schema by at least min_steps, and
@@ -144,8 +196,8 @@ relayout(struct nhist *h, unsigned min_steps, int64_t idx, uint64_t n)
 	const int64_t w = h->l->max_buckets;
 	int32_t s = atomic_load_explicit(&h->schema, RLX);
 	int64_t first = atomic_load_explicit(&h->first, RLX);
-	int64_t lo = atomic_load_explicit(&h->lo, RLX), hi = atomic_load_explicit(&h->hi, RLX);
-	bool empty = lo > hi;
+	int64_t lo, hi;
+	bool empty = !populated(h, first, &lo, &hi);
 	unsigned steps = min_steps;
 	int64_t nlo, nhi, nfirst, nidx;
 	uint32_t seq = atomic_load_explicit(&h->seq, RLX);
@@ -189,14 +241,8 @@ relayout(struct nhist *h, unsigned min_steps, int64_t idx, uint64_t n)
 	if (n) {
 		add_count(&h->counts[nidx - nfirst], n);
 	}
-	if (!n && empty) {
-		nlo = INT32_MAX;
-		nhi = INT32_MIN;
-	}
 	atomic_store_explicit(&h->schema, s - (int32_t)steps, RLX);
 	atomic_store_explicit(&h->first, (int32_t)nfirst, RLX);
-	atomic_store_explicit(&h->lo, (int32_t)nlo, RLX);
-	atomic_store_explicit(&h->hi, (int32_t)nhi, RLX);
 	atomic_store_explicit(&h->seq, seq + 2, memory_order_release);
 }
 
@@ -206,13 +252,6 @@ static inline void add_at(struct nhist *h, int64_t idx, uint64_t n)
 	int64_t off = idx - atomic_load_explicit(&h->first, RLX);
 
 	if (off >= 0 && off < (int64_t)h->l->max_buckets) {
-		/* The range first, then the count: a reader never misses a count it adds up. */
-		if (idx < atomic_load_explicit(&h->lo, RLX)) {
-			atomic_store_explicit(&h->lo, (int32_t)idx, RLX);
-		}
-		if (idx > atomic_load_explicit(&h->hi, RLX)) {
-			atomic_store_explicit(&h->hi, (int32_t)idx, RLX);
-		}
 		add_count(&h->counts[off], n);
 		return;
 	}
@@ -221,13 +260,24 @@ static inline void add_at(struct nhist *h, int64_t idx, uint64_t n)
 
 void nhist_observe(struct nhist *h, double v)
 {
-	if (!(v > h->l->zero_threshold)) {
+	const struct nhist_layout *l = h->l;
+	int32_t idx;
+	int64_t off;
+
+	if (__builtin_expect(!(v > l->zero_threshold), 0)) {
 		add_count(&h->zero, 1); /* zero durations (and NaN, never produced) */
 		return;
 	}
-	add_at(h,
-	       nhist_index(h->l, atomic_load_explicit(&h->schema, RLX), v > DBL_MAX ? DBL_MAX : v),
-	       1);
+	v = v > DBL_MAX ? DBL_MAX : v;
+	idx = from8(index8(l, v), atomic_load_explicit(&h->schema, RLX));
+	off = (int64_t)idx - atomic_load_explicit(&h->first, RLX);
+	if (__builtin_expect((uint64_t)off < l->max_buckets, 1)) {
+		/* One writer: a plain increment (2^64 observations are out of reach). */
+		atomic_store_explicit(&h->counts[off],
+		                      atomic_load_explicit(&h->counts[off], RLX) + 1, RLX);
+		return;
+	}
+	relayout(h, 0, idx, 1);
 }
 
 int nhist_add(struct nhist *h, int schema, int32_t index, uint64_t n)
@@ -282,27 +332,29 @@ static bool read_once(const struct nhist *h, struct nhist_snapshot *r)
 	}
 	r->schema = atomic_load_explicit(&h->schema, RLX);
 	first = atomic_load_explicit(&h->first, RLX);
-	lo = atomic_load_explicit(&h->lo, RLX);
-	hi = atomic_load_explicit(&h->hi, RLX);
 	r->zero = atomic_load_explicit(&h->zero, RLX);
 	r->n = 0;
 	r->first = 0;
-	if (lo <= hi && (lo < first || hi - first >= (int64_t)h->l->max_buckets)) {
-		return false; /* torn by a re-layout: the sequence has moved */
-	}
-	if (lo <= hi) {
-		r->first = (int32_t)lo;
-		r->n = (size_t)(hi - lo + 1);
-		for (size_t k = 0; k < r->n; k++) {
-			r->counts[k] =
-			    atomic_load_explicit(&h->counts[lo - first + (int64_t)k], RLX);
-			sum += r->counts[k];
-		}
+	/* The counts are copied whole first (a count read twice could differ). */
+	for (size_t k = 0; k < h->l->max_buckets; k++) {
+		r->counts[k] = atomic_load_explicit(&h->counts[k], RLX);
 	}
 	atomic_thread_fence(memory_order_acquire);
 	s2 = atomic_load_explicit(&h->seq, RLX);
 	if (s1 != s2) {
 		return false;
+	}
+	for (lo = 0; lo < (int64_t)h->l->max_buckets && r->counts[lo] == 0; lo++) {
+	}
+	if (lo < (int64_t)h->l->max_buckets) {
+		for (hi = (int64_t)h->l->max_buckets - 1; r->counts[hi] == 0; hi--) {
+		}
+		r->first = (int32_t)(first + lo);
+		r->n = (size_t)(hi - lo + 1);
+		memmove(r->counts, r->counts + lo, r->n * sizeof(r->counts[0]));
+		for (size_t k = 0; k < r->n; k++) {
+			sum += r->counts[k];
+		}
 	}
 	r->zero_threshold = h->l->zero_threshold;
 	r->count = r->zero + sum;

@@ -45,7 +45,15 @@ struct nhist_layout {
 	unsigned max_buckets; /* NHIST_MIN_BUCKETS..NHIST_MAX_BUCKETS */
 	double zero_threshold;
 	double bounds[256]; /* 2^(k/256 - 1): the schema-8 bounds of frexp's fraction */
+	/* The same bounds as the double's 52 mantissa bits (bounds[k] = (1 +
+	 * bound_m[k] / 2^52) / 2; bound_m[256]: above them all), and per slice
+	 * of the mantissa's top NHIST_SLICE_BITS bits the number of bounds
+	 * below the slice: a slice holds at most one bound, so the schema-8
+	 * index is one table look-up and one compare. */
+	uint16_t slice_k[1u << 10];
+	uint64_t bound_m[257];
 };
+#define NHIST_SLICE_BITS 10
 
 /* Fill a layout: 0, or -EINVAL for a schema or bucket count out of range
  * or a zero threshold that is negative or not finite. */
@@ -93,7 +101,8 @@ int nhist_read(const struct nhist *h, struct nhist_snapshot *ret);
 void nhist_snapshot_empty(const struct nhist_layout *l, struct nhist_snapshot *ret);
 
 /* The bucket index of v (> 0, finite) at schema s, per the Prometheus
- * definition (as client_golang computes it: frexp and the bounds table). */
+ * definition (as client_golang computes it from frexp and the bounds
+ * table; here from the double's bits: see nhist.c). */
 int32_t nhist_index(const struct nhist_layout *l, int schema, double v);
 
 #endif
