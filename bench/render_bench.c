@@ -1,13 +1,15 @@
 /*
  * render_bench.c - scrape cost and the price of histograms and field labels.
  *
- * Usage: render_bench [--renders N] [--observations N]
+ * Usage: render_bench [--renders N] [--observations N] [--case flat-text|flat-protobuf]
  *
  * 1. Rendering: a registry of 20 sources x 500 (method, code) response
  *    series (10,000 series plus the fixed families), rendered N times in
  *    the text format, in OpenMetrics, in protobuf, and each + gzip; and one
  *    source with a field label of 10,000 distinct values (text, protobuf).
- *    Prints the median ms per render and protobuf's ratio to text.
+ *    Prints the median ms per render and protobuf's ratio to text (wall
+ *    and CPU time).  --case renders only the flat registry in one format,
+ *    for instruction counts.
  * 2. Ingestion: metrics_observe on pre-parsed records, status only versus
  *    with request and upstream times (two histograms), and with a field label
  *    (cached tuple lookups); prints observations/s and the histogram ratio.
@@ -101,38 +103,45 @@ static double time_render(struct metrics *m, enum expo_format f, bool gz, size_t
 }
 
 /* Median ms of format a and of format b, renders alternating between the
- * two so that a machine's changing load weighs on both alike. */
+ * two so that a machine's changing load weighs on both alike; and the
+ * ratio of their median CPU times (b / a), which holds on a loaded machine. */
 static void time_pair(struct metrics *m, enum expo_format a, enum expo_format b, size_t renders,
-                      double *ret_a, double *ret_b, size_t *ret_bytes_b)
+                      double *ret_a, double *ret_b, size_t *ret_bytes_b, double *ret_cpu_ratio)
 {
 	double *ms[2] = {calloc(renders, sizeof(double)), calloc(renders, sizeof(double))};
+	double *cpu[2] = {calloc(renders, sizeof(double)), calloc(renders, sizeof(double))};
 	enum expo_format f[2] = {a, b};
 	struct strbuf buf;
 
-	if (!ms[0] || !ms[1]) {
+	if (!ms[0] || !ms[1] || !cpu[0] || !cpu[1]) {
 		exit(1);
 	}
 	strbuf_init(&buf, 256u * 1024u * 1024u);
 	for (size_t i = 0; i < renders; i++) {
 		for (int k = 0; k < 2; k++) {
 			strbuf_reset(&buf);
-			double t0 = benchkit_mono_s();
+			double c0 = benchkit_cpu_s(), t0 = benchkit_mono_s();
 			if (metrics_render(m, f[k], &buf) < 0) {
 				fprintf(stderr, "render failed\n");
 				exit(1);
 			}
 			expo_end(&buf, f[k]);
 			ms[k][i] = (benchkit_mono_s() - t0) * 1000;
+			cpu[k][i] = (benchkit_cpu_s() - c0) * 1000;
 		}
 	}
 	*ret_bytes_b = buf.len;
 	for (int k = 0; k < 2; k++) {
 		qsort(ms[k], renders, sizeof(double), benchkit_cmp_double);
+		qsort(cpu[k], renders, sizeof(double), benchkit_cmp_double);
 	}
 	*ret_a = ms[0][renders / 2];
 	*ret_b = ms[1][renders / 2];
-	free(ms[0]);
-	free(ms[1]);
+	*ret_cpu_ratio = cpu[1][renders / 2] / cpu[0][renders / 2];
+	for (int k = 0; k < 2; k++) {
+		free(ms[k]);
+		free(cpu[k]);
+	}
 	strbuf_finish(&buf);
 }
 
@@ -219,17 +228,17 @@ static void bench_render(size_t renders)
 	ms = time_render(dyn, EXPO_TEXT, false, renders, &samples, &bytes);
 	printf("render text, field label with 10000 values, %zu samples: %.2f ms\n", samples, ms);
 	/* Protobuf (always with created timestamps) against text, alternating. */
-	double text_ms;
-	time_pair(flat, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes);
+	double text_ms, cpu_ratio;
+	time_pair(flat, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes, &cpu_ratio);
 	printf("render protobuf,    same registry: %.2f ms (%zu bytes); text %.2f ms in the same "
-	       "loop: protobuf/text %.2f\n",
-	       ms, bytes, text_ms, ms / text_ms);
+	       "loop: protobuf/text %.2f (CPU time %.2f)\n",
+	       ms, bytes, text_ms, ms / text_ms, cpu_ratio);
 	ms = time_render(flat, EXPO_PROTOBUF, true, renders, &samples, &bytes);
 	printf("render protobuf + gzip: %.2f ms (%zu bytes gzipped)\n", ms, bytes);
-	time_pair(dyn, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes);
+	time_pair(dyn, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes, &cpu_ratio);
 	printf("render protobuf, field label with 10000 values: %.2f ms; text %.2f ms: "
-	       "protobuf/text %.2f\n",
-	       ms, text_ms, ms / text_ms);
+	       "protobuf/text %.2f (CPU time %.2f)\n",
+	       ms, text_ms, ms / text_ms, cpu_ratio);
 	metrics_destroy(flat);
 	metrics_destroy(dyn);
 	/* Histograms, classic only and with native histograms (schema 3, 160
@@ -248,11 +257,11 @@ static void bench_render(size_t renders)
 			exit(1);
 		}
 		fill_sources(hm, NULL, 20, true);
-		time_pair(hm, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes);
+		time_pair(hm, EXPO_TEXT, EXPO_PROTOBUF, renders, &text_ms, &ms, &bytes, &cpu_ratio);
 		printf("render with histograms (%s): protobuf %.2f ms (%zu bytes); text %.2f ms: "
-		       "protobuf/text %.2f\n",
+		       "protobuf/text %.2f (CPU time %.2f)\n",
 		       native ? "classic + native" : "classic only", ms, bytes, text_ms,
-		       ms / text_ms);
+		       ms / text_ms, cpu_ratio);
 		metrics_destroy(hm);
 	}
 	/* The new-series hold at its most expensive: every series is young, so
@@ -348,23 +357,66 @@ static void bench_ingest(size_t n)
 	       best[2] / 1e6, 100 * best[2] / best[0]);
 }
 
+/* --case: only renders of the flat registry in one format (for an
+ * instruction count under valgrind --tool=callgrind, which holds under any
+ * load: bench/run-render compares the two counts). */
+static int run_case(const char *name, size_t renders)
+{
+	static const struct {
+		const char *name;
+		enum expo_format f;
+	} cases[] = {{"flat-text", EXPO_TEXT}, {"flat-protobuf", EXPO_PROTOBUF}};
+	struct metrics *flat;
+	struct strbuf b;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		if (strcmp(name, cases[c].name) != 0) {
+			continue;
+		}
+		flat = registry(0);
+		fill_flat(flat);
+		strbuf_init(&b, 256u * 1024u * 1024u);
+		for (size_t i = 0; i < renders; i++) {
+			strbuf_reset(&b);
+			if (metrics_render(flat, cases[c].f, &b) < 0) {
+				fprintf(stderr, "render failed\n");
+				exit(1);
+			}
+			expo_end(&b, cases[c].f);
+		}
+		printf("%s: %zu renders of %zu bytes\n", name, renders, b.len);
+		strbuf_finish(&b);
+		metrics_destroy(flat);
+		return 0;
+	}
+	fprintf(stderr, "render_bench: unknown case %s (flat-text, flat-protobuf)\n", name);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	size_t renders = 51, observations = 20000000;
+	const char *only = NULL;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--renders") == 0) {
 			renders = benchkit_count(argv[i + 1]);
 		} else if (strcmp(argv[i], "--observations") == 0) {
 			observations = benchkit_count(argv[i + 1]);
+		} else if (strcmp(argv[i], "--case") == 0) {
+			only = argv[i + 1];
 		} else {
-			fprintf(stderr, "usage: render_bench [--renders N] [--observations N]\n");
+			fprintf(stderr, "usage: render_bench [--renders N] [--observations N] "
+			                "[--case flat-text|flat-protobuf]\n");
 			return 2;
 		}
 	}
 	if (!renders || !observations) {
 		fprintf(stderr, "render_bench: counts must be positive\n");
 		return 2;
+	}
+	if (only) {
+		return run_case(only, renders);
 	}
 	bench_render(renders);
 	bench_ingest(observations);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -48,6 +49,33 @@ static void t_whole_range(void **state)
 	for (uint32_t id = 0; id < N; id++) {
 		assert_int_equal(birthmap_get(m, id), 1000 + id);
 	}
+	birthmap_destroy(m);
+}
+
+/* Puts in a scrambled order (each lands between earlier ones, across
+ * word boundaries of the rank directory): after every put, every id reads
+ * back its own time or 0, as a plain array says. */
+static void t_scrambled(void **state)
+{
+	enum { N = 1000 };
+	static int64_t want[N];
+	struct birthmap *m = birthmap_create(N);
+	(void)state;
+
+	memset(want, 0, sizeof(want));
+	for (uint32_t k = 0; k < 600; k++) {
+		uint32_t id = (k * 7919u) % N; /* 7919 is prime: no repeats */
+		assert_int_equal(birthmap_put(m, id, 5000 + k), 0);
+		want[id] = 5000 + k;
+		if (k % 37 == 0 || k > 590) {
+			for (uint32_t i = 0; i < N; i++) {
+				assert_int_equal(birthmap_get(m, i), want[i]);
+			}
+		}
+	}
+	assert_int_equal(birthmap_put(m, N, 1), -EINVAL);
+	assert_int_equal(birthmap_get(m, N + 5), 0);
+	assert_int_equal(birthmap_count(m), 600);
 	birthmap_destroy(m);
 }
 
@@ -95,6 +123,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_put_get),
 	    cmocka_unit_test(t_whole_range),
+	    cmocka_unit_test(t_scrambled),
 	    cmocka_unit_test(t_locked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,8 @@
  * handful ever count anything.  When one of them first becomes non-zero
  * the writer records its creation time here, keyed by the cell's index;
  * renders look it up to hold a young series at zero, checkpoints save it.
- * Memory grows with the series that exist, not with the key space.
+ * Memory: a bit and a half per id of the key space (1.6 kB for a source's
+ * ~8,800 ids) and 8 bytes per series that exists.
  *
  * Concurrency: one writer (the source's ingest thread) puts, any number of
  * readers get; a mutex guards the table (a render may hold it for its walk

@@ -86,6 +86,29 @@ static const unsigned metric_type[] = {
     [EXPO_INFO] = 1,
 };
 
+/* Copy the few dozen bytes of a label fragment or a value message without
+ * a call: 16-byte blocks, the last one overlapping.  A flat series' Metric
+ * is four such pieces, and library calls for them took as long as the
+ * rest of its encoding. */
+static inline void copy_short(unsigned char *d, const unsigned char *s, size_t n)
+{
+	if (n > 128) {
+		memcpy(d, s, n);
+	} else if (n >= 16) {
+		for (size_t i = 0; i + 16 < n; i += 16) {
+			memcpy(d + i, s + i, 16);
+		}
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			d[i] = s[i];
+		}
+	}
+}
+
 /* Length of value once invalid UTF-8 bytes become U+FFFD (3 bytes each). */
 static size_t clean_len(const unsigned char *p, size_t len, bool *ret_valid)
 {
@@ -179,7 +202,7 @@ static size_t put_timestamp(unsigned char *p, const struct expo_writer *w, uint3
 
 	p[n++] = (unsigned char)(field << 3 | PBWIRE_LEN); /* fields 3 and 15: one byte */
 	p[n++] = (unsigned char)w->ts_len;                 /* at most 22 */
-	memcpy(p + n, w->ts, w->ts_len);
+	copy_short(p + n, w->ts, w->ts_len);
 	return n + w->ts_len;
 }
 
@@ -257,7 +280,7 @@ static unsigned char *copy_labels(unsigned char *out, const struct expo_label *l
 		const struct expo_label *l = &labels[i];
 		const struct plain_label *p = &pl[i];
 		if (!l->name) {
-			memcpy(out, l->pb, l->pb_len);
+			copy_short(out, (const unsigned char *)l->pb, l->pb_len);
 			out += l->pb_len;
 			continue;
 		}
@@ -338,9 +361,11 @@ static void put_metric(struct expo_writer *w, const struct expo_label *labels, s
 	total = h + size + tail_len + more_len;
 	if (valid && !b->error && total < b->alloc - b->len && total <= b->cap - b->len) {
 		unsigned char *out = (unsigned char *)b->data + b->len;
-		memcpy(out, head, h);
+		for (size_t i = 0; i < h; i++) {
+			out[i] = head[i];
+		}
 		out = copy_labels(out + h, labels, n, pl);
-		memcpy(out, tail, tail_len);
+		copy_short(out, tail, tail_len);
 		if (more_len) {
 			memcpy(out + tail_len, more, more_len);
 		}
@@ -419,8 +444,10 @@ static void pb_sample(struct expo_writer *w, const struct expo_label *labels, si
 
 	n += pbwire_put_varint(tail + n, body);
 	n += pbwire_put_double(tail + n, VALUE, is_double ? d : (double)u);
-	memcpy(tail + n, exb, exn); /* field 2, between value 1 and created 3 */
-	n += exn;
+	if (exn) {
+		memcpy(tail + n, exb, exn); /* field 2, between value 1 and created 3 */
+		n += exn;
+	}
 	if (created) {
 		n += put_timestamp(tail + n, w, COUNTER_CREATED);
 	}
