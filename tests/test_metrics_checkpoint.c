@@ -4,7 +4,9 @@
  * series is not new), and absent in older checkpoints (unknown: never
  * held, no _created); native histograms kept exactly (schema, buckets,
  * zero bucket), their lines checked strictly and skipped by a registry
- * without them.
+ * without them; exemplars kept exactly (id, value, time; response
+ * counters and classic buckets, flat and field-label series), skipped with
+ * exemplars off, their lines checked strictly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "exporter/metrics/metrics.h"
+#include "parsers/record.h"
 #include "parsers/status.h"
 #include "tests/fakeclock.h"
 #include "tests/fieldlabel.h"
@@ -302,12 +305,149 @@ static void t_native_malformed(void **state)
 	metrics_destroy(m);
 }
 
+/* Lines with ids of every shape (short, 64 bytes and longer, bytes the
+ * checkpoint escapes), both kinds, times over both buckets and +Inf, at
+ * changing clock times. */
+static void observe_ids(struct metrics_source *s, struct fake_clock *c, const char *vhost)
+{
+	static const char *const ids[] = {
+	    "req-1", "4bf92f3577b34da6a3ce929d0e0e4736", "a b%c=d@e",
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefXYZ"};
+	static const unsigned codes[] = {200, 200, 404, 503};
+	for (int i = 0; i < 40; i++) {
+		struct log_record r;
+		const char *id = ids[i % 4];
+		memset(&r, 0, sizeof(r));
+		c->now = T0 + 1000 * i + 7;
+		r.method = (struct str_view){i % 3 ? "GET" : "POST", i % 3 ? 3u : 4u};
+		r.status_slot = status_slot_from_code(codes[i % 4]);
+		r.request_time = 0.03 * (double)(i % 7) + (i % 5 == 0 ? 2.5 : 0.0);
+		r.has_request_time = true;
+		r.upstream_time = 0.02 * (double)(i % 9);
+		r.has_upstream_time = i % 2 == 0;
+		r.trace_id = (struct str_view){id, strlen(id)};
+		r.trace_kind = i % 4 == 1 ? LOG_TRACE_TRACE_ID : LOG_TRACE_REQUEST_ID;
+		if (vhost) {
+			r.vhost = (struct str_view){vhost, strlen(vhost)};
+		}
+		metrics_observe(s, &r);
+	}
+}
+
+static void exemplar_round_trip(bool field_labels)
+{
+	struct fake_clock c = {T0}, c2 = {T0 + 3600000};
+	struct metrics *m = fake_registry(&c, 0, false), *m2 = fake_registry(&c2, 0, false);
+	struct metrics_options off = {.no_exemplars = true};
+	struct metrics *plain = metrics_create(&off);
+	struct metrics_source *s, *s2, *s3;
+	const struct config_field_label *fl = field_labels ? vhost_label : NULL;
+
+	assert_non_null(plain);
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, fl, field_labels, &s, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m2, "web", NULL, 0, fl, field_labels, &s2, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(plain, "web", NULL, 0, fl, field_labels, &s3, NULL, 0),
+	                 0);
+	observe_ids(s, &c, field_labels ? "a" : NULL);
+	char *saved = save(s);
+	assert_non_null(strstr(saved, field_labels ? "\nE r POST 200 request_id "
+	                                           : "\ne r POST 200 request_id "));
+	assert_non_null(
+	    strstr(saved, field_labels ? "\nE h req GET 2xx i " : "\ne h req GET 2xx i "));
+	assert_non_null(strstr(saved, " =a%20b%25c=d@e"));
+	assert_non_null(strstr(saved, " trace_id "));
+	assert_int_equal(metrics_source_restore(s2, saved, strlen(saved)), 0);
+	char *again = save(s2);
+	assert_string_equal(again, saved);
+	/* The scrapes that carry exemplars are the same bytes. */
+	char *t1 = render(m), *t2 = render(m2);
+	assert_non_null(strstr(t1, "# {request_id=\"a b%c=d@e\"}"));
+	assert_string_equal(t1, t2);
+	struct strbuf a, b;
+	strbuf_init(&a, 1 << 24);
+	strbuf_init(&b, 1 << 24);
+	assert_int_equal(metrics_render(m, EXPO_PROTOBUF, &a), 0);
+	assert_int_equal(metrics_render(m2, EXPO_PROTOBUF, &b), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	strbuf_finish(&a);
+	strbuf_finish(&b);
+	/* With exemplars off the lines are checked and skipped, the rest restored. */
+	assert_int_equal(metrics_source_restore(s3, saved, strlen(saved)), 0);
+	char *noex = save(s3);
+	assert_null(strstr(noex, "e r "));
+	assert_null(strstr(noex, "E r "));
+	assert_non_null(strstr(noex, field_labels ? "\nR GET 200 " : "\nr GET 200 "));
+	free(noex);
+	free(t1);
+	free(t2);
+	free(again);
+	free(saved);
+	metrics_destroy(m);
+	metrics_destroy(m2);
+	metrics_destroy(plain);
+}
+
+static void t_exemplar_round_trip(void **state)
+{
+	(void)state;
+	exemplar_round_trip(false);
+	exemplar_round_trip(true);
+}
+
+static void t_exemplar_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "e r GET 200 request_id 5 3ff0000000000000\n",
+	    "e r GET 200 span_id 5 3ff0000000000000 =x\n",
+	    "e r GET 200 request_id x 3ff0000000000000 =x\n",
+	    "e r GET 200 request_id 5 zz =x\n",
+	    "e r GET 200 request_id 5 3ff0000000000000 x\n",
+	    "e r GET 200 request_id 5 3ff0000000000000 =\n",
+	    "e r GET 200 request_id 5 3ff0000000000000 =x =y\n",
+	    "e r FOO 200 request_id 5 3ff0000000000000 =x\n",
+	    "e r GET 999 request_id 5 3ff0000000000000 =x\n",
+	    "e x GET 200 request_id 5 3ff0000000000000 =x\n",
+	    "e h req GET 2xx j 0000000000000000 request_id 5 3ff0000000000000 =x\n",
+	    "e h foo GET 2xx inf 0000000000000000 request_id 5 3ff0000000000000 =x\n",
+	    "e h req GET 9xx inf 0000000000000000 request_id 5 3ff0000000000000 =x\n",
+	    "e h req GET 2xx inf 0000000000000000 request_id 5 3ff0000000000000\n",
+	    "e r GET 200 request_id 5 3ff0000000000000 "
+	    "=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefX\n",
+	    "E r GET 200 request_id 5 3ff0000000000000 =x y\n",
+	};
+	struct fake_clock c = {T0};
+	struct metrics *m = fake_registry(&c, 0, false);
+	struct metrics_source *s;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (metrics_source_restore(s, bad[i], strlen(bad[i])) == 0) {
+			fail_msg("accepted: %s", bad[i]);
+		}
+	}
+	/* A bucket whose bound is gone loses its exemplar (as it loses its count). */
+	static const char good[] =
+	    "h req GET 2xx i 3fb999999999999a 1\n"
+	    "e h req GET 2xx i 3fb999999999999a request_id -5 3fa999999999999a =kept\n"
+	    "e h req GET 2xx i 3fe0000000000000 request_id 5 3fa999999999999a =gone\n";
+	assert_int_equal(metrics_source_restore(s, good, strlen(good)), 0);
+	char *saved = save(s);
+	assert_non_null(strstr(saved, "e h req GET 2xx i 3fb999999999999a request_id -5 "
+	                              "3fa999999999999a =kept\n"));
+	assert_null(strstr(saved, "=gone"));
+	free(saved);
+	metrics_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_round_trip_flat),   cmocka_unit_test(t_round_trip_field_labels),
-	    cmocka_unit_test(t_older_checkpoint),  cmocka_unit_test(t_malformed_created),
-	    cmocka_unit_test(t_native_round_trip), cmocka_unit_test(t_native_malformed),
+	    cmocka_unit_test(t_round_trip_flat),     cmocka_unit_test(t_round_trip_field_labels),
+	    cmocka_unit_test(t_older_checkpoint),    cmocka_unit_test(t_malformed_created),
+	    cmocka_unit_test(t_native_round_trip),   cmocka_unit_test(t_native_malformed),
+	    cmocka_unit_test(t_exemplar_round_trip), cmocka_unit_test(t_exemplar_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

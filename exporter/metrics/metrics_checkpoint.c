@@ -27,6 +27,12 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  *   R, B, H, S, N: the same for a field-label series, followed by one token per
  *      field label: "=" and the value with bytes outside '!'..'~' and '%'
  *      written as %XX (so "=" alone is the empty value)
+ *   e r <method> <code> <kind> <ts-ms> <value-bits-hex> <=id>     the exemplar of a
+ *      response counter; kind "request_id" or "trace_id", ts-ms a signed
+ *      decimal (the line's time), the id one token escaped as values are
+ *   e h <req|up> <method> <class> <i|inf> <bound-bits-hex> <kind> <ts-ms>
+ *      <value-bits-hex> <=id>          the exemplar of a histogram bucket
+ *   E r ..., E h ...: the same for a field-label series, followed by its values
  *   d <responses|bytes|req|up> <value>  series dropped by the limit
  *   t <unix-ms>                         when the source was created
  * Doubles travel as their IEEE bits in hex so they round-trip exactly.
@@ -55,6 +61,14 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  * lines (older versions) cannot say which position was which: all its
  * field-label series get empty values (totals kept) rather than risk
  * putting counts under the wrong label.
+ *
+ * Exemplars ("e"/"E" lines, after every series line so that their series
+ * exist when they are restored) keep their id, value and time exactly; a
+ * registry with exemplars off skips them, and a bucket whose bound changed
+ * loses its exemplar as it loses its count.  Checkpoints without them
+ * (older versions) restore with no exemplars; a version before them refuses
+ * a checkpoint that has them (an unknown line), so a downgrade starts the
+ * sources that had exemplars afresh.
  *
  * Native histogram buckets are saved with the schema they had, so a
  * restart with the same settings restores them exactly (schema, every
@@ -212,6 +226,94 @@ static void save_native(const struct metrics_source *s, char tag, const char *hn
 	free(snap);
 }
 
+/* Exemplar records, after every series line.  Returns whether e held one;
+ * the line then still needs its values (E) or its newline (e). */
+static bool save_exemplar(struct strbuf *out, const char *head, const struct exemplar *e)
+{
+	struct expo_exemplar x;
+
+	if (!e || !exemplar_load(e, &x)) {
+		return false;
+	}
+	(void)strbuf_printf(out, "%s %s %lld %016llx", head, x.label, (long long)x.ts_ms,
+	                    (unsigned long long)dbits(x.value));
+	put_token(out, x.id, x.id_len);
+	return true;
+}
+
+/* The exemplars of one histogram row: ex an array of n_bounds + 1 (NULL:
+ * none yet); tag 'e' (flat) or 'E' (then the series' values follow). */
+static void save_row_exemplars(const struct metrics_source *s, const struct histogram *h,
+                               const struct exemplar *ex, char tag, const char *hname, unsigned me,
+                               unsigned c, uint32_t tuple, struct strbuf *out)
+{
+	char head[96];
+
+	for (size_t k = 0; ex && k <= h->n_bounds; k++) {
+		int n = snprintf(head, sizeof(head), "%c h %s %s %s %s %016llx", tag, hname,
+		                 metrics_method_names[me], metrics_class_names[c],
+		                 k < h->n_bounds ? "i" : "inf",
+		                 (unsigned long long)(k < h->n_bounds ? dbits(h->bounds[k]) : 0));
+		if (n < 0 || (size_t)n >= sizeof(head) || !save_exemplar(out, head, &ex[k])) {
+			continue;
+		}
+		if (tag == 'E') {
+			save_values(s, tuple, out);
+		} else {
+			(void)strbuf_putc(out, '\n');
+		}
+	}
+}
+
+static void save_exemplars(const struct metrics_source *s, struct strbuf *out)
+{
+	const _Atomic uint64_t *cells = (const _Atomic uint64_t *)(uintptr_t)atomic_load_explicit(
+	    &s->ex_resp, memory_order_acquire);
+	const struct histogram *hs[2] = {&s->request, &s->upstream};
+	char head[64];
+
+	for (size_t i = 0; cells && i < (size_t)N_METHODS * STATUS_SLOTS; i++) {
+		unsigned me = (unsigned)(i / STATUS_SLOTS), slot = (unsigned)(i % STATUS_SLOTS);
+		(void)snprintf(head, sizeof(head), "e r %s %s", metrics_method_names[me],
+		               status_slot_code(slot));
+		if (save_exemplar(out, head, ex_get(&cells[i]))) {
+			(void)strbuf_putc(out, '\n');
+		}
+	}
+	for (unsigned u = 0; u < 2 && !s->no_hist; u++) {
+		for (unsigned me = 0; me < N_METHODS; me++) {
+			for (unsigned c = 0; c < N_CLASSES; c++) {
+				save_row_exemplars(s, hs[u], ex_get(&hs[u]->ex[me][c]), 'e',
+				                   family_keys[FAM_REQUEST + u], me, c, 0, out);
+			}
+		}
+	}
+	for (unsigned fam = 0; s->tuples && fam < FAM_COUNT; fam++) {
+		const struct series_family *fa = s->fam[fam];
+		const struct histogram *h = fam == FAM_UPSTREAM ? &s->upstream : &s->request;
+		size_t cnt = fam == FAM_BYTES || (fam != FAM_RESPONSES && s->no_hist)
+		                 ? 0
+		                 : series_family_count(fa);
+		for (size_t e = 0; e < cnt; e++) {
+			struct series_key key;
+			_Atomic uint64_t *v;
+			series_family_entry(fa, e, &key, &v);
+			if (fam != FAM_RESPONSES) {
+				save_row_exemplars(s, h, ex_get(&v[h->ex_cell]), 'E',
+				                   family_keys[fam], key.method, key.slot,
+				                   key.tuple, out);
+				continue;
+			}
+			(void)snprintf(head, sizeof(head), "E r %s %s",
+			               metrics_method_names[key.method],
+			               status_slot_code(key.slot));
+			if (save_exemplar(out, head, ex_get(&v[1]))) {
+				save_values(s, key.tuple, out);
+			}
+		}
+	}
+}
+
 static void save_hist(const struct metrics_source *s, const struct histogram *h, const char *tag,
                       uint32_t id0, struct strbuf *out)
 {
@@ -355,6 +457,9 @@ int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 	save_hist(s, &s->upstream, "up", ID_UPSTREAM, out);
 	if (s->tuples) {
 		save_dyn(s, out);
+	}
+	if (!s->no_ex) {
+		save_exemplars(s, out);
 	}
 	return out->error;
 }
@@ -885,6 +990,119 @@ static int restore_counter(struct metrics_source *s, struct restore_schema *sc,
 	return 0;
 }
 
+/* A signed decimal int64 (an exemplar's time). */
+static int parse_i64(const char *p, size_t len, int64_t *ret)
+{
+	bool neg = len > 1 && p[0] == '-';
+	uint64_t v;
+
+	if (numparse_u64(p + neg, len - neg, &v) < 0 || v > (uint64_t)INT64_MAX) {
+		return -EINVAL;
+	}
+	*ret = neg ? -(int64_t)v : (int64_t)v;
+	return 0;
+}
+
+/* Slot k of the n-slot exemplar array in cell (made when missing). */
+static struct exemplar *ex_slot(_Atomic uint64_t *cell, size_t n, size_t k)
+{
+	struct exemplar *e = ex_get(cell);
+
+	if (!e) {
+		e = calloc(n, sizeof(*e));
+		if (!e) {
+			return NULL;
+		}
+		atomic_store_explicit(cell, (uint64_t)(uintptr_t)e, memory_order_release);
+	}
+	return &e[k];
+}
+
+/* The flat response exemplar cell of (me, slot) (NULL: out of memory). */
+static _Atomic uint64_t *resp_ex_cells(struct metrics_source *s)
+{
+	_Atomic uint64_t *cells =
+	    (_Atomic uint64_t *)(uintptr_t)atomic_load_explicit(&s->ex_resp, memory_order_relaxed);
+
+	if (!cells) {
+		cells = calloc((size_t)N_METHODS * STATUS_SLOTS, sizeof(*cells));
+		if (cells) {
+			atomic_store_explicit(&s->ex_resp, (uint64_t)(uintptr_t)cells,
+			                      memory_order_release);
+		}
+	}
+	return cells;
+}
+
+/* "e"/"E": one exemplar, put where its series is (never creating a count). */
+static int restore_exemplar(struct metrics_source *s, struct restore_schema *sc,
+                            const struct fields *f, bool dry)
+{
+	bool dyn = f->p[0][0] == 'E', hist = f->n > 1 && field_is(f, 1, "h");
+	size_t at = hist ? 7 : 4; /* kind, ts, value bits, id, then the values */
+	bool up = hist && field_is(f, 2, "up");
+	struct histogram *h = !hist                   ? NULL
+	                      : field_is(f, 2, "req") ? &s->request
+	                      : up                    ? &s->upstream
+	                                              : NULL;
+	int me = f->n > 5 ? lookup_name(f, hist ? 3 : 2, metrics_method_names, N_METHODS) : -1;
+	int b = me < 0 ? -1
+	        : hist ? lookup_name(f, 4, metrics_class_names, N_CLASSES)
+	               : lookup_code(f, 3);
+	struct line_values id, lv;
+	struct fields one;
+	uint64_t bits, bound = 0;
+	int64_t ts;
+
+	if (me < 0 || b < 0 || (!hist && !field_is(f, 1, "r")) || (hist && !h) || f->n < at + 4 ||
+	    (!dyn && f->n != at + 4) ||
+	    (!field_is(f, at, "request_id") && !field_is(f, at, "trace_id")) ||
+	    parse_i64(f->p[at + 1], f->len[at + 1], &ts) < 0 ||
+	    parse_u64(f->p[at + 2], f->len[at + 2], 16, &bits) < 0 ||
+	    (hist && ((!field_is(f, 5, "i") && !field_is(f, 5, "inf")) ||
+	              parse_u64(f->p[6], f->len[6], 16, &bound) < 0))) {
+		return -EINVAL;
+	}
+	one = (struct fields){.p = {f->p[at + 3]}, .len = {f->len[at + 3]}, .n = 1};
+	if (decode_values(&one, 0, &id) < 0 || id.v[0].len == 0 ||
+	    id.v[0].len > EXPO_EXEMPLAR_ID_MAX || decode_values(f, at + 4, &lv) < 0) {
+		return -EINVAL;
+	}
+	if (dry) {
+		sc->widths |= dyn ? 1u << lv.n : 0;
+		return 0;
+	}
+	if (s->no_ex || (hist && s->no_hist)) {
+		return 0;
+	}
+	/* The bucket by its bound, as for counts: dropped when the bounds changed. */
+	size_t k = hist ? h->n_bounds : 0; /* "inf" */
+	if (hist && field_is(f, 5, "i")) {
+		for (k = 0; k < h->n_bounds && dbits(h->bounds[k]) != bound; k++) {
+		}
+		if (k == h->n_bounds) {
+			return 0;
+		}
+	}
+	enum family fam = !hist ? FAM_RESPONSES : up ? FAM_UPSTREAM : FAM_REQUEST;
+	_Atomic uint64_t *cell;
+	if (!s->tuples) {
+		_Atomic uint64_t *cells = hist ? NULL : resp_ex_cells(s);
+		cell = hist ? &h->ex[me][b] : cells ? &cells[me * STATUS_SLOTS + b] : NULL;
+	} else {
+		_Atomic uint64_t *row =
+		    restore_target(s, sc, fam, &lv, (unsigned)me, (unsigned)b, NULL, 0, 0);
+		cell = !row ? NULL : hist ? &row[h->ex_cell] : &row[1];
+	}
+	struct exemplar *e = cell ? ex_slot(cell, hist ? h->n_bounds + 1 : 1, k) : NULL;
+	if (e) {
+		exemplar_store(
+		    e, field_is(f, at, "request_id") ? LOG_TRACE_REQUEST_ID : LOG_TRACE_TRACE_ID,
+		    id.v[0].ptr, id.v[0].len, bitsd(bits), ts);
+	}
+	return 0;
+}
+
 static int restore_line(struct metrics_source *s, struct restore_schema *sc, const char *line,
                         size_t len, bool dry)
 {
@@ -921,6 +1139,9 @@ static int restore_line(struct metrics_source *s, struct restore_schema *sc, con
 		return restore_native(s, sc, &f, dry);
 	case 'l':
 		return restore_schema_line(sc, &f, dry);
+	case 'e':
+	case 'E':
+		return restore_exemplar(s, sc, &f, dry);
 	case 'c':
 	case 'd':
 		if (f.n != 3 || parse_u64(f.p[2], f.len[2], 10, &v) < 0) {
