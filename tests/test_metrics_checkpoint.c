@@ -338,7 +338,12 @@ static void exemplar_round_trip(bool field_labels)
 {
 	struct fake_clock c = {T0}, c2 = {T0 + 3600000};
 	struct metrics *m = fake_registry(&c, 0, false), *m2 = fake_registry(&c2, 0, false);
-	struct metrics_options off = {.no_exemplars = true};
+	static const double buckets[] = {0.1, 1};
+	struct metrics_options off = {.request_buckets = buckets,
+	                              .n_request_buckets = 2,
+	                              .upstream_buckets = buckets,
+	                              .n_upstream_buckets = 2,
+	                              .no_exemplars = true};
 	struct metrics *plain = metrics_create(&off);
 	struct metrics_source *s, *s2, *s3;
 	const struct config_field_label *fl = field_labels ? vhost_label : NULL;
