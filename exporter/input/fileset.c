@@ -38,16 +38,14 @@
  * the configured access.log's file and is drained, a file of a path no
  * longer configured is dropped.  Then the catch-up (section below): the
  * rotation chain of every checkpointed path is read before the live files,
- * gzip members through zfile; and a copytruncate seen while running reads
- * the copy from where we were (recover_copy; a glob that matches the copy
- * leaves it alone until then: is_pending_copy).  A copy is known by its
- * first bytes, whatever its name: one that is no rotated name of the file
- * is searched for in the file's directory (dir_copy), and the position of
- * a truncated file whose copy is found nowhere yet is remembered, so a
- * file appearing later with those first bytes resumes there (lost_copy)
- * instead of being read again from 0.  Compressed data is never read
- * as lines: files a pattern matches are checked by name and magic bytes
- * and skipped (--once reads gzip).
+ * gzip members through zfile.  copytruncate's copies are known by their
+ * first bytes (copymatch.c): a glob that matches a copy leaves it alone
+ * until the truncate (is_pending_copy), the truncate reads the copy from
+ * where we were (recover_copy: copymatch_recover finds it, this file
+ * follows it), and a file appearing later with the first bytes of a
+ * truncated file resumes where that file was read to.  Compressed data is
+ * never read as lines: files a pattern matches are checked by name and
+ * magic bytes and skipped (--once reads gzip).
  *
  * inotify (dirwatch.c) watches the directories of the patterns (re-added
  * at each rescan, so a directory created later is watched too): the daemon
@@ -65,7 +63,11 @@
  * reading catch-up files alongside the live ones (rotation order is what
  * the checkpoint and the logs describe; the limit bounds the wait), and
  * splitting the catch-up into its own module (it needs the entries, their
- * claims and the scan's dedupe: a private header would expose all of it).
+ * claims and the scan's dedupe: a private header would expose all of it),
+ * and for the same reason splitting discovery (patterns, globs, inotify)
+ * from following: consider() needs the entries, the cap, the skipped and
+ * the compressed files and the start claims.  The copy matching has no
+ * such ties and lives in copymatch.c behind a sink of four calls.
  */
 #include "exporter/input/fileset.h"
 
@@ -83,6 +85,7 @@
 #include "exporter/log.h"
 #include "exporter/input/fdlimit.h"
 #include "exporter/input/container.h"
+#include "exporter/input/copymatch.h"
 #include "exporter/input/dirwatch.h"
 #include "exporter/input/rotchain.h"
 #include "exporter/input/zfile.h"
@@ -92,7 +95,6 @@
 #define LOG_EVERY_MS 60000u
 #define DIR_SCAN_MAX 100000u
 #define ZFILE_BUDGET (16u * 1024u * 1024u) /* uncompressed bytes per poll */
-#define LOST_COPIES 16u                    /* truncated files whose copy was not found yet */
 
 struct pattern {
 	char *text;
@@ -173,15 +175,9 @@ struct fileset {
 	size_t scan_no_fd;
 	char *scan_no_fd_path;
 	size_t no_fd;
-	/* Positions of truncated files whose copy was not found in their
-	 * rotation chain (a copy under another name, or not there yet): a new
-	 * file starting with the same bytes resumes there (see lost_copy). */
-	struct lost {
-		struct tail_position pos;
-		char *path;
-	} lost[LOST_COPIES];
-	size_t n_lost;
-	size_t lost_next;
+	/* copytruncate's copies, and the truncated files whose copy was not
+	 * found yet (copymatch_take_lost): */
+	struct copymatch *copies;
 	char *ignored_path;
 	char *error_path;
 	int error;
@@ -354,8 +350,9 @@ int fileset_create(const struct fileset_options *o, const struct tail_callbacks 
 	    .line = catchup_line, .event = catchup_event, .userdata = fs, .from = catchup_from};
 	fs->zfiles = calloc(fs->max_files, sizeof(*fs->zfiles));
 	fs->skipped = calloc(fs->max_files, sizeof(*fs->skipped));
+	fs->copies = copymatch_create(fs->name);
 	if (!fs->name || !fs->patterns || !fs->entries || !fs->scratch || !fs->zfiles ||
-	    !fs->skipped) {
+	    !fs->skipped || !fs->copies) {
 		goto fail;
 	}
 	for (size_t i = 0; i < o->n_patterns; i++) {
@@ -395,9 +392,7 @@ void fileset_destroy(struct fileset *fs)
 	free(fs->scan_ignored_path);
 	free(fs->scan_error_path);
 	free(fs->scan_no_fd_path);
-	for (size_t i = 0; i < fs->n_lost; i++) {
-		free(fs->lost[i].path);
-	}
+	copymatch_destroy(fs->copies);
 	free(fs->ignored_path);
 	free(fs->error_path);
 	free(fs->entries);
@@ -416,86 +411,6 @@ static struct entry *find_entry(struct fileset *fs, uint64_t dev, uint64_t ino)
 	return NULL;
 }
 
-/* The directory part of path (up to its last '/'), and its length. */
-static size_t dir_len(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? (size_t)(slash - path) + 1 : 0;
-}
-
-/* Whether path is a rotated name of orig in the same directory. */
-static bool copy_of_name(const char *path, const char *orig)
-{
-	struct rotchain_key k;
-	size_t dl = dir_len(orig);
-
-	return dir_len(path) == dl && memcmp(path, orig, dl) == 0 &&
-	       rotchain_is_member(orig + dl, path + dl, &k);
-}
-
-/* The fingerprint of the first len bytes of the file at path, in *ret_hash
- * (false when it cannot be read or is shorter). */
-static bool same_head(const char *path, uint32_t len, uint64_t *ret_hash)
-{
-	uint32_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	bool ok =
-	    fd >= 0 && len && tail_fingerprint(fd, len, len, &got, ret_hash) == 0 && got == len;
-
-	if (fd >= 0) {
-		close(fd);
-	}
-	return ok;
-}
-
-/*
- * Whether a file at path can be a copy of the file at orig whose position
- * is pos, by name: a rotated name of orig (rotchain_is_member), or any name
- * in the same directory when pos fingerprints a whole TAIL_FP_MAX (1 KiB)
- * of content -- shorter heads (a file of a few lines) are too easily
- * shared by two different logs (the same health check in two vhosts) to
- * say "copy" without the name.
- */
-static bool may_be_copy(const char *path, const char *orig, const struct tail_position *pos)
-{
-	size_t dl = dir_len(orig);
-
-	if (copy_of_name(path, orig)) {
-		return true;
-	}
-	return pos->id.fp_len == TAIL_FP_MAX && dir_len(path) == dl && memcmp(path, orig, dl) == 0;
-}
-
-/* Whether the file on fd starts with the bytes pos fingerprinted; then
- * *ret_offset is where its unread lines begin. */
-static bool same_content(int fd, const struct stat *st, const struct tail_position *pos,
-                         uint64_t *ret_offset)
-{
-	uint32_t len;
-	uint64_t hash;
-
-	if (!pos->id.fp_len || (uint64_t)st->st_size < pos->id.fp_len ||
-	    tail_fingerprint(fd, pos->id.fp_len, pos->id.fp_len, &len, &hash) < 0 ||
-	    len != pos->id.fp_len || hash != pos->id.fp_hash) {
-		return false;
-	}
-	*ret_offset = pos->offset < (uint64_t)st->st_size ? pos->offset : (uint64_t)st->st_size;
-	return true;
-}
-
-/*
- * Whether the file on fd (at path) is copytruncate's copy of the file that
- * was at orig with position pos: a name it may have (may_be_copy) and the
- * bytes pos fingerprinted.  Then *ret_offset is where its unread lines
- * begin.
- */
-static bool copy_of(const char *path, int fd, const struct stat *st, const char *orig,
-                    const struct tail_position *pos, uint64_t *ret_offset)
-{
-	return may_be_copy(path, orig, pos) && same_content(fd, st, pos, ret_offset);
-}
-
 /* Whether a new file a glob matches is copytruncate's copy of a followed
  * file, not truncated yet: its lines are read from that file, and once the
  * truncation is seen recover_copy reads the copy from where we were (cp may
@@ -504,75 +419,18 @@ static bool copy_of(const char *path, int fd, const struct stat *st, const char 
 static bool is_pending_copy(struct fileset *fs, const char *path, int fd, const struct stat *st)
 {
 	struct tail_position pos;
-	uint64_t off;
 
 	for (size_t i = 0; i < fs->n_entries; i++) {
 		const struct entry *e = &fs->entries[i];
+		if (e->retiring) {
+			continue;
+		}
 		tail_file_position(e->tf, &pos);
-		if (e->retiring || !pos.id.fp_len) {
-			continue;
-		}
-		if (st->st_size == 0) {
-			if (copy_of_name(path, tail_file_path(e->tf))) {
-				return true; /* cp has just created it */
-			}
-			continue;
-		}
-		if ((uint64_t)st->st_size < pos.id.fp_len) {
-			/* cp has only begun: compare what it wrote with the file's head */
-			pos.id.fp_len = (uint32_t)st->st_size;
-			if (!same_head(tail_file_path(e->tf), pos.id.fp_len, &pos.id.fp_hash)) {
-				continue;
-			}
-		}
-		/* A copy under any name the patterns match (access.log.bak,
-		 * access.log.old-<epoch>) holds the same lines: see may_be_copy. */
-		if (copy_of(path, fd, st, tail_file_path(e->tf), &pos, &off)) {
+		if (copymatch_is_pending(path, fd, st, tail_file_path(e->tf), &pos)) {
 			return true;
 		}
 	}
 	return false;
-}
-
-/*
- * Whether a new file is the copy of a file truncated earlier whose copy was
- * not found then (recover_copy): it starts with the bytes that file had.
- * Then it resumes where that file was read to (*ret_offset), so the lines
- * counted from the original are not counted again and the ones not read
- * before the truncate are read from the copy.  Content-fingerprinting
- * tailers (Filebeat's fingerprint, Vector's checksum) do the same.
- */
-static bool lost_copy(struct fileset *fs, const char *path, int fd, const struct stat *st,
-                      uint64_t *ret_offset, bool *ret_skipping)
-{
-	for (size_t i = 0; i < fs->n_lost; i++) {
-		struct lost *l = &fs->lost[i];
-		if (copy_of(path, fd, st, l->path, &l->pos, ret_offset)) {
-			*ret_skipping = *ret_offset == l->pos.offset && l->pos.skipping;
-			free(l->path);
-			*l = fs->lost[--fs->n_lost]; /* one copy per truncation */
-			return true;
-		}
-	}
-	return false;
-}
-
-/* path's file was truncated at old and its copy is nowhere yet. */
-static void remember_lost(struct fileset *fs, const char *path, const struct tail_position *old)
-{
-	struct lost *l = &fs->lost[fs->n_lost < LOST_COPIES ? fs->n_lost : fs->lost_next];
-	char *copy;
-
-	if (!old->id.fp_len || !(copy = strdup(path))) {
-		return; /* nothing was read: nothing to recognise or to resume */
-	}
-	if (fs->n_lost < LOST_COPIES) {
-		fs->n_lost++;
-	} else {
-		free(l->path); /* the oldest goes */
-		fs->lost_next = (fs->lost_next + 1) % LOST_COPIES;
-	}
-	*l = (struct lost){*old, copy};
 }
 
 /* Where a file present at start begins (see fileset_start). */
@@ -606,7 +464,7 @@ static void initial_position(struct fileset *fs, const struct pattern *p, const 
 		 * holds what we read of the checkpointed file. */
 		const struct fileset_saved_file *sf = &sx->saved->files[i];
 		if (sx->claimed[i] != CLAIM_SAME &&
-		    copy_of(path, fd, st, sf->path, &sf->pos, ret_offset)) {
+		    copymatch_is_copy(path, fd, st, sf->path, &sf->pos, ret_offset)) {
 			sx->claimed[i] = CLAIM_TRUNCATED;
 			*ret_skipping = *ret_offset == sf->pos.offset && sf->pos.skipping;
 			return;
@@ -951,7 +809,7 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 		close(fd);
 		return;
 	} else if (!fs->from_start) {
-		(void)lost_copy(fs, path, fd, &st, &offset, &skipping);
+		(void)copymatch_take_lost(fs->copies, path, fd, &st, &offset, &skipping);
 	}
 	if (add_entry(fs, path, fd, &st, offset, skipping, false, now_ms, &fs->cb) < 0) {
 		close(fd);
@@ -1387,18 +1245,6 @@ static const char *const skip_reasons[] = {
     [ROTCHAIN_SKIP_COPY] = "a compressed copy of an uncompressed file that is read instead",
 };
 
-/* Whether the plain file on fd starts with the bytes sf fingerprinted and
- * holds its offset: a copy of it (copytruncate's copy). */
-static bool is_copy(int fd, const struct stat *st, const struct fileset_saved_file *sf)
-{
-	uint32_t len;
-	uint64_t hash;
-
-	return sf->pos.id.fp_len && (uint64_t)st->st_size >= sf->pos.offset &&
-	       tail_fingerprint(fd, sf->pos.id.fp_len, sf->pos.id.fp_len, &len, &hash) == 0 &&
-	       len == sf->pos.id.fp_len && hash == sf->pos.id.fp_hash;
-}
-
 /* Which checkpointed file member m is: -1 when none.  A plain file by its
  * identity, or by its first bytes when the checkpointed file was not found
  * whole (copytruncate copies it to a new inode: for files checkpointed
@@ -1418,13 +1264,8 @@ static long match_saved(const struct start_ctx *sx, const char *base,
 	}
 	for (size_t i = 0; i < saved->n_files && found < 0; i++) {
 		const struct fileset_saved_file *sf = &saved->files[i];
-		if (m->key.codec == ROTCHAIN_PLAIN) {
-			if (tail_identity_match(fd, &st, &sf->pos) == TAIL_MATCH_SAME ||
-			    (sx->claimed[i] != CLAIM_SAME && strcmp(sf->path, base) == 0 &&
-			     is_copy(fd, &st, sf))) {
-				found = (long)i;
-			}
-		} else if (m->key.codec == ROTCHAIN_GZIP && zfile_matches(fd, &sf->pos)) {
+		bool by_content = sx->claimed[i] != CLAIM_SAME && strcmp(sf->path, base) == 0;
+		if (copymatch_member_is(fd, &st, m->key.codec, &sf->pos, by_content)) {
 			found = (long)i;
 		}
 	}
@@ -1708,135 +1549,69 @@ static int64_t poll_catch_up(struct fileset *fs, uint64_t now_ms)
 	return 0;
 }
 
-/* A copy no longer than what we read of its file holds nothing new: it is
- * followed from its end, like a rotated file, so that a glob matching it
- * does not read it from 0 (the file's fingerprint changed with the
- * truncation: is_pending_copy no longer recognises it) and checkpoints know
- * it. */
-static bool copies_read(struct fileset *fs, const char *path, const struct tail_position *old,
-                        const struct rotchain_member *m, size_t n, uint64_t now_ms)
-{
-	bool found = false;
+/* How recover_copy follows what copymatch_recover finds. */
+struct recover_ctx {
+	struct fileset *fs;
+	const char *path;
+	const struct tail_position *old;
+	uint64_t now_ms;
+};
 
-	for (size_t i = 0; i < n && !is_full(fs); i++) {
-		struct stat st;
-		uint64_t off;
-		int fd;
-		if (m[i].key.codec != ROTCHAIN_PLAIN || find_entry(fs, m[i].dev, m[i].ino)) {
-			continue;
-		}
-		fd = fdlimit_open(AT_FDCWD, m[i].path);
-		if (fd < 0) {
-			continue;
-		}
-		if (fstat(fd, &st) == 0 && copy_of(m[i].path, fd, &st, path, old, &off) &&
-		    add_entry(fs, path, fd, &st, (uint64_t)st.st_size, false, true, now_ms,
-		              &fs->cb) == 0) {
-			found = true;
-			continue; /* fd taken */
-		}
-		close(fd);
-	}
-	return found;
+static bool recover_is_followed(void *ud, uint64_t dev, uint64_t ino)
+{
+	struct recover_ctx *c = ud;
+
+	return find_entry(c->fs, dev, ino) != NULL;
 }
 
-/*
- * The copy of a truncated file under a name that is no rotation of it
- * (access.log.bak, access.log-old: a copy made by a script, or logrotate's
- * with an extension we do not parse): any regular file of the directory
- * that starts with the bytes the file had.  Read from where we were, as a
- * rotated file (closed after the grace period unless a pattern matches it).
- * Bounded: DIR_SCAN_MAX names, only files at least as long as the
- * fingerprint, one open per candidate; runs once per truncation.
- */
-static bool dir_copy(struct fileset *fs, const char *path, const struct tail_position *old,
-                     uint64_t now_ms)
+static bool recover_is_full(void *ud)
 {
-	char dir[4096];
-	size_t dl = dir_len(path), seen = 0;
-	bool found = false;
-	struct dirent *de;
-	DIR *d;
+	struct recover_ctx *c = ud;
 
-	if (dl >= sizeof(dir) || old->id.fp_len != TAIL_FP_MAX) {
-		return false; /* a short head says too little without the name (may_be_copy) */
-	}
-	memcpy(dir, dl ? path : ".", dl ? dl : 1);
-	dir[dl ? dl : 1] = '\0';
-	d = opendir(dir);
-	while (d && !found && !is_full(fs) && (de = readdir(d)) != NULL && seen++ < DIR_SCAN_MAX) {
-		struct stat st;
-		uint64_t off;
-		bool skipping;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size < old->id.fp_len ||
-		    find_entry(fs, (uint64_t)st.st_dev, (uint64_t)st.st_ino)) {
-			continue;
-		}
-		int fd = fdlimit_open(dirfd(d), de->d_name);
-		if (fd < 0) {
-			continue;
-		}
-		if (fstat(fd, &st) == 0 && same_content(fd, &st, old, &off)) {
-			skipping = off == old->offset && old->skipping;
-			found =
-			    add_entry(fs, path, fd, &st, off, skipping, true, now_ms, &fs->cb) == 0;
-			if (found) {
-				char o[24];
-				(void)snprintf(o, sizeof(o), "%llu", (unsigned long long)off);
-				log_info(
-				    "truncated file: reading the rest of its lines from its copy",
-				    "source", fs->name, "path", path, "copy", de->d_name, "offset",
-				    o);
-				continue; /* fd taken */
-			}
-		}
-		close(fd);
-	}
-	if (d) {
-		closedir(d);
-	}
-	return found;
+	return is_full(c->fs);
+}
+
+/* The copy is a member of the rotation chain: read as a catch-up file from
+ * where we were (counted as a truncation already, not as a rotation). */
+static void recover_member(void *ud, const struct rotchain_member *m)
+{
+	struct recover_ctx *c = ud;
+	struct fileset_saved_file sf = {(char *)c->path, *c->old, true};
+	struct fileset_saved ss = {.files = &sf, .n_files = 1};
+	unsigned char claimed = CLAIM_TRUNCATED;
+	struct start_ctx sx = {.saved = &ss, .claimed = &claimed};
+	struct rotchain_member copy = *m;
+
+	copy.saved = 0;
+	catch_up_member(c->fs, &sx, c->path, &copy, c->now_ms);
+}
+
+static int recover_follow(void *ud, int fd, const struct stat *st, uint64_t offset, bool skipping)
+{
+	struct recover_ctx *c = ud;
+
+	return add_entry(c->fs, c->path, fd, st, offset, skipping, true, c->now_ms, &c->fs->cb);
 }
 
 /*
  * A followed file was truncated (copytruncate): logrotate copied it first,
  * so the lines between our last read and the truncate are in the copy
- * (access.log.1, or access.log.1.gz once compressed).  Find it by its first
- * bytes and read it from where we were, as a catch-up file.
+ * (access.log.1, or access.log.1.gz once compressed).  copymatch_recover
+ * finds it by its first bytes; it is read from where we were.
  */
 static void recover_copy(struct fileset *fs, const struct entry *e, const struct tail_position *old,
                          uint64_t now_ms)
 {
-	const char *path = tail_file_path(e->tf);
-	struct fileset_saved_file sf = {(char *)path, *old, false};
-	struct fileset_saved ss = {.files = &sf, .n_files = 1};
-	unsigned char claimed = CLAIM_TRUNCATED;
-	struct start_ctx sx = {.saved = &ss, .claimed = &claimed};
-	struct rotchain_member *m = NULL;
-	size_t n = 0, pick = SIZE_MAX;
+	struct recover_ctx c = {fs, tail_file_path(e->tf), old, now_ms};
+	const struct copymatch_sink sink = {
+	    .is_followed = recover_is_followed,
+	    .is_full = recover_is_full,
+	    .read_member = recover_member,
+	    .follow = recover_follow,
+	    .userdata = &c,
+	};
 
-	if (rotchain_list(path, &m, &n) < 0) {
-		if (!dir_copy(fs, path, old, now_ms)) {
-			remember_lost(fs, path, old);
-		}
-		return;
-	}
-	for (size_t i = n; i-- > 0 && pick == SIZE_MAX;) {
-		m[i].saved = match_saved(&sx, path, &m[i]);
-		if (m[i].saved == 0 &&
-		    (m[i].key.codec == ROTCHAIN_PLAIN || m[i].key.codec == ROTCHAIN_GZIP)) {
-			pick = i;
-		}
-	}
-	if (pick != SIZE_MAX) {
-		/* Counted as a truncation already, not as a rotation. */
-		sf.retired = true;
-		catch_up_member(fs, &sx, path, &m[pick], now_ms);
-	} else if (!copies_read(fs, path, old, m, n, now_ms) && !dir_copy(fs, path, old, now_ms)) {
-		remember_lost(fs, path, old);
-	}
-	rotchain_free(m, n);
+	copymatch_recover(fs->copies, c.path, old, &sink);
 }
 
 void fileset_set_catchup_limit(struct fileset *fs, uint64_t max_bytes)

@@ -4,9 +4,10 @@
  * access.log-20261203, access.log-20261203.gz, ...) in rotation order, how
  * each is compressed, and what a restart from a checkpoint reads of each.
  *
- * Names are classified here, contents are not: the caller (fileset.c) says
- * which member is a checkpointed file (by identity, or by the fingerprint
- * of its decompressed first bytes), and rotchain_plan decides the rest.
+ * Names are classified here, contents are not: the callers (fileset.c,
+ * copymatch.c) say which member is a checkpointed file or a copy (by
+ * identity, or by the fingerprint of its decompressed first bytes), and
+ * rotchain_plan decides the rest.
  */
 #ifndef EXPORTER_ROTCHAIN_H
 #define EXPORTER_ROTCHAIN_H
