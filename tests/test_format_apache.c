@@ -13,27 +13,11 @@
 #include <cmocka.h>
 
 #include "parsers/format_apache.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static void groups_string(const struct logformat *f, char *buf, size_t size)
-{
-	size_t o = 0;
-	buf[0] = '\0';
-	for (unsigned g = 1; g <= f->ngroups; g++) {
-		int r = snprintf(buf + o, size - o, "%s%s", g > 1 ? "," : "",
-		                 logformat_field_name((enum logformat_field)f->group_field[g]));
-		assert_true(r > 0 && (size_t)r < size - o);
-		o += (size_t)r;
-	}
-}
+#include "tests/formatcheck.h"
 
 static void t_groups(void **state)
 {
-	static const struct {
-		const char *format;
-		const char *groups;
-	} rows[] = {
+	static const struct formatcheck_groups rows[] = {
 	    {"%h %l %u %t \"%r\" %>s %b", "remote_addr,time_local,request,status,bytes"},
 	    {"%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"",
 	     "vhost,remote_addr,time_local,request,status,bytes"},
@@ -62,23 +46,7 @@ static void t_groups(void **state)
 	     "remote_addr,bytes,request_id,status,time_format"},
 	};
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		struct logformat *f = malloc(sizeof(*f));
-		struct logparse_error err;
-		char buf[512];
-		assert_non_null(f);
-		if (format_apache_compile(rows[i].format, f, &err) != 0) {
-			print_error("\"%s\": %s\n", rows[i].format, err.message);
-			fail();
-		}
-		groups_string(f, buf, sizeof(buf));
-		if (strcmp(buf, rows[i].groups) != 0) {
-			print_error("\"%s\": groups %s, want %s\n", rows[i].format, buf,
-			            rows[i].groups);
-			fail();
-		}
-		free(f);
-	}
+	formatcheck_groups(format_apache_compile, rows, ARRAY_SIZE(rows));
 }
 
 static void t_config_quoting(void **state)
@@ -92,33 +60,13 @@ static void t_config_quoting(void **state)
 	    "%h %l %u %t \\\"%r\\\" %>s %b \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"",
 	    "\"%h %l %u %t \\\"%r\\\" %>s %b \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"\" combined",
 	};
-	struct logformat *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
 	(void)state;
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_int_equal(format_apache_compile(body, a, NULL), 0);
-	for (size_t i = 0; i < ARRAY_SIZE(pasted); i++) {
-		struct logparse_error err;
-		if (format_apache_compile(pasted[i], b, &err) != 0) {
-			print_error("pasted %zu: %s\n", i, err.message);
-			fail();
-		}
-		if (strcmp(a->pattern, b->pattern) != 0) {
-			print_error("pasted %zu:\n%s\n%s\n", i, a->pattern, b->pattern);
-			fail();
-		}
-	}
-	free(a);
-	free(b);
+	formatcheck_quoting(format_apache_compile, body, pasted, ARRAY_SIZE(pasted));
 }
 
 static void t_errors(void **state)
 {
-	static const struct {
-		const char *format;
-		const char *needle;
-		size_t column;
-	} rows[] = {
+	static const struct formatcheck_error rows[] = {
 	    {"%h %>s %Z", "unknown Apache format specifier %Z", 8},
 	    {"%h %>s %{x}Z", "%Z", 8},
 	    {"%h %>s %{hours}T", "hours", 8},
@@ -131,19 +79,7 @@ static void t_errors(void **state)
 	    {"%h %b %D", "no status", 0},
 	};
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		struct logformat *f = malloc(sizeof(*f));
-		struct logparse_error err = {{0}, 0};
-		assert_non_null(f);
-		int r = format_apache_compile(rows[i].format, f, &err);
-		if (r != -EINVAL || strstr(err.message, rows[i].needle) == NULL ||
-		    err.column != rows[i].column) {
-			print_error("\"%s\": rc %d \"%s\" column %zu\n", rows[i].format, r,
-			            err.message, err.column);
-			fail();
-		}
-		free(f);
-	}
+	formatcheck_errors(format_apache_compile, rows, ARRAY_SIZE(rows));
 }
 
 int main(void)

@@ -13,28 +13,11 @@
 #include <cmocka.h>
 
 #include "parsers/format_nginx.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* "field,field,..." for the capture groups of f, in group order. */
-static void groups_string(const struct logformat *f, char *buf, size_t size)
-{
-	size_t o = 0;
-	buf[0] = '\0';
-	for (unsigned g = 1; g <= f->ngroups; g++) {
-		int r = snprintf(buf + o, size - o, "%s%s", g > 1 ? "," : "",
-		                 logformat_field_name((enum logformat_field)f->group_field[g]));
-		assert_true(r > 0 && (size_t)r < size - o);
-		o += (size_t)r;
-	}
-}
+#include "tests/formatcheck.h"
 
 static void t_groups(void **state)
 {
-	static const struct {
-		const char *format;
-		const char *groups;
-	} rows[] = {
+	static const struct formatcheck_groups rows[] = {
 	    {"$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
 	     "\"$http_referer\" \"$http_user_agent\"",
 	     "remote_addr,time_local,request,status,bytes"},
@@ -61,23 +44,7 @@ static void t_groups(void **state)
 	    {"$time_iso8601 $status $time_local", "time_iso8601,status"},
 	};
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		struct logformat *f = malloc(sizeof(*f));
-		struct logparse_error err;
-		char buf[512];
-		assert_non_null(f);
-		if (format_nginx_compile(rows[i].format, f, &err) != 0) {
-			print_error("\"%s\": %s\n", rows[i].format, err.message);
-			fail();
-		}
-		groups_string(f, buf, sizeof(buf));
-		if (strcmp(buf, rows[i].groups) != 0) {
-			print_error("\"%s\": groups %s, want %s\n", rows[i].format, buf,
-			            rows[i].groups);
-			fail();
-		}
-		free(f);
-	}
+	formatcheck_groups(format_nginx_compile, rows, ARRAY_SIZE(rows));
 }
 
 /* Pasting the directive from nginx.conf gives the same pattern as the body. */
@@ -99,21 +66,8 @@ static void t_config_quoting(void **state)
 	    "escape=json '$remote_addr - $remote_user [$time_local] ' '\"$request\" $status "
 	    "$body_bytes_sent \"$http_referer\" \"$http_user_agent\"'",
 	};
-	struct logformat *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
 	(void)state;
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_int_equal(format_nginx_compile(body, a, NULL), 0);
-	for (size_t i = 0; i < ARRAY_SIZE(pasted); i++) {
-		struct logparse_error err;
-		if (format_nginx_compile(pasted[i], b, &err) != 0) {
-			print_error("pasted %zu: %s\n", i, err.message);
-			fail();
-		}
-		assert_string_equal(a->pattern, b->pattern);
-	}
-	free(a);
-	free(b);
+	formatcheck_quoting(format_nginx_compile, body, pasted, ARRAY_SIZE(pasted));
 }
 
 /* The combined pattern, spelled out: possessive pieces, 5 captures, the
@@ -136,11 +90,7 @@ static void t_combined_pattern(void **state)
 
 static void t_errors(void **state)
 {
-	static const struct {
-		const char *format;
-		const char *needle;
-		size_t column;
-	} rows[] = {
+	static const struct formatcheck_error rows[] = {
 	    /* column counts in the pasted text, across config quoting */
 	    {"log_format x '$status '\n  '$nope$';", "bad variable", 33},
 	    {"log_format x escape=yaml '$status';", "yaml", 14},
@@ -154,19 +104,7 @@ static void t_errors(void **state)
 	    {"$request_time", "no $status", 0},
 	};
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		struct logformat *f = malloc(sizeof(*f));
-		struct logparse_error err = {{0}, 0};
-		assert_non_null(f);
-		int r = format_nginx_compile(rows[i].format, f, &err);
-		if (r != -EINVAL || strstr(err.message, rows[i].needle) == NULL ||
-		    err.column != rows[i].column) {
-			print_error("\"%s\": rc %d \"%s\" column %zu\n", rows[i].format, r,
-			            err.message, err.column);
-			fail();
-		}
-		free(f);
-	}
+	formatcheck_errors(format_nginx_compile, rows, ARRAY_SIZE(rows));
 }
 
 /* Variables the table does not know become opaque extra captures, named
@@ -191,7 +129,7 @@ static void t_unknown_variables(void **state)
 	assert_int_equal(f->extra_col[0], 66);
 	assert_int_equal(f->extra_col[1], 81);
 	assert_int_equal(f->extra_col[2], 109);
-	groups_string(f, buf, sizeof(buf));
+	formatcheck_groups_string(f, buf, sizeof(buf));
 	/* extras print as "" (no record field): 3 of them */
 	assert_string_equal(buf, "remote_addr,time_local,request,status,,,");
 	assert_int_equal(f->group_field[5], LOGFORMAT_FIELD_EXTRA + 0);
