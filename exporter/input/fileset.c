@@ -821,9 +821,9 @@ static void consider(struct fileset *fs, struct pattern *p, const char *path, en
 	}
 }
 
-/* The directory part of a pattern ("." without a slash): false when too
- * long for dir. */
-static bool pattern_dir(const char *text, char *dir, size_t size)
+/* The directory part of a path or pattern ("." without a slash, "/" for
+ * a name at the root): false when too long for dir. */
+static bool dir_of(const char *text, char *dir, size_t size)
 {
 	const char *slash = strrchr(text, '/');
 	size_t len = slash ? (size_t)(slash - text) : 0;
@@ -865,7 +865,7 @@ static void watch_dirs(struct fileset *fs)
 	char dir[4096];
 
 	for (size_t i = 0; fs->watch && i < fs->n_patterns; i++) {
-		if (pattern_dir(fs->patterns[i].text, dir, sizeof(dir)) && !has_glob_chars(dir)) {
+		if (dir_of(fs->patterns[i].text, dir, sizeof(dir)) && !has_glob_chars(dir)) {
 			watch_failed(fs, dir, dirwatch_add(fs->watch, dir));
 		}
 	}
@@ -892,8 +892,7 @@ static void dir_event(void *ud, const char *dir, const char *name)
 	}
 	for (size_t i = 0; i < fs->n_patterns; i++) {
 		struct pattern *p = &fs->patterns[i];
-		if (p->is_glob && pattern_dir(p->text, pdir, sizeof(pdir)) &&
-		    strcmp(pdir, dir) == 0 &&
+		if (p->is_glob && dir_of(p->text, pdir, sizeof(pdir)) && strcmp(pdir, dir) == 0 &&
 		    fnmatch(p->text, path, FNM_PATHNAME | FNM_PERIOD) == 0) {
 			consider(fs, p, path, OPEN_NEW, NULL, c->now_ms);
 			return;
@@ -1180,20 +1179,12 @@ static bool find_deleted(struct fileset *fs, const struct fileset_saved_file *sf
 static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf, uint64_t now_ms)
 {
 	char dir[4096];
-	const char *slash = strrchr(sf->path, '/');
 	DIR *d;
 	struct dirent *de;
 	size_t seen = 0;
 	bool found = false;
 
-	if (!slash) {
-		memcpy(dir, ".", 2);
-	} else if (slash == sf->path) {
-		memcpy(dir, "/", 2);
-	} else if ((size_t)(slash - sf->path) < sizeof(dir)) {
-		memcpy(dir, sf->path, (size_t)(slash - sf->path));
-		dir[slash - sf->path] = '\0';
-	} else {
+	if (!dir_of(sf->path, dir, sizeof(dir))) {
 		return;
 	}
 	d = opendir(dir);
