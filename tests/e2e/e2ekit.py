@@ -1,7 +1,9 @@
-"""Shared pieces of the Python e2e tests (first_burst.py, protobuf_scrape.py):
-free loopback ports, processes started with their output in the temp dir and
-stopped by PID, bounded waits, the Prometheus HTTP API, and a main() that
-bounds the whole run, prints the logs of a failed one and cleans up."""
+"""Shared pieces of the Python e2e tests (first_burst.py, field_labels.py,
+syslog_inputs.py, protobuf_scrape.py...): free loopback ports, processes
+started with their output in the temp dir and stopped by PID, bounded waits,
+nginx and Prometheus configured in the temp dir and started on loopback, the
+Prometheus HTTP API, and a main() that bounds the whole run, prints the logs
+of a failed one and cleans up."""
 import json
 import os
 import shutil
@@ -53,8 +55,8 @@ class Run:
                 sys.stdout.write(f.read()[-3000:].decode("utf-8", "replace"))
 
 
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
+def free_ports(n, kind=socket.SOCK_STREAM):
+    socks = [socket.socket(socket.AF_INET, kind) for _ in range(n)]
     for s in socks:
         s.bind(("127.0.0.1", 0))
     ports = [s.getsockname()[1] for s in socks]
@@ -96,6 +98,73 @@ def query(prom, expr):
 def scalar(prom, expr):
     r = query(prom, expr)
     return float(r[0]["value"][1]) if r else None
+
+
+def is_listening(port):
+    """Whether something accepts TCP connections on 127.0.0.1:port (OSError
+    when nothing does: wait_for counts that as not yet)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+NGINX_CONF = """worker_processes 1;
+pid %(t)s/nginx.pid;
+error_log %(t)s/nginx-error.log warn;
+events { worker_connections 256; }
+http {
+	client_body_temp_path %(t)s/nginx/body;
+	proxy_temp_path %(t)s/nginx/proxy;
+	fastcgi_temp_path %(t)s/nginx/fastcgi;
+	uwsgi_temp_path %(t)s/nginx/uwsgi;
+	scgi_temp_path %(t)s/nginx/scgi;
+%(http)s
+}
+"""
+
+
+def start_nginx(run, port, http):
+    """nginx on run.tmp/nginx.conf: one worker, its pid, error log and temp
+    files in run.tmp, and http (the http block's log formats, access logs and
+    servers, listening on 127.0.0.1:port).  Returns once it accepts
+    connections on port."""
+    os.makedirs(os.path.join(run.tmp, "nginx"), exist_ok=True)
+    conf = os.path.join(run.tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF % {"t": run.tmp, "http": http})
+    run.start("nginx", ["nginx", "-g", "daemon off;", "-e", os.path.join(run.tmp, "nginx-error.log"),
+                        "-p", run.tmp, "-c", conf])
+    wait_for("nginx", 10, lambda: is_listening(port))
+
+
+PROMETHEUS_YML = """global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - %s
+scrape_configs:
+  - job_name: accesslog
+    static_configs:
+      - targets: ['127.0.0.1:%d']
+"""
+
+
+def start_prometheus(run, port, exporter_port):
+    """Debian's Prometheus on 127.0.0.1:port, data in run.tmp, scraping the
+    exporter on exporter_port and evaluating dashboards/rules.yml every
+    second.  Does not wait: see wait_scraping."""
+    yml = os.path.join(run.tmp, "prometheus.yml")
+    with open(yml, "w") as f:
+        f.write(PROMETHEUS_YML % (os.path.join(ROOT, "dashboards", "rules.yml"), exporter_port))
+    run.start("prometheus", ["prometheus", "--config.file=" + yml,
+                             "--storage.tsdb.path=" + os.path.join(run.tmp, "data"),
+                             "--web.listen-address=127.0.0.1:%d" % port])
+
+
+def wait_scraping(prom, timeout=30):
+    """Until the Prometheus on 127.0.0.1:prom has scraped the exporter."""
+    wait_for("prometheus scraping the exporter", timeout,
+             lambda: scalar(prom, 'up{job="accesslog"}') == 1)
 
 
 def main(name, body, limit):

@@ -21,7 +21,7 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, ROOT, free_ports, query, scalar, wait_for  # noqa: E402
+from e2ekit import EXPORTER, free_ports, query, scalar, wait_for  # noqa: E402
 import e2ekit  # noqa: E402
 
 FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
@@ -45,7 +45,6 @@ def https(port, host, path, version):
 def run(e2e):
     tmp = e2e.tmp
     p_nginx, p_exp, p_prom = free_ports(3)
-    os.makedirs(os.path.join(tmp, "nginx"))
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=localhost", "-keyout", os.path.join(tmp, "key.pem"),
                     "-out", os.path.join(tmp, "cert.pem")], check=True, capture_output=True)
@@ -65,21 +64,6 @@ def run(e2e):
 		location = /healthz { return 200 "healthy\\n"; }
 		location = /fail { return 502; }
 	}""" % {"p": p_nginx, "host": host, "t": tmp, "log": log}
-    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write("""worker_processes 1;
-pid %(t)s/nginx.pid;
-error_log %(t)s/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-	client_body_temp_path %(t)s/nginx/body;
-	proxy_temp_path %(t)s/nginx/proxy;
-	fastcgi_temp_path %(t)s/nginx/fastcgi;
-	uwsgi_temp_path %(t)s/nginx/uwsgi;
-	scgi_temp_path %(t)s/nginx/scgi;
-	log_format fields '%(fmt)s';
-%(servers)s
-}
-""" % {"t": tmp, "fmt": FORMAT, "servers": servers})
     with open(os.path.join(tmp, "exporter.yml"), "w") as f:
         f.write("""sources:
   - name: web
@@ -93,30 +77,12 @@ http {
     filters:
       - {action: drop, field: path, match: '/healthz'}
 """ % (FORMAT, tmp))
-    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-        f.write("""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %s
-scrape_configs:
-  - job_name: accesslog
-    static_configs:
-      - targets: ['127.0.0.1:%d']
-""" % (os.path.join(ROOT, "dashboards", "rules.yml"), p_exp))
     e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
                            "--metrics.new-series-hold", "3s",
                            "--config.file", os.path.join(tmp, "exporter.yml")])
-    e2e.start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                             "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                             "--web.listen-address=127.0.0.1:%d" % p_prom])
-    e2e.start("nginx", ["nginx", "-g", "daemon off;", "-e", os.path.join(tmp, "nginx-error.log"),
-                        "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")])
-    wait_for("nginx", 10, lambda: subprocess.run(
-        ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d" % p_nginx]).returncode == 0)
-    wait_for("prometheus scraping the exporter", 30, lambda: scalar(
-        p_prom, 'up{job="accesslog"}') == 1)
+    e2ekit.start_prometheus(e2e, p_prom, p_exp)
+    e2ekit.start_nginx(e2e, p_nginx, "\tlog_format fields '%s';%s" % (FORMAT, servers))
+    e2ekit.wait_scraping(p_prom)
 
     sent = {}  # (site, tls, code) -> requests
     plan = [("shop", ssl.TLSVersion.TLSv1_3, "/ok", "200", 5),

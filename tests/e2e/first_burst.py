@@ -20,7 +20,6 @@ Bounded: every wait has a deadline, processes are stopped on exit."""
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -62,56 +61,23 @@ def as_query(expr, window):
 
 
 def run(e2e):
-    tmp = e2e.tmp
     p_nginx, p_exp, p_prom = free_ports(3)
-    log = os.path.join(tmp, "access.log")
+    log = os.path.join(e2e.tmp, "access.log")
     open(log, "w").close()
-    os.makedirs(os.path.join(tmp, "nginx"))
-    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write("""worker_processes 1;
-pid %(t)s/nginx.pid;
-error_log %(t)s/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-	client_body_temp_path %(t)s/nginx/body;
-	proxy_temp_path %(t)s/nginx/proxy;
-	fastcgi_temp_path %(t)s/nginx/fastcgi;
-	uwsgi_temp_path %(t)s/nginx/uwsgi;
-	scgi_temp_path %(t)s/nginx/scgi;
+    # The hold must be at least the scrape interval: 3 s for 1 s scrapes.
+    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
+                           "--metrics.new-series-hold", os.environ.get("E2E_HOLD", "3s"),
+                           "--format", "nginx", "--log-format", FORMAT, "--source", "web", log])
+    e2ekit.start_prometheus(e2e, p_prom, p_exp)
+    e2ekit.start_nginx(e2e, p_nginx, """\
 	log_format burst '%(fmt)s';
 	access_log %(log)s burst;
 	server {
 		listen 127.0.0.1:%(p)d;
 		location = /ok { return 200 "ok\\n"; }
 		location = /unavail { return 503; }
-	}
-}
-""" % {"t": tmp, "fmt": FORMAT, "log": log, "p": p_nginx})
-    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-        f.write("""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %s
-scrape_configs:
-  - job_name: accesslog
-    static_configs:
-      - targets: ['127.0.0.1:%d']
-""" % (os.path.join(ROOT, "dashboards", "rules.yml"), p_exp))
-    # The hold must be at least the scrape interval: 3 s for 1 s scrapes.
-    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                           "--metrics.new-series-hold", os.environ.get("E2E_HOLD", "3s"),
-                           "--format", "nginx", "--log-format", FORMAT, "--source", "web", log])
-    e2e.start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                             "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                             "--web.listen-address=127.0.0.1:%d" % p_prom])
-    e2e.start("nginx", ["nginx", "-g", "daemon off;", "-e", os.path.join(tmp, "nginx-error.log"),
-                        "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")])
-    wait_for("nginx", 10, lambda: subprocess.run(
-        ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d" % p_nginx]).returncode == 0)
-    wait_for("prometheus scraping the exporter", 30, lambda: scalar(
-        p_prom, 'up{job="accesslog"}') == 1)
+	}""" % {"fmt": FORMAT, "log": log, "p": p_nginx})
+    e2ekit.wait_scraping(p_prom)
 
     hit(p_nginx, "/ok", 60)
     # Prometheus has scraped the healthy source, past the 200 series' hold.

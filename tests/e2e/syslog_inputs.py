@@ -14,12 +14,12 @@ import collections
 import http.client
 import os
 import re
+import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, free_ports, get, main, wait_for  # noqa: E402
+from e2ekit import EXPORTER, free_ports, get, main, start_nginx, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import parse_exposition, value  # noqa: E402
@@ -27,15 +27,6 @@ from harness import parse_exposition, value  # noqa: E402
 N = int(os.environ.get("E2E_COUNT", "40"))
 PATHS = {"/ok": 200, "/missing": 404, "/boom": 500, "/moved": 301}
 COMBINED = "%h %l %u %t \\\"%r\\\" %>s %b \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\""
-
-
-def free_udp_port():
-    import socket
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def load(port, paths):
@@ -67,22 +58,14 @@ def counts_equal(port, source, codes):
 
 
 def nginx_part(e2e):
-    tmp = e2e.tmp
     p_nginx, p_exp = free_ports(2)
-    p_udp = free_udp_port()
-    log = os.path.join(tmp, "nginx-access.log")
-    os.makedirs(os.path.join(tmp, "nginx"))
-    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write("""worker_processes 1;
-pid %(t)s/nginx.pid;
-error_log %(t)s/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-	client_body_temp_path %(t)s/nginx/body;
-	proxy_temp_path %(t)s/nginx/proxy;
-	fastcgi_temp_path %(t)s/nginx/fastcgi;
-	uwsgi_temp_path %(t)s/nginx/uwsgi;
-	scgi_temp_path %(t)s/nginx/scgi;
+    p_udp, = free_ports(1, socket.SOCK_DGRAM)
+    log = os.path.join(e2e.tmp, "nginx-access.log")
+    e2e.start("exporter-syslog", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
+                                  "--metrics.new-series-hold", "0", "--source", "nginx",
+                                  "--syslog.tag", "nginx", "udp://127.0.0.1:%d" % p_udp])
+    wait_for("the exporter", 10, lambda: scrape(p_exp) is not None)
+    start_nginx(e2e, p_nginx, """\
 	access_log %(log)s combined;
 	access_log syslog:server=127.0.0.1:%(u)d,tag=nginx combined;
 	access_log syslog:server=127.0.0.1:%(u)d,tag=other,nohostname combined;
@@ -91,17 +74,7 @@ http {
 		location = /ok { return 200 "ok\\n"; }
 		location = /boom { return 500; }
 		location = /moved { return 301 /ok; }
-	}
-}
-""" % {"t": tmp, "log": log, "p": p_nginx, "u": p_udp})
-    e2e.start("exporter-syslog", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                                  "--metrics.new-series-hold", "0", "--source", "nginx",
-                                  "--syslog.tag", "nginx", "udp://127.0.0.1:%d" % p_udp])
-    wait_for("the exporter", 10, lambda: scrape(p_exp) is not None)
-    e2e.start("nginx", ["nginx", "-g", "daemon off;", "-e", os.path.join(tmp, "nginx-error.log"),
-                        "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")])
-    wait_for("nginx", 10, lambda: subprocess.run(
-        ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d" % p_nginx]).returncode == 0)
+	}""" % {"log": log, "p": p_nginx, "u": p_udp})
     load(p_nginx, list(PATHS))
     wait_for("nginx to write %d lines" % (N * len(PATHS)), 10,
              lambda: sum(file_codes(log).values()) == N * len(PATHS))
@@ -181,7 +154,6 @@ CustomLog "%(pipe)s" combined
 
 
 def body(e2e):
-    os.environ["PATH"] += ":/usr/sbin:/sbin"
     nginx_part(e2e)
     apache_part(e2e)
 
