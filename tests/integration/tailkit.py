@@ -1,7 +1,10 @@
 """Helpers for the tailing integration tests: a writer thread that appends
-numbered access-log lines (and can rotate under the exporter's feet), and
-exact-count assertions.  Standard library only; every wait has a deadline."""
+numbered access-log lines (and can rotate under the exporter's feet),
+exact-count assertions, and a test's cases run in a temp dir each.  Standard
+library only; every wait has a deadline."""
 import os
+import shutil
+import tempfile
 import threading
 import time
 
@@ -96,6 +99,24 @@ def start(args, user=None):
     """Start the exporter (source "t"); as another uid when user is given
     (for permission tests when running as root)."""
     return Exporter(["--source", "t"] + args, user=user)
+
+
+def run_cases(cases, seconds=None):
+    """Run each case in a temp dir of its own, removed after it: a case is a
+    function of the dir, or (function, arg) for function(dir, arg).  Within
+    seconds in all when given (checked after each case).  Prints the closing
+    line of a passed run."""
+    deadline = Deadline(seconds) if seconds else None
+    for case in cases:
+        fn, args = (case[0], case[1:]) if isinstance(case, tuple) else (case, ())
+        tmp = tempfile.mkdtemp()
+        try:
+            fn(tmp, *args)
+        finally:
+            shutil.rmtree(tmp)
+        if deadline:
+            deadline.check()
+    print("%d passed, 0 failed" % len(cases))
 
 
 class Deadline:

@@ -34,12 +34,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import CODES, Deadline, assert_exact, line, start  # noqa: E402
+from tailkit import CODES, assert_exact, line, start, run_cases  # noqa: E402
 from harness import value  # noqa: E402
 
 CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
@@ -409,22 +408,13 @@ def logrotate_style(tmp, style):
 
 
 def main():
-    deadline = Deadline(110)
-    cases = [(minimal, None), (compressed_while_down, None), (glob_over_gzip, None),
-             (limit, None), (long_outage, None), (once_compressed, None)]
+    cases = [minimal, compressed_while_down, glob_over_gzip, limit, long_outage, once_compressed]
     if shutil.which("logrotate"):
         cases += [(logrotate_style, s) for s in STYLES]
     else:
         print("logrotate not installed (scripts/deps installs it)")
         sys.exit(1)
-    for case, arg in cases:
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp, arg) if arg is not None else case(tmp)
-        finally:
-            shutil.rmtree(tmp)
-        deadline.check()
-    print("%d passed, 0 failed" % len(cases))
+    run_cases(cases, 110)
 
 
 if __name__ == "__main__":

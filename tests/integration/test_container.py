@@ -21,14 +21,12 @@ counts exact.
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import CODES, Deadline, assert_exact, line, start  # noqa: E402
+from tailkit import CODES, assert_exact, line, start, run_cases  # noqa: E402
 from harness import binary, parse_exposition, value  # noqa: E402
 
 TS = "2026-12-03T10:00:%02d.123456789Z"
@@ -264,16 +262,8 @@ def yaml_config(tmp):
 
 
 def main():
-    deadline = Deadline(100)
     cases = (cri_kubelet, docker_follow, once_history, yaml_config)
-    for case in cases:
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp)
-        finally:
-            shutil.rmtree(tmp)
-        deadline.check()
-    print("%d passed, 0 failed" % len(cases))
+    run_cases(cases, 100)
 
 
 if __name__ == "__main__":

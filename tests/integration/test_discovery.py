@@ -12,14 +12,12 @@ directory's inotify events, not at the next 5 s rescan.
   files are still found, by the rescan."""
 import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import Deadline, assert_exact, line, start  # noqa: E402
+from tailkit import assert_exact, line, start, run_cases  # noqa: E402
 
 
 def short_lived(tmp):
@@ -116,16 +114,8 @@ def unwatched_dir(tmp):
 
 
 def main():
-    deadline = Deadline(100)
     cases = (short_lived, moved_in, unwatched_dir)
-    for case in cases:
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp)
-        finally:
-            shutil.rmtree(tmp)
-        deadline.check()
-    print("%d passed, 0 failed" % len(cases))
+    run_cases(cases, 100)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Exporter, binary, value  # noqa: E402
-from tailkit import Deadline, line, lines  # noqa: E402
+from tailkit import line, lines, run_cases  # noqa: E402
 
 
 def newline_path(tmp):
@@ -362,20 +361,8 @@ CASES = (newline_path, state_not_regular, query_args, fd_exhaustion, fd_start, s
 
 
 def main():
-    deadline = Deadline(280)
     only = sys.argv[1:]
-    n = 0
-    for case in CASES:
-        if only and case.__name__ not in only:
-            continue
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp)
-            n += 1
-        finally:
-            shutil.rmtree(tmp)
-        deadline.check()
-    print("%d passed, 0 failed" % n)
+    run_cases([case for case in CASES if not only or case.__name__ in only], 280)
 
 
 if __name__ == "__main__":

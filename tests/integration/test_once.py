@@ -12,13 +12,12 @@
   are the first 1024 in sorted order (accesslog_log_file_open)."""
 import os
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import as_user, binary, parse_exposition, value  # noqa: E402
+from tailkit import run_cases  # noqa: E402
 
 NOBODY = 65534
 CAP = 1024
@@ -132,13 +131,7 @@ def main():
     if soft != resource.RLIM_INFINITY and soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))  # 1024 files + stdio
     cases = (all_read, missing, directory, unreadable, empty_glob, over_cap)
-    for case in cases:
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp)
-        finally:
-            shutil.rmtree(tmp)
-    print("%d passed, 0 failed" % len(cases))
+    run_cases(cases)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,12 @@
   writer's open descriptors (/proc/PID/fd) and drained from the checkpoint."""
 import os
 import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import Deadline, Writer, assert_exact, line, start  # noqa: E402
+from tailkit import Writer, assert_exact, line, start, run_cases  # noqa: E402
 from harness import Exporter, value  # noqa: E402
 
 CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
@@ -284,18 +282,9 @@ def field_labels_reordered(tmp):
 
 
 def main():
-    deadline = Deadline(110)
-    cases = ((kill9, False), (kill9, True), (sigterm, None), (rotated_twice, None),
-             (changed_path, None), (corrupt, None), (field_labels_reordered, None),
-             (deleted_still_open, None))
-    for case, arg in cases:
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp, arg) if arg is not None else case(tmp)
-        finally:
-            shutil.rmtree(tmp)
-        deadline.check()
-    print("%d passed, 0 failed" % len(cases))
+    cases = ((kill9, False), (kill9, True), sigterm, rotated_twice, changed_path, corrupt,
+             field_labels_reordered, deleted_still_open)
+    run_cases(cases, 110)
 
 
 if __name__ == "__main__":

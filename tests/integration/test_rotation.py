@@ -12,11 +12,10 @@ are exact every time.
 import os
 import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import Deadline, Writer, assert_exact, lines, start  # noqa: E402
+from tailkit import Writer, assert_exact, lines, start, run_cases  # noqa: E402
 from harness import value  # noqa: E402
 
 
@@ -130,15 +129,7 @@ def line_before(i):
 
 
 def main():
-    deadline = Deadline(100)
-    for case in (rename_create, delete_recreate, copytruncate_paused, copytruncate_running):
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp)
-        finally:
-            shutil.rmtree(tmp)
-        deadline.check()
-    print("4 passed, 0 failed")
+    run_cases((rename_create, delete_recreate, copytruncate_paused, copytruncate_running), 100)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,11 @@
   read errors and picked up from 0 once readable (run as an unprivileged
   uid when the tests run as root, since root ignores file permissions)."""
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import Deadline, assert_exact, line, lines, start  # noqa: E402
+from tailkit import assert_exact, line, lines, start, run_cases  # noqa: E402
 from harness import value  # noqa: E402
 
 NOBODY = 65534
@@ -175,16 +173,8 @@ def permission(tmp):
 
 
 def main():
-    deadline = Deadline(100)
     cases = (half_line, missing_then_appears, globs, dated_rotations, permission)
-    for case in cases:
-        tmp = tempfile.mkdtemp()
-        try:
-            case(tmp)
-        finally:
-            shutil.rmtree(tmp)
-        deadline.check()
-    print("%d passed, 0 failed" % len(cases))
+    run_cases(cases, 100)
 
 
 if __name__ == "__main__":
