@@ -13,53 +13,41 @@ and the exporter (the real daemon, harness.Exporter) following its access
 log with a route label mapped by ordered rules and a tier label taken from
 $tier.  Sends 40 requests over loopback and checks every count by label,
 that no line failed to parse, and the start-up warning naming both
-variables.  Bounded: 40 requests, timeouts of seconds; stops nginx itself."""
+variables.  Bounded: 40 requests, timeouts of seconds; every process
+stopped on exit (e2ekit)."""
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2ekit import ROOT, free_ports, main, start_nginx  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Exporter, value  # noqa: E402
 
-NGINX_CONF = """
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    client_body_temp_path {tmp}/tmp/body;
-    proxy_temp_path {tmp}/tmp/proxy;
-    fastcgi_temp_path {tmp}/tmp/fastcgi;
-    uwsgi_temp_path {tmp}/tmp/uwsgi;
-    scgi_temp_path {tmp}/tmp/scgi;
-    map $arg_plan $tier {{
-        default "free trial";
-        gold gold;
-        silver silver;
-    }}
-    log_format uv '$remote_addr - $remote_user [$time_local] "$request" $status '
-                  '$body_bytes_sent "$tier" $route_hint $request_time';
-    access_log {tmp}/access.log uv;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            set $route_hint "$request_method:$uri";
-            return 200 "ok\\n";
-        }}
-        location /users/ {{
-            set $route_hint "$request_method:$uri";
-            return 404;
-        }}
-    }}
-}}
-"""
+HTTP = """\
+	map $arg_plan $tier {
+		default "free trial";
+		gold gold;
+		silver silver;
+	}
+	log_format uv '$remote_addr - $remote_user [$time_local] "$request" $status '
+	              '$body_bytes_sent "$tier" $route_hint $request_time';
+	access_log %(t)s/access.log uv;
+	server {
+		listen 127.0.0.1:%(p)d;
+		location / {
+			set $route_hint "$request_method:$uri";
+			return 200 "ok\\n";
+		}
+		location /users/ {
+			set $route_hint "$request_method:$uri";
+			return 404;
+		}
+	}"""
 
 CONFIG = """
 sources:
@@ -90,12 +78,6 @@ REQUESTS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(port, path):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
@@ -104,34 +86,18 @@ def get(port, path):
         return e.code
 
 
-def main():
-    os.environ["PATH"] += ":/usr/sbin:/sbin"
+def body(e2e):
+    tmp = e2e.tmp
     if not shutil.which("nginx"):
-        subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "deps")],
-                       check=True)
-    tmp = tempfile.mkdtemp(prefix="accesslog-uv.")
+        subprocess.run([os.path.join(ROOT, "scripts", "deps")], check=True)
     os.chmod(tmp, 0o755)  # nginx workers may run as nobody
-    os.makedirs(os.path.join(tmp, "tmp"))
-    port = free_port()
-    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(tmp=tmp, port=port))
+    port, = free_ports(1)
     open(os.path.join(tmp, "access.log"), "w").close()
     with open(os.path.join(tmp, "c.yml"), "w") as f:
         f.write(CONFIG.format(tmp=tmp))
-    nginx = subprocess.Popen(["nginx", "-g", "daemon off;", "-p", tmp, "-e",
-                              os.path.join(tmp, "error.log"), "-c",
-                              os.path.join(tmp, "nginx.conf")])
-    exp = None
+    start_nginx(e2e, port, HTTP % {"t": tmp, "p": port})
+    exp = Exporter(["--config.file", os.path.join(tmp, "c.yml")])
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.time() < deadline and nginx.poll() is None, "nginx did not start"
-                time.sleep(0.05)
-        exp = Exporter(["--config.file", os.path.join(tmp, "c.yml")])
         total = 0
         for path, _, _, code, count in REQUESTS:
             for _ in range(count):
@@ -153,18 +119,9 @@ def main():
             "$route_hint (column" in warned[0], exp.log()
         assert exp.stop() == 0, exp.log()
     finally:
-        if exp:
-            exp.stop()
-        nginx.send_signal(signal.SIGQUIT)
-        try:
-            nginx.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
-            nginx.wait()
-        shutil.rmtree(tmp)
-    print("ok - real nginx with map and set variables, labelled by one of them")
-    return 0
+        exp.stop()
+    e2e.say("real nginx with map and set variables, labelled by one of them")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main("user_variables", body, 60)
