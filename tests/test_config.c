@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "config/config_yaml.h"
 #include "config/yamldoc.h"
+#include "tests/badconfig.h"
 
 #define BAD_DIR "data/config/bad"
 #define GOOD_DIR "data/config/good"
@@ -41,21 +42,12 @@ static struct config *load_ok(const char *path)
 
 static void check_bad_file(const char *dir, const char *name)
 {
-	char path[512], line[512], want[1024], err[1024] = "";
+	char path[512], want[1024], err[1024] = "";
 	struct config *c = config_create();
-	FILE *f;
 	int r;
 
 	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	if (!fgets(line, sizeof(line), f)) {
-		line[0] = '\0';
-	}
-	(void)fclose(f);
-	assert_true(strncmp(line, "# expect: ", 10) == 0);
-	line[strcspn(line, "\n")] = '\0';
-	(void)snprintf(want, sizeof(want), "%s:%s", path, line + 10);
+	badconfig_expected(path, want, sizeof(want));
 	r = config_yaml_load_file(c, path, err, sizeof(err));
 	if (r != -EINVAL || strncmp(err, want, strlen(want)) != 0) {
 		fail_msg("%s: got %d '%s', want -EINVAL '%s...'", name, r, err, want);

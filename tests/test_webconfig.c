@@ -23,26 +23,18 @@
 
 #include "config/webconfig.h"
 #include "exporter/http/webauth.h"
+#include "tests/badconfig.h"
 
 #define WEB_DIR "data/config/web"
 
 static void check_bad_file(const char *name)
 {
-	char path[512], line[512], want[1024], err[1024] = "";
+	char path[512], want[1024], err[1024] = "";
 	struct webconfig *w = NULL;
-	FILE *f;
 	int r;
 
 	(void)snprintf(path, sizeof(path), "%s/bad/%s", WEB_DIR, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	if (!fgets(line, sizeof(line), f)) {
-		line[0] = '\0';
-	}
-	(void)fclose(f);
-	assert_true(strncmp(line, "# expect: ", 10) == 0);
-	line[strcspn(line, "\n")] = '\0';
-	(void)snprintf(want, sizeof(want), "%s:%s", path, line + 10);
+	badconfig_expected(path, want, sizeof(want));
 	r = webconfig_load_file(path, &w, err, sizeof(err));
 	if (r != -EINVAL || strncmp(err, want, strlen(want)) != 0) {
 		fail_msg("%s: got %d '%s', want -EINVAL '%s...'", name, r, err, want);
