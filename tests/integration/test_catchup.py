@@ -34,11 +34,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import CODES, assert_exact, line, start, run_cases  # noqa: E402
+from tailkit import CODES, Writer, assert_exact, line, start, run_cases  # noqa: E402
 from harness import value  # noqa: E402
 
 CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
@@ -277,43 +276,25 @@ endscript
 """
 
 
-class ReopeningWriter(threading.Thread):
-    """Appends numbered lines like a web server: to the file it opened, and
-    reopens the path when logrotate's postrotate asks (the flag file), as
-    nginx does on SIGUSR1."""
+class ReopeningWriter(Writer):
+    """Appends numbered lines like a web server (tailkit.Writer, in random
+    bursts): to the file it opened, and reopens the path when logrotate's
+    postrotate asks (the flag file), as nginx does on SIGUSR1."""
 
     def __init__(self, path, flag):
-        super().__init__(daemon=True)
-        self.path, self.flag = path, flag
-        self.written = 0
-        self.f = open(path, "a", buffering=1)
-        self.stop_flag = threading.Event()
-        self.lock = threading.Lock()  # held while writing a burst
-        self.error = None
+        super().__init__(path)
+        self.flag = flag
 
     def run(self):
         try:
             while not self.stop_flag.is_set():
                 if os.path.exists(self.flag):
-                    self.f.close()
-                    self.f = open(self.path, "a", buffering=1)
+                    self.reopen()
                     os.unlink(self.flag)
-                burst = random.randint(1, 40)
-                with self.lock:
-                    self.f.write("".join(line(self.written + i) for i in range(burst)))
-                    self.f.flush()
-                    self.written += burst
+                self.write_lines(random.randint(1, 40))
                 time.sleep(random.uniform(0.001, 0.01))
         except Exception as e:  # surfaced by stop()
             self.error = e
-
-    def stop(self):
-        self.stop_flag.set()
-        self.join(timeout=10)
-        assert not self.is_alive(), "writer did not stop"
-        self.f.close()
-        if self.error:
-            raise self.error
 
 
 def on_disk(log):
