@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 
 #define VARIANTS 1024
 #define BATCH 256
+#define MAX_GSO 64 /* UDP_MAX_SEGMENTS of older kernels */
 #define HEADER "<190>Dec  3 10:00:00 bench nginx: "
 
 static char lines[VARIANTS][512];
@@ -45,6 +47,18 @@ static void make_lines(void)
 		             codes[i % 12], 100 + i * 13, i % 17);
 		lens[i] = (size_t)n;
 	}
+	/* One length for all (the user agent padded before its closing quote):
+	 * UDP_SEGMENT cuts a send into datagrams of one size. */
+	size_t max = 0;
+	for (int i = 0; i < VARIANTS; i++) {
+		max = lens[i] > max ? lens[i] : max;
+	}
+	for (int i = 0; i < VARIANTS; i++) {
+		size_t pad = max - lens[i];
+		memmove(lines[i] + lens[i] - 1 + pad, lines[i] + lens[i] - 1, 2);
+		memset(lines[i] + lens[i] - 1, 'x', pad);
+		lens[i] = max;
+	}
 }
 
 static unsigned long long arg_u(const char *s)
@@ -61,15 +75,21 @@ static unsigned long long arg_u(const char *s)
 	return v;
 }
 
-static int flood(unsigned port, unsigned long long count, unsigned long long rate)
+/* Send count datagrams: sendmmsg of BATCH entries, each one datagram or,
+ * with gso > 1, gso datagrams of one length cut by the kernel (UDP_SEGMENT:
+ * the sender's stack is walked once per entry, the receiver still gets
+ * one datagram per message). */
+static int flood(unsigned port, unsigned long long count, unsigned long long rate, unsigned gso)
 {
-	static char msgs[VARIANTS][600];
-	static size_t mlens[VARIANTS];
+	static char all[2 * VARIANTS * 600]; /* the messages twice: any window fits */
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	struct mmsghdr mm[BATCH];
-	struct iovec iov[BATCH];
+	static struct mmsghdr mm[BATCH];
+	static struct iovec iov[BATCH];
+	static char ctrl[BATCH][CMSG_SPACE(sizeof(uint16_t))];
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	unsigned long long sent = 0;
+	size_t mlen = strlen(HEADER) + lens[0];
+	uint16_t seg = (uint16_t)mlen;
 	double t0;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -77,18 +97,33 @@ static int flood(unsigned port, unsigned long long count, unsigned long long rat
 		perror("socket");
 		return 1;
 	}
-	for (int i = 0; i < VARIANTS; i++) {
-		mlens[i] = (size_t)snprintf(msgs[i], sizeof(msgs[i]), "%s%s", HEADER, lines[i]);
+	for (int i = 0; i < 2 * VARIANTS; i++) {
+		memcpy(all + (size_t)i * mlen, HEADER, strlen(HEADER));
+		memcpy(all + (size_t)i * mlen + strlen(HEADER), lines[i % VARIANTS], lens[0]);
 	}
+	gso = gso ? gso : 1;
 	t0 = benchkit_mono_s();
 	while (sent < count) {
-		unsigned n = count - sent < BATCH ? (unsigned)(count - sent) : BATCH;
-		for (unsigned i = 0; i < n; i++) {
-			size_t k = (size_t)((sent + i) % VARIANTS);
-			iov[i] = (struct iovec){msgs[k], mlens[k]};
-			memset(&mm[i], 0, sizeof(mm[i]));
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
+		unsigned n = 0;
+		unsigned long long queued = sent;
+		while (n < BATCH && queued < count) {
+			unsigned long long k = count - queued < gso ? count - queued : gso;
+			size_t first = (size_t)(queued % VARIANTS);
+			iov[n] = (struct iovec){all + first * mlen, (size_t)k * mlen};
+			memset(&mm[n], 0, sizeof(mm[n]));
+			mm[n].msg_hdr.msg_iov = &iov[n];
+			mm[n].msg_hdr.msg_iovlen = 1;
+			if (gso > 1) {
+				struct cmsghdr *c = (struct cmsghdr *)ctrl[n];
+				c->cmsg_level = SOL_UDP;
+				c->cmsg_type = UDP_SEGMENT;
+				c->cmsg_len = CMSG_LEN(sizeof(seg));
+				memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+				mm[n].msg_hdr.msg_control = ctrl[n];
+				mm[n].msg_hdr.msg_controllen = sizeof(ctrl[n]);
+			}
+			queued += k;
+			n++;
 		}
 		int r = sendmmsg(fd, mm, n, 0);
 		if (r < 0) {
@@ -98,7 +133,9 @@ static int flood(unsigned port, unsigned long long count, unsigned long long rat
 			perror("sendmmsg");
 			return 1;
 		}
-		sent += (unsigned)r;
+		for (int i = 0; i < r; i++) {
+			sent += iov[i].iov_len / mlen;
+		}
 		if (rate) {
 			double ahead = (double)sent / (double)rate - (benchkit_mono_s() - t0);
 			if (ahead > 0.0005) {
@@ -114,7 +151,7 @@ static int flood(unsigned port, unsigned long long count, unsigned long long rat
 
 int main(int argc, char **argv)
 {
-	unsigned long long count = 0, rate = 0, write_n = 0;
+	unsigned long long count = 0, rate = 0, write_n = 0, gso = 1;
 	unsigned port = 0;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -124,6 +161,8 @@ int main(int argc, char **argv)
 			count = arg_u(argv[i + 1]);
 		} else if (strcmp(argv[i], "--rate") == 0) {
 			rate = arg_u(argv[i + 1]);
+		} else if (strcmp(argv[i], "--gso") == 0) {
+			gso = arg_u(argv[i + 1]);
 		} else if (strcmp(argv[i], "--write") == 0) {
 			write_n = arg_u(argv[i + 1]);
 		} else {
@@ -144,5 +183,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: syslog_flood --port P --count N [--rate R] | --write N\n");
 		return 2;
 	}
-	return flood(port, count, rate);
+	if (gso > MAX_GSO) {
+		fprintf(stderr, "--gso: at most %d\n", MAX_GSO);
+		return 2;
+	}
+	return flood(port, count, rate, (unsigned)gso);
 }

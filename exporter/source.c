@@ -722,9 +722,9 @@ int source_wait_fd(const struct source *s)
 	return input_wait_fd(s->in);
 }
 
-bool source_wait_gathers(const struct source *s)
+unsigned source_wait_gather_us(const struct source *s)
 {
-	return input_wait_gathers(s->in);
+	return input_wait_gather_us(s->in);
 }
 
 const char *source_name(const struct source *s)

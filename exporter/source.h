@@ -125,8 +125,8 @@ void source_log_summary(const struct source *s);
 /* input_wait_fd of the source's inputs (-1: none). */
 int source_wait_fd(const struct source *s);
 
-/* input_wait_gathers: whether a wake-up may wait a little for more. */
-bool source_wait_gathers(const struct source *s);
+/* input_wait_gather_us: how long a wake-up may wait for more. */
+unsigned source_wait_gather_us(const struct source *s);
 
 /* Append the source and its files to a landing-page snapshot (see
  * snapshot.h): name, format, lines, parse errors, last line, and per file

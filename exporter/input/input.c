@@ -376,9 +376,12 @@ int input_wait_fd(const struct input *in)
 	return in->n_listeners ? syslogin_wait_fd(in->listeners[0]) : -1;
 }
 
-bool input_wait_gathers(const struct input *in)
+unsigned input_wait_gather_us(const struct input *in)
 {
-	return !in->in && in->n_listeners == 0;
+	if (in->in) {
+		return 0;
+	}
+	return in->n_listeners ? SYSLOGIN_GATHER_US : INPUT_GATHER_FILES_US;
 }
 
 bool input_has_syslog(const struct input *in)

@@ -119,11 +119,14 @@ int input_wait_fd(const struct input *in);
  * metrics moved to another registry. */
 void input_announce(const struct input *in);
 
-/* Whether a wake-up of input_wait_fd may be followed by a short pause to
- * gather more (files only: writers are not slowed by it); false with
- * standard input (its writer blocks on a full pipe) or a listener (a full
- * socket queue drops datagrams). */
-bool input_wait_gathers(const struct input *in);
+#define INPUT_GATHER_FILES_US 10000u /* see input_wait_gather_us */
+
+/* How long a wake-up of input_wait_fd may pause to gather more before the
+ * next poll, in microseconds: INPUT_GATHER_FILES_US with files only
+ * (writers are not slowed by it); 0 with standard input (its writer blocks
+ * on a full pipe); SYSLOGIN_GATHER_US with a listener (short: a full
+ * socket queue drops datagrams; long enough to read in full batches). */
+unsigned input_wait_gather_us(const struct input *in);
 
 /* Whether some input receives syslog (its counters mean something). */
 bool input_has_syslog(const struct input *in);

@@ -45,6 +45,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "exporter/clock.h"
 #include "exporter/log.h"
 #include "parsers/syslog.h"
 
@@ -52,6 +53,7 @@
 #define POLL_MAX_TCP_BYTES (4u << 20) /* per connection per poll */
 #define TCP_BACKLOG 64
 #define LISTENER_ID UINT32_MAX
+#define DROPS_READ_MS 100u /* SO_MEMINFO at least this often during a flood */
 
 struct conn {
 	int fd; /* -1: free slot */
@@ -86,6 +88,8 @@ struct syslogin {
 	char *ctrl;
 	size_t ctrl_len;
 	uint32_t drops_seen;
+	uint64_t drops_read_ms; /* last SO_MEMINFO read */
+	unsigned n_used;        /* msgs[] entries the last recvmmsg filled */
 	/* TCP */
 	int ep;
 	struct conn *conns;
@@ -250,6 +254,15 @@ static int setup_datagrams(struct syslogin *sl, char *err, size_t err_size)
 	if (!sl->dbuf || !sl->msgs || !sl->iov || !sl->ctrl) {
 		return fail(err, err_size, sl->name, "buffers", -ENOMEM);
 	}
+	for (unsigned i = 0; i < SYSLOGIN_BATCH; i++) {
+		sl->iov[i] = (struct iovec){sl->dbuf + i * sl->bufsz, sl->bufsz};
+		sl->msgs[i].msg_hdr = (struct msghdr){
+		    .msg_iov = &sl->iov[i],
+		    .msg_iovlen = 1,
+		    .msg_control = sl->ctrl + i * sl->ctrl_len,
+		    .msg_controllen = sl->ctrl_len,
+		};
+	}
 	(void)setsockopt(sl->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (sl->spec.kind == INPUTSPEC_UDP &&
 	    setsockopt(sl->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0) {
@@ -408,21 +421,23 @@ static void read_drops(struct syslogin *sl, struct tally *t)
 	}
 }
 
+/* Receive queued datagrams in batches until the queue is empty (a short
+ * batch) or the poll's budget is spent.  Returns the bytes received when
+ * more may be queued, else 0: the caller then waits on the socket, and
+ * the ingest loop's pause after that wake-up (SYSLOGIN_GATHER_US) lets
+ * the next burst queue up, so that a busy socket is read in full batches
+ * instead of one system call per datagram or two. */
 static int64_t poll_datagrams(struct syslogin *sl, struct tally *t)
 {
-	uint64_t got = 0;
+	uint64_t got = 0, now;
 
 	while (got < POLL_MAX_MESSAGES) {
-		for (unsigned i = 0; i < SYSLOGIN_BATCH; i++) {
-			sl->iov[i] = (struct iovec){sl->dbuf + i * sl->bufsz, sl->bufsz};
-			sl->msgs[i].msg_hdr = (struct msghdr){
-			    .msg_iov = &sl->iov[i],
-			    .msg_iovlen = 1,
-			    .msg_control = sl->ctrl + i * sl->ctrl_len,
-			    .msg_controllen = sl->ctrl_len,
-			};
+		/* the kernel rewrote only these (the iovecs and buffers stay) */
+		for (unsigned i = 0; i < sl->n_used; i++) {
+			sl->msgs[i].msg_hdr.msg_controllen = sl->ctrl_len;
 		}
 		int n = recvmmsg(sl->fd, sl->msgs, SYSLOGIN_BATCH, MSG_DONTWAIT, NULL);
+		sl->n_used = n > 0 ? (unsigned)n : 0;
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR && sl->cb.lines.event) {
 				sl->cb.lines.event(sl->cb.lines.userdata, TAIL_EV_READ_ERROR,
@@ -446,8 +461,15 @@ static int64_t poll_datagrams(struct syslogin *sl, struct tally *t)
 			break;
 		}
 	}
-	read_drops(sl, t);
-	return (int64_t)t->bytes;
+	/* SO_MEMINFO is a system call: at the end of a burst (a poll that found
+	 * the queue empty, as the idle loop's polls do) or every
+	 * DROPS_READ_MS while datagrams keep coming. */
+	now = clock_mono_ms();
+	if (got == 0 || now - sl->drops_read_ms >= DROPS_READ_MS) {
+		read_drops(sl, t);
+		sl->drops_read_ms = now;
+	}
+	return got >= POLL_MAX_MESSAGES ? (int64_t)t->bytes : 0;
 }
 
 /* ---- TCP ------------------------------------------------------------------- */

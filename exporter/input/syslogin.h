@@ -29,6 +29,10 @@
 #define SYSLOGIN_HEADER_ROOM 1024u     /* header bytes allowed beside a line of cap bytes */
 #define SYSLOGIN_DEFAULT_MAX_CONNS 64u /* TCP connections per listener */
 #define SYSLOGIN_RCVBUF (8u << 20)     /* asked for; the kernel caps it (rmem_max) */
+/* The pause between a datagram socket's wake-up and its read: at 1M
+ * datagrams/s 200 of them queue up (3 full batches; about 250 KB of queue,
+ * inside the kernel's default limit), at low rates a line waits 0.2 ms. */
+#define SYSLOGIN_GATHER_US 200u
 
 struct syslogin_options {
 	const char *text;             /* the spec as written (name for logs, landing page) */
@@ -51,7 +55,11 @@ int syslogin_create(const struct syslogin_options *o, const struct input_callbac
 void syslogin_destroy(struct syslogin *sl);
 
 /* Receive what is queued, up to a budget so other inputs get their turn.
- * Returns the message bytes received (> 0: call again soon). */
+ * Returns > 0 when more may be queued (call again soon): for TCP whenever
+ * something was read, for datagrams only when the budget ran out -- a
+ * datagram socket found empty returns 0 even if it received, so the
+ * caller waits on syslogin_wait_fd and pauses SYSLOGIN_GATHER_US after
+ * the wake-up: the next read then gets a full batch at high rates. */
 int64_t syslogin_poll(struct syslogin *sl);
 
 /* A descriptor readable when something is queued (the socket, or for TCP
