@@ -445,8 +445,10 @@ static int check_variables(const struct log_parser *p, const struct config_sourc
 	return 0;
 }
 
-int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
-                  struct source **ret_source, char *err, size_t err_size)
+/* source_create; prev: the source a reload replaces (its datagram
+ * listeners are shared, see input_options.adopt_from), or NULL. */
+static int create(const struct config_source *cs, struct metrics *m, bool from_start,
+                  const struct source *prev, struct source **ret_source, char *err, size_t err_size)
 {
 	struct logparse_error perr = {.message = {0}};
 	struct input_callbacks cb = {.lines = {.line = on_line,
@@ -522,6 +524,7 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 	    .file_gone = on_file_gone,
 	    .container = cs->container,
 	    .container_streams = cs->container_streams,
+	    .adopt_from = prev ? prev->in : NULL,
 	};
 	r = input_create(&io, &cb, &s->in, err, err_size);
 	if (r < 0) {
@@ -537,6 +540,12 @@ int source_create(const struct config_source *cs, struct metrics *m, bool from_s
 fail:
 	source_destroy(s);
 	return r;
+}
+
+int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
+                  struct source **ret_source, char *err, size_t err_size)
+{
+	return create(cs, m, from_start, NULL, ret_source, err, err_size);
 }
 
 void source_destroy(struct source *s)
@@ -857,7 +866,8 @@ static void swap_match(struct swap *sw, const struct source_set *set)
 }
 
 /* Prepare: build every new or changed source in the scratch registry. */
-static int swap_build(struct swap *sw, const struct metrics_options *mo, char *err, size_t err_size)
+static int swap_build(struct swap *sw, const struct source_set *set,
+                      const struct metrics_options *mo, char *err, size_t err_size)
 {
 	sw->scratch = metrics_create(mo);
 	sw->parking = metrics_create(mo);
@@ -867,8 +877,10 @@ static int swap_build(struct swap *sw, const struct metrics_options *mo, char *e
 	}
 	for (size_t i = 0; i < sw->n_next; i++) {
 		if (sw->keep[i] < 0) {
-			int r = source_create(&sw->next[i], sw->scratch, false, &sw->built[i], err,
-			                      err_size);
+			const struct source *prev =
+			    sw->prev[i] >= 0 ? set->sources[sw->prev[i]] : NULL;
+			int r = create(&sw->next[i], sw->scratch, false, prev, &sw->built[i], err,
+			               err_size);
 			if (r < 0) {
 				sw->built[i] = NULL;
 				return r;
@@ -950,10 +962,13 @@ static uint64_t lines_of(const struct source *s)
 /* After the commit: start next[i]'s source s; a changed one continues
  * from the positions of the source it replaces, a new one (or a failed
  * handover, -ENOMEM) starts at the end of its files as at start-up. */
-static void swap_start(struct swap *sw, const struct source_set *set, size_t i, struct source *s)
+static void swap_start(struct swap *sw, struct source_set *set, size_t i, struct source *s)
 {
-	const struct source *prev = sw->prev[i] >= 0 ? set->sources[sw->prev[i]] : NULL;
+	struct source *prev = sw->prev[i] >= 0 ? set->sources[sw->prev[i]] : NULL;
 
+	if (prev) {
+		input_take_over(s->in, prev->in); /* shared sockets, before prev goes */
+	}
 	if (prev && source_start_from(s, prev) == 0) {
 		/* The old counters go away: say what they had reached. */
 		char n[24];
@@ -1008,7 +1023,7 @@ int source_set_replace(struct source_set *set, struct metrics *m, const struct m
 		return -EINVAL;
 	}
 	swap_match(&sw, set);
-	r = swap_build(&sw, mo, err, err_size);
+	r = swap_build(&sw, set, mo, err, err_size);
 	if (r == 0) {
 		r = swap_commit(&sw, set, m, err, err_size);
 		if (r < 0) {

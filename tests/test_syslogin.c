@@ -3,7 +3,8 @@
  * datagrams and TCP frames become lines, counts per kind (messages,
  * invalid, filtered, connections, refused over the cap), over-long TCP
  * frames, unixgram socket files (stale ones replaced, live ones and other
- * files refused, ours removed at the end).
+ * files refused, ours removed at the end), a reload's listener sharing
+ * the old one's socket (the socket file follows the owner).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -220,13 +221,56 @@ static void t_unixgram(void **state)
 	rmdir(dir);
 }
 
+/* A listener built adopting another's socket: no bind, the same queue; the
+ * socket file is the old one's until syslogin_take_over, then the new
+ * one's (a failed reload destroys the new one and keeps the file). */
+static void t_adopt(void **state)
+{
+	char dir[] = "/tmp/test_syslogin.XXXXXX", path[256], text[300], err[256];
+	struct got g = {.lines = 0}, g2 = {.lines = 0};
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct inputspec spec;
+	struct input_callbacks cb = {.lines = {.line = on_line, .userdata = &g2},
+	                             .count = on_count};
+	struct syslogin_options o = {.text = text, .spec = &spec};
+	struct syslogin *next = NULL;
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/s.sock", dir);
+	(void)snprintf(text, sizeof(text), "unixgram://%s", path);
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	assert_int_equal(inputspec_parse(text, &spec, err, sizeof(err)), 0);
+	struct syslogin *sl = make(text, &g, NULL, 0);
+	assert_false(syslogin_can_adopt(sl, "unixgram:///elsewhere", INPUTSPEC_UNIXGRAM));
+	/* a failed reload: built, then destroyed without the take-over */
+	o.adopt = sl;
+	assert_int_equal(syslogin_create(&o, &cb, &next, err, sizeof(err)), 0);
+	syslogin_destroy(next);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(sendto(fd, "<14>x: one", 10, 0, (struct sockaddr *)&a, sizeof(a)) == 10);
+	drain(sl, &g, 1);
+	/* a committed one: queued datagrams are the new listener's */
+	assert_int_equal(syslogin_create(&o, &cb, &next, err, sizeof(err)), 0);
+	assert_true(sendto(fd, "<14>x: two", 10, 0, (struct sockaddr *)&a, sizeof(a)) == 10);
+	syslogin_take_over(next, sl);
+	syslogin_destroy(sl);
+	assert_int_equal(stat(path, &st), 0);
+	drain(next, &g2, 1);
+	assert_string_equal(g2.last, "two");
+	syslogin_destroy(next);
+	assert_int_equal(stat(path, &st), -1); /* removed by the owner */
+	close(fd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_udp),
-	    cmocka_unit_test(t_udp_drops),
-	    cmocka_unit_test(t_tcp),
-	    cmocka_unit_test(t_unixgram),
+	    cmocka_unit_test(t_udp),      cmocka_unit_test(t_udp_drops), cmocka_unit_test(t_tcp),
+	    cmocka_unit_test(t_unixgram), cmocka_unit_test(t_adopt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

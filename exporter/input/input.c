@@ -54,6 +54,10 @@ static int add_listener(struct input *in, const struct input_options *o, const c
 	struct syslogin *sl;
 	int r;
 
+	for (size_t i = 0; o->adopt_from && i < o->adopt_from->n_listeners && !so.adopt; i++) {
+		const struct syslogin *prev = o->adopt_from->listeners[i];
+		so.adopt = syslogin_can_adopt(prev, text, spec->kind) ? prev : NULL;
+	}
 	if (in->n_listeners == CONFIG_MAX_PATHS) {
 		(void)snprintf(err, err_size, "%s: too many listeners", text);
 		return -EINVAL;
@@ -289,6 +293,15 @@ static void poll_stdin(struct input *in, bool at_eof_is_line, int64_t *total)
 		log_info("standard input ended; the counts stay served until the exporter is "
 		         "stopped",
 		         "source", in->name);
+	}
+}
+
+void input_take_over(struct input *in, struct input *prev)
+{
+	for (size_t i = 0; i < in->n_listeners; i++) {
+		for (size_t k = 0; k < prev->n_listeners; k++) {
+			syslogin_take_over(in->listeners[i], prev->listeners[k]);
+		}
 	}
 }
 

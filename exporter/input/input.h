@@ -61,6 +61,10 @@ struct input_options {
 	 * lines.line (container.h); not syslog messages. */
 	enum config_container container;
 	unsigned container_streams; /* CONFIG_STREAM_* (0: stdout) */
+	/* The inputs of the source a reload replaces, or NULL: its datagram
+	 * listeners are shared, not bound again (syslogin.h; borrowed until
+	 * input_take_over or input_destroy of the new input). */
+	const struct input *adopt_from;
 };
 
 struct input;
@@ -75,6 +79,10 @@ int input_create(const struct input_options *o, const struct input_callbacks *cb
 
 /* NULL-safe; closes files and sockets (a unixgram socket file is removed). */
 void input_destroy(struct input *in);
+
+/* A reload committed: in (created with adopt_from = prev) takes over the
+ * sockets it shares with prev (syslogin_take_over). */
+void input_take_over(struct input *in, struct input *prev);
 
 /* The first scan of the files (fileset_start: from_start, saved) and the
  * catch-up limit (fileset_set_catchup_limit).  Standard input and the

@@ -22,6 +22,13 @@
  * once, so the kernel's backlog does not fill with connections we will
  * never read.
  *
+ * Reload: a changed source's datagram listener with the same text shares
+ * the old one's socket (a dup made at build time, so a failed reload
+ * undoes nothing); at the commit it takes over the socket file and the
+ * drop count.  Nothing queued is lost and a unixgram path, which cannot be
+ * bound twice, keeps working.  TCP listeners bind anew (SO_REUSEPORT):
+ * connections belong to the old listener and close with it.
+ *
  * Counts are added up per poll and handed over once (no per-message
  * callback besides the line itself).  Rejected: a receiver thread (the
  * ingest loop already runs one thread per source set and the registry
@@ -34,6 +41,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -78,7 +86,8 @@ struct syslogin {
 	size_t tag_len;
 	int fd;
 	uint16_t port;
-	bool unlink_path; /* we created the unixgram socket file */
+	bool unlink_path; /* we own the unixgram socket file (created or taken over) */
+	bool adopted;     /* fd is a dup of another listener's socket */
 	dev_t sock_dev;
 	ino_t sock_ino;
 	/* datagrams */
@@ -240,6 +249,22 @@ static int bind_socket(struct syslogin *sl, char *err, size_t err_size)
 	return 0;
 }
 
+static int adopt_socket(struct syslogin *sl, const struct syslogin *prev, char *err,
+                        size_t err_size)
+{
+	if (!syslogin_can_adopt(prev, sl->name, sl->spec.kind)) {
+		return fail(err, err_size, sl->name, "adopt", -EINVAL);
+	}
+	sl->fd = fcntl(prev->fd, F_DUPFD_CLOEXEC, 0);
+	if (sl->fd < 0) {
+		return fail(err, err_size, sl->name, "dup", -errno);
+	}
+	sl->port = prev->port;
+	sl->drops_seen = prev->drops_seen;
+	sl->adopted = true;
+	return 0;
+}
+
 static int setup_datagrams(struct syslogin *sl, char *err, size_t err_size)
 {
 	int one = 1, rcvbuf = (int)SYSLOGIN_RCVBUF;
@@ -328,7 +353,7 @@ int syslogin_create(const struct syslogin_options *o, const struct input_callbac
 	sl->bufsz = sl->spec.kind == INPUTSPEC_TCP
 	                ? sl->cap + SYSLOGIN_HEADER_ROOM + SYSLOG_FRAME_SLACK
 	                : sl->cap + SYSLOGIN_HEADER_ROOM + 1;
-	r = bind_socket(sl, err, err_size);
+	r = o->adopt ? adopt_socket(sl, o->adopt, err, err_size) : bind_socket(sl, err, err_size);
 	if (r == 0) {
 		r = sl->spec.kind == INPUTSPEC_TCP ? setup_tcp(sl, err, err_size)
 		                                   : setup_datagrams(sl, err, err_size);
@@ -587,6 +612,24 @@ int64_t syslogin_poll(struct syslogin *sl)
 int syslogin_wait_fd(const struct syslogin *sl)
 {
 	return sl->spec.kind == INPUTSPEC_TCP ? sl->ep : sl->fd;
+}
+
+bool syslogin_can_adopt(const struct syslogin *prev, const char *text, enum inputspec_kind kind)
+{
+	return prev && prev->spec.kind == kind && kind != INPUTSPEC_TCP && prev->fd >= 0 &&
+	       strcmp(prev->name, text) == 0;
+}
+
+void syslogin_take_over(struct syslogin *sl, struct syslogin *prev)
+{
+	if (!sl->adopted || !syslogin_can_adopt(prev, sl->name, sl->spec.kind)) {
+		return;
+	}
+	sl->unlink_path = prev->unlink_path;
+	sl->sock_dev = prev->sock_dev;
+	sl->sock_ino = prev->sock_ino;
+	sl->drops_seen = prev->drops_seen;
+	prev->unlink_path = false;
 }
 
 const char *syslogin_name(const struct syslogin *sl)

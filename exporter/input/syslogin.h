@@ -40,6 +40,10 @@ struct syslogin_options {
 	size_t line_cap;              /* 0: TAIL_DEFAULT_LINE_CAP */
 	const char *tag;              /* keep only this tag; NULL: all (copied) */
 	unsigned max_conns;           /* 0: SYSLOGIN_DEFAULT_MAX_CONNS */
+	/* A datagram listener (UDP, unixgram) of the same text being replaced
+	 * by a reload: share its socket (a dup) instead of binding; borrowed,
+	 * it must outlive syslogin_take_over or this listener.  NULL: bind. */
+	const struct syslogin *adopt;
 };
 
 struct syslogin;
@@ -51,7 +55,7 @@ int syslogin_create(const struct syslogin_options *o, const struct input_callbac
                     struct syslogin **ret_listener, char *err, size_t err_size);
 
 /* NULL-safe; closes connections and the socket, removes the unixgram
- * socket file it created. */
+ * socket file it owns (created, or taken over). */
 void syslogin_destroy(struct syslogin *sl);
 
 /* Receive what is queued, up to a budget so other inputs get their turn.
@@ -65,6 +69,16 @@ int64_t syslogin_poll(struct syslogin *sl);
 /* A descriptor readable when something is queued (the socket, or for TCP
  * an epoll set of the listener and its connections). */
 int syslogin_wait_fd(const struct syslogin *sl);
+
+/* Whether sl can share prev's socket (syslogin_options.adopt): both
+ * datagram listeners with the same text. */
+bool syslogin_can_adopt(const struct syslogin *prev, const char *text, enum inputspec_kind kind);
+
+/* A reload committed: sl, created adopting prev's socket, now owns what
+ * prev owned (the unixgram socket file, removed when sl is destroyed, not
+ * prev) and continues prev's drop count.  No-op when sl did not adopt
+ * prev's socket. */
+void syslogin_take_over(struct syslogin *sl, struct syslogin *prev);
 
 /* The spec as written (borrowed). */
 const char *syslogin_name(const struct syslogin *sl);

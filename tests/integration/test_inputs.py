@@ -212,36 +212,52 @@ def test_invalid_oversized_and_tags():
 
 
 def test_reload_keeps_listening():
-    """A reload that changes a source with a UDP listener (a new label) binds the
-    address while the old source still holds it (SO_REUSEPORT), then drops
-    the old one: datagrams after the reload are counted by the new source."""
-    udp = free_port(socket.SOCK_DGRAM)
+    """Reloads that change a source with a UDP and a unixgram listener (a new
+    label, back and forth): the new source shares the old one's sockets, so
+    the reload succeeds (a unix socket path cannot be bound twice), datagrams
+    after each reload are counted by the new source, the socket file stays
+    while the exporter runs and is removed at exit; a TCP listener binds
+    anew beside the old one (SO_REUSEPORT)."""
+    udp, tcp = free_port(socket.SOCK_DGRAM), free_port()
     tmp = tempfile.mkdtemp()
     try:
         cfg = os.path.join(tmp, "c.yml")
+        sock = os.path.join(tmp, "s.sock")
         def write(env):
             with open(cfg + ".tmp", "w") as f:
                 f.write("sources:\n  - name: web\n    format: combined\n"
-                        "    listen: [udp://127.0.0.1:%d]\n    labels: {env: %s}\n" % (udp, env))
+                        "    listen: [udp://127.0.0.1:%d, tcp://127.0.0.1:%d, unixgram://%s]\n"
+                        "    labels: {env: %s}\n" % (udp, tcp, sock, env))
             os.rename(cfg + ".tmp", cfg)
         write("a")
         e = Exporter(["--config.file", cfg])
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         msg = ("<190>Dec  3 10:00:00 host nginx: " + LINE % 200).encode()
+        def send(n):
+            for _ in range(n):
+                u.sendto(msg, ("127.0.0.1", udp))
+                x.sendto(msg, sock)
+            with socket.create_connection(("127.0.0.1", tcp), timeout=10) as t:
+                t.sendall(msg + b"\n")
         try:
-            for _ in range(3):
-                u.sendto(msg, ("127.0.0.1", udp))
-            e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env="a") == 3)
-            write("b")
-            e.proc.send_signal(signal.SIGHUP)
-            e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env="b") == 0 and
-                       value(s, "accesslog_log_lines_total", env="a") == 0 and
-                       value(s, "accesslog_config_last_reload_successful") == 1)
-            for _ in range(4):
-                u.sendto(msg, ("127.0.0.1", udp))
-            e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env="b") == 4)
+            send(3)
+            e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env="a") == 7)
+            def envs(s):
+                return {dict(ls).get("env") for (n, ls) in s if n == "accesslog_log_lines_total"}
+            for env in ("b", "a", "b"):
+                write(env)
+                e.proc.send_signal(signal.SIGHUP)
+                s = e.wait_for(lambda s: envs(s) == {env})
+                assert value(s, "accesslog_config_last_reload_successful") == 1, e.log()
+                assert value(s, "accesslog_log_lines_total") == 0, s
+                assert os.path.exists(sock), "the socket file went with the old source"
+                send(4)
+                s = e.wait_for(lambda s: value(s, "accesslog_log_lines_total", env=env) == 9)
+                assert value(s, "accesslog_syslog_messages_dropped_total") == 0, s
         finally:
             assert e.stop() == 0, e.log()
+        assert not os.path.exists(sock), "the unixgram socket file was left behind"
     finally:
         shutil.rmtree(tmp)
 
