@@ -561,6 +561,11 @@ int config_source_add_filter(struct config_source *s, enum config_filter_action 
 	return 0;
 }
 
+uint64_t config_source_syslog_idle_ms(const struct config_source *s)
+{
+	return s->syslog_idle_set ? s->syslog_idle_ms : CONFIG_DEFAULT_SYSLOG_IDLE_MS;
+}
+
 bool config_filter_equal(const struct config_filter *a, const struct config_filter *b)
 {
 	return a->action == b->action && a->field == b->field &&

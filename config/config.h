@@ -37,6 +37,8 @@
 #define CONFIG_LABEL_VALUE_MAX 256     /* bytes of a source name or static label value */
 #define CONFIG_DEFAULT_NEW_SERIES_HOLD_MS 60000u      /* Prometheus's default scrape interval */
 #define CONFIG_MAX_NEW_SERIES_HOLD_MS 3600000u        /* 1h: longer holds hide too much */
+#define CONFIG_DEFAULT_SYSLOG_IDLE_MS 600000u         /* 10m: TCP syslog idle timeout */
+#define CONFIG_MAX_SYSLOG_IDLE_MS 86400000u           /* 24h */
 #define CONFIG_DEFAULT_CATCHUP_MAX_BYTES (4ull << 30) /* per source, see README */
 
 /* Record fields that can become labels (see series.c for the semantics). */
@@ -115,6 +117,10 @@ struct config_source {
 	char *paths[CONFIG_MAX_PATHS]; /* inputs: paths, globs, "-", syslog URLs (inputspec.h) */
 	size_t n_paths;
 	char *syslog_tag; /* keep only syslog messages with this tag; NULL: all */
+	/* syslog_idle_timeout: TCP connections that send nothing this long are
+	 * closed (0: never); see config_source_syslog_idle_ms. */
+	uint64_t syslog_idle_ms;
+	bool syslog_idle_set; /* given; else CONFIG_DEFAULT_SYSLOG_IDLE_MS */
 	struct config_label labels[CONFIG_MAX_STATIC_LABELS];
 	size_t n_labels;
 	struct config_field_label field_labels[CONFIG_MAX_FIELD_LABELS];
@@ -222,6 +228,10 @@ int config_source_add_filter(struct config_source *s, enum config_filter_action 
 
 /* Whether two filters are the same (action, field, variable, match). */
 bool config_filter_equal(const struct config_filter *a, const struct config_filter *b);
+
+/* The TCP syslog idle timeout of s in ms: as given, or the default; 0:
+ * never. */
+uint64_t config_source_syslog_idle_ms(const struct config_source *s);
 
 /* The fields of the format a source's field labels and filters read by
  * name (CONFIG_FIELD_VARIABLE), each once, in order: labels first, then

@@ -396,11 +396,13 @@ enum {
 	S_PATH_LABELS,
 	S_CONTAINER,
 	S_CONTAINER_STREAM,
+	S_SYSLOG_IDLE,
 	S_COUNT
 };
 static const char *const source_keys[S_COUNT] = {
-    "name",   "format",     "log_format", "paths",       "labels",    "field_labels",
-    "listen", "syslog_tag", "filters",    "path_labels", "container", "container_stream",
+    "name",         "format",           "log_format",          "paths",   "labels",
+    "field_labels", "listen",           "syslog_tag",          "filters", "path_labels",
+    "container",    "container_stream", "syslog_idle_timeout",
 };
 
 enum { X_ACTION, X_FIELD, X_MATCH, X_COUNT };
@@ -528,6 +530,33 @@ static int read_syslog_tag(struct reader *r, yaml_node_t *n, const char *path,
 		                    "needs a listen: entry (the tag filters syslog messages)");
 	}
 	return config_set_string(&s->syslog_tag, tag) < 0 ? fail_oom(r) : 0;
+}
+
+static int read_syslog_idle(struct reader *r, yaml_node_t *n, const char *path,
+                            struct config_source *s)
+{
+	const char *text;
+	int e = yamldoc_string(&r->d, n, path, &text);
+
+	if (e < 0) {
+		return e;
+	}
+	e = config_parse_duration(text, CONFIG_MAX_SYSLOG_IDLE_MS, &s->syslog_idle_ms);
+	if (e == -ERANGE) {
+		return yamldoc_fail(&r->d, n, path, "'%s' is longer than the maximum, 24h", text);
+	}
+	if (e < 0) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "'%s' is not a duration (0 for never, or like 10m, 1h30m)",
+		                    text);
+	}
+	if (!has_listener(s)) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "needs a listen: entry (the timeout closes idle TCP syslog "
+		                    "connections)");
+	}
+	s->syslog_idle_set = true;
+	return 0;
 }
 
 static int read_labels(struct reader *r, yaml_node_t *n, const char *path, struct config_source *s)
@@ -1175,6 +1204,10 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 	if (e == 0 && v[S_SYSLOG_TAG]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "syslog_tag");
 		e = read_syslog_tag(r, v[S_SYSLOG_TAG], kp, s);
+	}
+	if (e == 0 && v[S_SYSLOG_IDLE]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "syslog_idle_timeout");
+		e = read_syslog_idle(r, v[S_SYSLOG_IDLE], kp, s);
 	}
 	if (e == 0 && v[S_LABELS]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "labels");

@@ -187,12 +187,12 @@ int inputspec_check_config(const struct config *c, char *err, size_t err_size)
 				return -EINVAL;
 			}
 		}
-		if (s->syslog_tag && !listens) {
-			(void)snprintf(
-			    err, err_size,
-			    "source %s: syslog_tag needs a syslog listener (udp://, tcp:// "
-			    "or unixgram:// input)",
-			    s->name);
+		if ((s->syslog_tag || s->syslog_idle_set) && !listens) {
+			(void)snprintf(err, err_size,
+			               "source %s: %s needs a syslog listener (udp://, tcp:// "
+			               "or unixgram:// input)",
+			               s->name,
+			               s->syslog_tag ? "syslog_tag" : "syslog_idle_timeout");
 			return -EINVAL;
 		}
 	}

@@ -58,6 +58,7 @@ enum {
 	OPT_VERSION,
 	OPT_DETECT,
 	OPT_SYSLOG_TAG,
+	OPT_SYSLOG_IDLE,
 	OPT_CONTAINER,
 	OPT_CONTAINER_STREAM,
 	OPT_END, /* count */
@@ -69,6 +70,7 @@ static const struct option long_options[] = {
     {"source", required_argument, NULL, OPT_SOURCE},
     {"label", required_argument, NULL, OPT_LABEL},
     {"syslog.tag", required_argument, NULL, OPT_SYSLOG_TAG},
+    {"syslog.idle-timeout", required_argument, NULL, OPT_SYSLOG_IDLE},
     {"config.file", required_argument, NULL, OPT_CONFIG_FILE},
     {"config.check", no_argument, NULL, OPT_CONFIG_CHECK},
     {"web.listen-address", required_argument, NULL, OPT_LISTEN},
@@ -129,6 +131,9 @@ void cli_usage(FILE *out)
 	    "                             (per file); unwrapped before the format parse\n"
 	    "  --container.stream STREAM  stdout (default), stderr or all\n"
 	    "  --syslog.tag TAG           keep only syslog messages with this tag\n"
+	    "  --syslog.idle-timeout DURATION\n"
+	    "                             close TCP syslog connections that send nothing\n"
+	    "                             this long (default 10m; 0: never)\n"
 	    "INPUT: a log file or glob, - (standard input), or a syslog listener\n"
 	    "  udp://HOST:PORT, tcp://HOST:PORT, unixgram:///PATH (RFC 3164 or 5424)\n"
 	    "Configuration:\n"
@@ -339,6 +344,19 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 			return -EINVAL;
 		}
 		o->syslog_tag = arg;
+		return 0;
+	case OPT_SYSLOG_IDLE:
+		r = config_parse_duration(arg, CONFIG_MAX_SYSLOG_IDLE_MS, &o->syslog_idle_ms);
+		if (r < 0) {
+			(void)snprintf(err, err_size,
+			               r == -ERANGE
+			                   ? "--syslog.idle-timeout: '%s' is longer than 24h"
+			                   : "--syslog.idle-timeout: '%s' is not a duration (0 for "
+			                     "never, or like 10m, 1h30m)",
+			               arg);
+			return -EINVAL;
+		}
+		o->syslog_idle_set = true;
 		return 0;
 	case OPT_LABEL:
 		if (o->n_labels >= CONFIG_MAX_STATIC_LABELS) {
@@ -601,14 +619,15 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 		*ret_opts = o;
 		return 0;
 	}
-	if (o.config_file && (o.n_files || o.format || o.format_text || o.source || o.n_labels ||
-	                      o.syslog_tag || o.container || o.container_streams)) {
+	if (o.config_file &&
+	    (o.n_files || o.format || o.format_text || o.source || o.n_labels || o.syslog_tag ||
+	     o.syslog_idle_set || o.container || o.container_streams)) {
 		(void)snprintf(err, err_size,
 		               "with --config.file the sources come from the file: %s cannot be "
 		               "given too",
 		               o.n_files ? "log FILEs"
 		                         : "--format/--log-format/--source/--label/--syslog.tag/"
-		                           "--container");
+		                           "--syslog.idle-timeout/--container");
 		return -EINVAL;
 	}
 	if (o.container_streams && !o.container) {
@@ -725,6 +744,8 @@ static int build_source(const struct cli_options *o, struct config *c, char *err
 	if (r == 0 && o->syslog_tag) {
 		r = config_set_string(&s->syslog_tag, o->syslog_tag);
 	}
+	s->syslog_idle_ms = o->syslog_idle_ms;
+	s->syslog_idle_set = o->syslog_idle_set;
 	return r;
 }
 

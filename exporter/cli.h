@@ -66,6 +66,8 @@ struct cli_options {
 	const char *labels[CONFIG_MAX_STATIC_LABELS];
 	size_t n_labels;
 	const char *syslog_tag;          /* --syslog.tag */
+	uint64_t syslog_idle_ms;         /* --syslog.idle-timeout */
+	bool syslog_idle_set;            /* --syslog.idle-timeout given */
 	enum config_container container; /* --container */
 	unsigned container_streams;      /* --container.stream, 0: not given */
 	char **files;

@@ -320,6 +320,7 @@ static void on_count(void *ud, enum input_counter c, uint64_t n)
 	    [INPUT_SYSLOG_DROPPED] = METRICS_SYSLOG_DROPPED,
 	    [INPUT_SYSLOG_CONNECTIONS] = METRICS_SYSLOG_CONNECTIONS,
 	    [INPUT_SYSLOG_CONN_REFUSED] = METRICS_SYSLOG_CONN_REFUSED,
+	    [INPUT_SYSLOG_CONN_IDLE] = METRICS_SYSLOG_CONN_IDLE,
 	};
 	struct source *s = ud;
 
@@ -521,6 +522,7 @@ static int create(const struct config_source *cs, struct metrics *m, bool from_s
 	    .specs = (const char *const *)cs->paths,
 	    .n_specs = cs->n_paths,
 	    .syslog_tag = cs->syslog_tag,
+	    .syslog_idle_ms = config_source_syslog_idle_ms(cs),
 	    .file_gone = on_file_gone,
 	    .container = cs->container,
 	    .container_streams = cs->container_streams,
@@ -768,7 +770,8 @@ bool source_config_equal(const struct config_source *a, const struct config_sour
 	    a->n_paths != b->n_paths || !same_strings(a->paths, b->paths, a->n_paths) ||
 	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels ||
 	    a->n_filters != b->n_filters || !same_opt(a->path_labels, b->path_labels) ||
-	    a->container != b->container || a->container_streams != b->container_streams) {
+	    a->container != b->container || a->container_streams != b->container_streams ||
+	    config_source_syslog_idle_ms(a) != config_source_syslog_idle_ms(b)) {
 		return false;
 	}
 	for (size_t i = 0; i < a->n_filters; i++) {

@@ -296,6 +296,9 @@ static void test_example_file(void **state)
 	assert_string_equal(c->sources[3].paths[0], "udp://127.0.0.1:5514");
 	assert_string_equal(c->sources[3].paths[2], "unixgram:///run/accesslog/syslog.sock");
 	assert_string_equal(c->sources[3].syslog_tag, "nginx");
+	assert_int_equal(config_source_syslog_idle_ms(&c->sources[3]), 30 * 60000);
+	assert_int_equal(config_source_syslog_idle_ms(&c->sources[0]),
+	                 CONFIG_DEFAULT_SYSLOG_IDLE_MS);
 	assert_int_equal(c->catchup_max_bytes, 4ull << 30);
 	config_destroy(c);
 }

@@ -3,7 +3,8 @@
  * datagrams and TCP frames become lines, counts per kind (messages,
  * invalid, filtered, connections, refused over the cap), over-long TCP
  * frames, unixgram socket files (stale ones replaced, live ones and other
- * files refused, ours removed at the end), a reload's listener sharing
+ * files refused, ours removed at the end), TCP connections closed after
+ * the idle timeout (a busy one kept), a reload's listener sharing
  * the old one's socket (the socket file follows the owner).
  */
 #include <arpa/inet.h>
@@ -177,6 +178,48 @@ static void t_tcp(void **state)
 	syslogin_destroy(sl);
 }
 
+static void poll_for(struct syslogin *sl, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		struct pollfd p = {.fd = syslogin_wait_fd(sl), .events = POLLIN};
+		(void)poll(&p, 1, 10);
+		(void)syslogin_poll(sl);
+	}
+}
+
+/* idle_ms 200: a connection that sends nothing is closed (the sender sees
+ * the end), one that sends every 50 ms is not. */
+static void t_tcp_idle(void **state)
+{
+	struct got g = {.lines = 0};
+	struct inputspec spec;
+	char err[256], b;
+	struct input_callbacks cb = {.lines = {.line = on_line, .userdata = &g}, .count = on_count};
+	struct syslogin_options o = {.text = "tcp://127.0.0.1:0", .spec = &spec, .idle_ms = 200};
+	struct syslogin *sl = NULL;
+
+	(void)state;
+	assert_int_equal(inputspec_parse(o.text, &spec, err, sizeof(err)), 0);
+	assert_int_equal(syslogin_create(&o, &cb, &sl, err, sizeof(err)), 0);
+	struct sockaddr_in a = loopback(syslogin_port(sl));
+	int quiet = socket(AF_INET, SOCK_STREAM, 0), busy = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(quiet, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(connect(busy, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(write(quiet, "<13>t: a\n", 9), 9);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(write(busy, "<13>t: b\n", 9), 9);
+		poll_for(sl, 50);
+	}
+	assert_int_equal(g.lines, 11);
+	assert_int_equal(g.n[INPUT_SYSLOG_CONNECTIONS], 2);
+	assert_int_equal(g.n[INPUT_SYSLOG_CONN_IDLE], 1);
+	assert_int_equal(syslogin_connections(sl), 1);
+	assert_int_equal(read(quiet, &b, 1), 0); /* closed by the listener */
+	close(busy);
+	close(quiet);
+	syslogin_destroy(sl);
+}
+
 static void t_unixgram(void **state)
 {
 	char dir[] = "/tmp/test_syslogin.XXXXXX", path[256], text[300], err[256];
@@ -270,7 +313,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_udp),      cmocka_unit_test(t_udp_drops), cmocka_unit_test(t_tcp),
-	    cmocka_unit_test(t_unixgram), cmocka_unit_test(t_adopt),
+	    cmocka_unit_test(t_tcp_idle), cmocka_unit_test(t_unixgram),  cmocka_unit_test(t_adopt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

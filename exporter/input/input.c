@@ -49,8 +49,11 @@ struct input {
 static int add_listener(struct input *in, const struct input_options *o, const char *text,
                         const struct inputspec *spec, char *err, size_t err_size)
 {
-	struct syslogin_options so = {
-	    .text = text, .spec = spec, .line_cap = o->line_cap, .tag = o->syslog_tag};
+	struct syslogin_options so = {.text = text,
+	                              .spec = spec,
+	                              .line_cap = o->line_cap,
+	                              .tag = o->syslog_tag,
+	                              .idle_ms = o->syslog_idle_ms};
 	struct syslogin *sl;
 	int r;
 

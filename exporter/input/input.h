@@ -40,6 +40,7 @@ enum input_counter {
 	INPUT_SYSLOG_DROPPED,      /* lost in the kernel: receive queue full (sk_drops) */
 	INPUT_SYSLOG_CONNECTIONS,  /* TCP connections accepted */
 	INPUT_SYSLOG_CONN_REFUSED, /* TCP connections closed at once: over the cap */
+	INPUT_SYSLOG_CONN_IDLE,    /* TCP connections closed: nothing received for the timeout */
 	INPUT_COUNTER_COUNT,
 };
 
@@ -53,8 +54,9 @@ struct input_options {
 	const char *name; /* the source's name, for log messages */
 	const char *const *specs;
 	size_t n_specs;
-	size_t line_cap;        /* 0: TAIL_DEFAULT_LINE_CAP; also the syslog message cap */
-	const char *syslog_tag; /* keep only syslog messages with this tag; NULL: all */
+	size_t line_cap;         /* 0: TAIL_DEFAULT_LINE_CAP; also the syslog message cap */
+	const char *syslog_tag;  /* keep only syslog messages with this tag; NULL: all */
+	uint64_t syslog_idle_ms; /* close TCP connections idle this long; 0: never */
 	/* A file path's open-file gauge is no longer wanted (fileset.h). */
 	void (*file_gone)(void *userdata, const char *path);
 	/* Files and standard input are container logs, unwrapped before

@@ -20,7 +20,10 @@
  * resynchronised: the connection is counted invalid and closed (the sender
  * reconnects).  Over max_conns, a connection is accepted and closed at
  * once, so the kernel's backlog does not fill with connections we will
- * never read.
+ * never read.  A connection that sends nothing for idle_ms is closed and
+ * counted: checked once a second (at most 64 connections to look at), so
+ * the timeout holds to about a second; production senders reconnect, and
+ * a dead peer (no FIN, no RST) no longer holds a slot of the cap forever.
  *
  * Reload: a changed source's datagram listener with the same text shares
  * the old one's socket (a dup made at build time, so a failed reload
@@ -61,10 +64,12 @@
 #define POLL_MAX_TCP_BYTES (4u << 20) /* per connection per poll */
 #define TCP_BACKLOG 64
 #define LISTENER_ID UINT32_MAX
-#define DROPS_READ_MS 100u /* SO_MEMINFO at least this often during a flood */
+#define DROPS_READ_MS 100u  /* SO_MEMINFO at least this often during a flood */
+#define IDLE_CHECK_MS 1000u /* TCP idle connections looked for this often */
 
 struct conn {
-	int fd; /* -1: free slot */
+	int fd;           /* -1: free slot */
+	uint64_t last_ms; /* accepted, or last bytes read (clock_mono_ms) */
 	char *buf;
 	size_t have;
 	struct syslog_framer fr;
@@ -103,6 +108,8 @@ struct syslogin {
 	int ep;
 	struct conn *conns;
 	unsigned max_conns, n_conns;
+	uint64_t idle_ms;       /* 0: never close an idle connection */
+	uint64_t idle_check_ms; /* next look for idle connections */
 };
 
 /* One message: parse, filter, hand its line on. */
@@ -341,6 +348,7 @@ int syslogin_create(const struct syslogin_options *o, const struct input_callbac
 		sl->cap = TAIL_MAX_LINE_CAP;
 	}
 	sl->max_conns = o->max_conns ? o->max_conns : SYSLOGIN_DEFAULT_MAX_CONNS;
+	sl->idle_ms = o->idle_ms;
 	sl->name = strdup(o->text);
 	sl->tag = o->tag ? strdup(o->tag) : NULL;
 	if (!sl->name || (o->tag && !sl->tag)) {
@@ -519,7 +527,7 @@ static void accept_all(struct syslogin *sl, struct tally *t)
 			t->n[INPUT_SYSLOG_CONN_REFUSED]++;
 			continue;
 		}
-		*c = (struct conn){.fd = fd, .buf = buf};
+		*c = (struct conn){.fd = fd, .buf = buf, .last_ms = clock_mono_ms()};
 		sl->n_conns++;
 		t->n[INPUT_SYSLOG_CONNECTIONS]++;
 	}
@@ -575,11 +583,30 @@ static bool read_conn(struct syslogin *sl, struct tally *t, struct conn *c)
 		}
 		c->have += (size_t)r;
 		total += (size_t)r;
+		c->last_ms = clock_mono_ms();
 		if (!frames(sl, t, c)) {
 			return false;
 		}
 	}
 	return true;
+}
+
+/* Close the connections that sent nothing for idle_ms (once a second). */
+static void close_idle(struct syslogin *sl, struct tally *t)
+{
+	uint64_t now = clock_mono_ms();
+
+	if (!sl->idle_ms || sl->n_conns == 0 || now < sl->idle_check_ms) {
+		return;
+	}
+	sl->idle_check_ms = now + (sl->idle_ms < IDLE_CHECK_MS ? sl->idle_ms : IDLE_CHECK_MS);
+	for (unsigned i = 0; i < sl->max_conns; i++) {
+		struct conn *c = &sl->conns[i];
+		if (c->fd >= 0 && now - c->last_ms >= sl->idle_ms) {
+			close_conn(sl, c);
+			t->n[INPUT_SYSLOG_CONN_IDLE]++;
+		}
+	}
 }
 
 static int64_t poll_tcp(struct syslogin *sl, struct tally *t)
@@ -597,6 +624,7 @@ static int64_t poll_tcp(struct syslogin *sl, struct tally *t)
 			close_conn(sl, c);
 		}
 	}
+	close_idle(sl, t);
 	return (int64_t)t->bytes + (n > 0 ? 1 : 0);
 }
 

@@ -12,7 +12,8 @@
  * Memory is fixed when the listener is created and when a connection is
  * accepted: a datagram batch (SYSLOGIN_BATCH buffers of cap plus header
  * room) and, per TCP connection, one frame buffer; at most max_conns
- * connections (more are accepted and closed at once, counted).  A flood
+ * connections (more are accepted and closed at once, counted); a TCP
+ * connection that sends nothing for idle_ms is closed (counted).  A flood
  * costs messages (kernel drops, counted), never memory.
  */
 #ifndef EXPORTER_SYSLOGIN_H
@@ -40,6 +41,7 @@ struct syslogin_options {
 	size_t line_cap;              /* 0: TAIL_DEFAULT_LINE_CAP */
 	const char *tag;              /* keep only this tag; NULL: all (copied) */
 	unsigned max_conns;           /* 0: SYSLOGIN_DEFAULT_MAX_CONNS */
+	uint64_t idle_ms;             /* TCP: close a connection idle this long; 0: never */
 	/* A datagram listener (UDP, unixgram) of the same text being replaced
 	 * by a reload: share its socket (a dup) instead of binding; borrowed,
 	 * it must outlive syslogin_take_over or this listener.  NULL: bind. */

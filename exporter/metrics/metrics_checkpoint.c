@@ -95,6 +95,7 @@ static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
     [METRICS_SYSLOG_DROPPED] = "syslog_dropped",
     [METRICS_SYSLOG_CONNECTIONS] = "syslog_connections",
     [METRICS_SYSLOG_CONN_REFUSED] = "syslog_connections_refused",
+    [METRICS_SYSLOG_CONN_IDLE] = "syslog_connections_idle_closed",
 };
 
 /* Record fields by checkpoint name (enum config_field order). */

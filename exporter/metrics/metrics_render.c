@@ -65,6 +65,9 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
     [METRICS_SYSLOG_CONN_REFUSED] = {"accesslog_syslog_connections_refused_total",
                                      "TCP syslog connections closed at once: over the "
                                      "connection cap."},
+    [METRICS_SYSLOG_CONN_IDLE] = {"accesslog_syslog_connections_idle_closed_total",
+                                  "TCP syslog connections closed after receiving nothing for "
+                                  "the idle timeout."},
 };
 
 /* Whether counter c is rendered for s. */

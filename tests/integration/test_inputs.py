@@ -281,6 +281,30 @@ def test_tcp_connection_cap():
         assert e.stop() == 0, e.log()
 
 
+def test_tcp_idle_timeout():
+    """A TCP connection that sends nothing for --syslog.idle-timeout is closed
+    (the sender sees the end) and counted; one that keeps sending is kept."""
+    tcp = free_port()
+    e = Exporter(["--syslog.idle-timeout", "1s", "tcp://127.0.0.1:%d" % tcp])
+    try:
+        quiet = socket.create_connection(("127.0.0.1", tcp), timeout=10)
+        busy = socket.create_connection(("127.0.0.1", tcp), timeout=10)
+        quiet.sendall(("<13>web: " + LINE % 200 + "\n").encode())
+        for _ in range(8):  # 2 s of lines every 0.25 s
+            busy.sendall(("<13>web: " + LINE % 201 + "\n").encode())
+            time.sleep(0.25)
+        assert quiet.recv(1) == b"", "the idle connection is still open"
+        s = e.wait_for(lambda s: code(s, 201) == 8)
+        assert value(s, "accesslog_syslog_connections_idle_closed_total") == 1, s
+        assert code(s, 200) == 1 and value(s, "accesslog_syslog_connections_total") == 2
+        busy.sendall(("<13>web: " + LINE % 201 + "\n").encode())
+        e.wait_for(lambda s: code(s, 201) == 9)
+        quiet.close()
+        busy.close()
+    finally:
+        assert e.stop() == 0, e.log()
+
+
 def test_bad_configs():
     tmp = tempfile.mkdtemp()
     try:
@@ -293,6 +317,9 @@ def test_bad_configs():
             (["--backfill", os.path.join(tmp, "out"), "-"], "standard input (-) is not one"),
             (["--syslog.tag", "nginx", "/tmp/x.log"], "syslog_tag needs"),
             (["--syslog.tag", "a b", "udp://127.0.0.1:5514"], "not a syslog tag"),
+            (["--syslog.idle-timeout", "5m", "/tmp/x.log"], "syslog_idle_timeout needs"),
+            (["--syslog.idle-timeout", "2d", "tcp://127.0.0.1:5514"], "longer than 24h"),
+            (["--syslog.idle-timeout", "soon", "tcp://127.0.0.1:5514"], "not a duration"),
         ]
         for args, msg in cases:
             p = subprocess.run([binary(), "--config.check"] + args, capture_output=True,
@@ -306,6 +333,13 @@ def test_bad_configs():
                            capture_output=True, timeout=30)
         err = p.stderr.decode()
         assert p.returncode == 2 and "c.yml:5" in err and "listen[0]" in err, err
+        with open(cfg, "w") as f:
+            f.write("sources:\n  - name: a\n    format: combined\n"
+                    "    listen: [tcp://127.0.0.1:5514]\n    syslog_idle_timeout: 10 minutes\n")
+        p = subprocess.run([binary(), "--config.file", cfg, "--config.check"],
+                           capture_output=True, timeout=30)
+        err = p.stderr.decode()
+        assert p.returncode == 2 and "c.yml:5" in err and "not a duration" in err, err
         # an address in use, a path that is not a socket: exit at start-up, naming it
         busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         busy.bind(("127.0.0.1", 0))
