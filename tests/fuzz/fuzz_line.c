@@ -7,7 +7,8 @@
  * Return codes, matched lengths and every record field must agree (views
  * are compared by offset into the line), and views must lie inside the line.
  * The JSON parser sees every input too (its views may point into its
- * scratch, so only lengths are checked).
+ * scratch, so only lengths are checked); a line it parses must also get
+ * no diagnosis (parsing and diagnosing walk the object differently).
  */
 #include <stdbool.h>
 #include <errno.h>
@@ -93,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
 	struct log_record jr;
+	struct logparse_diag jd;
 
 	if (!ready) {
 		setup();
@@ -142,6 +144,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (logparse_line(json, line, size, &jr) != 0) {
 		check_diagnosis(json, line, size);
+	} else if (logparse_diagnose(json, line, size, &jd) != -ENOMSG) {
+		/* parsing takes a fast walk, diagnosing the general one: they agree */
+		abort();
 	} else {
 		/* views may point into the JSON parser's scratch (decoded escapes) */
 		if (jr.status_slot > 500 || jr.method.len > size || jr.path.len > size) {
