@@ -8,11 +8,15 @@ files, one source each, with $request_time so every source has two
 histograms.  A writer thread appends LINES_PER_S lines/s (default 500,000)
 spread over the files, cycling through 5 methods x 100 status codes per file:
 10,000 response series, about 20,000 samples per scrape in all.  When every
-series exists and the writer has run for 4 s (ingestion's own buffers are
-at their size) the RSS is read ("before the first scrape"); then SCRAPES (default 500) sequential scrapes
-per variant, the variants interleaved (text, OpenMetrics, text + gzip), each
-timed from the request to the last body byte over one keep-alive connection.
-Prints p50/p90/p99/max per variant and the RSS kept after the scrapes.
+series exists, before the writer starts, the RSS is read ("before the first
+scrape"), SCRAPES scrapes of every variant are made and the RSS is read again:
+the memory scrapes keep, the goal's figure, with nothing else growing.  Then
+the writer runs for 4 s (ingestion's own buffers reach their size) and
+SCRAPES (default 500) sequential scrapes per variant are timed, the variants
+interleaved (text, OpenMetrics, text + gzip), each from the request to the
+last body byte over one keep-alive connection.  Prints p50/p90/p99/max per
+variant, both memory figures, and the RSS change over the timed scrapes
+(which includes whatever ingestion itself grows while the writer runs).
 With --against, the old binary runs at the same time on its own files with
 its own writer, its scrapes interleaved with the new one's: a before/after
 pair from one invocation under the same load.  The exporter's CPU time per
@@ -120,6 +124,20 @@ class Target:
         self.wt = threading.Thread(target=self.writer, daemon=True)
         self.wt.start()
 
+    def idle_scrapes(self, scrapes):
+        """The memory goal: RSS before the first scrape (every series exists,
+        no writer yet) and after SCRAPES scrapes of every variant."""
+        self.idle_before = rss_kib(self.proc.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        for _ in range(scrapes):
+            for _, hdrs in VARIANTS:
+                conn.request("GET", "/metrics", headers=hdrs)
+                conn.getresponse().read()
+        conn.close()
+        time.sleep(0.3)
+        self.idle_after = rss_kib(self.proc.pid)
+        self.idle_n = scrapes
+
     def start(self):
         self.before = rss_kib(self.proc.pid)
         self.cpu0 = cpu_s(self.proc.pid)
@@ -156,13 +174,20 @@ class Target:
                 name, statistics.median(t), q(0.90), q(0.99), t[-1]))
         print("  exporter CPU during the scrapes: %.2f s (%.2f ms per scrape%s)" % (
             cpu, 1000 * cpu / (3 * scrapes), ", ingestion included" if self.rate else ""))
-        print("  RSS before the first scrape %.1f MiB, after %d scrapes %.1f MiB: kept %.2f MiB" % (
-            self.before / 1024, 3 * scrapes, after / 1024, (after - self.before) / 1024))
+        print("  RSS before the first scrape %.1f MiB (10,000 series, no writer), after %d scrapes"
+              " %.1f MiB: kept %.2f MiB (goal: at most 2 MiB)" % (
+                  self.idle_before / 1024, 3 * self.idle_n, self.idle_after / 1024,
+                  (self.idle_after - self.idle_before) / 1024))
+        print("  RSS while writing: at the first timed scrape %.1f MiB, after %d more scrapes %.1f MiB:"
+              " %+.2f MiB (ingestion's own growth included)" % (
+                  self.before / 1024, 3 * scrapes, after / 1024, (after - self.before) / 1024))
 
 
 def run(exes, scrapes, rate):
     targets = [Target(e, rate) for e in exes]
-    time.sleep(2.0)
+    time.sleep(2.0)  # every series exists once its block is read
+    for t in targets:
+        t.idle_scrapes(scrapes)
     for t in targets:
         t.start_writer()
     time.sleep(4.0)  # ingestion's own memory (read buffers) settles first

@@ -19,12 +19,23 @@ void strbuf_init(struct strbuf *b, size_t cap)
 	b->cap = cap;
 }
 
+void strbuf_init_borrowed(struct strbuf *b, char *data, size_t size, size_t cap)
+{
+	strbuf_init(b, cap);
+	b->data = data;
+	b->alloc = size;
+	b->borrowed = true;
+	data[0] = '\0';
+}
+
 void strbuf_finish(struct strbuf *b)
 {
 	if (!b) {
 		return;
 	}
-	free(b->data);
+	if (!b->borrowed) {
+		free(b->data);
+	}
 	strbuf_init(b, b->cap);
 }
 
@@ -50,6 +61,10 @@ static int reserve(struct strbuf *b, size_t extra)
 	if (want <= b->alloc) {
 		return 0;
 	}
+	if (b->borrowed) {
+		b->error = -ENOSPC;
+		return b->error;
+	}
 	alloc = b->alloc ? b->alloc : 4096;
 	while (alloc < want) {
 		alloc = alloc > SIZE_MAX / 2 ? want : alloc * 2;
@@ -66,7 +81,10 @@ static int reserve(struct strbuf *b, size_t extra)
 
 void strbuf_adopt(struct strbuf *b, char *data, size_t alloc)
 {
-	free(b->data);
+	if (!b->borrowed) {
+		free(b->data);
+	}
+	b->borrowed = false;
 	b->data = data;
 	b->alloc = data != NULL ? alloc : 0;
 	b->len = 0;
@@ -173,7 +191,7 @@ char *strbuf_steal(struct strbuf *b, size_t *ret_len)
 {
 	char *p;
 
-	if (b->error || reserve(b, 0) < 0) {
+	if (b->error || b->borrowed || reserve(b, 0) < 0) {
 		return NULL;
 	}
 	p = b->data;

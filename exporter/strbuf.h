@@ -17,14 +17,21 @@ struct strbuf {
 	char *data;
 	size_t len;
 	size_t alloc;
-	size_t cap; /* hard limit on len */
-	int error;  /* first error: 0, -ENOMEM or -E2BIG */
+	size_t cap;    /* hard limit on len */
+	int error;     /* first error: 0, -ENOMEM, -E2BIG or -ENOSPC */
+	bool borrowed; /* data is the caller's (strbuf_init_borrowed): never grown or freed */
 };
 
 /* Initialise caller storage; cap is the maximum length in bytes. */
 void strbuf_init(struct strbuf *b, size_t cap);
 
-/* Free the data; the buffer can be initialised again. NULL-safe. */
+/* Initialise caller storage over size bytes of the caller's memory (size
+ * >= 1), which the buffer never reallocates or frees: an append that does
+ * not fit fails with -ENOSPC (the caller may grow its memory and start
+ * over).  cap as for strbuf_init. */
+void strbuf_init_borrowed(struct strbuf *b, char *data, size_t size, size_t cap);
+
+/* Free the data (unless borrowed); the buffer can be initialised again. NULL-safe. */
 void strbuf_finish(struct strbuf *b);
 
 /* Forget the content, keep the allocation and clear the error. */
@@ -67,7 +74,8 @@ int strbuf_put_double(struct strbuf *b, double v);
 /* printf-style append (checked vsnprintf). */
 int strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Detach the data (NUL-terminated) and reset the buffer; caller frees. NULL on error. */
+/* Detach the data (NUL-terminated) and reset the buffer; caller frees. NULL on
+ * error and for a borrowed buffer. */
 char *strbuf_steal(struct strbuf *b, size_t *ret_len);
 
 #endif

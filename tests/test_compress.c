@@ -56,6 +56,18 @@ static void t_roundtrip(void **state)
 	roundtrip(text, big, 1);
 	roundtrip(text, big, 9);
 	roundtrip(text, 1000, 0);
+	/* incompressible: the output outgrows its first size (a sixth of the
+	 * input) and is grown up to deflateBound(), at level 0 past the input */
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < big; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		text[i] = (char)(x >> 32);
+	}
+	roundtrip(text, big, 1);
+	roundtrip(text, 300000, 0);
+	roundtrip(text, 100, 1);
 	free(text);
 }
 

@@ -1,9 +1,14 @@
 /*
  * compress.c - gzip via zlib (see compress.h).
  *
- * One deflate call into a buffer of deflateBound() bytes: a scrape is
- * already in memory, so streaming would only add copies.  windowBits 31
- * (15 + 16) makes zlib write the gzip header and trailer.  Level 1 is the
+ * deflate() over the whole input into an output buffer that starts at a
+ * sixth of the input and doubles while deflate asks for room (up to
+ * deflateBound(), which cannot be exceeded): a scrape is already in memory,
+ * so streaming would only add copies.  The output is about an eighth of the
+ * input; allocating deflateBound() (the input's size) per scrape made every
+ * gzip scrape take and free a block as large as the document, which raised
+ * glibc's mmap threshold and left the block in the MHD thread's arena.
+ * windowBits 31 (15 + 16) makes zlib write the gzip header and trailer.  Level 1 is the
  * default because a scrape is compressed on every request and the text
  * format is so repetitive that higher levels gain little.
  *
@@ -18,13 +23,14 @@
 #include <zlib.h>
 
 #define COMPRESS_MAX_INPUT (1024u * 1024u * 1024u)
+#define COMPRESS_MIN_OUT 4096u
 
 int compress_gzip(const void *in, size_t len, int level, char **ret_out, size_t *ret_len)
 {
 	z_stream z = {0};
 	char *out = NULL;
-	uLong bound;
-	int r;
+	size_t size, bound;
+	int r, zr;
 
 	if (level < 0 || level > 9 || len > COMPRESS_MAX_INPUT) {
 		return -EINVAL;
@@ -32,8 +38,12 @@ int compress_gzip(const void *in, size_t len, int level, char **ret_out, size_t 
 	if (deflateInit2(&z, level, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 		return -ENOMEM;
 	}
+	/* Start at a sixth of the input (a scrape compresses about 8x) and grow
+	 * by doubling up to deflateBound(): never a block the size of the
+	 * document for a body a tenth of it (see the top of the file). */
 	bound = deflateBound(&z, (uLong)len);
-	out = malloc(bound);
+	size = len / 6 + COMPRESS_MIN_OUT < bound ? len / 6 + COMPRESS_MIN_OUT : bound;
+	out = malloc(size);
 	if (!out) {
 		r = -ENOMEM;
 		goto out;
@@ -41,15 +51,26 @@ int compress_gzip(const void *in, size_t len, int level, char **ret_out, size_t 
 	z.next_in = (Bytef *)(uintptr_t)in;
 	z.avail_in = (uInt)len;
 	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)bound;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		free(out);
-		r = -EIO;
-		goto out;
+	z.avail_out = (uInt)size;
+	while ((zr = deflate(&z, Z_FINISH)) != Z_STREAM_END) {
+		if ((zr != Z_OK && zr != Z_BUF_ERROR) || z.avail_out != 0 || size >= bound) {
+			free(out);
+			r = -EIO;
+			goto out;
+		}
+		size_t grown = size * 2 < bound ? size * 2 : bound;
+		char *more = realloc(out, grown);
+		if (!more) {
+			free(out);
+			r = -ENOMEM;
+			goto out;
+		}
+		out = more;
+		z.next_out = (Bytef *)out + z.total_out;
+		z.avail_out = (uInt)(grown - z.total_out);
+		size = grown;
 	}
-	/* the bound is the input's size; the output is a twentieth of it */
-	char *fit = realloc(out, z.total_out ? z.total_out : 1);
-	*ret_out = fit != NULL ? fit : out;
+	*ret_out = out;
 	*ret_len = (size_t)z.total_out;
 	r = 0;
 out:

@@ -12,7 +12,8 @@
  * blocks one pool thread until the ingest loop answers, which is why there is
  * a pool.  Responses are built in a capped strbuf and handed to MHD with
  * MHD_RESPMEM_MUST_FREE (no copy) by one function, reply(), which adds the
- * headers every response needs; the server is passed along explicitly (no
+ * headers every response needs (/metrics renders into pages it gives back
+ * once sent: see serve_metrics and pagebuf.c); the server is passed along explicitly (no
  * thread-local "current server").  The listen address is parsed by
  * config_parse_listen_address (the same parser --config.check uses); this
  * file only fills in the sockaddr.  The landing page (landing.c) renders a
@@ -49,6 +50,7 @@
 #include "exporter/strbuf.h"
 #include "exporter/http/webauth.h"
 #include "exporter/http/negotiate.h"
+#include "exporter/http/pagebuf.h"
 #include "exporter/http/procstat.h"
 
 #define RESPONSE_CAP (64u * 1024u * 1024u)
@@ -90,13 +92,13 @@ struct http_server {
 	/* The buffer of the last document MHD finished sending, kept for the
 	 * next scrape (see serve_metrics); NULL while one is in use. */
 	_Atomic(struct docbuf *) spare;
+	bool give_back; /* documents give their pages back (pagebuf_huge_pages) */
 };
 
 /* A /metrics body handed to MHD; given back through doc_done. */
 struct docbuf {
 	struct http_server *server;
-	char *data;
-	size_t alloc;
+	struct pagebuf *pages;
 };
 
 /* ---- responses ----------------------------------------------------------
@@ -186,15 +188,17 @@ static int render_document(const struct http_options *o, enum expo_format f, str
 	return b->error;
 }
 
-/* MHD is done with a document: keep its buffer for the next scrape when
- * the spare slot is empty, else free it.  Any MHD thread. */
+/* MHD is done with a document: its pages go back (pagebuf_release), and
+ * the buffer is kept for the next scrape when the spare slot is empty,
+ * else unmapped.  Any MHD thread. */
 static void doc_done(void *cls)
 {
 	struct docbuf *d = cls;
 	struct docbuf *none = NULL;
 
+	pagebuf_release(d->pages);
 	if (!atomic_compare_exchange_strong(&d->server->spare, &none, d)) {
-		free(d->data);
+		pagebuf_destroy(d->pages);
 		free(d);
 	}
 }
@@ -203,8 +207,8 @@ static void doc_done(void *cls)
 static enum MHD_Result reply_doc(struct http_server *s, struct MHD_Connection *c,
                                  const struct reply *rp, struct docbuf *d, size_t len)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer_with_free_callback_cls(len, d->data, doc_done, d);
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+	    len, pagebuf_data(d->pages), doc_done, d);
 
 	if (!r) {
 		doc_done(d);
@@ -213,17 +217,67 @@ static enum MHD_Result reply_doc(struct http_server *s, struct MHD_Connection *c
 	return queue(s, c, rp, r);
 }
 
+/* The spare docbuf, or a new one.  NULL when out of memory. */
+static struct docbuf *doc_take(struct http_server *s)
+{
+	struct docbuf *d = atomic_exchange(&s->spare, NULL);
+
+	if (d != NULL) {
+		return d;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		return NULL;
+	}
+	d->server = s;
+	d->pages = pagebuf_create(s->give_back);
+	if (d->pages == NULL) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Render the document into d's pages, sized from the last document; when
+ * it does not fit (-ENOSPC), grow them and render again.  0 and *ret_len,
+ * or the render's error (-E2BIG past RESPONSE_CAP). */
+static int render_into(struct http_server *s, enum expo_format f, struct docbuf *d, size_t *ret_len)
+{
+	size_t want = atomic_load_explicit(&s->render_hint, memory_order_relaxed);
+	struct strbuf b;
+	int r;
+
+	want += want / 8 + 4096;
+	for (;;) {
+		r = pagebuf_reserve(d->pages, want);
+		if (r < 0) {
+			return r;
+		}
+		strbuf_init_borrowed(&b, pagebuf_data(d->pages), pagebuf_size(d->pages),
+		                     RESPONSE_CAP);
+		r = render_document(&s->opts, f, &b);
+		if (r != -ENOSPC) {
+			break;
+		}
+		want = pagebuf_size(d->pages) * 2;
+	}
+	if (r == 0) {
+		*ret_len = b.len;
+	}
+	return r;
+}
+
 /*
- * /metrics renders into the buffer of an earlier scrape when one is spare
- * (sequential scrapes: always): no allocation, no page faults and no growth
- * by doubling per scrape, and no multi-MiB block freed into a pool
- * thread's malloc arena per scrape; the memory a scrape keeps is bounded by
- * one document.  At most one spare is kept; concurrent scrapes allocate
- * their own and free them.  gzip bodies are small and go through reply()
- * as before; the rendered text then becomes the spare at once.
- * Rejected: mmap for every document (M_MMAP_THRESHOLD: nothing kept, but
- * 4x the CPU per scrape in page faults on this VM) and malloc_trim after
- * each scrape (CPU, and it gave back little).
+ * /metrics renders into the pages of an earlier scrape's buffer when one is
+ * spare (sequential scrapes: always): no allocation, no growth by doubling
+ * and no multi-MiB block freed into a pool thread's malloc arena per
+ * scrape.  Once MHD has sent the document its pages go back to the kernel
+ * (pagebuf.c: transparent huge pages make faulting them in again cheap),
+ * so between scrapes the process keeps no document at all; without huge
+ * pages it keeps one.  At most one spare is kept; concurrent scrapes map
+ * their own and unmap them.  gzip bodies are small and go through reply()
+ * as before; the rendered text is released at once.
+ * Rejected: see pagebuf.c (malloc'd documents, malloc_trim, 4 KiB faults).
  */
 static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connection *c)
 {
@@ -237,25 +291,14 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 	 * the formats and encodings apart.  MHD leaves the body out for HEAD. */
 	struct reply rp = {
 	    .status = MHD_HTTP_OK, .content_type = expo_content_type(f), .vary = true};
-	struct strbuf b;
 	char *z;
-	size_t len, zlen;
-	struct docbuf *d = atomic_exchange(&s->spare, NULL);
+	size_t len = 0, zlen;
+	struct docbuf *d = doc_take(s);
 
-	if (d == NULL && (d = calloc(1, sizeof(*d))) == NULL) {
+	if (d == NULL) {
 		return MHD_NO;
 	}
-	d->server = s;
-	strbuf_init(&b, RESPONSE_CAP);
-	strbuf_adopt(&b, d->data, d->alloc);
-	/* A new buffer: one allocation of about the last document's size, not
-	 * a dozen doublings, each a copy of what was rendered so far. */
-	size_t hint = atomic_load_explicit(&s->render_hint, memory_order_relaxed);
-	(void)strbuf_reserve(&b, hint + hint / 8);
-	int r = render_document(&s->opts, f, &b);
-	d->data = b.data;
-	d->alloc = b.alloc;
-	len = b.len;
+	int r = render_into(s, f, d, &len);
 	if (r < 0) {
 		doc_done(d);
 		log_error("rendering metrics failed");
@@ -263,7 +306,8 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 		                  "rendering metrics failed\n", NULL);
 	}
 	atomic_store_explicit(&s->render_hint, len, memory_order_relaxed);
-	if (gzip && compress_gzip(d->data, len, COMPRESS_DEFAULT_LEVEL, &z, &zlen) == 0) {
+	if (gzip &&
+	    compress_gzip(pagebuf_data(d->pages), len, COMPRESS_DEFAULT_LEVEL, &z, &zlen) == 0) {
 		doc_done(d);
 		rp.encoding = "gzip";
 		return reply(s, c, &rp, z, zlen);
@@ -844,6 +888,7 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	s->per_address = s->max_connections / 16 > 2 ? s->max_connections / 16 : 2;
 	s->reserve = s->max_connections / 8 > 1 ? s->max_connections / 8 : 1;
 	s->opts = *o;
+	s->give_back = pagebuf_huge_pages();
 	s->opts.web_config_file = NULL; /* borrowed pointers are not kept */
 	s->telemetry_path = strdup(o->telemetry_path);
 	if (!s->telemetry_path) {
@@ -906,7 +951,7 @@ void http_server_stop(struct http_server *s)
 	/* MHD has released every response: the spare is ours alone */
 	struct docbuf *d = atomic_exchange(&s->spare, NULL);
 	if (d != NULL) {
-		free(d->data);
+		pagebuf_destroy(d->pages);
 		free(d);
 	}
 	pthread_mutex_destroy(&s->conn_lock);

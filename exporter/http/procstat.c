@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #define READ_CAP 4096
-#define PROC_STAT_CAP (4u * 1024u * 1024u)
 
 /* Read a small /proc file into buf (NUL-terminated). */
 static int read_small(const char *path, char *buf, size_t size, size_t *ret_len)
@@ -81,27 +80,51 @@ static const char *skip_fields(const char *p, const char *end, unsigned n)
 	return p;
 }
 
+/* btime from /proc/stat, read in READ_CAP pieces: the file has a line per
+ * CPU and an interrupt line that can run to hundreds of kB, and a buffer
+ * for all of it (malloc'd per scrape, as before) raised glibc's mmap
+ * threshold, which kept every later multi-MiB block in the arenas. */
 static int boot_time(uint64_t *ret)
 {
-	/* /proc/stat has a line per CPU before btime: tens of kB on big machines. */
-	size_t len;
-	char *buf = malloc(PROC_STAT_CAP);
-	const char *p;
-	int r;
+	static const char key[] = "\nbtime ";
+	const size_t klen = sizeof(key) - 1;
+	char buf[READ_CAP];
+	size_t have = 1, keep;
+	int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+	int r = -EIO;
 
-	if (!buf) {
-		return -ENOMEM;
+	if (fd < 0) {
+		return -errno;
 	}
-	r = read_small("/proc/stat", buf, PROC_STAT_CAP, &len);
-	if (r == 0) {
-		p = strstr(buf, "\nbtime ");
-		r = -EIO;
-		if (p) {
-			p += 7;
-			r = next_u64(&p, buf + len, ret) ? 0 : -EIO;
+	buf[0] = '\n'; /* a first line "btime ..." starts a line too */
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR) {
+			continue;
 		}
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		have += (size_t)n;
+		const char *p = memmem(buf, have, key, klen);
+		if (p != NULL) {
+			const char *v = p + klen, *end = memchr(v, '\n', (size_t)(buf + have - v));
+			if (end != NULL || n == 0) {
+				r = next_u64(&v, end != NULL ? end : buf + have, ret) ? 0 : -EIO;
+				break;
+			}
+			keep = have - (size_t)(p - buf); /* the line goes on: keep it */
+		} else {
+			keep = have < klen ? have : klen - 1; /* a key cut by the read */
+		}
+		if (n == 0 || keep == sizeof(buf) - 1) {
+			break; /* no btime, or a btime line longer than the buffer */
+		}
+		memmove(buf, buf + have - keep, keep);
+		have = keep;
 	}
-	free(buf);
+	(void)close(fd);
 	return r;
 }
 
@@ -127,8 +150,8 @@ static int count_fds(uint64_t *ret)
 int procstat_read(struct procstat *ret)
 {
 	char buf[READ_CAP];
-	size_t len;
-	uint64_t utime, stime, start, vsize, rss, btime;
+	size_t len = 0;
+	uint64_t utime, stime, start, vsize, rss, btime = 0;
 	struct procstat p;
 	struct rlimit rl;
 	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
