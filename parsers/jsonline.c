@@ -20,8 +20,10 @@
  * Speed: the bytes of a line are classified 64 at a time ('"', '\\' and
  * control bytes as a bit mask, SSE2 or AVX2 when the CPU has it), so a
  * string costs one mask lookup to its closing quote; the top-level object
- * is walked by scan_top with the position in a register and keys found by
- * a hash of length and end bytes plus two word compares.  Values no field
+ * is walked by scan_top with the position in a register; its keys are
+ * first compared with the keys the line before had at the same place (a
+ * log's lines repeat one key order), else found by a hash of length and
+ * end bytes plus two word compares.  Values no field
  * wants are validated, never converted or copied; escapes are decoded only
  * in a value some field wants.  The grammar is unchanged: the same lines
  * are errors (jsonline_diagnose keeps the general walk, and the fuzz
@@ -60,6 +62,15 @@
 #define JSON_MAX_LINE (1024u * 1024u)
 #define JSON_MAX_KEYS 64
 #define JSON_KEY_MAX 64
+#define JSON_PREDICT 32 /* top-level keys predicted from the line before */
+
+#if defined(__GNUC__)
+#define JSON_NOINLINE __attribute__((noinline))
+#define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define JSON_NOINLINE
+#define JSON_ALWAYS_INLINE inline
+#endif
 
 struct json_key {
 	char name[JSON_KEY_MAX];
@@ -79,6 +90,12 @@ struct jsonline {
 	size_t scratch_used;
 	unsigned n_extra; /* wanted keys: record.extra[0..n_extra) */
 	bool avx2;        /* the CPU has AVX2: classify 32 bytes per step */
+	/* The last line's top-level keys in order, as predictions (scan_top). */
+	struct predicted_key {
+		char name[JSON_KEY_MAX]; /* no '"', '\\' or control byte in it */
+		uint8_t len;             /* 0: no prediction */
+		const struct json_key *key;
+	} predict[JSON_PREDICT];
 };
 
 struct default_key {
@@ -588,10 +605,7 @@ static inline uint64_t mask64_any(const char *p, bool avx2)
  * past len); a line shorter than 64 bytes is copied into a padded buffer.
  * Kept out of line: inlined, its constants crowd the string scan's
  * registers. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static uint64_t special_mask(const char *s, size_t start, size_t len, bool avx2)
+static JSON_NOINLINE uint64_t special_mask(const char *s, size_t start, size_t len, bool avx2)
 {
 	char tail[64];
 
@@ -772,10 +786,8 @@ static inline bool key_equal(const char *a, const char *b, size_t n)
 
 /* Lookup by a hash chain; chains keep insertion order so the first key
  * added for a name wins, as with a linear search. */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline const struct json_key *key_find(const struct jsonline *j, const char *k, size_t n)
+static JSON_ALWAYS_INLINE const struct json_key *key_find(const struct jsonline *j, const char *k,
+                                                          size_t n)
 {
 	for (unsigned i = j->bucket[key_hash(k, n)]; i != 0; i = j->chain[i - 1]) {
 		const struct json_key *jk = &j->keys[i - 1];
@@ -946,14 +958,26 @@ static int scan_top(struct scan *sc)
 		sc->pos = i + 1;
 		return 0;
 	}
-	for (;;) {
+	for (unsigned nth = 0;; nth++) {
 		const struct json_key *key = NULL;
+		struct predicted_key *pk = nth < JSON_PREDICT ? &sc->j->predict[nth] : NULL;
 		if (i >= len || s[i] != '"') {
 			return -EINVAL;
 		}
-		q = next_special(sc, i + 1);
-		if (q < len && s[q] == '"') {
-			key = q > i + 1 ? key_find(sc->j, s + i + 1, q - i - 1) : NULL;
+		if (pk != NULL && pk->len != 0 && pk->len < len - i - 1 &&
+		    s[i + 1 + pk->len] == '"' && key_equal(pk->name, s + i + 1, pk->len)) {
+			/* the line before's key here: the same bytes, then the quote
+			 * (the name holds no quote, backslash or control byte) */
+			key = pk->key;
+			i += pk->len + 2u;
+		} else if ((q = next_special(sc, i + 1)) < len && s[q] == '"') {
+			size_t kn = q - i - 1;
+			key = kn > 0 ? key_find(sc->j, s + i + 1, kn) : NULL;
+			if (pk != NULL) {
+				pk->len = (uint8_t)(kn < JSON_KEY_MAX ? kn : 0);
+				memcpy(pk->name, s + i + 1, pk->len);
+				pk->key = key;
+			}
 			i = q + 1;
 		} else {
 			const char *k;
@@ -965,6 +989,9 @@ static int scan_top(struct scan *sc)
 			}
 			/* keys we look for never need escapes */
 			key = !kesc && kn > 0 ? key_find(sc->j, k, kn) : NULL;
+			if (pk != NULL) {
+				pk->len = 0;
+			}
 			i = sc->pos;
 		}
 		i = ws_end(s, i, len);
