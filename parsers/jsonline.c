@@ -64,6 +64,8 @@
 #define JSON_KEY_MAX 64
 #define JSON_PREDICT 32 /* top-level keys predicted from the line before */
 
+_Static_assert(LOGFORMAT_FIELD_COUNT <= 64, "struct scan's seen is one 64-bit word");
+
 #if defined(__GNUC__)
 #define JSON_NOINLINE __attribute__((noinline))
 #define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
@@ -435,7 +437,7 @@ struct scan {
 	struct jsonline *j;
 	struct log_record *rec;
 	struct str_view request;
-	bool seen[LOGFORMAT_FIELD_COUNT];
+	uint64_t seen; /* bit f: field f set (the first key wins); a word, no array to clear */
 	uint32_t seen_extra; /* bit k: extra[k] set (the first key wins) */
 	size_t blk;          /* start of the 64-byte block blk_mask classifies */
 	uint64_t blk_mask;   /* special_mask() of that block; blk = SIZE_MAX: none */
@@ -857,14 +859,14 @@ static int scan_container(struct scan *sc, int depth, bool object)
 
 static void deliver(struct scan *sc, enum logformat_field f, struct str_view v)
 {
-	if (f == LOGFORMAT_FIELD_NONE || sc->seen[f]) {
+	if (f == LOGFORMAT_FIELD_NONE || (sc->seen >> f) & 1u) {
 		return;
 	}
 	/* a status that is present but not a code still counts (as invalid) */
 	if (f != LOGFORMAT_FIELD_STATUS && (v.len == 0 || (v.len == 1 && v.ptr[0] == '-'))) {
 		return;
 	}
-	sc->seen[f] = true;
+	sc->seen |= (uint64_t)1 << f;
 	fieldconv_apply(sc->rec, f, v.ptr, v.len, &sc->request);
 }
 
@@ -1064,7 +1066,7 @@ int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_
 		return r;
 	}
 	skip_ws(&sc);
-	if (sc.pos != len || !sc.seen[LOGFORMAT_FIELD_STATUS]) {
+	if (sc.pos != len || !((sc.seen >> LOGFORMAT_FIELD_STATUS) & 1u)) {
 		return -EINVAL;
 	}
 	fieldconv_finish(&rec, sc.request);
@@ -1152,7 +1154,7 @@ int jsonline_diagnose(struct jsonline *j, const char *line, size_t len, struct l
 		diag_fill(ret, line, len, sc.pos, "JSON line", "end of line after the object");
 		return 0;
 	}
-	if (!sc.seen[LOGFORMAT_FIELD_STATUS]) {
+	if (!((sc.seen >> LOGFORMAT_FIELD_STATUS) & 1u)) {
 		status_keys(j, keys, sizeof(keys));
 		memset(ret, 0, sizeof(*ret));
 		(void)snprintf(ret->piece, sizeof(ret->piece), "JSON key for the status");
