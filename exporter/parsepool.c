@@ -85,6 +85,7 @@ struct parsepool {
 	struct logtime_cache own_tc;
 	parsepool_deliver_fn *deliver_fn;
 	parsepool_event_fn *event_fn;
+	parsepool_delivered_fn *delivered_fn;
 	void *userdata;
 	bool with_time; /* read the log time on the workers too */
 };
@@ -172,6 +173,9 @@ static void deliver_oldest(struct parsepool *p)
 		                            b->time_rc[i],      b->time_ms[i]};
 		p->deliver_fn(p->userdata, &pl);
 	}
+	if (p->delivered_fn) {
+		p->delivered_fn(p->userdata);
+	}
 	b->n = 0;
 	b->used = 0;
 	b->state = B_FREE;
@@ -193,6 +197,11 @@ static void submit(struct parsepool *p)
 		deliver_oldest(p);
 	}
 	p->ring[p->fill].state = B_FILLING;
+}
+
+void parsepool_set_delivered_fn(struct parsepool *p, parsepool_delivered_fn *fn)
+{
+	p->delivered_fn = fn;
 }
 
 void parsepool_flush(struct parsepool *p)
@@ -222,6 +231,9 @@ void parsepool_push(struct parsepool *p, const char *line, size_t len)
 			                 : -ENOENT;
 		}
 		p->deliver_fn(p->userdata, &pl);
+		if (p->delivered_fn) {
+			p->delivered_fn(p->userdata);
+		}
 		return;
 	}
 	if (b->n == BATCH_LINES || len > BATCH_BYTES - b->used) {

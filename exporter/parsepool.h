@@ -63,6 +63,12 @@ typedef void parsepool_event_fn(void *userdata, int event, uint64_t value);
 void parsepool_push_event(struct parsepool *p, int event, uint64_t value);
 void parsepool_set_event_fn(struct parsepool *p, parsepool_event_fn *fn);
 
+/* Called on the pushing thread after a run of lines was handed back and
+ * before their records go away: a deliver callback may hold the records
+ * (pointers) it was given until then.  Optional. */
+typedef void parsepool_delivered_fn(void *userdata);
+void parsepool_set_delivered_fn(struct parsepool *p, parsepool_delivered_fn *fn);
+
 /* Read each parsed line's log time on the parsing threads as well (set
  * before the first push). */
 void parsepool_set_with_time(struct parsepool *p, bool with_time);

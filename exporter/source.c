@@ -81,6 +81,19 @@ struct source {
 	uint64_t lines, errors;  /* read and failed by this source object */
 	uint64_t errors_at_warn; /* errors at the last warning */
 	uint64_t next_warn_ms;
+	struct line_batch *batch; /* field labels, a format whose records need no scratch */
+};
+
+/* Parsed lines of one block (or one parse-pool batch) counted together:
+ * metrics_observe_batch overlaps the cache misses of their series lookups.
+ * Records point into the block, so the batch is flushed before the block
+ * goes away (end of on_block, the pool's flush callback) and before the
+ * file, whose path labels the records point to, changes (on_from). */
+struct line_batch {
+	bool on; /* inside on_block: on_line may hold records */
+	size_t n;
+	const struct log_record *rec[METRICS_BATCH_MAX];
+	struct log_record own[METRICS_BATCH_MAX];
 };
 
 #define WARN_EVERY_MS 60000u
@@ -105,11 +118,29 @@ static inline void label_record(const struct source *s, struct log_record *rec)
 	rec->n_file_labels = (unsigned)pathlabels_count(s->path_labels);
 }
 
-/* A parsed line: dropped by a filter, or counted. */
-static inline void count_record(struct source *s, const struct log_record *rec)
+static void batch_flush(struct source *s)
+{
+	struct line_batch *b = s->batch;
+
+	if (b && b->n) {
+		metrics_observe_batch(s->ms, b->rec, b->n);
+		b->n = 0;
+	}
+}
+
+/* A parsed line: dropped by a filter, or counted (or held in the batch,
+ * which must then keep rec alive until batch_flush). */
+static inline void count_record(struct source *s, const struct log_record *rec, bool hold)
 {
 	if (s->filters && filter_set_drops(s->filters, rec)) {
 		metrics_count(s->ms, METRICS_LINES_DROPPED, 1);
+		return;
+	}
+	if (hold) {
+		s->batch->rec[s->batch->n++] = rec;
+		if (s->batch->n == METRICS_BATCH_MAX) {
+			batch_flush(s);
+		}
 		return;
 	}
 	metrics_observe(s->ms, rec);
@@ -129,6 +160,7 @@ static void on_from(void *ud, const char *path)
 		 * pathlabels_values may overwrite */
 		parsepool_flush(s->pool);
 	}
+	batch_flush(s);
 	s->file_labels = pathlabels_values(s->path_labels, path);
 }
 
@@ -136,13 +168,17 @@ static void on_from(void *ud, const char *path)
 static void count_line(void *ud, const struct parsepool_line *pl)
 {
 	struct source *s = ud;
+	struct line_batch *b = s->batch;
 
 	if (pl->rc == 0 && s->path_labels) {
-		struct log_record rec = *pl->rec; /* the pool's is const */
-		label_record(s, &rec);
-		count_record(s, &rec);
+		/* the pool's record is const: a copy, in the batch when there is one */
+		struct log_record one, *rec = b ? &b->own[b->n] : &one;
+		*rec = *pl->rec;
+		label_record(s, rec);
+		count_record(s, rec, b != NULL);
 	} else if (pl->rc == 0) {
-		count_record(s, pl->rec);
+		/* the pool keeps the record until its flush callback */
+		count_record(s, pl->rec, b != NULL);
 	} else {
 		count_failure(s, pl->line, pl->len);
 	}
@@ -162,11 +198,23 @@ static void on_line(void *ud, const char *line, size_t len)
 		parsepool_push(s->pool, line, len);
 		return;
 	}
+	if (s->batch && s->batch->on) {
+		struct log_record *br = &s->batch->own[s->batch->n];
+		if (logparse_line(s->parser, line, len, br) == 0) {
+			if (s->path_labels) {
+				label_record(s, br);
+			}
+			count_record(s, br, true);
+		} else {
+			count_failure(s, line, len);
+		}
+		return;
+	}
 	if (logparse_line(s->parser, line, len, &rec) == 0) {
 		if (s->path_labels) {
 			label_record(s, &rec);
 		}
-		count_record(s, &rec);
+		count_record(s, &rec, false);
 	} else {
 		count_failure(s, line, len);
 	}
@@ -185,7 +233,20 @@ static void on_block(void *ud, char *buf, size_t n, size_t cap)
 		countpool_push_block(s->cpool, buf, n, cap);
 		return;
 	}
+	if (s->batch && !s->pool) {
+		s->batch->on = true;
+	}
 	(void)tail_split(&cb, &skipping, buf, n, cap);
+	if (s->batch) {
+		batch_flush(s);
+		s->batch->on = false;
+	}
+}
+
+/* The pool is about to reuse the lines it handed back. */
+static void on_pool_delivered(void *ud)
+{
+	batch_flush(ud);
 }
 
 /* A batch counted by the pool, in file order: its counts into ours. */
@@ -230,7 +291,11 @@ int source_set_threads(struct source *s, const struct config_source *cs,
 	struct logparse_opts po;
 
 	config_source_parse_opts(cs, names, &po);
-	return parsepool_create(threads, cs->kind, cs->format, &po, count_line, s, &s->pool);
+	r = parsepool_create(threads, cs->kind, cs->format, &po, count_line, s, &s->pool);
+	if (r == 0) {
+		parsepool_set_delivered_fn(s->pool, on_pool_delivered);
+	}
+	return r;
 }
 
 static const char *kind_name(enum logparse_kind kind)
@@ -504,6 +569,15 @@ static int create(const struct config_source *cs, struct metrics *m, bool from_s
 		}
 	}
 	warn_variables(s->parser, cs->name);
+	/* Batches pay off for field labels only; a JSON record points into the
+	 * parser's scratch, which the next line overwrites. */
+	if (cs->n_field_labels > 0 && parsepool_supports(cs->kind)) {
+		s->batch = calloc(1, sizeof(*s->batch));
+		if (!s->batch) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	s->kind = cs->kind;
 	s->format_text = strdup(cs->format ? cs->format : "");
 	s->fails = parsefail_ring_create(cs->name, source_format_name(cs));
@@ -565,6 +639,7 @@ void source_destroy(struct source *s)
 	filter_set_destroy(s->filters);
 	pathlabels_destroy(s->path_labels);
 	logparse_destroy(s->parser);
+	free(s->batch);
 	free(s->format);
 	free(s->name);
 	free(s->format_text);

@@ -1323,6 +1323,63 @@ static void t_file_gauges_concurrent(void **state)
 	metrics_destroy(m);
 }
 
+/* metrics_observe_batch counts exactly what metrics_observe does line by
+ * line, in any batch sizes (longer than METRICS_BATCH_MAX too): the same
+ * series, the same overflow series and the same dropped counts once the
+ * series limit is reached, and the routes survive their cache clearing
+ * (the values cycle through more routes than a source of limit 40 keeps). */
+static const struct config_field_label batch_labels[] = {
+    FIELD_LABEL_RULE("site", VHOST, "(?:www\\.)?(.*)", "$1"),
+    FIELD_LABEL("route", PATH),
+};
+
+static void t_batch_same_as_one(void **state)
+{
+	const struct config_field_label *fl = batch_labels;
+	static const char *const methods[] = {"GET", "POST", "HEAD", "BREW"};
+	static const unsigned codes[] = {200, 201, 304, 404, 500, 502, 999};
+	enum { N = 20000 };
+	static struct log_record recs[N];
+	static char hosts[N][32], paths[N][48];
+	const struct log_record *ptr[N];
+	struct metrics *a = registry_with(false, false, 40), *b = registry_with(false, false, 40);
+	struct metrics_source *sa, *sb;
+	uint64_t x = 12345;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(a, "s", NULL, 0, fl, 2, &sa, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(b, "s", NULL, 0, fl, 2, &sb, NULL, 0), 0);
+	for (size_t i = 0; i < N; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned v = (unsigned)(x >> 33);
+		(void)snprintf(hosts[i], sizeof(hosts[i]), "%ssite%u", v & 1 ? "www." : "", v % 7);
+		(void)snprintf(paths[i], sizeof(paths[i]), "/p/%u?q=%u", (v >> 3) % 900, v);
+		recs[i] = vrec(methods[(v >> 8) % 4], codes[(v >> 12) % 7], hosts[i], paths[i]);
+		recs[i].has_request_time = (v >> 16) % 3 != 0;
+		recs[i].upstream_time = 0.01 * (double)((v >> 18) % 100);
+		recs[i].has_upstream_time = (v >> 20) % 2 != 0;
+		recs[i].has_bytes = (v >> 21) % 5 != 0;
+		ptr[i] = &recs[i];
+	}
+	for (size_t i = 0; i < N; i++) {
+		metrics_observe(sa, &recs[i]);
+	}
+	for (size_t i = 0, n; i < N; i += n) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		n = 1 + (size_t)(x >> 33) % 300;
+		n = n > N - i ? N - i : n;
+		metrics_observe_batch(sb, ptr + i, n);
+	}
+	char *ta = render(a, EXPO_TEXT), *tb = render(b, EXPO_TEXT);
+	assert_non_null(strstr(ta, "__overflow__"));
+	assert_non_null(strstr(ta, "accesslog_series_dropped_total{source=\"s\",metric="));
+	assert_string_equal(ta, tb);
+	free(ta);
+	free(tb);
+	metrics_destroy(a);
+	metrics_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1351,6 +1408,7 @@ int main(void)
 	    cmocka_unit_test(t_file_gauges_concurrent),
 	    cmocka_unit_test(t_field_kinds),
 	    cmocka_unit_test(t_rewrite_unset_group),
+	    cmocka_unit_test(t_batch_same_as_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,9 +11,13 @@
  * and derives _count from the same numbers, so a scrape racing the writer
  * still sees a self-consistent histogram (+Inf bucket == _count).
  *
- * Sources with field labels use series tables instead (series.c): a line
- * costs a cached tuple lookup plus one hash probe per family; the flat
- * arrays stay untouched, so sources without field labels pay nothing.  Each
+ * Sources with field labels use series tables instead (series.c), reached
+ * through a route cache (routecache.c): a line costs one hash of its raw
+ * field values, one probe and its increments; the rules, the tuple index
+ * and the family indexes run once per distinct (raw values, method, code).
+ * metrics_observe_batch overlaps the cache misses of a block's lines
+ * (prefetching a few lines ahead).  The flat arrays stay untouched, so
+ * sources without field labels pay nothing.  Each
  * family of such a source is capped (series_limit); a new label set beyond
  * the cap is counted into the overflow series (every field label
  * "__overflow__") and into accesslog_series_dropped_total{metric}.
@@ -38,6 +42,11 @@
 #include "exporter/metrics/series.h"
 #include "parsers/logtime.h"
 #include "parsers/status.h"
+
+/* Bounds of a source's route cache (routecache.h): 8 routes per series
+ * allowed, within these. */
+#define ROUTES_MIN 4096u
+#define ROUTES_MAX (512u * 1024u)
 
 const char *const metrics_method_names[N_METHODS] = {
     "GET",      "HEAD",      "POST",  "PUT",  "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
@@ -263,6 +272,7 @@ static void source_destroy(struct metrics_source *s)
 	}
 	free(s->labels);
 	series_tuples_destroy(s->tuples);
+	routecache_destroy(s->routes);
 	for (unsigned f = 0; f < FAM_COUNT; f++) {
 		series_family_destroy(s->fam[f]);
 	}
@@ -365,6 +375,13 @@ static int check_label_names(const struct config_label *labels, size_t n_labels,
 	return 0;
 }
 
+static size_t route_cap(size_t series_limit)
+{
+	size_t cap = series_limit > ROUTES_MAX / 8 ? ROUTES_MAX : series_limit * 8;
+
+	return cap < ROUTES_MIN ? ROUTES_MIN : cap;
+}
+
 static int source_add_families(struct metrics *m, struct metrics_source *s,
                                const struct config_field_label *fl, size_t n_fl, char *err,
                                size_t err_size)
@@ -389,7 +406,10 @@ static int source_add_families(struct metrics *m, struct metrics_source *s,
 			return -ENOMEM;
 		}
 	}
-	return 0;
+	/* Routes: several raw values may rewrite to one label value, and each
+	 * (method, code) is a route of its own; beyond this the cache clears. */
+	s->routes = routecache_create(route_cap(m->series_limit));
+	return s->routes ? 0 : -ENOMEM;
 }
 
 /* source + static labels, escaped once for all samples of the source. */
@@ -571,30 +591,13 @@ static inline void native_observe(_Atomic uint64_t *cell, const struct nhist_lay
 	nhist_observe(n, v);
 }
 
-/* A NULL from series_family_get (out of memory) is already counted as dropped there. */
-static _Atomic uint64_t *dyn_inc(struct series_family *f, uint32_t t, unsigned me, unsigned k,
-                                 uint64_t d)
+/* Add value to a field-label histogram series' cells v. */
+static void dyn_hist(const struct histogram *h, _Atomic uint64_t *v, double value)
 {
-	_Atomic uint64_t *v = series_family_get(f, t, me, k);
-
-	if (v) {
-		inc_sat(v, d);
+	row_observe(v, h->bounds, h->n_bounds, value);
+	if (h->native) {
+		native_observe(&v[h->n_bounds + 2], h->native, value);
 	}
-	return v;
-}
-
-static _Atomic uint64_t *dyn_hist(struct series_family *f, const struct histogram *h, uint32_t t,
-                                  unsigned me, unsigned cls, double value)
-{
-	_Atomic uint64_t *v = series_family_get(f, t, me, cls);
-
-	if (v) {
-		row_observe(v, h->bounds, h->n_bounds, value);
-		if (h->native) {
-			native_observe(&v[h->n_bounds + 2], h->native, value);
-		}
-	}
-	return v;
 }
 
 /* One line's exemplar: its id (record.h trace_id) prepared once, and its
@@ -674,10 +677,70 @@ static void ex_hist(_Atomic uint64_t *cell, const struct histogram *h, const str
 	ex_put(cell, h->n_bounds + 1, bucket_index(h->bounds, h->n_bounds, value), lx, value);
 }
 
-static void observe_dyn(struct metrics_source *s, const struct log_record *r, unsigned method,
-                        unsigned slot, unsigned cls)
+/* The cell of family f for a line on route rt: resolved through the
+ * series tables the first time (which counts a drop, or a lost
+ * observation, itself), then straight from the route, counting the drop
+ * the first time counted.  NULL: out of memory, the observation is
+ * already counted as dropped. */
+static inline _Atomic uint64_t *route_cell(struct metrics_source *s, struct route *rt, unsigned f,
+                                           unsigned method, unsigned k)
 {
+	unsigned bit = 1u << f;
+	bool dropped = false;
+	_Atomic uint64_t *v;
+
+	if (__builtin_expect(rt->resolved & bit, 1)) {
+		if (__builtin_expect(rt->dropped & bit, 0)) {
+			series_family_add_dropped(s->fam[f], 1);
+		}
+		return rt->v[f];
+	}
+	v = series_family_route(s->fam[f], rt->tuple, method, k, &dropped);
+	if (v) {
+		rt->v[f] = v;
+		rt->resolved |= (uint8_t)bit;
+		rt->dropped |= (uint8_t)(dropped ? bit : 0);
+	}
+	return v;
+}
+
+/* The route of a line: from the cache, else made (the rewrite rules and
+ * the tuple index run here, once per distinct raw value, method and code).
+ * NULL when the cache cannot take it (out of memory): the caller uses the
+ * tables directly. */
+static struct route *line_route(struct metrics_source *s, const struct log_record *r, uint32_t tag,
+                                const uint64_t *hash)
+{
+	const char *key;
+	size_t klen = series_tuples_key(s->tuples, r, &key);
+	uint64_t h = hash ? *hash : routecache_hash(key, klen, tag);
+	struct route *rt = routecache_find(s->routes, h, key, klen, tag);
+
+	if (__builtin_expect(rt != NULL, 1)) {
+		return rt;
+	}
 	uint32_t t = series_tuples_lookup(s->tuples, r);
+	/* series_tuples_lookup may have rebuilt the key in t's scratch: same bytes. */
+	rt = routecache_add(s->routes, h, key, klen, tag);
+	if (rt) {
+		rt->tuple = t;
+	}
+	return rt;
+}
+
+static _Atomic uint64_t *dyn_cell(struct metrics_source *s, struct route *rt, uint32_t t,
+                                  unsigned f, unsigned method, unsigned k)
+{
+	return rt ? route_cell(s, rt, f, method, k) : series_family_get(s->fam[f], t, method, k);
+}
+
+/* Count a line of a source with field labels (hash: its route's hash, NULL:
+ * computed here). */
+static void observe_dyn(struct metrics_source *s, const struct log_record *r, unsigned method,
+                        unsigned slot, unsigned cls, const uint64_t *hash)
+{
+	struct route *rt = line_route(s, r, method << 16 | slot, hash);
+	uint32_t t = rt ? rt->tuple : series_tuples_lookup(s->tuples, r);
 	struct line_ex lx;
 	bool ex = r->trace_kind && !s->no_ex;
 	_Atomic uint64_t *v;
@@ -685,27 +748,39 @@ static void observe_dyn(struct metrics_source *s, const struct log_record *r, un
 	if (ex) {
 		line_ex_init(&lx, s, r);
 	}
-
-	v = dyn_inc(s->fam[FAM_RESPONSES], t, method, slot, 1);
-	if (ex && v) {
-		ex_put(&v[1], 1, 0, &lx, 1.0);
+	v = dyn_cell(s, rt, t, FAM_RESPONSES, method, slot);
+	if (v) {
+		inc_sat(v, 1);
+		if (ex) {
+			ex_put(&v[1], 1, 0, &lx, 1.0);
+		}
 	}
 	if (r->has_bytes) {
-		(void)dyn_inc(s->fam[FAM_BYTES], t, method, cls, r->bytes_sent);
+		v = dyn_cell(s, rt, t, FAM_BYTES, method, cls);
+		if (v) {
+			inc_sat(v, r->bytes_sent);
+		}
 	}
 	if (s->no_hist) {
 		return;
 	}
 	if (r->has_request_time) {
-		v = dyn_hist(s->fam[FAM_REQUEST], &s->request, t, method, cls, r->request_time);
-		if (ex && v) {
-			ex_hist(&v[s->request.ex_cell], &s->request, &lx, r->request_time);
+		v = dyn_cell(s, rt, t, FAM_REQUEST, method, cls);
+		if (v) {
+			dyn_hist(&s->request, v, r->request_time);
+			if (ex) {
+				ex_hist(&v[s->request.ex_cell], &s->request, &lx, r->request_time);
+			}
 		}
 	}
 	if (r->has_upstream_time) {
-		v = dyn_hist(s->fam[FAM_UPSTREAM], &s->upstream, t, method, cls, r->upstream_time);
-		if (ex && v) {
-			ex_hist(&v[s->upstream.ex_cell], &s->upstream, &lx, r->upstream_time);
+		v = dyn_cell(s, rt, t, FAM_UPSTREAM, method, cls);
+		if (v) {
+			dyn_hist(&s->upstream, v, r->upstream_time);
+			if (ex) {
+				ex_hist(&v[s->upstream.ex_cell], &s->upstream, &lx,
+				        r->upstream_time);
+			}
 		}
 	}
 }
@@ -857,7 +932,7 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 	unsigned cls = class_of_slot(slot);
 
 	if (s->tuples) {
-		observe_dyn(s, r, method, slot, cls);
+		observe_dyn(s, r, method, slot, cls, NULL);
 		return;
 	}
 	cell_add(s, &s->responses[method][slot], ID_RESPONSES + method * STATUS_SLOTS + slot, 1);
@@ -875,6 +950,57 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 	}
 	if (r->trace_kind && !s->no_ex) {
 		flat_exemplars(s, r, method, slot, cls, bucket);
+	}
+}
+
+/* How far apart the stages of metrics_observe_batch are, in lines. */
+#define PIPE_STEP 8u
+
+void metrics_observe_batch(struct metrics_source *s, const struct log_record *const *recs, size_t n)
+{
+	uint64_t h[METRICS_BATCH_MAX];
+	uint32_t tag[METRICS_BATCH_MAX];
+
+	if (!s->tuples) {
+		for (size_t i = 0; i < n; i++) {
+			metrics_observe(s, recs[i]);
+		}
+		return;
+	}
+	while (n > METRICS_BATCH_MAX) {
+		metrics_observe_batch(s, recs, METRICS_BATCH_MAX);
+		recs += METRICS_BATCH_MAX;
+		n -= METRICS_BATCH_MAX;
+	}
+	/* A software pipeline over the lines: a line's hash and index slot,
+	 * then its route, then its key bytes and value cells are loaded a few
+	 * lines before they are needed, so the cache misses of several lines
+	 * overlap instead of following one another.  Each prefetch step reads
+	 * only what the step before loaded.  The counting (the last stage) is
+	 * in line order and the same code as metrics_observe's. */
+	for (size_t j = 0; j < n + 3 * PIPE_STEP; j++) {
+		if (j < n) {
+			const struct log_record *r = recs[j];
+			const char *key;
+			unsigned me = r->method.len ? method_index(r->method.ptr, r->method.len)
+			                            : METHOD_OTHER;
+			unsigned slot =
+			    r->status_slot < STATUS_SLOTS ? r->status_slot : STATUS_SLOT_INVALID;
+			size_t klen = series_tuples_key(s->tuples, r, &key);
+			tag[j] = me << 16 | slot;
+			h[j] = routecache_hash(key, klen, tag[j]);
+			routecache_prefetch(s->routes, h[j], 1);
+		}
+		for (unsigned st = 1; st <= 2; st++) {
+			if (j >= st * PIPE_STEP && j - st * PIPE_STEP < n) {
+				routecache_prefetch(s->routes, h[j - st * PIPE_STEP], (int)st + 1);
+			}
+		}
+		if (j >= 3 * PIPE_STEP && j - 3 * PIPE_STEP < n) {
+			size_t i = j - 3 * PIPE_STEP;
+			unsigned slot = tag[i] & 0xffffu;
+			observe_dyn(s, recs[i], tag[i] >> 16, slot, class_of_slot(slot), &h[i]);
+		}
 	}
 }
 

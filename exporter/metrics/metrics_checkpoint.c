@@ -1190,5 +1190,10 @@ int metrics_source_restore(struct metrics_source *s, const char *text, size_t le
 			atomic_store_explicit(&s->created_ms, 0, memory_order_relaxed);
 		}
 	}
+	/* Restored series fill the limit: a route that counted drops may now
+	 * be wrong, and new ones are found the slow way once. */
+	if (s->routes) {
+		routecache_clear(s->routes);
+	}
 	return 0;
 }

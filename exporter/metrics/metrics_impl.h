@@ -17,6 +17,7 @@
 #include "exporter/metrics/exemplar.h"
 #include "exporter/metrics/metrics.h"
 #include "exporter/metrics/nhist.h"
+#include "exporter/metrics/routecache.h"
 #include "exporter/metrics/series.h"
 #include "parsers/status.h"
 
@@ -79,6 +80,7 @@ enum family {
 	FAM_UPSTREAM,
 	FAM_COUNT,
 };
+_Static_assert(FAM_COUNT <= ROUTECACHE_CELLS, "a route has a cell per family");
 
 struct file_gauge {
 	char *path;
@@ -113,6 +115,7 @@ struct metrics_source {
 	size_t ex_time_len;
 	int64_t ex_time_ms;
 	struct series_family *fam[FAM_COUNT]; /* with field labels */
+	struct routecache *routes;            /* with field labels: raw values -> cells */
 	pthread_mutex_t files_lock;           /* guards changing files[] */
 	pthread_mutex_t *render_lock;         /* the registry's lock: held to remove from files[] */
 	struct file_gauge files[METRICS_MAX_FILES];

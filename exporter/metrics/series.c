@@ -1,9 +1,11 @@
 /*
  * series.c - field-label tuples and series tables (see series.h).
  *
- * A line with field labels costs: one hash of its raw field values and a
- * probe in a bounded raw-value cache (hit: the tuple id, no regex at all);
- * then one probe per family in that family's index.  A cache miss runs the
+ * Lines reach their series through the registry's route cache
+ * (routecache.c, one probe a line); this file is its slow path, run once
+ * per route: one hash of the raw field values and a probe in a bounded
+ * raw-value cache (hit: the tuple id, no regex at all); then one probe per
+ * family in that family's index.  A cache miss runs the
  * pcre2 rewrites (JIT, anchored at both ends like Prometheus relabelling)
  * and interns the rewritten values.  A label's rules are tried in order and
  * the first that matches gives the value (route mapping: specific routes
@@ -390,6 +392,27 @@ static void cache_put(struct series_tuples *t, uint64_t h, size_t klen, uint32_t
 	t->cache_used++;
 }
 
+size_t series_tuples_key(struct series_tuples *t, const struct log_record *r, const char **ret_key)
+{
+	size_t klen = 0;
+
+	if (t->n == 1) {
+		/* One label: its raw value is the key, no copy. */
+		struct str_view v = raw_value(r, &t->rules[0]);
+		*ret_key = v.ptr;
+		return v.len;
+	}
+	for (size_t k = 0; k < t->n; k++) {
+		struct str_view v = raw_value(r, &t->rules[k]);
+		t->key[klen++] = (char)(v.len & 0xff);
+		t->key[klen++] = (char)(v.len >> 8);
+		memcpy(t->key + klen, v.ptr, v.len);
+		klen += v.len;
+	}
+	*ret_key = t->key;
+	return klen;
+}
+
 uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *r)
 {
 	struct str_view raw[MAX_N], v[MAX_N];
@@ -694,7 +717,8 @@ static void add_dropped(struct series_family *f, uint64_t n)
 }
 
 static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, unsigned method,
-                                    unsigned slot, bool observing, int64_t created_ms)
+                                    unsigned slot, bool observing, int64_t created_ms,
+                                    bool *ret_dropped)
 {
 	uint64_t kb, h;
 	int64_t id;
@@ -708,6 +732,7 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 	kb = key_bits(tuple, method, slot);
 	h = mix64(kb);
 	id = family_find(f, kb, h);
+	*ret_dropped = counted;
 	if (id >= 0) {
 		return values_at(f, (size_t)id);
 	}
@@ -720,12 +745,14 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 		kb = key_bits(tuple, method, slot);
 		h = mix64(kb);
 		id = family_find(f, kb, h);
+		*ret_dropped = counted;
 		if (id >= 0) {
 			return values_at(f, (size_t)id);
 		}
 	}
 	/* Creation time before the entry is published: a render that sees the
 	 * series sees when it was created, so a young one can be held at 0. */
+	*ret_dropped = counted;
 	id =
 	    family_add(f, tuple, method, slot, h, observing ? clock_wall_ms(f->clock) : created_ms);
 	if (id < 0) {
@@ -742,13 +769,29 @@ static _Atomic uint64_t *family_get(struct series_family *f, uint32_t tuple, uns
 _Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, unsigned method,
                                     unsigned slot)
 {
-	return family_get(f, tuple, method, slot, true, 0);
+	bool dropped;
+
+	return family_get(f, tuple, method, slot, true, 0, &dropped);
+}
+
+_Atomic uint64_t *series_family_route(struct series_family *f, uint32_t tuple, unsigned method,
+                                      unsigned slot, bool *ret_dropped)
+{
+	bool dropped = false;
+	_Atomic uint64_t *v = family_get(f, tuple, method, slot, true, 0, &dropped);
+
+	if (v) {
+		*ret_dropped = dropped;
+	}
+	return v;
 }
 
 _Atomic uint64_t *series_family_restore(struct series_family *f, uint32_t tuple, unsigned method,
                                         unsigned slot, int64_t created_ms)
 {
-	return family_get(f, tuple, method, slot, false, created_ms);
+	bool dropped;
+
+	return family_get(f, tuple, method, slot, false, created_ms, &dropped);
 }
 
 size_t series_family_count(const struct series_family *f)

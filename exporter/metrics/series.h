@@ -55,6 +55,11 @@ void series_tuples_destroy(struct series_tuples *t);
  * SERIES_OVERFLOW when the tuple limit is reached or memory ran out. */
 uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *r);
 
+/* Writer: the raw values of a record's field labels as one key (the same
+ * values give the same bytes, different ones different bytes); its length.
+ * Borrowed from r or from t until the next call on t. */
+size_t series_tuples_key(struct series_tuples *t, const struct log_record *r, const char **ret_key);
+
 /* Writer: how many lookups missed the raw-value cache and ran the rules
  * (for tests and benchmarks: the rules run once per distinct value). */
 uint64_t series_tuples_misses(const struct series_tuples *t);
@@ -119,6 +124,14 @@ void series_family_destroy(struct series_family *f);
  * must not count it again. */
 _Atomic uint64_t *series_family_get(struct series_family *f, uint32_t tuple, unsigned method,
                                     unsigned slot);
+
+/* Writer: as series_family_get, and *ret_dropped (on success) says whether
+ * this observation was counted as dropped: then every later one for the
+ * same key is too, as long as no series is removed (the limit only fills),
+ * so a caller may keep the cell and count the drops itself
+ * (series_family_add_dropped). */
+_Atomic uint64_t *series_family_route(struct series_family *f, uint32_t tuple, unsigned method,
+                                      unsigned slot, bool *ret_dropped);
 
 /* Writer: as series_family_get for checkpoint restore: the limit applies
  * but nothing is counted as dropped, and a series created here gets

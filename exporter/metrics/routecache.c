@@ -1,0 +1,281 @@
+/*
+ * routecache.c - raw field values -> series cells (see routecache.h).
+ *
+ * Layout, chosen for cache misses (a line with a field label of 10,000
+ * values used to take five or more dependent misses: the raw-value cache,
+ * its key bytes, the tuple index, the tuple, then one index probe, key and
+ * value per family):
+ *   - an index of 64-bit slots, open addressing, linear probing, load at
+ *     most 1/2: the high half of each slot is the top of the hash, the low
+ *     half the route number + 1, so a probe touches a route only when the
+ *     hash matches;
+ *   - the routes in one array, one 64-byte line each (hash, key place, tag
+ *     and the struct route), so the compare and the cells come with one miss;
+ *   - the key bytes in an arena beside them.
+ * Prefetching (routecache_prefetch) lets a batch of lines overlap these
+ * misses (metrics_observe_batch).  The arrays grow by doubling up to
+ * max_routes; a full cache is cleared, not evicted entry by entry (the
+ * slow path refills it, and a working set larger than the cap is the case
+ * the cap is there for).
+ *
+ * Rejected: keeping the raw-value cache and adding per-tuple pointers (still
+ * two lookups a line); routes keyed by the raw values alone with a small
+ * per-route list of (method, slot) (a second search a line, and an
+ * unbounded list); comparing hashes only (counts must be exact).
+ */
+#include "exporter/metrics/routecache.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_SLOTS 64u
+#define MAX_KEY (64u * 1024u)
+#define ARENA_MIN (16u * 1024u)
+#define CHUNK_SHIFT 10u /* routes per chunk: 1024 of 128 bytes */
+#define CHUNK (1u << CHUNK_SHIFT)
+#define INLINE_KEY 68u
+
+/* Two cache lines: the key compare and the cells come with the route for
+ * keys up to INLINE_KEY bytes (most paths); longer keys sit in the arena. */
+struct entry {
+	uint64_t hash;
+	uint32_t key_len;
+	uint32_t tag;
+	struct route r;
+	uint32_t key_off; /* in the arena, when key_len > INLINE_KEY */
+	char key[INLINE_KEY];
+};
+_Static_assert(sizeof(struct entry) == 128, "a route is two cache lines");
+
+struct routecache {
+	uint64_t *slots; /* (hash >> 32) << 32 | (entry + 1); 0: empty */
+	size_t mask;
+	struct entry **chunks; /* [max / CHUNK + 1], 64-byte aligned, never moved */
+	size_t n, max;
+	char *arena;
+	size_t arena_len, arena_cap, arena_max;
+	uint64_t generation;
+};
+
+static inline struct entry *entry_at(const struct routecache *rc, size_t i)
+{
+	return &rc->chunks[i >> CHUNK_SHIFT][i & (CHUNK - 1)];
+}
+
+static inline const char *entry_key(const struct routecache *rc, const struct entry *e)
+{
+	return e->key_len <= INLINE_KEY ? e->key : rc->arena + e->key_off;
+}
+
+struct routecache *routecache_create(size_t max_routes)
+{
+	struct routecache *rc;
+
+	if (max_routes < 16 || max_routes > UINT32_MAX / 4) {
+		return NULL;
+	}
+	rc = calloc(1, sizeof(*rc));
+	if (!rc) {
+		return NULL;
+	}
+	rc->max = max_routes;
+	/* Long keys: 128 bytes a route on average, at least a mebibyte. */
+	rc->arena_max = max_routes * 128 > (1u << 20) ? max_routes * 128 : (1u << 20);
+	rc->slots = calloc(MIN_SLOTS, sizeof(*rc->slots));
+	rc->mask = MIN_SLOTS - 1;
+	rc->chunks = calloc(max_routes / CHUNK + 1, sizeof(*rc->chunks));
+	rc->arena = malloc(ARENA_MIN);
+	rc->arena_cap = ARENA_MIN;
+	if (!rc->slots || !rc->chunks || !rc->arena) {
+		routecache_destroy(rc);
+		return NULL;
+	}
+	return rc;
+}
+
+void routecache_destroy(struct routecache *rc)
+{
+	if (!rc) {
+		return;
+	}
+	for (size_t c = 0; rc->chunks && c <= rc->max / CHUNK; c++) {
+		free(rc->chunks[c]);
+	}
+	free(rc->chunks);
+	free(rc->slots);
+	free(rc->arena);
+	free(rc);
+}
+
+uint64_t routecache_hash(const char *key, size_t len, uint32_t tag)
+{
+	const unsigned char *s = (const unsigned char *)key;
+	uint64_t h = 0x9ae16a3b2f90404full ^ ((uint64_t)tag << 32 | (uint64_t)len), w;
+
+	/* Eight bytes per multiply: the bench's paths are 20-45 bytes. */
+	while (len >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+		s += 8;
+		len -= 8;
+	}
+	w = 0;
+	if (len) {
+		memcpy(&w, s, len);
+	}
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+static inline uint64_t slot_tag(uint64_t h)
+{
+	return h & 0xffffffff00000000ull;
+}
+
+struct route *routecache_find(struct routecache *rc, uint64_t h, const char *key, size_t len,
+                              uint32_t tag)
+{
+	for (size_t i = h & rc->mask; rc->slots[i]; i = (i + 1) & rc->mask) {
+		uint64_t sl = rc->slots[i];
+		if (slot_tag(sl) != slot_tag(h)) {
+			continue;
+		}
+		struct entry *e = entry_at(rc, (sl & 0xffffffffu) - 1);
+		if (e->hash == h && e->tag == tag && e->key_len == len &&
+		    (len == 0 || memcmp(entry_key(rc, e), key, len) == 0)) {
+			return &e->r;
+		}
+	}
+	return NULL;
+}
+
+void routecache_prefetch(const struct routecache *rc, uint64_t h, int step)
+{
+	const uint64_t *slot = &rc->slots[h & rc->mask];
+	const struct entry *e;
+
+	if (step == 1) {
+		__builtin_prefetch(slot);
+		return;
+	}
+	/* The first slot is the route's in most cases (load <= 1/2); each
+	 * step only reads what the step before loaded. */
+	if (!*slot || slot_tag(*slot) != slot_tag(h)) {
+		return;
+	}
+	e = entry_at(rc, (*slot & 0xffffffffu) - 1);
+	if (step == 2) {
+		__builtin_prefetch(e);
+		__builtin_prefetch((const char *)e + 64);
+		return;
+	}
+	if (e->key_len > INLINE_KEY) {
+		__builtin_prefetch(rc->arena + e->key_off);
+	}
+	for (unsigned f = 0; f < ROUTECACHE_CELLS; f++) {
+		if (e->r.resolved & (1u << f)) {
+			__builtin_prefetch(e->r.v[f], 1);
+		}
+	}
+}
+
+uint64_t routecache_generation(const struct routecache *rc)
+{
+	return rc->generation;
+}
+
+void routecache_clear(struct routecache *rc)
+{
+	rc->generation++;
+	memset(rc->slots, 0, (rc->mask + 1) * sizeof(*rc->slots));
+	rc->n = 0;
+	rc->arena_len = 0;
+}
+
+size_t routecache_count(const struct routecache *rc)
+{
+	return rc->n;
+}
+
+static void put_slot(uint64_t *slots, size_t mask, uint64_t h, size_t idx)
+{
+	size_t i = h & mask;
+
+	while (slots[i]) {
+		i = (i + 1) & mask;
+	}
+	slots[i] = slot_tag(h) | (uint64_t)(idx + 1);
+}
+
+/* Room for one more route and len more key bytes: grow, or clear when the
+ * caps are reached.  0 or -1 (out of memory). */
+static int make_room(struct routecache *rc, size_t len)
+{
+	bool in_arena = len > INLINE_KEY;
+
+	if (rc->n >= rc->max || (in_arena && len > rc->arena_max - rc->arena_len)) {
+		routecache_clear(rc);
+	}
+	if (!rc->chunks[rc->n >> CHUNK_SHIFT]) {
+		void *c = aligned_alloc(64, CHUNK * sizeof(struct entry));
+		if (!c) {
+			return -1;
+		}
+		rc->chunks[rc->n >> CHUNK_SHIFT] = c;
+	}
+	if ((rc->n + 1) * 2 > rc->mask + 1) {
+		size_t n_slots = (rc->mask + 1) * 2;
+		uint64_t *slots = calloc(n_slots, sizeof(*slots));
+		if (!slots) {
+			return -1;
+		}
+		for (size_t k = 0; k < rc->n; k++) {
+			put_slot(slots, n_slots - 1, entry_at(rc, k)->hash, k);
+		}
+		free(rc->slots);
+		rc->slots = slots;
+		rc->mask = n_slots - 1;
+	}
+	if (in_arena && len > rc->arena_cap - rc->arena_len) {
+		size_t cap = rc->arena_cap;
+		while (cap - rc->arena_len < len) {
+			cap *= 2;
+		}
+		char *a = realloc(rc->arena, cap);
+		if (!a) {
+			return -1;
+		}
+		rc->arena = a;
+		rc->arena_cap = cap;
+	}
+	return 0;
+}
+
+struct route *routecache_add(struct routecache *rc, uint64_t h, const char *key, size_t len,
+                             uint32_t tag)
+{
+	struct entry *e;
+
+	if (len > MAX_KEY || len > rc->arena_max || make_room(rc, len) < 0) {
+		return NULL;
+	}
+	rc->generation++; /* make_room may have cleared the routes */
+	e = entry_at(rc, rc->n);
+	*e = (struct entry){.hash = h, .key_len = (uint32_t)len, .tag = tag};
+	if (len <= INLINE_KEY) {
+		if (len) {
+			memcpy(e->key, key, len);
+		}
+	} else {
+		e->key_off = (uint32_t)rc->arena_len;
+		memcpy(rc->arena + rc->arena_len, key, len);
+		rc->arena_len += len;
+	}
+	put_slot(rc->slots, rc->mask, h, rc->n);
+	rc->n++;
+	return &e->r;
+}
