@@ -1,14 +1,12 @@
 /*
  * countpool.c - parallel counting into private registries (see countpool.h).
  *
- * The ring of batches is parsepool.c's: the pushing thread fills the batch
- * at `fill`; a full batch becomes READY; workers take READY batches in
- * ring order, and the pushing thread, while the oldest batch is not DONE,
- * counts the next one nobody has taken instead of waiting, so N threads
- * are N - 1 workers plus the reader, all busy.  One mutex and two
- * condition variables guard the states.
+ * The ring of batches is batchring.c's: the pushing thread fills a batch,
+ * N - 1 workers and the pushing thread (while it waits for the oldest)
+ * count whole batches, and batches come back in the order they were
+ * filled.
  *
- * What differs is what travels.  A batch holds runs of whole lines as
+ * A batch holds runs of whole lines as
  * read (the tail hands over everything up to its buffer's last newline in
  * one call) and is split, parsed and counted by one thread, into a
  * registry of the batch's own; what comes back is that registry, merged
@@ -33,12 +31,12 @@
 #include "exporter/countpool.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "exporter/batchring.h"
 #include "exporter/input/tail.h"
 #include "parsers/logparse.h"
 
@@ -48,8 +46,6 @@
 #define MAX_THREADS 256u
 /* A block longer than a batch gets a batch of its size, up to this. */
 #define MAX_BATCH_BYTES (TAIL_MAX_LINE_CAP + 2u * TAIL_CHUNK)
-
-enum batch_state { B_FREE, B_FILLING, B_READY, B_COUNTING, B_DONE };
 
 /* A run of whole lines (block) or one line without its newline. */
 struct seg {
@@ -65,27 +61,15 @@ struct batch {
 	size_t cap; /* line cap of the blocks */
 	struct metrics *m;
 	struct countpool_result res; /* res.ms: m's only source */
-	enum batch_state state;
-};
-
-struct worker {
-	struct countpool *pool;
-	struct log_parser *parser;
-	pthread_t thread;
-	bool started;
 };
 
 struct countpool {
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* a batch became READY, or stop */
-	pthread_cond_t done; /* a batch became DONE */
-	struct batch *ring;
-	size_t n_ring;
-	size_t fill, take, deliver; /* ring indexes */
-	bool stop;
-	struct worker *workers;
-	size_t n_workers;
-	struct log_parser *own; /* the pushing thread's parser */
+	struct batchring *ring;
+	struct batch *batches;
+	size_t n_batches;
+	struct batch *fill;         /* the batch being filled */
+	struct log_parser **parser; /* one per thread; [0] the pushing thread's */
+	size_t n_parsers;
 	countpool_deliver_fn *deliver_fn;
 	void *userdata;
 };
@@ -141,88 +125,37 @@ static void count_batch(struct batch *b, struct log_parser *parser)
 	}
 }
 
-static void *worker_main(void *arg)
+/* batchring_work_fn: ctx is the thread's parser. */
+static void work(void *ctx, void *batch)
 {
-	struct worker *w = arg;
-	struct countpool *p = w->pool;
-
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		while (!p->stop && p->ring[p->take].state != B_READY) {
-			pthread_cond_wait(&p->work, &p->lock);
-		}
-		if (p->stop) {
-			break;
-		}
-		struct batch *b = &p->ring[p->take];
-		p->take = (p->take + 1) % p->n_ring;
-		b->state = B_COUNTING;
-		pthread_mutex_unlock(&p->lock);
-		count_batch(b, w->parser);
-		pthread_mutex_lock(&p->lock);
-		b->state = B_DONE;
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
+	count_batch(batch, ctx);
 }
 
-/* Deliver the oldest submitted batch (counting it here if no worker has). */
-static void deliver_oldest(struct countpool *p)
+/* batchring_deliver_fn: in file order, on the pushing thread. */
+static void deliver(void *userdata, void *batch)
 {
-	struct batch *b = &p->ring[p->deliver];
+	struct countpool *p = userdata;
+	struct batch *b = batch;
 	struct metrics_source *ms = b->res.ms;
 
-	pthread_mutex_lock(&p->lock);
-	while (b->state != B_DONE) {
-		struct batch *next = &p->ring[p->take];
-		if (next->state == B_READY) {
-			/* rather than wait: count the next batch nobody has taken */
-			p->take = (p->take + 1) % p->n_ring;
-			next->state = B_COUNTING;
-			pthread_mutex_unlock(&p->lock);
-			count_batch(next, p->own);
-			pthread_mutex_lock(&p->lock);
-			next->state = B_DONE;
-			continue;
-		}
-		pthread_cond_wait(&p->done, &p->lock);
-	}
-	pthread_mutex_unlock(&p->lock);
 	p->deliver_fn(p->userdata, &b->res);
 	memset(&b->res, 0, sizeof(b->res));
 	b->res.ms = ms;
 	b->n = 0;
 	b->used = 0;
-	b->state = B_FREE;
-	p->deliver = (p->deliver + 1) % p->n_ring;
 }
 
-/* Hand the filling batch to the workers and start filling the next one. */
 static void submit(struct countpool *p)
 {
-	struct batch *b = &p->ring[p->fill];
-
-	pthread_mutex_lock(&p->lock);
-	b->state = B_READY;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	p->fill = (p->fill + 1) % p->n_ring;
-	if (p->ring[p->fill].state != B_FREE) {
-		/* the ring is full: the next slot is the oldest */
-		deliver_oldest(p);
-	}
-	p->ring[p->fill].state = B_FILLING;
+	p->fill = batchring_submit(p->ring);
 }
 
 void countpool_flush(struct countpool *p)
 {
-	if (p->ring[p->fill].n > 0) {
+	if (p->fill->n > 0) {
 		submit(p);
 	}
-	while (p->deliver != p->fill) {
-		deliver_oldest(p);
-	}
+	batchring_flush(p->ring);
 }
 
 /* A batch buffer of size bytes (the old one, empty, is dropped): mapped
@@ -248,7 +181,7 @@ static int buf_alloc(struct batch *b, size_t size)
  * the current one when full); NULL when n cannot fit in any batch. */
 static struct batch *room_for(struct countpool *p, size_t n)
 {
-	struct batch *b = &p->ring[p->fill];
+	struct batch *b = p->fill;
 
 	if (n > MAX_BATCH_BYTES) {
 		return NULL;
@@ -256,7 +189,7 @@ static struct batch *room_for(struct countpool *p, size_t n)
 	if (b->n == BATCH_SEGS || n > b->size - b->used) {
 		if (b->n > 0) {
 			submit(p);
-			b = &p->ring[p->fill];
+			b = p->fill;
 		}
 		size_t grown = b->size * 2 > MAX_BATCH_BYTES ? MAX_BATCH_BYTES : b->size * 2;
 		if (n > b->size && buf_alloc(b, n > grown ? n : grown) < 0) {
@@ -276,8 +209,8 @@ static void push(struct countpool *p, const char *data, size_t n, size_t cap, bo
 		struct batch one = {.buf = (char *)data, .used = n, .size = n, .n = 1, .cap = cap};
 		countpool_flush(p);
 		one.seg[0] = (struct seg){0, (uint32_t)n, block};
-		one.res.ms = p->ring[p->fill].res.ms;
-		count_batch(&one, p->own);
+		one.res.ms = p->fill->res.ms;
+		count_batch(&one, p->parser[0]);
 		p->deliver_fn(p->userdata, &one.res);
 		return;
 	}
@@ -304,8 +237,7 @@ void countpool_push_line(struct countpool *p, const char *line, size_t len)
 int countpool_can_merge_into(struct countpool *p, struct metrics_source *dst)
 {
 	/* the filling batch is empty: merging it adds zeros */
-	return p->ring[p->fill].n == 0 ? metrics_source_merge(dst, p->ring[p->fill].res.ms)
-	                               : -EBUSY;
+	return p->fill->n == 0 ? metrics_source_merge(dst, p->fill->res.ms) : -EBUSY;
 }
 
 void countpool_destroy(struct countpool *p)
@@ -313,28 +245,18 @@ void countpool_destroy(struct countpool *p)
 	if (!p) {
 		return;
 	}
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	for (size_t i = 0; i < p->n_workers; i++) {
-		if (p->workers[i].started) {
-			(void)pthread_join(p->workers[i].thread, NULL);
-		}
-		logparse_destroy(p->workers[i].parser);
+	batchring_destroy(p->ring);
+	for (size_t i = 0; p->parser && i < p->n_parsers; i++) {
+		logparse_destroy(p->parser[i]);
 	}
-	for (size_t i = 0; p->ring && i < p->n_ring; i++) {
-		if (p->ring[i].buf) {
-			(void)munmap(p->ring[i].buf, p->ring[i].size);
+	for (size_t i = 0; p->batches && i < p->n_batches; i++) {
+		if (p->batches[i].buf) {
+			(void)munmap(p->batches[i].buf, p->batches[i].size);
 		}
-		metrics_destroy(p->ring[i].m);
+		metrics_destroy(p->batches[i].m);
 	}
-	logparse_destroy(p->own);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-	pthread_mutex_destroy(&p->lock);
-	free(p->workers);
-	free(p->ring);
+	free(p->parser);
+	free(p->batches);
 	free(p);
 }
 
@@ -353,32 +275,16 @@ static int batch_init(struct batch *b, const struct config_source *cs,
 	return r < 0 ? r : metrics_source_journal_sums(b->res.ms);
 }
 
-static int start_workers(struct countpool *p, const struct config_source *cs)
-{
-	for (size_t i = 0; i < p->n_workers; i++) {
-		struct worker *w = &p->workers[i];
-		int r = logparse_create(cs->kind, cs->format, &w->parser, NULL);
-		if (r < 0) {
-			return r;
-		}
-		w->pool = p;
-		r = pthread_create(&w->thread, NULL, worker_main, w);
-		if (r != 0) {
-			return -r;
-		}
-		w->started = true;
-	}
-	return 0;
-}
-
 int countpool_create(unsigned threads, const struct config_source *cs,
-                     const struct metrics_options *mo, countpool_deliver_fn *deliver,
+                     const struct metrics_options *mo, countpool_deliver_fn *deliver_fn,
                      void *userdata, struct countpool **ret_pool)
 {
+	/* one filling, one per thread counting, one done waiting for delivery */
+	void *batches[MAX_THREADS + 2];
 	struct countpool *p;
 	int r;
 
-	if (threads < 2 || !deliver) {
+	if (threads < 2 || !deliver_fn) {
 		return -EINVAL;
 	}
 	/* field labels (and path labels), filters: the parse pool does those */
@@ -390,29 +296,24 @@ int countpool_create(unsigned threads, const struct config_source *cs,
 	if (!p) {
 		return -ENOMEM;
 	}
-	if (pthread_mutex_init(&p->lock, NULL) != 0) {
-		free(p);
-		return -ENOMEM;
-	}
-	(void)pthread_cond_init(&p->work, NULL);
-	(void)pthread_cond_init(&p->done, NULL);
-	p->deliver_fn = deliver;
+	p->deliver_fn = deliver_fn;
 	p->userdata = userdata;
-	p->n_workers = threads - 1;
-	/* one filling, one per thread counting, one done waiting for delivery */
-	p->n_ring = (size_t)threads + 2;
-	p->ring = calloc(p->n_ring, sizeof(*p->ring));
-	p->workers = calloc(p->n_workers, sizeof(*p->workers));
-	r = p->ring && p->workers ? 0 : -ENOMEM;
-	for (size_t i = 0; i < p->n_ring && r == 0; i++) {
-		r = batch_init(&p->ring[i], cs, mo);
+	p->n_parsers = threads;
+	p->n_batches = (size_t)threads + 2;
+	p->parser = calloc(p->n_parsers, sizeof(*p->parser));
+	p->batches = calloc(p->n_batches, sizeof(*p->batches));
+	r = p->parser && p->batches ? 0 : -ENOMEM;
+	for (size_t i = 0; i < p->n_batches && r == 0; i++) {
+		r = batch_init(&p->batches[i], cs, mo);
+		batches[i] = &p->batches[i];
+	}
+	for (size_t i = 0; i < p->n_parsers && r == 0; i++) {
+		r = logparse_create(cs->kind, cs->format, &p->parser[i], NULL);
 	}
 	if (r == 0) {
-		r = logparse_create(cs->kind, cs->format, &p->own, NULL);
-	}
-	if (r == 0) {
-		p->ring[0].state = B_FILLING;
-		r = start_workers(p, cs);
+		p->fill = &p->batches[0];
+		r = batchring_create(batches, p->n_batches, (void *const *)p->parser, threads, work,
+		                     deliver, p, &p->ring);
 	}
 	if (r < 0) {
 		countpool_destroy(p);

@@ -1,18 +1,13 @@
 /*
  * parsepool.c - ordered parallel parsing (see parsepool.h).
  *
- * A ring of batches.  The pushing thread fills the batch at `fill`; a full
- * batch becomes READY and the next one in the ring is filled, once its
- * previous content has been delivered.  Workers take READY batches in ring
- * order (`take`), parse every line into the batch's record array with
- * their own parser and mark it DONE.  Delivery runs on the pushing thread,
- * oldest batch first (`deliver`): while that batch is not DONE, the pushing
- * thread parses the next batch nobody has taken (the oldest itself, or a
- * newer one) instead of waiting, so N threads means N - 1 workers plus the
- * reader, all busy.  With times on (--backfill) the parsing threads also
- * read each line's log time.  One mutex and two condition variables
- * guard the states; the lines themselves are only touched by one thread at
- * a time (the state hand-over orders the memory).
+ * The ring of batches is batchring.c's: the pushing thread fills a batch
+ * with copies of its lines; N - 1 workers and the pushing thread (while
+ * it waits for the oldest) parse whole batches into the batch's record
+ * array, each thread with its own parser (and, with times on for
+ * --backfill, reading each line's log time); batches come back in fill
+ * order and every line is delivered, with its result, on the pushing
+ * thread.
  *
  * The cost per line outside the workers is one memcpy of the line, the
  * record hand-back and the caller's counting; parsing (the pcre2 match,
@@ -34,10 +29,10 @@
  */
 #include "exporter/parsepool.h"
 
+#include "exporter/batchring.h"
 #include "parsers/logtime.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +41,6 @@
 #define BATCH_BYTES (1024u * 1024u)
 #define BATCH_LINES 4096u
 #define MAX_THREADS 256u
-
-enum batch_state { B_FREE, B_FILLING, B_READY, B_PARSING, B_DONE };
 
 struct batch {
 	char *buf;
@@ -60,29 +53,22 @@ struct batch {
 	int64_t *time_ms;
 	uint64_t *evn; /* the event's value */
 	size_t n;
-	enum batch_state state;
+	const bool *with_time; /* the pool's */
 };
 
+/* One parsing thread's own state. */
 struct worker {
-	struct parsepool *pool;
 	struct log_parser *parser;
 	struct logtime_cache tc;
-	pthread_t thread;
-	bool started;
 };
 
 struct parsepool {
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* a batch became READY, or stop */
-	pthread_cond_t done; /* a batch became DONE */
-	struct batch *ring;
-	size_t n_ring;
-	size_t fill, take, deliver; /* ring indexes */
-	bool stop;
-	struct worker *workers;
+	struct batchring *ring;
+	struct batch *batches;
+	size_t n_batches;
+	struct batch *fill;     /* the batch being filled */
+	struct worker *workers; /* one per thread; [0] the pushing thread's */
 	size_t n_workers;
-	struct log_parser *own; /* the pushing thread's parser */
-	struct logtime_cache own_tc;
 	parsepool_deliver_fn *deliver_fn;
 	parsepool_event_fn *event_fn;
 	parsepool_delivered_fn *delivered_fn;
@@ -101,68 +87,31 @@ unsigned parsepool_default_threads(void)
 	return n < 1 ? 1u : n > (long)MAX_THREADS ? MAX_THREADS : (unsigned)n;
 }
 
-static void parse_batch(struct batch *b, struct log_parser *parser, bool with_time,
-                        struct logtime_cache *tc)
+/* batchring_work_fn: ctx is the thread's worker. */
+static void parse_batch(void *ctx, void *batch)
 {
+	struct worker *w = ctx;
+	struct batch *b = batch;
+	bool with_time = *b->with_time;
+
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->ev[i] < 0) {
-			b->rc[i] = logparse_line(parser, b->buf + b->off[i], b->len[i], &b->rec[i]);
+			b->rc[i] =
+			    logparse_line(w->parser, b->buf + b->off[i], b->len[i], &b->rec[i]);
 			if (with_time && b->rc[i] == 0) {
 				b->time_rc[i] =
-				    logtime_of_record_cached(&b->rec[i], tc, &b->time_ms[i]);
+				    logtime_of_record_cached(&b->rec[i], &w->tc, &b->time_ms[i]);
 			}
 		}
 	}
 }
 
-static void *worker_main(void *arg)
+/* batchring_deliver_fn: every line and event, in push order. */
+static void deliver(void *userdata, void *batch)
 {
-	struct worker *w = arg;
-	struct parsepool *p = w->pool;
+	struct parsepool *p = userdata;
+	struct batch *b = batch;
 
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		while (!p->stop && p->ring[p->take].state != B_READY) {
-			pthread_cond_wait(&p->work, &p->lock);
-		}
-		if (p->stop) {
-			break;
-		}
-		struct batch *b = &p->ring[p->take];
-		p->take = (p->take + 1) % p->n_ring;
-		b->state = B_PARSING;
-		pthread_mutex_unlock(&p->lock);
-		parse_batch(b, w->parser, p->with_time, &w->tc);
-		pthread_mutex_lock(&p->lock);
-		b->state = B_DONE;
-		pthread_cond_broadcast(&p->done);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
-}
-
-/* Deliver the oldest submitted batch (parsing it here if no worker has). */
-static void deliver_oldest(struct parsepool *p)
-{
-	struct batch *b = &p->ring[p->deliver];
-
-	pthread_mutex_lock(&p->lock);
-	while (b->state != B_DONE) {
-		struct batch *next = &p->ring[p->take];
-		if (next->state == B_READY) {
-			/* rather than wait: parse the next batch nobody has taken
-			 * (the oldest itself, or a newer one while a worker has it) */
-			p->take = (p->take + 1) % p->n_ring;
-			next->state = B_PARSING;
-			pthread_mutex_unlock(&p->lock);
-			parse_batch(next, p->own, p->with_time, &p->own_tc);
-			pthread_mutex_lock(&p->lock);
-			next->state = B_DONE;
-			continue;
-		}
-		pthread_cond_wait(&p->done, &p->lock);
-	}
-	pthread_mutex_unlock(&p->lock);
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->ev[i] >= 0) {
 			p->event_fn(p->userdata, b->ev[i], b->evn[i]);
@@ -178,25 +127,11 @@ static void deliver_oldest(struct parsepool *p)
 	}
 	b->n = 0;
 	b->used = 0;
-	b->state = B_FREE;
-	p->deliver = (p->deliver + 1) % p->n_ring;
 }
 
-/* Hand the filling batch to the workers and start filling the next one. */
 static void submit(struct parsepool *p)
 {
-	struct batch *b = &p->ring[p->fill];
-
-	pthread_mutex_lock(&p->lock);
-	b->state = B_READY;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	p->fill = (p->fill + 1) % p->n_ring;
-	if (p->ring[p->fill].state != B_FREE) {
-		/* the ring is full: the next slot is the oldest */
-		deliver_oldest(p);
-	}
-	p->ring[p->fill].state = B_FILLING;
+	p->fill = batchring_submit(p->ring);
 }
 
 void parsepool_set_delivered_fn(struct parsepool *p, parsepool_delivered_fn *fn)
@@ -206,29 +141,28 @@ void parsepool_set_delivered_fn(struct parsepool *p, parsepool_delivered_fn *fn)
 
 void parsepool_flush(struct parsepool *p)
 {
-	if (p->ring[p->fill].n > 0) {
+	if (p->fill->n > 0) {
 		submit(p);
 	}
-	while (p->deliver != p->fill) {
-		deliver_oldest(p);
-	}
+	batchring_flush(p->ring);
 }
 
 void parsepool_push(struct parsepool *p, const char *line, size_t len)
 {
-	struct batch *b = &p->ring[p->fill];
+	struct batch *b = p->fill;
 
 	if (len > BATCH_BYTES) {
 		/* longer than a batch: in order, on this thread */
 		struct log_record rec;
 		struct parsepool_line pl = {line, len, 0, NULL, -ENOENT, 0};
 		parsepool_flush(p);
-		pl.rc = logparse_line(p->own, line, len, &rec);
+		pl.rc = logparse_line(p->workers[0].parser, line, len, &rec);
 		if (pl.rc == 0) {
 			pl.rec = &rec;
-			pl.time_rc = p->with_time
-			                 ? logtime_of_record_cached(&rec, &p->own_tc, &pl.time_ms)
-			                 : -ENOENT;
+			pl.time_rc =
+			    p->with_time
+			        ? logtime_of_record_cached(&rec, &p->workers[0].tc, &pl.time_ms)
+			        : -ENOENT;
 		}
 		p->deliver_fn(p->userdata, &pl);
 		if (p->delivered_fn) {
@@ -238,7 +172,7 @@ void parsepool_push(struct parsepool *p, const char *line, size_t len)
 	}
 	if (b->n == BATCH_LINES || len > BATCH_BYTES - b->used) {
 		submit(p);
-		b = &p->ring[p->fill];
+		b = p->fill;
 	}
 	memcpy(b->buf + b->used, line, len);
 	b->off[b->n] = (uint32_t)b->used;
@@ -250,14 +184,14 @@ void parsepool_push(struct parsepool *p, const char *line, size_t len)
 
 void parsepool_push_event(struct parsepool *p, int event, uint64_t value)
 {
-	struct batch *b = &p->ring[p->fill];
+	struct batch *b = p->fill;
 
 	if (!p->event_fn || event < 0) {
 		return;
 	}
 	if (b->n == BATCH_LINES) {
 		submit(p);
-		b = &p->ring[p->fill];
+		b = p->fill;
 	}
 	b->ev[b->n] = event;
 	b->evn[b->n] = value;
@@ -274,8 +208,9 @@ void parsepool_set_with_time(struct parsepool *p, bool with_time)
 	p->with_time = with_time;
 }
 
-static int batch_init(struct batch *b)
+static int batch_init(struct batch *b, const bool *with_time)
 {
+	b->with_time = with_time;
 	b->buf = malloc(BATCH_BYTES);
 	b->off = calloc(BATCH_LINES, sizeof(*b->off));
 	b->len = calloc(BATCH_LINES, sizeof(*b->len));
@@ -309,55 +244,27 @@ void parsepool_destroy(struct parsepool *p)
 	if (!p) {
 		return;
 	}
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	for (size_t i = 0; i < p->n_workers; i++) {
-		if (p->workers[i].started) {
-			(void)pthread_join(p->workers[i].thread, NULL);
-		}
+	batchring_destroy(p->ring);
+	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
 		logparse_destroy(p->workers[i].parser);
 	}
-	for (size_t i = 0; i < p->n_ring; i++) {
-		batch_finish(&p->ring[i]);
+	for (size_t i = 0; p->batches && i < p->n_batches; i++) {
+		batch_finish(&p->batches[i]);
 	}
-	logparse_destroy(p->own);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-	pthread_mutex_destroy(&p->lock);
 	free(p->workers);
-	free(p->ring);
+	free(p->batches);
 	free(p);
 }
 
-static int start_workers(struct parsepool *p, enum logparse_kind kind, const char *format,
-                         const struct logparse_opts *opts)
-{
-	for (size_t i = 0; i < p->n_workers; i++) {
-		struct worker *w = &p->workers[i];
-		int r = logparse_create_opts(kind, format, opts, &w->parser, NULL);
-		if (r < 0) {
-			return r;
-		}
-		w->pool = p;
-		r = pthread_create(&w->thread, NULL, worker_main, w);
-		if (r != 0) {
-			return -r;
-		}
-		w->started = true;
-	}
-	return 0;
-}
-
 int parsepool_create(unsigned threads, enum logparse_kind kind, const char *format,
-                     const struct logparse_opts *opts, parsepool_deliver_fn *deliver,
+                     const struct logparse_opts *opts, parsepool_deliver_fn *deliver_fn,
                      void *userdata, struct parsepool **ret_pool)
 {
+	void *batches[2 * MAX_THREADS + 2], *ctx[MAX_THREADS];
 	struct parsepool *p;
 	int r;
 
-	if (threads < 2 || !parsepool_supports(kind) || !deliver) {
+	if (threads < 2 || !parsepool_supports(kind) || !deliver_fn) {
 		return -EINVAL;
 	}
 	threads = threads > MAX_THREADS ? MAX_THREADS : threads;
@@ -365,28 +272,25 @@ int parsepool_create(unsigned threads, enum logparse_kind kind, const char *form
 	if (!p) {
 		return -ENOMEM;
 	}
-	if (pthread_mutex_init(&p->lock, NULL) != 0) {
-		free(p);
-		return -ENOMEM;
-	}
-	(void)pthread_cond_init(&p->work, NULL);
-	(void)pthread_cond_init(&p->done, NULL);
-	p->deliver_fn = deliver;
+	p->deliver_fn = deliver_fn;
 	p->userdata = userdata;
-	p->n_workers = threads - 1;
-	p->n_ring = 2 * (size_t)threads + 2;
-	p->ring = calloc(p->n_ring, sizeof(*p->ring));
+	p->n_workers = threads;
+	p->n_batches = 2 * (size_t)threads + 2;
+	p->batches = calloc(p->n_batches, sizeof(*p->batches));
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
-	r = p->ring && p->workers ? 0 : -ENOMEM;
-	for (size_t i = 0; i < p->n_ring && r == 0; i++) {
-		r = batch_init(&p->ring[i]);
+	r = p->batches && p->workers ? 0 : -ENOMEM;
+	for (size_t i = 0; i < p->n_batches && r == 0; i++) {
+		r = batch_init(&p->batches[i], &p->with_time);
+		batches[i] = &p->batches[i];
+	}
+	for (size_t i = 0; i < p->n_workers && r == 0; i++) {
+		r = logparse_create_opts(kind, format, opts, &p->workers[i].parser, NULL);
+		ctx[i] = &p->workers[i];
 	}
 	if (r == 0) {
-		r = logparse_create_opts(kind, format, opts, &p->own, NULL);
-	}
-	if (r == 0) {
-		p->ring[0].state = B_FILLING;
-		r = start_workers(p, kind, format, opts);
+		p->fill = &p->batches[0];
+		r = batchring_create(batches, p->n_batches, ctx, threads, parse_batch, deliver, p,
+		                     &p->ring);
 	}
 	if (r < 0) {
 		parsepool_destroy(p);
