@@ -40,7 +40,10 @@
 #include "exporter/input/tail.h"
 #include "parsers/logparse.h"
 
-/* A whole read of the tail with the default line cap fits one batch. */
+/* A whole read of the tail with the default line cap fits one batch (a
+ * merge costs mostly per line, in its journal of sums, so bigger batches
+ * would save little, and a batch of 1 MiB is still in a core's cache when
+ * it is counted). */
 #define BATCH_BYTES (TAIL_CHUNK + TAIL_DEFAULT_LINE_CAP)
 #define BATCH_SEGS 4096u
 #define MAX_THREADS 256u
@@ -214,12 +217,36 @@ static void push(struct countpool *p, const char *data, size_t n, size_t cap, bo
 		p->deliver_fn(p->userdata, &one.res);
 		return;
 	}
-	memcpy(b->buf + b->used, data, n);
+	if (data != b->buf + b->used) {
+		/* lent memory (countpool_lend) is kept where it was read; the
+		 * bytes may also lie a little further in it (memmove) */
+		memmove(b->buf + b->used, data, n);
+	}
 	b->seg[b->n++] = (struct seg){(uint32_t)b->used, (uint32_t)n, block};
 	b->used += n;
 	if (block) {
 		b->cap = cap; /* the same for every block of a source */
 	}
+}
+
+char *countpool_lend(struct countpool *p, size_t want, size_t *ret_size)
+{
+	struct batch *b = p->fill;
+
+	/* Never a new buffer here: the reader's partial line may lie in this
+	 * one.  A submitted batch keeps its buffer until it is delivered. */
+	if (want > b->size) {
+		return NULL;
+	}
+	if (b->n == BATCH_SEGS || want > b->size - b->used) {
+		submit(p);
+		b = p->fill;
+		if (want > b->size) {
+			return NULL;
+		}
+	}
+	*ret_size = b->size - b->used;
+	return b->buf + b->used;
 }
 
 void countpool_push_block(struct countpool *p, const char *buf, size_t n, size_t cap)

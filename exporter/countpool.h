@@ -3,7 +3,8 @@
  * into registries of its own, merged in file order.
  *
  * For --once: the reading thread hands over runs of whole lines (a
- * tail_callbacks block, or single lines); they are copied into batches,
+ * tail_callbacks block, or single lines), read straight into the batches
+ * (countpool_lend) or copied there,
  * and a worker (or the reading thread while it waits) splits, parses and
  * counts a whole batch into the batch's private registry, whose histogram
  * sums are journaled (metrics_source_journal_sums).  Batches come back to
@@ -53,6 +54,12 @@ int countpool_create(unsigned threads, const struct config_source *cs,
 /* Queue buf[0..n): whole lines, each ending in '\n', split as tail_split
  * does with line cap cap.  Copied.  May deliver earlier batches first. */
 void countpool_push_block(struct countpool *p, const char *buf, size_t n, size_t cap);
+
+/* Memory for the reader to read into (tail_callbacks.lend): at least
+ * want bytes (*ret_size) at the end of the filling batch, so that blocks
+ * and lines pushed from there are kept without a copy.  May deliver
+ * earlier batches first.  NULL when want cannot fit in a batch. */
+char *countpool_lend(struct countpool *p, size_t want, size_t *ret_size);
 
 /* Queue one line (no newline; copied).  May deliver earlier batches. */
 void countpool_push_line(struct countpool *p, const char *line, size_t len);

@@ -249,6 +249,14 @@ static void on_pool_delivered(void *ud)
 	batch_flush(ud);
 }
 
+/* Whole files read straight into the count pool's batches (no copy). */
+static char *on_lend(void *ud, size_t want, size_t *ret_size)
+{
+	struct source *s = ud;
+
+	return s->cpool ? countpool_lend(s->cpool, want, ret_size) : NULL;
+}
+
 /* A batch counted by the pool, in file order: its counts into ours. */
 static void on_counted(void *ud, const struct countpool_result *r)
 {
@@ -521,6 +529,7 @@ static int create(const struct config_source *cs, struct metrics *m, bool from_s
 	                                       .event = on_event,
 	                                       .file = on_file,
 	                                       .block = on_block,
+	                                       .lend = on_lend,
 	                                       .from = on_from},
 	                             .count = on_count};
 	struct source *s = calloc(1, sizeof(*s));

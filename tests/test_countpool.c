@@ -4,7 +4,8 @@
  * 8 threads, merged in order, render the same bytes as counting every line
  * on one thread (histogram sums included), with the same line, failure and
  * over-long counts and the first failing lines as samples; a block over a
- * batch's size; field labels refused.
+ * batch's size; a file read by the tail straight into the batches
+ * (countpool_lend); field labels refused.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config/config.h"
@@ -218,6 +222,120 @@ static void t_big_block(void **state)
 	config_destroy(c);
 }
 
+/* The tail's callbacks into the pool, as source.c wires them. */
+struct wired {
+	struct countpool *p;
+	struct sink *k;
+	uint64_t lent_blocks, blocks;
+	const char *lent_end; /* end of the last lent space */
+	const char *lent;
+};
+
+static void w_line(void *ud, const char *line, size_t len)
+{
+	countpool_push_line(((struct wired *)ud)->p, line, len);
+}
+
+static void w_block(void *ud, char *buf, size_t n, size_t cap)
+{
+	struct wired *w = ud;
+	w->blocks++;
+	if (w->lent && buf >= w->lent && buf + n <= w->lent_end) {
+		w->lent_blocks++;
+	}
+	countpool_push_block(w->p, buf, n, cap);
+}
+
+static void w_event(void *ud, enum tail_event ev, uint64_t n)
+{
+	struct wired *w = ud;
+	if (ev == TAIL_EV_TOO_LONG) {
+		w->k->too_long += n;
+	}
+}
+
+static char *w_lend(void *ud, size_t want, size_t *ret_size)
+{
+	struct wired *w = ud;
+	char *buf = countpool_lend(w->p, want, ret_size);
+	w->lent = buf;
+	w->lent_end = buf ? buf + *ret_size : NULL;
+	return buf;
+}
+
+/* A whole file read by the tail straight into the batches (lend): the same
+ * bytes as one thread, every block kept where it was read. */
+static void t_lent_reads(void **state)
+{
+	struct config *c = config_create();
+	struct config_source *cs;
+	size_t len;
+	char *log = make_log(120000, &len);
+	struct metrics *rm = metrics_create(&mo);
+	struct ref ref = {0};
+	struct tail_callbacks rcb = {.line = ref_line, .event = ref_event, .userdata = &ref};
+	char path[] = "/tmp/test_countpool.XXXXXX";
+	bool skipping = false;
+	(void)state;
+
+	assert_non_null(c);
+	assert_int_equal(config_add_source(c, "web", LOGPARSE_NGINX, FMT, &cs), 0);
+	assert_int_equal(metrics_add_source(rm, "web", NULL, 0, NULL, 0, &ref.ms, NULL, 0), 0);
+	assert_int_equal(logparse_create(LOGPARSE_NGINX, FMT, &ref.parser, NULL), 0);
+	/* the last line without its newline: delivered at EOF as a line */
+	const char *last = (const char *)memrchr(log, '\n', len - 1) + 1;
+	size_t head = (size_t)(last - log);
+	assert_int_equal(tail_split(&rcb, &skipping, log, len - 1, CAP), head);
+	ref_line(&ref, last, len - 1 - head);
+	char *want = render(rm);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, log, len - 1), (ssize_t)(len - 1));
+	assert_int_equal(close(fd), 0);
+	assert_true(len > 8u * 1024u * 1024u); /* several batches of 1 MiB */
+
+	static const unsigned threads[] = {2, 3};
+	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+		struct metrics *m = metrics_create(&mo);
+		struct sink k = {0};
+		struct wired w = {.k = &k};
+		struct tail_callbacks cb = {.line = w_line,
+		                            .event = w_event,
+		                            .block = w_block,
+		                            .lend = w_lend,
+		                            .userdata = &w};
+		struct tail_scratch *sc = tail_scratch_create(CAP);
+		struct tail_file *tf = NULL;
+		struct stat st;
+		assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &k.dst, NULL, 0),
+		                 0);
+		assert_int_equal(countpool_create(threads[t], cs, &mo, on_counted, &k, &w.p), 0);
+		fd = open(path, O_RDONLY);
+		assert_true(fd >= 0 && fstat(fd, &st) == 0);
+		assert_int_equal(tail_file_open(path, fd, &st, 0, false, &cb, &tf), 0);
+		while (tail_file_poll(tf, sc, 0, true) > 0) {
+		}
+		countpool_flush(w.p);
+		char *got = render(m);
+		assert_string_equal(got, want);
+		assert_int_equal(k.lines, ref.lines);
+		assert_int_equal(k.failed, ref.failed);
+		assert_int_equal(k.too_long, ref.too_long);
+		assert_true(w.blocks >= 2 && w.lent_blocks == w.blocks && k.n_batches >= 2);
+		free(got);
+		tail_file_destroy(tf);
+		tail_scratch_destroy(sc);
+		countpool_destroy(w.p);
+		metrics_destroy(m);
+	}
+	(void)unlink(path);
+	free(want);
+	free(log);
+	logparse_destroy(ref.parser);
+	metrics_destroy(rm);
+	config_destroy(c);
+}
+
 static void t_refused(void **state)
 {
 	struct config *c = config_create();
@@ -241,6 +359,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_same_as_one_thread),
 	    cmocka_unit_test(t_big_block),
+	    cmocka_unit_test(t_lent_reads),
 	    cmocka_unit_test(t_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

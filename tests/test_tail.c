@@ -1245,6 +1245,147 @@ static void t_split_block(void **state)
 	}
 }
 
+/* ---- reading into lent memory (tail_callbacks.lend) ------------------------ */
+
+#define LEND_ARENA (8u * 1024u * 1024u)
+
+/* A receiver that lends memory: mode 0 an arena where kept blocks stay
+ * (the next lend starts after them: contiguous), mode 1 a fresh buffer
+ * every time (the tail moves its partial line), mode 2 every third lend
+ * refused (the scratch buffer, blocks handed from there). */
+struct lender {
+	int mode;
+	char *arena[2];
+	size_t kept; /* mode 0: bytes kept in arena[0] */
+	unsigned lends;
+	char *lent; /* the last lent space, NULL: refused */
+	size_t lent_size;
+	uint64_t lines, bytes, hash, too_long, blocks, in_lent;
+};
+
+static void lend_line(void *ud, const char *line, size_t len)
+{
+	struct lender *l = ud;
+
+	l->lines++;
+	l->bytes += len;
+	for (size_t i = 0; i < len; i++) {
+		l->hash = (l->hash ^ (unsigned char)line[i]) * 1099511628211u;
+	}
+	l->hash = (l->hash ^ '\n') * 1099511628211u;
+}
+
+static void lend_event(void *ud, enum tail_event ev, uint64_t n)
+{
+	struct lender *l = ud;
+
+	if (ev == TAIL_EV_TOO_LONG) {
+		l->too_long += n;
+	}
+}
+
+static void lend_block(void *ud, char *buf, size_t n, size_t cap)
+{
+	struct lender *l = ud;
+	struct tail_callbacks plain = {.line = lend_line, .event = lend_event, .userdata = l};
+	bool skipping = false;
+
+	l->blocks++;
+	if (l->lent && buf >= l->lent && buf + n <= l->lent + l->lent_size) {
+		l->in_lent++;
+		if (l->mode == 0) {
+			/* kept where it was read: the next lend starts after it */
+			assert_ptr_equal(buf, l->arena[0] + l->kept);
+			l->kept += n;
+		}
+	}
+	assert_int_equal(tail_split(&plain, &skipping, buf, n, cap), n);
+}
+
+static char *lend(void *ud, size_t want, size_t *ret_size)
+{
+	struct lender *l = ud;
+
+	l->lends++;
+	l->lent = NULL;
+	if (l->mode == 0) {
+		if (l->kept + want > LEND_ARENA) {
+			l->kept = 0; /* a new batch */
+		}
+		l->lent = l->arena[0] + l->kept;
+		l->lent_size = LEND_ARENA - l->kept;
+	} else if (l->mode == 1 || l->lends % 3) {
+		/* the other buffer, at an odd place: the partial line must move */
+		l->lent = l->arena[l->lends % 2] + (l->lends % 7);
+		l->lent_size = want;
+	}
+	*ret_size = l->lent_size;
+	return l->lent;
+}
+
+static void t_lend(void **state)
+{
+	static const int modes[] = {-1, 0, 1, 2}; /* -1: no lend, the reference */
+	struct lender ref = {0};
+	char *text = malloc(3u * 1024u * 1024u + 100000u);
+	size_t n = 0;
+	uint64_t x = 88172645463325252u;
+	(void)state;
+
+	assert_non_null(text);
+	/* 3 MiB of lines of 0-300 bytes, some CRLF, some over the 8 KiB cap,
+	 * the last one without a newline */
+	while (n < 3u * 1024u * 1024u) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t len = x % 97 == 0 ? 9000u + x % 50000u : x % 301u;
+		for (size_t i = 0; i < len; i++) {
+			text[n++] = (char)('a' + (x >> (i % 40)) % 26);
+		}
+		if (x % 5 == 0) {
+			text[n++] = '\r';
+		}
+		text[n++] = '\n';
+	}
+	memcpy(text + n, "last line", 9);
+	n += 9;
+	text[n] = '\0';
+	write_file("lend.log", "w", text);
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		struct lender l = {.mode = modes[m], .hash = 1469598103934665603u};
+		struct tail_callbacks cb = {.line = lend_line,
+		                            .event = lend_event,
+		                            .block = lend_block,
+		                            .lend = modes[m] < 0 ? NULL : lend,
+		                            .userdata = &l};
+		struct tail_scratch *sc = tail_scratch_create(8192);
+		struct tail_file *t = open_at("lend.log", 0, &cb);
+		l.arena[0] = malloc(LEND_ARENA);
+		l.arena[1] = malloc(LEND_ARENA);
+		assert_true(sc && l.arena[0] && l.arena[1]);
+		while (tail_file_poll(t, sc, 0, true) > 0) {
+		}
+		assert_int_equal(offset_of(t), n);
+		if (modes[m] < 0) {
+			ref = l;
+			assert_int_equal(l.in_lent, 0);
+		} else {
+			assert_int_equal(l.lines, ref.lines);
+			assert_int_equal(l.bytes, ref.bytes);
+			assert_int_equal(l.hash, ref.hash);
+			assert_int_equal(l.too_long, ref.too_long);
+			/* refused lends (mode 2) hand blocks from the scratch buffer */
+			assert_true(modes[m] == 2 ? l.in_lent > 0 && l.in_lent < l.blocks
+			                          : l.in_lent == l.blocks);
+		}
+		assert_true(l.too_long > 0);
+		tail_file_destroy(t);
+		tail_scratch_destroy(sc);
+		free(l.arena[0]);
+		free(l.arena[1]);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1273,6 +1414,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_compressed_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_copytruncate_glob, setup, teardown),
 	    cmocka_unit_test(t_split_block),
+	    cmocka_unit_test_setup_teardown(t_lend, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -408,6 +408,26 @@ size_t tail_split(const struct tail_callbacks *cb, bool *skipping, char *buf, si
 	return (size_t)(p - buf);
 }
 
+/* Where the next read goes: the receiver's memory (cb.lend) or the
+ * scratch buffer; the partial line of have bytes at *cur moves along.
+ * *ret_size: the room at the returned buffer. */
+static char *read_buffer(struct tail_file *t, struct tail_scratch *sc, char *cur, size_t have,
+                         bool lending, size_t *ret_size)
+{
+	size_t size = 0;
+	char *buf = lending ? t->cb.lend(t->cb.userdata, have + TAIL_CHUNK, &size) : NULL;
+
+	if (!buf || size < have + TAIL_CHUNK) {
+		buf = sc->buf;
+		size = sc->size;
+	}
+	if (have && buf != cur) {
+		memmove(buf, cur, have);
+	}
+	*ret_size = size;
+	return buf;
+}
+
 /* Read from off to EOF (bounded); returns bytes consumed (progress). */
 static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_ms,
                      bool at_eof_is_line)
@@ -415,14 +435,19 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 	if (t->cb.from) {
 		t->cb.from(t->cb.userdata, t->path);
 	}
+	/* whole files into the receiver's memory: no copy of the lines */
+	bool lending = at_eof_is_line && t->cb.block && t->cb.lend;
 	uint64_t start = t->off;
-	size_t have = 0; /* partial line at sc->buf[0] */
+	char *cur = sc->buf; /* the partial line, then the next read, go here */
+	size_t have = 0;     /* bytes of a partial line at cur */
 	int64_t total = 0;
 	bool eof = false;
 
 	while (total < (int64_t)POLL_MAX_BYTES) {
-		size_t want = sc->size - have;
-		ssize_t r = pread(t->fd, sc->buf + have, want, (off_t)(t->off + have));
+		size_t size;
+		cur = read_buffer(t, sc, cur, have, lending, &size);
+		size_t want = size - have;
+		ssize_t r = pread(t->fd, cur + have, want, (off_t)(t->off + have));
 		if (r < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -436,12 +461,10 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 		}
 		total += r;
 		size_t n = have + (size_t)r;
-		size_t used = tail_split(&t->cb, &t->skipping, sc->buf, n, sc->cap);
+		size_t used = tail_split(&t->cb, &t->skipping, cur, n, sc->cap);
 		t->off += used;
 		have = n - used;
-		if (have && used) {
-			memmove(sc->buf, sc->buf + used, have);
-		}
+		cur += used; /* read_buffer moves it where the next read goes */
 		if ((size_t)r < want) {
 			eof = true;
 			break; /* short read: at EOF for now */
@@ -450,10 +473,10 @@ static int64_t drain(struct tail_file *t, struct tail_scratch *sc, uint64_t now_
 	/* Only a real EOF ends the last line; the per-poll byte budget does not. */
 	if (at_eof_is_line && eof && have && !t->skipping) {
 		size_t len = have;
-		if (sc->buf[len - 1] == '\r') {
+		if (cur[len - 1] == '\r') {
 			len--;
 		}
-		t->cb.line(t->cb.userdata, sc->buf, len);
+		t->cb.line(t->cb.userdata, cur, len);
 		t->off += have;
 		have = 0; /* delivered: no partial line is left behind off */
 	}

@@ -59,6 +59,18 @@ struct tail_callbacks {
 	 * exactly the lines and events line would have (--once on several
 	 * cores).  The last line at EOF without a newline still goes to line. */
 	void (*block)(void *userdata, char *buf, size_t n, size_t cap);
+	/* May be NULL (and is ignored without block).  Reads of whole files
+	 * (tail_file_poll with at_eof_is_line) go straight into the
+	 * receiver's memory instead of the scratch buffer: lend returns
+	 * where the next read may write, at least want bytes (*ret_size), or
+	 * NULL for the scratch buffer.  The blocks then handed to block lie
+	 * in that memory, at the start of the lent space, so the receiver
+	 * keeps them without a copy; the bytes after the last block (a
+	 * partial line) are the tail's until the next lend, which may
+	 * return the same place (after the kept blocks) or new memory (the
+	 * tail moves them there).  The receiver must not touch the lent
+	 * space past what block handed it. */
+	char *(*lend)(void *userdata, size_t want, size_t *ret_size);
 	/* The lines that follow, until the next call, come from the file known
 	 * as path: called before each read of a file that may deliver lines;
 	 * may be NULL. */
