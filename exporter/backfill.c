@@ -60,6 +60,7 @@
 #include "exporter/log.h"
 #include "exporter/metrics/metrics.h"
 #include "exporter/parsepool.h"
+#include "exporter/steppool.h"
 #include "exporter/strbuf.h"
 #include "exporter/input/container.h"
 #include "exporter/input/tail.h"
@@ -589,7 +590,8 @@ struct run {
 	int64_t first_ms, last_ms;
 	char first_bad[160];
 	uint64_t next_progress;
-	struct parsepool *pool;  /* NULL: parse on this thread */
+	struct steppool *spool;  /* several cores, counted in per-step registries */
+	struct parsepool *pool;  /* several cores, counted here (field labels...) */
 	struct logtime_cache tc; /* this thread's last time text */
 	struct filter_set *filters;
 	struct pathlabels *path_labels; /* NULL: none */
@@ -752,16 +754,13 @@ static void count_line(void *ud, const struct parsepool_line *pl)
 	metrics_count(sl->s, METRICS_LINES, 1);
 }
 
-static void on_line(void *ud, const char *line, size_t len)
+/* One line parsed and counted on this thread. */
+static void count_here(void *ud, const char *line, size_t len)
 {
 	struct run *r = ud;
 	struct log_record rec;
 
 	r->lines++;
-	if (r->pool) {
-		parsepool_push(r->pool, line, len);
-		return;
-	}
 	struct parsepool_line pl = {line, len, 0, NULL, -ENOENT, 0};
 	pl.rc = logparse_line(r->parser, line, len, &rec);
 	if (pl.rc == 0) {
@@ -772,6 +771,120 @@ static void on_line(void *ud, const char *line, size_t len)
 }
 
 static void count_event(void *ud, int event, uint64_t n);
+
+static void on_line(void *ud, const char *line, size_t len)
+{
+	struct run *r = ud;
+
+	if (r->spool) {
+		steppool_push_line(r->spool, line, len);
+	} else if (r->pool) {
+		r->lines++;
+		parsepool_push(r->pool, line, len);
+	} else {
+		count_here(r, line, len);
+	}
+}
+
+/* Whole lines (only with the step pool). */
+static void on_block(void *ud, char *buf, size_t n, size_t cap)
+{
+	struct run *r = ud;
+
+	steppool_push_block(r->spool, buf, n, cap);
+}
+
+/* Whole files read straight into the step pool's batches. */
+static char *on_lend(void *ud, size_t want, size_t *ret_size)
+{
+	struct run *r = ud;
+
+	return steppool_lend(r->spool, want, ret_size);
+}
+
+static void recount_event(void *ud, enum tail_event ev, uint64_t n)
+{
+	count_event(ud, (int)ev, n);
+}
+
+/* Would a line of this batch be older than every open step at its turn
+ * (counted in the oldest open step, not its own)?  route() without
+ * changing anything. */
+static bool would_be_late(const struct run *r, const struct steppool_batch *b)
+{
+	bool open = r->open;
+	int64_t lo = r->lo, hi = r->hi;
+
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->item[i].kind != STEPPOOL_TIMED) {
+			continue;
+		}
+		int64_t step = b->step[b->item[i].step];
+		if (!open) {
+			open = true;
+			lo = hi = step;
+		}
+		if (step > hi) {
+			lo = step - lo >= (int64_t)r->k ? step - (int64_t)r->k + 1 : lo;
+			hi = step;
+		}
+		if (step < lo) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A batch counted by the step pool: its notes through the steps, in file
+ * order, each step registry merged into its slot at the step's first line
+ * (no line of the step comes after its slot closes: would_be_late). */
+static bool on_counted(void *ud, const struct steppool_batch *b)
+{
+	struct run *r = ud;
+	bool merged[STEPPOOL_MAX_STEPS] = {false};
+
+	if (would_be_late(r, b)) {
+		return false; /* recounted line by line (count_here) */
+	}
+	for (size_t i = 0; i < b->n && !r->error; i++) {
+		const struct steppool_item *it = &b->item[i];
+		switch ((enum steppool_kind)it->kind) {
+		case STEPPOOL_TIMED: {
+			struct slot *sl = route(r, b->step[it->step]);
+			r->lines++;
+			if (!r->first_ms || it->value < r->first_ms) {
+				r->first_ms = it->value;
+			}
+			r->last_ms = it->value > r->last_ms ? it->value : r->last_ms;
+			if (!merged[it->step]) {
+				merged[it->step] = true;
+				(void)metrics_source_merge(sl->s, b->ms[it->step]); /* checked */
+			}
+			break;
+		}
+		case STEPPOOL_PARSE_ERROR:
+			r->lines++;
+			count_now(r, METRICS_PARSE_ERRORS, 1);
+			count_now(r, METRICS_LINES, 1);
+			break;
+		case STEPPOOL_TIME_ERROR:
+			r->lines++;
+			time_error(r, it->line, it->len);
+			break;
+		case STEPPOOL_AFTER_UNTIL:
+			r->lines++;
+			r->after_until++;
+			break;
+		case STEPPOOL_TOO_LONG:
+			count_now(r, METRICS_LINES_TOO_LONG, 1);
+			break;
+		case STEPPOOL_EVENT:
+			count_event(r, it->event, (uint64_t)it->value);
+			break;
+		}
+	}
+	return true;
+}
 
 /* The lines that follow come from path (path_labels; pooled lines of the
  * previous file are delivered first). */
@@ -792,6 +905,10 @@ static void on_event(void *ud, enum tail_event ev, uint64_t n)
 {
 	struct run *r = ud;
 
+	if (r->spool) {
+		steppool_push_event(r->spool, (int)ev, n);
+		return;
+	}
 	if (r->pool) {
 		/* counted in the newest step: in order with the lines around it */
 		parsepool_push_event(r->pool, (int)ev, n);
@@ -884,6 +1001,9 @@ static int read_gz(struct run *r, const char *path, int fd, const struct stat *s
 	if (r->pool) {
 		parsepool_flush(r->pool);
 	}
+	if (r->spool) {
+		steppool_flush(r->spool);
+	}
 	e = zfile_error(z);
 	zfile_destroy(z);
 	if (e < 0) {
@@ -896,8 +1016,12 @@ static int read_gz(struct run *r, const char *path, int fd, const struct stat *s
 /* Read one file to its end. 0 or -errno (logged). */
 static int read_file(struct run *r, struct tail_scratch *sc, const struct input *in)
 {
-	struct tail_callbacks cb = {
-	    .line = on_line, .event = on_event, .userdata = r, .from = on_from};
+	struct tail_callbacks cb = {.line = on_line,
+	                            .event = on_event,
+	                            .userdata = r,
+	                            .from = on_from,
+	                            .block = r->spool ? on_block : NULL,
+	                            .lend = r->spool ? on_lend : NULL};
 	struct container_tap *tap = NULL;
 	struct tail_file *tf = NULL;
 	struct stat st;
@@ -938,6 +1062,9 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 	if (r->pool) {
 		parsepool_flush(r->pool);
 	}
+	if (r->spool) {
+		steppool_flush(r->spool);
+	}
 	e = tail_file_error(tf);
 	tail_file_destroy(tf);
 	if (e) {
@@ -946,6 +1073,47 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 		return -e;
 	}
 	return 0;
+}
+
+/* --threads: the step pool (lines counted on every core into per-step
+ * registries) where those merge into the slots; else the parse pool
+ * (parsed on every core, counted here: field labels, path labels,
+ * filters); else one thread. */
+static void start_threads(struct run *r, const struct config_source *cs,
+                          const struct metrics_options *mo, const struct logparse_opts *po)
+{
+	struct steppool_steps steps = {
+	    .step_ms = r->o->step_ms, .until_ms = r->o->until_ms, .future_ms = r->future_ms};
+	struct tail_callbacks recount = {.line = count_here, .event = recount_event, .userdata = r};
+	int e;
+
+	if (r->o->threads < 2) {
+		return;
+	}
+	e = steppool_create(r->o->threads, cs, mo, &steps, &recount, on_counted, r, &r->spool);
+	if (e == 0 && steppool_can_merge_into(r->spool, r->slots[0].s) < 0) {
+		steppool_destroy(r->spool);
+		r->spool = NULL;
+		e = -ENOTSUP;
+	}
+	if (e == 0) {
+		return;
+	}
+	if (e != -ENOTSUP) {
+		log_warn("--backfill: cannot start counting threads", "source", cs->name, "error",
+		         strerror(-e));
+	}
+	if (!parsepool_supports(cs->kind)) {
+		return;
+	}
+	if (parsepool_create(r->o->threads, cs->kind, cs->format, po, count_line, r, &r->pool) <
+	    0) {
+		log_warn("--backfill: cannot start parser threads; parsing on one", "source",
+		         cs->name);
+		return;
+	}
+	parsepool_set_event_fn(r->pool, count_event);
+	parsepool_set_with_time(r->pool, true);
 }
 
 static int run_init(struct run *r, const struct config_source *cs, const struct backfill_options *o,
@@ -989,15 +1157,6 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 		          err[0] ? err : strerror(-ret));
 		return ret;
 	}
-	if (o->threads > 1 && parsepool_supports(cs->kind) &&
-	    parsepool_create(o->threads, cs->kind, cs->format, &po, count_line, r, &r->pool) < 0) {
-		log_warn("--backfill: cannot start parser threads; parsing on one", "source",
-		         cs->name);
-	}
-	if (r->pool) {
-		parsepool_set_event_fn(r->pool, count_event);
-		parsepool_set_with_time(r->pool, true);
-	}
 	r->cum = metrics_create(mo);
 	if (!r->cum) {
 		return -ENOMEM;
@@ -1011,6 +1170,9 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 		r->slots[i].m = metrics_create(mo);
 		ret = r->slots[i].m ? slot_reset(r, &r->slots[i]) : -ENOMEM;
 	}
+	if (ret == 0) {
+		start_threads(r, cs, mo, &po);
+	}
 	if (ret < 0) {
 		log_error("--backfill: cannot set up the source", "source", cs->name, "error",
 		          err[0] ? err : strerror(-ret));
@@ -1023,6 +1185,7 @@ static void run_finish(struct run *r)
 	for (size_t i = 0; i < r->k; i++) {
 		metrics_destroy(r->slots[i].m);
 	}
+	steppool_destroy(r->spool);
 	parsepool_destroy(r->pool);
 	filter_set_destroy(r->filters);
 	pathlabels_destroy(r->path_labels);
@@ -1202,6 +1365,7 @@ int backfill_run(const struct config *c, const struct backfill_options *opts)
 	o.threads = o.threads ? o.threads : parsepool_default_threads();
 	mo.new_series_hold_ms = 0;
 	mo.created_timestamps = false;
+	mo.no_exemplars = true; /* none reach the output (a merge leaves them) */
 	if (check_formats(c) < 0) {
 		free(w);
 		return 2;

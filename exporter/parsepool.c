@@ -15,10 +15,11 @@
  * longer than a batch is parsed on the pushing thread after everything
  * before it was delivered.
  *
- * Used by --backfill (each line goes to the step of its log time, in file
- * order) and by --once for sources with field labels (their series tables
- * cannot be merged); other --once sources count on every core into
- * registries of their own (countpool.c), which costs no per-line hand-over.
+ * Used by --once and --backfill for sources with field labels, path
+ * labels or filters (their series tables cannot be merged, and their
+ * counting needs the reading thread); other sources count on every core
+ * into registries of their own (countpool.c for --once, steppool.c per
+ * step for --backfill), which costs no per-line hand-over.
  *
  * Rejected: cutting files into byte ranges parsed by independent
  * registries and merged afterwards (--once would need a second

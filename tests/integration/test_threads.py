@@ -7,7 +7,8 @@ without a newline, lines out of time order, request times (histogram sums
 depend on the order of additions) and a gzip rotation:
 - --once with --threads 1, 2, 3 and 8 prints identical text (but for the
   last-read wall-clock gauge), and the counts are those of the generator;
-- --backfill - with --threads 1, 2 and 8 writes identical bytes;
+- --backfill - with --threads 1, 2 and 8 writes identical bytes, also with
+  late lines, unreadable times, short steps and --backfill.until;
 - the failing lines sampled for --once's report on stderr are the same;
 - a source with field labels (its lines parsed on several cores, counted
   in order: parsepool) and a JSON source with unparsable and over-long
@@ -104,6 +105,34 @@ def main():
             assert text == bf[1], "--backfill --threads %d differs from one thread" % n
         assert bf[1].endswith("# EOF\n") and len(bf[1]) > 100000
         print("ok --backfill: threads 1, 2, 8 byte-identical")
+
+        # Lines six and ten minutes older than those around them (counted in the
+        # oldest open step: the step pool hands such batches back to be
+        # counted line by line), unreadable times, short steps (more steps
+        # per batch than a batch has registries), --backfill.until.
+        late = os.path.join(tmp, "late.log")
+        rnd2 = random.Random(5)
+        with open(late, "w") as f:
+            for i in range(60000):
+                # six minutes: a step the same batch also counts on time
+                t = i // 30 - (360 if i in (26000, 26005) else 600 if i == 50000 else 0)
+                t += rnd2.randrange(3)
+                l = '10.0.0.1 - - [03/Dec/2026:%02d:%02d:%02d +0000] "GET /p%d HTTP/1.1" %d 5 "-" "t" 0.%03d' % (
+                    t // 3600, t // 60 % 60, t % 60, i % 13, rnd2.choice(CODES), rnd2.randrange(1000))
+                if i % 7001 == 5:
+                    l = l.replace("[03/Dec/2026:00:", "[03/Dec/2026:99:")
+                f.write(l + "\n")
+        for extra in ([], ["--backfill.step", "10s"], ["--backfill.until", "2026-12-03T00:20:00Z"]):
+            b = {}
+            for n in (1, 2, 3):
+                b[n] = run(["--backfill", "-", "--threads", str(n)] + extra + base + [late])
+                if n == 1 and not extra:
+                    assert "older than lines before them" in run.stderr, run.stderr
+                    assert "without a readable time" in run.stderr, run.stderr
+            for n, text in b.items():
+                assert text == b[1], "--backfill %r --threads %d differs from one thread" % (extra, n)
+            assert b[1].endswith("# EOF\n")
+        print("ok --backfill: late lines, unreadable times, 10s steps, until: identical")
 
         cfg = os.path.join(tmp, "fl.yml")
         with open(cfg, "w") as f:
