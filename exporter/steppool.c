@@ -66,9 +66,9 @@ struct batch {
 	size_t item_cap;
 	struct steppool_batch out; /* out.ms[i]: m[i]'s only source */
 	const struct steppool_steps *steps;
-	const struct config_source *cs;    /* the pool's */
+	const struct config_source *cs;   /* the pool's */
 	const struct metrics_options *mo; /* the pool's */
-	bool failed; /* out of memory for notes: recounted by the reader */
+	bool failed;                      /* out of memory for notes: recounted by the reader */
 };
 
 /* One counting thread's own state. */
@@ -419,7 +419,6 @@ void steppool_destroy(struct steppool *p)
 	free(p->batches);
 	free(p);
 }
-
 
 static int batch_init(struct steppool *p, struct batch *b, const struct config_source *cs,
                       const struct metrics_options *mo)
