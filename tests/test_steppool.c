@@ -28,7 +28,11 @@
 #define CAP 300u
 #define MAX_STEP 4096u
 
-static const struct metrics_options mo = {0};
+static const double buckets[] = {0.1, 0.5, 1};
+static const struct metrics_options mo = {.request_buckets = buckets,
+                                          .n_request_buckets = 3,
+                                          .upstream_buckets = buckets,
+                                          .n_upstream_buckets = 3};
 static const char *FMT = "$remote_addr - $remote_user [$time_local] \"$request\" $status "
                          "$body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
 
