@@ -41,6 +41,10 @@
 static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                          1,     2.5,  5,     10,   30,  60};
 
+/* Default size buckets (bytes): x4 from 64 B to 64 MiB. */
+static const double default_size_buckets[] = {64,     256,     1024,    4096,     16384,   65536,
+                                              262144, 1048576, 4194304, 16777216, 67108864};
+
 static char *dup_str(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -64,6 +68,19 @@ struct config *config_create(void)
 	memcpy(c->upstream_buckets, default_buckets, sizeof(default_buckets));
 	c->n_request_buckets = n;
 	c->n_upstream_buckets = n;
+	/* The response size histogram is off until its buckets are set: the
+	 * bytes field is in every combined format, and turning it on would add
+	 * a histogram per method and class to every existing setup's scrapes
+	 * (and a bucket scan to every line).  The other three are fields a
+	 * format has only when someone added them, to be measured. */
+	for (unsigned h = 0; h < CONFIG_OPT_HISTS; h++) {
+		bool size = h <= CONFIG_HIST_RESPONSE_SIZE;
+		memcpy(c->opt_buckets[h], size ? default_size_buckets : default_buckets,
+		       size ? sizeof(default_size_buckets) : sizeof(default_buckets));
+		c->n_opt_buckets[h] = h == CONFIG_HIST_RESPONSE_SIZE ? 0
+		                      : size ? sizeof(default_size_buckets) / sizeof(double)
+		                             : n;
+	}
 	c->new_series_hold_ms = CONFIG_DEFAULT_NEW_SERIES_HOLD_MS;
 	c->catchup_max_bytes = CONFIG_DEFAULT_CATCHUP_MAX_BYTES;
 	c->native_schema = CONFIG_NATIVE_DEFAULT_SCHEMA;

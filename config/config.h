@@ -135,6 +135,16 @@ struct config_source {
 	unsigned container_streams;      /* CONFIG_STREAM_* (default stdout) */
 };
 
+/* The optional histograms, each exposed by sources whose format captures
+ * its field: metrics.<key> (config_opt_hist_key) sets the buckets. */
+enum config_opt_hist {
+	CONFIG_HIST_REQUEST_SIZE,     /* request_size_buckets, bytes */
+	CONFIG_HIST_RESPONSE_SIZE,    /* response_size_buckets, bytes */
+	CONFIG_HIST_UPSTREAM_CONNECT, /* upstream_connect_duration_buckets, seconds */
+	CONFIG_HIST_UPSTREAM_HEADER,  /* upstream_header_duration_buckets, seconds */
+	CONFIG_OPT_HISTS,
+};
+
 struct config {
 	struct config_source sources[CONFIG_MAX_SOURCES];
 	size_t n_sources;
@@ -146,6 +156,10 @@ struct config {
 	size_t n_request_buckets;
 	double upstream_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_upstream_buckets;
+	/* The optional histograms (enum config_opt_hist): bounds and count, 0
+	 * bounds (an empty list in the file): that histogram is off. */
+	double opt_buckets[CONFIG_OPT_HISTS][CONFIG_MAX_BUCKETS];
+	size_t n_opt_buckets[CONFIG_OPT_HISTS];
 	bool once;                    /* read files from the start to EOF, print, exit */
 	bool backfill;                /* --backfill: like once, written as history */
 	unsigned threads;             /* --threads: --once/--backfill parse on N cores (0: all) */

@@ -154,7 +154,19 @@ static int read_global(struct reader *r, yaml_node_t *n)
 
 /* ---- metrics --------------------------------------------------------------- */
 
-enum { M_REQ, M_UP, M_STATUS, M_LIMIT, M_HIST, M_HOLD, M_CREATED, M_NATIVE, M_EX, M_COUNT };
+enum {
+	M_REQ,
+	M_UP,
+	M_STATUS,
+	M_LIMIT,
+	M_HIST,
+	M_HOLD,
+	M_CREATED,
+	M_NATIVE,
+	M_EX,
+	M_OPT, /* the optional histograms' buckets, in enum config_opt_hist order */
+	M_COUNT = M_OPT + CONFIG_OPT_HISTS
+};
 static const char *const metrics_keys[M_COUNT] = {
     "request_duration_buckets",
     "upstream_duration_buckets",
@@ -165,6 +177,10 @@ static const char *const metrics_keys[M_COUNT] = {
     "created_timestamps",
     "native_histograms",
     "exemplars",
+    [M_OPT + CONFIG_HIST_REQUEST_SIZE] = "request_size_buckets",
+    [M_OPT + CONFIG_HIST_RESPONSE_SIZE] = "response_size_buckets",
+    [M_OPT + CONFIG_HIST_UPSTREAM_CONNECT] = "upstream_connect_duration_buckets",
+    [M_OPT + CONFIG_HIST_UPSTREAM_HEADER] = "upstream_header_duration_buckets",
 };
 
 enum { N_ENABLED, N_SCHEMA, N_FACTOR, N_MAX_BUCKETS, N_ZERO, N_COUNT };
@@ -234,8 +250,10 @@ static int read_native(struct reader *r, yaml_node_t *n)
 	return e;
 }
 
-static int read_buckets(struct reader *r, yaml_node_t *n, const char *path, double *out,
-                        size_t *ret_n)
+/* A bucket list: 1 to CONFIG_MAX_BUCKETS positive, strictly increasing
+ * bounds; with may_be_empty also [] (the histogram is off). */
+static int read_buckets(struct reader *r, yaml_node_t *n, const char *path, bool may_be_empty,
+                        double *out, size_t *ret_n)
 {
 	yaml_node_item_t *items;
 	size_t count;
@@ -247,9 +265,9 @@ static int read_buckets(struct reader *r, yaml_node_t *n, const char *path, doub
 	if (e < 0) {
 		return e;
 	}
-	if (count == 0 || count > CONFIG_MAX_BUCKETS) {
-		return yamldoc_fail(&r->d, n, path, "needs 1 to %u bucket bounds, got %zu",
-		                    CONFIG_MAX_BUCKETS, count);
+	if ((count == 0 && !may_be_empty) || count > CONFIG_MAX_BUCKETS) {
+		return yamldoc_fail(&r->d, n, path, "needs %u to %u bucket bounds, got %zu",
+		                    may_be_empty ? 0u : 1u, CONFIG_MAX_BUCKETS, count);
 	}
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_t *it = yamldoc_node(&r->d, items[i]);
@@ -339,12 +357,21 @@ static int read_metrics(struct reader *r, yaml_node_t *n)
 
 	e = yamldoc_map(&r->d, n, "metrics", metrics_keys, M_COUNT, v);
 	if (e == 0 && v[M_REQ]) {
-		e = read_buckets(r, v[M_REQ], "metrics.request_duration_buckets",
+		e = read_buckets(r, v[M_REQ], "metrics.request_duration_buckets", false,
 		                 c->request_buckets, &c->n_request_buckets);
 	}
 	if (e == 0 && v[M_UP]) {
-		e = read_buckets(r, v[M_UP], "metrics.upstream_duration_buckets",
+		e = read_buckets(r, v[M_UP], "metrics.upstream_duration_buckets", false,
 		                 c->upstream_buckets, &c->n_upstream_buckets);
+	}
+	for (unsigned h = 0; e == 0 && h < CONFIG_OPT_HISTS; h++) {
+		char path[64];
+		if (!v[M_OPT + h]) {
+			continue;
+		}
+		(void)snprintf(path, sizeof(path), "metrics.%s", metrics_keys[M_OPT + h]);
+		e = read_buckets(r, v[M_OPT + h], path, true, c->opt_buckets[h],
+		                 &c->n_opt_buckets[h]);
 	}
 	if (e == 0 && v[M_STATUS]) {
 		e = read_status_labels(r, v[M_STATUS]);

@@ -5,6 +5,8 @@
  *   global:  listen_address, telemetry_path, state_file, log_level,
  *            log_format, web_config_file
  *   metrics: request_duration_buckets, upstream_duration_buckets,
+ *            request_size_buckets, response_size_buckets,
+ *            upstream_connect_duration_buckets, upstream_header_duration_buckets,
  *            status_labels, series_limit
  *   sources: list of {name, format, log_format, paths, labels, field_labels}
  * Everything is validated before the call returns: unknown keys, wrong

@@ -614,6 +614,7 @@ static int slot_reset(struct run *r, struct slot *sl)
 	                             cs->n_field_labels, &sl->s, err, sizeof(err));
 	if (ret == 0) {
 		metrics_source_set_filtered(sl->s, cs->n_filters > 0);
+		metrics_source_set_captures(sl->s, metrics_captures_of(r->parser));
 	}
 	return ret;
 }
@@ -1165,6 +1166,7 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 	                         cs->n_field_labels, &r->cum_s, err, sizeof(err));
 	if (ret == 0) {
 		metrics_source_set_filtered(r->cum_s, cs->n_filters > 0);
+		metrics_source_set_captures(r->cum_s, metrics_captures_of(r->parser));
 	}
 	for (size_t i = 0; i < r->k && ret == 0; i++) {
 		r->slots[i].m = metrics_create(mo);

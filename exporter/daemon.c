@@ -74,6 +74,14 @@ struct metrics_options daemon_metrics_options(const struct config *c)
 	    .n_request_buckets = c->n_request_buckets,
 	    .upstream_buckets = c->upstream_buckets,
 	    .n_upstream_buckets = c->n_upstream_buckets,
+	    .request_size_buckets = c->opt_buckets[CONFIG_HIST_REQUEST_SIZE],
+	    .n_request_size_buckets = c->n_opt_buckets[CONFIG_HIST_REQUEST_SIZE],
+	    .response_size_buckets = c->opt_buckets[CONFIG_HIST_RESPONSE_SIZE],
+	    .n_response_size_buckets = c->n_opt_buckets[CONFIG_HIST_RESPONSE_SIZE],
+	    .upstream_connect_buckets = c->opt_buckets[CONFIG_HIST_UPSTREAM_CONNECT],
+	    .n_upstream_connect_buckets = c->n_opt_buckets[CONFIG_HIST_UPSTREAM_CONNECT],
+	    .upstream_header_buckets = c->opt_buckets[CONFIG_HIST_UPSTREAM_HEADER],
+	    .n_upstream_header_buckets = c->n_opt_buckets[CONFIG_HIST_UPSTREAM_HEADER],
 	    .no_class_label = c->no_class_label,
 	    .no_reason_label = c->no_reason_label,
 	    .series_limit = c->series_limit,
@@ -431,7 +439,9 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 	               memcmp(o->request_buckets, n->request_buckets,
 	                      o->n_request_buckets * sizeof(double)) != 0 ||
 	               memcmp(o->upstream_buckets, n->upstream_buckets,
-	                      o->n_upstream_buckets * sizeof(double)) != 0;
+	                      o->n_upstream_buckets * sizeof(double)) != 0 ||
+	               memcmp(o->n_opt_buckets, n->n_opt_buckets, sizeof(o->n_opt_buckets)) != 0 ||
+	               memcmp(o->opt_buckets, n->opt_buckets, sizeof(o->opt_buckets)) != 0;
 	const struct {
 		bool changed;
 		const char *what;

@@ -429,7 +429,8 @@ static const char *format_label(const struct config_source *cs)
 
 /* Register name + cs's labels in m: 0 and *ret_ms, or -errno with err. */
 static int register_metrics(struct metrics *m, const char *name, const struct config_source *cs,
-                            struct metrics_source **ret_ms, char *err, size_t err_size)
+                            const struct log_parser *p, struct metrics_source **ret_ms, char *err,
+                            size_t err_size)
 {
 	char merr[256] = "";
 	int r = metrics_add_source(m, name, cs->labels, cs->n_labels, cs->field_labels,
@@ -443,6 +444,7 @@ static int register_metrics(struct metrics *m, const char *name, const struct co
 		return r;
 	}
 	metrics_source_set_filtered(*ret_ms, cs->n_filters > 0);
+	metrics_source_set_captures(*ret_ms, metrics_captures_of(p));
 	return 0;
 }
 
@@ -594,7 +596,7 @@ static int create(const struct config_source *cs, struct metrics *m, bool from_s
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = register_metrics(m, cs->name, cs, &s->ms, err, err_size);
+	r = register_metrics(m, cs->name, cs, s->parser, &s->ms, err, err_size);
 	if (r < 0) {
 		goto fail;
 	}
@@ -890,7 +892,7 @@ int source_move(struct source *s, struct metrics *dst, const struct config_sourc
 		(void)snprintf(err, err_size, "source %s: %s", s->name, strerror(-r));
 		goto out;
 	}
-	r = register_metrics(dst, s->name, cs, &ms, err, err_size);
+	r = register_metrics(dst, s->name, cs, s->parser, &ms, err, err_size);
 	if (r < 0) {
 		goto out;
 	}

@@ -32,6 +32,9 @@ void fieldconv_init(struct log_record *r)
 	r->request_time = 0;
 	r->upstream_time = 0;
 	r->upstream_attempts = 0;
+	r->request_length = 0;
+	r->upstream_connect_time = 0;
+	r->upstream_header_time = 0;
 	r->upstream_status_slot = STATUS_SLOT_INVALID;
 	r->log_time = (struct str_view){NULL, 0};
 	r->log_time_fmt = NULL;
@@ -42,6 +45,9 @@ void fieldconv_init(struct log_record *r)
 	r->has_request_time = false;
 	r->has_upstream_time = false;
 	r->has_upstream_status = false;
+	r->has_request_length = false;
+	r->has_upstream_connect_time = false;
+	r->has_upstream_header_time = false;
 	r->n_extra = 0;
 }
 
@@ -178,6 +184,18 @@ static void set_trace(struct log_record *r, enum logformat_field f, const char *
 	}
 }
 
+/* A list of upstream times ("0.010, 0.020 : 0.005"), summed like
+ * $upstream_response_time: absent (and no partial sum left) when no entry
+ * is a number ("-"), an entry is malformed or the sum is out of bounds. */
+static void set_time_list(const char *s, size_t n, double *ret, bool *has)
+{
+	double v;
+	unsigned k;
+
+	*has = numparse_decimal_list(s, n, &v, &k) == 0 && k > 0 && !time_out_of_bounds(v);
+	*ret = *has ? v : 0;
+}
+
 void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s, size_t n,
                      struct str_view *request)
 {
@@ -234,6 +252,18 @@ void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s
 			r->upstream_time = 0;
 			r->upstream_attempts = 0;
 			r->has_upstream_time = false;
+		}
+		break;
+	case LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME:
+		set_time_list(s, n, &r->upstream_connect_time, &r->has_upstream_connect_time);
+		break;
+	case LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME:
+		set_time_list(s, n, &r->upstream_header_time, &r->has_upstream_header_time);
+		break;
+	case LOGFORMAT_FIELD_REQUEST_LENGTH:
+		if (numparse_u64(s, n, &u) == 0 && u <= FIELDCONV_BYTES_MAX) {
+			r->request_length = u;
+			r->has_request_length = true;
 		}
 		break;
 	case LOGFORMAT_FIELD_LOGTIME_CLF:

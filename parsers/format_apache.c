@@ -45,7 +45,7 @@ static const struct apache_spec apache_specs[] = {
     S('h', ADDR_LIST, REMOTE_ADDR, false),
     S('H', TOKEN, PROTOCOL, false),
     S('i', TEXT, NONE, true),
-    S('I', INT, NONE, false),
+    S('I', INT, REQUEST_LENGTH, false),
     S('k', INT, NONE, false),
     S('l', TOKEN, NONE, false),
     S('L', TOKEN, REQUEST_ID, false), /* the request's log id (exemplars) */

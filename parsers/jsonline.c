@@ -60,7 +60,7 @@
 
 #define JSON_MAX_DEPTH 16
 #define JSON_MAX_LINE (1024u * 1024u)
-#define JSON_MAX_KEYS 64
+#define JSON_MAX_KEYS 96
 #define JSON_KEY_MAX 64
 #define JSON_PREDICT 32 /* top-level keys predicted from the line before */
 
@@ -119,6 +119,9 @@ static const struct default_key default_keys[] = {
     {LOGFORMAT_FIELD_TIME_S, "request_time|responsetime|response_time"},
     {LOGFORMAT_FIELD_UPSTREAM_TIME, "upstream_response_time|upstreamtime|upstream_time"},
     {LOGFORMAT_FIELD_UPSTREAM_STATUS, "upstream_status|upstreamstatus"},
+    {LOGFORMAT_FIELD_REQUEST_LENGTH, "request_length|request_size"},
+    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "upstream_connect_time"},
+    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, "upstream_header_time"},
     /* the request's id, for exemplars */
     {LOGFORMAT_FIELD_REQUEST_ID, "request_id|requestId|req_id|x_request_id|RequestId"},
     {LOGFORMAT_FIELD_TRACE_ID, "trace_id|traceId|otel_trace_id|trace.id"},

@@ -16,7 +16,8 @@ struct jsonline;
  * or a comma list "field=key[|key...],..." overriding the keys for a field
  * (fields: status, request, method, path, protocol, vhost, remote_addr,
  * bytes, request_time, request_time_ms, request_time_us, upstream_time,
- * upstream_status).  A keymap containing '$' is read as an nginx
+ * upstream_status, request_length, upstream_connect_time,
+ * upstream_header_time).  A keymap containing '$' is read as an nginx
  * escape=json log_format instead: each "key":"$variable" pair whose
  * variable feeds a field sets that field's key.  Returns 0 and *ret;
  * -EINVAL with *err; -ENOMEM. */

@@ -72,6 +72,9 @@ static const char *const field_names[LOGFORMAT_FIELD_COUNT] = {
     [LOGFORMAT_FIELD_REQUEST_ID] = "request_id",
     [LOGFORMAT_FIELD_TRACE_ID] = "trace_id",
     [LOGFORMAT_FIELD_TRACEPARENT] = "traceparent",
+    [LOGFORMAT_FIELD_REQUEST_LENGTH] = "request_length",
+    [LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME] = "upstream_connect_time",
+    [LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME] = "upstream_header_time",
 };
 
 static const uint8_t time_forms[LOGFORMAT_FIELD_COUNT] = {

@@ -51,6 +51,10 @@ enum logformat_field {
 	LOGFORMAT_FIELD_REQUEST_ID,
 	LOGFORMAT_FIELD_TRACE_ID,
 	LOGFORMAT_FIELD_TRACEPARENT,
+	/* sizes and upstream phases (their histograms, off unless captured) */
+	LOGFORMAT_FIELD_REQUEST_LENGTH,        /* request bytes: $request_length, %I */
+	LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, /* list of seconds */
+	LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME,  /* list of seconds */
 	LOGFORMAT_FIELD_COUNT
 };
 

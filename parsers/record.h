@@ -43,10 +43,14 @@ struct log_record {
 	struct str_view protocol; /* "HTTP/1.1"; empty for HTTP/0.9-style requests */
 	struct str_view vhost;    /* $host / %v, empty when absent */
 	struct str_view remote_addr;
-	uint64_t bytes_sent;        /* $body_bytes_sent / %b / %B */
+	uint64_t bytes_sent;        /* $body_bytes_sent / $bytes_sent / %b / %B / %O */
+	uint64_t request_length;    /* $request_length / %I: request bytes, headers included */
 	double request_time;        /* seconds: $request_time, %D, %T, %{ms}T ... */
 	double upstream_time;       /* seconds, sum over all upstream attempts */
 	unsigned upstream_attempts; /* entries in $upstream_response_time that were numbers */
+	/* seconds, each summed over the attempts like upstream_time */
+	double upstream_connect_time; /* $upstream_connect_time */
+	double upstream_header_time;  /* $upstream_header_time */
 	/* slot of the last $upstream_status entry other than "-"
 	 * ("200, -" gives 200), STATUS_SLOT_INVALID if none */
 	unsigned upstream_status_slot;
@@ -63,6 +67,9 @@ struct log_record {
 	bool has_request_time;
 	bool has_upstream_time;
 	bool has_upstream_status;
+	bool has_request_length;
+	bool has_upstream_connect_time;
+	bool has_upstream_header_time;
 	/* Labels of the file the line came from (a source's path_labels): set
 	 * by the exporter after parsing; parsers leave them empty. */
 	const struct str_view *file_labels;

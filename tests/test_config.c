@@ -86,6 +86,14 @@ static void test_minimal_defaults(void **state)
 	assert_null(c->web_config_file);
 	assert_null(c->log_level);
 	assert_int_equal(c->n_request_buckets, 13);
+	/* optional histograms: sizes x4 from 64 B to 64 MiB, phases like the
+	 * durations, the response size off until its buckets are set */
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_REQUEST_SIZE], 11);
+	assert_true(c->opt_buckets[CONFIG_HIST_REQUEST_SIZE][0] == 64);
+	assert_true(c->opt_buckets[CONFIG_HIST_REQUEST_SIZE][10] == 67108864);
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_RESPONSE_SIZE], 0);
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_UPSTREAM_CONNECT], 13);
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_UPSTREAM_HEADER], 13);
 	assert_false(c->no_class_label);
 	assert_false(c->no_reason_label);
 	assert_int_equal(c->series_limit, 0);
@@ -116,6 +124,12 @@ static void test_full(void **state)
 	assert_true(c->request_buckets[0] == 0.1 && c->request_buckets[2] == 10);
 	assert_int_equal(c->n_upstream_buckets, 1);
 	assert_true(c->upstream_buckets[0] == 0.5);
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_REQUEST_SIZE], 0); /* [] turns it off */
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_RESPONSE_SIZE], 2);
+	assert_true(c->opt_buckets[CONFIG_HIST_RESPONSE_SIZE][1] == 1048576);
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_UPSTREAM_CONNECT], 1);
+	assert_true(c->opt_buckets[CONFIG_HIST_UPSTREAM_CONNECT][0] == 0.001);
+	assert_int_equal(c->n_opt_buckets[CONFIG_HIST_UPSTREAM_HEADER], 2);
 	assert_true(c->no_class_label);
 	assert_true(c->no_reason_label);
 	assert_int_equal(c->series_limit, 500);

@@ -170,6 +170,70 @@ static void t_apply_rules(void **state)
 	assert_int_equal(r.upstream_status_slot, 404);
 }
 
+/* Request size and the upstream connect and header times: "-" and empty
+ * are absent, lists are summed like $upstream_response_time, malformed or
+ * out-of-bounds values are absent and leave no partial value. */
+static void t_sizes_and_phases(void **state)
+{
+	static const struct {
+		enum logformat_field f;
+		const char *s;
+		bool has;
+		double v;
+	} rows[] = {
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "512", true, 512},
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "0", true, 0},
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "-", false, 0},
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "", false, 0},
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "12a", false, 0},
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "9007199254740992", true, 9007199254740992.0},
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "9007199254740993", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "0.010, 0.020 : 0.005", true, 0.035},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "0.004", true, 0.004},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "-", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "-, -", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "0.1, x", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, "5000000, 5000000.001", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, "0.100, - : 0.004", true, 0.104},
+	    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, "-", false, 0},
+	    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, "inf", false, 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct log_record r;
+		struct str_view req = {NULL, 0};
+		bool has;
+		double v;
+		fieldconv_init(&r);
+		/* a good list first: a bad one after it must leave nothing */
+		if (rows[i].f != LOGFORMAT_FIELD_REQUEST_LENGTH) {
+			fieldconv_apply(&r, rows[i].f, "1", 1, &req);
+		}
+		fieldconv_apply(&r, rows[i].f, rows[i].s, strlen(rows[i].s), &req);
+		switch (rows[i].f) {
+		case LOGFORMAT_FIELD_REQUEST_LENGTH:
+			has = r.has_request_length;
+			v = (double)r.request_length;
+			break;
+		case LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME:
+			has = r.has_upstream_connect_time;
+			v = r.upstream_connect_time;
+			break;
+		default:
+			has = r.has_upstream_header_time;
+			v = r.upstream_header_time;
+			break;
+		}
+		if (has != rows[i].has || (has && fabs(v - rows[i].v) > 1e-12) ||
+		    (!has && v != 0)) {
+			fail_msg("row %zu '%s': has %d v %.17g", i, rows[i].s, has, v);
+		}
+		/* none of the other fields moved */
+		assert_false(r.has_bytes || r.has_request_time || r.has_upstream_time);
+	}
+}
+
 /* Values no server writes are absent; values exactly at a bound are kept.
  * A NULL text is replaced by 400 digits. */
 static void t_bounds(void **state)
@@ -281,11 +345,9 @@ static void t_finish_prefers_dedicated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_split_request),
-	    cmocka_unit_test(t_apply_rules),
-	    cmocka_unit_test(t_trace_ids),
-	    cmocka_unit_test(t_bounds),
-	    cmocka_unit_test(t_finish_prefers_dedicated),
+	    cmocka_unit_test(t_split_request), cmocka_unit_test(t_apply_rules),
+	    cmocka_unit_test(t_trace_ids),     cmocka_unit_test(t_sizes_and_phases),
+	    cmocka_unit_test(t_bounds),        cmocka_unit_test(t_finish_prefers_dedicated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

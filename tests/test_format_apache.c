@@ -43,7 +43,7 @@ static void t_groups(void **state)
 	     "status"},
 	    {"%a %{c}a %A %B %{Cookie}C %{VAR}e %f %{c}h %k %L %{Foo}n %{Location}o %{remote}p %P "
 	     "%{tid}P %R %<s %S %I %X %{%d/%b/%Y %T}t %{msec}t %{Foo}^to",
-	     "remote_addr,bytes,request_id,status,time_format"},
+	     "remote_addr,bytes,request_id,status,request_length,time_format"},
 	};
 	(void)state;
 	formatcheck_groups(format_apache_compile, rows, ARRAY_SIZE(rows));

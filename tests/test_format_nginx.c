@@ -25,8 +25,8 @@ static void t_groups(void **state)
 	     "\"$http_referer\" \"$http_user_agent\" $request_length $request_time "
 	     "[$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr "
 	     "$upstream_response_length $upstream_response_time $upstream_status $req_id",
-	     "remote_addr,time_local,request,status,bytes,request_time,upstream_time,"
-	     "upstream_status"},
+	     "remote_addr,time_local,request,status,bytes,request_length,request_time,"
+	     "upstream_time,upstream_status"},
 	    /* a field captured once: the second $status, $bytes_sent are not groups */
 	    {"$status $status $body_bytes_sent $bytes_sent", "status,bytes"},
 	    {"$host $server_name $http_host $status", "vhost,status"},
@@ -35,8 +35,11 @@ static void t_groups(void **state)
 	    {"${status}${request_time}", "status,request_time"},
 	    /* variables that are not extracted are matched, not captured */
 	    {"$status $msec $time_iso8601 $http_x_forwarded_for $cookie_a $arg_b $sent_http_x "
-	     "$upstream_http_x $upstream_connect_time $upstream_header_time $connection $pid",
+	     "$upstream_http_x $upstream_queue_time $connection $pid",
 	     "status,time_epoch"},
+	    /* sizes and upstream phases (their histograms) */
+	    {"$status $request_length $upstream_connect_time $upstream_header_time",
+	     "status,request_length,upstream_connect_time,upstream_header_time"},
 	    /* request and trace ids (exemplars), from variables and request headers */
 	    {"$status $request_id \"$http_traceparent\" $otel_trace_id \"$http_x_request_id\"",
 	     "status,request_id,traceparent,trace_id"},

@@ -561,6 +561,12 @@ static void assert_same_record(const struct log_record *a, const struct log_reco
 	assert_int_equal(a->has_upstream_time, b->has_upstream_time);
 	assert_true(a->upstream_time == b->upstream_time);
 	assert_int_equal(a->upstream_attempts, b->upstream_attempts);
+	assert_int_equal(a->has_request_length, b->has_request_length);
+	assert_int_equal(a->request_length, b->request_length);
+	assert_int_equal(a->has_upstream_connect_time, b->has_upstream_connect_time);
+	assert_true(a->upstream_connect_time == b->upstream_connect_time);
+	assert_int_equal(a->has_upstream_header_time, b->has_upstream_header_time);
+	assert_true(a->upstream_header_time == b->upstream_header_time);
 	assert_int_equal(a->has_upstream_status, b->has_upstream_status);
 	assert_int_equal(a->upstream_status_slot, b->upstream_status_slot);
 }

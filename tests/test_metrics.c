@@ -406,6 +406,200 @@ static void t_merge_journal(void **state)
 	metrics_destroy(pieces);
 }
 
+/* The optional histograms (request and response size, upstream connect and
+ * header time): shown only by sources whose format captures their field
+ * and only when the registry has their buckets; absent values are not
+ * observed; a checkpoint restores them exactly, a merge of journaled pieces
+ * (--threads) gives the bytes of one source, and a registry without them
+ * skips their checkpoint lines. */
+static const double size_b[] = {256, 4096};
+static const double phase_b[] = {0.001, 0.01, 0.1};
+
+static struct metrics *opt_registry(bool on)
+{
+	struct metrics_options o = {.request_buckets = buckets,
+	                            .n_request_buckets = 3,
+	                            .upstream_buckets = buckets,
+	                            .n_upstream_buckets = 3,
+	                            .request_size_buckets = size_b,
+	                            .n_request_size_buckets = on ? 2 : 0,
+	                            .response_size_buckets = size_b,
+	                            .n_response_size_buckets = on ? 2 : 0,
+	                            .upstream_connect_buckets = phase_b,
+	                            .n_upstream_connect_buckets = on ? 3 : 0,
+	                            .upstream_header_buckets = phase_b,
+	                            .n_upstream_header_buckets = on ? 3 : 0,
+	                            /* beside native duration histograms: these stay classic */
+	                            .native_histograms = true,
+	                            .native_schema = 3,
+	                            .native_max_buckets = 32,
+	                            .native_zero_threshold = 1e-9};
+	struct metrics *m = metrics_create(&o);
+	assert_non_null(m);
+	return m;
+}
+
+#define ALL_CAPTURES                                                                               \
+	(METRICS_CAPTURES_REQUEST_LENGTH | METRICS_CAPTURES_RESPONSE_BYTES |                       \
+	 METRICS_CAPTURES_UPSTREAM_CONNECT | METRICS_CAPTURES_UPSTREAM_HEADER)
+
+static struct log_record opt_rec(unsigned i)
+{
+	struct log_record r = rec(i % 3 ? "GET" : "POST", i % 7 ? 200 : 502, (i % 11) * 0.01);
+	r.request_length = 100 + (i * 37) % 9000;
+	r.has_request_length = i % 5 != 0;
+	r.bytes_sent = (i * 131) % 20000;
+	r.upstream_connect_time = (i % 13) * 0.0007 + 1e-9 * (i % 3);
+	r.has_upstream_connect_time = i % 4 != 0;
+	r.upstream_header_time = (i % 17) * 0.0031;
+	r.has_upstream_header_time = i % 6 != 0;
+	return r;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
+		n++;
+	}
+	return n;
+}
+
+static void t_optional_histograms(void **state)
+{
+	static const char *const fams[] = {
+	    "# TYPE accesslog_http_request_size_bytes histogram\n",
+	    "# TYPE accesslog_http_response_size_bytes histogram\n",
+	    "# TYPE accesslog_http_upstream_connect_duration_seconds histogram\n",
+	    "# TYPE accesslog_http_upstream_header_duration_seconds histogram\n",
+	};
+	struct metrics *m = opt_registry(true), *m2 = opt_registry(true),
+	               *off = opt_registry(false);
+	struct metrics *one = opt_registry(true), *merged = opt_registry(true);
+	struct metrics_source *s, *f, *n, *s2, *f2, *so, *sm, *sj, *soff;
+	struct strbuf saved;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "x", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m, "f", NULL, 0, vhost_path, 2, &f, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m, "n", NULL, 0, NULL, 0, &n, NULL, 0), 0);
+	/* no source captures anything yet: no family lines at all */
+	char *text = render(m, EXPO_TEXT);
+	for (size_t k = 0; k < 4; k++) {
+		assert_null(strstr(text, fams[k]));
+	}
+	free(text);
+	metrics_source_set_captures(s, ALL_CAPTURES);
+	metrics_source_set_captures(f, ALL_CAPTURES);
+	metrics_source_set_captures(n, METRICS_CAPTURES_REQUEST_LENGTH);
+	for (unsigned i = 0; i < 700; i++) {
+		struct log_record r = opt_rec(i);
+		r.vhost = (struct str_view){i % 2 ? "a.example" : "b.example", 9};
+		metrics_observe(s, &r);
+		metrics_observe(f, &r);
+		metrics_observe(n, &r);
+	}
+	text = render(m, EXPO_TEXT);
+	for (size_t k = 0; k < 4; k++) {
+		assert_int_equal(count_of(text, fams[k]), 1);
+	}
+	/* source n shows the request size only */
+	assert_non_null(strstr(text, "accesslog_http_request_size_bytes_count{source=\"n\""));
+	assert_null(strstr(text, "accesslog_http_response_size_bytes_count{source=\"n\""));
+	assert_null(strstr(text, "upstream_connect_duration_seconds_count{source=\"n\""));
+	/* counts: 700 lines, request length absent on every 5th, connect on every 4th */
+	assert_non_null(strstr(text, "accesslog_http_request_size_bytes_count{source=\"x\","
+	                             "method=\"GET\",class=\"2xx\"} "));
+	unsigned want = 0;
+	for (unsigned i = 0; i < 700; i++) {
+		want += i % 3 && i % 7 && i % 5;
+	}
+	char line[160];
+	(void)snprintf(line, sizeof(line),
+	               "accesslog_http_request_size_bytes_bucket{source=\"x\",method=\"GET\","
+	               "class=\"2xx\",le=\"+Inf\"} %u\n",
+	               want);
+	assert_non_null(strstr(text, line));
+	/* field labels: the series tables carry them, the dropped family names them */
+	assert_non_null(strstr(text, "accesslog_http_upstream_header_duration_seconds_count{"
+	                             "source=\"f\",vhost=\"a.example\","));
+	assert_non_null(strstr(text, "accesslog_series_dropped_total{source=\"f\",metric="
+	                             "\"accesslog_http_upstream_connect_duration_seconds\"} 0\n"));
+
+	/* checkpoint round trip: the same text, and the same checkpoint again */
+	strbuf_init(&saved, 1 << 24);
+	assert_int_equal(metrics_add_source(m2, "x", NULL, 0, NULL, 0, &s2, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m2, "f", NULL, 0, vhost_path, 2, &f2, NULL, 0), 0);
+	metrics_source_set_captures(s2, ALL_CAPTURES);
+	metrics_source_set_captures(f2, ALL_CAPTURES);
+	struct metrics_source *from[2] = {s, f}, *to[2] = {s2, f2};
+	for (size_t k = 0; k < 2; k++) {
+		strbuf_reset(&saved);
+		assert_int_equal(metrics_source_save(from[k], &saved), 0);
+		assert_non_null(strstr(saved.data, k ? "H upconnect " : "h upconnect "));
+		assert_non_null(strstr(saved.data, k ? "S reqsize " : "s respsize "));
+		assert_int_equal(metrics_source_restore(to[k], saved.data, saved.len), 0);
+		struct strbuf again;
+		strbuf_init(&again, 1 << 24);
+		assert_int_equal(metrics_source_save(to[k], &again), 0);
+		assert_string_equal(again.data, saved.data);
+		strbuf_finish(&again);
+	}
+	metrics_remove_source(m, n);
+	for (enum expo_format fmt = EXPO_TEXT; fmt <= EXPO_PROTOBUF; fmt++) {
+		struct strbuf b1, b2;
+		strbuf_init(&b1, 1 << 24);
+		strbuf_init(&b2, 1 << 24);
+		assert_int_equal(metrics_render(m, fmt, &b1), 0);
+		assert_int_equal(metrics_render(m2, fmt, &b2), 0);
+		assert_int_equal(b1.len, b2.len);
+		assert_memory_equal(b1.data, b2.data, b1.len);
+		strbuf_finish(&b1);
+		strbuf_finish(&b2);
+	}
+	char *t1, *t2;
+
+	/* a registry without them reads the checkpoint and shows nothing of them */
+	assert_int_equal(metrics_add_source(off, "f", NULL, 0, vhost_path, 2, &soff, NULL, 0), 0);
+	metrics_source_set_captures(soff, ALL_CAPTURES);
+	assert_int_equal(metrics_source_restore(soff, saved.data, saved.len), 0);
+	t1 = render(off, EXPO_TEXT);
+	for (size_t k = 0; k < 4; k++) {
+		assert_null(strstr(t1, fams[k]));
+	}
+	free(t1);
+
+	/* --threads: journaled pieces merged in order give one source's bytes */
+	assert_int_equal(metrics_add_source(one, "x", NULL, 0, NULL, 0, &so, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(merged, "x", NULL, 0, NULL, 0, &sm, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(m2, "j", NULL, 0, NULL, 0, &sj, NULL, 0), 0);
+	metrics_source_set_captures(so, ALL_CAPTURES);
+	metrics_source_set_captures(sm, ALL_CAPTURES);
+	assert_int_equal(metrics_source_journal_sums(sj), 0);
+	for (unsigned i = 0; i < 3000; i++) {
+		struct log_record r = opt_rec(i);
+		metrics_observe(so, &r);
+		metrics_observe(sj, &r);
+		if (i % 89 == 88 || i == 2999) {
+			assert_int_equal(metrics_source_merge(sm, sj), 0);
+		}
+	}
+	t1 = render(one, EXPO_TEXT);
+	t2 = render(merged, EXPO_TEXT);
+	assert_string_equal(t1, t2);
+	assert_non_null(strstr(t1, "accesslog_http_upstream_connect_duration_seconds_sum"));
+	free(t1);
+	free(t2);
+	/* sources of registries with and without them do not merge */
+	assert_int_equal(metrics_source_merge(soff, sj), -ENOTSUP);
+	strbuf_finish(&saved);
+	metrics_destroy(m);
+	metrics_destroy(m2);
+	metrics_destroy(off);
+	metrics_destroy(one);
+	metrics_destroy(merged);
+}
+
 static void t_field_labels(void **state)
 {
 	static const struct field_case cases[] = {
@@ -1388,6 +1582,7 @@ int main(void)
 	    cmocka_unit_test(t_save_restore),
 	    cmocka_unit_test(t_merge),
 	    cmocka_unit_test(t_merge_journal),
+	    cmocka_unit_test(t_optional_histograms),
 	    cmocka_unit_test(t_method_labels),
 	    cmocka_unit_test(t_bad_buckets),
 	    cmocka_unit_test(t_no_histograms),

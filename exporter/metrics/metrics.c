@@ -3,7 +3,8 @@
  *
  * Each source holds flat arrays: responses[method][status slot], bytes and
  * histograms per [method][class].  A line costs a table lookup for the
- * method, one increment, and for timed formats a short linear bucket scan;
+ * method, one increment, and for timed formats a short linear bucket scan
+ * (one per histogram whose value the line carries);
  * there is no hashing and no allocation after a source is created, and the
  * number of series is bounded by construction (17 methods x 501 slots).
  *
@@ -25,6 +26,13 @@
  * Rendering is in metrics_render.c, checkpoints in metrics_checkpoint.c;
  * the three files share the private metrics_impl.h.
  *
+ * The optional histograms (request and response size, upstream connect and
+ * header time) are rows of the same hist[] array: classic buckets only, no
+ * native histograms and no exemplars (the duration families carry those;
+ * a size or phase histogram is a secondary view and its own native
+ * histogram would double the per-line cost for little insight).  A line
+ * reaches them through one predicted branch (opt_on) when none is on.
+ *
  * Rejected: a hash map of label sets for every source (slower on the hot
  * path, and without field labels the label space is small and fixed); a
  * mutex per increment (a scrape would stall ingestion).
@@ -40,6 +48,8 @@
 
 #include "exporter/metrics/metrics_impl.h"
 #include "exporter/metrics/series.h"
+#include "parsers/logformat.h"
+#include "parsers/logparse.h"
 #include "parsers/logtime.h"
 #include "parsers/status.h"
 
@@ -152,9 +162,19 @@ struct metrics *metrics_create(const struct metrics_options *o)
 {
 	struct metrics *m;
 
-	if (!buckets_ok(o->request_buckets, o->n_request_buckets) ||
-	    !buckets_ok(o->upstream_buckets, o->n_upstream_buckets) ||
-	    o->series_limit > SERIES_MAX_LIMIT) {
+	const double *b[N_HIST] = {o->request_buckets,          o->upstream_buckets,
+	                           o->request_size_buckets,     o->response_size_buckets,
+	                           o->upstream_connect_buckets, o->upstream_header_buckets};
+	size_t nb[N_HIST] = {o->n_request_buckets,          o->n_upstream_buckets,
+	                     o->n_request_size_buckets,     o->n_response_size_buckets,
+	                     o->n_upstream_connect_buckets, o->n_upstream_header_buckets};
+
+	for (unsigned h = 0; h < N_HIST; h++) {
+		if (!buckets_ok(b[h], nb[h])) {
+			return NULL;
+		}
+	}
+	if (o->series_limit > SERIES_MAX_LIMIT) {
 		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
@@ -165,10 +185,12 @@ struct metrics *metrics_create(const struct metrics_options *o)
 		free(m);
 		return NULL;
 	}
-	memcpy(m->bucket_req, o->request_buckets, o->n_request_buckets * sizeof(double));
-	memcpy(m->bucket_up, o->upstream_buckets, o->n_upstream_buckets * sizeof(double));
-	m->n_req = o->n_request_buckets;
-	m->n_up = o->n_upstream_buckets;
+	for (unsigned h = 0; h < N_HIST; h++) {
+		if (nb[h]) {
+			memcpy(m->bucket[h], b[h], nb[h] * sizeof(double));
+		}
+		m->n_bucket[h] = nb[h];
+	}
 	m->no_class = o->no_class_label;
 	m->no_reason = o->no_reason_label;
 	m->no_hist = o->no_histograms;
@@ -201,7 +223,7 @@ static void native_free(struct histogram *h, struct series_family *fa)
 {
 	size_t cnt = fa ? series_family_count(fa) : 0;
 
-	if (!h->native) {
+	if (!h->native || !h->on) {
 		return;
 	}
 	for (unsigned me = 0; me < N_METHODS; me++) {
@@ -251,8 +273,8 @@ static void ex_free(struct metrics_source *s)
 		series_family_entry(fa, e, &key, &v);
 		free(ex_get(&v[1]));
 	}
-	ex_free_hist(&s->request, s->no_ex ? NULL : s->fam[FAM_REQUEST]);
-	ex_free_hist(&s->upstream, s->no_ex ? NULL : s->fam[FAM_UPSTREAM]);
+	ex_free_hist(&s->hist[HIST_REQUEST], s->no_ex ? NULL : s->fam[FAM_REQUEST]);
+	ex_free_hist(&s->hist[HIST_UPSTREAM], s->no_ex ? NULL : s->fam[FAM_UPSTREAM]);
 }
 
 static void source_destroy(struct metrics_source *s)
@@ -260,8 +282,8 @@ static void source_destroy(struct metrics_source *s)
 	if (!s) {
 		return;
 	}
-	native_free(&s->request, s->fam[FAM_REQUEST]);
-	native_free(&s->upstream, s->fam[FAM_UPSTREAM]);
+	native_free(&s->hist[HIST_REQUEST], s->fam[FAM_REQUEST]);
+	native_free(&s->hist[HIST_UPSTREAM], s->fam[FAM_UPSTREAM]);
 	ex_free(s);
 	for (size_t i = 0; i < s->n_labels; i++) {
 		free(s->labels[i].name);
@@ -276,8 +298,9 @@ static void source_destroy(struct metrics_source *s)
 	for (unsigned f = 0; f < FAM_COUNT; f++) {
 		series_family_destroy(s->fam[f]);
 	}
-	free(s->request.counts);
-	free(s->upstream.counts);
+	for (unsigned h = 0; h < N_HIST; h++) {
+		free(s->hist[h].counts);
+	}
 	free(s->name);
 	free(s->base_frag);
 	free(s->base_pb);
@@ -315,10 +338,16 @@ void metrics_destroy(struct metrics *m)
 	free(m);
 }
 
-static int hist_init(struct histogram *h, const double *bounds, size_t n,
+/* The histogram with n bounds; an optional histogram without bounds is
+ * off (on false, nothing allocated). */
+static int hist_init(struct histogram *h, unsigned kind, const double *bounds, size_t n,
                      const struct nhist_layout *native)
 {
-	h->native = native;
+	if (kind >= HIST_FIRST_OPTIONAL && n == 0) {
+		return 0;
+	}
+	h->on = true;
+	h->native = kind < HIST_FIRST_OPTIONAL ? native : NULL;
 	h->n_bounds = n;
 	memcpy(h->bounds, bounds, n * sizeof(double));
 	for (size_t k = 0; k <= n; k++) {
@@ -386,22 +415,28 @@ static int source_add_families(struct metrics *m, struct metrics_source *s,
                                const struct config_field_label *fl, size_t n_fl, char *err,
                                size_t err_size)
 {
-	static const size_t reserve[FAM_COUNT] = {
-	    [FAM_RESPONSES] = (size_t)N_METHODS * STATUS_SLOTS,
-	    [FAM_BYTES] = (size_t)N_METHODS * N_CLASSES,
-	    [FAM_REQUEST] = (size_t)N_METHODS * N_CLASSES,
-	    [FAM_UPSTREAM] = (size_t)N_METHODS * N_CLASSES,
-	};
-	/* buckets, +Inf, sum, and the native histogram's pointer */
+	/* overflow series a family can have: one per (method, slot or class) */
+	size_t reserve = (size_t)N_METHODS * N_CLASSES;
+	/* buckets, +Inf, sum, then for the duration histograms the native
+	 * histogram's pointer and the exemplars' */
 	size_t nat = m->has_native ? 1 : 0, ex = m->no_ex ? 0 : 1;
-	size_t width[FAM_COUNT] = {1 + ex, 1, m->n_req + 2 + nat + ex, m->n_up + 2 + nat + ex};
+	size_t width[FAM_COUNT] = {1 + ex, 1};
 	int r = series_tuples_create(fl, n_fl, m->series_limit, &s->tuples, err, err_size);
 
 	if (r < 0) {
 		return r;
 	}
+	for (unsigned h = 0; h < N_HIST; h++) {
+		width[FAM_HIST(h)] =
+		    s->hist[h].n_bounds + 2 + (h < HIST_FIRST_OPTIONAL ? nat + ex : 0);
+	}
 	for (unsigned f = 0; f < FAM_COUNT; f++) {
-		s->fam[f] = series_family_create(width[f], m->series_limit, reserve[f], &m->clock);
+		if (f >= FAM_HIST(HIST_FIRST_OPTIONAL) && !s->hist[f - FAM_REQUEST].on) {
+			continue; /* no such histogram: no family (NULL) */
+		}
+		s->fam[f] = series_family_create(
+		    width[f], m->series_limit,
+		    f == FAM_RESPONSES ? (size_t)N_METHODS * STATUS_SLOTS : reserve, &m->clock);
 		if (!s->fam[f]) {
 			return -ENOMEM;
 		}
@@ -458,13 +493,19 @@ static int source_new(struct metrics *m, const char *name, const struct config_l
 	s->name = strdup(name);
 	s->labels = calloc(n_labels ? n_labels : 1, sizeof(*s->labels));
 	const struct nhist_layout *nat = m->has_native ? &m->native : NULL;
-	if (!s->name || !s->labels || hist_init(&s->request, m->bucket_req, m->n_req, nat) < 0 ||
-	    hist_init(&s->upstream, m->bucket_up, m->n_up, nat) < 0) {
+	if (!s->name || !s->labels) {
 		goto fail;
 	}
+	for (unsigned h = 0; h < N_HIST; h++) {
+		if (hist_init(&s->hist[h], h, m->bucket[h], m->n_bucket[h], nat) < 0) {
+			goto fail;
+		}
+		s->opt_on = s->opt_on || (h >= HIST_FIRST_OPTIONAL && s->hist[h].on);
+	}
 	if (!m->no_ex) {
-		s->request.ex_cell = m->n_req + 2 + (nat ? 1 : 0);
-		s->upstream.ex_cell = m->n_up + 2 + (nat ? 1 : 0);
+		for (unsigned h = 0; h < HIST_FIRST_OPTIONAL; h++) {
+			s->hist[h].ex_cell = m->n_bucket[h] + 2 + (nat ? 1 : 0);
+		}
 	}
 	for (size_t i = 0; i < n_labels; i++) {
 		s->labels[i].name = strdup(labels[i].name);
@@ -734,6 +775,39 @@ static _Atomic uint64_t *dyn_cell(struct metrics_source *s, struct route *rt, ui
 	return rt ? route_cell(s, rt, f, method, k) : series_family_get(s->fam[f], t, method, k);
 }
 
+/* The values of the optional histograms a line carries (has[h] false: none). */
+static void optional_values(const struct log_record *r, double v[N_HIST], bool has[N_HIST])
+{
+	has[HIST_REQUEST_SIZE] = r->has_request_length;
+	v[HIST_REQUEST_SIZE] = (double)r->request_length;
+	has[HIST_RESPONSE_SIZE] = r->has_bytes;
+	v[HIST_RESPONSE_SIZE] = (double)r->bytes_sent;
+	has[HIST_UPSTREAM_CONNECT] = r->has_upstream_connect_time;
+	v[HIST_UPSTREAM_CONNECT] = r->upstream_connect_time;
+	has[HIST_UPSTREAM_HEADER] = r->has_upstream_header_time;
+	v[HIST_UPSTREAM_HEADER] = r->upstream_header_time;
+}
+
+static void __attribute__((noinline))
+observe_dyn_optional(struct metrics_source *s, const struct log_record *r, uint32_t t,
+                     unsigned method, unsigned cls)
+{
+	double v[N_HIST];
+	bool has[N_HIST];
+
+	optional_values(r, v, has);
+	for (unsigned h = HIST_FIRST_OPTIONAL; h < N_HIST; h++) {
+		if (has[h] && s->hist[h].on) {
+			/* not in the route cache: one probe of the family's table */
+			_Atomic uint64_t *c =
+			    series_family_get(s->fam[FAM_HIST(h)], t, method, cls);
+			if (c) {
+				dyn_hist(&s->hist[h], c, v[h]);
+			}
+		}
+	}
+}
+
 /* Count a line of a source with field labels (hash: its route's hash, NULL:
  * computed here). */
 static void observe_dyn(struct metrics_source *s, const struct log_record *r, unsigned method,
@@ -764,24 +838,27 @@ static void observe_dyn(struct metrics_source *s, const struct log_record *r, un
 	if (s->no_hist) {
 		return;
 	}
+	struct histogram *rq = &s->hist[HIST_REQUEST], *up = &s->hist[HIST_UPSTREAM];
 	if (r->has_request_time) {
 		v = dyn_cell(s, rt, t, FAM_REQUEST, method, cls);
 		if (v) {
-			dyn_hist(&s->request, v, r->request_time);
+			dyn_hist(rq, v, r->request_time);
 			if (ex) {
-				ex_hist(&v[s->request.ex_cell], &s->request, &lx, r->request_time);
+				ex_hist(&v[rq->ex_cell], rq, &lx, r->request_time);
 			}
 		}
 	}
 	if (r->has_upstream_time) {
 		v = dyn_cell(s, rt, t, FAM_UPSTREAM, method, cls);
 		if (v) {
-			dyn_hist(&s->upstream, v, r->upstream_time);
+			dyn_hist(up, v, r->upstream_time);
 			if (ex) {
-				ex_hist(&v[s->upstream.ex_cell], &s->upstream, &lx,
-				        r->upstream_time);
+				ex_hist(&v[up->ex_cell], up, &lx, r->upstream_time);
 			}
 		}
+	}
+	if (s->opt_on) {
+		observe_dyn_optional(s, r, t, method, cls);
 	}
 }
 
@@ -820,7 +897,7 @@ static inline void cell_add(struct metrics_source *s, _Atomic uint64_t *c, uint3
 
 /* Write down one value for metrics_source_merge; -ENOMEM (then the sum
  * is added in place, and merges add sums as before). */
-static int journal_add(struct sum_journal *j, bool upstream, unsigned method, unsigned cls,
+static int journal_add(struct sum_journal *j, unsigned kind, unsigned method, unsigned cls,
                        double v)
 {
 	if (j->n == j->cap) {
@@ -833,8 +910,7 @@ static int journal_add(struct sum_journal *j, bool upstream, unsigned method, un
 		j->e = e;
 		j->cap = cap;
 	}
-	j->e[j->n++] =
-	    (struct sum_entry){v, (upstream ? 1u << 16 : 0u) | (method * N_CLASSES + cls)};
+	j->e[j->n++] = (struct sum_entry){v, kind << 16 | (method * N_CLASSES + cls)};
 	return 0;
 }
 
@@ -856,7 +932,7 @@ static void journal_replay(struct metrics_source *dst, struct sum_journal *j)
 {
 	for (size_t i = 0; i < j->n; i++) {
 		uint32_t c = j->e[i].cell & 0xffffu;
-		struct histogram *h = j->e[i].cell >> 16 ? &dst->upstream : &dst->request;
+		struct histogram *h = &dst->hist[j->e[i].cell >> 16];
 		_Atomic uint64_t *sum = &h->sum_bits[c / N_CLASSES][c % N_CLASSES];
 		atomic_store_explicit(sum, dbits(bitsd(get(sum)) + j->e[i].v),
 		                      memory_order_relaxed);
@@ -865,9 +941,11 @@ static void journal_replay(struct metrics_source *dst, struct sum_journal *j)
 	j->failed = false;
 }
 
-static size_t hist_observe(struct metrics_source *s, struct histogram *h, uint32_t id,
-                           unsigned method, unsigned cls, double v)
+static size_t hist_observe(struct metrics_source *s, unsigned kind, unsigned method, unsigned cls,
+                           double v)
 {
+	struct histogram *h = &s->hist[kind];
+	uint32_t id = ID_HIST(kind);
 	_Atomic uint64_t *row = hist_row(h, method, cls);
 	_Atomic uint64_t *sum = &h->sum_bits[method][cls];
 	size_t i = bucket_index(h->bounds, h->n_bounds, v);
@@ -883,7 +961,7 @@ static size_t hist_observe(struct metrics_source *s, struct histogram *h, uint32
 		atomic_store_explicit(&row[i], c + 1, memory_order_relaxed);
 	}
 	if (__builtin_expect(s->journal == NULL, 1) ||
-	    journal_add(s->journal, h == &s->upstream, method, cls, v) < 0) {
+	    journal_add(s->journal, kind, method, cls, v) < 0) {
 		atomic_store_explicit(sum, dbits(bitsd(get(sum)) + v), memory_order_relaxed);
 	}
 	if (h->native) {
@@ -915,13 +993,27 @@ flat_exemplars(struct metrics_source *s, const struct log_record *r, unsigned me
 	if (s->no_hist) {
 		return;
 	}
+	struct histogram *rq = &s->hist[HIST_REQUEST], *up = &s->hist[HIST_UPSTREAM];
 	if (r->has_request_time) {
-		ex_put(&s->request.ex[me][cls], s->request.n_bounds + 1, bucket[0], &lx,
-		       r->request_time);
+		ex_put(&rq->ex[me][cls], rq->n_bounds + 1, bucket[0], &lx, r->request_time);
 	}
 	if (r->has_upstream_time) {
-		ex_put(&s->upstream.ex[me][cls], s->upstream.n_bounds + 1, bucket[1], &lx,
-		       r->upstream_time);
+		ex_put(&up->ex[me][cls], up->n_bounds + 1, bucket[1], &lx, r->upstream_time);
+	}
+}
+
+static void __attribute__((noinline))
+observe_optional(struct metrics_source *s, const struct log_record *r, unsigned method,
+                 unsigned cls)
+{
+	double v[N_HIST];
+	bool has[N_HIST];
+
+	optional_values(r, v, has);
+	for (unsigned h = HIST_FIRST_OPTIONAL; h < N_HIST; h++) {
+		if (has[h] && s->hist[h].on) {
+			(void)hist_observe(s, h, method, cls, v[h]);
+		}
 	}
 }
 
@@ -942,11 +1034,13 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 	}
 	size_t bucket[2] = {0, 0}; /* where the times were counted, for exemplars */
 	if (!s->no_hist && r->has_request_time) {
-		bucket[0] = hist_observe(s, &s->request, ID_REQUEST, method, cls, r->request_time);
+		bucket[0] = hist_observe(s, HIST_REQUEST, method, cls, r->request_time);
 	}
 	if (!s->no_hist && r->has_upstream_time) {
-		bucket[1] =
-		    hist_observe(s, &s->upstream, ID_UPSTREAM, method, cls, r->upstream_time);
+		bucket[1] = hist_observe(s, HIST_UPSTREAM, method, cls, r->upstream_time);
+	}
+	if (!s->no_hist && s->opt_on) {
+		observe_optional(s, r, method, cls);
 	}
 	if (r->trace_kind && !s->no_ex) {
 		flat_exemplars(s, r, method, slot, cls, bucket);
@@ -1071,10 +1165,15 @@ void metrics_source_show_syslog(struct metrics_source *s, bool show)
 
 int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
 {
-	if (dst->tuples || src->tuples || dst->request.n_bounds != src->request.n_bounds ||
-	    dst->upstream.n_bounds != src->upstream.n_bounds || dst->no_hist != src->no_hist ||
-	    !dst->request.native != !src->request.native) {
+	if (dst->tuples || src->tuples || dst->no_hist != src->no_hist ||
+	    !dst->hist[HIST_REQUEST].native != !src->hist[HIST_REQUEST].native) {
 		return -ENOTSUP;
+	}
+	for (unsigned h = 0; h < N_HIST; h++) {
+		if (dst->hist[h].on != src->hist[h].on ||
+		    dst->hist[h].n_bounds != src->hist[h].n_bounds) {
+			return -ENOTSUP;
+		}
 	}
 	for (unsigned c = 0; c < METRICS_COUNTER_COUNT; c++) {
 		inc(&dst->counters[c], get(&src->counters[c]));
@@ -1094,8 +1193,11 @@ int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
 		journal_replay(dst, src->journal);
 	}
 	if (!dst->no_hist) {
-		hist_move(dst, &dst->request, &src->request, ID_REQUEST);
-		hist_move(dst, &dst->upstream, &src->upstream, ID_UPSTREAM);
+		for (unsigned h = 0; h < N_HIST; h++) {
+			if (dst->hist[h].on) {
+				hist_move(dst, &dst->hist[h], &src->hist[h], ID_HIST(h));
+			}
+		}
 	}
 	return 0;
 }
@@ -1108,6 +1210,30 @@ void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t de
 uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c)
 {
 	return get(&s->counters[c]);
+}
+
+void metrics_source_set_captures(struct metrics_source *s, unsigned captures)
+{
+	s->captures = captures;
+}
+
+unsigned metrics_captures_of(const struct log_parser *p)
+{
+	static const struct {
+		unsigned field; /* enum logformat_field */
+		unsigned bit;
+	} map[] = {
+	    {LOGFORMAT_FIELD_REQUEST_LENGTH, METRICS_CAPTURES_REQUEST_LENGTH},
+	    {LOGFORMAT_FIELD_BYTES, METRICS_CAPTURES_RESPONSE_BYTES},
+	    {LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME, METRICS_CAPTURES_UPSTREAM_CONNECT},
+	    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, METRICS_CAPTURES_UPSTREAM_HEADER},
+	};
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		bits |= logparse_has_field(p, map[i].field) ? map[i].bit : 0;
+	}
+	return bits;
 }
 
 void metrics_source_set_filtered(struct metrics_source *s, bool filtered)

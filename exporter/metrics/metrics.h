@@ -60,6 +60,18 @@ struct metrics_options {
 	size_t n_request_buckets;
 	const double *upstream_buckets;
 	size_t n_upstream_buckets;
+	/* The optional histograms (classic buckets only): request and response
+	 * size in bytes, upstream connect and header time in seconds; strictly
+	 * increasing like the others.  0 buckets (the default): no such
+	 * histogram, its values are not observed. */
+	const double *request_size_buckets;
+	size_t n_request_size_buckets;
+	const double *response_size_buckets;
+	size_t n_response_size_buckets;
+	const double *upstream_connect_buckets;
+	size_t n_upstream_connect_buckets;
+	const double *upstream_header_buckets;
+	size_t n_upstream_header_buckets;
 	bool no_class_label;  /* drop "class" from accesslog_http_responses_total */
 	bool no_reason_label; /* drop "reason" from accesslog_http_responses_total */
 	size_t series_limit;  /* per family and source (field labels); 0: 10000 */
@@ -146,6 +158,22 @@ uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c);
  * accesslog_log_lines_dropped_total (a source without filters drops
  * nothing).  Call before the first render. */
 void metrics_source_set_filtered(struct metrics_source *s, bool filtered);
+
+/* Which optional histograms a source shows: the fields its format
+ * captures.  A family is exposed only by sources whose format captures its
+ * field (and only when the registry has its buckets); the values are
+ * observed whenever a line carries them.  Default: none.  Call before the
+ * first render. */
+#define METRICS_CAPTURES_REQUEST_LENGTH 1u   /* accesslog_http_request_size_bytes */
+#define METRICS_CAPTURES_RESPONSE_BYTES 2u   /* accesslog_http_response_size_bytes */
+#define METRICS_CAPTURES_UPSTREAM_CONNECT 4u /* ..._upstream_connect_duration_seconds */
+#define METRICS_CAPTURES_UPSTREAM_HEADER 8u  /* ..._upstream_header_duration_seconds */
+void metrics_source_set_captures(struct metrics_source *s, unsigned captures);
+
+/* The METRICS_CAPTURES_* bits of the fields lines parsed by p can carry
+ * (NULL: none). */
+struct log_parser;
+unsigned metrics_captures_of(const struct log_parser *p);
 
 /* Sum of the response counter over methods (and field-label sets) for one
  * status slot (any thread). */

@@ -10,15 +10,26 @@
 #include "parsers/numparse.h"
 
 /* Checkpoint keys of the families ("d" lines). */
-static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", "up"};
+static const char *const family_keys[FAM_COUNT] = {
+    [FAM_RESPONSES] = "responses",
+    [FAM_BYTES] = "bytes",
+    [FAM_REQUEST] = "req",
+    [FAM_UPSTREAM] = "up",
+    [FAM_REQUEST_SIZE] = "reqsize",
+    [FAM_RESPONSE_SIZE] = "respsize",
+    [FAM_UPSTREAM_CONNECT] = "upconnect",
+    [FAM_UPSTREAM_HEADER] = "upheader",
+};
 
 /*
  * One record per line, fields separated by one space:
  *   c <counter> <value>                 self-metric (by short name)
  *   r <method> <code> <value>           response counter ("invalid" code allowed)
  *   b <method> <class> <value>          response bytes
- *   h <req|up> <method> <class> <i|inf> <bound-bits-hex> <value>   histogram bucket
- *   s <req|up> <method> <class> <sum-bits-hex>                     histogram sum
+ *   h <hist> <method> <class> <i|inf> <bound-bits-hex> <value>   histogram bucket
+ *   s <hist> <method> <class> <sum-bits-hex>                     histogram sum
+ *      <hist>: req, up (durations), reqsize, respsize, upconnect, upheader;
+ *      a histogram the registry does not have (no buckets) skips its lines
  *   n <req|up> <method> <class> <schema> <index|z> <value>  native histogram bucket
  *      (z: the zero bucket); schema -4..8, index a signed decimal within
  *      +-NHIST_MAX_INDEX
@@ -33,7 +44,7 @@ static const char *const family_keys[FAM_COUNT] = {"responses", "bytes", "req", 
  *   e h <req|up> <method> <class> <i|inf> <bound-bits-hex> <kind> <ts-ms>
  *      <value-bits-hex> <=id>          the exemplar of a histogram bucket
  *   E r ..., E h ...: the same for a field-label series, followed by its values
- *   d <responses|bytes|req|up> <value>  series dropped by the limit
+ *   d <family key> <value>              series dropped by the limit
  *   t <unix-ms>                         when the source was created
  * Doubles travel as their IEEE bits in hex so they round-trip exactly.
  * A series line may carry "@<unix-ms>", the series' creation time, right
@@ -270,7 +281,7 @@ static void save_exemplars(const struct metrics_source *s, struct strbuf *out)
 {
 	const _Atomic uint64_t *cells = (const _Atomic uint64_t *)(uintptr_t)atomic_load_explicit(
 	    &s->ex_resp, memory_order_acquire);
-	const struct histogram *hs[2] = {&s->request, &s->upstream};
+	const struct histogram *hs[2] = {&s->hist[HIST_REQUEST], &s->hist[HIST_UPSTREAM]};
 	char head[64];
 
 	for (size_t i = 0; cells && i < (size_t)N_METHODS * STATUS_SLOTS; i++) {
@@ -289,9 +300,11 @@ static void save_exemplars(const struct metrics_source *s, struct strbuf *out)
 			}
 		}
 	}
-	for (unsigned fam = 0; s->tuples && fam < FAM_COUNT; fam++) {
+	/* the optional histograms have no exemplars */
+	for (unsigned fam = 0; s->tuples && fam < FAM_HIST(HIST_FIRST_OPTIONAL); fam++) {
 		const struct series_family *fa = s->fam[fam];
-		const struct histogram *h = fam == FAM_UPSTREAM ? &s->upstream : &s->request;
+		const struct histogram *h =
+		    &s->hist[fam == FAM_UPSTREAM ? HIST_UPSTREAM : HIST_REQUEST];
 		size_t cnt = fam == FAM_BYTES || (fam != FAM_RESPONSES && s->no_hist)
 		                 ? 0
 		                 : series_family_count(fa);
@@ -348,12 +361,12 @@ static void save_hist(const struct metrics_source *s, const struct histogram *h,
 	}
 }
 
-static void save_dyn_hist(const struct metrics_source *s, bool up, struct strbuf *out)
+static void save_dyn_hist(const struct metrics_source *s, unsigned kind, struct strbuf *out)
 {
-	const struct histogram *h = up ? &s->upstream : &s->request;
-	const struct series_family *fa = s->fam[up ? FAM_UPSTREAM : FAM_REQUEST];
-	const char *tag = family_keys[up ? FAM_UPSTREAM : FAM_REQUEST];
-	size_t cnt = series_family_count(fa);
+	const struct histogram *h = &s->hist[kind];
+	const struct series_family *fa = s->fam[FAM_HIST(kind)];
+	const char *tag = family_keys[FAM_HIST(kind)];
+	size_t cnt = fa ? series_family_count(fa) : 0;
 
 	for (size_t e = 0; e < cnt; e++) {
 		struct series_key key;
@@ -404,10 +417,11 @@ static void save_dyn(const struct metrics_source *s, struct strbuf *out)
 			save_values(s, key.tuple, out);
 		}
 	}
-	save_dyn_hist(s, false, out);
-	save_dyn_hist(s, true, out);
+	for (unsigned h = 0; h < N_HIST; h++) {
+		save_dyn_hist(s, h, out);
+	}
 	for (unsigned fam = 0; fam < FAM_COUNT; fam++) {
-		uint64_t d = series_family_dropped(s->fam[fam]);
+		uint64_t d = s->fam[fam] ? series_family_dropped(s->fam[fam]) : 0;
 		if (d) {
 			(void)strbuf_printf(out, "d %s %llu\n", family_keys[fam],
 			                    (unsigned long long)d);
@@ -454,8 +468,11 @@ int metrics_source_save(const struct metrics_source *s, struct strbuf *out)
 			}
 		}
 	}
-	save_hist(s, &s->request, "req", ID_REQUEST, out);
-	save_hist(s, &s->upstream, "up", ID_UPSTREAM, out);
+	for (unsigned h = 0; h < N_HIST; h++) {
+		if (s->hist[h].on) {
+			save_hist(s, &s->hist[h], family_keys[FAM_HIST(h)], ID_HIST(h), out);
+		}
+	}
 	if (s->tuples) {
 		save_dyn(s, out);
 	}
@@ -848,8 +865,8 @@ static void add_double(_Atomic uint64_t *bits, double d)
 static int restore_hist(struct metrics_source *s, struct restore_schema *sc, const struct fields *f,
                         bool dry)
 {
-	bool up = field_is(f, 1, "up");
-	struct histogram *h = field_is(f, 1, "req") ? &s->request : up ? &s->upstream : NULL;
+	int kind = lookup_name(f, 1, family_keys + FAM_REQUEST, N_HIST);
+	struct histogram *h = kind >= 0 ? &s->hist[kind] : NULL;
 	int me = lookup_name(f, 2, metrics_method_names, N_METHODS);
 	int c = lookup_name(f, 3, metrics_class_names, N_CLASSES);
 	bool sum = f->p[0][0] == 's' || f->p[0][0] == 'S';
@@ -870,10 +887,13 @@ static int restore_hist(struct metrics_source *s, struct restore_schema *sc, con
 		sc->widths |= dyn ? 1u << lv.n : 0;
 		return 0;
 	}
-	enum family fam = up ? FAM_UPSTREAM : FAM_REQUEST;
-	_Atomic uint64_t *row = restore_target(
-	    s, sc, fam, &lv, (unsigned)me, (unsigned)c, hist_row(h, (unsigned)me, (unsigned)c),
-	    (up ? ID_UPSTREAM : ID_REQUEST) + (unsigned)me * N_CLASSES + (unsigned)c, f->created);
+	if (!h->on) {
+		return 0; /* this registry has no such histogram */
+	}
+	_Atomic uint64_t *row =
+	    restore_target(s, sc, FAM_HIST(kind), &lv, (unsigned)me, (unsigned)c,
+	                   hist_row(h, (unsigned)me, (unsigned)c),
+	                   ID_HIST(kind) + (unsigned)me * N_CLASSES + (unsigned)c, f->created);
 	if (!row) {
 		return 0; /* out of memory in the series table: dropped */
 	}
@@ -912,8 +932,8 @@ static int parse_i32(const char *p, size_t len, int32_t *ret)
 static int restore_native(struct metrics_source *s, struct restore_schema *sc,
                           const struct fields *f, bool dry)
 {
-	bool up = field_is(f, 1, "up");
-	struct histogram *h = field_is(f, 1, "req") ? &s->request : up ? &s->upstream : NULL;
+	int kind = lookup_name(f, 1, family_keys + FAM_REQUEST, HIST_FIRST_OPTIONAL);
+	struct histogram *h = kind >= 0 ? &s->hist[kind] : NULL;
 	int me = lookup_name(f, 2, metrics_method_names, N_METHODS);
 	int c = lookup_name(f, 3, metrics_class_names, N_CLASSES);
 	bool dyn = f->p[0][0] == 'N', zero = field_is(f, 5, "z");
@@ -936,10 +956,10 @@ static int restore_native(struct metrics_source *s, struct restore_schema *sc,
 	if (!h->native) {
 		return 0;
 	}
-	_Atomic uint64_t *row = restore_target(
-	    s, sc, up ? FAM_UPSTREAM : FAM_REQUEST, &lv, (unsigned)me, (unsigned)c,
-	    hist_row(h, (unsigned)me, (unsigned)c),
-	    (up ? ID_UPSTREAM : ID_REQUEST) + (unsigned)me * N_CLASSES + (unsigned)c, f->created);
+	_Atomic uint64_t *row =
+	    restore_target(s, sc, FAM_HIST(kind), &lv, (unsigned)me, (unsigned)c,
+	                   hist_row(h, (unsigned)me, (unsigned)c),
+	                   ID_HIST(kind) + (unsigned)me * N_CLASSES + (unsigned)c, f->created);
 	if (!row) {
 		return 0; /* out of memory in the series table: dropped */
 	}
@@ -1043,8 +1063,8 @@ static int restore_exemplar(struct metrics_source *s, struct restore_schema *sc,
 	size_t at = hist ? 7 : 4; /* kind, ts, value bits, id, then the values */
 	bool up = hist && field_is(f, 2, "up");
 	struct histogram *h = !hist                   ? NULL
-	                      : field_is(f, 2, "req") ? &s->request
-	                      : up                    ? &s->upstream
+	                      : field_is(f, 2, "req") ? &s->hist[HIST_REQUEST]
+	                      : up                    ? &s->hist[HIST_UPSTREAM]
 	                                              : NULL;
 	int me = f->n > 5 ? lookup_name(f, hist ? 3 : 2, metrics_method_names, N_METHODS) : -1;
 	int b = me < 0 ? -1
@@ -1155,7 +1175,7 @@ static int restore_line(struct metrics_source *s, struct restore_schema *sc, con
 		}
 		if (!dry && f.p[0][0] == 'c') {
 			inc(&s->counters[a], v);
-		} else if (!dry && s->tuples) {
+		} else if (!dry && s->tuples && s->fam[a]) {
 			series_family_add_dropped(s->fam[a], v);
 		}
 		return 0;

@@ -28,19 +28,38 @@
 #define CLASS_INVALID 5u
 #define MAX_BUCKETS 64u
 
+/* The histograms of a source, in family order.  The first two (request
+ * and upstream duration) are always there (unless metrics.histograms is
+ * false) and carry native histograms and exemplars; the others are classic
+ * only, exist when their buckets are configured (metrics_options) and are
+ * shown by a source whose format captures their field
+ * (metrics_source_set_captures). */
+enum hist_kind {
+	HIST_REQUEST,
+	HIST_UPSTREAM,
+	HIST_REQUEST_SIZE,
+	HIST_RESPONSE_SIZE,
+	HIST_UPSTREAM_CONNECT,
+	HIST_UPSTREAM_HEADER,
+	N_HIST,
+};
+#define HIST_FIRST_OPTIONAL HIST_REQUEST_SIZE
+
 /* Ids of the flat series of a source in its birthmap: one per response cell,
  * then one per (method, class) for bytes and each histogram. */
 #define ID_RESPONSES 0u
 #define ID_BYTES (N_METHODS * STATUS_SLOTS)
 #define ID_REQUEST (ID_BYTES + N_METHODS * N_CLASSES)
-#define ID_UPSTREAM (ID_REQUEST + N_METHODS * N_CLASSES)
-#define ID_COUNT (ID_UPSTREAM + N_METHODS * N_CLASSES)
+#define ID_HIST(h) (ID_REQUEST + (unsigned)(h)*N_METHODS * N_CLASSES)
+#define ID_UPSTREAM ID_HIST(HIST_UPSTREAM)
+#define ID_COUNT ID_HIST(N_HIST)
 
 /* Label values of the method and class dimensions (metrics.c). */
 extern const char *const metrics_method_names[N_METHODS];
 extern const char *const metrics_class_names[N_CLASSES];
 
 struct histogram {
+	bool on;         /* counts allocated: the registry has this histogram */
 	size_t n_bounds; /* finite bounds; bucket n_bounds is +Inf */
 	double bounds[MAX_BUCKETS];
 	_Atomic uint64_t *counts;                        /* [N_METHODS][N_CLASSES][n_bounds + 1] */
@@ -78,9 +97,17 @@ enum family {
 	FAM_BYTES,
 	FAM_REQUEST,
 	FAM_UPSTREAM,
+	FAM_REQUEST_SIZE,
+	FAM_RESPONSE_SIZE,
+	FAM_UPSTREAM_CONNECT,
+	FAM_UPSTREAM_HEADER,
 	FAM_COUNT,
 };
-_Static_assert(FAM_COUNT <= ROUTECACHE_CELLS, "a route has a cell per family");
+#define FAM_HIST(h) (FAM_REQUEST + (unsigned)(h))
+_Static_assert(FAM_HIST(N_HIST) == FAM_COUNT, "one family per histogram");
+/* Routes cache the cells of the first four families; the optional
+ * histograms' series are found in their tables (series_family_get). */
+_Static_assert(FAM_HIST(HIST_FIRST_OPTIONAL) <= ROUTECACHE_CELLS, "a route has their cells");
 
 struct file_gauge {
 	char *path;
@@ -99,11 +126,12 @@ struct metrics_source {
 	_Atomic uint64_t last_read_bits;
 	_Atomic uint64_t responses[N_METHODS][STATUS_SLOTS];
 	_Atomic uint64_t bytes[N_METHODS][N_CLASSES];
-	struct histogram request;
-	struct histogram upstream;
+	struct histogram hist[N_HIST];
+	unsigned captures;            /* METRICS_CAPTURES_*: optional histograms shown */
 	struct series_tuples *tuples; /* NULL: no field labels, flat arrays */
 	bool no_hist;                 /* copy of the registry's, next to the hot data */
 	bool no_ex;                   /* the same for exemplars */
+	bool opt_on;                  /* some optional histogram is on */
 	/* Exemplars of the flat response counters: an array of
 	 * [N_METHODS * STATUS_SLOTS] cells (each a struct exemplar * as bits),
 	 * allocated at the first line with an id; 0 until then. */
@@ -132,7 +160,7 @@ struct metrics_source {
 /* Histogram values in observation order (metrics_source_journal_sums). */
 struct sum_entry {
 	double v;
-	uint32_t cell; /* upstream << 16 | method * N_CLASSES + class */
+	uint32_t cell; /* enum hist_kind << 16 | method * N_CLASSES + class */
 };
 struct sum_journal {
 	struct sum_entry *e;
@@ -153,10 +181,8 @@ struct metrics {
 	pthread_mutex_t lock; /* guards the source list */
 	struct metrics_source **sources;
 	size_t n_sources;
-	double bucket_req[MAX_BUCKETS];
-	size_t n_req;
-	double bucket_up[MAX_BUCKETS];
-	size_t n_up;
+	double bucket[N_HIST][MAX_BUCKETS];
+	size_t n_bucket[N_HIST]; /* 0: no such histogram (optional ones only) */
 	_Atomic uint64_t checkpoint_bits;
 	_Atomic uint64_t reload_ok;      /* 0/1, last configuration reload */
 	_Atomic uint64_t reload_ok_bits; /* unix time of the last successful load */
@@ -222,6 +248,18 @@ static inline unsigned class_of_slot(unsigned slot)
  * when no series of s can be young.  Writer only (ingestion or restore),
  * before the series' first count is stored. */
 void metrics_source_birth(struct metrics_source *s, uint32_t id, int64_t unix_ms);
+
+/* Whether s shows family fam: responses, bytes and the duration
+ * histograms always (the render skips histograms with metrics.histograms
+ * false), an optional histogram when the registry has it and the source's
+ * format captures its field. */
+static inline bool fam_shown(const struct metrics_source *s, unsigned fam)
+{
+	unsigned h = fam - FAM_REQUEST;
+
+	return fam < FAM_HIST(HIST_FIRST_OPTIONAL) ||
+	       (s->hist[h].on && (s->captures & (1u << (h - HIST_FIRST_OPTIONAL))));
+}
 
 static inline bool row_any(const _Atomic uint64_t *row, size_t n)
 {

@@ -23,7 +23,6 @@
  * with relaxed loads: ingestion never waits for it.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -85,6 +84,10 @@ static const char *const family_names[FAM_COUNT] = {
     [FAM_BYTES] = "accesslog_http_response_bytes_total",
     [FAM_REQUEST] = "accesslog_http_request_duration_seconds",
     [FAM_UPSTREAM] = "accesslog_http_upstream_duration_seconds",
+    [FAM_REQUEST_SIZE] = "accesslog_http_request_size_bytes",
+    [FAM_RESPONSE_SIZE] = "accesslog_http_response_size_bytes",
+    [FAM_UPSTREAM_CONNECT] = "accesslog_http_upstream_connect_duration_seconds",
+    [FAM_UPSTREAM_HEADER] = "accesslog_http_upstream_header_duration_seconds",
 };
 
 #define MAX_LABELS (CONFIG_MAX_STATIC_LABELS + CONFIG_MAX_FIELD_LABELS + 8)
@@ -226,8 +229,8 @@ static const struct nhist_snapshot *native_of(const struct render *r, const stru
 {
 	struct nhist *n = r->snap ? nh_get(cell) : NULL;
 
-	if (!r->snap) {
-		return NULL;
+	if (!r->snap || !h->native) {
+		return NULL; /* text, or a classic-only histogram */
 	}
 	if (held || !n || nhist_read(n, r->snap) < 0) {
 		nhist_snapshot_empty(h->native, r->snap);
@@ -294,7 +297,7 @@ struct flat_family {
 	bool x_outer;   /* flat walk: x outer, method inner */
 	uint32_t id0;   /* birthmap id of (0, 0); (me, x) is id0 + me * n_x + x */
 	bool histogram; /* skipped with metrics.histograms: false */
-	size_t hist;    /* offsetof the struct histogram in the source */
+	unsigned hist;  /* enum hist_kind of a histogram family */
 	label_fn *labels;
 	flat_cell_fn *flat;
 	dyn_cell_fn *dyn;
@@ -313,7 +316,7 @@ static uint32_t flat_id(const struct flat_family *f, unsigned me, unsigned x)
 
 static const struct histogram *hist_of(const struct flat_family *f, const struct metrics_source *s)
 {
-	return (const struct histogram *)(const void *)((const char *)s + f->hist);
+	return &s->hist[f->hist];
 }
 
 static void resp_flat(const struct render *r, const struct flat_family *f,
@@ -393,12 +396,29 @@ static const struct flat_family flat_families[] = {
      ID_RESPONSES, false, 0, resp_labels, resp_flat, resp_dyn},
     {FAM_BYTES, EXPO_COUNTER, "Response body bytes sent, by request method and status class.",
      N_CLASSES, false, ID_BYTES, false, 0, method_class_labels, bytes_flat, bytes_dyn},
-    {FAM_REQUEST, EXPO_HISTOGRAM, "Time to serve the request, from the server's log.", N_CLASSES,
-     false, ID_REQUEST, true, offsetof(struct metrics_source, request), method_class_labels,
+    {FAM_HIST(HIST_REQUEST), EXPO_HISTOGRAM, "Time to serve the request, from the server's log.",
+     N_CLASSES, false, ID_HIST(HIST_REQUEST), true, HIST_REQUEST, method_class_labels, hist_flat,
+     hist_dyn},
+    {FAM_HIST(HIST_UPSTREAM), EXPO_HISTOGRAM,
+     "Time spent waiting for upstream servers, summed over attempts.", N_CLASSES, false,
+     ID_HIST(HIST_UPSTREAM), true, HIST_UPSTREAM, method_class_labels, hist_flat, hist_dyn},
+    {FAM_HIST(HIST_REQUEST_SIZE), EXPO_HISTOGRAM,
+     "Request size in bytes (request line, headers and body), from the server's log.", N_CLASSES,
+     false, ID_HIST(HIST_REQUEST_SIZE), true, HIST_REQUEST_SIZE, method_class_labels, hist_flat,
+     hist_dyn},
+    {FAM_HIST(HIST_RESPONSE_SIZE), EXPO_HISTOGRAM,
+     "Response size in bytes as the log's bytes field counts them ($body_bytes_sent or "
+     "$bytes_sent, %b, %B or %O).",
+     N_CLASSES, false, ID_HIST(HIST_RESPONSE_SIZE), true, HIST_RESPONSE_SIZE, method_class_labels,
      hist_flat, hist_dyn},
-    {FAM_UPSTREAM, EXPO_HISTOGRAM, "Time spent waiting for upstream servers, summed over attempts.",
-     N_CLASSES, false, ID_UPSTREAM, true, offsetof(struct metrics_source, upstream),
-     method_class_labels, hist_flat, hist_dyn},
+    {FAM_HIST(HIST_UPSTREAM_CONNECT), EXPO_HISTOGRAM,
+     "Time spent connecting to upstream servers, summed over attempts.", N_CLASSES, false,
+     ID_HIST(HIST_UPSTREAM_CONNECT), true, HIST_UPSTREAM_CONNECT, method_class_labels, hist_flat,
+     hist_dyn},
+    {FAM_HIST(HIST_UPSTREAM_HEADER), EXPO_HISTOGRAM,
+     "Time until upstream servers sent the response header, summed over attempts.", N_CLASSES,
+     false, ID_HIST(HIST_UPSTREAM_HEADER), true, HIST_UPSTREAM_HEADER, method_class_labels,
+     hist_flat, hist_dyn},
 };
 
 /* The counter cell of a flat counter family (NULL: a histogram, whose
@@ -459,13 +479,24 @@ static void render_flat_family(const struct render *r, const struct flat_family 
 {
 	struct expo_label l[MAX_LABELS];
 
+	bool any = false;
+
 	if (f->histogram && r->m->no_hist) {
 		return; /* metrics.histograms: false - not even the family lines */
+	}
+	for (size_t i = 0; i < r->m->n_sources && !any; i++) {
+		any = fam_shown(r->m->sources[i], f->fam);
+	}
+	if (!any && f->fam >= FAM_HIST(HIST_FIRST_OPTIONAL)) {
+		return; /* an optional histogram no source's format captures */
 	}
 	expo_writer_family(r->w, family_names[f->fam], f->type, f->help);
 	for (size_t i = 0; i < r->m->n_sources; i++) {
 		const struct metrics_source *s = r->m->sources[i];
 		size_t n = base_labels(s, l);
+		if (!fam_shown(s, f->fam)) {
+			continue;
+		}
 		if (s->tuples) {
 			walk_dyn(r, f, s, l, n);
 		} else {
@@ -546,6 +577,9 @@ static void render_dropped(const struct render *r)
 		int64_t created = source_created(s);
 
 		for (unsigned fa = 0; fa < FAM_COUNT && s->tuples; fa++) {
+			if (!fam_shown(s, fa) || !s->fam[fa]) {
+				continue;
+			}
 			l[n] = (struct expo_label){"metric", family_names[fa], 0, NULL, 0};
 			counter(r, l, n + 1, series_family_dropped(s->fam[fa]), young(r, created),
 			        created);

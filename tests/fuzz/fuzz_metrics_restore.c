@@ -27,6 +27,15 @@ static struct metrics *registry(void)
 	                            .n_request_buckets = 3,
 	                            .upstream_buckets = buckets,
 	                            .n_upstream_buckets = 3,
+	                            /* the optional histograms restore too */
+	                            .request_size_buckets = buckets,
+	                            .n_request_size_buckets = 3,
+	                            .response_size_buckets = buckets,
+	                            .n_response_size_buckets = 3,
+	                            .upstream_connect_buckets = buckets,
+	                            .n_upstream_connect_buckets = 3,
+	                            .upstream_header_buckets = buckets,
+	                            .n_upstream_header_buckets = 2,
 	                            .series_limit = 50,
 	                            /* native lines restore too: a small cap reduces */
 	                            .native_histograms = true,

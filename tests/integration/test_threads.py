@@ -13,7 +13,12 @@ depend on the order of additions) and a gzip rotation:
 - a source with field labels (its lines parsed on several cores, counted
   in order: parsepool) and a JSON source with unparsable and over-long
   lines (counted per batch like the others: countpool) give the same
-  output for every thread count; bad --threads values are refused."""
+  output for every thread count; bad --threads values are refused;
+- a format with the request and response size and the upstream connect
+  and header times (lists of attempts, "-"): --once with --threads 1, 2, 8
+  identical, --backfill with 1 and 2 byte-identical, its last step equal to
+  --once in the four families, each histogram's count that of the lines
+  that have the value."""
 import gzip
 import re
 import os
@@ -79,6 +84,68 @@ def samples(stderr):
 def without_wall_clock(text):
     return "\n".join(l for l in text.split("\n")
                      if not l.startswith("accesslog_log_last_read_timestamp_seconds"))
+
+
+SIZES_FMT = ('$remote_addr [$time_local] "$request" $status $bytes_sent $request_length '
+             '$request_time $upstream_response_time $upstream_connect_time $upstream_header_time')
+SIZE_FAMS = ("accesslog_http_request_size_bytes", "accesslog_http_response_size_bytes",
+             "accesslog_http_upstream_connect_duration_seconds",
+             "accesslog_http_upstream_header_duration_seconds")
+
+
+def sizes(tmp):
+    rnd = random.Random(13)
+    log = os.path.join(tmp, "sizes.log")
+    has = dict.fromkeys(SIZE_FAMS, 0)
+
+    def phase(fam):
+        if rnd.randrange(5) == 0:
+            return "-"
+        has[fam] += 1
+        n = 1 + (rnd.randrange(4) == 0)
+        return ", ".join("0.%03d" % rnd.randrange(300) for _ in range(n))
+
+    with open(log, "w") as f:
+        for i in range(40000):
+            sec = i // 40
+            up = phase(SIZE_FAMS[2])
+            hdr = phase(SIZE_FAMS[3])
+            has[SIZE_FAMS[0]] += 1
+            has[SIZE_FAMS[1]] += 1
+            f.write('10.0.0.%d [03/Dec/2026:10:%02d:%02d +0000] "%s /p%d HTTP/1.1" %d %d %d '
+                    '0.%03d 0.%03d %s %s\n' % (
+                        i % 200, sec // 60 % 60, sec % 60, rnd.choice(["GET", "POST"]), i % 9,
+                        rnd.choice(CODES), rnd.randrange(200000), 100 + rnd.randrange(5000),
+                        rnd.randrange(999), rnd.randrange(999), up, hdr))
+    cfg = os.path.join(tmp, "sizes.yml")
+    with open(cfg, "w") as f:
+        f.write("metrics:\n  response_size_buckets: [1024, 65536]\nsources:\n"
+                "  - name: s\n    format: nginx\n    log_format: '%s'\n    paths: [%s]\n"
+                % (SIZES_FMT, log))
+    once = {n: run(["--once", "--threads", str(n), "--config.file", cfg]) for n in (1, 2, 8)}
+    for n, text in once.items():
+        assert without_wall_clock(text) == without_wall_clock(once[1]), n
+    s = parse_exposition(once[1])
+    for fam in SIZE_FAMS:
+        total = sum(v for k, v in s.items() if k[0] == fam + "_count")
+        assert total == has[fam], (fam, total, has[fam])
+    bf = {n: run(["--backfill", "-", "--threads", str(n), "--config.file", cfg]) for n in (1, 2)}
+    assert bf[1] == bf[2], "--backfill --threads 2 differs"
+    last = {}
+    for line in bf[1].splitlines():
+        if line.startswith(SIZE_FAMS) and not line.startswith("#"):
+            key, v, _ = line.rsplit(" ", 2)
+            last[key] = float(v)
+    for line in once[1].splitlines():
+        if line.startswith(SIZE_FAMS):
+            key, v = line.rsplit(" ", 1)
+            if key.split("{")[0].endswith("_sum"):
+                assert abs(last[key] - float(v)) <= 1e-9 * max(1, float(v)), key
+            else:
+                assert last[key] == float(v), (key, last.get(key), v)
+    for fam in SIZE_FAMS:
+        assert "# TYPE %s histogram" % fam in bf[1], fam
+    print("ok sizes and upstream phases: threads 1, 2, 8 identical, counts exact, in backfill")
 
 
 def main():
@@ -162,6 +229,7 @@ def main():
         assert value(sj, "accesslog_log_lines_too_long_total") == 30
         assert value(sj, "accesslog_log_parse_errors_total") == 30
         print("ok JSON: threads 1, 2, 4 identical")
+        sizes(tmp)
         for bad in ("0", "x", "257", ""):
             p = subprocess.run([binary(), "--once", "--threads", bad, js], capture_output=True)
             assert p.returncode == 2 and b"--threads" in p.stderr, (bad, p.stderr)
