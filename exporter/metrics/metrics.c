@@ -941,8 +941,8 @@ static void journal_replay(struct metrics_source *dst, struct sum_journal *j)
 	j->failed = false;
 }
 
-static size_t hist_observe(struct metrics_source *s, unsigned kind, unsigned method, unsigned cls,
-                           double v)
+static inline __attribute__((always_inline)) size_t
+hist_observe(struct metrics_source *s, unsigned kind, unsigned method, unsigned cls, double v)
 {
 	struct histogram *h = &s->hist[kind];
 	uint32_t id = ID_HIST(kind);

@@ -34,7 +34,9 @@ import urllib.request
 
 Q = r'"((?:[^"\\]|\\.)*)"'
 COMBINED = re.compile(r'^(\S+) (\S+) (.+?) \[([^\]]*)\] ' + Q + r' (\S+) (\S+) ' + Q + ' ' + Q)
-NGINX_TAIL = re.compile(r' (\S+) (\S+)$')
+# nginx: [$request_length $bytes_sent $upstream_connect_time $upstream_header_time]
+# $request_time $upstream_response_time after the combined part
+NGINX_TAIL = re.compile(r'(?: (\d+) (\d+) (\S+) (\S+))? (\S+) (\S+)$')
 CODE = re.compile(r'^[1-5][0-9][0-9]$')
 
 # Dashboard expressions allowed to return nothing here, each with the reason.
@@ -83,15 +85,16 @@ def scalar(prom, expr):
 
 def read_log(path, nginx):
     """Counts from a log file: what the exporter must report for it."""
-    c = {"lines": 0, "junk": 0, "codes": {}, "bytes": 0, "rt": 0, "ut": 0}
+    c = {"lines": 0, "junk": 0, "codes": {}, "bytes": 0, "rt": 0, "ut": 0, "rl": 0, "sent": 0,
+         "cn": 0, "hd": 0}
     with open(path, "rb") as f:
         data = f.read()
     for raw in data.split(b"\n")[:-1]:
         c["lines"] += 1
         line = raw.decode("utf-8", "replace")
         m = COMBINED.match(line)
-        tail = NGINX_TAIL.search(line) if nginx else None
-        if not m or (nginx and (not tail or tail.start() != m.end())) or \
+        tail = NGINX_TAIL.match(line, m.end()) if nginx and m else None
+        if not m or (nginx and not tail) or \
                 (not nginx and m.end() != len(line)):
             c["junk"] += 1
             continue
@@ -101,10 +104,15 @@ def read_log(path, nginx):
         if m.group(7).isdigit():
             c["bytes"] += int(m.group(7))
         if nginx:
-            if tail.group(1) != "-":
+            if tail.group(5) != "-":
                 c["rt"] += 1
-            if tail.group(2) != "-":
+            if tail.group(6) != "-":
                 c["ut"] += 1
+            if tail.group(1):
+                c["rl"] += 1
+                c["sent"] += m.group(7).isdigit()
+                c["cn"] += tail.group(3) != "-"
+                c["hd"] += tail.group(4) != "-"
     return c
 
 
@@ -116,7 +124,7 @@ def read_logs(paths, nginx):
         if total is None:
             total = c
             continue
-        for k in ("lines", "junk", "bytes", "rt", "ut"):
+        for k in ("lines", "junk", "bytes", "rt", "ut", "rl", "sent", "cn", "hd"):
             total[k] += c[k]
         for code, n in c["codes"].items():
             total["codes"][code] = total["codes"].get(code, 0) + n
@@ -189,6 +197,15 @@ def main():
             check(ut == c["ut"],
                   "%s: upstream time observations %s = lines with $upstream_response_time %d"
                   % (name, ut, c["ut"]))
+        for key, fam, what in (
+                ("rl", "request_size_bytes", "$request_length"),
+                ("sent", "response_size_bytes", "a bytes field"),
+                ("cn", "upstream_connect_duration_seconds", "$upstream_connect_time"),
+                ("hd", "upstream_header_duration_seconds", "$upstream_header_time")):
+            if c[key]:
+                got = scalar(prom, 'sum(accesslog_http_%s_count{source="%s"})' % (fam, name))
+                check(got == c[key], "%s: %s observations %s = lines with %s %d"
+                      % (name, fam, got, what, c[key]))
 
     # Exact values of file-following counters (EXPR=VALUE).
     for spec in args.equal:
