@@ -802,6 +802,36 @@ static void t_known_items_compile(void **state)
 	}
 }
 
+/* Named groups for the size and upstream phase fields: values, lists summed,
+ * "-" absent; the parser says the format has them (their families shown). */
+static void t_regex_sizes_and_phases(void **state)
+{
+	static const char re[] = "^(?<status>\\d{3}) (?<request_length>\\S+) "
+	                         "c=(?<upstream_connect_time>.+) h=(?<upstream_header_time>.+)$";
+	struct log_parser *p = NULL;
+	struct log_record r;
+	const char *l1 = "200 512 c=0.010, 0.020 : 0.005 h=-";
+	const char *l2 = "502 - c=- h=0.250";
+	(void)state;
+	assert_int_equal(logparse_create(LOGPARSE_REGEX, re, &p, NULL), 0);
+	assert_true(logparse_has_field(p, LOGFORMAT_FIELD_REQUEST_LENGTH));
+	assert_true(logparse_has_field(p, LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME));
+	assert_true(logparse_has_field(p, LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME));
+	assert_false(logparse_has_field(p, LOGFORMAT_FIELD_BYTES));
+	assert_int_equal(logparse_line(p, l1, strlen(l1), &r), 0);
+	assert_true(r.has_request_length);
+	assert_int_equal(r.request_length, 512);
+	assert_true(r.has_upstream_connect_time);
+	assert_true(fabs(r.upstream_connect_time - 0.035) < 1e-12);
+	assert_false(r.has_upstream_header_time);
+	assert_int_equal(logparse_line(p, l2, strlen(l2), &r), 0);
+	assert_false(r.has_request_length);
+	assert_false(r.has_upstream_connect_time);
+	assert_true(r.has_upstream_header_time);
+	assert_true(r.upstream_header_time == 0.25);
+	logparse_destroy(p);
+}
+
 /* Raw regex with named groups, including optional groups left unset. */
 static void t_raw_regex(void **state)
 {
@@ -1285,6 +1315,7 @@ int main(void)
 	    cmocka_unit_test(t_capture_fields),
 	    cmocka_unit_test(t_capture_opaque),
 	    cmocka_unit_test(t_raw_regex),
+	    cmocka_unit_test(t_regex_sizes_and_phases),
 	    cmocka_unit_test(t_catastrophic_bounded),
 	    cmocka_unit_test(t_long_hostile_lines),
 	    cmocka_unit_test(t_golden),
