@@ -526,6 +526,8 @@ static void t_optional_histograms(void **state)
 	assert_non_null(strstr(text, "accesslog_series_dropped_total{source=\"f\",metric="
 	                             "\"accesslog_http_upstream_connect_duration_seconds\"} 0\n"));
 
+	free(text);
+
 	/* checkpoint round trip: the same text, and the same checkpoint again */
 	strbuf_init(&saved, 1 << 24);
 	assert_int_equal(metrics_add_source(m2, "x", NULL, 0, NULL, 0, &s2, NULL, 0), 0);
