@@ -21,7 +21,6 @@ proxy and to /local, then checks on the exporter's scrape:
   - no parse errors.
 Bounded: 60 requests, every wait has a deadline, processes stopped on exit."""
 import os
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -57,32 +56,6 @@ def run(e2e):
     p_front, p_up, p_exp = free_ports(3)
     log = os.path.join(tmp, "access.log")
     open(log, "w").close()
-    os.makedirs(os.path.join(tmp, "nginx"))
-    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-        f.write("""worker_processes 1;
-pid %(t)s/nginx.pid;
-error_log %(t)s/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-	client_body_temp_path %(t)s/nginx/body;
-	proxy_temp_path %(t)s/nginx/proxy;
-	fastcgi_temp_path %(t)s/nginx/fastcgi;
-	uwsgi_temp_path %(t)s/nginx/uwsgi;
-	scgi_temp_path %(t)s/nginx/scgi;
-	log_format phases '%(fmt)s';
-	server {
-		listen 127.0.0.1:%(front)d;
-		access_log %(log)s phases;
-		location /app/ { proxy_pass http://127.0.0.1:%(up)d; }
-		location = /local { return 200 "local\\n"; }
-	}
-	server {
-		listen 127.0.0.1:%(up)d;
-		access_log off;
-		location /app/ { return 200 "upstream answer with some bytes in it\\n"; }
-	}
-}
-""" % {"t": tmp, "fmt": FORMAT, "log": log, "front": p_front, "up": p_up})
     cfg = os.path.join(tmp, "config.yml")
     with open(cfg, "w") as f:
         f.write("""metrics:
@@ -95,10 +68,18 @@ sources:
 """ % (FORMAT, log))
     e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
                            "--metrics.new-series-hold", "0", "--config.file", cfg])
-    e2e.start("nginx", ["nginx", "-g", "daemon off;", "-e", os.path.join(tmp, "nginx-error.log"),
-                        "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")])
-    wait_for("nginx", 10, lambda: subprocess.run(
-        ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d" % p_front]).returncode == 0)
+    e2ekit.start_nginx(e2e, p_front, """	log_format phases '%(fmt)s';
+	server {
+		listen 127.0.0.1:%(front)d;
+		access_log %(log)s phases;
+		location /app/ { proxy_pass http://127.0.0.1:%(up)d; }
+		location = /local { return 200 "local\\n"; }
+	}
+	server {
+		listen 127.0.0.1:%(up)d;
+		access_log off;
+		location /app/ { return 200 "upstream answer with some bytes in it\\n"; }
+	}""" % {"fmt": FORMAT, "log": log, "front": p_front, "up": p_up})
     metrics = "http://127.0.0.1:%d/metrics" % p_exp
     wait_for("the exporter to follow the log", 10, lambda: b'accesslog_log_file_open{' in get(
         metrics))
