@@ -117,7 +117,10 @@ class Exporter:
     run as; hold: --metrics.new-series-hold (default "0", so that counts
     show at once; None: the exporter's default, 1m); stdin: the child's
     standard input (subprocess.PIPE: write to self.proc.stdin); preexec: a
-    function run in the child before exec (e.g. to set a resource limit)."""
+    function run in the child before exec (e.g. to set a resource limit).
+    As a context manager (`with Exporter(args) as exp:`) it is stopped when
+    the block ends, and a block that ends normally without stopping it
+    itself checks that it exits with status 0 (the log in the message)."""
 
     def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0",
                  stdin=None, preexec=None):
@@ -143,6 +146,7 @@ class Exporter:
             stdin=stdin, stdout=subprocess.DEVNULL, stderr=child_err, cwd=cwd, env=env,
             preexec_fn=preexec or as_user(user))
         child_err.close()
+        self.stopped = False  # stop() was called (its caller saw the status)
         self.port = None
         deadline = time.time() + 10
         while time.time() < deadline and self.port is None:
@@ -187,7 +191,16 @@ class Exporter:
             samples = self.scrape()
         return samples
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None and not self.stopped:
+            assert self.stop() == 0, self.log()
+        self.stop()
+
     def stop(self, sig=signal.SIGTERM):
+        self.stopped = True
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:

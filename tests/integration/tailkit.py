@@ -1,9 +1,11 @@
 """Helpers for the tailing integration tests: a writer thread that appends
 numbered access-log lines (and can rotate under the exporter's feet),
-exact-count assertions, and a test's cases run in a temp dir each.  Standard
+exact-count assertions, a log followed with a state file, waiting for a
+timed checkpoint, and a test's cases run in a temp dir each.  Standard
 library only; every wait has a deadline."""
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -15,8 +17,17 @@ LINE = ('198.51.100.%d - - [25/Nov/2026:10:00:00 +0000] "GET /item/%d HTTP/1.1" 
 CODES = ("200", "404", "503", "301")
 
 
+CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
+
+
 def line(n):
     return LINE % (n % 250, n, CODES[n % len(CODES)], n % 5000)
+
+
+def append_lines(path, first, n):
+    """Append lines first .. first+n-1 to path in one write."""
+    with open(path, "a") as f:
+        f.write("".join(line(first + i) for i in range(n)))
 
 
 class Writer(threading.Thread):
@@ -63,6 +74,14 @@ class Writer(threading.Thread):
         self.f.close()
         self.f = open(self.path, "a", buffering=1)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        """Whatever happened in the block, a running writer is stopped."""
+        if self.is_alive():
+            self.stop()
+
     def stop(self):
         self.stop_flag.set()
         self.join(timeout=10)
@@ -97,8 +116,32 @@ def assert_exact(exp, want, source="t", timeout=15.0, settle=0.4):
 
 def start(args, user=None):
     """Start the exporter (source "t"); as another uid when user is given
-    (for permission tests when running as root)."""
+    (for permission tests when running as root).  A context manager: see
+    harness.Exporter."""
     return Exporter(["--source", "t"] + args, user=user)
+
+
+def with_state(tmp, *extra):
+    """An empty tmp/access.log and the args that follow it with the state
+    file tmp/state (extra args before the path): (log, args)."""
+    log = os.path.join(tmp, "access.log")
+    open(log, "w").close()
+    return log, ["--state.file", os.path.join(tmp, "state")] + list(extra) + [log]
+
+
+def next_checkpoint(exp, first=None):
+    """Wait (12 s at most) until a timed checkpoint is newer than first
+    (default: the last one at this call)."""
+    if first is None:
+        first = exp.scrape()[(CKPT, frozenset())]
+    exp.wait_for(lambda s: s[(CKPT, frozenset())] > first, timeout=12)
+
+
+def killed_after_checkpoint(exp, first=None):
+    """kill -9 once a timed checkpoint is newer than first (see
+    next_checkpoint)."""
+    next_checkpoint(exp, first)
+    exp.stop(signal.SIGKILL)
 
 
 def run_cases(cases, seconds=None):

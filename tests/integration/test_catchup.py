@@ -37,16 +37,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import CODES, Writer, assert_exact, line, start, run_cases  # noqa: E402
+from tailkit import (CODES, Writer, append_lines as append, assert_exact,  # noqa: E402
+                     killed_after_checkpoint, line, start, run_cases, with_state)
 from harness import value  # noqa: E402
 
-CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
 SKIPPED = "accesslog_log_files_skipped_total"
-
-
-def append(path, first, n):
-    with open(path, "a") as f:
-        f.write("".join(line(first + i) for i in range(n)))
 
 
 def gzip_file(path, dst):
@@ -56,67 +51,44 @@ def gzip_file(path, dst):
     os.unlink(path)
 
 
-def killed_after_checkpoint(exp):
-    """kill -9 once a timed checkpoint is newer than the last count."""
-    first = exp.scrape()[(CKPT, frozenset())]
-    exp.wait_for(lambda s: s[(CKPT, frozenset())] > first, timeout=12)
-    exp.stop(signal.SIGKILL)
-
-
 def minimal(tmp):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    args = ["--state.file", state, log]
-    exp = start(args)
-    try:
+    log, args = with_state(tmp)
+    with start(args) as exp:
         append(log, 0, 10)
         assert_exact(exp, 10)
         killed_after_checkpoint(exp)
-        os.rename(log, log + ".1")          # A -> access.log.1
-        append(log, 10, 5)                  # B
-        os.rename(log + ".1", log + ".2")   # A -> access.log.2
-        os.rename(log, log + ".1")          # B -> access.log.1
-        append(log, 15, 3)                  # C
-        exp = start(args)
+    os.rename(log, log + ".1")          # A -> access.log.1
+    append(log, 10, 5)                  # B
+    os.rename(log + ".1", log + ".2")   # A -> access.log.2
+    os.rename(log, log + ".1")          # B -> access.log.1
+    append(log, 15, 3)                  # C
+    with start(args) as exp:
         s = assert_exact(exp, 18)
         assert value(s, "accesslog_log_rotations_total", source="t") == 2
         assert "caught up with rotated files" in exp.log(), exp.log()
         assert "lines=5" in exp.log(), exp.log()
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok minimal: 18 of 18 lines after two rotations while down")
 
 
 def compressed_while_down(tmp):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    args = ["--state.file", state, log]
-    exp = start(args)
-    try:
+    log, args = with_state(tmp)
+    with start(args) as exp:
         append(log, 0, 40)
         assert_exact(exp, 40)
-        assert exp.stop() == 0, exp.log()
-        append(log, 40, 7)                 # after the checkpoint, to A
-        os.rename(log, log + ".1")
-        append(log, 47, 5)                 # B
-        gzip_file(log + ".1", log + ".2.gz")
-        os.rename(log, log + ".1")
-        append(log, 52, 3)                 # C
-        exp = start(args)
+    append(log, 40, 7)                 # after the checkpoint, to A
+    os.rename(log, log + ".1")
+    append(log, 47, 5)                 # B
+    gzip_file(log + ".1", log + ".2.gz")
+    os.rename(log, log + ".1")
+    append(log, 52, 3)                 # C
+    with start(args) as exp:
         s = assert_exact(exp, 55)
         assert value(s, "accesslog_log_parse_errors_total", source="t") == 0
         assert "compression=gzip" in exp.log(), exp.log()
-        assert exp.stop() == 0, exp.log()
-        # Down again, nothing new: nothing counted twice, nothing caught up.
-        exp = start(args)
+    # Down again, nothing new: nothing counted twice, nothing caught up.
+    with start(args) as exp:
         assert_exact(exp, 55)
         assert "catching up with" not in exp.log(), exp.log()
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok checkpointed file compressed while down: resumed inside the gzip data")
 
 
@@ -129,8 +101,7 @@ def glob_over_gzip(tmp):
         f.write(gzip.compress(b"".join(line(i).encode() for i in range(50))))
     open(log, "w").close()
     args = ["--state.file", state, os.path.join(tmp, "access.log*")]
-    exp = start(args)
-    try:
+    with start(args) as exp:
         append(log, 0, 10)
         s = assert_exact(exp, 10)
         assert value(s, SKIPPED, source="t") == 2, exp.log()
@@ -143,63 +114,46 @@ def glob_over_gzip(tmp):
         s = assert_exact(exp, 15, settle=6.0)  # a glob rescan (5 s) sees the .gz
         assert value(s, SKIPPED, source="t") == 3, exp.log()
         assert exp.log().count("skipping compressed files") == 1, exp.log()
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok glob over gzip rotations: no gzip data read as lines, skipped files counted")
 
 
 def limit(tmp):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    args = ["--state.file", state, "--state.catch-up-max-bytes", "4KB", log]
-    exp = start(args)
-    try:
-        assert exp.stop() == 0, exp.log()
-        n = 0
-        for _ in range(3):                   # three rotations while down, 20 lines each
-            append(log, n, 20)
-            n += 20
-            rotate_numbered(log)
-        append(log, n, 4)
-        # access.log.3 (the oldest, 1.9 KB) is over the 4 KB left after .1 and .2
-        exp = start(args)
+    log, args = with_state(tmp, "--state.catch-up-max-bytes", "4KB")
+    with start(args):
+        pass
+    n = 0
+    for _ in range(3):                   # three rotations while down, 20 lines each
+        append(log, n, 20)
+        n += 20
+        rotate_numbered(log)
+    append(log, n, 4)
+    # access.log.3 (the oldest, 1.9 KB) is over the 4 KB left after .1 and .2
+    with start(args) as exp:
         s = assert_exact(exp, 44)
         assert value(s, SKIPPED, source="t") == 1, exp.log()
         assert "over the catch-up limit" in exp.log(), exp.log()
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok catch-up limit: the oldest file skipped with the reason")
 
 
 def long_outage(tmp):
     """Five logrotate-style rotations (delaycompress + compress) while down."""
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    args = ["--state.file", state, log]
-    exp = start(args)
+    log, args = with_state(tmp)
     n = 0
-    try:
+    with start(args) as exp:
         append(log, n, 30)
         n += 30
         assert_exact(exp, n)
         exp.stop(signal.SIGKILL)
-        for _ in range(5):
-            append(log, n, 17)
-            n += 17
-            rotate_delaycompress(log)
-        append(log, n, 9)
-        n += 9
-        exp = start(args)
+    for _ in range(5):
+        append(log, n, 17)
+        n += 17
+        rotate_delaycompress(log)
+    append(log, n, 9)
+    n += 9
+    with start(args) as exp:
         s = assert_exact(exp, n)
         assert value(s, "accesslog_log_rotations_total", source="t") == 5
         assert "files=5" in exp.log(), exp.log()
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok long outage: five rotations while down, %d lines" % n)
 
 

@@ -72,8 +72,7 @@ def main():
         open(os.path.join(tmp, "shop.access.log"), "w").close()
         open(os.path.join(tmp, "blog.access.log"), "w").close()
         write_atomic(cfg, config(tmp))
-        exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
-        try:
+        with Exporter(["--config.file", cfg, "--web.enable-lifecycle"]) as exp:
             append(tmp, [("/", 200, "curl/8", "a.example", "TLSv1.3"),
                          ("/healthz", 200, "kube-probe/1.29", "a.example", "-"),
                          ("/", 200, "Googlebot/2.1", "a.example", "TLSv1.3"),
@@ -88,13 +87,9 @@ def main():
                      host="b.example", code="503") == 1
             assert v(s, "accesslog_http_responses_total") == 2
             check_invariants(s)
-            assert exp.stop() == 0, exp.log()
-        finally:
-            exp.stop()
 
         # Restart: the checkpoint restores labelled series and the dropped count.
-        exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
-        try:
+        with Exporter(["--config.file", cfg, "--web.enable-lifecycle"]) as exp:
             s = exp.wait_for(lambda s: v(s, "accesslog_log_lines_total") == 5)
             assert v(s, "accesslog_log_lines_dropped_total") == 2, s
             assert v(s, "accesslog_http_responses_total", site="blog", tls="TLSv1.2",
@@ -113,9 +108,6 @@ def main():
             assert v(s, "accesslog_http_responses_total", site="shop", tls="TLSv1.3",
                      host="a.example") == 1
             check_invariants(s)
-            assert exp.stop() == 0, exp.log()
-        finally:
-            exp.stop()
     finally:
         shutil.rmtree(tmp)
     print("ok - filters, path labels and labels from any field, across restart and reload")

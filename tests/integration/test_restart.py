@@ -25,25 +25,20 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import Writer, assert_exact, line, start, run_cases  # noqa: E402
-from harness import Exporter, value  # noqa: E402
-
-CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
+from tailkit import (CKPT, Writer, append_lines as append, assert_exact,  # noqa: E402
+                     killed_after_checkpoint, line, next_checkpoint, start, run_cases, with_state)
+from harness import Exporter, value, write_atomic  # noqa: E402
 
 
 def kill9(tmp, rotate_while_down):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    args = ["--state.file", state, log]
+    log, args = with_state(tmp)
     exp = start(args)
-    w = Writer(log, burst=30)
-    w.start()
-    try:
+    with exp, Writer(log, burst=30) as w:
+        w.start()
         first = exp.scrape()[(CKPT, frozenset())]
         assert first > 0, "no checkpoint at start"
         # run past at least one timed checkpoint, then die at a random moment
-        exp.wait_for(lambda s: s[(CKPT, frozenset())] > first, timeout=12)
+        next_checkpoint(exp, first)
         time.sleep(random.uniform(0.0, 2.0))
         exp.stop(signal.SIGKILL)
         time.sleep(0.3)  # lines written while down must count too
@@ -53,113 +48,76 @@ def kill9(tmp, rotate_while_down):
                 wr.reopen()
             w.locked(rotate)
             time.sleep(0.2)
-        exp = start(args)
-        time.sleep(0.5)
-        n = w.stop()
-        s = assert_exact(exp, n)
-        if rotate_while_down:
-            assert value(s, "accesslog_log_rotations_total", source="t") == 1
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
-        if w.is_alive():
-            w.stop()
+        with start(args) as exp:
+            time.sleep(0.5)
+            n = w.stop()
+            s = assert_exact(exp, n)
+            if rotate_while_down:
+                assert value(s, "accesslog_log_rotations_total", source="t") == 1
     print("ok kill -9%s: %d lines" % (" + rotation while down" if rotate_while_down else "", n))
 
 
 def sigterm(tmp):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
+    log, args = with_state(tmp)
     with open(log, "w") as f:
         f.write("not counted: before the first start\n")
-    args = ["--state.file", state, log]
-    w = Writer(log, burst=30)
-    exp = start(args)
-    try:
-        w.start()
-        time.sleep(0.5)
-        assert exp.stop() == 0, exp.log()
+    with Writer(log, burst=30) as w:
+        with start(args):
+            w.start()
+            time.sleep(0.5)
         time.sleep(0.3)
-        exp = start(args)
-        assert "resumed from the state file" in exp.log(), exp.log()
-        time.sleep(0.3)
-        n = w.stop()
-        assert_exact(exp, n)
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
-        if w.is_alive():
-            w.stop()
+        with start(args) as exp:
+            assert "resumed from the state file" in exp.log(), exp.log()
+            time.sleep(0.3)
+            n = w.stop()
+            assert_exact(exp, n)
     print("ok SIGTERM: %d lines" % n)
 
 
 def deleted_still_open(tmp):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    args = ["--state.file", state, log]
+    log, args = with_state(tmp)
     exp = start(args)
     held = open(log, "a")  # the server's descriptor: it writes on after the delete
-    try:
+    with exp, held:
         held.write("".join(line(i) for i in range(10)))
         held.flush()
         s = assert_exact(exp, 10)
         # a checkpoint that holds the 10 lines, then die without another
-        first = s[(CKPT, frozenset())]
-        exp.wait_for(lambda s: s[(CKPT, frozenset())] > first, timeout=12)
-        exp.stop(signal.SIGKILL)
+        killed_after_checkpoint(exp, s[(CKPT, frozenset())])
         held.write("".join(line(i) for i in range(10, 15)))
         held.flush()
         os.unlink(log)  # delete + recreate: the old file has no name now
         held.write("".join(line(i) for i in range(15, 20)))
         held.flush()
         append(log, 20, 5)  # the new file, after the delete
-        exp = start(args)
-        s = assert_exact(exp, 25)
-        assert "resuming a deleted file still open by a writer" in exp.log(), exp.log()
-        # the writer goes on appending until it reopens: still counted
-        held.write("".join(line(i) for i in range(25, 28)))
-        held.flush()
-        assert_exact(exp, 28)
-        assert exp.stop() == 0, exp.log()
-    finally:
-        held.close()
-        exp.stop()
+        with start(args) as exp:
+            s = assert_exact(exp, 25)
+            assert "resuming a deleted file still open by a writer" in exp.log(), exp.log()
+            # the writer goes on appending until it reopens: still counted
+            held.write("".join(line(i) for i in range(25, 28)))
+            held.flush()
+            assert_exact(exp, 28)
     print("ok kill -9, deleted while down and still open: 28 lines")
 
 
-def append(path, first, n):
-    with open(path, "a") as f:
-        f.write("".join(line(first + i) for i in range(n)))
-
-
 def rotated_twice(tmp):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    args = ["--state.file", state, log]
-    exp = start(args)
-    try:
+    log, args = with_state(tmp)
+    with start(args) as exp:
         append(log, 0, 10)
         assert_exact(exp, 10)
-        assert exp.stop() == 0, exp.log()
-        # down: rotated by rename, the old file gets more lines, a new one starts
-        append(log, 10, 5)
-        os.rename(log, log + ".1")
-        append(log, 15, 5)
-        exp = start(args)
+    # down: rotated by rename, the old file gets more lines, a new one starts
+    append(log, 10, 5)
+    os.rename(log, log + ".1")
+    append(log, 15, 5)
+    with start(args) as exp:
         assert_exact(exp, 20)
-        # down again while access.log.1 still drains (60 s grace): a late
-        # write to it (a long request finishing) must still be counted
-        assert exp.stop() == 0, exp.log()
-        append(log + ".1", 20, 3)
-        append(log, 23, 2)
-        exp = start(args)
+    # down again while access.log.1 still drains (60 s grace): a late
+    # write to it (a long request finishing) must still be counted
+    append(log + ".1", 20, 3)
+    append(log, 23, 2)
+    with start(args) as exp:
         s = assert_exact(exp, 25)
         assert value(s, "accesslog_log_rotations_total", source="t") == 1
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok rotated while down, restarted again while draining")
 
 
@@ -169,12 +127,10 @@ def changed_path(tmp):
     state = os.path.join(tmp, "state")
     open(a, "w").close()
     open(b, "w").close()
-    exp = start(["--state.file", state, a])
-    try:
+    with start(["--state.file", state, a]) as exp:
         append(a, 0, 1)
         assert_exact(exp, 1)
-        assert exp.stop() == 0, exp.log()
-        exp = start(["--state.file", state, b])
+    with start(["--state.file", state, b]) as exp:
         append(a, 100, 3)  # the old path: no longer configured
         append(b, 1, 2)
         s = assert_exact(exp, 3, settle=1.0)
@@ -182,20 +138,14 @@ def changed_path(tmp):
         assert not [k for k in s if k[0] == "accesslog_log_file_open" and ("path", a) in k[1]]
         assert value(s, "accesslog_log_file_open", source="t", path=b) == 1
         assert "not resuming checkpointed files" in exp.log(), exp.log()
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok restart on another path: the old file is not followed")
 
 
 def corrupt(tmp):
-    log = os.path.join(tmp, "access.log")
-    state = os.path.join(tmp, "state")
-    open(log, "w").close()
-    with open(state, "w") as f:
+    log, args = with_state(tmp)
+    with open(os.path.join(tmp, "state"), "w") as f:
         f.write("accesslog-state 1\nsource t\ngarbage\n")
-    exp = start(["--state.file", state, log])
-    try:
+    with start(args) as exp:
         assert "ignoring unreadable or corrupt state file" in exp.log(), exp.log()
         # the reason, not "Invalid argument"
         assert 'reason="truncated: no checksum line at the end' in exp.log(), exp.log()
@@ -203,11 +153,8 @@ def corrupt(tmp):
         w.start()
         w.join(timeout=10)
         assert_exact(exp, w.stop())
-        assert exp.stop() == 0, exp.log()
-        with open(state) as f:
-            assert f.read().startswith("accesslog-state 2\n")  # replaced by a good one
-    finally:
-        exp.stop()
+    with open(os.path.join(tmp, "state")) as f:
+        assert f.read().startswith("accesslog-state 2\n")  # replaced by a good one
     print("ok corrupt state file ignored")
 
 
@@ -231,9 +178,7 @@ def field_labels_reordered(tmp):
     open(log, "w").close()
 
     def run(labels):
-        with open(cfg + ".tmp", "w") as f:
-            f.write(FL_CONFIG % (log, labels))
-        os.rename(cfg + ".tmp", cfg)
+        write_atomic(cfg, FL_CONFIG % (log, labels))
         return Exporter(["--config.file", cfg, "--state.file", state])
 
     def add(vhost, path, code, n):
@@ -243,14 +188,12 @@ def field_labels_reordered(tmp):
     def series(s):
         return {tuple(sorted(k[1])): v for k, v in s.items() if k[0] == RESP}
 
-    exp = run(FL_VHOST + FL_PATH)
-    try:
+    with run(FL_VHOST + FL_PATH) as exp:
         add("example.com", "/login", "200", 1)
         add("shop.example", "/cart", "404", 2)
         exp.wait_for(lambda s: value(s, RESP, source="web") == 3)
-        assert exp.stop() == 0, exp.log()
-        # the reviewer's case: the two field labels swapped in the YAML
-        exp = run(FL_PATH + FL_VHOST)
+    # the reviewer's case: the two field labels swapped in the YAML
+    with run(FL_PATH + FL_VHOST) as exp:
         assert "resumed from the state file" in exp.log(), exp.log()
         s = exp.scrape()
         assert value(s, RESP, source="web", vhost="example.com", p="/login", code="200") == 1, \
@@ -263,10 +206,9 @@ def field_labels_reordered(tmp):
         add("example.com", "/login", "200", 1)
         s = exp.wait_for(lambda s: value(s, RESP, source="web") == 4)
         assert value(s, RESP, source="web", vhost="example.com", p="/login") == 2, series(s)
-        assert exp.stop() == 0, exp.log()
-        # p gets a rewrite: its old values are not what it means now: empty,
-        # vhost keeps its values, totals exact
-        exp = run(FL_VHOST + FL_PATH_REWRITE)
+    # p gets a rewrite: its old values are not what it means now: empty,
+    # vhost keeps its values, totals exact
+    with run(FL_VHOST + FL_PATH_REWRITE) as exp:
         s = exp.scrape()
         assert value(s, RESP, source="web", vhost="example.com", p="", code="200") == 2, series(s)
         assert value(s, RESP, source="web", vhost="shop.example", p="", code="404") == 2, series(s)
@@ -275,9 +217,6 @@ def field_labels_reordered(tmp):
         add("example.com", "/login/x", "200", 1)
         s = exp.wait_for(lambda s: value(s, RESP, source="web") == 5)
         assert value(s, RESP, source="web", vhost="example.com", p="/login/") == 1, series(s)
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok field labels reordered / rewritten between runs: restored by name")
 
 

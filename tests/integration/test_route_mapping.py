@@ -70,8 +70,7 @@ def main():
     try:
         open(os.path.join(tmp, "a.log"), "w").close()
         write_atomic(cfg, config(tmp, "users_first"))
-        exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"])
-        try:
+        with Exporter(["--config.file", cfg, "--web.enable-lifecycle"]) as exp:
             append(tmp, [("/users/4711", 200, "gold"), ("/users/12", 404, "silver"),
                          ("/users/me", 200, "gold"), ("/about", 200, "free trial")])
             s = exp.wait_for(lambda s: responses(s) == 4)
@@ -90,24 +89,16 @@ def main():
             assert status == 200, body
             s = exp.scrape()
             assert responses(s, route="/users/:id") == 2
-            assert exp.stop() == 0, exp.log()
-        finally:
-            exp.stop()
 
         # Restart with the same rules: the checkpoint restores every label.
-        exp = Exporter(["--config.file", cfg])
-        try:
+        with Exporter(["--config.file", cfg]) as exp:
             s = exp.wait_for(lambda s: responses(s) == 4)
             assert responses(s, route="/users/:id", tier="gold", code="200") == 1
             assert responses(s, route="unmapped", tier="free trial") == 1
-            assert exp.stop() == 0, exp.log()
-        finally:
-            exp.stop()
 
         # Reordered rules: a changed rewrite, values reset, totals kept.
         write_atomic(cfg, config(tmp, "catch_all_first"))
-        exp = Exporter(["--config.file", cfg])
-        try:
+        with Exporter(["--config.file", cfg]) as exp:
             s = exp.wait_for(lambda s: responses(s) == 4)
             assert responses(s, route="") == 4, s
             assert responses(s, route="", tier="gold") == 2  # tier unchanged: kept
@@ -115,9 +106,6 @@ def main():
             append(tmp, [("/users/99", 200, "gold")])
             s = exp.wait_for(lambda s: responses(s) == 5)
             assert responses(s, route="/users/*", tier="gold") == 1  # the new order
-            assert exp.stop() == 0, exp.log()
-        finally:
-            exp.stop()
     finally:
         shutil.rmtree(tmp)
     print("ok - route mapping and user-defined variables")

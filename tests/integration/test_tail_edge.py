@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import assert_exact, line, lines, start, run_cases  # noqa: E402
+from tailkit import append_lines, assert_exact, line, lines, start, run_cases  # noqa: E402
 from harness import value  # noqa: E402
 
 NOBODY = 65534
@@ -39,8 +39,7 @@ def half_line(tmp):
     log = os.path.join(tmp, "access.log")
     with open(log, "w") as f:
         f.write("old line, not counted\n" + line(0)[:30])  # half a line at start
-    exp = start([log])
-    try:
+    with start([log]) as exp:
         time.sleep(0.3)
         assert lines(exp.scrape()) == 0
         append(log, line(0)[30:] + line(1)[:10])
@@ -58,27 +57,20 @@ def half_line(tmp):
         append(log, "\n")
         s = assert_exact(exp, 2)
         assert value(s, "accesslog_log_bytes_read_total", source="t") == len(line(0) + line(1))
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok half-written lines")
 
 
 def missing_then_appears(tmp):
     log = os.path.join(tmp, "later.log")
-    exp = start([log])
-    try:
+    with start([log]) as exp:
         s = exp.scrape()
         assert value(s, "accesslog_log_file_open", source="t", path=log) == 0
         assert value(s, "accesslog_log_read_errors_total", source="t") == 0  # ENOENT is not an error
-        append(log, "".join(line(i) for i in range(300)))
+        append_lines(log, 0, 300)
         s = assert_exact(exp, 300)
         assert value(s, "accesslog_log_file_open", source="t", path=log) == 1
-        append(log, "".join(line(i) for i in range(300, 400)))
+        append_lines(log, 300, 100)
         assert_exact(exp, 400)
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok missing at start, appears later")
 
 
@@ -89,21 +81,17 @@ def globs(tmp):
     for p in (a, b):
         append(p, "present at start, not counted\n")
     os.symlink(a, os.path.join(tmp, "link.log"))
-    exp = start([os.path.join(tmp, "*.log"), a])
-    try:
+    with start([os.path.join(tmp, "*.log"), a]) as exp:
         n = 0
         for p in (a, b, a, b):
-            append(p, "".join(line(n + i) for i in range(100)))
+            append_lines(p, n, 100)
             n += 100
         assert_exact(exp, n)
-        append(c, "".join(line(n + i) for i in range(100)))  # appears later: from 0
+        append_lines(c, n, 100)  # appears later: from 0
         n += 100
         s = assert_exact(exp, n, timeout=15)  # the glob is rescanned every 5 s
         for p in (a, b, c):
             assert value(s, "accesslog_log_file_open", source="t", path=p) == 1, p
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok globs: two files, a duplicate, a symlink, a late third file")
 
 
@@ -114,12 +102,11 @@ def file_gauges(s):
 def dated_rotations(tmp):
     log = os.path.join(tmp, "access.log")
     append(log, "")
-    exp = start([log + "*"])
-    try:
+    with start([log + "*"]) as exp:
         n = 0
         keep = 2
         for k in range(1, 16):
-            append(log, "".join(line(n + i) for i in range(10)))
+            append_lines(log, n, 10)
             n += 10
             assert_exact(exp, n, settle=0)
             os.rename(log, "%s-%d" % (log, k))
@@ -134,9 +121,6 @@ def dated_rotations(tmp):
         assert len(file_gauges(s)) == keep + 1, file_gauges(s)
         # renames and deletions each stop a followed path from naming its file
         assert value(s, "accesslog_log_rotations_total", source="t") == 15 + 15 - keep
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok dated rotations under a glob: %d lines, gauges bounded" % n)
 
 
@@ -148,9 +132,8 @@ def permission(tmp):
         user = NOBODY  # root reads anything: drop to nobody for this case
         os.chmod(tmp, 0o777)
         os.chown(log, NOBODY, NOBODY)
-    exp = start([log], user=user)
-    try:
-        append(log, "".join(line(i) for i in range(50)))
+    with start([log], user=user) as exp:
+        append_lines(log, 0, 50)
         assert_exact(exp, 50)
         # rotation to a new file created unreadable (a bad "create" mode)
         os.rename(log, log + ".1")
@@ -166,9 +149,6 @@ def permission(tmp):
         assert "cannot read log file" in exp.log(), exp.log()
         assert exp.log().count("cannot read log file") == 1, "error log not rate-limited"
         assert value(s, "accesslog_log_rotations_total", source="t") == 1
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok permission error counted, retried, recovered%s" % (" (as nobody)" if user else ""))
 
 
