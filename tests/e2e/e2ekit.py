@@ -1,9 +1,9 @@
 """Shared pieces of the Python e2e tests (first_burst.py, field_labels.py,
-syslog_inputs.py, protobuf_scrape.py...): free loopback ports, processes
-started with their output in the temp dir and stopped by PID, bounded waits,
-nginx and Prometheus configured in the temp dir and started on loopback, the
-Prometheus HTTP API, and a main() that bounds the whole run, prints the logs
-of a failed one and cleans up."""
+syslog_inputs.py, protobuf_scrape.py...): free loopback ports, files in the
+temp dir, processes started with their output in the temp dir and stopped by
+PID, bounded waits, the exporter, nginx and Prometheus configured in the temp
+dir and started on loopback, the Prometheus HTTP API, and a main() that
+bounds the whole run, prints the logs of a failed one and cleans up."""
 import json
 import os
 import shutil
@@ -53,6 +53,29 @@ class Run:
             self.say("--- %s log (tail)" % name)
             with open(os.path.join(self.tmp, name + ".log"), "rb") as f:
                 sys.stdout.write(f.read()[-3000:].decode("utf-8", "replace"))
+
+
+def write_file(run, name, text=""):
+    """run.tmp/name with text (by default empty: a log the exporter follows
+    from its start); its path."""
+    path = os.path.join(run.tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def start_exporter(run, port, args, name="exporter"):
+    """The exporter on 127.0.0.1:port with args, its output in
+    run.tmp/name.log; its /metrics URL.  Does not wait: see
+    wait_following."""
+    run.start(name, [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % port] + args)
+    return "http://127.0.0.1:%d/metrics" % port
+
+
+def wait_following(metrics):
+    """Until the exporter at the /metrics URL metrics has a log file open."""
+    wait_for("the exporter to follow the log", 10,
+             lambda: b'accesslog_log_file_open{' in get(metrics))
 
 
 def free_ports(n, kind=socket.SOCK_STREAM):
@@ -139,26 +162,32 @@ def start_nginx(run, port, http):
 PROMETHEUS_YML = """global:
   scrape_interval: 1s
   scrape_timeout: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %s
-scrape_configs:
+%(rules)sscrape_configs:
   - job_name: accesslog
     static_configs:
-      - targets: ['127.0.0.1:%d']
+      - targets: ['127.0.0.1:%(target)d']
+"""
+PROMETHEUS_RULES = """  evaluation_interval: 1s
+rule_files:
+  - %s
 """
 
 
-def start_prometheus(run, port, exporter_port):
-    """Debian's Prometheus on 127.0.0.1:port, data in run.tmp, scraping the
-    exporter on exporter_port and evaluating dashboards/rules.yml every
-    second.  Does not wait: see wait_scraping."""
-    yml = os.path.join(run.tmp, "prometheus.yml")
+def start_prometheus(run, port, exporter_port, rules=True, features=None, name="prometheus"):
+    """Debian's Prometheus on 127.0.0.1:port, its config in run.tmp/name.yml
+    and data in run.tmp/name-data, scraping 127.0.0.1:exporter_port every
+    second, and with rules evaluating dashboards/rules.yml every second;
+    features: its --enable-feature value.  Does not wait: see
+    wait_scraping."""
+    yml = os.path.join(run.tmp, name + ".yml")
     with open(yml, "w") as f:
-        f.write(PROMETHEUS_YML % (os.path.join(ROOT, "dashboards", "rules.yml"), exporter_port))
-    run.start("prometheus", ["prometheus", "--config.file=" + yml,
-                             "--storage.tsdb.path=" + os.path.join(run.tmp, "data"),
-                             "--web.listen-address=127.0.0.1:%d" % port])
+        f.write(PROMETHEUS_YML % {
+            "rules": PROMETHEUS_RULES % os.path.join(ROOT, "dashboards", "rules.yml")
+            if rules else "", "target": exporter_port})
+    run.start(name, ["prometheus", "--config.file=" + yml,
+                     "--storage.tsdb.path=" + os.path.join(run.tmp, name + "-data"),
+                     "--web.listen-address=127.0.0.1:%d" % port] +
+              (["--enable-feature=" + features] if features else []))
 
 
 def wait_scraping(prom, timeout=30):

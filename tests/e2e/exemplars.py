@@ -23,7 +23,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, free_ports, get, query, wait_for  # noqa: E402
+from e2ekit import free_ports, get, wait_for  # noqa: E402
 import e2ekit  # noqa: E402
 
 FORMAT = ('$remote_addr [$time_local] "$request" $status $body_bytes_sent $request_time '
@@ -60,27 +60,17 @@ def exemplars(prom, selector, start, end):
 
 
 def run(e2e):
-    tmp = e2e.tmp
     p_exp, p_om, p_pb = free_ports(3)
-    log = os.path.join(tmp, "access.log")
-    open(log, "w").close()
-    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
-                "  - job_name: accesslog\n    static_configs:\n"
-                "      - targets: ['127.0.0.1:%d']\n" % p_exp)
-    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                           "--format", "nginx", "--log-format", FORMAT,
-                           "--metrics.native-histograms", "--metrics.new-series-hold", "0", log])
-    wait_for("the exporter to follow the log", 10, lambda: b'accesslog_log_file_open{' in get(
-        "http://127.0.0.1:%d/metrics" % p_exp))
+    log = e2ekit.write_file(e2e, "access.log")
+    e2ekit.wait_following(e2ekit.start_exporter(e2e, p_exp, [
+        "--format", "nginx", "--log-format", FORMAT, "--metrics.native-histograms",
+        "--metrics.new-series-hold", "0", log]))
     for name, port, features in (("om", p_om, "exemplar-storage"),
                                  ("pb", p_pb, "exemplar-storage,native-histograms")):
-        e2e.start("prometheus-" + name, [
-            "prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-            "--storage.tsdb.path=" + os.path.join(tmp, "data-" + name),
-            "--enable-feature=" + features, "--web.listen-address=127.0.0.1:%d" % port])
+        e2ekit.start_prometheus(e2e, port, p_exp, rules=False, features=features,
+                                name="prometheus-" + name)
     for port in (p_om, p_pb):
-        wait_for("prometheus to scrape", 40, lambda: query(port, 'up{job="accesslog"} == 1'))
+        e2ekit.wait_scraping(port, 40)
     start = time.time() - 60
     want = {}
     for n in range(2):

@@ -21,7 +21,7 @@ import sys
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, free_ports, query, scalar, wait_for  # noqa: E402
+from e2ekit import free_ports, query, scalar, wait_for  # noqa: E402
 import e2ekit  # noqa: E402
 
 FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
@@ -64,8 +64,7 @@ def run(e2e):
 		location = /healthz { return 200 "healthy\\n"; }
 		location = /fail { return 502; }
 	}""" % {"p": p_nginx, "host": host, "t": tmp, "log": log}
-    with open(os.path.join(tmp, "exporter.yml"), "w") as f:
-        f.write("""sources:
+    cfg = e2ekit.write_file(e2e, "exporter.yml", """sources:
   - name: web
     format: nginx
     log_format: '%s'
@@ -77,9 +76,7 @@ def run(e2e):
     filters:
       - {action: drop, field: path, match: '/healthz'}
 """ % (FORMAT, tmp))
-    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                           "--metrics.new-series-hold", "3s",
-                           "--config.file", os.path.join(tmp, "exporter.yml")])
+    e2ekit.start_exporter(e2e, p_exp, ["--metrics.new-series-hold", "3s", "--config.file", cfg])
     e2ekit.start_prometheus(e2e, p_prom, p_exp)
     e2ekit.start_nginx(e2e, p_nginx, "\tlog_format fields '%s';%s" % (FORMAT, servers))
     e2ekit.wait_scraping(p_prom)

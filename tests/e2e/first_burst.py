@@ -26,7 +26,7 @@ import time
 import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, ROOT, free_ports, get, query, scalar, wait_for  # noqa: E402
+from e2ekit import ROOT, free_ports, get, query, scalar, wait_for  # noqa: E402
 import e2ekit  # noqa: E402
 
 BURST = 1000
@@ -62,12 +62,11 @@ def as_query(expr, window):
 
 def run(e2e):
     p_nginx, p_exp, p_prom = free_ports(3)
-    log = os.path.join(e2e.tmp, "access.log")
-    open(log, "w").close()
+    log = e2ekit.write_file(e2e, "access.log")
     # The hold must be at least the scrape interval: 3 s for 1 s scrapes.
-    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                           "--metrics.new-series-hold", os.environ.get("E2E_HOLD", "3s"),
-                           "--format", "nginx", "--log-format", FORMAT, "--source", "web", log])
+    e2ekit.start_exporter(e2e, p_exp, [
+        "--metrics.new-series-hold", os.environ.get("E2E_HOLD", "3s"),
+        "--format", "nginx", "--log-format", FORMAT, "--source", "web", log])
     e2ekit.start_prometheus(e2e, p_prom, p_exp)
     e2ekit.start_nginx(e2e, p_nginx, """\
 	log_format burst '%(fmt)s';

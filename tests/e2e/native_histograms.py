@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, free_ports, get, query, wait_for  # noqa: E402
+from e2ekit import free_ports, get, query, wait_for  # noqa: E402
 import e2ekit  # noqa: E402
 
 FORMAT = ('$host $remote_addr [$time_local] "$request" $status $body_bytes_sent '
@@ -49,25 +49,15 @@ def exact(values, q):
 
 
 def run(e2e):
-    tmp = e2e.tmp
     p_exp, p_prom = free_ports(2)
-    log = os.path.join(tmp, "access.log")
-    open(log, "w").close()
-    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
-                "  - job_name: accesslog\n    static_configs:\n"
-                "      - targets: ['127.0.0.1:%d']\n" % p_exp)
-    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                           "--format", "nginx", "--log-format", FORMAT,
-                           "--metrics.native-histograms", "--metrics.new-series-hold", "3s", log])
-    metrics = "http://127.0.0.1:%d/metrics" % p_exp
+    log = e2ekit.write_file(e2e, "access.log")
+    metrics = e2ekit.start_exporter(e2e, p_exp, [
+        "--format", "nginx", "--log-format", FORMAT, "--metrics.native-histograms",
+        "--metrics.new-series-hold", "3s", log])
     wait_for("the exporter to follow the log", 10,
              lambda: b'accesslog_log_file_open{source="access",path=' in get(metrics))
-    e2e.start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                             "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                             "--enable-feature=native-histograms",
-                             "--web.listen-address=127.0.0.1:%d" % p_prom])
-    wait_for("prometheus to scrape", 40, lambda: query(p_prom, 'up{job="accesslog"} == 1'))
+    e2ekit.start_prometheus(e2e, p_prom, p_exp, rules=False, features="native-histograms")
+    e2ekit.wait_scraping(p_prom, 40)
     req, up = times()
     with open(log, "a") as f:
         f.writelines(LINE % (a, b) for a, b in zip(req, up))

@@ -24,7 +24,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, ROOT, free_ports, get, query, wait_for  # noqa: E402
+from e2ekit import ROOT, free_ports, get, query, wait_for  # noqa: E402
 import e2ekit  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from harness import parse_exposition  # noqa: E402
@@ -88,13 +88,9 @@ def unescape(v):
 
 
 def run(e2e):
-    tmp = e2e.tmp
     p_exp, p_proxy, p_prom = free_ports(3)
-    log = os.path.join(tmp, "access.log")
-    open(log, "w").close()
-    cfg = os.path.join(tmp, "config.yml")
-    with open(cfg, "w") as f:
-        f.write("""sources:
+    log = e2ekit.write_file(e2e, "access.log")
+    cfg = e2ekit.write_file(e2e, "config.yml", """sources:
   - name: web
     format: nginx
     log_format: '%(fmt)s'
@@ -108,18 +104,8 @@ def run(e2e):
     log_format: '%(fmt)s'
     paths: [%(log)s]
 """ % {"fmt": FORMAT, "log": json.dumps(log)})
-    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-        f.write("""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: accesslog
-    static_configs:
-      - targets: ['127.0.0.1:%d']
-""" % p_proxy)
-    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                           "--metrics.new-series-hold", "0", "--config.file", cfg])
-    metrics = "http://127.0.0.1:%d/metrics" % p_exp
+    metrics = e2ekit.start_exporter(e2e, p_exp, ["--metrics.new-series-hold", "0",
+                                                 "--config.file", cfg])
     wait_for("the exporter to follow the log", 10, lambda: b"accesslog_log_file_open" in get(
         metrics) and all(line.endswith(b" 1") for line in get(metrics).splitlines()
                          if line.startswith(b"accesslog_log_file_open{")))
@@ -131,10 +117,7 @@ scrape_configs:
     say("exporter read %d lines per source" % n)
 
     srv = proxy(p_proxy, p_exp)
-    e2e.start("prometheus", ["prometheus", "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                             "--storage.tsdb.path=" + os.path.join(tmp, "data"),
-                             "--enable-feature=native-histograms",
-                             "--web.listen-address=127.0.0.1:%d" % p_prom])
+    e2ekit.start_prometheus(e2e, p_prom, p_proxy, rules=False, features="native-histograms")
     try:
         wait_for("prometheus to scrape", 40, lambda: query(p_prom, 'up{job="accesslog"}') and
                  query(p_prom, 'count({job="accesslog",__name__=~"accesslog_.+"})'))

@@ -19,7 +19,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2ekit import EXPORTER, free_ports, get, main, start_nginx, wait_for  # noqa: E402
+from e2ekit import (EXPORTER, free_ports, get, main, start_exporter, start_nginx,  # noqa: E402
+                    wait_for)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import parse_exposition, value  # noqa: E402
@@ -61,9 +62,9 @@ def nginx_part(e2e):
     p_nginx, p_exp = free_ports(2)
     p_udp, = free_ports(1, socket.SOCK_DGRAM)
     log = os.path.join(e2e.tmp, "nginx-access.log")
-    e2e.start("exporter-syslog", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                                  "--metrics.new-series-hold", "0", "--source", "nginx",
-                                  "--syslog.tag", "nginx", "udp://127.0.0.1:%d" % p_udp])
+    start_exporter(e2e, p_exp, ["--metrics.new-series-hold", "0", "--source", "nginx",
+                                "--syslog.tag", "nginx", "udp://127.0.0.1:%d" % p_udp],
+                   name="exporter-syslog")
     wait_for("the exporter", 10, lambda: scrape(p_exp) is not None)
     start_nginx(e2e, p_nginx, """\
 	access_log %(log)s combined;

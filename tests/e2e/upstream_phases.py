@@ -27,7 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from e2ekit import EXPORTER, free_ports, get, wait_for  # noqa: E402
+from e2ekit import free_ports, get, wait_for  # noqa: E402
 import e2ekit  # noqa: E402
 from harness import parse_exposition  # noqa: E402
 
@@ -52,13 +52,9 @@ def total(samples, name):
 
 
 def run(e2e):
-    tmp = e2e.tmp
     p_front, p_up, p_exp = free_ports(3)
-    log = os.path.join(tmp, "access.log")
-    open(log, "w").close()
-    cfg = os.path.join(tmp, "config.yml")
-    with open(cfg, "w") as f:
-        f.write("""metrics:
+    log = e2ekit.write_file(e2e, "access.log")
+    cfg = e2ekit.write_file(e2e, "config.yml", """metrics:
   response_size_buckets: [100, 1000, 10000]
 sources:
   - name: front
@@ -66,8 +62,8 @@ sources:
     log_format: '%s'
     paths: [%s]
 """ % (FORMAT, log))
-    e2e.start("exporter", [EXPORTER, "--web.listen-address", "127.0.0.1:%d" % p_exp,
-                           "--metrics.new-series-hold", "0", "--config.file", cfg])
+    metrics = e2ekit.start_exporter(e2e, p_exp, ["--metrics.new-series-hold", "0",
+                                                 "--config.file", cfg])
     e2ekit.start_nginx(e2e, p_front, """	log_format phases '%(fmt)s';
 	server {
 		listen 127.0.0.1:%(front)d;
@@ -80,9 +76,7 @@ sources:
 		access_log off;
 		location /app/ { return 200 "upstream answer with some bytes in it\\n"; }
 	}""" % {"fmt": FORMAT, "log": log, "front": p_front, "up": p_up})
-    metrics = "http://127.0.0.1:%d/metrics" % p_exp
-    wait_for("the exporter to follow the log", 10, lambda: b'accesslog_log_file_open{' in get(
-        metrics))
+    e2ekit.wait_following(metrics)
 
     received = 0
     for i in range(PROXIED_GET):
