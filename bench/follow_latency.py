@@ -21,11 +21,12 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import benchkit
 
 LINE = ('192.0.2.%d - - [03/Dec/2026:10:00:00 +0000] "GET /item/%d HTTP/1.1" %d 512 '
         '"https://example.com/" "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/120.0"\n')
@@ -36,20 +37,8 @@ def run(exe, seconds, rate):
     d = tempfile.mkdtemp(prefix="follow-bench.")
     path = os.path.join(d, "access.log")
     open(path, "wb").close()
-    err = open(os.path.join(d, "err.log"), "wb")
-    proc = subprocess.Popen([exe, "--web.listen-address", "127.0.0.1:0",
-                             "--metrics.new-series-hold", "0s", "--format", "combined", path],
-                            stdout=subprocess.DEVNULL, stderr=err)
-    port = None
-    for _ in range(500):
-        m = re.search(r"msg=listening .*port=(\d+)", open(err.name).read())
-        if m:
-            port = int(m.group(1))
-            break
-        time.sleep(0.02)
-    if port is None:
-        proc.kill()
-        sys.exit("exporter did not start: " + open(err.name).read())
+    proc, port = benchkit.start_exporter(exe, ["--metrics.new-series-hold", "0s",
+                                               "--format", "combined", path], d)
     per_tick = max(1, rate // 100)
     blob = "".join(LINE % (i % 250, i, (200, 404, 500)[i % 3]) for i in range(per_tick)).encode()
     marks_t, marks_n = [0.0], [0]  # writer: time each tick's write returned, lines so far
@@ -103,18 +92,12 @@ def run(exe, seconds, rate):
 
 def main():
     args = sys.argv[1:]
-    old = None
-    if "--against" in args:
-        i = args.index("--against")
-        old = args[i + 1]
-        del args[i:i + 2]
+    old = benchkit.against(args)
     seconds = float(args[1]) if len(args) > 1 else 10
     rate = int(args[2]) if len(args) > 2 else 1000000
-    print("machine: %d cores, load average %s" % (os.cpu_count(),
-                                                   open("/proc/loadavg").read().split()[:3]))
+    benchkit.print_machine()
     run(args[0], seconds, rate)
     if old:
         run(old, seconds, rate)
-
 
 main()

@@ -28,11 +28,12 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import benchkit
 
 N_FILES = 20
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD"]
@@ -81,20 +82,7 @@ class Target:
             for i, p in enumerate(self.paths):
                 f.write("  - name: s%02d\n    format: nginx\n    log_format: '%s'\n"
                         "    paths: ['%s']\n" % (i, FMT, p))
-        self.err = open(os.path.join(self.d, "err.log"), "wb")
-        self.proc = subprocess.Popen(
-            [exe, "--config.file", cfg, "--web.listen-address", "127.0.0.1:0"],
-            stdout=subprocess.DEVNULL, stderr=self.err)
-        self.port = None
-        for _ in range(500):
-            m = re.search(r"msg=listening .*port=(\d+)", open(self.err.name).read())
-            if m:
-                self.port = int(m.group(1))
-                break
-            time.sleep(0.02)
-        if self.port is None:
-            self.proc.kill()
-            sys.exit("exporter did not start: " + open(self.err.name).read())
+        self.proc, self.port = benchkit.start_exporter(exe, ["--config.file", cfg], self.d)
         for p, b in zip(self.paths, self.blocks):
             with open(p, "ab") as f:
                 f.write(b)  # every series exists once this block is read
@@ -203,16 +191,11 @@ def run(exes, scrapes, rate):
 
 def main():
     args = sys.argv[1:]
-    old = None
-    if "--against" in args:
-        i = args.index("--against")
-        old = args[i + 1]
-        del args[i:i + 2]
+    old = benchkit.against(args)
     exe = args[0]
     scrapes = int(args[1]) if len(args) > 1 else 500
     rate = int(args[2]) if len(args) > 2 else 500000
-    print("machine: %d cores, load average %s" % (os.cpu_count(), open("/proc/loadavg").read().split()[:3]))
+    benchkit.print_machine()
     run([exe] + ([old] if old else []), scrapes, rate)
-
 
 main()
