@@ -5,10 +5,9 @@
  * values used to take five or more dependent misses: the raw-value cache,
  * its key bytes, the tuple index, the tuple, then one index probe, key and
  * value per family):
- *   - an index of 64-bit slots, open addressing, linear probing, load at
- *     most 1/2: the high half of each slot is the top of the hash, the low
- *     half the route number + 1, so a probe touches a route only when the
- *     hash matches;
+ *   - an index of 64-bit slots (probe.h, shared with series.c): the high
+ *     half of each slot is the top of the hash, the low half the route
+ *     number + 1, so a probe touches a route only when the hash matches;
  *   - the routes in one array, one 64-byte line each (hash, key place, tag
  *     and the struct route), so the compare and the cells come with one miss;
  *   - the key bytes in an arena beside them.
@@ -24,6 +23,8 @@
  * unbounded list); comparing hashes only (counts must be exact).
  */
 #include "exporter/metrics/routecache.h"
+
+#include "exporter/metrics/probe.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -49,8 +50,7 @@ struct entry {
 _Static_assert(sizeof(struct entry) == 128, "a route is two cache lines");
 
 struct routecache {
-	uint64_t *slots; /* (hash >> 32) << 32 | (entry + 1); 0: empty */
-	size_t mask;
+	struct probe_index ix; /* hash -> entry */
 	struct entry **chunks; /* [max / CHUNK + 1], 64-byte aligned, never moved */
 	size_t n, max;
 	char *arena;
@@ -82,12 +82,10 @@ struct routecache *routecache_create(size_t max_routes)
 	rc->max = max_routes;
 	/* Long keys: 128 bytes a route on average, at least a mebibyte. */
 	rc->arena_max = max_routes * 128 > (1u << 20) ? max_routes * 128 : (1u << 20);
-	rc->slots = calloc(MIN_SLOTS, sizeof(*rc->slots));
-	rc->mask = MIN_SLOTS - 1;
 	rc->chunks = calloc(max_routes / CHUNK + 1, sizeof(*rc->chunks));
 	rc->arena = malloc(ARENA_MIN);
 	rc->arena_cap = ARENA_MIN;
-	if (!rc->slots || !rc->chunks || !rc->arena) {
+	if (probe_init(&rc->ix, MIN_SLOTS) < 0 || !rc->chunks || !rc->arena) {
 		routecache_destroy(rc);
 		return NULL;
 	}
@@ -103,7 +101,7 @@ void routecache_destroy(struct routecache *rc)
 		free(rc->chunks[c]);
 	}
 	free(rc->chunks);
-	free(rc->slots);
+	probe_finish(&rc->ix);
 	free(rc->arena);
 	free(rc);
 }
@@ -131,20 +129,13 @@ uint64_t routecache_hash(const char *key, size_t len, uint32_t tag)
 	return h ^ (h >> 33);
 }
 
-static inline uint64_t slot_tag(uint64_t h)
-{
-	return h & 0xffffffff00000000ull;
-}
-
 struct route *routecache_find(struct routecache *rc, uint64_t h, const char *key, size_t len,
                               uint32_t tag)
 {
-	for (size_t i = h & rc->mask; rc->slots[i]; i = (i + 1) & rc->mask) {
-		uint64_t sl = rc->slots[i];
-		if (slot_tag(sl) != slot_tag(h)) {
-			continue;
-		}
-		struct entry *e = entry_at(rc, (sl & 0xffffffffu) - 1);
+	size_t pos = probe_home(&rc->ix, h);
+
+	for (uint32_t id; probe_next(&rc->ix, h, &pos, &id);) {
+		struct entry *e = entry_at(rc, id);
 		if (e->hash == h && e->tag == tag && e->key_len == len &&
 		    (len == 0 || memcmp(entry_key(rc, e), key, len) == 0)) {
 			return &e->r;
@@ -155,7 +146,7 @@ struct route *routecache_find(struct routecache *rc, uint64_t h, const char *key
 
 void routecache_prefetch(const struct routecache *rc, uint64_t h, int step)
 {
-	const uint64_t *slot = &rc->slots[h & rc->mask];
+	const uint64_t *slot = &rc->ix.slots[probe_home(&rc->ix, h)];
 	const struct entry *e;
 
 	if (step == 1) {
@@ -164,7 +155,7 @@ void routecache_prefetch(const struct routecache *rc, uint64_t h, int step)
 	}
 	/* The first slot is the route's in most cases (load <= 1/2); each
 	 * step only reads what the step before loaded. */
-	if (!*slot || slot_tag(*slot) != slot_tag(h)) {
+	if (!*slot || ((*slot ^ h) & PROBE_TAG_MASK)) {
 		return;
 	}
 	e = entry_at(rc, (*slot & 0xffffffffu) - 1);
@@ -191,7 +182,7 @@ uint64_t routecache_generation(const struct routecache *rc)
 void routecache_clear(struct routecache *rc)
 {
 	rc->generation++;
-	memset(rc->slots, 0, (rc->mask + 1) * sizeof(*rc->slots));
+	probe_clear(&rc->ix);
 	rc->n = 0;
 	rc->arena_len = 0;
 }
@@ -199,16 +190,6 @@ void routecache_clear(struct routecache *rc)
 size_t routecache_count(const struct routecache *rc)
 {
 	return rc->n;
-}
-
-static void put_slot(uint64_t *slots, size_t mask, uint64_t h, size_t idx)
-{
-	size_t i = h & mask;
-
-	while (slots[i]) {
-		i = (i + 1) & mask;
-	}
-	slots[i] = slot_tag(h) | (uint64_t)(idx + 1);
 }
 
 /* Room for one more route and len more key bytes: grow, or clear when the
@@ -227,18 +208,8 @@ static int make_room(struct routecache *rc, size_t len)
 		}
 		rc->chunks[rc->n >> CHUNK_SHIFT] = c;
 	}
-	if ((rc->n + 1) * 2 > rc->mask + 1) {
-		size_t n_slots = (rc->mask + 1) * 2;
-		uint64_t *slots = calloc(n_slots, sizeof(*slots));
-		if (!slots) {
-			return -1;
-		}
-		for (size_t k = 0; k < rc->n; k++) {
-			put_slot(slots, n_slots - 1, entry_at(rc, k)->hash, k);
-		}
-		free(rc->slots);
-		rc->slots = slots;
-		rc->mask = n_slots - 1;
+	if (probe_reserve(&rc->ix) < 0) {
+		return -1;
 	}
 	if (in_arena && len > rc->arena_cap - rc->arena_len) {
 		size_t cap = rc->arena_cap;
@@ -275,7 +246,7 @@ struct route *routecache_add(struct routecache *rc, uint64_t h, const char *key,
 		memcpy(rc->arena + rc->arena_len, key, len);
 		rc->arena_len += len;
 	}
-	put_slot(rc->slots, rc->mask, h, rc->n);
+	probe_put_raw(&rc->ix, h, (uint32_t)rc->n);
 	rc->n++;
 	return &e->r;
 }

@@ -18,8 +18,8 @@
  * Storage that readers see (tuples, series keys and values) is allocated in
  * chunks that never move; the chunk pointer and the entry are written
  * before the count is published (release), readers acquire the count.
- * The indexes (open addressing, power-of-two sizes, load <= 1/2) belong to
- * the writer alone and are rehashed freely.
+ * The indexes (probe.h: open addressing, one 64-bit word a slot, load
+ * <= 1/2, doubled without rehashing) belong to the writer alone.
  *
  * Rejected: one alternation of all rules with (*MARK) names to find the
  * winner in a single match (group numbers of later rules shift, so every
@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "exporter/metrics/fieldvalue.h"
+#include "exporter/metrics/probe.h"
 #include "parsers/status.h"
 
 _Static_assert(SERIES_RAW_CAP == FIELDVALUE_CAP, "raw values are cut by fieldvalue_get");
@@ -54,7 +55,7 @@ _Static_assert(SERIES_RAW_CAP == FIELDVALUE_CAP, "raw values are cut by fieldval
 #define REWRITE_MATCH_LIMIT 100000u /* as the line parser's defaults */
 #define REWRITE_DEPTH_LIMIT 1000u
 
-/* ---- hashing and a writer-only index ----------------------------------------- */
+/* ---- hashing ------------------------------------------------------------------ */
 
 static uint64_t hash_bytes(const void *p, size_t len, uint64_t h)
 {
@@ -84,62 +85,6 @@ static uint64_t mix64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
 	return x;
-}
-
-/* Open addressing over uint32 slots holding id + 1 (0: empty); hashes kept beside. */
-struct index {
-	uint32_t *slots;
-	uint64_t *hashes;
-	size_t mask;
-	size_t used;
-};
-
-static int index_init(struct index *ix, size_t slots)
-{
-	ix->slots = calloc(slots, sizeof(*ix->slots));
-	ix->hashes = calloc(slots, sizeof(*ix->hashes));
-	ix->mask = slots - 1;
-	ix->used = 0;
-	return ix->slots && ix->hashes ? 0 : -ENOMEM;
-}
-
-static void index_finish(struct index *ix)
-{
-	free(ix->slots);
-	free(ix->hashes);
-}
-
-static void index_put_raw(struct index *ix, uint64_t h, uint32_t id)
-{
-	size_t i = h & ix->mask;
-
-	while (ix->slots[i]) {
-		i = (i + 1) & ix->mask;
-	}
-	ix->slots[i] = id + 1;
-	ix->hashes[i] = h;
-	ix->used++;
-}
-
-/* Insert id under hash h; grows (rehash) to keep the load at most 1/2. */
-static int index_put(struct index *ix, uint64_t h, uint32_t id)
-{
-	if ((ix->used + 1) * 2 > ix->mask + 1) {
-		struct index bigger;
-		if (index_init(&bigger, (ix->mask + 1) * 2) < 0) {
-			index_finish(&bigger);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i <= ix->mask; i++) {
-			if (ix->slots[i]) {
-				index_put_raw(&bigger, ix->hashes[i], ix->slots[i] - 1);
-			}
-		}
-		index_finish(ix);
-		*ix = bigger;
-	}
-	index_put_raw(ix, h, id);
-	return 0;
 }
 
 /* ---- tuples ---------------------------------------------------------------- */
@@ -185,7 +130,7 @@ struct series_tuples {
 	size_t limit;
 	struct tuple **tuples; /* [limit + 1], entries published by count */
 	atomic_size_t count;
-	struct index ix;           /* rewritten values -> id (writer) */
+	struct probe_index ix;     /* rewritten values -> id (writer) */
 	struct cache_entry *cache; /* raw values -> id (writer) */
 	size_t cache_used;
 	uint64_t misses;
@@ -280,7 +225,7 @@ static int64_t tuple_add(struct series_tuples *t, const struct str_view *v, uint
 		tp->values[i] = (struct str_view){p, v[i].len};
 		p += v[i].len;
 	}
-	if (index_put(&t->ix, h, (uint32_t)id) < 0) {
+	if (probe_put(&t->ix, h, (uint32_t)id) < 0) {
 		free(tp);
 		return -ENOMEM;
 	}
@@ -304,9 +249,9 @@ uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *va
 		                         utf8_cut(values[k].ptr, values[k].len, SERIES_VALUE_CAP)};
 	}
 	h = hash_values(v, n);
-	for (i = h & t->ix.mask; t->ix.slots[i]; i = (i + 1) & t->ix.mask) {
-		uint32_t cand = t->ix.slots[i] - 1;
-		if (t->ix.hashes[i] == h && values_equal(t->tuples[cand]->values, v, n)) {
+	i = probe_home(&t->ix, h);
+	for (uint32_t cand; probe_next(&t->ix, h, &i, &cand);) {
+		if (values_equal(t->tuples[cand]->values, v, n)) {
 			return cand;
 		}
 	}
@@ -552,7 +497,7 @@ int series_tuples_create(const struct config_field_label *labels, size_t n, size
 	t->tuples = calloc(limit + 1, sizeof(*t->tuples));
 	t->cache = calloc(CACHE_SLOTS, sizeof(*t->cache));
 	t->arena = malloc(CACHE_ARENA);
-	if (!t->tuples || !t->cache || !t->arena || index_init(&t->ix, 64) < 0) {
+	if (!t->tuples || !t->cache || !t->arena || probe_init(&t->ix, 64) < 0) {
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -591,7 +536,7 @@ void series_tuples_destroy(struct series_tuples *t)
 	free(t->tuples);
 	free(t->cache);
 	free(t->arena);
-	index_finish(&t->ix);
+	probe_finish(&t->ix);
 	free(t);
 }
 
@@ -606,7 +551,7 @@ struct series_family {
 	_Atomic uint64_t **value_chunks;
 	atomic_size_t count;
 	size_t normal; /* series outside the overflow tuple */
-	struct index ix;
+	struct probe_index ix;
 	_Atomic uint64_t dropped;
 };
 
@@ -630,7 +575,7 @@ struct series_family *series_family_create(size_t width, size_t limit, size_t re
 	chunks = f->cap / CHUNK_SIZE + 1;
 	f->key_chunks = calloc(chunks, sizeof(*f->key_chunks));
 	f->value_chunks = calloc(chunks, sizeof(*f->value_chunks));
-	if (!f->key_chunks || !f->value_chunks || index_init(&f->ix, 256) < 0) {
+	if (!f->key_chunks || !f->value_chunks || probe_init(&f->ix, 256) < 0) {
 		series_family_destroy(f);
 		return NULL;
 	}
@@ -648,7 +593,7 @@ void series_family_destroy(struct series_family *f)
 	}
 	free(f->key_chunks);
 	free(f->value_chunks);
-	index_finish(&f->ix);
+	probe_finish(&f->ix);
 	free(f);
 }
 
@@ -669,13 +614,12 @@ static inline _Atomic uint64_t *values_at(const struct series_family *f, size_t 
 
 static int64_t family_find(const struct series_family *f, uint64_t kb, uint64_t h)
 {
-	for (size_t i = h & f->ix.mask; f->ix.slots[i]; i = (i + 1) & f->ix.mask) {
-		if (f->ix.hashes[i] == h) {
-			uint32_t id = f->ix.slots[i] - 1;
-			const struct series_key *k = key_at(f, id);
-			if (key_bits(k->tuple, k->method, k->slot) == kb) {
-				return id;
-			}
+	size_t pos = probe_home(&f->ix, h);
+
+	for (uint32_t id; probe_next(&f->ix, h, &pos, &id);) {
+		const struct series_key *k = key_at(f, id);
+		if (key_bits(k->tuple, k->method, k->slot) == kb) {
+			return id;
 		}
 	}
 	return -1;
@@ -697,7 +641,7 @@ static int64_t family_add(struct series_family *f, uint32_t tuple, unsigned meth
 			return -ENOMEM; /* the other chunk, if any, is freed at destroy */
 		}
 	}
-	if (index_put(&f->ix, h, (uint32_t)id) < 0) {
+	if (probe_put(&f->ix, h, (uint32_t)id) < 0) {
 		return -ENOMEM;
 	}
 	*key_at(f, id) = (struct series_key){tuple, (uint16_t)method, (uint16_t)slot, created_ms};
