@@ -126,9 +126,9 @@ static void put_label(struct strbuf *b, const struct expo_label *l, bool first)
 	(void)strbuf_putc(b, '"');
 }
 
-static void put_head(struct strbuf *b, const char *name, const char *suffix,
-                     const struct expo_label *labels, size_t n_labels,
-                     const struct expo_label *extra)
+void expo_sample_head(struct strbuf *b, const char *name, const char *suffix,
+                      const struct expo_label *labels, size_t n_labels,
+                      const struct expo_label *extra)
 {
 	(void)strbuf_puts(b, name);
 	if (suffix) {
@@ -151,7 +151,7 @@ void expo_sample_u64(struct strbuf *b, const char *name, const char *suffix,
                      const struct expo_label *labels, size_t n_labels,
                      const struct expo_label *extra, uint64_t value)
 {
-	put_head(b, name, suffix, labels, n_labels, extra);
+	expo_sample_head(b, name, suffix, labels, n_labels, extra);
 	(void)strbuf_put_u64(b, value);
 	(void)strbuf_putc(b, '\n');
 }
@@ -160,7 +160,7 @@ void expo_sample_double(struct strbuf *b, const char *name, const char *suffix,
                         const struct expo_label *labels, size_t n_labels,
                         const struct expo_label *extra, double value)
 {
-	put_head(b, name, suffix, labels, n_labels, extra);
+	expo_sample_head(b, name, suffix, labels, n_labels, extra);
 	(void)strbuf_put_double(b, value);
 	(void)strbuf_putc(b, '\n');
 }
@@ -177,7 +177,7 @@ void expo_sample_created(struct strbuf *b, const char *name, const struct expo_l
 		len -= 6;
 	}
 	(void)strbuf_append(b, name, len);
-	put_head(b, "_created", NULL, labels, n_labels, NULL);
+	expo_sample_head(b, "_created", NULL, labels, n_labels, NULL);
 	/* Exact decimal milliseconds (a double would print 1764780000.1229999). */
 	(void)strbuf_put_u64(b, ms / 1000);
 	(void)strbuf_append(b, frac, sizeof(frac));
@@ -239,7 +239,7 @@ static void text_sample(struct expo_writer *w, const struct expo_label *labels, 
 	if (is_double) {
 		expo_sample_double(w->b, w->name, NULL, labels, n_labels, NULL, d);
 	} else if (has_exemplar(w, ex) && w->type == EXPO_COUNTER) {
-		put_head(w->b, w->name, NULL, labels, n_labels, NULL);
+		expo_sample_head(w->b, w->name, NULL, labels, n_labels, NULL);
 		(void)strbuf_put_u64(w->b, u);
 		put_exemplar(w->b, ex);
 		(void)strbuf_putc(w->b, '\n');
@@ -258,7 +258,7 @@ static void text_histogram(struct expo_writer *w, const struct expo_label *label
 		struct expo_label lel = {"le", h->le[k], h->le_len[k], NULL, 0};
 		const struct expo_exemplar *ex = h->exemplars ? &h->exemplars[k] : NULL;
 		if (has_exemplar(w, ex)) {
-			put_head(w->b, w->name, "_bucket", labels, n_labels, &lel);
+			expo_sample_head(w->b, w->name, "_bucket", labels, n_labels, &lel);
 			(void)strbuf_put_u64(w->b, h->cumulative[k]);
 			put_exemplar(w->b, ex);
 			(void)strbuf_putc(w->b, '\n');

@@ -60,6 +60,13 @@ const char *expo_content_type(enum expo_format f);
 void expo_family(struct strbuf *b, enum expo_format f, const char *name, enum expo_type type,
                  const char *help);
 
+/* Write the head of a sample line: name + suffix, labels (then an optional
+ * extra label, e.g. le) and the space before the value: what
+ * expo_sample_u64 writes before the number. */
+void expo_sample_head(struct strbuf *b, const char *name, const char *suffix,
+                      const struct expo_label *labels, size_t n_labels,
+                      const struct expo_label *extra);
+
 /* Write one sample line: name + suffix, labels (then an optional extra
  * label, e.g. le), value. */
 void expo_sample_u64(struct strbuf *b, const char *name, const char *suffix,

@@ -211,6 +211,13 @@ void metrics_remove_source(struct metrics *m, struct metrics_source *s);
 /* Render the whole registry.  Returns 0 or the strbuf error. */
 int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out);
 
+/* The same walk (order, new-series hold) through a caller's writer: one
+ * set up by expo_writer_init with its own ops, say, to write the samples
+ * somewhere else than one text (--backfill stamps and files them by
+ * family).  Exemplars are handed to it unless w->f is EXPO_TEXT, creation
+ * times when expo_writer_wants_created.  Returns 0 or w->b's error. */
+int metrics_render_with(struct metrics *m, struct expo_writer *w);
+
 /* Serialise all counter values of a source as text lines (for
  * checkpoints); metrics_source_restore adds them back.  The format names
  * counters by label values, not by array index, so state files survive

@@ -683,22 +683,20 @@ static void render_info(struct expo_writer *w)
 	expo_writer_u64(w, l, 4, 1, 0);
 }
 
-int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
+int metrics_render_with(struct metrics *m, struct expo_writer *w)
 {
-	struct expo_writer w;
-	struct render r = {m,     &w,   clock_wall_ms(&m->clock),
-	                   false, NULL, !m->no_ex && f != EXPO_TEXT};
+	struct render r = {m,     w,    clock_wall_ms(&m->clock),
+	                   false, NULL, !m->no_ex && w->f != EXPO_TEXT};
 
-	expo_writer_init(&w, f, out, m->created);
 	/* Only protobuf carries native histograms: the text formats skip the reads. */
-	if (m->has_native && f == EXPO_PROTOBUF) {
+	if (m->has_native && w->f == EXPO_PROTOBUF) {
 		r.snap = malloc(sizeof(*r.snap));
 		if (!r.snap) {
-			out->error = -ENOMEM;
+			w->b->error = -ENOMEM;
 			return -ENOMEM;
 		}
 	}
-	r.created = expo_writer_wants_created(&w);
+	r.created = expo_writer_wants_created(w);
 	pthread_mutex_lock(&m->lock);
 	render_flat_family(&r, &flat_families[0]);
 	render_classes(&r);
@@ -709,8 +707,16 @@ int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
 	render_counters(&r);
 	render_gauges(&r);
 	pthread_mutex_unlock(&m->lock);
-	render_info(&w);
-	expo_writer_finish(&w);
+	render_info(w);
+	expo_writer_finish(w);
 	free(r.snap);
-	return out->error;
+	return w->b->error;
+}
+
+int metrics_render(struct metrics *m, enum expo_format f, struct strbuf *out)
+{
+	struct expo_writer w;
+
+	expo_writer_init(&w, f, out, m->created);
+	return metrics_render_with(m, &w);
 }
