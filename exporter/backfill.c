@@ -17,11 +17,11 @@
  * decrease.
  *
  * Output: OpenMetrics wants each family in one piece, and promtool wants
- * each series' samples in time order, so every step's render is split by
- * family into unlinked temporary files beside the output; at the end the
- * families are concatenated into OUT.tmp.XXXXXX (by sendfile: the bytes
- * stay in the kernel), synced and renamed over OUT (or copied to standard
- * output).  Any write error (a full disk)
+ * each series' samples in time order, so every step's render goes through
+ * stepwriter.c, which stamps it and files it by family into unlinked
+ * temporary files beside the output; at the end the families are
+ * concatenated into OUT.tmp.XXXXXX, synced and renamed over OUT (or
+ * copied to standard output).  Any write error (a full disk)
  * removes the temporary file: no half-written output is ever left.  A
  * series gets a 0 sample at the start of the step it first appears in, so
  * increase() over the imported range counts its first lines (rate() and
@@ -37,7 +37,8 @@
  * Rejected: sorting lines by time (memory grows with the traffic of the
  * window: a busy server writes millions of lines in minutes; the ring grows
  * only with the number of series) and one render per family per step
- * (the registry's render is the exposition other code tests).
+ * (the registry's walk is the one other code tests: stepwriter.c is a
+ * writer of that walk, not a second walk).
  */
 #include "exporter/backfill.h"
 
@@ -61,6 +62,7 @@
 #include "exporter/metrics/metrics.h"
 #include "exporter/parsepool.h"
 #include "exporter/steppool.h"
+#include "exporter/stepwriter.h"
 #include "exporter/strbuf.h"
 #include "exporter/input/container.h"
 #include "exporter/input/tail.h"
@@ -72,9 +74,7 @@
 #define BACKFILL_IDLE_MS (60u * 60u * 1000u)  /* quiet time still rendered */
 #define BACKFILL_FUTURE_MS (24 * 3600 * 1000) /* later than now + this: unreadable */
 #define MAX_SLOTS 400u
-#define MAX_FAMILIES 64u
 #define MAX_FILES 65536u
-#define MAX_SERIES (4u * 1024u * 1024u)
 #define RENDER_CAP (256u * 1024u * 1024u)
 #define PROGRESS_MS 5000u
 
@@ -84,378 +84,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-/* Families that describe the running process, not the log. */
-static const char *const skipped_families[] = {
-    "accesslog_log_file_open",
-    "accesslog_log_last_read_timestamp_seconds",
-    "accesslog_checkpoint_last_success_timestamp_seconds",
-    "accesslog_config_last_reload_successful",
-    "accesslog_config_last_reload_success_timestamp_seconds",
-    "accesslog_http_status",
-    "accesslog_build",
-};
-
-/* ---- output: one temporary file per family ------------------------------ */
-
-struct family {
-	char *name;
-	char *header; /* "# HELP ...\n# TYPE ...\n" */
-	FILE *tmp;    /* NULL: skipped family */
-	/* samples in the last render of this source: series never go away in a
-	 * cumulative registry, so the same number means no new series */
-	size_t last_count;
-};
-
-/* A set of series keys (name + labels) already written: open addressing. */
-struct seen {
-	char **keys;
-	size_t n, cap;
-};
-
-struct writer {
-	char dir[PATH_MAX]; /* where temporary files go */
-	struct family fam[MAX_FAMILIES];
-	size_t n_fam;
-	struct seen seen;
-	int error; /* first -errno */
-	uint64_t samples;
-	struct strbuf out; /* one family's samples of one step */
-};
-
-static uint64_t hash_key(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603u;
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-	}
-	return h;
-}
-
-/* Add s[0..n) to the set: 1 when new, 0 when known, -errno. */
-static int seen_add(struct seen *st, const char *s, size_t n)
-{
-	if (st->n * 2 >= st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 4096;
-		char **keys = calloc(cap, sizeof(*keys));
-		if (!keys || st->n >= MAX_SERIES) {
-			free(keys);
-			return st->n >= MAX_SERIES ? -E2BIG : -ENOMEM;
-		}
-		for (size_t i = 0; i < st->cap; i++) {
-			if (st->keys[i]) {
-				size_t j = hash_key(st->keys[i], strlen(st->keys[i])) & (cap - 1);
-				while (keys[j]) {
-					j = (j + 1) & (cap - 1);
-				}
-				keys[j] = st->keys[i];
-			}
-		}
-		free(st->keys);
-		st->keys = keys;
-		st->cap = cap;
-	}
-	size_t j = hash_key(s, n) & (st->cap - 1);
-	while (st->keys[j]) {
-		if (strlen(st->keys[j]) == n && memcmp(st->keys[j], s, n) == 0) {
-			return 0;
-		}
-		j = (j + 1) & (st->cap - 1);
-	}
-	st->keys[j] = strndup(s, n);
-	if (!st->keys[j]) {
-		return -ENOMEM;
-	}
-	st->n++;
-	return 1;
-}
-
-static void seen_finish(struct seen *st)
-{
-	for (size_t i = 0; i < st->cap; i++) {
-		free(st->keys[i]);
-	}
-	free(st->keys);
-	memset(st, 0, sizeof(*st));
-}
-
-static void writer_fail(struct writer *w, int err)
-{
-	if (!w->error) {
-		w->error = err ? err : -EIO;
-	}
-}
-
-/* An unlinked temporary file in w->dir. */
-static FILE *temp_file(struct writer *w)
-{
-	char path[PATH_MAX + 32];
-	int fd;
-	FILE *f;
-
-	if (snprintf(path, sizeof(path), "%s/.accesslog-backfill.XXXXXX", w->dir) >=
-	    (int)sizeof(path)) {
-		writer_fail(w, -ENAMETOOLONG);
-		return NULL;
-	}
-	fd = mkstemp(path);
-	if (fd < 0) {
-		writer_fail(w, -errno);
-		return NULL;
-	}
-	(void)unlink(path);
-	f = fdopen(fd, "w+");
-	if (!f) {
-		writer_fail(w, -errno);
-		(void)close(fd);
-	}
-	return f;
-}
-
-static bool is_skipped(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof(skipped_families) / sizeof(skipped_families[0]); i++) {
-		if (strlen(skipped_families[i]) == len &&
-		    memcmp(skipped_families[i], name, len) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The family named name[0..len), created on first sight with its header. */
-static struct family *family_of(struct writer *w, const char *name, size_t len, const char *header,
-                                size_t header_len)
-{
-	for (size_t i = 0; i < w->n_fam; i++) {
-		if (strlen(w->fam[i].name) == len && memcmp(w->fam[i].name, name, len) == 0) {
-			return &w->fam[i];
-		}
-	}
-	if (w->n_fam >= MAX_FAMILIES) {
-		writer_fail(w, -E2BIG);
-		return NULL;
-	}
-	struct family *f = &w->fam[w->n_fam];
-	f->name = strndup(name, len);
-	f->header = strndup(header, header_len);
-	if (!f->name || !f->header) {
-		free(f->name);
-		free(f->header);
-		writer_fail(w, -ENOMEM);
-		return NULL;
-	}
-	f->tmp = is_skipped(name, len) ? NULL : temp_file(w);
-	f->last_count = SIZE_MAX;
-	w->n_fam++;
-	return f;
-}
-
-/* Unix ms as an OpenMetrics timestamp (seconds). */
-static size_t format_ts(int64_t ms, char *buf, size_t size)
-{
-	int n = ms % 1000 ? snprintf(buf, size, " %lld.%03lld\n", (long long)(ms / 1000),
-	                             (long long)(ms % 1000))
-	                  : snprintf(buf, size, " %lld\n", (long long)(ms / 1000));
-	return n > 0 && (size_t)n < size ? (size_t)n : 0;
-}
-
-/* Append one sample line with its timestamp to w->out; with check, a
- * series seen for the first time gets a 0 at the start of its step first. */
-static void write_sample(struct writer *w, const char *line, size_t len, bool check, const char *ts,
-                         size_t ts_len, const char *prev_ts, size_t prev_len)
-{
-	if (check) {
-		const char *sp = memrchr(line, ' ', len);
-		size_t key_len = sp ? (size_t)(sp - line) : len;
-		int r = seen_add(&w->seen, line, key_len);
-		if (r < 0) {
-			writer_fail(w, r);
-			return;
-		}
-		if (r == 1) {
-			(void)strbuf_append(&w->out, line, key_len);
-			(void)strbuf_append(&w->out, " 0", 2);
-			(void)strbuf_append(&w->out, prev_ts, prev_len);
-			w->samples++;
-		}
-	}
-	(void)strbuf_append(&w->out, line, len);
-	(void)strbuf_append(&w->out, ts, ts_len);
-	w->samples++;
-}
-
-/* A new source: its series are not those of the previous one. */
-static void writer_begin_source(struct writer *w)
-{
-	for (size_t i = 0; i < w->n_fam; i++) {
-		w->fam[i].last_count = SIZE_MAX;
-	}
-}
-
-/* The samples text[from..to) of family f, stamped, into its file. */
-static void write_block(struct writer *w, struct family *f, const char *text, size_t from,
-                        size_t to, const char *ts, size_t ts_len, const char *prev, size_t prev_len)
-{
-	size_t count = 0;
-
-	for (const char *p = text + from; p < text + to; p++) {
-		p = memchr(p, '\n', (size_t)(text + to - p));
-		if (!p) {
-			break;
-		}
-		count++;
-	}
-	bool check = count != f->last_count;
-	f->last_count = count;
-	strbuf_reset(&w->out);
-	for (size_t i = from; i < to && !w->error;) {
-		const char *nl = memchr(text + i, '\n', to - i);
-		size_t end = nl ? (size_t)(nl - text) : to;
-		if (end > i) {
-			write_sample(w, text + i, end - i, check, ts, ts_len, prev, prev_len);
-		}
-		i = end + 1;
-	}
-	if (w->out.error) {
-		writer_fail(w, w->out.error);
-	} else if (w->out.len && fwrite(w->out.data, 1, w->out.len, f->tmp) != w->out.len) {
-		writer_fail(w, -errno); /* ENOSPC: the disk is full */
-	}
-}
-
-/* Split one render (OpenMetrics, no "# EOF") into the family files, every
- * sample stamped ts_ms. */
-static void writer_add(struct writer *w, const char *text, size_t len, int64_t ts_ms,
-                       int64_t prev_ms)
-{
-	char ts[40], prev[40];
-	size_t ts_len = format_ts(ts_ms, ts, sizeof(ts));
-	size_t prev_len = format_ts(prev_ms > 0 ? prev_ms : 0, prev, sizeof(prev));
-	size_t i = 0;
-
-	while (i < len && !w->error) {
-		const char *line = text + i;
-		const char *nl = memchr(line, '\n', len - i);
-		size_t end = nl ? (size_t)(nl - text) : len;
-
-		if (end - i <= 7 || memcmp(line, "# HELP ", 7) != 0) {
-			i = end + 1; /* nothing before the first family */
-			continue;
-		}
-		const char *name = line + 7;
-		const char *sp = memchr(name, ' ', end - i - 7);
-		size_t name_len = sp ? (size_t)(sp - name) : end - i - 7;
-		/* the header runs until the first line that is not a comment */
-		size_t h = end;
-		while (h + 1 < len && text[h + 1] == '#' &&
-		       !(len - h - 1 > 7 && memcmp(text + h + 1, "# HELP ", 7) == 0)) {
-			const char *e = memchr(text + h + 1, '\n', len - h - 1);
-			h = e ? (size_t)(e - text) : len;
-		}
-		struct family *f = family_of(w, name, name_len, line, h - i + 1);
-		size_t from = h + 1 < len ? h + 1 : len;
-		const char *next =
-		    from < len ? memmem(text + from - 1, len - from + 1, "\n# HELP ", 8) : NULL;
-		size_t to = next ? (size_t)(next - text) + 1 : len;
-		if (f && f->tmp) {
-			write_block(w, f, text, from, to, ts, ts_len, prev, prev_len);
-		}
-		i = to;
-	}
-}
-
-/* The kernel copies file to file (or pipe) without passing the bytes
- * through this process: sendfile.  0, 1 when it cannot (then read and
- * write), or -errno. */
-static int send_all(int from, int to)
-{
-	off_t off = 0;
-	struct stat st;
-
-	if (fstat(from, &st) < 0) {
-		return -errno;
-	}
-	while (off < st.st_size) {
-		ssize_t n = sendfile(to, from, &off, (size_t)(st.st_size - off));
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0 && off == 0 && (errno == EINVAL || errno == ENOSYS)) {
-			return 1; /* an O_APPEND output, say */
-		}
-		if (n <= 0) {
-			return n < 0 ? -errno : -EIO;
-		}
-	}
-	return 0;
-}
-
-static int copy_out(FILE *from, FILE *to)
-{
-	char buf[1 << 16];
-	size_t n;
-	int r;
-
-	if (fflush(from) != 0 || fflush(to) != 0 || fseek(from, 0, SEEK_SET) != 0) {
-		return -errno;
-	}
-	r = send_all(fileno(from), fileno(to));
-	if (r <= 0) {
-		return r;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), from)) > 0) {
-		if (fwrite(buf, 1, n, to) != n) {
-			return -errno;
-		}
-	}
-	return ferror(from) ? -EIO : 0;
-}
-
-/* Families in order, then "# EOF". */
-static int writer_emit(struct writer *w, FILE *out)
-{
-	for (size_t i = 0; i < w->n_fam && !w->error; i++) {
-		struct family *f = &w->fam[i];
-		if (!f->tmp) {
-			continue;
-		}
-		if (ferror(f->tmp)) {
-			return -EIO;
-		}
-		if (fflush(f->tmp) != 0) {
-			return -errno;
-		}
-		if (fputs(f->header, out) < 0) {
-			return -errno;
-		}
-		int r = copy_out(f->tmp, out);
-		if (r < 0) {
-			return r;
-		}
-	}
-	if (w->error) {
-		return w->error;
-	}
-	if (fputs("# EOF\n", out) < 0 || fflush(out) != 0) {
-		return -errno;
-	}
-	return 0;
-}
-
-static void writer_finish(struct writer *w)
-{
-	for (size_t i = 0; i < w->n_fam; i++) {
-		if (w->fam[i].tmp) {
-			(void)fclose(w->fam[i].tmp);
-		}
-		free(w->fam[i].name);
-		free(w->fam[i].header);
-	}
-	seen_finish(&w->seen);
-	strbuf_finish(&w->out);
-	w->n_fam = 0;
 }
 
 /* ---- files ------------------------------------------------------------ */
@@ -581,8 +209,7 @@ struct run {
 	bool open;
 	int64_t lo, hi, last_active;
 	uint64_t pending[METRICS_COUNTER_COUNT]; /* counted before the first step opened */
-	struct writer *w;
-	struct strbuf render;
+	struct stepwriter *w;
 	struct strbuf save;
 	int64_t future_ms;
 	/* report */
@@ -631,12 +258,9 @@ static void render_step(struct run *r, int64_t step)
 	if (r->o->until_ms && ts > r->o->until_ms) {
 		ts = r->o->until_ms;
 	}
-	strbuf_reset(&r->render);
-	if (metrics_render(r->cum, EXPO_OPENMETRICS, &r->render) < 0) {
-		r->error = r->render.error;
-		return;
+	if (stepwriter_add(r->w, r->cum, ts, ts - (int64_t)r->o->step_ms) < 0) {
+		return; /* stops the reading (stepwriter_error) */
 	}
-	writer_add(r->w, r->render.data, r->render.len, ts, ts - (int64_t)r->o->step_ms);
 	r->steps++;
 }
 
@@ -996,7 +620,8 @@ static int read_gz(struct run *r, const char *path, int fd, const struct stat *s
 		return e;
 	}
 	zfile_set_tap(z, tap);
-	while (!interrupted && !r->error && !r->w->error && zfile_poll(z, 64u * TAIL_CHUNK) > 0) {
+	while (!interrupted && !r->error && !stepwriter_error(r->w) &&
+	       zfile_poll(z, 64u * TAIL_CHUNK) > 0) {
 		progress(r, false);
 	}
 	if (r->pool) {
@@ -1056,7 +681,7 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 		return e;
 	}
 	tail_file_set_tap(tf, tap);
-	while (!interrupted && !r->error && !r->w->error &&
+	while (!interrupted && !r->error && !stepwriter_error(r->w) &&
 	       tail_file_poll(tf, sc, clock_mono_ms(), true) > 0) {
 		progress(r, false);
 	}
@@ -1118,7 +743,7 @@ static void start_threads(struct run *r, const struct config_source *cs,
 }
 
 static int run_init(struct run *r, const struct config_source *cs, const struct backfill_options *o,
-                    const struct metrics_options *mo, struct writer *w)
+                    const struct metrics_options *mo, struct stepwriter *w)
 {
 	struct logparse_error perr = {.message = {0}};
 	char err[256] = "";
@@ -1133,7 +758,6 @@ static int run_init(struct run *r, const struct config_source *cs, const struct 
 	r->next_progress = clock_mono_ms() + PROGRESS_MS;
 	r->k = (size_t)((BACKFILL_WINDOW_MS + o->step_ms - 1) / o->step_ms) + 1;
 	r->k = r->k < 2 ? 2 : r->k > MAX_SLOTS ? MAX_SLOTS : r->k;
-	strbuf_init(&r->render, RENDER_CAP);
 	strbuf_init(&r->save, RENDER_CAP);
 	const char *names[CONFIG_MAX_CAPTURES];
 	struct logparse_opts po;
@@ -1193,7 +817,6 @@ static void run_finish(struct run *r)
 	pathlabels_destroy(r->path_labels);
 	metrics_destroy(r->cum);
 	logparse_destroy(r->parser);
-	strbuf_finish(&r->render);
 	strbuf_finish(&r->save);
 }
 
@@ -1228,7 +851,8 @@ static void report(const struct run *r)
 
 /* One source: its files oldest first, every step rendered into w. */
 static int backfill_source(const struct config_source *cs, const struct backfill_options *o,
-                           const struct metrics_options *mo, struct writer *w, bool *ret_any_time)
+                           const struct metrics_options *mo, struct stepwriter *w,
+                           bool *ret_any_time)
 {
 	struct inputs in = {0};
 	struct tail_scratch *sc = NULL;
@@ -1246,7 +870,7 @@ static int backfill_source(const struct config_source *cs, const struct backfill
 		return ret;
 	}
 	qsort(in.v, in.n, sizeof(*in.v), by_mtime);
-	writer_begin_source(w);
+	stepwriter_begin_source(w);
 	ret = run_init(&r, cs, o, mo, w);
 	sc = tail_scratch_create(wrapped_cap(cs));
 	if (ret == 0 && !sc) {
@@ -1291,14 +915,14 @@ static void dir_of(const char *out, char *dir, size_t size)
 }
 
 /* Write w to o->out: a temporary file renamed over it, or standard output. */
-static int publish(struct writer *w, const char *out_path)
+static int publish(struct stepwriter *w, const char *out_path)
 {
 	char tmp[PATH_MAX + 32];
 	FILE *f;
 	int fd, r;
 
 	if (strcmp(out_path, "-") == 0) {
-		return writer_emit(w, stdout);
+		return stepwriter_emit(w, stdout);
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", out_path) >= (int)sizeof(tmp)) {
 		return -ENAMETOOLONG;
@@ -1315,7 +939,7 @@ static int publish(struct writer *w, const char *out_path)
 		(void)unlink(tmp);
 		return r;
 	}
-	r = writer_emit(w, f);
+	r = stepwriter_emit(w, f);
 	if (r == 0 && fsync(fileno(f)) < 0) {
 		r = -errno;
 	}
@@ -1354,30 +978,30 @@ int backfill_run(const struct config *c, const struct backfill_options *opts)
 {
 	struct backfill_options o = *opts;
 	struct metrics_options mo = daemon_metrics_options(c);
-	struct writer *w = calloc(1, sizeof(*w));
+	struct stepwriter *w;
 	struct sigaction sa;
+	char dir[PATH_MAX];
 	bool any_time = false;
 	char samples[32];
 	int r = 0;
 
-	if (!w) {
-		return 1;
-	}
 	o.step_ms = o.step_ms ? o.step_ms : BACKFILL_DEFAULT_STEP_MS;
 	o.threads = o.threads ? o.threads : parsepool_default_threads();
 	mo.new_series_hold_ms = 0;
 	mo.created_timestamps = false;
 	mo.no_exemplars = true; /* none reach the output (a merge leaves them) */
 	if (check_formats(c) < 0) {
-		free(w);
 		return 2;
+	}
+	dir_of(o.out, dir, sizeof(dir));
+	w = stepwriter_create(dir);
+	if (!w) {
+		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGTERM, &sa, NULL);
-	dir_of(o.out, w->dir, sizeof(w->dir));
-	strbuf_init(&w->out, RENDER_CAP);
 	for (size_t i = 0; i < c->n_sources && r == 0 && !interrupted; i++) {
 		r = backfill_source(&c->sources[i], &o, &mo, w, &any_time);
 	}
@@ -1390,7 +1014,7 @@ int backfill_run(const struct config *c, const struct backfill_options *opts)
 		r = -ENODATA;
 	}
 	if (r == 0) {
-		r = w->error ? w->error : publish(w, o.out);
+		r = stepwriter_error(w) ? stepwriter_error(w) : publish(w, o.out);
 		if (r < 0) {
 			log_error("--backfill: cannot write the output; nothing left behind",
 			          "path", strcmp(o.out, "-") == 0 ? "standard output" : o.out,
@@ -1398,10 +1022,10 @@ int backfill_run(const struct config *c, const struct backfill_options *opts)
 		}
 	}
 	if (r == 0) {
-		(void)snprintf(samples, sizeof(samples), "%llu", (unsigned long long)w->samples);
+		(void)snprintf(samples, sizeof(samples), "%llu",
+		               (unsigned long long)stepwriter_samples(w));
 		log_info("--backfill: done", "path", o.out, "samples", samples);
 	}
-	writer_finish(w);
-	free(w);
+	stepwriter_destroy(w);
 	return r == 0 ? 0 : 1;
 }
