@@ -117,10 +117,7 @@ class Exporter:
     run as; hold: --metrics.new-series-hold (default "0", so that counts
     show at once; None: the exporter's default, 1m); stdin: the child's
     standard input (subprocess.PIPE: write to self.proc.stdin); preexec: a
-    function run in the child before exec (e.g. to set a resource limit).
-    As a context manager (`with Exporter(args) as exp:`) it is stopped when
-    the block ends, and a block that ends normally without stopping it
-    itself checks that it exits with status 0 (the log in the message)."""
+    function run in the child before exec (e.g. to set a resource limit)."""
 
     def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0",
                  stdin=None, preexec=None):
@@ -146,7 +143,6 @@ class Exporter:
             stdin=stdin, stdout=subprocess.DEVNULL, stderr=child_err, cwd=cwd, env=env,
             preexec_fn=preexec or as_user(user))
         child_err.close()
-        self.stopped = False  # stop() was called (its caller saw the status)
         self.port = None
         deadline = time.time() + 10
         while time.time() < deadline and self.port is None:
@@ -191,10 +187,15 @@ class Exporter:
             samples = self.scrape()
         return samples
 
+    stopped = False  # stop() was called (its caller saw the status)
+
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        """`with Exporter(args) as exp:` stops it when the block ends; a
+        block that ends normally without stopping it itself checks that it
+        exits with status 0 (the log in the message)."""
         if exc_type is None and not self.stopped:
             assert self.stop() == 0, self.log()
         self.stop()
