@@ -18,6 +18,9 @@
 #include <cmocka.h>
 
 #include "exporter/http/landing.h"
+#include "tests/textcheck.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct landing_info info = {
     .version = "1.2.3", .revision = "abc<def>", .telemetry_path = "/x/metrics?"};
@@ -33,16 +36,6 @@ static char *render(const struct snapshot *snap)
 	strbuf_finish(&b);
 	assert_non_null(text);
 	return text;
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
-		n++;
-	}
-	return n;
 }
 
 static void t_escape(void **state)
@@ -66,6 +59,19 @@ static void t_page(void **state)
 	struct snapshot_file gone = {
 	    .path = "/logs/b.log", .state = SNAPSHOT_FILE_MISSING, .error = EACCES};
 	struct snapshot_file glob = {.path = "/logs/*.log", .state = SNAPSHOT_FILE_NO_MATCH};
+	/* Escaped everywhere, raw nowhere. */
+	static const char *const absent[] = {"<script>", "<b>", "<script"};
+	static const char *const present[] = {
+	    "web&lt;script&gt;", "/logs/&lt;b&gt;&amp;x.log", "abc&lt;def&gt;",
+	    /* Relative links (work under a proxy prefix). */
+	    "href=\"x/metrics?\"", "href=\"-/healthy\"", "href=\"-/ready\"",
+	    "href=\"debug/parse-errors\"",
+	    /* The first source spans its two files. */
+	    "<td rowspan=\"2\" class=\"source\">web&lt;script&gt;</td>",
+	    "<td class=\"num behind\">250</td>", "<td class=\"num offset\">100</td>",
+	    "2025-12-03 18:29:50 UTC (10 s ago)", "missing: Permission denied",
+	    "<td class=\"state missing\">no match</td>",
+	    "<td rowspan=\"1\" class=\"num lines\">0</td>"};
 	char *html;
 
 	(void)state;
@@ -75,28 +81,10 @@ static void t_page(void **state)
 	assert_int_equal(snapshot_add_source(s, "api", "nginx log_format", 0, 0, 0), 0);
 	assert_int_equal(snapshot_add_file(s, &glob), 0);
 	html = render(s);
-	/* Escaped everywhere, raw nowhere. */
-	assert_null(strstr(html, "<script>"));
-	assert_null(strstr(html, "<b>"));
-	assert_non_null(strstr(html, "web&lt;script&gt;"));
-	assert_non_null(strstr(html, "/logs/&lt;b&gt;&amp;x.log"));
-	assert_non_null(strstr(html, "abc&lt;def&gt;"));
-	assert_null(strstr(html, "<script"));
-	/* Relative links (work under a proxy prefix). */
-	assert_non_null(strstr(html, "href=\"x/metrics?\""));
-	assert_non_null(strstr(html, "href=\"-/healthy\""));
-	assert_non_null(strstr(html, "href=\"-/ready\""));
-	assert_non_null(strstr(html, "href=\"debug/parse-errors\""));
+	textcheck_each(html, absent, ARRAY_SIZE(absent), false);
+	textcheck_each(html, present, ARRAY_SIZE(present), true);
 	/* Rows: 2 + 1 files; the first source spans two. */
-	assert_int_equal(count(html, "<tr>"), 4); /* header + 3 */
-	assert_non_null(strstr(html, "<td rowspan=\"2\" class=\"source\">web&lt;script&gt;</td>"));
-	assert_non_null(strstr(html, "<td class=\"num behind\">250</td>"));
-	assert_non_null(strstr(html, "<td class=\"num offset\">100</td>"));
-	assert_non_null(strstr(html, "2025-12-03 18:29:50 UTC (10 s ago)"));
-	assert_non_null(strstr(html, "missing: Permission denied"));
-	assert_non_null(strstr(html, "<td class=\"state missing\">no match</td>"));
-	assert_non_null(strstr(html, "<td rowspan=\"1\" class=\"num lines\">0</td>"));
-	assert_null(strstr(html, "<script"));
+	assert_int_equal(textcheck_count(html, "<tr>"), 4); /* header + 3 */
 	free(html);
 	snapshot_destroy(s);
 }
@@ -114,7 +102,7 @@ static void t_more_and_empty(void **state)
 	}
 	html = render(s);
 	assert_non_null(strstr(html, "and 3 more files"));
-	assert_int_equal(count(html, "<tr>"), SNAPSHOT_MAX_FILES_PER_SOURCE + 2);
+	assert_int_equal(textcheck_count(html, "<tr>"), SNAPSHOT_MAX_FILES_PER_SOURCE + 2);
 	free(html);
 	snapshot_destroy(s);
 	html = render(NULL);

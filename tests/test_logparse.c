@@ -39,6 +39,21 @@ struct line_case {
 	int upstream_status; /* -1: has_upstream_status false */
 };
 
+/* nielsbasjes/logparser apache_logEverything_logformat.conf: every directive. */
+#define AP_LOG_EVERYTHING                                                                          \
+	"LogFormat \"\\\"%%\\\" \\\"%a\\\" \\\"%{c}a\\\" \\\"%A\\\" \\\"%B\\\" "                   \
+	"\\\"%b\\\" \\\"%D\\\" \\\"%f\\\" \\\"%h\\\" \\\"%H\\\" \\\"%k\\\" \\\"%l\\\" "            \
+	"\\\"%L\\\" \\\"%m\\\" \\\"%p\\\" \\\"%{canonical}p\\\" \\\"%{local}p\\\" "                \
+	"\\\"%{remote}p\\\" \\\"%P\\\" \\\"%{pid}P\\\" \\\"%{tid}P\\\" "                           \
+	"\\\"%{hextid}P\\\" \\\"%q\\\" \\\"%r\\\" \\\"%R\\\" \\\"%s\\\" \\\"%>s\\\" "              \
+	"\\\"%t\\\" \\\"%{msec}t\\\" \\\"%{begin:msec}t\\\" \\\"%{end:msec}t\\\" "                 \
+	"\\\"%{usec}t\\\" \\\"%{begin:usec}t\\\" \\\"%{end:usec}t\\\" "                            \
+	"\\\"%{msec_frac}t\\\" \\\"%{begin:msec_frac}t\\\" \\\"%{end:msec_frac}t\\\" "             \
+	"\\\"%{usec_frac}t\\\" \\\"%{begin:usec_frac}t\\\" \\\"%{end:usec_frac}t\\\" "             \
+	"\\\"%T\\\" \\\"%u\\\" \\\"%U\\\" \\\"%v\\\" \\\"%V\\\" \\\"%X\\\" \\\"%I\\\" "            \
+	"\\\"%O\\\" \\\"%{cookie}i\\\" \\\"%{set-cookie}o\\\" \\\"%{user-agent}i\\\" "             \
+	"\\\"%{referer}i\\\"\" logEverything"
+
 /* Real lines (VARIANTS.md sections 2.1-2.25 where a permissive source exists). */
 static const struct line_case real_cases[] = {
     {"elastic/examples apache_logs:1", LOGPARSE_PRESET, "combined",
@@ -196,16 +211,7 @@ static const struct line_case real_cases[] = {
      "example.com:80 unix: - - [26/Feb/2019:15:39:42 +0100] \"hello\" 400 173 \"-\" \"-\"", 0, 400,
      "", "", "", "example.com", "unix:", 173, -1.0, -1.0, 0, -1},
     {"nielsbasjes/logparser apache_logEverything_logformat.conf:24", LOGPARSE_APACHE,
-     "LogFormat \"\\\"%%\\\" \\\"%a\\\" \\\"%{c}a\\\" \\\"%A\\\" \\\"%B\\\" \\\"%b\\\" \\\"%D\\\" "
-     "\\\"%f\\\" \\\"%h\\\" \\\"%H\\\" \\\"%k\\\" \\\"%l\\\" \\\"%L\\\" \\\"%m\\\" \\\"%p\\\" "
-     "\\\"%{canonical}p\\\" \\\"%{local}p\\\" \\\"%{remote}p\\\" \\\"%P\\\" \\\"%{pid}P\\\" "
-     "\\\"%{tid}P\\\" \\\"%{hextid}P\\\" \\\"%q\\\" \\\"%r\\\" \\\"%R\\\" \\\"%s\\\" \\\"%>s\\\" "
-     "\\\"%t\\\" \\\"%{msec}t\\\" \\\"%{begin:msec}t\\\" \\\"%{end:msec}t\\\" \\\"%{usec}t\\\" "
-     "\\\"%{begin:usec}t\\\" \\\"%{end:usec}t\\\" \\\"%{msec_frac}t\\\" "
-     "\\\"%{begin:msec_frac}t\\\" \\\"%{end:msec_frac}t\\\" \\\"%{usec_frac}t\\\" "
-     "\\\"%{begin:usec_frac}t\\\" \\\"%{end:usec_frac}t\\\" \\\"%T\\\" \\\"%u\\\" \\\"%U\\\" "
-     "\\\"%v\\\" \\\"%V\\\" \\\"%X\\\" \\\"%I\\\" \\\"%O\\\" \\\"%{cookie}i\\\" "
-     "\\\"%{set-cookie}o\\\" \\\"%{user-agent}i\\\" \\\"%{referer}i\\\"\" logEverything",
+     AP_LOG_EVERYTHING,
      "\"%\" \"172.17.42.1\" \"172.17.42.1\" \"172.17.0.2\" \"4880\" \"4880\" \"652\" "
      "\"/usr/share/httpd/noindex/index.html\" \"172.17.42.1\" \"HTTP/1.1\" \"0\" \"-\" "
      "\"VG9exZ0MX@uqta4OldejvQAAAAA\" \"GET\" \"80\" \"80\" \"80\" \"43417\" \"126\" \"126\" "
@@ -217,16 +223,7 @@ static const struct line_case real_cases[] = {
      "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/38.0.2125.122 Safari/537.36\" \"-\"",
      0, 403, "GET", "/", "HTTP/1.1", "172.17.0.2", "172.17.42.1", 4880, 0.000652, -1.0, 0, -1},
     {"nielsbasjes/logparser apache_logEverything_logformat.conf:25", LOGPARSE_APACHE,
-     "LogFormat \"\\\"%%\\\" \\\"%a\\\" \\\"%{c}a\\\" \\\"%A\\\" \\\"%B\\\" \\\"%b\\\" \\\"%D\\\" "
-     "\\\"%f\\\" \\\"%h\\\" \\\"%H\\\" \\\"%k\\\" \\\"%l\\\" \\\"%L\\\" \\\"%m\\\" \\\"%p\\\" "
-     "\\\"%{canonical}p\\\" \\\"%{local}p\\\" \\\"%{remote}p\\\" \\\"%P\\\" \\\"%{pid}P\\\" "
-     "\\\"%{tid}P\\\" \\\"%{hextid}P\\\" \\\"%q\\\" \\\"%r\\\" \\\"%R\\\" \\\"%s\\\" \\\"%>s\\\" "
-     "\\\"%t\\\" \\\"%{msec}t\\\" \\\"%{begin:msec}t\\\" \\\"%{end:msec}t\\\" \\\"%{usec}t\\\" "
-     "\\\"%{begin:usec}t\\\" \\\"%{end:usec}t\\\" \\\"%{msec_frac}t\\\" "
-     "\\\"%{begin:msec_frac}t\\\" \\\"%{end:msec_frac}t\\\" \\\"%{usec_frac}t\\\" "
-     "\\\"%{begin:usec_frac}t\\\" \\\"%{end:usec_frac}t\\\" \\\"%T\\\" \\\"%u\\\" \\\"%U\\\" "
-     "\\\"%v\\\" \\\"%V\\\" \\\"%X\\\" \\\"%I\\\" \\\"%O\\\" \\\"%{cookie}i\\\" "
-     "\\\"%{set-cookie}o\\\" \\\"%{user-agent}i\\\" \\\"%{referer}i\\\"\" logEverything",
+     AP_LOG_EVERYTHING,
      "\"%\" \"172.17.42.1\" \"172.17.42.1\" \"172.17.0.2\" \"0\" \"-\" \"302\" "
      "\"/usr/share/httpd/noindex/css/bootstrap.min.css\" \"172.17.42.1\" \"HTTP/1.1\" \"1\" \"-\" "
      "\"-\" \"GET\" \"80\" \"80\" \"80\" \"43417\" \"126\" \"126\" \"140597540726848\" "

@@ -19,6 +19,7 @@
 #include "exporter/metrics/metrics.h"
 #include "parsers/status.h"
 #include "tests/fieldlabel.h"
+#include "tests/textcheck.h"
 
 static const double buckets[] = {0.1, 0.5, 1};
 
@@ -456,15 +457,6 @@ static struct log_record opt_rec(unsigned i)
 	return r;
 }
 
-static size_t count_of(const char *text, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
-		n++;
-	}
-	return n;
-}
-
 static void t_optional_histograms(void **state)
 {
 	static const char *const fams[] = {
@@ -501,7 +493,7 @@ static void t_optional_histograms(void **state)
 	}
 	text = render(m, EXPO_TEXT);
 	for (size_t k = 0; k < 4; k++) {
-		assert_int_equal(count_of(text, fams[k]), 1);
+		assert_int_equal(textcheck_count(text, fams[k]), 1);
 	}
 	/* source n shows the request size only */
 	assert_non_null(strstr(text, "accesslog_http_request_size_bytes_count{source=\"n\""));

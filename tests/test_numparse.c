@@ -15,13 +15,27 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+struct u64_row {
+	const char *s;
+	int rc;
+	uint64_t v;
+};
+
+/* Each row through parse: rc as given, v written only on success (else it
+ * keeps 777). */
+static void check_u64_rows(int (*parse)(const char *, size_t, uint64_t *),
+                           const struct u64_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 777;
+		assert_int_equal(parse(rows[i].s, strlen(rows[i].s), &v), rows[i].rc);
+		assert_true(v == (rows[i].rc == 0 ? rows[i].v : 777));
+	}
+}
+
 static void t_u64(void **state)
 {
-	static const struct {
-		const char *s;
-		int rc;
-		uint64_t v;
-	} rows[] = {
+	static const struct u64_row rows[] = {
 	    {"0", 0, 0},
 	    {"203023", 0, 203023},
 	    {"18446744073709551615", 0, UINT64_MAX},
@@ -35,11 +49,7 @@ static void t_u64(void **state)
 	    {" 1", -EINVAL, 0},
 	};
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		uint64_t v = 777;
-		assert_int_equal(numparse_u64(rows[i].s, strlen(rows[i].s), &v), rows[i].rc);
-		assert_int_equal(v, rows[i].rc == 0 ? rows[i].v : 777);
-	}
+	check_u64_rows(numparse_u64, rows, ARRAY_SIZE(rows));
 	/* length-aware: digits after len are not read */
 	uint64_t v;
 	assert_int_equal(numparse_u64("12345", 2, &v), 0);
@@ -53,11 +63,7 @@ static void t_u64(void **state)
 
 static void t_hex_u64(void **state)
 {
-	static const struct {
-		const char *s;
-		int rc;
-		uint64_t v;
-	} rows[] = {
+	static const struct u64_row rows[] = {
 	    {"0", 0, 0},
 	    {"ff", 0, 255},
 	    {"3fb999999999999a", 0, 0x3fb999999999999aull},
@@ -70,11 +76,7 @@ static void t_hex_u64(void **state)
 	    {"1 ", -EINVAL, 0},
 	};
 	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		uint64_t v = 777;
-		assert_int_equal(numparse_hex_u64(rows[i].s, strlen(rows[i].s), &v), rows[i].rc);
-		assert_true(v == (rows[i].rc == 0 ? rows[i].v : 777));
-	}
+	check_u64_rows(numparse_hex_u64, rows, ARRAY_SIZE(rows));
 }
 
 static void t_decimal(void **state)

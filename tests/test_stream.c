@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -48,82 +49,109 @@ static void put(int fd, const char *s)
 	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
 }
 
+/* A pipe and callbacks that collect into a struct got; the test closes the
+ * write end itself when it wants the end of input (then marks it -1). */
+struct fixture {
+	struct got g;
+	struct tail_callbacks cb;
+	int p[2];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		return -1;
+	}
+	f->cb = (struct tail_callbacks){.line = on_line, .event = on_event, .userdata = &f->g};
+	if (pipe(f->p) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	close(f->p[0]);
+	if (f->p[1] >= 0) {
+		close(f->p[1]);
+	}
+	free(f);
+	return 0;
+}
+
+static void close_writer(struct fixture *f)
+{
+	close(f->p[1]);
+	f->p[1] = -1;
+}
+
 static void t_follow(void **state)
 {
-	struct got g = {.len = 0};
-	struct tail_callbacks cb = {.line = on_line, .event = on_event, .userdata = &g};
+	struct fixture *f = *state;
 	struct stream *st;
-	int p[2];
 
-	(void)state;
-	assert_int_equal(pipe(p), 0);
-	assert_int_equal(stream_create(p[0], "-", 16, &cb, &st), 0);
+	assert_int_equal(stream_create(f->p[0], "-", 16, &f->cb, &st), 0);
 	assert_int_equal(stream_poll(st, false, false), 0); /* nothing there: no blocking */
-	put(p[1], "a\nbb\r\nccc");
+	put(f->p[1], "a\nbb\r\nccc");
 	assert_int_equal(stream_poll(st, false, false), 6);
-	assert_string_equal(g.text, "a|bb|");
-	put(p[1], "c\n0123456789abcdefXYZ\nok\n"); /* 20 bytes over the cap of 16 */
+	assert_string_equal(f->g.text, "a|bb|");
+	put(f->p[1], "c\n0123456789abcdefXYZ\nok\n"); /* 20 bytes over the cap of 16 */
 	assert_true(stream_poll(st, false, false) > 0);
-	assert_string_equal(g.text, "a|bb|cccc|ok|");
-	assert_int_equal(g.too_long, 1);
-	put(p[1], "tail");
-	close(p[1]);
+	assert_string_equal(f->g.text, "a|bb|cccc|ok|");
+	assert_int_equal(f->g.too_long, 1);
+	put(f->p[1], "tail");
+	close_writer(f);
 	(void)stream_poll(st, false, false);
 	assert_true(stream_done(st));
 	assert_int_equal(stream_wait_fd(st), -1);
-	assert_string_equal(g.text, "a|bb|cccc|ok|"); /* follow mode: no newline, no line */
+	assert_string_equal(f->g.text, "a|bb|cccc|ok|"); /* follow mode: no newline, no line */
 	assert_int_equal(stream_error(st), 0);
-	assert_int_equal(stream_offset(st), g.bytes);
+	assert_int_equal(stream_offset(st), f->g.bytes);
 	stream_destroy(st);
-	close(p[0]);
 }
 
 static void t_once(void **state)
 {
-	struct got g = {.len = 0};
-	struct tail_callbacks cb = {.line = on_line, .event = on_event, .userdata = &g};
+	struct fixture *f = *state;
 	struct stream *st;
-	int p[2];
 
-	(void)state;
-	assert_int_equal(pipe(p), 0);
-	assert_int_equal(stream_create(p[0], "-", 0, &cb, &st), 0);
-	put(p[1], "x\ny\r\nlast\r");
-	close(p[1]);
+	assert_int_equal(stream_create(f->p[0], "-", 0, &f->cb, &st), 0);
+	put(f->p[1], "x\ny\r\nlast\r");
+	close_writer(f);
 	while (stream_poll(st, true, true) > 0) {
 	}
 	assert_true(stream_done(st));
-	assert_string_equal(g.text, "x|y|last|");
-	assert_int_equal(g.bytes, 10);
+	assert_string_equal(f->g.text, "x|y|last|");
+	assert_int_equal(f->g.bytes, 10);
 	stream_destroy(st);
-	close(p[0]);
 	stream_destroy(NULL);
 }
 
 static void t_read_error(void **state)
 {
-	struct got g = {.len = 0};
-	struct tail_callbacks cb = {.line = on_line, .event = on_event, .userdata = &g};
+	struct fixture *f = *state;
 	struct stream *st;
-	int p[2];
 
-	(void)state;
-	assert_int_equal(pipe(p), 0);
-	assert_int_equal(stream_create(p[1], "-", 0, &cb, &st), 0); /* write end: EBADF */
+	/* the write end: EBADF */
+	assert_int_equal(stream_create(f->p[1], "-", 0, &f->cb, &st), 0);
 	(void)stream_poll(st, true, true);
 	assert_true(stream_done(st));
 	assert_int_equal(stream_error(st), EBADF);
 	stream_destroy(st);
-	close(p[0]);
-	close(p[1]);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_follow),
-	    cmocka_unit_test(t_once),
-	    cmocka_unit_test(t_read_error),
+	    cmocka_unit_test_setup_teardown(t_follow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_read_error, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
