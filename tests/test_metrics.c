@@ -53,7 +53,7 @@ static struct log_record rec(const char *method, unsigned code, double t)
 static char *render(struct metrics *m, enum expo_format f)
 {
 	struct strbuf b;
-	strbuf_init(&b, 1 << 24);
+	strbuf_init(&b, 1 << 26);
 	assert_int_equal(metrics_render(m, f, &b), 0);
 	return strbuf_steal(&b, NULL);
 }
@@ -1515,25 +1515,28 @@ static void t_file_gauges_concurrent(void **state)
  * line, in any batch sizes (longer than METRICS_BATCH_MAX too): the same
  * series, the same overflow series and the same dropped counts once the
  * series limit is reached, and the routes survive their cache clearing
- * (the values cycle through more routes than a source of limit 40 keeps). */
+ * (the values cycle through more routes than a source of limit 40 keeps).
+ * Then with room for every series and long paths: more routes than the
+ * batch counts without prefetching, and more key bytes than a batch keeps
+ * (those lines' keys are built again). */
 static const struct config_field_label batch_labels[] = {
     FIELD_LABEL_RULE("site", VHOST, "(?:www\\.)?(.*)", "$1"),
     FIELD_LABEL("route", PATH),
 };
 
-static void t_batch_same_as_one(void **state)
+static void batch_case(size_t limit, size_t distinct, size_t pad, size_t n_lines)
 {
 	const struct config_field_label *fl = batch_labels;
 	static const char *const methods[] = {"GET", "POST", "HEAD", "BREW"};
 	static const unsigned codes[] = {200, 201, 304, 404, 500, 502, 999};
 	enum { N = 20000 };
 	static struct log_record recs[N];
-	static char hosts[N][32], paths[N][48];
+	static char hosts[N][32], paths[N][300];
 	const struct log_record *ptr[N];
-	struct metrics *a = registry_with(false, false, 40), *b = registry_with(false, false, 40);
+	struct metrics *a = registry_with(false, false, limit),
+	               *b = registry_with(false, false, limit);
 	struct metrics_source *sa, *sb;
 	uint64_t x = 12345;
-	(void)state;
 
 	assert_int_equal(metrics_add_source(a, "s", NULL, 0, fl, 2, &sa, NULL, 0), 0);
 	assert_int_equal(metrics_add_source(b, "s", NULL, 0, fl, 2, &sb, NULL, 0), 0);
@@ -1541,7 +1544,8 @@ static void t_batch_same_as_one(void **state)
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		unsigned v = (unsigned)(x >> 33);
 		(void)snprintf(hosts[i], sizeof(hosts[i]), "%ssite%u", v & 1 ? "www." : "", v % 7);
-		(void)snprintf(paths[i], sizeof(paths[i]), "/p/%u?q=%u", (v >> 3) % 900, v);
+		(void)snprintf(paths[i], sizeof(paths[i]), "/p/%0*u?q=%u", (int)pad,
+		               (unsigned)((v >> 3) % distinct), v);
 		recs[i] = vrec(methods[(v >> 8) % 4], codes[(v >> 12) % 7], hosts[i], paths[i]);
 		recs[i].has_request_time = (v >> 16) % 3 != 0;
 		recs[i].upstream_time = 0.01 * (double)((v >> 18) % 100);
@@ -1549,23 +1553,34 @@ static void t_batch_same_as_one(void **state)
 		recs[i].has_bytes = (v >> 21) % 5 != 0;
 		ptr[i] = &recs[i];
 	}
-	for (size_t i = 0; i < N; i++) {
+	for (size_t i = 0; i < n_lines; i++) {
 		metrics_observe(sa, &recs[i]);
 	}
-	for (size_t i = 0, n; i < N; i += n) {
+	for (size_t i = 0, n; i < n_lines; i += n) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		n = 1 + (size_t)(x >> 33) % 300;
-		n = n > N - i ? N - i : n;
+		n = n > n_lines - i ? n_lines - i : n;
 		metrics_observe_batch(sb, ptr + i, n);
 	}
 	char *ta = render(a, EXPO_TEXT), *tb = render(b, EXPO_TEXT);
-	assert_non_null(strstr(ta, "__overflow__"));
-	assert_non_null(strstr(ta, "accesslog_series_dropped_total{source=\"s\",metric="));
+	if (limit < distinct) {
+		assert_non_null(strstr(ta, "=\"__overflow__\""));
+		assert_non_null(strstr(ta, "accesslog_series_dropped_total{source=\"s\",metric="));
+	} else {
+		assert_null(strstr(ta, "=\"__overflow__\""));
+	}
 	assert_string_equal(ta, tb);
 	free(ta);
 	free(tb);
 	metrics_destroy(a);
 	metrics_destroy(b);
+}
+
+static void t_batch_same_as_one(void **state)
+{
+	(void)state;
+	batch_case(40, 900, 1, 20000);
+	batch_case(100000, 3000, 100, 4000);
 }
 
 int main(void)

@@ -745,18 +745,35 @@ static inline _Atomic uint64_t *route_cell(struct metrics_source *s, struct rout
 	return v;
 }
 
+/* A line's route key: its raw field values as one key, their hash with
+ * the method and slot (tag), computed once a line (metrics_observe_batch
+ * computes them ahead, for prefetching).  key NULL: not kept (the key of a
+ * multi-label line that did not fit the batch's buffer), built again. */
+struct line_key {
+	const char *key;
+	size_t len;
+	uint64_t h;
+};
+
 /* The route of a line: from the cache, else made (the rewrite rules and
  * the tuple index run here, once per distinct raw value, method and code).
  * NULL when the cache cannot take it (out of memory): the caller uses the
  * tables directly. */
-static struct route *line_route(struct metrics_source *s, const struct log_record *r, uint32_t tag,
-                                const uint64_t *hash)
+static inline struct route *line_route(struct metrics_source *s, const struct log_record *r,
+                                       uint32_t tag, const struct line_key *lk)
 {
 	const char *key;
-	size_t klen = series_tuples_key(s->tuples, r, &key);
-	uint64_t h = hash ? *hash : routecache_hash(key, klen, tag);
-	struct route *rt = routecache_find(s->routes, h, key, klen, tag);
+	size_t klen;
+	uint64_t h;
 
+	if (lk && lk->key) {
+		key = lk->key;
+		klen = lk->len;
+	} else {
+		klen = series_tuples_key(s->tuples, r, &key);
+	}
+	h = lk ? lk->h : routecache_hash(key, klen, tag);
+	struct route *rt = routecache_find(s->routes, h, key, klen, tag);
 	if (__builtin_expect(rt != NULL, 1)) {
 		return rt;
 	}
@@ -769,8 +786,10 @@ static struct route *line_route(struct metrics_source *s, const struct log_recor
 	return rt;
 }
 
-static _Atomic uint64_t *dyn_cell(struct metrics_source *s, struct route *rt, uint32_t t,
-                                  unsigned f, unsigned method, unsigned k)
+static inline __attribute__((always_inline)) _Atomic uint64_t *dyn_cell(struct metrics_source *s,
+                                                                        struct route *rt,
+                                                                        uint32_t t, unsigned f,
+                                                                        unsigned method, unsigned k)
 {
 	return rt ? route_cell(s, rt, f, method, k) : series_family_get(s->fam[f], t, method, k);
 }
@@ -808,12 +827,12 @@ observe_dyn_optional(struct metrics_source *s, const struct log_record *r, uint3
 	}
 }
 
-/* Count a line of a source with field labels (hash: its route's hash, NULL:
+/* Count a line of a source with field labels (lk: its route key, NULL:
  * computed here). */
 static void observe_dyn(struct metrics_source *s, const struct log_record *r, unsigned method,
-                        unsigned slot, unsigned cls, const uint64_t *hash)
+                        unsigned slot, unsigned cls, const struct line_key *lk)
 {
-	struct route *rt = line_route(s, r, method << 16 | slot, hash);
+	struct route *rt = line_route(s, r, method << 16 | slot, lk);
 	uint32_t t = rt ? rt->tuple : series_tuples_lookup(s->tuples, r);
 	struct line_ex lx;
 	bool ex = r->trace_kind && !s->no_ex;
@@ -1049,11 +1068,49 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 
 /* How far apart the stages of metrics_observe_batch are, in lines. */
 #define PIPE_STEP 8u
+/* Below this many routes the route cache and the cells it points to stay
+ * in the core's caches: no prefetching (it would be instructions only). */
+#define PIPE_MIN_ROUTES 2048u
+/* Bytes of multi-label keys a batch keeps (a single label's key is the
+ * record's own bytes); keys beyond are built again when counted. */
+#define BATCH_KEY_BYTES 8192u
+
+/* The route keys of n lines (tag: method << 16 | slot). */
+static void batch_keys(struct metrics_source *s, const struct log_record *const *recs, size_t n,
+                       struct line_key *lk, uint32_t *tag, char *buf)
+{
+	size_t used = 0;
+	bool borrowed = series_tuples_width(s->tuples) == 1;
+
+	for (size_t j = 0; j < n; j++) {
+		const struct log_record *r = recs[j];
+		unsigned me =
+		    r->method.len ? method_index(r->method.ptr, r->method.len) : METHOD_OTHER;
+		unsigned slot =
+		    r->status_slot < STATUS_SLOTS ? r->status_slot : STATUS_SLOT_INVALID;
+		const char *key;
+		size_t klen = series_tuples_key(s->tuples, r, &key);
+		tag[j] = me << 16 | slot;
+		lk[j] = (struct line_key){key, klen, routecache_hash(key, klen, tag[j])};
+		if (borrowed) {
+			continue; /* the record's bytes: valid for the whole batch */
+		}
+		/* t's scratch, overwritten by the next line: keep a copy */
+		if (klen <= BATCH_KEY_BYTES - used) {
+			memcpy(buf + used, key, klen);
+			lk[j].key = buf + used;
+			used += klen;
+		} else {
+			lk[j].key = NULL;
+		}
+	}
+}
 
 void metrics_observe_batch(struct metrics_source *s, const struct log_record *const *recs, size_t n)
 {
-	uint64_t h[METRICS_BATCH_MAX];
+	struct line_key lk[METRICS_BATCH_MAX];
 	uint32_t tag[METRICS_BATCH_MAX];
+	char buf[BATCH_KEY_BYTES];
 
 	if (!s->tuples) {
 		for (size_t i = 0; i < n; i++) {
@@ -1066,39 +1123,35 @@ void metrics_observe_batch(struct metrics_source *s, const struct log_record *co
 		recs += METRICS_BATCH_MAX;
 		n -= METRICS_BATCH_MAX;
 	}
-	/* A software pipeline over the lines: a line's hash and index slot,
-	 * then its route, then its key bytes and value cells are loaded a few
-	 * lines before they are needed, so the cache misses of several lines
+	batch_keys(s, recs, n, lk, tag, buf);
+	if (routecache_count(s->routes) < PIPE_MIN_ROUTES) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned slot = tag[i] & 0xffffu;
+			observe_dyn(s, recs[i], tag[i] >> 16, slot, class_of_slot(slot), &lk[i]);
+		}
+		return;
+	}
+	/* A software pipeline over the lines: a line's index slot, then its
+	 * route, then its key bytes and value cells are loaded a few lines
+	 * before they are needed, so the cache misses of several lines
 	 * overlap instead of following one another.  Each prefetch step reads
 	 * only what the step before loaded.  The counting (the last stage) is
 	 * in line order and the same code as metrics_observe's. */
 	for (size_t j = 0; j < n + 3 * PIPE_STEP; j++) {
-		if (j < n) {
-			const struct log_record *r = recs[j];
-			const char *key;
-			unsigned me = r->method.len ? method_index(r->method.ptr, r->method.len)
-			                            : METHOD_OTHER;
-			unsigned slot =
-			    r->status_slot < STATUS_SLOTS ? r->status_slot : STATUS_SLOT_INVALID;
-			size_t klen = series_tuples_key(s->tuples, r, &key);
-			tag[j] = me << 16 | slot;
-			h[j] = routecache_hash(key, klen, tag[j]);
-			routecache_prefetch(s->routes, h[j], 1);
-		}
-		for (unsigned st = 1; st <= 2; st++) {
+		for (unsigned st = 0; st <= 2; st++) {
 			if (j >= st * PIPE_STEP && j - st * PIPE_STEP < n) {
-				routecache_prefetch(s->routes, h[j - st * PIPE_STEP], (int)st + 1);
+				routecache_prefetch(s->routes, lk[j - st * PIPE_STEP].h,
+				                    (int)st + 1);
 			}
 		}
 		if (j >= 3 * PIPE_STEP && j - 3 * PIPE_STEP < n) {
 			size_t i = j - 3 * PIPE_STEP;
 			unsigned slot = tag[i] & 0xffffu;
-			observe_dyn(s, recs[i], tag[i] >> 16, slot, class_of_slot(slot), &h[i]);
+			observe_dyn(s, recs[i], tag[i] >> 16, slot, class_of_slot(slot), &lk[i]);
 		}
 	}
 }
 
-/* Move one flat cell of src into dst's (a birth in dst when it was 0). */
 static void cell_move(struct metrics_source *dst, _Atomic uint64_t *d, struct metrics_source *src,
                       _Atomic uint64_t *c, uint32_t id)
 {

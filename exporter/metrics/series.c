@@ -48,9 +48,13 @@ _Static_assert(SERIES_RAW_CAP == FIELDVALUE_CAP, "raw values are cut by fieldval
 
 #define CHUNK_SHIFT 10u
 #define CHUNK_SIZE (1u << CHUNK_SHIFT)
-#define CACHE_SLOTS 8192u /* power of two */
-#define CACHE_MAX 4096u   /* entries before a flush */
-#define CACHE_ARENA (512u * 1024u)
+/* The raw-value cache holds as many entries as the tuple limit allows,
+ * within these (a cache smaller than the working set of raw values would
+ * run the rules again for each new route of a value it dropped), with 128
+ * key bytes an entry; its slots are twice its entries. */
+#define CACHE_MIN 4096u
+#define CACHE_MAX (64u * 1024u)
+#define CACHE_KEY_BYTES 128u
 #define MAX_N CONFIG_MAX_FIELD_LABELS
 #define REWRITE_MATCH_LIMIT 100000u /* as the line parser's defaults */
 #define REWRITE_DEPTH_LIMIT 1000u
@@ -132,10 +136,10 @@ struct series_tuples {
 	atomic_size_t count;
 	struct probe_index ix;     /* rewritten values -> id (writer) */
 	struct cache_entry *cache; /* raw values -> id (writer) */
-	size_t cache_used;
+	size_t cache_used, cache_max, cache_mask;
 	uint64_t misses;
 	char *arena;
-	size_t arena_len;
+	size_t arena_len, arena_cap;
 	char key[MAX_N * (SERIES_RAW_CAP + 2)]; /* scratch: encoded raw values */
 };
 
@@ -314,7 +318,7 @@ static size_t rewrite(const struct rule *ru, struct str_view raw, char *out)
 
 static void cache_flush(struct series_tuples *t)
 {
-	memset(t->cache, 0, CACHE_SLOTS * sizeof(*t->cache));
+	memset(t->cache, 0, (t->cache_mask + 1) * sizeof(*t->cache));
 	t->cache_used = 0;
 	t->arena_len = 0;
 }
@@ -323,13 +327,13 @@ static void cache_put(struct series_tuples *t, uint64_t h, size_t klen, uint32_t
 {
 	size_t i;
 
-	if (t->cache_used >= CACHE_MAX || klen > CACHE_ARENA - t->arena_len) {
+	if (t->cache_used >= t->cache_max || klen > t->arena_cap - t->arena_len) {
 		cache_flush(t);
-		if (klen > CACHE_ARENA) {
+		if (klen > t->arena_cap) {
 			return;
 		}
 	}
-	for (i = h & (CACHE_SLOTS - 1); t->cache[i].id; i = (i + 1) & (CACHE_SLOTS - 1)) {
+	for (i = h & t->cache_mask; t->cache[i].id; i = (i + 1) & t->cache_mask) {
 	}
 	memcpy(t->arena + t->arena_len, t->key, klen);
 	t->cache[i] = (struct cache_entry){h, (uint32_t)t->arena_len, (uint32_t)klen, id + 1};
@@ -374,7 +378,7 @@ uint32_t series_tuples_lookup(struct series_tuples *t, const struct log_record *
 		klen += raw[k].len;
 	}
 	h = mix64(hash_bytes(t->key, klen, 0xcbf29ce484222325ull));
-	for (i = h & (CACHE_SLOTS - 1); t->cache[i].id; i = (i + 1) & (CACHE_SLOTS - 1)) {
+	for (i = h & t->cache_mask; t->cache[i].id; i = (i + 1) & t->cache_mask) {
 		const struct cache_entry *e = &t->cache[i];
 		if (e->hash == h && e->len == klen &&
 		    memcmp(t->arena + e->off, t->key, klen) == 0) {
@@ -495,8 +499,14 @@ int series_tuples_create(const struct config_field_label *labels, size_t n, size
 	}
 	t->limit = limit;
 	t->tuples = calloc(limit + 1, sizeof(*t->tuples));
-	t->cache = calloc(CACHE_SLOTS, sizeof(*t->cache));
-	t->arena = malloc(CACHE_ARENA);
+	t->cache_max = CACHE_MIN;
+	while (t->cache_max < limit + 1 && t->cache_max < CACHE_MAX) {
+		t->cache_max *= 2;
+	}
+	t->cache_mask = t->cache_max * 2 - 1;
+	t->arena_cap = t->cache_max * CACHE_KEY_BYTES;
+	t->cache = calloc(t->cache_mask + 1, sizeof(*t->cache));
+	t->arena = malloc(t->arena_cap);
 	if (!t->tuples || !t->cache || !t->arena || probe_init(&t->ix, 64) < 0) {
 		goto fail;
 	}
