@@ -52,6 +52,38 @@ static void t_escape_table(void **state)
 	}
 }
 
+/* Long values go eight bytes at a time until a byte needs a look: each
+ * special byte at every position of a 27-byte value (whole words, the
+ * last partial word) comes out escaped exactly where it was. */
+static void t_escape_long(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} specials[] = {{"\"", "\\\""},           {"\\", "\\\\"},           {"\n", "\\n"},
+	                {"\xff", "\xef\xbf\xbd"}, {"\xc3\xa9", "\xc3\xa9"}, {"\x7f", "\x7f"}};
+	(void)state;
+	for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+		size_t sl = strlen(specials[k].in);
+		for (size_t pos = 0; pos + sl <= 27; pos++) {
+			char in[32], want[64];
+			struct strbuf b;
+			memset(in, 'a', 27);
+			memcpy(in + pos, specials[k].in, sl);
+			memset(want, 'a', pos);
+			size_t wl = pos;
+			memcpy(want + wl, specials[k].want, strlen(specials[k].want));
+			wl += strlen(specials[k].want);
+			memset(want + wl, 'a', 27 - pos - sl);
+			wl += 27 - pos - sl;
+			strbuf_init(&b, 1024);
+			expo_escape_value(&b, in, 27);
+			assert_int_equal(b.len, wl);
+			assert_memory_equal(b.data, want, wl);
+			strbuf_finish(&b);
+		}
+	}
+}
+
 static void t_family_and_samples(void **state)
 {
 	struct strbuf b;
@@ -156,8 +188,11 @@ static void t_fragment(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_escape_table), cmocka_unit_test(t_family_and_samples),
-	    cmocka_unit_test(t_strbuf_cap),   cmocka_unit_test(t_doubles),
+	    cmocka_unit_test(t_escape_table),
+	    cmocka_unit_test(t_escape_long),
+	    cmocka_unit_test(t_family_and_samples),
+	    cmocka_unit_test(t_strbuf_cap),
+	    cmocka_unit_test(t_doubles),
 	    cmocka_unit_test(t_fragment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

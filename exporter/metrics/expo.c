@@ -41,16 +41,43 @@ static const char *type_name(enum expo_format f, enum expo_type t)
 	return names[t];
 }
 
+/* No byte of the 8 at p needs escaping or UTF-8 validation: none is
+ * >= 0x80, '\\', '"' or '\n' (a zero byte in x ^ c is a byte equal to c). */
+static inline bool plain_word(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t x, hit;
+
+	memcpy(&x, p, 8);
+	hit = x & highs;
+	for (unsigned k = 0; k < 3; k++) {
+		static const uint64_t c[3] = {'\\' * 0x0101010101010101ull,
+		                              '"' * 0x0101010101010101ull,
+		                              '\n' * 0x0101010101010101ull};
+		uint64_t y = x ^ c[k];
+		hit |= (y - ones) & ~y & highs;
+	}
+	return hit == 0;
+}
+
 void expo_escape_value(struct strbuf *b, const char *value, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)value;
 	size_t start = 0, i = 0;
 
 	while (i < len) {
-		unsigned char c = p[i];
+		unsigned char c;
 		size_t n;
 		const char *rep = NULL;
 
+		/* Fastest path: eight bytes of plain ASCII at a time. */
+		while (len - i >= 8 && plain_word(p + i)) {
+			i += 8;
+		}
+		if (i == len) {
+			break;
+		}
+		c = p[i];
 		/* Fast path: plain ASCII needs neither escaping nor validation. */
 		if (c < 0x80 && c != '\\' && c != '"' && c != '\n') {
 			i++;
