@@ -13,8 +13,9 @@
  * one thread at a time, and the state hand-over under the mutex orders the
  * memory between them.
  *
- * Shared by countpool.c and parsepool.c, which had each grown a copy of
- * it: what a batch holds and what processing means is theirs.
+ * Used by linepool.c, the skeleton countpool.c, parsepool.c and
+ * steppool.c share (each had grown a copy of it): what a batch holds and
+ * what processing means is theirs.
  *
  * Rejected: a lock-free queue (a hand-over per batch of about 1 MiB of
  * lines costs nothing measurable under a mutex); delivering on the worker

@@ -2,10 +2,9 @@
  * batchring.h - an ordered ring of batches: one thread fills them, every
  * core processes them, the filling thread gets them back in fill order.
  *
- * The common core of the --threads pools (countpool.c counts whole runs of
- * lines into registries of their own, parsepool.c parses lines for the
- * reading thread to count): the caller owns the batches and what they
- * hold; the ring owns the worker threads and the batches' states.
+ * The core of linepool.c, the skeleton of the --threads pools: the caller
+ * owns the batches and what they hold; the ring owns the worker threads
+ * and the batches' states.
  * Design and trade-offs: top of batchring.c.
  */
 #ifndef EXPORTER_BATCHRING_H

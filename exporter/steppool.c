@@ -1,7 +1,7 @@
 /*
  * steppool.c - --backfill on every core (see steppool.h).
  *
- * The ring is batchring.c's, the batches are countpool.c's shape: runs of
+ * The batches and threads are linepool.c's (as countpool.c's): runs of
  * whole lines read straight into the batch (or copied), single lines and
  * tail events, split and parsed by one thread.  What a batch gives back is
  * one registry per step of log time it touched (up to STEPPOOL_MAX_STEPS,
@@ -30,37 +30,20 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#include "exporter/batchring.h"
+#include "exporter/linepool.h"
 #include "parsers/logparse.h"
 #include "parsers/logtime.h"
 
-#define BATCH_BYTES (TAIL_CHUNK + TAIL_DEFAULT_LINE_CAP)
-#define BATCH_SEGS 4096u
-#define MAX_THREADS 256u
+#define MAX_THREADS LINEPOOL_MAX_THREADS
 #define MAX_BATCH_BYTES (TAIL_MAX_LINE_CAP + 2u * TAIL_CHUNK)
 /* notes per batch: lines are at least one byte and a newline, so a batch
- * of BATCH_BYTES holds at most this many; more grow the array */
+ * of 1 MiB holds at most about this many; more grow the array */
 #define FIRST_ITEMS 8192u
-#define MAX_ITEMS (MAX_BATCH_BYTES + BATCH_SEGS)
+#define MAX_ITEMS (MAX_BATCH_BYTES + LINEPOOL_BATCH_SEGS)
 
-enum seg_kind { SEG_BLOCK, SEG_LINE, SEG_EVENT };
-
-struct seg {
-	const char *p; /* into buf, or NULL for an event */
-	uint32_t len;
-	uint8_t kind;
-	uint16_t event;
-	uint64_t value;
-};
-
+/* One batch's step registries and notes. */
 struct batch {
-	char *buf;
-	size_t used, size;
-	struct seg seg[BATCH_SEGS];
-	size_t n_seg;
-	size_t cap; /* line cap of the blocks */
 	struct metrics *m[STEPPOOL_MAX_STEPS];
 	struct steppool_item *item;
 	size_t item_cap;
@@ -71,19 +54,10 @@ struct batch {
 	bool failed;                      /* out of memory for notes: recounted by the reader */
 };
 
-/* One counting thread's own state. */
-struct worker {
-	struct log_parser *parser;
-	struct logtime_cache tc;
-};
-
 struct steppool {
-	struct batchring *ring;
+	struct linepool *lp;
 	struct batch *batches;
 	size_t n_batches;
-	struct batch *fill;
-	struct worker *workers; /* [0]: the pushing thread's */
-	size_t n_workers;
 	struct steppool_steps steps;
 	struct metrics_options mo;
 	struct metrics *trash; /* what a delivery left in a step registry */
@@ -96,7 +70,7 @@ struct steppool {
 /* The thread counting one batch. */
 struct counting {
 	struct batch *b;
-	struct worker *w;
+	struct linepool_worker *w;
 };
 
 static struct steppool_item *note(struct batch *b, const char *line, size_t len, unsigned kind)
@@ -205,58 +179,39 @@ static void count_event(void *ud, enum tail_event ev, uint64_t n)
 	}
 }
 
-/* batchring_work_fn: ctx is the thread's worker. */
-static void count_batch(void *ctx, void *batch)
+/* A pushed event, noted in order. */
+static void note_event(void *ud, uint16_t event, uint64_t value)
 {
-	struct batch *b = batch;
-	struct counting c = {b, ctx};
+	struct counting *c = ud;
+	struct steppool_item *it = note(c->b, NULL, 0, STEPPOOL_EVENT);
+
+	if (it) {
+		it->event = event;
+		it->value = (int64_t)value;
+	}
+}
+
+/* linepool_work_fn */
+static void count_batch(struct linepool_worker *w, const struct linepool_batch *lb)
+{
+	struct batch *b = lb->data;
+	struct counting c = {b, w};
 	struct tail_callbacks cb = {.line = count_one, .event = count_event, .userdata = &c};
 
-	for (size_t i = 0; i < b->n_seg; i++) {
-		struct seg *s = &b->seg[i];
-		if (s->kind == SEG_BLOCK) {
-			bool skipping = false;
-			(void)tail_split(&cb, &skipping, (char *)s->p, s->len, b->cap);
-		} else if (s->kind == SEG_LINE) {
-			count_one(&c, s->p, s->len);
-		} else {
-			struct steppool_item *it = note(b, NULL, 0, STEPPOOL_EVENT);
-			if (it) {
-				it->event = s->event;
-				it->value = (int64_t)s->value;
-			}
-		}
-	}
+	linepool_replay(lb, &cb, note_event);
 	/* out of memory for notes: the reader recounts (overflow) */
 	b->out.overflow = b->out.overflow || b->failed;
 }
 
-/* The batch's lines and events to the recount callbacks, in order. */
-static void recount(struct steppool *p, struct batch *b)
-{
-	const struct tail_callbacks *cb = &p->recount;
-
-	for (size_t i = 0; i < b->n_seg; i++) {
-		struct seg *s = &b->seg[i];
-		if (s->kind == SEG_BLOCK) {
-			bool skipping = false;
-			(void)tail_split(cb, &skipping, (char *)s->p, s->len, b->cap);
-		} else if (s->kind == SEG_LINE) {
-			cb->line(cb->userdata, s->p, s->len);
-		} else {
-			cb->event(cb->userdata, (enum tail_event)s->event, s->value);
-		}
-	}
-}
-
-/* batchring_deliver_fn: in push order, on the pushing thread. */
-static void deliver(void *userdata, void *batch)
+/* linepool_deliver_fn: in push order, on the pushing thread. */
+static void deliver(void *userdata, const struct linepool_batch *lb)
 {
 	struct steppool *p = userdata;
-	struct batch *b = batch;
+	struct batch *b = lb->data;
 
 	if (b->out.overflow || !p->deliver_fn(p->userdata, &b->out)) {
-		recount(p, b);
+		/* the batch's lines and events to the recount callbacks, in order */
+		linepool_replay(lb, &p->recount, NULL);
 	}
 	for (size_t i = 0; i < b->out.n_steps; i++) {
 		/* zero what the callback did not take (and empty the journal) */
@@ -266,133 +221,37 @@ static void deliver(void *userdata, void *batch)
 	b->out.n_steps = 0;
 	b->out.overflow = false;
 	b->failed = false;
-	b->n_seg = 0;
-	b->used = 0;
-}
-
-static void submit(struct steppool *p)
-{
-	p->fill = batchring_submit(p->ring);
 }
 
 void steppool_flush(struct steppool *p)
 {
-	if (p->fill->n_seg > 0) {
-		submit(p);
-	}
-	batchring_flush(p->ring);
-}
-
-static int buf_alloc(struct batch *b, size_t size)
-{
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	if (m == MAP_FAILED) {
-		return -ENOMEM;
-	}
-	if (b->buf) {
-		(void)munmap(b->buf, b->size);
-	}
-	b->buf = m;
-	b->size = size;
-	return 0;
-}
-
-/* The filling batch with room for n bytes and a segment, or NULL. */
-static struct batch *room_for(struct steppool *p, size_t n)
-{
-	struct batch *b = p->fill;
-
-	if (n > MAX_BATCH_BYTES) {
-		return NULL;
-	}
-	if (b->n_seg == BATCH_SEGS || n > b->size - b->used) {
-		if (b->n_seg > 0) {
-			submit(p);
-			b = p->fill;
-		}
-		size_t grown = b->size * 2 > MAX_BATCH_BYTES ? MAX_BATCH_BYTES : b->size * 2;
-		if (n > b->size && buf_alloc(b, n > grown ? n : grown) < 0) {
-			return NULL;
-		}
-	}
-	return b;
+	linepool_flush(p->lp);
 }
 
 char *steppool_lend(struct steppool *p, size_t want, size_t *ret_size)
 {
-	struct batch *b = p->fill;
-
-	/* never a new buffer here: the reader's partial line may lie in it */
-	if (want > b->size) {
-		return NULL;
-	}
-	if (b->n_seg == BATCH_SEGS || want > b->size - b->used) {
-		submit(p);
-		b = p->fill;
-		if (want > b->size) {
-			return NULL;
-		}
-	}
-	*ret_size = b->size - b->used;
-	return b->buf + b->used;
-}
-
-static void push(struct steppool *p, const char *data, size_t n, size_t cap, enum seg_kind kind)
-{
-	struct batch *b = room_for(p, n);
-
-	if (!b) {
-		/* absurd or out of memory: a batch of its own, in order */
-		steppool_flush(p);
-		b = p->fill;
-		b->seg[0] = (struct seg){.p = data, .len = (uint32_t)n, .kind = (uint8_t)kind};
-		b->n_seg = 1;
-		b->cap = cap;
-		count_batch(&p->workers[0], b);
-		deliver(p, b);
-		return;
-	}
-	if (data != b->buf + b->used) {
-		memmove(b->buf + b->used, data, n);
-	}
-	b->seg[b->n_seg++] =
-	    (struct seg){.p = b->buf + b->used, .len = (uint32_t)n, .kind = (uint8_t)kind};
-	b->used += n;
-	if (kind == SEG_BLOCK) {
-		b->cap = cap;
-	}
+	return linepool_lend(p->lp, want, ret_size);
 }
 
 void steppool_push_block(struct steppool *p, const char *buf, size_t n, size_t cap)
 {
-	if (n) {
-		push(p, buf, n, cap, SEG_BLOCK);
-	}
+	linepool_push_block(p->lp, buf, n, cap);
 }
 
 void steppool_push_line(struct steppool *p, const char *line, size_t len)
 {
-	push(p, line, len, 0, SEG_LINE);
+	linepool_push_line(p->lp, line, len);
 }
 
 void steppool_push_event(struct steppool *p, int event, uint64_t value)
 {
-	struct batch *b = p->fill;
-
-	if (b->n_seg == BATCH_SEGS) {
-		submit(p);
-		b = p->fill;
-	}
-	b->seg[b->n_seg++] =
-	    (struct seg){.kind = SEG_EVENT, .event = (uint16_t)event, .value = value};
+	linepool_push_event(p->lp, (uint16_t)event, value);
 }
 
 int steppool_can_merge_into(struct steppool *p, struct metrics_source *dst)
 {
 	/* the step registries are empty: merging one adds zeros */
-	return metrics_source_merge(dst, p->fill->out.ms[0]);
+	return metrics_source_merge(dst, p->batches[0].out.ms[0]);
 }
 
 void steppool_destroy(struct steppool *p)
@@ -400,41 +259,29 @@ void steppool_destroy(struct steppool *p)
 	if (!p) {
 		return;
 	}
-	batchring_destroy(p->ring);
-	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
-		logparse_destroy(p->workers[i].parser);
-	}
+	linepool_destroy(p->lp);
 	for (size_t i = 0; p->batches && i < p->n_batches; i++) {
 		struct batch *b = &p->batches[i];
-		if (b->buf) {
-			(void)munmap(b->buf, b->size);
-		}
 		for (size_t k = 0; k < STEPPOOL_MAX_STEPS; k++) {
 			metrics_destroy(b->m[k]);
 		}
 		free(b->item);
 	}
 	metrics_destroy(p->trash);
-	free(p->workers);
 	free(p->batches);
 	free(p);
 }
 
-static int batch_init(struct steppool *p, struct batch *b, const struct config_source *cs,
-                      const struct metrics_options *mo)
+static int batch_init(struct steppool *p, struct batch *b, const struct config_source *cs)
 {
-	int r = buf_alloc(b, BATCH_BYTES);
-
 	b->steps = &p->steps;
 	b->cs = cs;
 	b->mo = &p->mo;
 	b->item_cap = FIRST_ITEMS;
 	b->item = calloc(b->item_cap, sizeof(*b->item));
 	b->out.item = b->item;
-	r = r == 0 && b->item ? 0 : -ENOMEM;
-	(void)mo;
 	/* the first registry now (steppool_can_merge_into), the rest on use */
-	return r == 0 ? add_source(&b->m[0], cs, &p->mo, &b->out.ms[0]) : r;
+	return b->item ? add_source(&b->m[0], cs, &p->mo, &b->out.ms[0]) : -ENOMEM;
 }
 
 int steppool_create(unsigned threads, const struct config_source *cs,
@@ -442,7 +289,7 @@ int steppool_create(unsigned threads, const struct config_source *cs,
                     const struct tail_callbacks *recount_cb, steppool_deliver_fn *deliver_fn,
                     void *userdata, struct steppool **ret_pool)
 {
-	void *batches[MAX_THREADS + 2], *ctx[MAX_THREADS];
+	void *data[MAX_THREADS + 2];
 	struct steppool *p;
 	int r;
 
@@ -464,23 +311,16 @@ int steppool_create(unsigned threads, const struct config_source *cs,
 	    .line = recount_cb->line, .event = recount_cb->event, .userdata = recount_cb->userdata};
 	p->deliver_fn = deliver_fn;
 	p->userdata = userdata;
-	p->n_workers = threads;
 	p->n_batches = (size_t)threads + 2;
-	p->workers = calloc(p->n_workers, sizeof(*p->workers));
 	p->batches = calloc(p->n_batches, sizeof(*p->batches));
-	r = p->workers && p->batches ? add_source(&p->trash, cs, mo, &p->trash_s) : -ENOMEM;
+	r = p->batches ? add_source(&p->trash, cs, mo, &p->trash_s) : -ENOMEM;
 	for (size_t i = 0; i < p->n_batches && r == 0; i++) {
-		r = batch_init(p, &p->batches[i], cs, mo);
-		batches[i] = &p->batches[i];
-	}
-	for (size_t i = 0; i < p->n_workers && r == 0; i++) {
-		r = logparse_create(cs->kind, cs->format, &p->workers[i].parser, NULL);
-		ctx[i] = &p->workers[i];
+		r = batch_init(p, &p->batches[i], cs);
+		data[i] = &p->batches[i];
 	}
 	if (r == 0) {
-		p->fill = &p->batches[0];
-		r = batchring_create(batches, p->n_batches, ctx, threads, count_batch, deliver, p,
-		                     &p->ring);
+		r = linepool_create(threads, cs->kind, cs->format, NULL, p->n_batches, data,
+		                    count_batch, deliver, p, &p->lp);
 	}
 	if (r < 0) {
 		steppool_destroy(p);
