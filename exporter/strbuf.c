@@ -3,6 +3,15 @@
  *
  * Growth doubles up to the cap; the cap check happens before any size
  * arithmetic so a huge append can never overflow size_t.
+ *
+ * Doubles are written as printf's "%.15g" when that reads back as the same
+ * value, else "%.17g".  Between 1e-4 and 1e14 (histogram sums: seconds
+ * and bytes) the digits are made here, exactly: the value is an integer
+ * mantissa over a power of two, whose decimal expansion ends, so the
+ * digits come from multiplying the fraction by ten in 128-bit integers
+ * and round half to even as glibc's printf does; a binary-to-decimal
+ * printf costs thousands of instructions per value (a --backfill writes
+ * one per histogram series and step).  Elsewhere printf writes them.
  */
 #include "exporter/strbuf.h"
 
@@ -136,6 +145,113 @@ int strbuf_put_u64(struct strbuf *b, uint64_t v)
 	return strbuf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
+/* 128-bit integers (GCC and Clang; __extension__: no pedantic warning). */
+__extension__ typedef unsigned __int128 u128;
+
+/* The p (<= 17) significant digits of a (1e-4 <= a < 1e14) rounded half
+ * to even, into dig; returns the decimal exponent of the first digit. */
+static int exact_digits(double a, int p, char *dig)
+{
+	int e2;
+	double m = frexp(a, &e2); /* a = m * 2^e2, 0.5 <= m < 1 */
+	uint64_t mant = (uint64_t)ldexp(m, 53);
+	int k = 53 - e2; /* a = mant / 2^k; 6 <= k <= 67 in this range */
+	u128 one = (u128)1 << k, frac = mant & (one - 1);
+	uint64_t ip = k < 64 ? mant >> k : 0;
+	int nd = 0, x = -1;
+	char tmp[24];
+
+	for (int n = 0; ip; n++, ip /= 10) {
+		tmp[n] = (char)('0' + ip % 10);
+		nd = n + 1;
+	}
+	for (int i = 0; i < nd; i++) {
+		dig[i] = tmp[nd - 1 - i];
+	}
+	x = nd - 1;
+	while (nd < p) {
+		frac *= 10;
+		char d = (char)('0' + (int)(frac >> k));
+		frac &= one - 1;
+		if (nd == 0 && d == '0') {
+			x--; /* a leading zero of the fraction */
+			continue;
+		}
+		dig[nd++] = d;
+	}
+	u128 half = one >> 1;
+	if (frac > half || (frac == half && (dig[p - 1] - '0') % 2 == 1)) {
+		int i = p - 1;
+		for (; i >= 0 && dig[i] == '9'; i--) {
+			dig[i] = '0';
+		}
+		if (i < 0) {
+			dig[0] = '1'; /* 9.99... rounded up: one digit more before the point */
+			x++;
+		} else {
+			dig[i]++;
+		}
+	}
+	return x;
+}
+
+/* As snprintf(out, 40, "%.{p}g", v) for 1e-4 <= |v| < 1e14; 0 elsewhere. */
+static size_t format_g(double v, int p, char *out)
+{
+	double a = fabs(v);
+	char dig[20];
+	size_t n = 0;
+
+	if (!(a >= 1e-4 && a < 1e14)) {
+		return 0;
+	}
+	int x = exact_digits(a, p, dig);
+	if (x >= p || x < -4) {
+		return 0; /* %g would write an exponent */
+	}
+	if (v < 0) {
+		out[n++] = '-';
+	}
+	if (x < 0) {
+		out[n++] = '0';
+		out[n++] = '.';
+		for (int i = -1; i > x; i--) {
+			out[n++] = '0';
+		}
+	}
+	for (int i = 0; i < p; i++) {
+		out[n++] = dig[i];
+		if (i == x && i < p - 1) {
+			out[n++] = '.';
+		}
+	}
+	while (x < p - 1 && out[n - 1] == '0') {
+		n--; /* %g drops trailing zeros after the point, then the point */
+	}
+	if (out[n - 1] == '.') {
+		n--;
+	}
+	return n;
+}
+
+/* v, an integer below 1e15, in decimal. */
+static size_t format_int(double v, char *out)
+{
+	uint64_t u = (uint64_t)fabs(v);
+	char tmp[24];
+	size_t n = 0, i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0) {
+		out[n++] = '-';
+	}
+	memcpy(out + n, tmp + i, sizeof(tmp) - i);
+	return n + sizeof(tmp) - i;
+}
+
 int strbuf_put_double(struct strbuf *b, double v)
 {
 	char tmp[40];
@@ -148,12 +264,17 @@ int strbuf_put_double(struct strbuf *b, double v)
 		return strbuf_puts(b, v > 0 ? "+Inf" : "-Inf");
 	}
 	if (v == (double)(int64_t)v && fabs(v) < 1e15) {
-		n = snprintf(tmp, sizeof(tmp), "%lld", (long long)(int64_t)v);
+		n = (int)format_int(v, tmp); /* -0.0 too: "0", as %lld of 0 */
 	} else {
 		/* Shortest representation that round-trips. */
-		n = snprintf(tmp, sizeof(tmp), "%.15g", v);
+		n = (int)format_g(v, 15, tmp);
+		n = n ? n : snprintf(tmp, sizeof(tmp), "%.15g", v);
+		if (n > 0 && (size_t)n < sizeof(tmp)) {
+			tmp[n] = '\0';
+		}
 		if (n > 0 && (size_t)n < sizeof(tmp) && strtod(tmp, NULL) != v) {
-			n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+			n = (int)format_g(v, 17, tmp);
+			n = n ? n : snprintf(tmp, sizeof(tmp), "%.17g", v);
 		}
 	}
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {

@@ -1,12 +1,16 @@
 /*
  * test_strbuf.c - the capped buffer: growth, the cap, and borrowed storage
- * that is never grown or freed (-ENOSPC when full).
+ * that is never grown or freed (-ENOSPC when full); doubles written as
+ * printf writes them ("%.15g" when it reads back, else "%.17g"; integers
+ * as integers): every edge and a million random values against printf.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,11 +74,107 @@ static void t_borrowed(void **state)
 	strbuf_finish(&b);
 }
 
+/* What strbuf_put_double wrote before it made digits itself: printf. */
+static void ref_double(double v, char *out, size_t size)
+{
+	if (isnan(v)) {
+		(void)snprintf(out, size, "NaN");
+	} else if (isinf(v)) {
+		(void)snprintf(out, size, "%s", v > 0 ? "+Inf" : "-Inf");
+	} else if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+		(void)snprintf(out, size, "%lld", (long long)(int64_t)v);
+	} else {
+		(void)snprintf(out, size, "%.15g", v);
+		if (strtod(out, NULL) != v) {
+			(void)snprintf(out, size, "%.17g", v);
+		}
+	}
+}
+
+static void check_double(struct strbuf *b, double v)
+{
+	char want[64];
+
+	ref_double(v, want, sizeof(want));
+	strbuf_reset(b);
+	assert_int_equal(strbuf_put_double(b, v), 0);
+	if (strcmp(b->data, want) != 0) {
+		print_error("%a: got %s, want %s\n", v, b->data, want);
+		fail();
+	}
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void t_doubles(void **state)
+{
+	static const double edges[] = {0.0,
+	                               -0.0,
+	                               1.0,
+	                               -1.0,
+	                               0.1,
+	                               0.5,
+	                               1e-4,
+	                               9.9999999999999991e-05,
+	                               1e-5,
+	                               1e14,
+	                               99999999999999.98,
+	                               1e15,
+	                               999999999999999.9,
+	                               0.30000000000000004,
+	                               123.456,
+	                               2.5,
+	                               0.125,
+	                               1234567.8901234567,
+	                               9.9999999999999995,
+	                               0.00099999999999999999,
+	                               99999.999999999985,
+	                               5e-324,
+	                               1.7976931348623157e308,
+	                               NAN,
+	                               INFINITY,
+	                               -INFINITY};
+	struct strbuf b;
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+	(void)state;
+
+	strbuf_init(&b, 1 << 12);
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		check_double(&b, edges[i]);
+		check_double(&b, -edges[i]);
+		check_double(&b, nextafter(edges[i], 0));
+		check_double(&b, nextafter(edges[i], INFINITY));
+	}
+	for (int i = 0; i < 1000000; i++) {
+		uint64_t r = rnd(&seed);
+		double v;
+		if (i % 3 == 0) {
+			/* any bit pattern */
+			memcpy(&v, &r, sizeof(v));
+		} else if (i % 3 == 1) {
+			/* sums of millisecond durations: k / 1000 plus rounding error */
+			v = (double)(r % 100000000000u) / 1000.0 + (double)(r >> 60) * 1e-9;
+		} else {
+			/* a uniform mantissa at an exponent of the fast range */
+			v = ldexp((double)(r >> 11) / 9007199254740992.0, (int)(r % 64) - 16);
+		}
+		check_double(&b, v);
+	}
+	strbuf_finish(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_grow_and_cap),
 	    cmocka_unit_test(t_borrowed),
+	    cmocka_unit_test(t_doubles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
