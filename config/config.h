@@ -39,6 +39,8 @@
 #define CONFIG_MAX_NEW_SERIES_HOLD_MS 3600000u        /* 1h: longer holds hide too much */
 #define CONFIG_DEFAULT_SYSLOG_IDLE_MS 600000u         /* 10m: TCP syslog idle timeout */
 #define CONFIG_MAX_SYSLOG_IDLE_MS 86400000u           /* 24h */
+#define CONFIG_MIN_SERIES_IDLE_MS 1000u               /* 1s: the sweep's granularity */
+#define CONFIG_MAX_SERIES_IDLE_MS 31536000000ull      /* 365d */
 #define CONFIG_DEFAULT_CATCHUP_MAX_BYTES (4ull << 30) /* per source, see README */
 
 /* Record fields that can become labels (see series.c for the semantics). */
@@ -131,6 +133,10 @@ struct config_source {
 	 * none); each group is a CONFIG_FIELD_PATH_LABEL entry at the start of
 	 * field_labels, in group order. */
 	char *path_labels;
+	/* series_idle_timeout: field-label series that count no line this long
+	 * are removed (0: never, the default); needs field labels. */
+	uint64_t series_idle_ms;
+	bool series_idle_set;            /* given in the file (else --series.idle-timeout) */
 	enum config_container container; /* unwrapping before the format parse */
 	unsigned container_streams;      /* CONFIG_STREAM_* (default stdout) */
 };

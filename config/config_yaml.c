@@ -424,12 +424,24 @@ enum {
 	S_CONTAINER,
 	S_CONTAINER_STREAM,
 	S_SYSLOG_IDLE,
+	S_SERIES_IDLE,
 	S_COUNT
 };
 static const char *const source_keys[S_COUNT] = {
-    "name",         "format",           "log_format",          "paths",   "labels",
-    "field_labels", "listen",           "syslog_tag",          "filters", "path_labels",
-    "container",    "container_stream", "syslog_idle_timeout",
+    "name",
+    "format",
+    "log_format",
+    "paths",
+    "labels",
+    "field_labels",
+    "listen",
+    "syslog_tag",
+    "filters",
+    "path_labels",
+    "container",
+    "container_stream",
+    "syslog_idle_timeout",
+    "series_idle_timeout",
 };
 
 enum { X_ACTION, X_FIELD, X_MATCH, X_COUNT };
@@ -583,6 +595,36 @@ static int read_syslog_idle(struct reader *r, yaml_node_t *n, const char *path,
 		                    "connections)");
 	}
 	s->syslog_idle_set = true;
+	return 0;
+}
+
+/* series_idle_timeout: a duration from 1s, on a source with field labels
+ * (read after field_labels and path_labels). */
+static int read_series_idle(struct reader *r, yaml_node_t *n, const char *path,
+                            struct config_source *s)
+{
+	const char *text;
+	int e = yamldoc_string(&r->d, n, path, &text);
+
+	if (e < 0) {
+		return e;
+	}
+	e = config_parse_duration(text, CONFIG_MAX_SERIES_IDLE_MS, &s->series_idle_ms);
+	if (e == -ERANGE) {
+		return yamldoc_fail(&r->d, n, path, "'%s' is longer than the maximum, 365d", text);
+	}
+	if (e < 0 || (s->series_idle_ms && s->series_idle_ms < CONFIG_MIN_SERIES_IDLE_MS)) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "'%s' is not a duration of 1s or more (0 for never, or like "
+		                    "30m, 2h, 7d)",
+		                    text);
+	}
+	if (s->series_idle_ms && s->n_field_labels == 0) {
+		return yamldoc_fail(&r->d, n, path,
+		                    "needs field_labels or path_labels (only field-label series "
+		                    "are removed)");
+	}
+	s->series_idle_set = true;
 	return 0;
 }
 
@@ -1251,6 +1293,10 @@ static int read_source(struct reader *r, yaml_node_t *n, const char *path)
 	if (e == 0 && v[S_FIELD_LABELS]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "field_labels");
 		e = read_field_labels(r, v[S_FIELD_LABELS], kp, s);
+	}
+	if (e == 0 && v[S_SERIES_IDLE]) {
+		yamldoc_path_key(kp, sizeof(kp), path, "series_idle_timeout");
+		e = read_series_idle(r, v[S_SERIES_IDLE], kp, s);
 	}
 	if (e == 0 && v[S_FILTERS]) {
 		yamldoc_path_key(kp, sizeof(kp), path, "filters");

@@ -59,6 +59,7 @@ enum {
 	OPT_DETECT,
 	OPT_SYSLOG_TAG,
 	OPT_SYSLOG_IDLE,
+	OPT_SERIES_IDLE,
 	OPT_CONTAINER,
 	OPT_CONTAINER_STREAM,
 	OPT_END, /* count */
@@ -71,6 +72,7 @@ static const struct option long_options[] = {
     {"label", required_argument, NULL, OPT_LABEL},
     {"syslog.tag", required_argument, NULL, OPT_SYSLOG_TAG},
     {"syslog.idle-timeout", required_argument, NULL, OPT_SYSLOG_IDLE},
+    {"series.idle-timeout", required_argument, NULL, OPT_SERIES_IDLE},
     {"config.file", required_argument, NULL, OPT_CONFIG_FILE},
     {"config.check", no_argument, NULL, OPT_CONFIG_CHECK},
     {"web.listen-address", required_argument, NULL, OPT_LISTEN},
@@ -134,6 +136,10 @@ void cli_usage(FILE *out)
 	    "  --syslog.idle-timeout DURATION\n"
 	    "                             close TCP syslog connections that send nothing\n"
 	    "                             this long (default 10m; 0: never)\n"
+	    "  --series.idle-timeout DURATION\n"
+	    "                             remove field-label series that count no line\n"
+	    "                             this long (default 0: never; needs --config.file,\n"
+	    "                             whose sources' series_idle_timeout wins)\n"
 	    "INPUT: a log file or glob, - (standard input), or a syslog listener\n"
 	    "  udp://HOST:PORT, tcp://HOST:PORT, unixgram:///PATH (RFC 3164 or 5424)\n"
 	    "Configuration:\n"
@@ -357,6 +363,19 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 			return -EINVAL;
 		}
 		o->syslog_idle_set = true;
+		return 0;
+	case OPT_SERIES_IDLE:
+		r = config_parse_duration(arg, CONFIG_MAX_SERIES_IDLE_MS, &o->series_idle_ms);
+		if (r < 0 || (o->series_idle_ms && o->series_idle_ms < CONFIG_MIN_SERIES_IDLE_MS)) {
+			(void)snprintf(
+			    err, err_size,
+			    r == -ERANGE ? "--series.idle-timeout: '%s' is longer than 365d"
+			                 : "--series.idle-timeout: '%s' is not a duration of 1s or "
+			                   "more (0 for never, or like 30m, 2h, 7d)",
+			    arg);
+			return -EINVAL;
+		}
+		o->series_idle_set = true;
 		return 0;
 	case OPT_LABEL:
 		if (o->n_labels >= CONFIG_MAX_STATIC_LABELS) {
@@ -630,6 +649,12 @@ int cli_parse(int argc, char **argv, struct cli_options *ret_opts, char *err, si
 		                           "--syslog.idle-timeout/--container");
 		return -EINVAL;
 	}
+	if (o.series_idle_set && !o.config_file && o.series_idle_ms) {
+		(void)snprintf(err, err_size,
+		               "--series.idle-timeout needs --config.file (only sources with "
+		               "field_labels or path_labels have series to remove)");
+		return -EINVAL;
+	}
 	if (o.container_streams && !o.container) {
 		(void)snprintf(err, err_size,
 		               "--container.stream needs --container cri|docker|auto");
@@ -773,6 +798,14 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 	c->enable_lifecycle = o->enable_lifecycle;
 	if (o->has_hold) {
 		c->new_series_hold_ms = o->new_series_hold_ms;
+	}
+	/* The flag is the default of every source with field labels; a
+	 * source's own series_idle_timeout wins. */
+	for (size_t i = 0; o->series_idle_set && i < c->n_sources; i++) {
+		struct config_source *s = &c->sources[i];
+		if (!s->series_idle_set && s->n_field_labels) {
+			s->series_idle_ms = o->series_idle_ms;
+		}
 	}
 	c->created_timestamps = c->created_timestamps || o->created_timestamps;
 	c->native_histograms = c->native_histograms || o->native_histograms;

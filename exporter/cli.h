@@ -68,6 +68,8 @@ struct cli_options {
 	const char *syslog_tag;          /* --syslog.tag */
 	uint64_t syslog_idle_ms;         /* --syslog.idle-timeout */
 	bool syslog_idle_set;            /* --syslog.idle-timeout given */
+	uint64_t series_idle_ms;         /* --series.idle-timeout */
+	bool series_idle_set;            /* --series.idle-timeout given */
 	enum config_container container; /* --container */
 	unsigned container_streams;      /* --container.stream, 0: not given */
 	char **files;

@@ -445,6 +445,13 @@ static int register_metrics(struct metrics *m, const char *name, const struct co
 	}
 	metrics_source_set_filtered(*ret_ms, cs->n_filters > 0);
 	metrics_source_set_captures(*ret_ms, metrics_captures_of(p));
+	r = metrics_source_set_idle_timeout(*ret_ms, cs->series_idle_ms);
+	if (r < 0) {
+		(void)snprintf(err, err_size, "source %s: series_idle_timeout: %s", name,
+		               strerror(-r));
+		metrics_remove_source(m, *ret_ms);
+		return r;
+	}
 	return 0;
 }
 
@@ -772,6 +779,11 @@ int64_t source_poll(struct source *s, bool at_eof_is_line)
 		parsefail_set_totals(s->fails, s->lines, s->errors);
 		warn_parse_errors(s, now);
 	}
+	if (!s->from_start) {
+		/* series_idle_timeout (a no-op without): --once counts everything
+		 * it reads, however long that takes */
+		(void)metrics_source_sweep(s->ms);
+	}
 	return total;
 }
 
@@ -857,7 +869,8 @@ bool source_config_equal(const struct config_source *a, const struct config_sour
 	    a->n_labels != b->n_labels || a->n_field_labels != b->n_field_labels ||
 	    a->n_filters != b->n_filters || !same_opt(a->path_labels, b->path_labels) ||
 	    a->container != b->container || a->container_streams != b->container_streams ||
-	    config_source_syslog_idle_ms(a) != config_source_syslog_idle_ms(b)) {
+	    config_source_syslog_idle_ms(a) != config_source_syslog_idle_ms(b) ||
+	    a->series_idle_ms != b->series_idle_ms) {
 		return false;
 	}
 	for (size_t i = 0; i < a->n_filters; i++) {

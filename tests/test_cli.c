@@ -87,6 +87,11 @@ static void test_usage_errors(void **state)
 	    {"--config.file c.yml a.log", "log FILEs cannot be given too"},
 	    {"--config.file c.yml --format common", "--format/--log-format/--source/--label"},
 	    {"--config.file c.yml --label a=b", "--format/--log-format/--source/--label"},
+	    {"--series.idle-timeout 30m a.log", "--series.idle-timeout needs --config.file"},
+	    {"--config.file c.yml --series.idle-timeout soon",
+	     "--series.idle-timeout: 'soon' is not a duration of 1s or more"},
+	    {"--config.file c.yml --series.idle-timeout 10ms", "of 1s or more"},
+	    {"--config.file c.yml --series.idle-timeout 400d", "is longer than 365d"},
 	};
 	char buf[512], err[512], *argv[MAX_ARGS];
 	struct cli_options o;
@@ -244,6 +249,17 @@ static void test_flags_override_file(void **state)
 	assert_false(c->enable_lifecycle);
 	assert_int_equal(c->catchup_max_bytes, CONFIG_DEFAULT_CATCHUP_MAX_BYTES);
 	assert_int_equal(c->n_sources, 3);
+	assert_int_equal(c->sources[0].series_idle_ms, 0); /* off by default */
+	config_destroy(c);
+
+	/* --series.idle-timeout: every source with field labels (web only here) */
+	argc = split("--config.file data/config/good/full.yml --series.idle-timeout 2h", buf,
+	             sizeof(buf), argv);
+	assert_int_equal(cli_parse(argc, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(cli_build_config(&o, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->sources[0].series_idle_ms, 7200000);
+	assert_int_equal(c->sources[1].series_idle_ms, 0);
+	assert_int_equal(c->sources[2].series_idle_ms, 0);
 	config_destroy(c);
 }
 

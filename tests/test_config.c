@@ -313,6 +313,9 @@ static void test_example_file(void **state)
 	assert_int_equal(config_source_syslog_idle_ms(&c->sources[3]), 30 * 60000);
 	assert_int_equal(config_source_syslog_idle_ms(&c->sources[0]),
 	                 CONFIG_DEFAULT_SYSLOG_IDLE_MS);
+	assert_int_equal(c->sources[1].series_idle_ms, 7 * 86400000ull);
+	assert_true(c->sources[1].series_idle_set);
+	assert_int_equal(c->sources[0].series_idle_ms, 0); /* off by default */
 	assert_int_equal(c->catchup_max_bytes, 4ull << 30);
 	config_destroy(c);
 }

@@ -364,6 +364,95 @@ static void t_null_counted_once(void **state)
 	series_family_destroy(f);
 }
 
+static bool gone_odd(const struct series_key *key, _Atomic uint64_t *values, void *ctx)
+{
+	(void)values;
+	(*(int *)ctx)++;
+	return key->tuple % 2 == 1;
+}
+
+/* Sweeping keeps the survivors' keys, values and order, makes room under
+ * the limit, never removes the overflow series, and frees label sets no
+ * series has (their ids reused, the raw-value cache flushed). */
+static void t_sweep_and_collect(void **state)
+{
+	struct series_family *f = series_family_create(1, 2000, 17, NULL);
+	struct series_tuples *t;
+	char err[128], host[16];
+	size_t first = 0, freed = 0;
+	int calls = 0;
+	(void)state;
+
+	assert_non_null(f);
+	assert_int_equal(series_family_add_cells(f, 2, &first), 0);
+	assert_int_equal(first, 1);
+	for (uint32_t k = 1; k <= 2000; k++) { /* two chunks */
+		_Atomic uint64_t *v = series_family_get(f, k, 1, 7);
+		atomic_store(&v[0], k);
+		atomic_store(&v[2], 100 + k);
+	}
+	assert_int_equal(series_family_add_cells(f, 1, &first), -EBUSY);
+	assert_non_null(series_family_get(f, 5000, 1, 7)); /* over the limit: overflow */
+	assert_int_equal(series_family_dropped(f), 1);
+	assert_int_equal(series_family_sweep(f, gone_odd, &calls), 1000);
+	assert_int_equal(calls, 2000); /* never asked about the overflow series */
+	assert_int_equal(series_family_count(f), 1001);
+	for (size_t i = 0; i < 1000; i++) {
+		struct series_key k;
+		_Atomic uint64_t *v;
+		series_family_entry(f, i, &k, &v);
+		assert_int_equal(k.tuple, 2 * (i + 1));
+		assert_int_equal(atomic_load(&v[0]), 2 * (i + 1));
+		assert_int_equal(atomic_load(&v[2]), 100 + 2 * (i + 1));
+		assert_ptr_equal(series_family_get(f, k.tuple, 1, 7), v); /* index rebuilt */
+	}
+	struct series_key ok;
+	_Atomic uint64_t *ov;
+	series_family_entry(f, 1000, &ok, &ov);
+	assert_int_equal(ok.tuple, SERIES_OVERFLOW);
+	/* room again: a new key gets its own zeroed series, the limit holds */
+	for (uint32_t k = 3001; k <= 4100; k++) {
+		_Atomic uint64_t *v = series_family_get(f, k, 1, 7);
+		if (k <= 4000) {
+			assert_int_equal(atomic_load(&v[0]), 0);
+			assert_int_equal(atomic_load(&v[2]), 0);
+		} else {
+			assert_ptr_equal(v, ov);
+		}
+	}
+	assert_int_equal(series_family_count(f), 2001);
+
+	/* tuples: limit 3; after a collect, freed ids are reused and room exists */
+	assert_int_equal(series_tuples_create(host_rule, 1, 3, &t, err, sizeof(err)), 0);
+	uint32_t id[4];
+	for (int i = 0; i < 4; i++) {
+		(void)snprintf(host, sizeof(host), "h%d", i);
+		struct log_record r = host_rec(host);
+		id[i] = series_tuples_lookup(t, &r);
+	}
+	assert_int_equal(id[3], SERIES_OVERFLOW); /* full */
+	assert_int_equal(series_tuples_count(t), 3);
+	struct series_family *g = series_family_create(1, 10, 17, NULL);
+	assert_non_null(series_family_get(g, id[1], 0, 0));
+	struct series_family *fams[] = {g, NULL};
+	assert_int_equal(series_tuples_collect(t, fams, 2, &freed), 0);
+	assert_int_equal(freed, 2);
+	assert_int_equal(series_tuples_count(t), 1);
+	struct log_record r3 = host_rec("h3"), r1 = host_rec("h1"), r0 = host_rec("h0");
+	uint32_t n3 = series_tuples_lookup(t, &r3); /* was refused: the cache forgot */
+	assert_true(n3 == id[0] || n3 == id[2]);
+	assert_int_equal(series_tuples_lookup(t, &r1), id[1]);
+	uint32_t n0 = series_tuples_lookup(t, &r0);
+	assert_true(n0 != n3 && n0 != id[1] && n0 != SERIES_OVERFLOW);
+	struct str_view v;
+	series_tuples_values(t, n3, &v);
+	assert_int_equal(v.len, 2);
+	assert_memory_equal(v.ptr, "h3", 2);
+	series_family_destroy(g);
+	series_tuples_destroy(t);
+	series_family_destroy(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(t_variable_field),
 	    cmocka_unit_test(t_family_limit),
 	    cmocka_unit_test(t_null_counted_once),
+	    cmocka_unit_test(t_sweep_and_collect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

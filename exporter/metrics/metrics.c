@@ -791,7 +791,11 @@ static inline __attribute__((always_inline)) _Atomic uint64_t *dyn_cell(struct m
                                                                         uint32_t t, unsigned f,
                                                                         unsigned method, unsigned k)
 {
-	return rt ? route_cell(s, rt, f, method, k) : series_family_get(s->fam[f], t, method, k);
+	_Atomic uint64_t *v =
+	    rt ? route_cell(s, rt, f, method, k) : series_family_get(s->fam[f], t, method, k);
+
+	idle_touch(s, v, f);
+	return v;
 }
 
 /* The values of the optional histograms a line carries (has[h] false: none). */
@@ -820,6 +824,7 @@ observe_dyn_optional(struct metrics_source *s, const struct log_record *r, uint3
 			/* not in the route cache: one probe of the family's table */
 			_Atomic uint64_t *c =
 			    series_family_get(s->fam[FAM_HIST(h)], t, method, cls);
+			idle_touch(s, c, FAM_HIST(h));
 			if (c) {
 				dyn_hist(&s->hist[h], c, v[h]);
 			}
@@ -1117,6 +1122,9 @@ void metrics_observe_batch(struct metrics_source *s, const struct log_record *co
 			metrics_observe(s, recs[i]);
 		}
 		return;
+	}
+	if (__builtin_expect(s->idle_on, 0)) {
+		s->idle_now = metrics_idle_clock(s); /* once a batch: the lines' last-seen stamp */
 	}
 	while (n > METRICS_BATCH_MAX) {
 		metrics_observe_batch(s, recs, METRICS_BATCH_MAX);

@@ -15,8 +15,10 @@
  *
  * Sources with field labels (vhost, path, upstream_status) keep their label
  * sets in series tables instead (series.h): created by the writer, published
- * to readers with a release store, never freed before destroy, and bounded
- * by a per-family series limit with an overflow series.
+ * to readers with a release store, bounded by a per-family series limit
+ * with an overflow series, and freed only by destroy or, with
+ * series_idle_timeout, by a sweep under the registry lock
+ * (metrics_source_sweep).
  */
 #ifndef EXPORTER_METRICS_H
 #define EXPORTER_METRICS_H
@@ -51,6 +53,9 @@ enum metrics_counter {
 	METRICS_SYSLOG_CONNECTIONS,
 	METRICS_SYSLOG_CONN_REFUSED,
 	METRICS_SYSLOG_CONN_IDLE,
+	/* Field-label series removed for idleness (sources with
+	 * series_idle_timeout), saved only when not 0. */
+	METRICS_SERIES_REMOVED,
 	METRICS_COUNTER_COUNT,
 };
 #define METRICS_FIRST_SYSLOG METRICS_SYSLOG_MESSAGES
@@ -150,6 +155,27 @@ void metrics_count(struct metrics_source *s, enum metrics_counter c, uint64_t de
 /* Whether s receives syslog: its METRICS_SYSLOG_* counters are rendered
  * (also while 0).  Default false.  Single writer per source. */
 void metrics_source_show_syslog(struct metrics_source *s, bool show);
+
+/* series_idle_timeout: from now on, a field-label series of s (outside the
+ * overflow series) that counts no line for idle_ms is removed by
+ * metrics_source_sweep, with its histograms, native histograms and
+ * exemplars; a line of its label set later starts a new series (counters
+ * from 0, a fresh creation time).  0: off (the default).  Call right after
+ * metrics_add_source, before the first line, restore or render.  A source
+ * without field labels has nothing to remove (0, no effect).  0, -EBUSY
+ * (s has series already), -EINVAL. */
+int metrics_source_set_idle_timeout(struct metrics_source *s, uint64_t idle_ms);
+
+/* Remove s's idle series (metrics_source_set_idle_timeout), at most once
+ * per sweep interval (an eighth of the timeout, 1s to 1 min; earlier calls
+ * only refresh the clock lines are stamped with): call it from s's writer
+ * thread often (every poll).  Idleness is measured on the registry's clock
+ * when one is injected (metrics_options.clock, tests), else on the
+ * monotonic clock.  Takes the registry lock only if no render holds it
+ * (else -EBUSY: try again later), so ingestion never waits for a scrape.
+ * Returns the number of series removed (also added to
+ * accesslog_series_removed_total), 0 when not due or off, or -EBUSY. */
+int metrics_source_sweep(struct metrics_source *s);
 
 /* Read a self-metric (any thread). */
 uint64_t metrics_get(const struct metrics_source *s, enum metrics_counter c);

@@ -107,6 +107,7 @@ static const char *const counter_keys[METRICS_COUNTER_COUNT] = {
     [METRICS_SYSLOG_CONNECTIONS] = "syslog_connections",
     [METRICS_SYSLOG_CONN_REFUSED] = "syslog_connections_refused",
     [METRICS_SYSLOG_CONN_IDLE] = "syslog_connections_idle_closed",
+    [METRICS_SERIES_REMOVED] = "series_removed",
 };
 
 /* Record fields by checkpoint name (enum config_field order). */

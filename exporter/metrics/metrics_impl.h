@@ -1,7 +1,8 @@
 /*
- * metrics_impl.h - the registry's private data, shared by its three files:
- * metrics.c (sources, the hot path, gauges), metrics_render.c (exposition)
- * and metrics_checkpoint.c (save and restore).  Nothing outside these files
+ * metrics_impl.h - the registry's private data, shared by its files:
+ * metrics.c (sources, the hot path, gauges), metrics_render.c (exposition),
+ * metrics_checkpoint.c (save and restore) and metrics_idle.c (idle series
+ * removed).  Nothing outside these files
  * includes it; everyone else sees the opaque types of metrics.h.
  */
 #ifndef EXPORTER_METRICS_IMPL_H
@@ -155,6 +156,15 @@ struct metrics_source {
 	atomic_bool show_syslog;     /* render the METRICS_SYSLOG_* counters */
 	struct sum_journal *journal; /* metrics_source_journal_sums, else NULL */
 	bool filtered;               /* has filters: exposes lines_dropped */
+	/* series_idle_timeout (metrics_source_set_idle_timeout): each series of
+	 * a family keeps, in value idle_cell[f], when it last counted a line
+	 * (idle_now, the idle clock read per batch and per sweep); a sweep
+	 * removes the ones older than idle_ms.  0: off, no stamps. */
+	_Atomic int64_t idle_ms;
+	bool idle_on; /* idle_ms > 0, for the writer's hot path */
+	int64_t idle_now;
+	int64_t idle_next; /* no sweep before this (idle clock) */
+	size_t idle_cell[FAM_COUNT];
 };
 
 /* Histogram values in observation order (metrics_source_journal_sums). */
@@ -260,6 +270,21 @@ static inline bool fam_shown(const struct metrics_source *s, unsigned fam)
 	return fam < FAM_HIST(HIST_FIRST_OPTIONAL) ||
 	       (s->hist[h].on && (s->captures & (1u << (h - HIST_FIRST_OPTIONAL))));
 }
+
+/* Writer: leave the idle clock on the series v of family f that a line counts in
+ * (series_idle_timeout): a store into a line the count writes anyway
+ * (metrics_idle.c). */
+static inline void idle_touch(const struct metrics_source *s, _Atomic uint64_t *v, unsigned f)
+{
+	if (__builtin_expect(s->idle_on, 0) && v) {
+		atomic_store_explicit(&v[s->idle_cell[f]], (uint64_t)s->idle_now,
+		                      memory_order_relaxed);
+	}
+}
+
+/* The clock of series_idle_timeout in ms: the registry's injected clock
+ * (tests), else the monotonic one (metrics_idle.c). */
+int64_t metrics_idle_clock(const struct metrics_source *s);
 
 static inline bool row_any(const _Atomic uint64_t *row, size_t n)
 {

@@ -67,6 +67,10 @@ static const char *const counter_names[METRICS_COUNTER_COUNT][2] = {
     [METRICS_SYSLOG_CONN_IDLE] = {"accesslog_syslog_connections_idle_closed_total",
                                   "TCP syslog connections closed after receiving nothing for "
                                   "the idle timeout."},
+    [METRICS_SERIES_REMOVED] = {"accesslog_series_removed_total",
+                                "Field-label series removed after seeing no line for the "
+                                "source's series_idle_timeout (a returning label set starts "
+                                "a new series)."},
 };
 
 /* Whether counter c is rendered for s. */
@@ -74,6 +78,10 @@ static bool shows_counter(const struct metrics_source *s, unsigned c)
 {
 	if (c == METRICS_LINES_DROPPED) {
 		return s->filtered; /* only where filters can drop */
+	}
+	if (c == METRICS_SERIES_REMOVED) {
+		/* only where idle series are removed */
+		return atomic_load_explicit(&s->idle_ms, memory_order_relaxed) > 0;
 	}
 	return c < METRICS_FIRST_SYSLOG ||
 	       atomic_load_explicit(&s->show_syslog, memory_order_relaxed);

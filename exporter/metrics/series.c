@@ -21,13 +21,25 @@
  * The indexes (probe.h: open addressing, one 64-bit word a slot, load
  * <= 1/2, doubled without rehashing) belong to the writer alone.
  *
+ * Idle series (series_idle_timeout) are removed by series_family_sweep, a
+ * stable compaction of the family (keys, values, index rebuilt), and their
+ * label sets by series_tuples_collect (ids on a free list, index rebuilt,
+ * raw-value cache flushed).  Both run under the lock readers hold for their
+ * walk, so compaction needs no dead marks or epochs; the stamp that says
+ * when a series was last seen is a value cell of the caller's
+ * (series_family_add_cells), so a family without idle removal pays nothing.
+ *
  * Rejected: one alternation of all rules with (*MARK) names to find the
  * winner in a single match (group numbers of later rules shift, so every
  * replacement would need rewriting, and the cache already makes the rule
  * count a per-distinct-value cost); a lock around series creation (a scrape would stall ingestion
  * for its whole walk, or would need to copy); an LRU for the cache (more
  * code on the hot path for little gain over flush-when-full); evicting
- * idle series (would make counters go backwards).
+ * idle series by default (a returning series restarts its counters: only
+ * when the user asks, series_idle_timeout); dead-marking removed series and
+ * reusing their slots after an epoch (a reader skips holes, the writer keeps
+ * a free list; compaction under the readers' lock is simpler and frees the
+ * chunks).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -132,8 +144,10 @@ struct series_tuples {
 	size_t n;
 	struct rule rules[MAX_N];
 	size_t limit;
-	struct tuple **tuples; /* [limit + 1], entries published by count */
+	struct tuple **tuples; /* [limit + 1], entries published by count; NULL: freed */
 	atomic_size_t count;
+	uint32_t *free_ids; /* [limit + 1]: ids of freed tuples, taken first */
+	size_t n_free;
 	struct probe_index ix;     /* rewritten values -> id (writer) */
 	struct cache_entry *cache; /* raw values -> id (writer) */
 	size_t cache_used, cache_max, cache_mask;
@@ -209,10 +223,12 @@ static bool values_equal(const struct str_view *a, const struct str_view *b, siz
 	return true;
 }
 
-/* Append a new tuple (values copied); returns its id or -ENOMEM. */
+/* Append a new tuple (values copied), in a freed id when there is one;
+ * returns its id or -ENOMEM. */
 static int64_t tuple_add(struct series_tuples *t, const struct str_view *v, uint64_t h)
 {
-	size_t id = atomic_load_explicit(&t->count, memory_order_relaxed), total = 0;
+	size_t count = atomic_load_explicit(&t->count, memory_order_relaxed), total = 0;
+	size_t id = t->n_free ? t->free_ids[t->n_free - 1] : count;
 	struct tuple *tp;
 	char *p;
 
@@ -233,8 +249,13 @@ static int64_t tuple_add(struct series_tuples *t, const struct str_view *v, uint
 		free(tp);
 		return -ENOMEM;
 	}
+	/* A freed id: no published series refers to it, no reader looks. */
 	t->tuples[id] = tp;
-	atomic_store_explicit(&t->count, id + 1, memory_order_release);
+	if (id == count) {
+		atomic_store_explicit(&t->count, id + 1, memory_order_release);
+	} else {
+		t->n_free--;
+	}
 	return (int64_t)id;
 }
 
@@ -259,7 +280,7 @@ uint32_t series_tuples_intern(struct series_tuples *t, const struct str_view *va
 			return cand;
 		}
 	}
-	if (atomic_load_explicit(&t->count, memory_order_relaxed) > t->limit) {
+	if (atomic_load_explicit(&t->count, memory_order_relaxed) - t->n_free > t->limit) {
 		return SERIES_OVERFLOW;
 	}
 	id = tuple_add(t, v, h);
@@ -499,6 +520,7 @@ int series_tuples_create(const struct config_field_label *labels, size_t n, size
 	}
 	t->limit = limit;
 	t->tuples = calloc(limit + 1, sizeof(*t->tuples));
+	t->free_ids = calloc(limit + 1, sizeof(*t->free_ids));
 	t->cache_max = CACHE_MIN;
 	while (t->cache_max < limit + 1 && t->cache_max < CACHE_MAX) {
 		t->cache_max *= 2;
@@ -507,7 +529,7 @@ int series_tuples_create(const struct config_field_label *labels, size_t n, size
 	t->arena_cap = t->cache_max * CACHE_KEY_BYTES;
 	t->cache = calloc(t->cache_mask + 1, sizeof(*t->cache));
 	t->arena = malloc(t->arena_cap);
-	if (!t->tuples || !t->cache || !t->arena || probe_init(&t->ix, 64) < 0) {
+	if (!t->tuples || !t->free_ids || !t->cache || !t->arena || probe_init(&t->ix, 64) < 0) {
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -544,6 +566,7 @@ void series_tuples_destroy(struct series_tuples *t)
 		}
 	}
 	free(t->tuples);
+	free(t->free_ids);
 	free(t->cache);
 	free(t->arena);
 	probe_finish(&t->ix);
@@ -644,11 +667,16 @@ static int64_t family_add(struct series_family *f, uint32_t tuple, unsigned meth
 	if (id >= f->cap) {
 		return -ENOSPC;
 	}
-	if (!f->key_chunks[c]) {
-		f->key_chunks[c] = calloc(CHUNK_SIZE, sizeof(struct series_key));
-		f->value_chunks[c] = calloc((size_t)CHUNK_SIZE * f->width, sizeof(uint64_t));
+	if (!f->key_chunks[c] || !f->value_chunks[c]) {
+		if (!f->key_chunks[c]) {
+			f->key_chunks[c] = calloc(CHUNK_SIZE, sizeof(struct series_key));
+		}
+		if (!f->value_chunks[c]) {
+			f->value_chunks[c] =
+			    calloc((size_t)CHUNK_SIZE * f->width, sizeof(uint64_t));
+		}
 		if (!f->key_chunks[c] || !f->value_chunks[c]) {
-			return -ENOMEM; /* the other chunk, if any, is freed at destroy */
+			return -ENOMEM; /* the other chunk, if any, is kept for the next try */
 		}
 	}
 	if (probe_put(&f->ix, h, (uint32_t)id) < 0) {
@@ -768,4 +796,145 @@ uint64_t series_family_dropped(const struct series_family *f)
 void series_family_add_dropped(struct series_family *f, uint64_t n)
 {
 	add_dropped(f, n);
+}
+
+/* ---- removing series ------------------------------------------------------- */
+
+#define MAX_WIDTH 1024u /* value cells a series may have */
+
+int series_family_add_cells(struct series_family *f, size_t n, size_t *ret_first)
+{
+	if (atomic_load_explicit(&f->count, memory_order_relaxed) || f->key_chunks[0]) {
+		return -EBUSY;
+	}
+	if (n > MAX_WIDTH || f->width > MAX_WIDTH - n) {
+		return -EINVAL;
+	}
+	*ret_first = f->width;
+	f->width += n;
+	return 0;
+}
+
+/* Rebuild the family index from its series 0..count. */
+static int family_reindex(struct series_family *f, size_t count)
+{
+	struct probe_index ix = {0};
+	size_t slots = 256;
+
+	while (slots < count * 2 + 2) {
+		slots *= 2;
+	}
+	if (probe_init(&ix, slots) < 0) {
+		probe_finish(&ix);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const struct series_key *k = key_at(f, i);
+		probe_put_raw(&ix, mix64(key_bits(k->tuple, k->method, k->slot)), (uint32_t)i);
+	}
+	probe_finish(&f->ix);
+	f->ix = ix;
+	return 0;
+}
+
+size_t series_family_sweep(struct series_family *f, series_gone_fn *gone, void *ctx)
+{
+	size_t count = atomic_load_explicit(&f->count, memory_order_relaxed), kept = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct series_key *k = key_at(f, i);
+		_Atomic uint64_t *v = values_at(f, i);
+		if (k->tuple != SERIES_OVERFLOW && gone(k, v, ctx)) {
+			f->normal--;
+			continue;
+		}
+		if (kept != i) {
+			_Atomic uint64_t *to = values_at(f, kept);
+			*key_at(f, kept) = *k;
+			for (size_t c = 0; c < f->width; c++) {
+				atomic_store_explicit(
+				    &to[c], atomic_load_explicit(&v[c], memory_order_relaxed),
+				    memory_order_relaxed);
+			}
+		}
+		kept++;
+	}
+	if (kept == count) {
+		return 0;
+	}
+	/* The tail must read as new: family_add relies on zeroed cells. */
+	for (size_t i = kept; i < count; i++) {
+		_Atomic uint64_t *v = values_at(f, i);
+		*key_at(f, i) = (struct series_key){0};
+		for (size_t c = 0; c < f->width; c++) {
+			atomic_store_explicit(&v[c], 0, memory_order_relaxed);
+		}
+	}
+	for (size_t c = (kept + CHUNK_SIZE - 1) >> CHUNK_SHIFT; c <= (count - 1) >> CHUNK_SHIFT;
+	     c++) {
+		free(f->key_chunks[c]);
+		free((void *)f->value_chunks[c]);
+		f->key_chunks[c] = NULL;
+		f->value_chunks[c] = NULL;
+	}
+	atomic_store_explicit(&f->count, kept, memory_order_release);
+	if (family_reindex(f, kept) < 0) {
+		/* Out of memory: keep the old slots' entries consistent by
+		 * rebuilding in place (the index never shrinks below its size). */
+		probe_clear(&f->ix);
+		for (size_t i = 0; i < kept; i++) {
+			const struct series_key *k = key_at(f, i);
+			probe_put_raw(&f->ix, mix64(key_bits(k->tuple, k->method, k->slot)),
+			              (uint32_t)i);
+		}
+	}
+	return count - kept;
+}
+
+int series_tuples_collect(struct series_tuples *t, struct series_family *const *fams, size_t n,
+                          size_t *ret_freed)
+{
+	size_t count = atomic_load_explicit(&t->count, memory_order_relaxed), freed = 0;
+	bool *used = calloc(count ? count : 1, sizeof(*used));
+	struct probe_index ix = {0};
+
+	if (!used || probe_init(&ix, t->ix.mask + 1) < 0) {
+		free(used);
+		probe_finish(&ix);
+		return -ENOMEM;
+	}
+	used[SERIES_OVERFLOW] = true;
+	for (size_t k = 0; k < n; k++) {
+		size_t cnt =
+		    fams[k] ? atomic_load_explicit(&fams[k]->count, memory_order_relaxed) : 0;
+		for (size_t i = 0; i < cnt; i++) {
+			used[key_at(fams[k], i)->tuple] = true;
+		}
+	}
+	for (size_t id = 0; id < count; id++) {
+		if (!t->tuples[id]) {
+			continue; /* freed before: on the free list already */
+		}
+		if (used[id]) {
+			probe_put_raw(&ix, hash_values(t->tuples[id]->values, t->n), (uint32_t)id);
+			continue;
+		}
+		free(t->tuples[id]);
+		t->tuples[id] = NULL;
+		t->free_ids[t->n_free++] = (uint32_t)id;
+		freed++;
+	}
+	probe_finish(&t->ix);
+	t->ix = ix;
+	free(used);
+	if (freed) {
+		cache_flush(t);
+	}
+	*ret_freed = freed;
+	return 0;
+}
+
+size_t series_tuples_count(const struct series_tuples *t)
+{
+	return atomic_load_explicit(&t->count, memory_order_relaxed) - t->n_free - 1;
 }

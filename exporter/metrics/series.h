@@ -11,8 +11,10 @@
  * series and increments values; any number of readers (scrapes) walk them.
  * Entries are written completely, then the count is published with a
  * release store; readers load it with acquire and only look below it.
- * Nothing is freed or moved before destroy, so a reader never sees freed
- * memory.  The hash indexes are touched by the writer only.
+ * Nothing is freed or moved while readers may walk: only
+ * series_family_sweep and series_tuples_collect (idle series) free and
+ * move, and their caller holds the lock every reader holds for its walk.
+ * The hash indexes are touched by the writer only.
  */
 #ifndef EXPORTER_SERIES_H
 #define EXPORTER_SERIES_H
@@ -150,5 +152,36 @@ uint64_t series_family_dropped(const struct series_family *f);
 
 /* Writer: add to the dropped counter (checkpoint restore). */
 void series_family_add_dropped(struct series_family *f, uint64_t n);
+
+/* ---- removing series (series_idle_timeout) ------------------------------ */
+
+/* Writer, before f's first series: every series gets n more value cells
+ * after its width (zero at creation), the caller's own (a last-seen
+ * stamp); *ret_first: the index of the first.  0, -EBUSY (f has series),
+ * -EINVAL (width over the cap). */
+int series_family_add_cells(struct series_family *f, size_t n, size_t *ret_first);
+
+/* Writer, while no reader walks f (the caller holds the lock readers hold
+ * for their walk): remove every series outside the overflow tuple for
+ * which gone(key, values, ctx) is true (gone frees whatever the values
+ * point to).  The others keep their values and creation order; emptied
+ * chunks are freed; a removed series' room counts back against the limit,
+ * so a new label set gets a series of its own again (and a fresh
+ * created_ms).  Every value pointer handed out before is invalid
+ * afterwards (drop cached routes).  Returns how many were removed. */
+typedef bool series_gone_fn(const struct series_key *key, _Atomic uint64_t *values, void *ctx);
+size_t series_family_sweep(struct series_family *f, series_gone_fn *gone, void *ctx);
+
+/* Writer, while no reader walks t or fams: free the tuples that no series
+ * of fams[0..n) (NULL entries skipped) has, except the overflow tuple;
+ * their ids are given to new tuples again, and the raw-value cache is
+ * flushed (it maps raw values to freed ids, or to the overflow tuple for
+ * want of room that now exists).  0 and *ret_freed, or -ENOMEM (nothing
+ * freed). */
+int series_tuples_collect(struct series_tuples *t, struct series_family *const *fams, size_t n,
+                          size_t *ret_freed);
+
+/* Tuples held besides the overflow tuple (tests). */
+size_t series_tuples_count(const struct series_tuples *t);
 
 #endif
