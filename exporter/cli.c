@@ -136,10 +136,6 @@ void cli_usage(FILE *out)
 	    "  --syslog.idle-timeout DURATION\n"
 	    "                             close TCP syslog connections that send nothing\n"
 	    "                             this long (default 10m; 0: never)\n"
-	    "  --series.idle-timeout DURATION\n"
-	    "                             remove field-label series that count no line\n"
-	    "                             this long (default 0: never; needs --config.file,\n"
-	    "                             whose sources' series_idle_timeout wins)\n"
 	    "INPUT: a log file or glob, - (standard input), or a syslog listener\n"
 	    "  udp://HOST:PORT, tcp://HOST:PORT, unixgram:///PATH (RFC 3164 or 5424)\n"
 	    "Configuration:\n"
@@ -168,7 +164,11 @@ void cli_usage(FILE *out)
 	    "                             schema 3, buckets 9% wide)\n"
 	    "  --metrics.native-histogram-max-buckets N\n"
 	    "                             at most N buckets per series, resolution halved\n"
-	    "                             when more are needed (default 160, 8-1024)\n",
+	    "                             when more are needed (default 160, 8-1024)\n"
+	    "  --series.idle-timeout DURATION\n"
+	    "                             remove field-label series that count no line for\n"
+	    "                             DURATION (default 0: never); for every source with\n"
+	    "                             field labels that sets no series_idle_timeout\n",
 	    out);
 	/* Two pieces: C11 compilers need not take string literals over 4095 bytes. */
 	fputs("  --web.disable-exporter-metrics\n"

@@ -20,25 +20,24 @@ static inline int64_t fake_now(void *ctx)
 	return ((struct fake_clock *)ctx)->now;
 }
 
-/* Buckets 0.1 and 1 s for both histograms; with native, native histograms
- * beside them (schema 3, at most 16 buckets). */
+/* Buckets 0.1 and 1 s for both histograms; native histograms (schema 3,
+ * at most 16 buckets) when native; series_limit 0: the default. */
 static inline struct metrics *fake_registry_with(struct fake_clock *c, uint64_t hold_ms,
-                                                 bool created, bool native)
+                                                 bool created, bool native, size_t series_limit)
 {
 	static const double buckets[] = {0.1, 1};
 	struct metrics_options o = {.request_buckets = buckets,
 	                            .n_request_buckets = 2,
 	                            .upstream_buckets = buckets,
 	                            .n_upstream_buckets = 2,
+	                            .series_limit = series_limit,
 	                            .new_series_hold_ms = hold_ms,
 	                            .created_timestamps = created,
-	                            .clock = {fake_now, c}};
-	if (native) {
-		o.native_histograms = true;
-		o.native_schema = 3;
-		o.native_max_buckets = 16;
-		o.native_zero_threshold = 1e-9;
-	}
+	                            .clock = {fake_now, c},
+	                            .native_histograms = native,
+	                            .native_schema = 3,
+	                            .native_max_buckets = 16,
+	                            .native_zero_threshold = 1e-9};
 	struct metrics *m = metrics_create(&o);
 	assert_non_null(m);
 	return m;
@@ -46,14 +45,13 @@ static inline struct metrics *fake_registry_with(struct fake_clock *c, uint64_t 
 
 static inline struct metrics *fake_registry(struct fake_clock *c, uint64_t hold_ms, bool created)
 {
-	return fake_registry_with(c, hold_ms, created, false);
+	return fake_registry_with(c, hold_ms, created, false, 0);
 }
 
-/* The same with native histograms (schema 3, at most 16 buckets). */
 static inline struct metrics *fake_registry_native(struct fake_clock *c, uint64_t hold_ms,
                                                    bool created)
 {
-	return fake_registry_with(c, hold_ms, created, true);
+	return fake_registry_with(c, hold_ms, created, true, 0);
 }
 
 #endif

@@ -71,6 +71,42 @@ static char *save(struct metrics_source *s)
 	return strbuf_steal(&b, NULL);
 }
 
+/* A source "web" in m, with the vhost field label when field_labels. */
+static struct metrics_source *add_web(struct metrics *m, bool field_labels)
+{
+	struct metrics_source *s = NULL;
+
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, field_labels ? vhost_label : NULL,
+	                                    field_labels, &s, NULL, 0),
+	                 0);
+	return s;
+}
+
+/* Every line of bad[n] is refused by a restore into s. */
+static void refused(struct metrics_source *s, const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (metrics_source_restore(s, bad[i], strlen(bad[i])) == 0) {
+			fail_msg("accepted: %s", bad[i]);
+		}
+	}
+}
+
+/* m and m2 render the same protobuf scrape, byte for byte. */
+static void same_protobuf(struct metrics *m, struct metrics *m2)
+{
+	struct strbuf a, b;
+
+	strbuf_init(&a, 1 << 24);
+	strbuf_init(&b, 1 << 24);
+	assert_int_equal(metrics_render(m, EXPO_PROTOBUF, &a), 0);
+	assert_int_equal(metrics_render(m2, EXPO_PROTOBUF, &b), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	strbuf_finish(&a);
+	strbuf_finish(&b);
+}
+
 /* Source created at T0, 200s born at T0+1s, 503s at T0+100s; saved at
  * T0+110s and restored into a new registry at T0+120s: the 200 series is
  * old (not held), the 503 still inside its hold (held until T0+160s), and
@@ -80,10 +116,9 @@ static void round_trip(bool field_labels)
 	struct fake_clock c = {T0}, c2 = {T0};
 	struct metrics *m = registry(&c), *m2 = registry(&c2);
 	struct metrics_source *s, *s2;
-	const struct config_field_label *fl = field_labels ? vhost_label : NULL;
 	const char *vh = field_labels ? "a" : NULL;
 
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, fl, field_labels, &s, NULL, 0), 0);
+	s = add_web(m, field_labels);
 	c.now = T0 + 1000;
 	observe(s, 200, vh, 4);
 	c.now = T0 + 100000;
@@ -95,7 +130,7 @@ static void round_trip(bool field_labels)
 	assert_non_null(strstr(saved, " @1764756100000"));
 
 	c2.now = T0 + 120000;
-	assert_int_equal(metrics_add_source(m2, "web", NULL, 0, fl, field_labels, &s2, NULL, 0), 0);
+	s2 = add_web(m2, field_labels);
 	assert_int_equal(metrics_source_restore(s2, saved, strlen(saved)), 0);
 	char *text = render(m2);
 	const char *lbl = field_labels ? "vhost=\"a\"," : "";
@@ -158,7 +193,7 @@ static void t_older_checkpoint(void **state)
 	struct metrics_source *s;
 	(void)state;
 
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	s = add_web(m, false);
 	assert_int_equal(metrics_source_restore(s, old, strlen(old)), 0);
 	char *text = render(m);
 	assert_non_null(strstr(text, "reason=\"Service Unavailable\",method=\"GET\"} 7\n"));
@@ -193,12 +228,8 @@ static void t_malformed_created(void **state)
 	struct metrics_source *s;
 	(void)state;
 
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (metrics_source_restore(s, bad[i], strlen(bad[i])) == 0) {
-			fail_msg("accepted: %s", bad[i]);
-		}
-	}
+	s = add_web(m, false);
+	refused(s, bad, sizeof(bad) / sizeof(bad[0]));
 	metrics_destroy(m);
 }
 
@@ -228,13 +259,10 @@ static void native_round_trip(bool field_labels)
 	               *m2 = fake_registry_native(&c, 0, false);
 	struct metrics *plain = fake_registry(&c, 0, false);
 	struct metrics_source *s, *s2, *s3;
-	const struct config_field_label *fl = field_labels ? vhost_label : NULL;
-	struct strbuf a, b;
 
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, fl, field_labels, &s, NULL, 0), 0);
-	assert_int_equal(metrics_add_source(m2, "web", NULL, 0, fl, field_labels, &s2, NULL, 0), 0);
-	assert_int_equal(metrics_add_source(plain, "web", NULL, 0, fl, field_labels, &s3, NULL, 0),
-	                 0);
+	s = add_web(m, field_labels);
+	s2 = add_web(m2, field_labels);
+	s3 = add_web(plain, field_labels);
 	observe_times(s, field_labels ? "a" : NULL, 500);
 	char *saved = save(s);
 	assert_non_null(strstr(saved, field_labels ? "\nN req GET 2xx " : "\nn req GET 2xx "));
@@ -242,15 +270,7 @@ static void native_round_trip(bool field_labels)
 	assert_int_equal(metrics_source_restore(s2, saved, strlen(saved)), 0);
 	char *again = save(s2);
 	assert_string_equal(again, saved);
-	/* The protobuf scrapes (classic and native) are the same bytes. */
-	strbuf_init(&a, 1 << 24);
-	strbuf_init(&b, 1 << 24);
-	assert_int_equal(metrics_render(m, EXPO_PROTOBUF, &a), 0);
-	assert_int_equal(metrics_render(m2, EXPO_PROTOBUF, &b), 0);
-	assert_int_equal(a.len, b.len);
-	assert_memory_equal(a.data, b.data, a.len);
-	strbuf_finish(&a);
-	strbuf_finish(&b);
+	same_protobuf(m, m2); /* classic and native */
 	/* Without native histograms the lines are skipped, the rest restored. */
 	assert_int_equal(metrics_source_restore(s3, saved, strlen(saved)), 0);
 	char *flat = save(s3);
@@ -288,12 +308,8 @@ static void t_native_malformed(void **state)
 	struct metrics_source *s;
 	(void)state;
 
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (metrics_source_restore(s, bad[i], strlen(bad[i])) == 0) {
-			fail_msg("accepted: %s", bad[i]);
-		}
-	}
+	s = add_web(m, false);
+	refused(s, bad, sizeof(bad) / sizeof(bad[0]));
 	static const char good[] = "h req GET 2xx inf 0000000000000000 5 @1764756000000\n"
 	                           "n req GET 2xx 3 -8 2\nn req GET 2xx 0 z 3 @1764756000000\n";
 	assert_int_equal(metrics_source_restore(s, good, strlen(good)), 0);
@@ -346,13 +362,11 @@ static void exemplar_round_trip(bool field_labels)
 	                              .no_exemplars = true};
 	struct metrics *plain = metrics_create(&off);
 	struct metrics_source *s, *s2, *s3;
-	const struct config_field_label *fl = field_labels ? vhost_label : NULL;
 
 	assert_non_null(plain);
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, fl, field_labels, &s, NULL, 0), 0);
-	assert_int_equal(metrics_add_source(m2, "web", NULL, 0, fl, field_labels, &s2, NULL, 0), 0);
-	assert_int_equal(metrics_add_source(plain, "web", NULL, 0, fl, field_labels, &s3, NULL, 0),
-	                 0);
+	s = add_web(m, field_labels);
+	s2 = add_web(m2, field_labels);
+	s3 = add_web(plain, field_labels);
 	observe_ids(s, &c, field_labels ? "a" : NULL);
 	char *saved = save(s);
 	assert_non_null(strstr(saved, field_labels ? "\nE r POST 200 request_id "
@@ -368,15 +382,7 @@ static void exemplar_round_trip(bool field_labels)
 	char *t1 = render(m), *t2 = render(m2);
 	assert_non_null(strstr(t1, "# {request_id=\"a b%c=d@e\"}"));
 	assert_string_equal(t1, t2);
-	struct strbuf a, b;
-	strbuf_init(&a, 1 << 24);
-	strbuf_init(&b, 1 << 24);
-	assert_int_equal(metrics_render(m, EXPO_PROTOBUF, &a), 0);
-	assert_int_equal(metrics_render(m2, EXPO_PROTOBUF, &b), 0);
-	assert_int_equal(a.len, b.len);
-	assert_memory_equal(a.data, b.data, a.len);
-	strbuf_finish(&a);
-	strbuf_finish(&b);
+	same_protobuf(m, m2);
 	/* With exemplars off the lines are checked and skipped, the rest restored. */
 	assert_int_equal(metrics_source_restore(s3, saved, strlen(saved)), 0);
 	char *noex = save(s3);
@@ -426,12 +432,8 @@ static void t_exemplar_malformed(void **state)
 	struct metrics_source *s;
 	(void)state;
 
-	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (metrics_source_restore(s, bad[i], strlen(bad[i])) == 0) {
-			fail_msg("accepted: %s", bad[i]);
-		}
-	}
+	s = add_web(m, false);
+	refused(s, bad, sizeof(bad) / sizeof(bad[0]));
 	/* A bucket whose bound is gone loses its exemplar (as it loses its count). */
 	static const char good[] =
 	    "h req GET 2xx i 3fb999999999999a 1\n"

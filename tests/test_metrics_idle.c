@@ -76,24 +76,10 @@ static void feed(struct metrics_source *s, const char *path, unsigned code, int 
 	metrics_observe_batch(s, p, (size_t)n);
 }
 
+/* _created samples, no hold. */
 static struct metrics *registry(struct fake_clock *c, size_t limit, bool native)
 {
-	static const double buckets[] = {0.1, 1};
-	struct metrics_options o = {.request_buckets = buckets,
-	                            .n_request_buckets = 2,
-	                            .upstream_buckets = buckets,
-	                            .n_upstream_buckets = 2,
-	                            .series_limit = limit,
-	                            .created_timestamps = true,
-	                            .clock = {fake_now, c},
-	                            .native_histograms = native,
-	                            .native_schema = 3,
-	                            .native_max_buckets = 16,
-	                            .native_zero_threshold = 1e-9};
-	struct metrics *m = metrics_create(&o);
-
-	assert_non_null(m);
-	return m;
+	return fake_registry_with(c, 0, true, native, limit);
 }
 
 static struct metrics_source *add(struct metrics *m, uint64_t idle_ms)
@@ -121,7 +107,11 @@ static long long sample(const char *text, const char *prefix)
 
 	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		if (strncmp(p, prefix, n) == 0) {
-			return strtoll(p + n, NULL, 10);
+			long long v = 0;
+			for (p += n; *p >= '0' && *p <= '9'; p++) {
+				v = v * 10 + (*p - '0');
+			}
+			return v;
 		}
 	}
 	return -1;

@@ -1048,6 +1048,11 @@ void metrics_observe(struct metrics_source *s, const struct log_record *r)
 	unsigned cls = class_of_slot(slot);
 
 	if (s->tuples) {
+		if (__builtin_expect(s->idle_on, 0) && (++s->idle_lines & 1023u) == 0) {
+			/* line by line (formats that need a scratch record): the
+			 * stamp's clock every 1024 lines, and at every sweep */
+			s->idle_now = metrics_idle_clock(s);
+		}
 		observe_dyn(s, r, method, slot, cls, NULL);
 		return;
 	}

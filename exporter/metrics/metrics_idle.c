@@ -5,7 +5,8 @@
  * Each series of a source with a timeout has one more value cell, its
  * last-seen stamp: a line stores the idle clock there (idle_touch, one
  * store into a cache line the count writes anyway), and the clock is read
- * once per batch (metrics_observe_batch) and at each sweep, not per line.
+ * once per batch (metrics_observe_batch), every 1024 lines counted one by
+ * one, and at each sweep, not per line.
  * metrics_source_sweep runs on the writer thread, piggy-backed on the
  * source's poll: at most every eighth of the timeout (1s to 1 min) it
  * takes the registry lock, but only with trylock (ingestion never waits

@@ -163,7 +163,8 @@ struct metrics_source {
 	_Atomic int64_t idle_ms;
 	bool idle_on; /* idle_ms > 0, for the writer's hot path */
 	int64_t idle_now;
-	int64_t idle_next; /* no sweep before this (idle clock) */
+	uint32_t idle_lines; /* lines counted one by one (metrics_observe) */
+	int64_t idle_next;   /* no sweep before this (idle clock) */
 	size_t idle_cell[FAM_COUNT];
 };
 
