@@ -140,6 +140,11 @@ def main():
     deb = p.stdout.strip().splitlines()[-1]
     assert deb.endswith(".deb") and os.path.exists(deb), p.stdout
     shipped = deb_files(deb)
+    # the daemon dlopens these (exporter/http/mhdlib.c): debian/rules must
+    # still get them into Depends through the dlopen-deps probe
+    depends = run(["dpkg-deb", "-f", deb, "Depends"]).stdout
+    for lib in ("libmicrohttpd12", "libgnutls30"):
+        assert lib in depends, "Depends lacks %s: %s" % (lib, depends)
     own_policy = not os.path.exists(POLICY)
     tmp = tempfile.mkdtemp()
     try:

@@ -18,7 +18,9 @@
  * config_parse_listen_address (the same parser --config.check uses); this
  * file only fills in the sockaddr.  The landing page (landing.c) renders a
  * status snapshot the ingest thread publishes (snapshot.h), never the live
- * files, and HTML-escapes everything it prints.
+ * files, and HTML-escapes everything it prints.  libmicrohttpd is called
+ * through mhdlib's table (s->mhd), loaded when the server starts, so the
+ * modes that never serve do not load it (mhdlib.h).
  *
  * Rejected: thread-per-connection (unbounded threads), external select in
  * the tailer's loop (a slow render would delay ingestion), answering on the
@@ -28,7 +30,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@
 #include "config/config.h"
 #include "config/webconfig.h"
 #include "exporter/http/landing.h"
+#include "exporter/http/mhdlib.h"
 #include "exporter/log.h"
 #include "exporter/http/snapshot.h"
 #include "exporter/strbuf.h"
@@ -72,6 +74,7 @@ struct conn_slot {
 };
 
 struct http_server {
+	const struct mhdlib *mhd; /* libmicrohttpd and GnuTLS, loaded at start */
 	struct MHD_Daemon *daemon;
 	struct http_options opts;
 	char *telemetry_path;
@@ -128,32 +131,36 @@ static enum MHD_Result queue(const struct http_server *s, struct MHD_Connection 
 {
 	enum MHD_Result ret;
 
-	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rp->content_type);
+	(void)s->mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rp->content_type);
 	if (rp->allow) {
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rp->allow);
+		(void)s->mhd->add_response_header(r, MHD_HTTP_HEADER_ALLOW, rp->allow);
 	}
 	if (rp->vary) {
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
+		(void)s->mhd->add_response_header(r, MHD_HTTP_HEADER_VARY,
+		                                  "Accept, Accept-Encoding");
 	}
 	if (rp->encoding) {
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, rp->encoding);
+		(void)s->mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+		                                  rp->encoding);
 	}
 	for (size_t i = 0; s->web && i < s->web->n_headers; i++) {
-		(void)MHD_add_response_header(r, s->web->headers[i].name, s->web->headers[i].value);
+		(void)s->mhd->add_response_header(r, s->web->headers[i].name,
+		                                  s->web->headers[i].value);
 	}
 	if (rp->auth_challenge) {
-		ret = MHD_queue_basic_auth_fail_response(c, WEBAUTH_REALM, r);
+		ret = s->mhd->queue_basic_auth_fail_response(c, WEBAUTH_REALM, r);
 	} else {
-		ret = MHD_queue_response(c, rp->status, r);
+		ret = s->mhd->queue_response(c, rp->status, r);
 	}
-	MHD_destroy_response(r);
+	s->mhd->destroy_response(r);
 	return ret;
 }
 
 static enum MHD_Result reply(const struct http_server *s, struct MHD_Connection *c,
                              const struct reply *rp, char *data, size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    s->mhd->create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 
 	if (!r) {
 		free(data);
@@ -207,7 +214,7 @@ static void doc_done(void *cls)
 static enum MHD_Result reply_doc(struct http_server *s, struct MHD_Connection *c,
                                  const struct reply *rp, struct docbuf *d, size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+	struct MHD_Response *r = s->mhd->create_response_from_buffer_with_free_callback_cls(
 	    len, pagebuf_data(d->pages), doc_done, d);
 
 	if (!r) {
@@ -282,9 +289,9 @@ static int render_into(struct http_server *s, enum expo_format f, struct docbuf 
 static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connection *c)
 {
 	const char *accept =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	    s->mhd->lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	const char *enc =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	    s->mhd->lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	enum expo_format f = negotiate_format(accept);
 	bool gzip = negotiate_gzip(enc);
 	/* Content-Type for the negotiated format, and always Vary so caches keep
@@ -419,9 +426,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	pthread_mutex_lock(&s->conn_lock);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		    s->mhd->get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		const union MHD_ConnectionInfo *ai =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		    s->mhd->get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		struct peer peer = {{0}};
 		if (ai) {
 			peer_of(ai->client_addr, &peer);
@@ -445,7 +452,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 static void mark_waiting(struct http_server *s, struct MHD_Connection *c, bool waiting)
 {
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    s->mhd->get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn_slot *slot = ci ? ci->socket_context : NULL;
 
 	if (!slot) {
@@ -495,15 +502,15 @@ static enum MHD_Result check_auth(struct http_server *s, struct MHD_Connection *
 	struct reply rp = {
 	    .status = MHD_HTTP_UNAUTHORIZED, .content_type = text_plain, .auth_challenge = true};
 	char *pass = NULL;
-	char *user = MHD_basic_auth_get_username_password(c, &pass);
+	char *user = s->mhd->basic_auth_get_username_password(c, &pass);
 	char *copy;
 
 	*ret_ok = webauth_check_password(s->auth, user, pass) == 0;
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
 	}
-	MHD_free(user);
-	MHD_free(pass);
+	s->mhd->free_mem(user);
+	s->mhd->free_mem(pass);
 	if (*ret_ok) {
 		return MHD_YES;
 	}
@@ -705,7 +712,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (s->auth && s->web->tls) {
 		const union MHD_ConnectionInfo *ci =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		    s->mhd->get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		if (webauth_check_client_cert(s->auth, ci ? ci->tls_session : NULL) < 0) {
 			log_debug("client certificate rejected");
 			return MHD_NO; /* closes the connection */
@@ -890,6 +897,12 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	s->opts = *o;
 	s->give_back = pagebuf_huge_pages();
 	s->opts.web_config_file = NULL; /* borrowed pointers are not kept */
+	r = mhdlib_load(&s->mhd, err, sizeof(err));
+	if (r < 0) {
+		log_error("cannot serve HTTP", "error", err);
+		http_server_stop(s);
+		return r;
+	}
 	s->telemetry_path = strdup(o->telemetry_path);
 	if (!s->telemetry_path) {
 		http_server_stop(s);
@@ -911,8 +924,8 @@ int http_server_start(const struct http_options *o, struct http_server **ret_ser
 	(void)mhd_options(s, listen_fd, opt);
 	flags |= s->web && s->web->tls ? MHD_USE_TLS : 0;
 	errno = 0;
-	s->daemon = MHD_start_daemon(flags, listen.port, admit, s, handler, s, MHD_OPTION_ARRAY,
-	                             opt, MHD_OPTION_END);
+	s->daemon = s->mhd->start_daemon(flags, listen.port, admit, s, handler, s, MHD_OPTION_ARRAY,
+	                                 opt, MHD_OPTION_END);
 	if (!s->daemon) {
 		/* Threads, epoll or wake-up pipes: errno is the last failure's
 		 * (EMFILE, EAGAIN...).  listen_fd is not closed here: MHD 0.9.75
@@ -946,7 +959,7 @@ void http_server_stop(struct http_server *s)
 		(void)pthread_join(s->sweeper, NULL);
 	}
 	if (s->daemon) {
-		MHD_stop_daemon(s->daemon);
+		s->mhd->stop_daemon(s->daemon);
 	}
 	/* MHD has released every response: the spare is ours alone */
 	struct docbuf *d = atomic_exchange(&s->spare, NULL);

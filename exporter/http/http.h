@@ -79,7 +79,9 @@ int http_check_web_config(const char *path, char *err, size_t err_size);
 /* Start serving.  0, -EINVAL (bad address or web config: logged), or the
  * reason the socket or the server could not be set up: -EADDRINUSE, -EACCES
  * (a privileged port), -EADDRNOTAVAIL (an address not on this host),
- * -EMFILE (no descriptor left), -EAGAIN (no thread), -ENOMEM, -EIO. */
+ * -EMFILE (no descriptor left), -EAGAIN (no thread), -ENOMEM, -EIO;
+ * -ENOENT or -ELIBBAD (logged) when libmicrohttpd or GnuTLS cannot be
+ * loaded: they are dlopened here, not at exec (mhdlib.h). */
 int http_server_start(const struct http_options *o, struct http_server **ret_server);
 
 /* The port actually bound (useful with port 0). */

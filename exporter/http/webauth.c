@@ -12,7 +12,9 @@
  *
  * Client certificates: libmicrohttpd requests a client certificate when a
  * trust store is set and leaves the decision to us; the verifying modes
- * call gnutls_certificate_verify_peers2 against client_ca_file.
+ * call gnutls_certificate_verify_peers2 against client_ca_file.  GnuTLS is
+ * called through mhdlib's table (loaded by webauth_create), so a process
+ * that never reads a web config never loads it.
  *
  * Rejected: caching by user name only (any password would pass after one
  * good login), and hashing passwords ourselves (libxcrypt is the system's
@@ -22,13 +24,13 @@
 
 #include <crypt.h>
 #include <errno.h>
-#include <gnutls/crypto.h>
-#include <gnutls/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "exporter/http/mhdlib.h"
 
 #define DIGEST_LEN 32
 #define MAX_SECRET_LEN 1024 /* longer user names or passwords are refused unhashed */
@@ -43,6 +45,7 @@ struct user {
 };
 
 struct webauth {
+	const struct mhdlib *lib; /* GnuTLS's functions (mhdlib.h) */
 	struct user users[WEBCONFIG_MAX_USERS];
 	size_t n_users;
 	enum webconfig_client_auth client_auth;
@@ -55,37 +58,38 @@ struct webauth {
 	atomic_ulong bcrypt_runs;
 };
 
-static int check_tls_material(const struct webconfig *w, char *err, size_t err_size)
+static int check_tls_material(const struct mhdlib *lib, const struct webconfig *w, char *err,
+                              size_t err_size)
 {
 	gnutls_certificate_credentials_t cred = NULL;
 	gnutls_datum_t cert = {(unsigned char *)w->cert_pem, (unsigned)strlen(w->cert_pem)};
 	gnutls_datum_t key = {(unsigned char *)w->key_pem, (unsigned)strlen(w->key_pem)};
 	int r;
 
-	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+	if (lib->tls_cert_allocate_credentials(&cred) < 0) {
 		return -ENOMEM;
 	}
-	r = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+	r = lib->tls_cert_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
 	if (r < 0) {
 		(void)snprintf(err, err_size, "tls_server_config: cert_file/key_file: %s",
-		               gnutls_strerror(r));
+		               lib->tls_strerror(r));
 		r = -EINVAL;
 		goto out;
 	}
 	if (w->client_ca_pem) {
 		gnutls_datum_t ca = {(unsigned char *)w->client_ca_pem,
 		                     (unsigned)strlen(w->client_ca_pem)};
-		r = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+		r = lib->tls_cert_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
 		if (r <= 0) {
 			(void)snprintf(err, err_size, "tls_server_config: client_ca_file: %s",
-			               r < 0 ? gnutls_strerror(r) : "no certificate found");
+			               r < 0 ? lib->tls_strerror(r) : "no certificate found");
 			r = -EINVAL;
 			goto out;
 		}
 	}
 	r = 0;
 out:
-	gnutls_certificate_free_credentials(cred);
+	lib->tls_cert_free_credentials(cred);
 	return r;
 }
 
@@ -99,11 +103,16 @@ static void set_priorities(struct webauth *a, const struct webconfig *w)
 
 int webauth_create(const struct webconfig *w, struct webauth **ret_auth, char *err, size_t err_size)
 {
+	const struct mhdlib *lib;
 	struct webauth *a;
 	int r;
 
+	r = mhdlib_load(&lib, err, err_size);
+	if (r < 0) {
+		return r;
+	}
 	if (w->tls) {
-		r = check_tls_material(w, err, err_size);
+		r = check_tls_material(lib, w, err, err_size);
 		if (r < 0) {
 			return r;
 		}
@@ -116,6 +125,7 @@ int webauth_create(const struct webconfig *w, struct webauth **ret_auth, char *e
 		free(a);
 		return -ENOMEM;
 	}
+	a->lib = lib;
 	a->tls = w->tls;
 	a->client_auth = w->client_auth;
 	set_priorities(a, w);
@@ -171,7 +181,7 @@ static bool equal_ct(const unsigned char *x, const unsigned char *y, size_t n)
 	return d == 0;
 }
 
-static int digest(const char *user, const char *password, const char *hash,
+static int digest(const struct webauth *a, const char *user, const char *password, const char *hash,
                   unsigned char out[DIGEST_LEN])
 {
 	size_t ul = strlen(user), pl = strlen(password), hl = strlen(hash);
@@ -184,7 +194,7 @@ static int digest(const char *user, const char *password, const char *hash,
 	memcpy(buf, user, ul + 1);
 	memcpy(buf + ul + 1, password, pl + 1);
 	memcpy(buf + ul + pl + 2, hash, hl + 1);
-	r = gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, ul + pl + hl + 3, out);
+	r = a->lib->tls_hash_fast(GNUTLS_DIG_SHA256, buf, ul + pl + hl + 3, out);
 	explicit_bzero(buf, sizeof(buf));
 	return r < 0 ? -EIO : 0;
 }
@@ -251,7 +261,7 @@ int webauth_check_password(struct webauth *a, const char *user, const char *pass
 		(void)bcrypt_ok(a, password, dummy_hash);
 		return -EACCES;
 	}
-	if (digest(user, password, u->hash, d) < 0) {
+	if (digest(a, user, password, u->hash, d) < 0) {
 		return -EACCES;
 	}
 	if (cache_has(a, d)) {
@@ -279,13 +289,13 @@ int webauth_check_client_cert(const struct webauth *a, gnutls_session_t session)
 	if (!session) {
 		return -EACCES;
 	}
-	if (!gnutls_certificate_get_peers(session, &n) || n == 0) {
+	if (!a->lib->tls_cert_get_peers(session, &n) || n == 0) {
 		return require ? -EACCES : 0;
 	}
 	if (!verify) {
 		return 0;
 	}
-	if (gnutls_certificate_verify_peers2(session, &status) < 0 || status != 0) {
+	if (a->lib->tls_cert_verify_peers2(session, &status) < 0 || status != 0) {
 		return -EACCES;
 	}
 	return 0;

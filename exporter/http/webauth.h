@@ -21,7 +21,8 @@ struct webauth;
 /* Build the checker for w (borrowed for the call; what is needed is
  * copied).  The TLS material is parsed with GnuTLS here so a bad key or
  * certificate is reported before serving.  0; -EINVAL with a message in
- * err; -ENOMEM. */
+ * err; -ENOENT/-ELIBBAD when libmicrohttpd or GnuTLS cannot be loaded
+ * (mhdlib.h; message in err); -ENOMEM. */
 int webauth_create(const struct webconfig *w, struct webauth **ret_auth, char *err,
                    size_t err_size);
 

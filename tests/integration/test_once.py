@@ -9,7 +9,8 @@
 - a glob that matches nothing: a warning, exit 0;
 - a glob matching more files than the per-source cap (1024): exit 1, an
   error naming the source and how many files were ignored; the files read
-  are the first 1024 in sorted order (accesslog_log_file_open)."""
+  are the first 1024 in sorted order (accesslog_log_file_open);
+- libmicrohttpd and GnuTLS are not loaded (they are dlopened to serve)."""
 import os
 import resource
 import subprocess
@@ -125,12 +126,29 @@ def over_cap(tmp):
     print("ok glob over the cap: exit 1, 6 ignored, the first %d sorted names read" % CAP)
 
 
+def no_http_libraries(tmp):
+    """--once never serves: libmicrohttpd and GnuTLS (with p11-kit, nettle...)
+    are not loaded at all (exporter/http/mhdlib.c dlopens them for the server)."""
+    a = os.path.join(tmp, "a.log")
+    write(a, 3)
+    env = dict(os.environ, LD_DEBUG="files")
+    p = subprocess.run([binary(), "--once", "--source", "t", a], capture_output=True, env=env,
+                       timeout=60)
+    err = p.stderr.decode()
+    assert p.returncode == 0, err
+    assert lines(parse_exposition(p.stdout.decode())) == 3
+    assert "file=libpcre2-8.so" in err, err  # LD_DEBUG works here
+    for lib in ("libmicrohttpd", "libgnutls", "libp11-kit"):
+        assert "file=" + lib not in err, lib + " loaded by --once"
+    print("ok --once loads neither libmicrohttpd nor GnuTLS")
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
     if soft != resource.RLIM_INFINITY and soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))  # 1024 files + stdio
-    cases = (all_read, missing, directory, unreadable, empty_glob, over_cap)
+    cases = (all_read, missing, directory, unreadable, empty_glob, over_cap, no_http_libraries)
     run_cases(cases)
 
 
