@@ -14,7 +14,7 @@
  * Which files to follow, rotation and discovery live one level up, in
  * fileset.c: a tail_file never reopens a path, because while its
  * descriptor is open the inode cannot be reused.  The read buffer
- * (line cap + 1 MiB) is a tail_scratch shared by all files of a source,
+ * (line cap + 128 KiB) is a tail_scratch shared by all files of a source,
  * so a thousand followed files cost a thousand small partial-line
  * buffers, not a thousand megabytes.
  *
