@@ -153,7 +153,7 @@ static void t_apply_rules(void **state)
 	assert_true(r.has_request_time);
 	assert_true(r.request_time == 0.0025);
 
-	/* bytes overflow is absent, not wrapped (bounds: t_bounds) */
+	/* bytes overflow is absent, not wrapped (bounds: t_numeric_fields) */
 	apply(&r, LOGFORMAT_FIELD_BYTES, "99999999999999999999");
 	assert_false(r.has_bytes);
 
@@ -170,16 +170,56 @@ static void t_apply_rules(void **state)
 	assert_int_equal(r.upstream_status_slot, 404);
 }
 
-/* Request size and the upstream connect and header times: "-" and empty
- * are absent, lists are summed like $upstream_response_time, malformed or
- * out-of-bounds values are absent and leave no partial value. */
-static void t_sizes_and_phases(void **state)
+/* Where a numeric field lands in a record: whether it is present, and its
+ * value as a double (the times in seconds, sizes in bytes). */
+static bool numeric_field(const struct log_record *r, enum logformat_field f, double *ret_v)
+{
+	switch (f) {
+	case LOGFORMAT_FIELD_BYTES:
+		*ret_v = (double)r->bytes_sent;
+		return r->has_bytes;
+	case LOGFORMAT_FIELD_REQUEST_LENGTH:
+		*ret_v = (double)r->request_length;
+		return r->has_request_length;
+	case LOGFORMAT_FIELD_UPSTREAM_TIME:
+		*ret_v = r->upstream_time;
+		return r->has_upstream_time;
+	case LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME:
+		*ret_v = r->upstream_connect_time;
+		return r->has_upstream_connect_time;
+	case LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME:
+		*ret_v = r->upstream_header_time;
+		return r->has_upstream_header_time;
+	default: /* TIME_S, TIME_MS, TIME_US */
+		*ret_v = r->request_time;
+		return r->has_request_time;
+	}
+}
+
+static bool is_request_time(enum logformat_field f)
+{
+	return f == LOGFORMAT_FIELD_TIME_S || f == LOGFORMAT_FIELD_TIME_MS ||
+	       f == LOGFORMAT_FIELD_TIME_US;
+}
+
+static bool is_list_field(enum logformat_field f)
+{
+	return f == LOGFORMAT_FIELD_UPSTREAM_TIME || f == LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME ||
+	       f == LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME;
+}
+
+/* Sizes and times, one table: "-" and empty are absent; lists are summed
+ * like $upstream_response_time, and a malformed or out-of-bounds list
+ * after a good one leaves no partial value; values no server writes are
+ * absent, values exactly at a bound are kept.  A NULL text is 400 digits.
+ * Every row moves its own field only. */
+static void t_numeric_fields(void **state)
 {
 	static const struct {
 		enum logformat_field f;
 		const char *s;
 		bool has;
-		double v;
+		double v; /* seconds, or bytes */
 	} rows[] = {
 	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "512", true, 512},
 	    {LOGFORMAT_FIELD_REQUEST_LENGTH, "0", true, 0},
@@ -198,52 +238,6 @@ static void t_sizes_and_phases(void **state)
 	    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, "0.100, - : 0.004", true, 0.104},
 	    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, "-", false, 0},
 	    {LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME, "inf", false, 0},
-	};
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		struct log_record r;
-		struct str_view req = {NULL, 0};
-		bool has;
-		double v;
-		fieldconv_init(&r);
-		/* a good list first: a bad one after it must leave nothing */
-		if (rows[i].f != LOGFORMAT_FIELD_REQUEST_LENGTH) {
-			fieldconv_apply(&r, rows[i].f, "1", 1, &req);
-		}
-		fieldconv_apply(&r, rows[i].f, rows[i].s, strlen(rows[i].s), &req);
-		switch (rows[i].f) {
-		case LOGFORMAT_FIELD_REQUEST_LENGTH:
-			has = r.has_request_length;
-			v = (double)r.request_length;
-			break;
-		case LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME:
-			has = r.has_upstream_connect_time;
-			v = r.upstream_connect_time;
-			break;
-		default:
-			has = r.has_upstream_header_time;
-			v = r.upstream_header_time;
-			break;
-		}
-		if (has != rows[i].has || (has && fabs(v - rows[i].v) > 1e-12) ||
-		    (!has && v != 0)) {
-			fail_msg("row %zu '%s': has %d v %.17g", i, rows[i].s, has, v);
-		}
-		/* none of the other fields moved */
-		assert_false(r.has_bytes || r.has_request_time || r.has_upstream_time);
-	}
-}
-
-/* Values no server writes are absent; values exactly at a bound are kept.
- * A NULL text is replaced by 400 digits. */
-static void t_bounds(void **state)
-{
-	static const struct {
-		enum logformat_field f;
-		const char *s;
-		bool has;
-		double v; /* seconds, or bytes */
-	} rows[] = {
 	    {LOGFORMAT_FIELD_TIME_S, "10000000", true, 1e7},
 	    {LOGFORMAT_FIELD_TIME_S, "10000000.000", true, 1e7},
 	    {LOGFORMAT_FIELD_TIME_S, "9999999.999", true, 9999999.999},
@@ -270,6 +264,14 @@ static void t_bounds(void **state)
 	    {LOGFORMAT_FIELD_BYTES, "18446744073709551615", false, 0},
 	    {LOGFORMAT_FIELD_BYTES, NULL, false, 0},
 	};
+	static const enum logformat_field all[] = {
+	    LOGFORMAT_FIELD_BYTES,
+	    LOGFORMAT_FIELD_REQUEST_LENGTH,
+	    LOGFORMAT_FIELD_TIME_S,
+	    LOGFORMAT_FIELD_UPSTREAM_TIME,
+	    LOGFORMAT_FIELD_UPSTREAM_CONNECT_TIME,
+	    LOGFORMAT_FIELD_UPSTREAM_HEADER_TIME,
+	};
 	char digits[400];
 	(void)state;
 	memset(digits, '9', sizeof(digits));
@@ -278,32 +280,37 @@ static void t_bounds(void **state)
 		struct str_view req = {NULL, 0};
 		const char *s = rows[i].s ? rows[i].s : digits;
 		size_t n = rows[i].s ? strlen(rows[i].s) : sizeof(digits);
-		bool has;
 		double v;
 		fieldconv_init(&r);
-		fieldconv_apply(&r, rows[i].f, s, n, &req);
-		switch (rows[i].f) {
-		case LOGFORMAT_FIELD_BYTES:
-			has = r.has_bytes;
-			v = (double)r.bytes_sent;
-			break;
-		case LOGFORMAT_FIELD_UPSTREAM_TIME:
-			has = r.has_upstream_time;
-			v = r.upstream_time;
-			if (!has && (r.upstream_attempts != 0 || v != 0)) {
-				fail_msg("row %zu: partial upstream sum left", i);
-			}
-			break;
-		default:
-			has = r.has_request_time;
-			v = r.request_time;
-			break;
+		/* a good list first: a bad one after it must leave nothing */
+		if (is_list_field(rows[i].f)) {
+			fieldconv_apply(&r, rows[i].f, "1", 1, &req);
 		}
-		if (has != rows[i].has || (has && v != rows[i].v) || !isfinite(v)) {
+		fieldconv_apply(&r, rows[i].f, s, n, &req);
+		bool has = numeric_field(&r, rows[i].f, &v);
+		if (has != rows[i].has || (has && fabs(v - rows[i].v) > 1e-12) ||
+		    (!has && v != 0) || !isfinite(v)) {
 			fail_msg("row %zu '%.20s': has %d v %.17g", i, s, has, v);
 		}
+		if (rows[i].f == LOGFORMAT_FIELD_UPSTREAM_TIME && !has &&
+		    r.upstream_attempts != 0) {
+			fail_msg("row %zu: partial upstream sum left", i);
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(all); k++) {
+			double other;
+			bool same = all[k] == rows[i].f || (all[k] == LOGFORMAT_FIELD_TIME_S &&
+			                                    is_request_time(rows[i].f));
+			if (!same && numeric_field(&r, all[k], &other)) {
+				fail_msg("row %zu moved another field (%d)", i, (int)all[k]);
+			}
+		}
 	}
+}
 
+/* A time out of bounds is absent, and then not "the first value". */
+static void t_bounds_first_wins(void **state)
+{
+	(void)state;
 	/* an absent (out-of-bounds) time is not "the first value": the next wins */
 	struct log_record r;
 	fieldconv_init(&r);
@@ -345,9 +352,9 @@ static void t_finish_prefers_dedicated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_split_request), cmocka_unit_test(t_apply_rules),
-	    cmocka_unit_test(t_trace_ids),     cmocka_unit_test(t_sizes_and_phases),
-	    cmocka_unit_test(t_bounds),        cmocka_unit_test(t_finish_prefers_dedicated),
+	    cmocka_unit_test(t_split_request),     cmocka_unit_test(t_apply_rules),
+	    cmocka_unit_test(t_trace_ids),         cmocka_unit_test(t_numeric_fields),
+	    cmocka_unit_test(t_bounds_first_wins), cmocka_unit_test(t_finish_prefers_dedicated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
