@@ -88,8 +88,7 @@ def cri_kubelet(tmp):
     write_cri(other, 0, 7)
     os.symlink(other, os.path.join(tmp, "containers", "web-1_default_nginx-beef.log"))
     glob = os.path.join(tmp, "containers", "ingress-nginx-controller-*_ingress-nginx_*.log")
-    exp = start(["--container", "cri", glob])
-    try:
+    with start(["--container", "cri", glob]) as exp:
         n = 0
         write_cri(log, n, 40)
         n += 40
@@ -119,9 +118,6 @@ def cri_kubelet(tmp):
         append(log, "not a cri line\n2026-12-03T10:00:00Z stdin F x\n")
         s = exp.wait_for(lambda s: value(s, "accesslog_log_parse_errors_total", source="t") == 2)
         assert value(s, "accesslog_http_responses_total", source="t") == n
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok CRI: pieces, stderr filtered, kubelet rotation and gzip, new pod, bad wrappers")
 
 
@@ -130,8 +126,7 @@ def docker_follow(tmp):
     os.makedirs(d)
     log = os.path.join(d, "c0ffee-json.log")
     open(log, "w").close()
-    exp = start(["--container", "docker", os.path.join(tmp, "*", "*-json.log")])
-    try:
+    with start(["--container", "docker", os.path.join(tmp, "*", "*-json.log")]) as exp:
         buf = []
         for i in range(60):
             text = line(i)
@@ -143,9 +138,6 @@ def docker_follow(tmp):
         append(log, "".join(buf))
         s = assert_exact(exp, 60)
         assert value(s, "accesslog_log_lines_too_long_total", source="t") == 0
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok Docker json-file: escapes, pieces, stderr filtered")
 
 

@@ -75,8 +75,7 @@ def short_lived(tmp):
 def moved_in(tmp):
     d = os.path.join(tmp, "logs")
     os.makedirs(d)
-    exp = start([os.path.join(d, "*.log")])
-    try:
+    with start([os.path.join(d, "*.log")]) as exp:
         n = 0
         for f in range(5):
             tmpname = os.path.join(d, "part-%d.tmp" % f)   # not matched: never read
@@ -93,23 +92,16 @@ def moved_in(tmp):
             time.sleep(0.3)
             os.unlink(final)
         assert_exact(exp, n, timeout=3.0)
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok files renamed into the directory found from IN_MOVED_TO")
 
 
 def unwatched_dir(tmp):
     d = os.path.join(tmp, "site-a")
     os.makedirs(d)
-    exp = start([os.path.join(tmp, "site-*", "*.log")])
-    try:
+    with start([os.path.join(tmp, "site-*", "*.log")]) as exp:
         with open(os.path.join(d, "new.log"), "w") as fh:
             fh.write("".join(line(i) for i in range(12)))
         assert_exact(exp, 12, timeout=12.0)   # the rescan (every 5 s) finds it
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok a glob directory with wildcards: new files found by the rescan")
 
 

@@ -50,8 +50,7 @@ def newline_path(tmp):
     state = os.path.join(tmp, "state")
     open(log, "w").close()
     for run in range(3):
-        exp = Exporter(["--source", "t", "--state.file", state, os.path.join(tmp, "*.log")])
-        try:
+        with Exporter(["--source", "t", "--state.file", state, os.path.join(tmp, "*.log")]) as exp:
             if run == 0:
                 with open(log, "a") as f:
                     f.write("".join(line(i) for i in range(10)))
@@ -59,9 +58,6 @@ def newline_path(tmp):
             time.sleep(0.5)  # a wrong restart would re-read the file now
             got = lines(exp.scrape())
             assert got == 10, "run %d: %d lines counted, 10 written" % (run, got)
-            assert exp.stop() == 0, exp.log()
-        finally:
-            exp.stop()
         with open(state) as f:
             text = f.read()
         assert text.startswith("accesslog-state 2\n"), text[:40]
@@ -98,8 +94,7 @@ def query_args(tmp):
     """~1,000 query arguments: 414 at once; a few are fine; scrapes go on."""
     log = os.path.join(tmp, "access.log")
     open(log, "w").close()
-    exp = Exporter(["--source", "t", "--web.connection-timeout", "5", log])
-    try:
+    with Exporter(["--source", "t", "--web.connection-timeout", "5", log]) as exp:
         for n, want in ((1000, b"414"), (3000, b"414"), (10, b"200"), (64, b"200")):
             q = "&".join("a%d=%d" % (i, i) for i in range(n))
             with socket.create_connection(("127.0.0.1", exp.port), timeout=10) as s:
@@ -110,9 +105,6 @@ def query_args(tmp):
             assert head.startswith(b"HTTP/1.1 " + want), (n, head)
             assert took < 2, "%d arguments answered after %.1f s" % (n, took)
         assert exp.get("/metrics")[0] == 200
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok query arguments: 1,000 and 3,000 answered 414 at once, scrapes go on")
 
 
@@ -169,8 +161,7 @@ def fd_exhaustion(tmp):
     # followed, from 0, and every line is counted once.
     shutil.rmtree(d)
     os.mkdir(d)
-    exp = Exporter(["--source", "t", os.path.join(d, "*.log")], preexec=nofile(1024, 1024))
-    try:
+    with Exporter(["--source", "t", os.path.join(d, "*.log")], preexec=nofile(1024, 1024)) as exp:
         resource.prlimit(exp.proc.pid, resource.RLIMIT_NOFILE, (40, 1024))
         for i in range(60):
             with open(os.path.join(d, "%02d.log" % i), "w") as f:
@@ -185,9 +176,6 @@ def fd_exhaustion(tmp):
         assert lines(s) == 60 * k, lines(s)
         assert len(open_files(s)) == 60
         assert "every matched log file is followed again" in exp.log(), exp.log()
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok fd exhaustion: %d of 60 files under ulimit 40, server answering at %.1f %% "
           "CPU; all 60 once the limit is raised, %d lines once" % (len(followed), cpu * 100,
                                                                    60 * k))
@@ -200,8 +188,7 @@ def fd_start(tmp):
     os.mkdir(d)
     for i in range(5000):
         open(os.path.join(d, "%04d.log" % i), "w").close()
-    exp = Exporter(["--source", "t", os.path.join(d, "*.log")], preexec=nofile(256, 1024))
-    try:
+    with Exporter(["--source", "t", os.path.join(d, "*.log")], preexec=nofile(256, 1024)) as exp:
         with open("/proc/%d/limits" % exp.proc.pid) as f:
             limit = [ln for ln in f if ln.startswith("Max open files")][0].split()
         assert limit[3] == "1024", limit  # soft raised to hard
@@ -210,9 +197,6 @@ def fd_start(tmp):
         assert 256 < n < 1024 - 256, n  # above the old soft limit, below the reserve
         skipped = value(s, "accesslog_log_files_skipped_total")
         assert skipped == 5000 - n, (skipped, n)  # max_files (1,024) is not reached first
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok fd at start: soft limit 256 raised to 1024, %d of 5000 files, %d counted "
           "skipped, server up" % (n, skipped))
 
@@ -339,8 +323,7 @@ def same_head_not_copy(tmp):
     shorter than 1 KiB never makes a file a copy without a rotated name."""
     d = os.path.join(tmp, "logs")
     os.mkdir(d)
-    exp = Exporter(["--source", "t", os.path.join(d, "*.log")])
-    try:
+    with Exporter(["--source", "t", os.path.join(d, "*.log")]) as exp:
         head = "".join(line(i) for i in range(5))
         with open(os.path.join(d, "a.log"), "w") as f:
             f.write(head)
@@ -350,9 +333,6 @@ def same_head_not_copy(tmp):
         exp.wait_for(lambda s: lines(s) >= 13, timeout=15)
         time.sleep(0.5)
         assert lines(exp.scrape()) == 13
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     print("ok same short head, two logs: both counted")
 
 

@@ -358,8 +358,7 @@ def check_landing_escaping(tmp):
     odd_log = os.path.join(tmp, "a&b<c>'d\"e.log")
     open(odd_log, "w").close()
     path = "/m\"x<y>&z'"
-    exp = Exporter(["--source", "s<b>&'\"", "--web.telemetry-path", path, odd_log])
-    try:
+    with Exporter(["--source", "s<b>&'\"", "--web.telemetry-path", path, odd_log]) as exp:
         status, headers, body = exp.get("/")
         assert status == 200, status
         html = body.decode()
@@ -377,9 +376,6 @@ def check_landing_escaping(tmp):
         # The path still serves the metrics (percent-encoded on the wire).
         status, _, body = request("127.0.0.1", exp.port, "/m%22x%3Cy%3E%26z%27")
         assert status == 200 and b"accesslog_build_info" in body, (status, body[:200])
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
 
 
 def check_config_headers(tmp, log):

@@ -73,8 +73,7 @@ def check_all_or_nothing(tmp):
     open(b, "w").close()
     cfg = os.path.join(tmp, "aon.yml")
     write_atomic(cfg, CONFIG % (SRC % ("a", a, "x") + SRC % ("b", b, "y")))
-    exp = Exporter(["--config.file", cfg, "--web.enable-lifecycle"], path="/prom")
-    try:
+    with Exporter(["--config.file", cfg, "--web.enable-lifecycle"], path="/prom") as exp:
         append(a, "200", 10)
         append(b, "404", 3)
         exp.wait_for(lambda s: responses(s, "a", "200") == 10 and responses(s, "b", "404") == 3)
@@ -113,9 +112,6 @@ def check_all_or_nothing(tmp):
         assert value(s, "accesslog_config_last_reload_successful") == 1
         assert responses(s, "a", "200", team="x") == 0
         assert responses(s, "b", "404") == 5
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     return len(bad)
 
 

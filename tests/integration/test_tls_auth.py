@@ -85,7 +85,7 @@ def start(d, web, log):
 
 def check_tls_and_auth(d, log):
     hash_ = bcrypt("s3cret", 12)  # cost 12: ~0.2-0.3 s per bcrypt run
-    exp = start(d, """
+    with start(d, """
 tls_server_config:
   cert_file: server.crt
   key_file: server.key
@@ -94,8 +94,7 @@ basic_auth_users:
 http_server_config:
   headers:
     X-Content-Type-Options: nosniff
-""" % hash_, log)
-    try:
+""" % hash_, log) as exp:
         rc, code, head = curl(exp.port, d, "-u", "alice:s3cret")
         assert rc == 0 and code == 200, (rc, code, head)
         assert "X-Content-Type-Options: nosniff" in head, head
@@ -135,22 +134,18 @@ http_server_config:
         p = subprocess.run(["curl", "-s", "--max-time", "5", "-u", "alice:s3cret",
                             "http://127.0.0.1:%d/metrics" % exp.port], capture_output=True)
         assert b"accesslog_" not in p.stdout
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
     return cached / 10, uncached
 
 
 def check_client_certs(d, log):
-    exp = start(d, """
+    with start(d, """
 tls_server_config:
   cert_file: server.crt
   key_file: server.key
   client_auth_type: RequireAndVerifyClientCert
   client_ca_file: ca.crt
   min_version: TLS13
-""", log)
-    try:
+""", log) as exp:
         ok = ["--cert", os.path.join(d, "client.crt"), "--key", os.path.join(d, "client.key")]
         rc, code, _ = curl(exp.port, d, *ok)
         assert rc == 0 and code == 200, (rc, code)
@@ -162,9 +157,6 @@ tls_server_config:
         assert code != 200, (rc, code)
         rc, code, _ = curl(exp.port, d, *ok, "--tls-max", "1.2")  # below min_version
         assert rc != 0 and code == 0, (rc, code)
-        assert exp.stop() == 0, exp.log()
-    finally:
-        exp.stop()
 
 
 def indented(path, spaces):
