@@ -83,6 +83,7 @@ struct config *config_create(void)
 	}
 	c->new_series_hold_ms = CONFIG_DEFAULT_NEW_SERIES_HOLD_MS;
 	c->catchup_max_bytes = CONFIG_DEFAULT_CATCHUP_MAX_BYTES;
+	c->fd_keeper_linger_ms = CONFIG_DEFAULT_FD_KEEPER_LINGER_MS;
 	c->native_schema = CONFIG_NATIVE_DEFAULT_SCHEMA;
 	c->native_max_buckets = CONFIG_NATIVE_DEFAULT_MAX_BUCKETS;
 	c->native_zero_threshold = CONFIG_NATIVE_DEFAULT_ZERO_THRESHOLD;

@@ -108,6 +108,17 @@ enum config_container {
 	CONFIG_CONTAINER_AUTO,
 };
 
+/* Where open log-file descriptors are kept across a crash (--state.fd-store;
+ * see exporter/input/fdstore.h). */
+enum config_fd_store {
+	CONFIG_FD_STORE_AUTO,    /* systemd's store when the unit has one, else the keeper */
+	CONFIG_FD_STORE_OFF,     /* nowhere */
+	CONFIG_FD_STORE_KEEPER,  /* a keeper process beside the state file */
+	CONFIG_FD_STORE_SYSTEMD, /* systemd's file descriptor store (FDSTORE=1) */
+};
+#define CONFIG_DEFAULT_FD_KEEPER_LINGER_MS (10u * 60u * 1000u)
+#define CONFIG_MAX_FD_KEEPER_LINGER_MS (24u * 3600u * 1000u)
+
 /* Streams of a container log a source counts (container_stream), a bit set. */
 #define CONFIG_STREAM_STDOUT 1u
 #define CONFIG_STREAM_STDERR 2u
@@ -158,6 +169,8 @@ struct config {
 	char *telemetry_path;       /* "/metrics" */
 	char *state_file;           /* NULL: no checkpoints */
 	uint64_t catchup_max_bytes; /* rotated files a restart reads (state_catch_up_max_bytes) */
+	enum config_fd_store fd_store; /* --state.fd-store */
+	uint64_t fd_keeper_linger_ms;  /* --state.fd-keeper-linger */
 	double request_buckets[CONFIG_MAX_BUCKETS];
 	size_t n_request_buckets;
 	double upstream_buckets[CONFIG_MAX_BUCKETS];

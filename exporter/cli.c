@@ -36,6 +36,8 @@ enum {
 	OPT_ONCE,
 	OPT_STATE,
 	OPT_CATCHUP,
+	OPT_FD_STORE,
+	OPT_FD_LINGER,
 	OPT_LOGLEVEL,
 	OPT_LOGFMT,
 	OPT_LABEL,
@@ -93,6 +95,8 @@ static const struct option long_options[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"state.file", required_argument, NULL, OPT_STATE},
     {"state.catch-up-max-bytes", required_argument, NULL, OPT_CATCHUP},
+    {"state.fd-store", required_argument, NULL, OPT_FD_STORE},
+    {"state.fd-keeper-linger", required_argument, NULL, OPT_FD_LINGER},
     {"log.level", required_argument, NULL, OPT_LOGLEVEL},
     {"log.format", required_argument, NULL, OPT_LOGFMT},
     {"help", no_argument, NULL, OPT_HELP},
@@ -178,6 +182,12 @@ void cli_usage(FILE *out)
 	      "                             at a restart, read at most SIZE bytes of files\n"
 	      "                             rotated while down, per source (default 4GiB;\n"
 	      "                             units B, KB, MB, GB, KiB, MiB, GiB; 0: none)\n"
+	      "  --state.fd-store KIND       keep open log files across a crash: auto\n"
+	      "                             (default: systemd's store when the unit has one,\n"
+	      "                             else a keeper process), keeper, systemd, off\n"
+	      "  --state.fd-keeper-linger DURATION\n"
+	      "                             the keeper exits this long after the exporter\n"
+	      "                             died without coming back (default 10m)\n"
 	      "  --log.level LEVEL          debug, info (default), warn, error\n"
 	      "  --log.format FMT           logfmt (default) or json\n"
 	      "  --once                     read the files from the start to EOF, print the\n"
@@ -303,6 +313,41 @@ static int take_native_option(int opt, const char *arg, struct cli_options *o, c
 	default:
 		return -EINVAL;
 	}
+}
+
+static const char *const fd_store_names[] = {
+    [CONFIG_FD_STORE_AUTO] = "auto",
+    [CONFIG_FD_STORE_OFF] = "off",
+    [CONFIG_FD_STORE_KEEPER] = "keeper",
+    [CONFIG_FD_STORE_SYSTEMD] = "systemd",
+};
+
+static int take_fd_store_option(int opt, const char *arg, struct cli_options *o, char *err,
+                                size_t err_size)
+{
+	if (opt == OPT_FD_LINGER) {
+		if (config_parse_duration(arg, CONFIG_MAX_FD_KEEPER_LINGER_MS,
+		                          &o->fd_keeper_linger_ms) < 0 ||
+		    o->fd_keeper_linger_ms == 0) {
+			(void)snprintf(
+			    err, err_size,
+			    "--state.fd-keeper-linger: '%s' is not a duration from 1ms to 24h "
+			    "(e.g. 10m)",
+			    arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(fd_store_names) / sizeof(fd_store_names[0]); i++) {
+		if (strcmp(arg, fd_store_names[i]) == 0) {
+			o->fd_store = (enum config_fd_store)i;
+			o->fd_store_set = true;
+			return 0;
+		}
+	}
+	(void)snprintf(err, err_size,
+	               "--state.fd-store: '%s' is not one of auto, keeper, systemd, off", arg);
+	return -EINVAL;
 }
 
 static int take_option(int opt, const char *arg, struct cli_options *o, char *err, size_t err_size)
@@ -456,6 +501,9 @@ static int take_option(int opt, const char *arg, struct cli_options *o, char *er
 	case OPT_STATE:
 		o->state_file = arg;
 		return 0;
+	case OPT_FD_STORE:
+	case OPT_FD_LINGER:
+		return take_fd_store_option(opt, arg, o, err, err_size);
 	case OPT_CATCHUP:
 		if (config_parse_size(arg, &o->catchup_max_bytes) < 0) {
 			(void)snprintf(err, err_size,
@@ -817,6 +865,12 @@ static int apply_overrides(const struct cli_options *o, struct config *c)
 	}
 	if (o->catchup_max_set) {
 		c->catchup_max_bytes = o->catchup_max_bytes;
+	}
+	if (o->fd_store_set) {
+		c->fd_store = o->fd_store;
+	}
+	if (o->fd_keeper_linger_ms) {
+		c->fd_keeper_linger_ms = o->fd_keeper_linger_ms;
 	}
 	c->disable_exporter_metrics = o->disable_exporter_metrics;
 	c->connection_timeout =

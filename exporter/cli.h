@@ -52,6 +52,9 @@ struct cli_options {
 	unsigned connection_timeout; /* seconds, 0: not given */
 	bool catchup_max_set;        /* --state.catch-up-max-bytes given */
 	uint64_t catchup_max_bytes;
+	bool fd_store_set;             /* --state.fd-store given */
+	enum config_fd_store fd_store; /* its value */
+	uint64_t fd_keeper_linger_ms;  /* --state.fd-keeper-linger, 0: not given */
 	const char *config_file;
 	const char *web_config_file;
 	const char *listen_address;

@@ -28,6 +28,7 @@
 #include "exporter/clock.h"
 #include "exporter/http/http.h"
 #include "exporter/input/fdlimit.h"
+#include "exporter/input/fdstore.h"
 #include "exporter/log.h"
 #include "exporter/metrics/metrics.h"
 #include "exporter/parsepool.h"
@@ -55,6 +56,7 @@ struct pipeline {
 	struct parsefail_board *board; /* the debug page's view of the sources */
 	struct source *sources[CONFIG_MAX_SOURCES];
 	size_t n_sources;
+	struct fdstore *fdstore; /* borrowed: where the sources keep their files */
 };
 
 static void pipeline_finish(struct pipeline *p)
@@ -98,12 +100,14 @@ struct metrics_options daemon_metrics_options(const struct config *c)
 	};
 }
 
-static int pipeline_init(struct pipeline *p, const struct config *c, bool from_start)
+static int pipeline_init(struct pipeline *p, const struct config *c, bool from_start,
+                         struct fdstore *store)
 {
 	struct metrics_options mo = daemon_metrics_options(c);
 	char err[512];
 
 	memset(p, 0, sizeof(*p));
+	p->fdstore = store;
 	p->metrics = metrics_create(&mo);
 	p->board = parsefail_board_create();
 	if (!p->metrics || !p->board) {
@@ -121,6 +125,7 @@ static int pipeline_init(struct pipeline *p, const struct config *c, bool from_s
 			return r;
 		}
 		p->n_sources++;
+		source_set_fdstore(p->sources[i], store);
 		source_attach_debug(p->sources[i], p->board);
 	}
 	return 0;
@@ -133,7 +138,7 @@ int daemon_run_once(const struct config *c, FILE *out)
 	size_t incomplete = 0, none_parsed = 0;
 	int r, rc = 0;
 
-	r = pipeline_init(&p, c, true);
+	r = pipeline_init(&p, c, true, NULL);
 	if (r < 0) {
 		return r == -EINVAL ? 2 : 1;
 	}
@@ -477,7 +482,7 @@ static void reload_warn_restart(const struct config *o, const struct config *n)
 static int reload_swap_sources(struct reloader *rl, struct pipeline *p, const struct config *n,
                                char *err, size_t err_size)
 {
-	struct source_set set = {.n = p->n_sources};
+	struct source_set set = {.n = p->n_sources, .fdstore = p->fdstore};
 	int r;
 
 	if (!rl->mapped) {
@@ -671,6 +676,37 @@ static void raise_fd_limit(struct fdlimit_plan *ret_plan)
 	}
 }
 
+/* Where open log files are kept across a crash (fdstore.h): NULL when
+ * nowhere (logged). */
+static struct fdstore *open_fdstore(const struct config *c, const struct fdlimit_plan *fdp)
+{
+	struct fdstore_options o = {
+	    .mode = c->fd_store,
+	    .state_path = c->state_file,
+	    .max_fds = (size_t)fdp->files_ceiling,
+	    .linger_ms = c->fd_keeper_linger_ms,
+	};
+	struct fdstore *store = NULL;
+	char err[512], n[24];
+	int r = fdstore_open(&o, &store, err, sizeof(err));
+
+	if (r < 0) {
+		log_warn("cannot keep log file descriptors across a crash; deleted files the "
+		         "writer closes while the exporter is down will lose their last lines",
+		         "error", err[0] ? err : strerror(-r));
+		return NULL;
+	}
+	if (!store) {
+		log_debug("log file descriptors are not kept across a crash", "fd_store",
+		          c->fd_store == CONFIG_FD_STORE_OFF ? "off" : "no state file");
+		return NULL;
+	}
+	(void)snprintf(n, sizeof(n), "%zu", fdstore_returned(store));
+	log_info("keeping log file descriptors across a crash", "holder", fdstore_kind(store),
+	         "given_back", n);
+	return store;
+}
+
 int daemon_run(const struct config *c, const struct daemon_loader *loader)
 {
 	struct reloader rl;
@@ -711,8 +747,11 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		snapshot_board_destroy(sp.board);
 		return 2;
 	}
-	r = pipeline_init(&p, c, false);
+	/* Before any thread: the keeper is forked. */
+	struct fdstore *store = open_fdstore(c, &fdp);
+	r = pipeline_init(&p, c, false, store);
 	if (r < 0) {
+		fdstore_destroy(store, false);
 		reloader_finish(&rl);
 		snapshot_board_destroy(sp.board);
 		return r == -EINVAL ? 2 : 1;
@@ -728,6 +767,8 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 		(void)source_poll(p.sources[i], false);
 		source_log_summary(p.sources[i]);
 	}
+	/* Every source has scanned: kept descriptors nobody took are let go. */
+	fdstore_settle(store);
 	/* A checkpoint right away: a crash before the first timer still resumes here. */
 	checkpoint_tick(&p, &ck);
 	status_publish(&sp, &p);
@@ -748,6 +789,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	if (r < 0) {
 		log_error("cannot listen", "address", c->listen_address, "error", strerror(-r));
 		pipeline_finish(&p);
+		fdstore_destroy(store, false); /* a restart may still want them */
 		reloader_finish(&rl);
 		snapshot_board_destroy(sp.board);
 		return r == -EINVAL ? 2 : 1;
@@ -762,6 +804,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 			got += source_poll(p.sources[i], false);
 		}
 		checkpoint_tick(&p, &ck);
+		fdstore_tick(store);
 		reload_tick(&rl, &p, &sp);
 		status_tick(&sp, &p);
 		if (!got) {
@@ -775,6 +818,7 @@ int daemon_run(const struct config *c, const struct daemon_loader *loader)
 	reload_cancel(&rl);
 	http_server_stop(http);
 	pipeline_finish(&p);
+	fdstore_destroy(store, true); /* a clean stop: the keeper exits */
 	reloader_finish(&rl);
 	snapshot_board_destroy(sp.board);
 	return 0;

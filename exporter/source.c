@@ -636,6 +636,11 @@ fail:
 	return r;
 }
 
+void source_set_fdstore(struct source *s, struct fdstore *store)
+{
+	input_set_fdstore(s->in, store);
+}
+
 int source_create(const struct config_source *cs, struct metrics *m, bool from_start,
                   struct source **ret_source, char *err, size_t err_size)
 {
@@ -987,6 +992,7 @@ static int swap_build(struct swap *sw, const struct source_set *set,
 				sw->built[i] = NULL;
 				return r;
 			}
+			source_set_fdstore(sw->built[i], set->fdstore);
 		}
 	}
 	return 0;

@@ -22,6 +22,7 @@
 #include "exporter/strbuf.h"
 
 struct source;
+struct fdstore;
 
 /* Build a source from its config; registers it in m.  from_start: read
  * files present now from offset 0 (--once) instead of from their end.
@@ -62,7 +63,12 @@ struct source_set {
 	struct source *sources[CONFIG_MAX_SOURCES];
 	const struct config_source *cfg[CONFIG_MAX_SOURCES];
 	size_t n;
+	struct fdstore *fdstore; /* new sources keep their files there (borrowed; may be NULL) */
 };
+
+/* Keep the descriptors of s's files in store (input_set_fdstore; before
+ * the first source_poll; borrowed, may be NULL). */
+void source_set_fdstore(struct source *s, struct fdstore *store);
 
 /* Config reload: replace the sources of set (registered in m, a registry
  * created with options mo) by sources for next[0..n_next), all or nothing

@@ -34,7 +34,8 @@ HARDENING = ("DynamicUser=yes", "SupplementaryGroups=adm", "ProtectSystem=strict
              "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
              "CapabilityBoundingSet=\n", "StateDirectory=accesslog_exporter",
              "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
-             "SystemCallFilter=@system-service", "ExecReload=/bin/kill -HUP $MAINPID")
+             "SystemCallFilter=@system-service", "ExecReload=/bin/kill -HUP $MAINPID",
+             "NotifyAccess=main", "FileDescriptorStoreMax=")
 
 
 def binary():
@@ -71,7 +72,8 @@ def check_unit():
         "@privileged", "").replace("@resources", ""), "unsubstituted @var@ in the unit"
     bindir = os.environ.get("ACCESSLOG_BINDIR", "/usr/local/bin")
     sysconfdir = os.environ.get("ACCESSLOG_SYSCONFDIR", "/usr/local/etc")
-    want = "ExecStart=%s/accesslog_exporter --config.file=%s/accesslog_exporter/config.yml $ARGS" % (
+    want = ("ExecStart=%s/accesslog_exporter --state.fd-store=systemd "
+            "--config.file=%s/accesslog_exporter/config.yml $ARGS") % (
         bindir, sysconfdir)
     assert want in unit, "unit does not run %r:\n%s" % (want, unit)
     assert "EnvironmentFile=-%s/default/accesslog_exporter" % sysconfdir in unit

@@ -84,6 +84,7 @@
 
 #include "exporter/log.h"
 #include "exporter/input/fdlimit.h"
+#include "exporter/input/fdstore.h"
 #include "exporter/input/container.h"
 #include "exporter/input/copymatch.h"
 #include "exporter/input/dirwatch.h"
@@ -134,8 +135,9 @@ struct fileset {
 	bool rescan_now;
 	bool literal_missing; /* some literal path has no open file */
 	uint64_t next_log_ms;
-	struct dirwatch *watch; /* NULL: none (--once, or unavailable) */
-	bool watch_logged;      /* a directory could not be watched (logged once) */
+	struct dirwatch *watch;  /* NULL: none (--once, or unavailable) */
+	struct fdstore *fdstore; /* borrowed; NULL: descriptors are not kept */
+	bool watch_logged;       /* a directory could not be watched (logged once) */
 	bool from_start;
 	size_t line_cap; /* of the lines read (wrapped ones for a container source) */
 	enum config_container container;
@@ -370,13 +372,24 @@ fail:
 	return -ENOMEM;
 }
 
+/* Close an entry's file; the holder lets go of it (fdstore.h). */
+static void close_entry(struct fileset *fs, struct entry *e)
+{
+	struct tail_position pos;
+
+	tail_file_position(e->tf, &pos);
+	fdstore_remove(fs->fdstore, pos.id.dev, pos.id.ino);
+	tail_file_destroy(e->tf);
+	e->tf = NULL;
+}
+
 void fileset_destroy(struct fileset *fs)
 {
 	if (!fs) {
 		return;
 	}
 	for (size_t i = 0; i < fs->n_entries; i++) {
-		tail_file_destroy(fs->entries[i].tf);
+		close_entry(fs, &fs->entries[i]);
 	}
 	for (size_t i = 0; i < fs->n_zfiles; i++) {
 		zfile_destroy(fs->zfiles[i].zf);
@@ -513,6 +526,7 @@ static int add_entry(struct fileset *fs, const char *path, int fd, const struct 
 		return r;
 	}
 	tail_file_set_tap(e->tf, tap);
+	fdstore_add(fs->fdstore, fd, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
 	e->retiring = retiring;
 	e->seq = 0;
 	e->idle_since_ms = now_ms;
@@ -1080,20 +1094,15 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
  * its saved path (as a file retired while running is), so a checkpoint taken
  * while it drains still names a configured path.
  */
-/* Resume the checkpointed file sf as the file name (relative to dirfd)
- * shown as path: opened, checked to be the same file (identity and
- * fingerprint), not compressed, not tracked already, then followed as a
- * retiring file from the checkpointed offset.  True when it is. */
-static bool resume_as(struct fileset *fs, const struct fileset_saved_file *sf, int dirfd,
-                      const char *name, const char *path, uint64_t now_ms)
+/* Resume the checkpointed file sf through fd (shown as path; the
+ * fileset's from now on, or closed): checked to be the same file (identity
+ * and fingerprint), not compressed, not tracked already, then followed as
+ * a retiring file from the checkpointed offset.  True when it is. */
+static bool resume_fd(struct fileset *fs, const struct fileset_saved_file *sf, int fd,
+                      const char *path, uint64_t now_ms)
 {
 	struct stat st;
-	int fd = fdlimit_open(dirfd, name);
 
-	if (fd < 0) {
-		open_error(fs, path, -fd, now_ms);
-		return false;
-	}
 	/* Not a compressed file on the inode of an empty checkpointed one
 	 * (reused: an empty file has no fingerprint to tell), nor one the
 	 * catch-up reads already. */
@@ -1109,6 +1118,19 @@ static bool resume_as(struct fileset *fs, const struct fileset_saved_file *sf, i
 		emit(fs, TAIL_EV_ROTATED, 1);
 	}
 	return true;
+}
+
+/* resume_fd on the file name (relative to dirfd). */
+static bool resume_as(struct fileset *fs, const struct fileset_saved_file *sf, int dirfd,
+                      const char *name, const char *path, uint64_t now_ms)
+{
+	int fd = fdlimit_open(dirfd, name);
+
+	if (fd < 0) {
+		open_error(fs, path, -fd, now_ms);
+		return false;
+	}
+	return resume_fd(fs, sf, fd, path, now_ms);
 }
 
 /* Whether st is the checkpointed file sf and not followed already. */
@@ -1127,9 +1149,11 @@ static bool is_saved_file(struct fileset *fs, const struct fileset_saved_file *s
  * root).  Bounded: PROC_SCAN_MAX descriptors.  Only files with no name
  * left (st_nlink 0): a named one is found by its directory.
  *
- * Rejected: keeping a descriptor of our own alive across a crash (nothing
- * survives kill -9) and checkpointing on every deletion (lines written after
- * it are still lost). */
+ * Once the writer has closed it too, only a descriptor kept outside the
+ * process (find_kept, fdstore.h) still reaches it.
+ *
+ * Rejected: checkpointing on every deletion (lines written after it are
+ * still lost). */
 #define PROC_SCAN_MAX 200000u
 
 static bool find_deleted(struct fileset *fs, const struct fileset_saved_file *sf, uint64_t now_ms)
@@ -1176,6 +1200,30 @@ static bool find_deleted(struct fileset *fs, const struct fileset_saved_file *sf
 	return found;
 }
 
+/* A checkpointed file whose descriptor the holder kept (fdstore.h): the
+ * way to a file deleted while we were down even when its writer has closed
+ * it.  Read from the checkpoint's offset like any resumed file. */
+static bool find_kept(struct fileset *fs, const struct fileset_saved_file *sf, uint64_t now_ms)
+{
+	struct stat st;
+	int fd = fdstore_take(fs->fdstore, sf->pos.id.dev, sf->pos.id.ino);
+
+	if (fd < 0) {
+		return false;
+	}
+	if (fstat(fd, &st) < 0 || !is_saved_file(fs, sf, &st)) {
+		close(fd);
+		return false;
+	}
+	if (!resume_fd(fs, sf, fd, sf->path, now_ms)) {
+		return false;
+	}
+	log_info("resuming a file through its kept descriptor", "source", fs->name, "saved_path",
+	         sf->path, "holder", fdstore_kind(fs->fdstore), "links",
+	         st.st_nlink ? "some" : "none (deleted)");
+	return true;
+}
+
 static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf, uint64_t now_ms)
 {
 	char dir[4096];
@@ -1209,7 +1257,7 @@ static void find_rotated(struct fileset *fs, const struct fileset_saved_file *sf
 		closedir(d);
 	}
 	if (!found) {
-		found = find_deleted(fs, sf, now_ms);
+		found = find_kept(fs, sf, now_ms) || find_deleted(fs, sf, now_ms);
 	}
 	if (!found && sf->retired) {
 		log_info("a rotated file is gone (it had been idle or drained)", "source", fs->name,
@@ -1610,6 +1658,11 @@ void fileset_set_catchup_limit(struct fileset *fs, uint64_t max_bytes)
 	fs->catchup_max = max_bytes;
 }
 
+void fileset_set_fdstore(struct fileset *fs, struct fdstore *store)
+{
+	fs->fdstore = store;
+}
+
 void fileset_start(struct fileset *fs, bool from_start, const struct fileset_saved *saved,
                    uint64_t now_ms)
 {
@@ -1715,7 +1768,7 @@ static void close_idle(struct fileset *fs, uint64_t now_ms)
 		if (idle_out(fs, e, now_ms)) {
 			log_debug("rotated file retired (idle for the grace period)", "source",
 			          fs->name, "path", tail_file_path(e->tf));
-			tail_file_destroy(e->tf);
+			close_entry(fs, e);
 			continue;
 		}
 		fs->entries[w++] = *e;

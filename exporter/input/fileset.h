@@ -117,6 +117,13 @@ void fileset_start(struct fileset *fs, bool from_start, const struct fileset_sav
  * FILESET_DEFAULT_CATCHUP_MAX_BYTES; 0: rotated files are not read). */
 void fileset_set_catchup_limit(struct fileset *fs, uint64_t max_bytes);
 
+struct fdstore;
+
+/* Hand every file opened from now on to store (fdstore.h; borrowed, may
+ * be NULL), and at fileset_start look there for checkpointed files no
+ * longer at their path (deleted) before the writers' descriptors. */
+void fileset_set_fdstore(struct fileset *fs, struct fdstore *store);
+
 /* Check names, rescan when due, read every file.  While a catch-up is
  * pending, its files are read (one at a time, in rotation order) and the
  * live files wait.  Returns bytes read (> 0 while there is more to do). */

@@ -270,6 +270,13 @@ void input_start(struct input *in, bool from_start, const struct fileset_saved *
 	}
 }
 
+void input_set_fdstore(struct input *in, struct fdstore *store)
+{
+	if (in->files) {
+		fileset_set_fdstore(in->files, store);
+	}
+}
+
 void input_set_catchup_limit(struct input *in, uint64_t max_bytes)
 {
 	if (in->files) {

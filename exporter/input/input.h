@@ -94,6 +94,10 @@ void input_start(struct input *in, bool from_start, const struct fileset_saved *
                  uint64_t now_ms);
 void input_set_catchup_limit(struct input *in, uint64_t max_bytes);
 
+/* Keep the descriptors of the files in store (fileset_set_fdstore; call
+ * before input_start; borrowed, may be NULL). */
+void input_set_fdstore(struct input *in, struct fdstore *store);
+
 /* Read what is new from every input; at_eof_is_line: --once (standard
  * input is read to its end, blocking).  Bytes consumed (> 0 while there
  * is more to do). */

@@ -117,10 +117,12 @@ class Exporter:
     run as; hold: --metrics.new-series-hold (default "0", so that counts
     show at once; None: the exporter's default, 1m); stdin: the child's
     standard input (subprocess.PIPE: write to self.proc.stdin); preexec: a
-    function run in the child before exec (e.g. to set a resource limit)."""
+    function run in the child before exec (e.g. to set a resource limit);
+    launcher: argv words run before the binary (a program that execs it,
+    keeping the pid), with pass_fds left open for it."""
 
     def __init__(self, args, cwd=None, env=None, path="/metrics", user=None, hold="0",
-                 stdin=None, preexec=None):
+                 stdin=None, preexec=None, launcher=None, pass_fds=()):
         self.path = path
         # The child writes its log through its own O_APPEND description and
         # log() reads through another: a shared description (one
@@ -139,9 +141,9 @@ class Exporter:
         if hold is not None and not given("--metrics.new-series-hold"):
             extra += ["--metrics.new-series-hold", hold]
         self.proc = subprocess.Popen(
-            [binary()] + extra + args,
+            list(launcher or []) + [binary()] + extra + args,
             stdin=stdin, stdout=subprocess.DEVNULL, stderr=child_err, cwd=cwd, env=env,
-            preexec_fn=preexec or as_user(user))
+            preexec_fn=preexec or as_user(user), pass_fds=pass_fds)
         child_err.close()
         self.port = None
         deadline = time.time() + 10
