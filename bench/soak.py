@@ -3,6 +3,7 @@
 restarts for a bounded time; counts checked against what was written.
 
     bench/soak.py [--minutes 30] [--rate 50000] [--out DIR] [--binary PATH]
+                  [--kill-at any|delete] [--fd-store auto|off]
 
 A writer appends numbered access-log lines at --rate lines/s over 20 files,
 4 per source, one source per rotation kind, each rotated by the real
@@ -18,7 +19,13 @@ every 50 s):
 Meanwhile: SIGHUP (config reload) every 10 s, a scrape every 100 ms (its
 latency kept), kill -9 and an immediate restart (same --state.file) every 2
 minutes (every half of a run shorter than 4 minutes), and every 5 s the
-exporter's RSS and open descriptors.
+exporter's RSS and open descriptors, and those of its descriptor keeper
+(--state.fd-store's keeper process; input/fdstore.c).  --kill-at delete
+aims every kill at the loss the keeper is for: the first delete rotation
+after the 2 minutes are up, 0-30 ms after the delete (the writer has closed
+the deleted files already, lines in them may be unread).  --fd-store off
+runs without a keeper (the loss comes back).  After the final SIGTERM the
+keeper must be gone.
 
 At the end the writer stops and the counters must equal the lines written
 for every source but copytruncate, exactly; for copytruncate they must lie
@@ -122,14 +129,15 @@ class Writer(threading.Thread):
 
 
 class Exporter:
-    def __init__(self, exe, config, log_path):
+    def __init__(self, exe, config, log_path, extra=()):
         self.exe, self.config, self.log_path = exe, config, log_path
+        self.extra = list(extra)
         self.proc, self.port = None, None
 
     def start(self):
         with open(self.log_path, "a") as err:
             self.proc = subprocess.Popen([self.exe, "--config.file", self.config,
-                                          "--metrics.new-series-hold", "0"],
+                                          "--metrics.new-series-hold", "0"] + self.extra,
                                          stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -158,9 +166,32 @@ class Exporter:
         return out
 
     def sample(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
+        return proc_sample(self.proc.pid)
+
+    def keepers(self):
+        """Pids of other processes of this run (the keeper: a fork, same
+        command line)."""
+        out = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if int(pid) != self.proc.pid and self.config.encode() in cmd and \
+                    cmd.startswith(self.exe.encode()):
+                out.append(int(pid))
+        return out
+
+
+def proc_sample(pid):
+    """(RSS KiB, open descriptors) of pid; (0, 0) when it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
             rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-        return rss, len(os.listdir("/proc/%d/fd" % self.proc.pid))
+        return rss, len(os.listdir("/proc/%d/fd" % pid))
+    except (OSError, AttributeError):
+        return 0, 0
 
 
 def lines_in(path):
@@ -216,6 +247,8 @@ def main():
     ap.add_argument("--rate", type=int, default=50000)
     ap.add_argument("--out", default=None)
     ap.add_argument("--binary", default=os.environ.get("ACCESSLOG_EXPORTER"))
+    ap.add_argument("--kill-at", choices=("any", "delete"), default="any")
+    ap.add_argument("--fd-store", choices=("auto", "off"), default="auto")
     args = ap.parse_args()
     if not shutil.which("logrotate"):
         print("soak: logrotate not installed (scripts/deps installs it)")
@@ -224,7 +257,8 @@ def main():
     out = args.out or tmp
     os.makedirs(out, exist_ok=True)
     files, config = setup(tmp)
-    exp = Exporter(binary(args), config, os.path.join(tmp, "exporter.log"))
+    exp = Exporter(os.path.abspath(binary(args)), config, os.path.join(tmp, "exporter.log"),
+                   ["--state.fd-store", args.fd_store])
     exp.start()
     writer = Writer(files, args.rate)
     writer.start()
@@ -249,26 +283,34 @@ def main():
     kill_every = min(120.0, args.minutes * 30)
     next_kill, next_sample, k = t0 + kill_every, t0, 0
     kills = reloads = 0
+    aimed = False
     csv = open(os.path.join(out, "soak.csv"), "w")
-    csv.write("seconds,rss_kib,fds,lines_written\n")
+    csv.write("seconds,rss_kib,fds,lines_written,keeper_rss_kib,keeper_fds\n")
     try:
         while time.monotonic() < end:
             now = time.monotonic()
             if now >= next_sample:
                 rss, fds = exp.sample()
-                samples.append((now - t0, rss, fds))
-                csv.write("%.0f,%d,%d,%d\n" % (now - t0, rss, fds, writer.n))
+                kp = exp.keepers()
+                krss, kfds = proc_sample(kp[0]) if len(kp) == 1 else (0, 0)
+                samples.append((now - t0, rss, fds, krss, kfds))
+                csv.write("%.0f,%d,%d,%d,%d,%d\n" % (now - t0, rss, fds, writer.n, krss, kfds))
                 csv.flush()
                 next_sample += 5
             if now >= next_rotate:
-                rotate(tmp, KINDS[k % len(KINDS)], files, writer, copies)
+                kind = KINDS[k % len(KINDS)]
+                rotate(tmp, kind, files, writer, copies)
                 k += 1
                 next_rotate += 10
+                if args.kill_at == "delete" and kind == "delete" and now >= next_kill:
+                    time.sleep(random.uniform(0.0, 0.03))
+                    aimed = True  # the kill below, right after the delete
             if now >= next_reload:
                 exp.proc.send_signal(signal.SIGHUP)
                 reloads += 1
                 next_reload += 10
-            if now >= next_kill:
+            if now >= next_kill and (args.kill_at == "any" or aimed):
+                aimed = False
                 exp.proc.kill()
                 exp.proc.wait()
                 kills += 1
@@ -296,6 +338,10 @@ def main():
         if exp.proc.poll() is None:
             exp.proc.terminate()
             exp.proc.wait(timeout=20)
+    deadline = time.time() + 5
+    while exp.keepers() and time.time() < deadline:
+        time.sleep(0.1)
+    keepers_left = exp.keepers()
     ok = True
     total = sum(written.values())
     print("soak: %.1f min, %d lines written (%.0f/s, writer at most %d behind), %d rotations, "
@@ -318,12 +364,13 @@ def main():
         ok = ok and good
     # The curves: one row per 2 minutes (the first sample after each restart
     # settles); flat means the last row is within bounds of the second.
-    print("  minute  rss_MiB  fds   (peak of each minute)")
+    print("  minute  rss_MiB  fds   keeper: rss_MiB  fds   (peak of each minute)")
     for minute in range(int(args.minutes + 0.999)):
         row = [s for s in samples if minute * 60 <= s[0] < (minute + 1) * 60]
         if row:
-            print("  %6d  %7.1f  %3d" % (minute + 1, max(s[1] for s in row) / 1024,
-                                          max(s[2] for s in row)))
+            print("  %6d  %7.1f  %3d           %7.1f  %3d" % (
+                minute + 1, max(s[1] for s in row) / 1024, max(s[2] for s in row),
+                max(s[3] for s in row) / 1024, max(s[4] for s in row)))
     if len(samples) > 8:
         # Flat: the last quarter peaks no higher than the second quarter
         # (the first holds the start-up and the first rotations).
@@ -344,6 +391,10 @@ def main():
         if grew:
             print("  RSS or descriptors grew  <-- FAIL")
             ok = False
+    if keepers_left:
+        print("  the descriptor keeper is still running after a clean stop: %s  <-- FAIL" %
+              keepers_left)
+        ok = False
     if latencies and max(latencies) >= 1.0:
         print("  a scrape took %.2f s  <-- FAIL" % max(latencies))
         ok = False

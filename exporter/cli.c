@@ -182,7 +182,7 @@ void cli_usage(FILE *out)
 	      "                             at a restart, read at most SIZE bytes of files\n"
 	      "                             rotated while down, per source (default 4GiB;\n"
 	      "                             units B, KB, MB, GB, KiB, MiB, GiB; 0: none)\n"
-	      "  --state.fd-store KIND       keep open log files across a crash: auto\n"
+	      "  --state.fd-store KIND      keep open log files across a crash: auto\n"
 	      "                             (default: systemd's store when the unit has one,\n"
 	      "                             else a keeper process), keeper, systemd, off\n"
 	      "  --state.fd-keeper-linger DURATION\n"

@@ -1094,6 +1094,34 @@ static void scan(struct fileset *fs, bool globs, enum open_mode mode, const stru
  * its saved path (as a file retired while running is), so a checkpoint taken
  * while it drains still names a configured path.
  */
+/* Whether a file followed already (a catch-up file, plain or compressed,
+ * included) starts with the bytes fd starts with: the kept file's content
+ * is read there.  This happens when the checkpoint has the file empty (no
+ * fingerprint to match its compressed copy by) and logrotate compressed it
+ * and deleted it while we were down: the catch-up reads the copy from 0,
+ * and the deleted file, still open by its writer or kept (fdstore.h), must
+ * not be read as well. */
+static bool read_elsewhere(const struct fileset *fs, int fd, const struct stat *st)
+{
+	struct tail_position pos;
+
+	for (size_t i = 0; i < fs->n_entries + fs->n_zfiles; i++) {
+		uint32_t len;
+		uint64_t hash;
+		if (i < fs->n_entries) {
+			tail_file_position(fs->entries[i].tf, &pos);
+		} else {
+			zfile_position(fs->zfiles[i - fs->n_entries].zf, &pos);
+		}
+		if (pos.id.fp_len && (uint64_t)st->st_size >= pos.id.fp_len &&
+		    tail_fingerprint(fd, (uint64_t)st->st_size, pos.id.fp_len, &len, &hash) == 0 &&
+		    len == pos.id.fp_len && hash == pos.id.fp_hash) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Resume the checkpointed file sf through fd (shown as path; the
  * fileset's from now on, or closed): checked to be the same file (identity
  * and fingerprint), not compressed, not tracked already, then followed as
@@ -1108,6 +1136,7 @@ static bool resume_fd(struct fileset *fs, const struct fileset_saved_file *sf, i
 	 * catch-up reads already. */
 	if (fstat(fd, &st) < 0 || tail_identity_match(fd, &st, &sf->pos) != TAIL_MATCH_SAME ||
 	    find_z(fs, &st) || codec_of(path, fd, &st) != ROTCHAIN_PLAIN ||
+	    read_elsewhere(fs, fd, &st) ||
 	    add_entry(fs, sf->path, fd, &st, sf->pos.offset, sf->pos.skipping, true, now_ms,
 	              &fs->cb) < 0) {
 		close(fd);
