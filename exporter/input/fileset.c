@@ -47,6 +47,11 @@
  * never read as lines: files a pattern matches are checked by name and
  * magic bytes and skipped (--once reads gzip).
  *
+ * Every file opened is also handed to the descriptor holder (fdstore.h,
+ * when the daemon has one) and let go when closed; at start a checkpointed
+ * file deleted while we were down is taken back from it (find_kept), even
+ * once its writer has closed it.
+ *
  * inotify (dirwatch.c) watches the directories of the patterns (re-added
  * at each rescan, so a directory created later is watched too): the daemon
  * sleeps on fileset_wait_fd, and a name created in or moved into a watched
