@@ -27,23 +27,16 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tailkit import assert_exact, line, lines, start, run_cases  # noqa: E402
+from tailkit import (assert_exact, killed_after_checkpoint, line, lines, start,  # noqa: E402
+                     run_cases)
 from harness import Exporter  # noqa: E402
 
-CKPT = "accesslog_checkpoint_last_success_timestamp_seconds"
 KEPT = "resuming a file through its kept descriptor"
 
 
 def append(f, first, n):
     f.write("".join(line(first + i) for i in range(n)))
     f.flush()
-
-
-def checkpoint_then_kill(exp):
-    """Wait for a timed checkpoint that has what was counted, then kill -9."""
-    first = exp.scrape()[(CKPT, frozenset())]
-    exp.wait_for(lambda s: s[(CKPT, frozenset())] > first, timeout=12)
-    exp.stop(signal.SIGKILL)
 
 
 def wait_gone(path, timeout=5.0):
@@ -62,7 +55,7 @@ def delete_while_down(tmp, starter):
     exp = starter()
     append(held, 0, 10)
     assert_exact(exp, 10)
-    checkpoint_then_kill(exp)
+    killed_after_checkpoint(exp)
     append(held, 10, 5)
     os.unlink(log)
     append(held, 15, 5)
@@ -115,13 +108,13 @@ def no_doubles(tmp):
     try:
         append(f, 0, 10)
         assert_exact(exp, 10)
-        checkpoint_then_kill(exp)
+        killed_after_checkpoint(exp)
         append(f, 10, 5)
         exp = start(args)  # the kept copy of access.log given back, not used
         append(f, 15, 5)
         assert_exact(exp, 20)
         assert "given_back=1" in exp.log() and KEPT not in exp.log(), exp.log()
-        checkpoint_then_kill(exp)
+        killed_after_checkpoint(exp)
         os.rename(log, log + ".1")  # renamed while down: found in its directory
         append(f, 20, 5)
         f.close()
