@@ -267,7 +267,9 @@ static void put_id(struct strbuf *b, const struct expo_label *l, size_t n, const
 		(void)strbuf_append(b, &len, sizeof(len));
 		(void)strbuf_append(b, l[i].value, (size_t)len);
 	}
-	(void)strbuf_append(b, extra, extra_len);
+	if (extra_len) {
+		(void)strbuf_append(b, extra, extra_len); /* never memcpy from NULL */
+	}
 }
 
 static uint64_t hash_bytes(const char *s, size_t n)
