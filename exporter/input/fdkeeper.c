@@ -5,8 +5,8 @@
  * child exits at once and the exporter reaps it, so the grandchild is
  * nobody's zombie and is not killed with the exporter (a kill -9 reaches
  * one process).  It calls setsid (a Ctrl-C on the terminal is for the
- * exporter), points its standard streams at /dev/null (a test harness
- * reading the exporter's stderr must see its end) and closes every
+ * exporter), names itself alx-fdkeeper (the command name ps -e shows), points its standard streams
+ * at /dev/null (a test harness reading the exporter's stderr must see its end) and closes every
  * descriptor but its listening socket.  Then one poll loop: accept an
  * exporter (same user only, SO_PEERCRED), read its messages, answer HELLO
  * with every descriptor held.  It never writes to the exporter except in
@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -394,6 +395,7 @@ static void keeper_main(const char *path, int lfd, size_t max_fds, uint64_t ling
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	(void)setsid();
+	(void)prctl(PR_SET_NAME, "alx-fdkeeper", 0, 0, 0); /* ps -e, top: not a second exporter */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
