@@ -29,6 +29,8 @@
  *
  * Process-level families (open files, last read, checkpoint, reload,
  * build and status-code info) describe this run, not the log: left out.
+ * Bytes read have no log time: a file's count at its end (per read poll,
+ * the step would depend on the read sizes, so on --threads).
  * Steps without lines are rendered for up to BACKFILL_IDLE_MS after the
  * last line (counters stay visible across short quiet periods); longer
  * gaps are left empty, so one absurd time cannot make millions of steps.
@@ -209,6 +211,7 @@ struct run {
 	bool open;
 	int64_t lo, hi, last_active;
 	uint64_t pending[METRICS_COUNTER_COUNT]; /* counted before the first step opened */
+	uint64_t file_bytes; /* bytes read of the current file, counted at its end */
 	struct stepwriter *w;
 	struct strbuf save;
 	int64_t future_ms;
@@ -548,7 +551,11 @@ static void count_event(void *ud, int event, uint64_t n)
 
 	switch ((enum tail_event)event) {
 	case TAIL_EV_BYTES:
-		count_now(r, METRICS_BYTES_READ, n);
+		/* A read's bytes are reported per poll of up to 64 MiB, and where a
+		 * poll ends depends on the read sizes (lent batches or the scratch
+		 * buffer): counted at the file's end, the step they land in is the
+		 * same for every --threads. */
+		r->file_bytes += n;
 		break;
 	case TAIL_EV_TOO_LONG:
 		count_now(r, METRICS_LINES_TOO_LONG, n);
@@ -605,6 +612,22 @@ static size_t wrapped_cap(const struct config_source *cs)
 	return cs->container != CONFIG_CONTAINER_NONE ? container_wrapped_cap(0) : 0;
 }
 
+/* The pools delivered every line and event of a file: its bytes read go to
+ * the newest step (see count_event). */
+static void file_done(struct run *r)
+{
+	if (r->pool) {
+		parsepool_flush(r->pool);
+	}
+	if (r->spool) {
+		steppool_flush(r->spool);
+	}
+	if (r->file_bytes) {
+		count_now(r, METRICS_BYTES_READ, r->file_bytes);
+		r->file_bytes = 0;
+	}
+}
+
 /* A gzip-compressed rotation, through zlib (fd is taken; so is tap). */
 static int read_gz(struct run *r, const char *path, int fd, const struct stat *st,
                    const struct tail_callbacks *cb, struct container_tap *tap)
@@ -624,12 +647,7 @@ static int read_gz(struct run *r, const char *path, int fd, const struct stat *s
 	       zfile_poll(z, 64u * TAIL_CHUNK) > 0) {
 		progress(r, false);
 	}
-	if (r->pool) {
-		parsepool_flush(r->pool);
-	}
-	if (r->spool) {
-		steppool_flush(r->spool);
-	}
+	file_done(r);
 	e = zfile_error(z);
 	zfile_destroy(z);
 	if (e < 0) {
@@ -685,12 +703,7 @@ static int read_file(struct run *r, struct tail_scratch *sc, const struct input 
 	       tail_file_poll(tf, sc, clock_mono_ms(), true) > 0) {
 		progress(r, false);
 	}
-	if (r->pool) {
-		parsepool_flush(r->pool);
-	}
-	if (r->spool) {
-		steppool_flush(r->spool);
-	}
+	file_done(r);
 	e = tail_file_error(tf);
 	tail_file_destroy(tf);
 	if (e) {

@@ -14,6 +14,9 @@ depend on the order of additions) and a gzip rotation:
   in order: parsepool) and a JSON source with unparsable and over-long
   lines (counted per batch like the others: countpool) give the same
   output for every thread count; bad --threads values are refused;
+- a file longer than one read poll (64 MiB: where a poll ends depends on
+  the read sizes, which differ with threads): --backfill byte-identical,
+  bytes read at the last step equal to --once's;
 - a format with the request and response size and the upstream connect
   and header times (lists of attempts, "-"): --once with --threads 1, 2, 8
   identical, --backfill with 1 and 2 byte-identical, its last step equal to
@@ -148,6 +151,26 @@ def sizes(tmp):
     print("ok sizes and upstream phases: threads 1, 2, 8 identical, counts exact, in backfill")
 
 
+def over_one_poll(tmp, base):
+    """A 74 MB file: more than one 64 MiB read poll."""
+    big = os.path.join(tmp, "poll.log")
+    ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) " * 2
+    with open(big, "w") as f:
+        for blk in range(330):
+            f.write("".join(
+                '10.1.%d.%d - - [03/Dec/2026:%02d:%02d:%02d +0000] "GET /q%d HTTP/1.1" %d 9 "-" "%s" 0.%03d\n'
+                % (blk, i % 250, blk // 60 % 24, blk % 60, i // 20, i % 5, CODES[i % 8], ua, i % 1000)
+                for i in range(1000)))
+    assert os.path.getsize(big) > 68 << 20
+    bf = {n: run(["--backfill", "-", "--threads", str(n)] + base + [big]) for n in (1, 2)}
+    assert bf[1] == bf[2], "--backfill --threads 2 differs from one thread on a file over one poll"
+    once = parse_exposition(run(["--once"] + base + [big]))
+    last = [l for l in bf[1].splitlines() if l.startswith("accesslog_log_bytes_read_total")][-1]
+    assert int(last.split()[1]) == os.path.getsize(big) == value(
+        once, "accesslog_log_bytes_read_total"), last
+    print("ok --backfill over one 64 MiB poll: threads 1, 2 byte-identical, bytes read exact")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         files, counts = make_logs(tmp)
@@ -230,6 +253,7 @@ def main():
         assert value(sj, "accesslog_log_parse_errors_total") == 30
         print("ok JSON: threads 1, 2, 4 identical")
         sizes(tmp)
+        over_one_poll(tmp, base)
         for bad in ("0", "x", "257", ""):
             p = subprocess.run([binary(), "--once", "--threads", bad, js], capture_output=True)
             assert p.returncode == 2 and b"--threads" in p.stderr, (bad, p.stderr)
