@@ -45,35 +45,39 @@
 #define LISTEN_BACKLOG 4
 #define REACH_CHECK_MS 1000u
 
-int fdkeeper_send(int sock, const struct fdkeeper_msg *m, int fd, int flags)
+ssize_t fdkeeper_sendmsg(int sock, struct msghdr *mh, int fd, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n;
 
 	if (fd >= 0) {
 		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		mh->msg_control = u.buf;
+		mh->msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(mh);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
-	for (;;) {
-		ssize_t n = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
-		if (n == (ssize_t)sizeof(*m)) {
-			return 0;
-		}
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		return n < 0 ? -errno : -EIO;
-	}
+	do {
+		n = sendmsg(sock, mh, flags | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	mh->msg_control = NULL; /* u is gone */
+	mh->msg_controllen = 0;
+	return n < 0 ? -errno : n;
+}
+
+int fdkeeper_send(int sock, const struct fdkeeper_msg *m, int fd, int flags)
+{
+	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = fdkeeper_sendmsg(sock, &mh, fd, flags);
+
+	return n == (ssize_t)sizeof(*m) ? 0 : n < 0 ? (int)n : -EIO;
 }
 
 /* Close every descriptor that came with mh. */

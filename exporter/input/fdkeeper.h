@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #define FDKEEPER_MAGIC 0x6b786c61u /* "alxk" */
 
@@ -43,6 +45,11 @@ struct fdkeeper_msg {
 	uint64_t dev;
 	uint64_t ino;
 };
+
+/* sendmsg(2) of mh with fd attached as SCM_RIGHTS (fd < 0: none; mh's
+ * control fields are set and cleared here), retried on EINTR, MSG_NOSIGNAL
+ * added: the bytes sent or -errno. */
+ssize_t fdkeeper_sendmsg(int sock, struct msghdr *mh, int fd, int flags);
 
 /* Send m with fd attached (fd < 0: none); flags as send(2) (MSG_NOSIGNAL
  * is added).  0, or -errno (-EAGAIN with MSG_DONTWAIT on a full socket). */

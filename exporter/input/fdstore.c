@@ -277,29 +277,12 @@ static int open_keeper(struct fdstore *s, const struct fdstore_options *o, char 
 
 static int notify(struct fdstore *s, const char *text, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
 	struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
 	struct msghdr mh = {
 	    .msg_name = &s->addr, .msg_namelen = s->addr_len, .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = fdkeeper_sendmsg(s->sock, &mh, fd, MSG_DONTWAIT);
 
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	ssize_t n;
-	do {
-		n = sendmsg(s->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	return n < 0 ? (int)n : 0;
 }
 
 static int sd_hold(struct fdstore *s, const struct slot *sl)
