@@ -12,6 +12,12 @@
  * and round half to even as glibc's printf does; a binary-to-decimal
  * printf costs thousands of instructions per value (a --backfill writes
  * one per histogram series and step).  Elsewhere printf writes them.
+ *
+ * A sink buffer (strbuf_init_sink, --once's render) hands its content on
+ * whenever its one chunk is full and starts over in the same memory.
+ * Rejected for --once: building the whole render, then writing it (with
+ * 100,000 field-label series 15 MB: 3,700 page faults, about 10 us each on
+ * this project's VM, 0.04-0.09 s of a 0.3 s run).
  */
 #include "exporter/strbuf.h"
 
@@ -35,6 +41,39 @@ void strbuf_init_borrowed(struct strbuf *b, char *data, size_t size, size_t cap)
 	b->alloc = size;
 	b->borrowed = true;
 	data[0] = '\0';
+}
+
+void strbuf_init_sink(struct strbuf *b, size_t chunk, size_t cap, strbuf_sink_fn sink, void *ctx)
+{
+	strbuf_init(b, cap);
+	b->sink = sink;
+	b->sink_ctx = ctx;
+	b->chunk = chunk > 64 ? chunk : 64;
+}
+
+static int spill(struct strbuf *b)
+{
+	int r;
+
+	if (b->error) {
+		return b->error;
+	}
+	if (b->len) {
+		r = b->sink(b->sink_ctx, b->data, b->len);
+		if (r < 0) {
+			b->error = r;
+			return r;
+		}
+		b->spilled += b->len;
+		b->len = 0;
+		b->data[0] = '\0';
+	}
+	return 0;
+}
+
+int strbuf_flush(struct strbuf *b)
+{
+	return b->sink ? spill(b) : b->error;
 }
 
 void strbuf_finish(struct strbuf *b)
@@ -62,7 +101,7 @@ static int reserve(struct strbuf *b, size_t extra)
 	if (b->error) {
 		return b->error;
 	}
-	if (extra > b->cap || b->len > b->cap - extra) {
+	if (extra > b->cap || b->len > b->cap - extra || b->spilled > b->cap - extra - b->len) {
 		b->error = -E2BIG;
 		return b->error;
 	}
@@ -70,11 +109,21 @@ static int reserve(struct strbuf *b, size_t extra)
 	if (want <= b->alloc) {
 		return 0;
 	}
+	if (b->sink && b->alloc) {
+		/* full: the content so far goes out, the same memory takes the rest */
+		if (spill(b) < 0) {
+			return b->error;
+		}
+		want = extra + 1;
+		if (want <= b->alloc) {
+			return 0;
+		}
+	}
 	if (b->borrowed) {
 		b->error = -ENOSPC;
 		return b->error;
 	}
-	alloc = b->alloc ? b->alloc : 4096;
+	alloc = b->alloc ? b->alloc : b->sink ? b->chunk : 4096;
 	while (alloc < want) {
 		alloc = alloc > SIZE_MAX / 2 ? want : alloc * 2;
 	}

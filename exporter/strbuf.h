@@ -13,13 +13,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Where a sink buffer's content goes (strbuf_init_sink): 0 or -errno. */
+typedef int (*strbuf_sink_fn)(void *ctx, const char *data, size_t len);
+
 struct strbuf {
 	char *data;
 	size_t len;
 	size_t alloc;
-	size_t cap;    /* hard limit on len */
-	int error;     /* first error: 0, -ENOMEM, -E2BIG or -ENOSPC */
-	bool borrowed; /* data is the caller's (strbuf_init_borrowed): never grown or freed */
+	size_t cap;          /* hard limit on len */
+	int error;           /* first error: 0, -ENOMEM, -E2BIG or -ENOSPC */
+	bool borrowed;       /* data is the caller's (strbuf_init_borrowed): never grown or freed */
+	strbuf_sink_fn sink; /* strbuf_init_sink: takes the content whenever the buffer is full */
+	void *sink_ctx;
+	size_t chunk;   /* sink: the buffer's size */
+	size_t spilled; /* sink: bytes handed to it so far */
 };
 
 /* Initialise caller storage; cap is the maximum length in bytes. */
@@ -30,6 +37,19 @@ void strbuf_init(struct strbuf *b, size_t cap);
  * not fit fails with -ENOSPC (the caller may grow its memory and start
  * over).  cap as for strbuf_init. */
 void strbuf_init_borrowed(struct strbuf *b, char *data, size_t size, size_t cap);
+
+/* Initialise caller storage that streams: whenever an append does not fit
+ * in chunk bytes, the content so far goes to sink(ctx, ...) and the buffer
+ * starts over (a piece longer than chunk grows it), so a render of any size
+ * touches the same chunk of memory (--once: no page fault per 4 KiB of
+ * output).  Only for writers that never look back at what they appended.
+ * cap bounds the total (checked whenever the buffer is spilled, so within
+ * chunk bytes).  strbuf_flush hands over the rest. */
+void strbuf_init_sink(struct strbuf *b, size_t chunk, size_t cap, strbuf_sink_fn sink, void *ctx);
+
+/* A sink buffer: hand the content to the sink and empty the buffer.  0, the
+ * buffer's error, or the sink's. */
+int strbuf_flush(struct strbuf *b);
 
 /* Free the data (unless borrowed); the buffer can be initialised again. NULL-safe. */
 void strbuf_finish(struct strbuf *b);

@@ -2,7 +2,9 @@
  * test_strbuf.c - the capped buffer: growth, the cap, and borrowed storage
  * that is never grown or freed (-ENOSPC when full); doubles written as
  * printf writes them ("%.15g" when it reads back, else "%.17g"; integers
- * as integers): every edge and a million random values against printf.
+ * as integers): every edge and a million random values against printf;
+ * a sink buffer (strbuf_init_sink) streams everything in order through one
+ * chunk, honours the cap on the total and passes on the sink's error.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -169,12 +171,77 @@ static void t_doubles(void **state)
 	strbuf_finish(&b);
 }
 
+struct sink_out {
+	char data[4096];
+	size_t len;
+	size_t calls;
+	int fail_at; /* call number that fails with -EIO; 0: none */
+};
+
+static int to_out(void *ctx, const char *data, size_t len)
+{
+	struct sink_out *o = ctx;
+
+	if (++o->calls == (size_t)o->fail_at) {
+		return -EIO;
+	}
+	assert_true(len <= sizeof(o->data) - o->len);
+	memcpy(o->data + o->len, data, len);
+	o->len += len;
+	return 0;
+}
+
+static void t_sink(void **state)
+{
+	static const struct {
+		size_t cap;
+		int fail_at;
+		int want; /* strbuf_flush's result */
+	} cases[] = {{1u << 20, 0, 0}, {900, 0, -E2BIG}, {1u << 20, 2, -EIO}};
+	char expect[4096], big[300];
+	(void)state;
+
+	memset(big, 'B', sizeof(big));
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct sink_out o = {.fail_at = cases[c].fail_at};
+		struct strbuf b;
+		size_t n = 0;
+
+		strbuf_init_sink(&b, 64, cases[c].cap, to_out, &o);
+		for (unsigned i = 0; i < 200; i++) {
+			(void)strbuf_put_u64(&b, i);
+			(void)strbuf_putc(&b, ' ');
+			n += (size_t)snprintf(expect + n, sizeof(expect) - n, "%u ", i);
+			assert_true(b.alloc <= 65); /* the one chunk, never grown */
+		}
+		(void)strbuf_append(&b, big, sizeof(big)); /* longer than the chunk */
+		memcpy(expect + n, big, sizeof(big));
+		n += sizeof(big);
+		(void)strbuf_printf(&b, "%s", "end");
+		memcpy(expect + n, "end", 3);
+		n += 3;
+		assert_int_equal(strbuf_flush(&b), cases[c].want);
+		if (cases[c].want == 0) {
+			assert_true(o.calls > 10); /* streamed, not held */
+			assert_int_equal(o.len, n);
+			assert_memory_equal(o.data, expect, n);
+			assert_int_equal(b.len, 0);
+			assert_int_equal(strbuf_flush(&b), 0); /* nothing left: no call */
+		} else {
+			assert_true(o.len < n);
+			assert_memory_equal(o.data, expect, o.len); /* what went out is right */
+		}
+		strbuf_finish(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_grow_and_cap),
 	    cmocka_unit_test(t_borrowed),
 	    cmocka_unit_test(t_doubles),
+	    cmocka_unit_test(t_sink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
