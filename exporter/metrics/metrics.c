@@ -35,7 +35,16 @@
  *
  * Rejected: a hash map of label sets for every source (slower on the hot
  * path, and without field labels the label space is small and fixed); a
- * mutex per increment (a scrape would stall ingestion).
+ * mutex per increment (a scrape would stall ingestion).  For
+ * metrics_observe_batch (10,000 values, steady state of bench/run-fieldlabels,
+ * CPU s per 1M lines, interleaved, load 2-3): PIPE_STEP 4 (0.171) and 16
+ * (0.161) against 8 (0.166), no prefetching at all 0.186; prefetching each
+ * stage for the whole batch before counting it (0.169 against 0.170): all
+ * within the run-to-run noise.  bench/mem_floor shows the misses themselves
+ * are cheap once prefetched (five random lines a line in 8 MiB: +1-7 ns);
+ * what is left of a field label's steady cost is its ~420 instructions and
+ * ~4 more mispredicted branches a line (cachegrind: variable-length key
+ * hashing and compare, probe collisions), see README.
  */
 #include "exporter/metrics/metrics.h"
 
