@@ -32,7 +32,12 @@
  * half of the bench's paths, but no faster (steady state 0.166-0.175 s
  * against 0.154-0.162 s per 1M lines in the same runs; the id to cell
  * address costs two dependent loads a family) - the second line of a
- * route comes with the first.
+ * route comes with the first; a hash and compare with no branch on the key
+ * length for keys of 8 to 64 bytes (eight words clamped to the key's end,
+ * two lanes): 1.2 fewer mispredicted branches a line in cachegrind's model
+ * but 49 more instructions (2,115 against 2,066 a line at 10,000 values),
+ * CPU time the same (0.169 against 0.173 s per 1M lines, steady state,
+ * same run).
  */
 #include "exporter/metrics/routecache.h"
 
