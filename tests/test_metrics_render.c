@@ -221,6 +221,96 @@ static void t_class_totals(void **state)
 	metrics_destroy(m);
 }
 
+/* The responses walk skips codes without counts after a pass over the
+ * cells in memory order (four at a time, then the tail: slot 500 is the
+ * invalid code): codes at both ends of a group of four, the last slots and
+ * methods far apart render with their values, nothing else does, and the
+ * class totals add up; the label fragments are made by the first render
+ * and the second render is the same. */
+static void t_sparse_codes(void **state)
+{
+	static const struct {
+		const char *method;
+		unsigned code, n;
+	} cells[] = {{"GET", 100, 1},  {"DELETE", 103, 2}, {"PATCH", 104, 3}, {"GET", 598, 4},
+	             {"POST", 599, 5}, {"GET", 999, 6},    {"HEAD", 999, 7},  {"OPTIONS", 404, 8}};
+	struct fake_clock c = {T0};
+	struct metrics *m = registry(&c, 0, false);
+	struct metrics_source *s;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		observe(s, cells[i].method, cells[i].code, NULL, (int)cells[i].n);
+	}
+	char *text = render(m, EXPO_TEXT), *again = render(m, EXPO_TEXT);
+	assert_string_equal(text, again);
+	size_t lines = 0;
+	for (const char *p = strstr(text, "accesslog_http_responses_total{"); p;
+	     p = strstr(p + 1, "accesslog_http_responses_total{")) {
+		lines++;
+	}
+	assert_int_equal(lines, sizeof(cells) / sizeof(cells[0]));
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		char code[8], needle[160];
+		(void)snprintf(code, sizeof(code), "%u", cells[i].code);
+		(void)snprintf(needle, sizeof(needle), "code=\"%s\"",
+		               cells[i].code == 999 ? "invalid" : code);
+		const char *p = strstr(text, needle);
+		bool found = false;
+		for (; p; p = strstr(p + 1, needle)) {
+			const char *eol = strchr(p, '\n');
+			char meth[48];
+			(void)snprintf(meth, sizeof(meth), "method=\"%s\"} %u", cells[i].method,
+			               cells[i].n);
+			const char *mp = strstr(p, meth);
+			found = found || (mp && mp < eol);
+		}
+		if (!found) {
+			fail_msg("%s %u not rendered as %u", cells[i].method, cells[i].code,
+			         cells[i].n);
+		}
+	}
+	const struct expect e[] = {
+	    {"accesslog_http_responses_by_class_total{source=\"web\",class=\"1xx\"}", 6},
+	    {"accesslog_http_responses_by_class_total{source=\"web\",class=\"4xx\"}", 8},
+	    {C5XX, 9},
+	    {"accesslog_http_responses_by_class_total{source=\"web\",class=\"invalid\"}", 13}};
+	check(m, e, sizeof(e) / sizeof(e[0]));
+	free(text);
+	free(again);
+	metrics_destroy(m);
+}
+
+/* A journaled piece (--threads, --backfill steps) keeps no birth times;
+ * merged, its series are born in the destination at the merge, as if
+ * counted there: _created is the destination's clock at the merge. */
+static void t_merge_births(void **state)
+{
+	struct fake_clock c = {T0}, cp = {T0 + 5000};
+	struct metrics *m = registry(&c, 0, true), *pieces = registry(&cp, 0, false);
+	struct metrics_source *s, *sj;
+	(void)state;
+
+	assert_int_equal(metrics_add_source(m, "web", NULL, 0, NULL, 0, &s, NULL, 0), 0);
+	assert_int_equal(metrics_add_source(pieces, "web", NULL, 0, NULL, 0, &sj, NULL, 0), 0);
+	assert_int_equal(metrics_source_journal_sums(sj), 0);
+	observe(sj, "GET", 200, NULL, 3);
+	c.now = T0 + 1234;
+	assert_int_equal(metrics_source_merge(s, sj), 0);
+	observe(sj, "GET", 200, NULL, 2);
+	c.now = T0 + 9000;
+	assert_int_equal(metrics_source_merge(s, sj), 0);
+	char *text = render(m, EXPO_OPENMETRICS);
+	const char *head = "accesslog_http_responses_created{source=\"web\",code=\"200\","
+	                   "class=\"2xx\",reason=\"OK\",method=\"GET\"}";
+	assert_true(sample(text, head) == (double)(T0 + 1234) / 1000.0);
+	assert_true(sample(text, R200) == 5);
+	free(text);
+	metrics_destroy(m);
+	metrics_destroy(pieces);
+}
+
 static size_t get_varint(const char *d, size_t len, size_t *pos)
 {
 	size_t v = 0;
@@ -386,6 +476,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_hold_flat),          cmocka_unit_test(t_hold_off),
 	    cmocka_unit_test(t_hold_field_labels),  cmocka_unit_test(t_class_totals),
+	    cmocka_unit_test(t_sparse_codes),       cmocka_unit_test(t_merge_births),
 	    cmocka_unit_test(t_golden_openmetrics), cmocka_unit_test(t_golden_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

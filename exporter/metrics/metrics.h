@@ -146,7 +146,9 @@ int metrics_source_merge(struct metrics_source *dst, struct metrics_source *src)
  * so a file counted in pieces into such sources, merged in file order,
  * gives the same sums, bit for bit, as counting it in one (--once on
  * several cores).  Bucket counts and every other counter are integers and
- * merge exactly either way.  0, -ENOTSUP (field labels), -ENOMEM. */
+ * merge exactly either way.  Such a source is a piece to merge, not to
+ * render: it keeps no series birth times (the merge records them in dst).
+ * 0, -ENOTSUP (field labels), -ENOMEM. */
 int metrics_source_journal_sums(struct metrics_source *s);
 
 /* Add to a per-source self-metric.  Single writer per source. */

@@ -171,7 +171,7 @@ struct metrics_source {
 /* Histogram values in observation order (metrics_source_journal_sums). */
 struct sum_entry {
 	double v;
-	uint32_t cell; /* enum hist_kind << 16 | method * N_CLASSES + class */
+	uint32_t cell; /* enum hist_kind << 16 | method << 8 | class */
 };
 struct sum_journal {
 	struct sum_entry *e;
@@ -213,7 +213,13 @@ struct metrics {
 	size_t slot_pb_len[STATUS_SLOTS];
 	struct label_frag method_frag[N_METHODS]; /* method="GET" */
 	struct label_frag class_frag[N_CLASSES];  /* class="2xx" */
+	bool has_frags; /* the fragments above are made (metrics_make_fragments) */
 };
+
+/* Make the label fragments of m on its first render (under m->lock): a
+ * registry that is only counted and merged never pays for them.  0 or
+ * -ENOMEM (none kept; the next call tries again). */
+int metrics_make_fragments(struct metrics *m);
 
 static inline void inc(_Atomic uint64_t *c, uint64_t d)
 {
@@ -287,14 +293,23 @@ static inline void idle_touch(const struct metrics_source *s, _Atomic uint64_t *
  * (tests), else the monotonic one (metrics_idle.c). */
 int64_t metrics_idle_clock(const struct metrics_source *s);
 
+/* Whether a row has a count: four cells per test (the cell-by-cell loop was
+ * most of a merge, which checks every row of every histogram). */
 static inline bool row_any(const _Atomic uint64_t *row, size_t n)
 {
-	for (size_t k = 0; k < n; k++) {
-		if (get(&row[k])) {
+	uint64_t v = 0;
+	size_t k = 0;
+
+	for (; k + 4 <= n; k += 4) {
+		v = get(&row[k]) | get(&row[k + 1]) | get(&row[k + 2]) | get(&row[k + 3]);
+		if (v) {
 			return true;
 		}
 	}
-	return false;
+	for (; k < n; k++) {
+		v |= get(&row[k]);
+	}
+	return v != 0;
 }
 
 static inline _Atomic uint64_t *hist_row(const struct histogram *h, unsigned method, unsigned cls)

@@ -21,10 +21,20 @@
  * A render holds
  * the registry lock for its walk over the sources and reads every value
  * with relaxed loads: ingestion never waits for it.
+ *
+ * Cost per render (--backfill renders once per step of log time): the
+ * responses are listed code by code, but their cells lie method by
+ * method, so a pass in memory order, four empty cells per test, marks
+ * the codes with counts first and the walk skips the rest (it visited all
+ * 17 x 501 cells, 20 instructions each: 11.3 M of the 607 M instructions
+ * of --backfill on 200,000 lines); the class sums read the same way; the
+ * status-info rows' codes are made without snprintf (4.2 M).  The first
+ * render makes the registry's label fragments (metrics_make_fragments).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "build_config.h"
 #include "exporter/metrics/metrics_impl.h"
@@ -441,18 +451,58 @@ static const _Atomic uint64_t *flat_cell(const struct flat_family *f,
 	                               : NULL;
 }
 
-/* The flat series of s in the row's order, under one hold of its birthmap. */
+/* Whether four cells of a row are all 0 (one test for most of a row: a
+ * source sees a few dozen of its 17 x 501 response cells). */
+static bool four_empty(const _Atomic uint64_t *c)
+{
+	return (get(&c[0]) | get(&c[1]) | get(&c[2]) | get(&c[3])) == 0;
+}
+
+/* occ[slot]: whether some method's response cell of slot has counts, read
+ * row by row (memory order) instead of column by column; 0 or 1 each. */
+static void occupied_slots(const struct metrics_source *s, uint8_t occ[STATUS_SLOTS])
+{
+	memset(occ, 0, STATUS_SLOTS);
+	for (unsigned me = 0; me < N_METHODS; me++) {
+		const _Atomic uint64_t *row = s->responses[me];
+		unsigned slot = 0;
+		for (; slot + 4 <= STATUS_SLOTS; slot += 4) {
+			if (four_empty(&row[slot])) {
+				continue;
+			}
+			for (unsigned k = slot; k < slot + 4; k++) {
+				occ[k] |= get(&row[k]) != 0;
+			}
+		}
+		for (; slot < STATUS_SLOTS; slot++) {
+			occ[slot] |= get(&row[slot]) != 0;
+		}
+	}
+}
+
+/* The flat series of s in the row's order, under one hold of its birthmap.
+ * The responses' codes without counts are skipped after one pass over the
+ * cells in memory order (the walk by code visited all 17 x 501 cells, 20
+ * instructions each, at every render: most of a --backfill step's). */
 static void walk_flat(const struct render *r, const struct flat_family *f,
                       const struct metrics_source *s, struct expo_label *l, size_t n)
 {
 	unsigned outer = f->x_outer ? f->n_x : N_METHODS;
 	unsigned inner = f->x_outer ? N_METHODS : f->n_x;
 	bool lock = births_needed(r, s);
+	uint8_t occ[STATUS_SLOTS];
+	bool skip = f->fam == FAM_RESPONSES && f->x_outer && f->n_x == STATUS_SLOTS;
 
+	if (skip) {
+		occupied_slots(s, occ);
+	}
 	if (lock) {
 		birthmap_lock(s->births);
 	}
 	for (unsigned o = 0; o < outer; o++) {
+		if (skip && !occ[o]) {
+			continue; /* a cell counted since the pass shows at the next render */
+		}
 		for (unsigned i = 0; i < inner; i++) {
 			unsigned me = f->x_outer ? i : o, x = f->x_outer ? o : i;
 			const _Atomic uint64_t *c = flat_cell(f, s, me, x);
@@ -518,12 +568,21 @@ static void render_flat_family(const struct render *r, const struct flat_family 
 static void class_sums(const struct metrics_source *s, uint64_t sums[N_CLASSES])
 {
 	memset(sums, 0, N_CLASSES * sizeof(sums[0]));
-	for (unsigned slot = 0; slot < STATUS_SLOTS && !s->tuples; slot++) {
-		uint64_t v = 0;
-		for (unsigned me = 0; me < N_METHODS; me++) {
-			v += get(&s->responses[me][slot]);
+	/* row by row, in memory order, four empty cells at a time */
+	for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
+		const _Atomic uint64_t *row = s->responses[me];
+		unsigned slot = 0;
+		for (; slot + 4 <= STATUS_SLOTS; slot += 4) {
+			if (four_empty(&row[slot])) {
+				continue;
+			}
+			for (unsigned k = slot; k < slot + 4; k++) {
+				sums[class_of_slot(k)] += get(&row[k]);
+			}
 		}
-		sums[class_of_slot(slot)] += v;
+		for (; slot < STATUS_SLOTS; slot++) {
+			sums[class_of_slot(slot)] += get(&row[slot]);
+		}
 	}
 	if (s->tuples) {
 		const struct series_family *fa = s->fam[FAM_RESPONSES];
@@ -664,6 +723,23 @@ static void render_gauges(const struct render *r)
 	render_reload(r);
 }
 
+/* A status code (100-999, the catalogue's) as text without snprintf,
+ * which cost 670 instructions a row at every render. */
+static void code_text(unsigned code, char buf[8])
+{
+	char tmp[8];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + code % 10);
+		code /= 10;
+	} while (code && n < 7);
+	for (size_t i = 0; i < n; i++) {
+		buf[i] = tmp[n - 1 - i];
+	}
+	buf[n] = '\0';
+}
+
 static void render_info(struct expo_writer *w)
 {
 	struct expo_label l[4];
@@ -675,7 +751,7 @@ static void render_info(struct expo_writer *w)
 	for (size_t i = 0; i < status_catalog_size(); i++) {
 		const struct status_info *si = status_catalog_row(i);
 		unsigned slot = status_slot_from_code(si->code);
-		(void)snprintf(code, sizeof(code), "%u", si->code);
+		code_text(si->code, code);
 		l[0] = (struct expo_label){"code", code, 0, NULL, 0};
 		l[1] = (struct expo_label){"class", status_slot_class(slot), 0, NULL, 0};
 		l[2] = (struct expo_label){"reason", si->reason, 0, NULL, 0};
@@ -706,6 +782,12 @@ int metrics_render_with(struct metrics *m, struct expo_writer *w)
 	}
 	r.created = expo_writer_wants_created(w);
 	pthread_mutex_lock(&m->lock);
+	if (metrics_make_fragments(m) < 0) {
+		pthread_mutex_unlock(&m->lock);
+		free(r.snap);
+		w->b->error = -ENOMEM;
+		return -ENOMEM;
+	}
 	render_flat_family(&r, &flat_families[0]);
 	render_classes(&r);
 	for (size_t i = 1; i < sizeof(flat_families) / sizeof(flat_families[0]); i++) {
