@@ -20,6 +20,11 @@
  * Both are rare in access logs (nginx writes at most minutes out of order;
  * a 1 MiB batch spans seconds to minutes of a busy log).
  *
+ * A delivered batch's step registries are all merged by the callback
+ * (each has lines of its step), so only a recounted batch's are emptied
+ * into the trash registry (every batch's were: a walk of every cell of
+ * empty registries, 98,000 instructions a batch).
+ *
  * Rejected: extending countpool.c with steps (its result is one registry
  * merged as a whole; --once stays simple); sources with field labels,
  * path labels or filters (their counting needs the reading thread's
@@ -212,10 +217,10 @@ static void deliver(void *userdata, const struct linepool_batch *lb)
 	if (b->out.overflow || !p->deliver_fn(p->userdata, &b->out)) {
 		/* the batch's lines and events to the recount callbacks, in order */
 		linepool_replay(lb, &p->recount, NULL);
-	}
-	for (size_t i = 0; i < b->out.n_steps; i++) {
-		/* zero what the callback did not take (and empty the journal) */
-		(void)metrics_source_merge(p->trash_s, b->out.ms[i]);
+		for (size_t i = 0; i < b->out.n_steps; i++) {
+			/* zero what the callback did not take (and empty the journal) */
+			(void)metrics_source_merge(p->trash_s, b->out.ms[i]);
+		}
 	}
 	b->out.n = 0;
 	b->out.n_steps = 0;

@@ -48,9 +48,10 @@ struct steppool_item {
 	int64_t value;  /* TIMED: log time in ms; EVENT: the event's value */
 };
 
-/* A batch handed back (never one with overflow).  The callback merges the
- * step registries it uses (metrics_source_merge); whatever it leaves is
- * dropped afterwards. */
+/* A batch handed back (never one with overflow).  Taking it, the callback
+ * merges every step registry (metrics_source_merge: each has lines of its
+ * step in the batch), which leaves them empty for the next batch; after
+ * an error of the caller's, what it left is not dropped (the run ends). */
 struct steppool_batch {
 	const struct steppool_item *item;
 	size_t n;

@@ -6,6 +6,8 @@
  * unreadable and future times, lines at or after until and over-long
  * lines noted as such; a batch over STEPPOOL_MAX_STEPS steps, or one the
  * callback refuses, goes to the recount callbacks line by line, in order;
+ * a taken batch's step registries, merged by the callback, come back empty
+ * when the pool reuses them (more batches than the pool holds);
  * bad arguments and field labels are refused.
  */
 #include <errno.h>
@@ -50,8 +52,9 @@ struct sink {
 	uint64_t one_lines;                 /* lines through one_line */
 	bool refuse_every_other;
 	uint64_t step_ms;
-	bool refuse_all;           /* the reference: every line counted by one_line */
-	struct log_parser *parser; /* the recount's */
+	bool refuse_all;             /* the reference: every line counted by one_line */
+	struct log_parser *parser;   /* the recount's */
+	struct metrics_source *dump; /* where taken batches' registries are merged */
 };
 
 static void mix(struct sink *k, const char *s, size_t n, unsigned tag)
@@ -110,6 +113,9 @@ static bool on_batch(void *ud, const struct steppool_batch *b)
 	k->counted++;
 	for (size_t s = 0; s < b->n_steps; s++) {
 		*step_cell(k, b->step[s]) += metrics_get(b->ms[s], METRICS_LINES);
+		/* taking a batch merges every step registry (steppool.h): the pool
+		 * reuses them empty */
+		assert_int_equal(metrics_source_merge(k->dump, b->ms[s]), 0);
 	}
 	return true;
 }
@@ -210,13 +216,18 @@ static void push_log(struct steppool *p, const char *log, size_t len)
 static void run_case(const struct config_source *cs, uint64_t step_ms, bool refuse)
 {
 	size_t len;
-	char *log = make_log(30000, &len);
+	/* more batches than the pool has (each reused, emptied by the merges) */
+	char *log = make_log(100000, &len);
+	struct metrics *dump = metrics_create(&mo);
+	struct metrics_source *dump_s = NULL;
 	struct sink want = {0}, got = {0};
 	struct steppool_steps steps = {
 	    .step_ms = step_ms, .until_ms = UNTIL_MS, .future_ms = FUTURE_MS};
 
 	assert_int_equal(logparse_create(LOGPARSE_NGINX, FMT, &want.parser, NULL), 0);
 	assert_int_equal(logparse_create(LOGPARSE_NGINX, FMT, &got.parser, NULL), 0);
+	assert_non_null(dump);
+	assert_int_equal(metrics_add_source(dump, "dump", NULL, 0, NULL, 0, &dump_s, NULL, 0), 0);
 	struct steppool *p = NULL;
 	static const unsigned threads[] = {2, 3};
 	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
@@ -225,6 +236,7 @@ static void run_case(const struct config_source *cs, uint64_t step_ms, bool refu
 		struct log_parser *keep = got.parser;
 		memset(&got, 0, sizeof(got));
 		got.parser = keep;
+		got.dump = dump_s;
 		got.refuse_every_other = refuse;
 		got.step_ms = step_ms;
 		assert_int_equal(
@@ -260,6 +272,7 @@ static void run_case(const struct config_source *cs, uint64_t step_ms, bool refu
 	}
 	logparse_destroy(want.parser);
 	logparse_destroy(got.parser);
+	metrics_destroy(dump);
 	free(log);
 }
 
