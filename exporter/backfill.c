@@ -500,12 +500,13 @@ static bool on_counted(void *ud, const struct steppool_batch *b)
 		const struct steppool_item *it = &b->item[i];
 		switch ((enum steppool_kind)it->kind) {
 		case STEPPOOL_TIMED: {
+			/* a run of lines of one step: routing its first routes the rest */
 			struct slot *sl = route(r, b->step[it->step]);
-			r->lines++;
+			r->lines += it->n;
 			if (!r->first_ms || it->value < r->first_ms) {
 				r->first_ms = it->value;
 			}
-			r->last_ms = it->value > r->last_ms ? it->value : r->last_ms;
+			r->last_ms = it->latest > r->last_ms ? it->latest : r->last_ms;
 			if (!merged[it->step]) {
 				merged[it->step] = true;
 				(void)metrics_source_merge(sl->s, b->ms[it->step]); /* checked */

@@ -30,7 +30,7 @@
 #define STEPPOOL_MAX_STEPS 16u
 
 enum steppool_kind {
-	STEPPOOL_TIMED,       /* counted in steps[step] of its batch */
+	STEPPOOL_TIMED,       /* a run of lines counted in steps[step] of its batch */
 	STEPPOOL_PARSE_ERROR, /* did not parse */
 	STEPPOOL_TIME_ERROR,  /* parsed, no readable (or a future) time */
 	STEPPOOL_AFTER_UNTIL, /* at or after until: left out */
@@ -38,14 +38,17 @@ enum steppool_kind {
 	STEPPOOL_EVENT,       /* a tail event pushed between lines */
 };
 
-/* One line (or event) of a batch, in push order. */
+/* One line (or event) of a batch, in push order; consecutive timed lines
+ * of the same step are one item (a run: most of a batch is a few). */
 struct steppool_item {
-	const char *line; /* borrowed until the callback returns */
+	const char *line; /* borrowed until the callback returns (NULL: TIMED, EVENT) */
 	uint32_t len;
+	uint32_t n;     /* STEPPOOL_TIMED: the lines of the run (at least 1) */
 	uint8_t kind;   /* enum steppool_kind */
 	uint8_t step;   /* STEPPOOL_TIMED: index into the batch's steps */
 	uint16_t event; /* STEPPOOL_EVENT: the tail event */
-	int64_t value;  /* TIMED: log time in ms; EVENT: the event's value */
+	int64_t value;  /* TIMED: the run's earliest log time in ms; EVENT: the event's value */
+	int64_t latest; /* TIMED: the run's latest log time in ms */
 };
 
 /* A batch handed back (never one with overflow).  Taking it, the callback

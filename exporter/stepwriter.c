@@ -28,7 +28,10 @@
  * again into the output; 1,800 instructions and 240 bytes of writes per
  * sample); keeping the text in memory (58 MB of fresh pages for 2M lines
  * cost more page faults on a VM than the writes, and a year of steps would
- * not fit); the values in memory (a year of one-minute steps of a busy
+ * not fit); 256 KiB stdio buffers for the family files (2,000 system calls
+ * of 4 KiB down to 30 for 2M lines, but 13 fresh buffers are 800 page
+ * faults: no CPU time saved, 0.436 s against 0.436 s median); the values
+ * in memory (a year of one-minute steps of a busy
  * server is gigabytes: the files keep memory to the series).
  */
 #include "exporter/stepwriter.h"

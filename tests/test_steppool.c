@@ -7,7 +7,8 @@
  * lines noted as such; a batch over STEPPOOL_MAX_STEPS steps, or one the
  * callback refuses, goes to the recount callbacks line by line, in order;
  * a taken batch's step registries, merged by the callback, come back empty
- * when the pool reuses them (more batches than the pool holds);
+ * when the pool reuses them (more batches than the pool holds); timed
+ * lines come as runs of one step with their earliest and latest times;
  * bad arguments and field labels are refused.
  */
 #include <errno.h>
@@ -55,6 +56,8 @@ struct sink {
 	bool refuse_all;             /* the reference: every line counted by one_line */
 	struct log_parser *parser;   /* the recount's */
 	struct metrics_source *dump; /* where taken batches' registries are merged */
+	int64_t first_ms, last_ms;   /* of the timed lines */
+	uint64_t runs, run_lines;    /* timed notes (runs of lines) taken, their lines */
 };
 
 static void mix(struct sink *k, const char *s, size_t n, unsigned tag)
@@ -63,6 +66,18 @@ static void mix(struct sink *k, const char *s, size_t n, unsigned tag)
 		k->hash = (k->hash ^ (unsigned char)s[i]) * 1099511628211u;
 	}
 	k->hash = (k->hash ^ (0x100u + tag)) * 1099511628211u;
+}
+
+/* A timed line: its step, in order (a run of n lines mixes it n times). */
+static void mix_step(struct sink *k, int64_t step)
+{
+	mix(k, (const char *)&step, sizeof(step), 0);
+}
+
+static void times(struct sink *k, int64_t first, int64_t last)
+{
+	k->first_ms = !k->first_ms || first < k->first_ms ? first : k->first_ms;
+	k->last_ms = last > k->last_ms ? last : k->last_ms;
 }
 
 static uint64_t *step_cell(struct sink *k, int64_t step)
@@ -85,9 +100,19 @@ static bool on_batch(void *ud, const struct steppool_batch *b)
 		const struct steppool_item *it = &b->item[i];
 		switch ((enum steppool_kind)it->kind) {
 		case STEPPOOL_TIMED:
+			/* a run of it->n lines of one step, earliest and latest time */
 			assert_true(it->step < b->n_steps);
+			assert_true(it->n >= 1 && it->value <= it->latest);
 			assert_int_equal(b->step[it->step], it->value / (int64_t)k->step_ms);
-			mix(k, it->line, it->len, 0);
+			assert_int_equal(b->step[it->step], it->latest / (int64_t)k->step_ms);
+			assert_true(i == 0 || b->item[i - 1].kind != STEPPOOL_TIMED ||
+			            b->item[i - 1].step != it->step);
+			for (uint32_t j = 0; j < it->n; j++) {
+				mix_step(k, b->step[it->step]);
+			}
+			times(k, it->value, it->latest);
+			k->runs++;
+			k->run_lines += it->n;
 			break;
 		case STEPPOOL_PARSE_ERROR:
 			k->parse_errors++;
@@ -139,7 +164,8 @@ static void one_line(void *ud, const char *line, size_t len)
 		mix(k, line, len, 3);
 	} else {
 		(*step_cell(k, ms / (int64_t)k->step_ms))++;
-		mix(k, line, len, 0);
+		mix_step(k, ms / (int64_t)k->step_ms);
+		times(k, ms, ms);
 	}
 }
 
@@ -264,6 +290,10 @@ static void run_case(const struct config_source *cs, uint64_t step_ms, bool refu
 		assert_int_equal(got.after_until, want.after_until);
 		assert_int_equal(got.too_long, want.too_long);
 		assert_int_equal(got.events, want.events);
+		assert_int_equal(got.first_ms, want.first_ms);
+		assert_int_equal(got.last_ms, want.last_ms);
+		/* 1m steps: runs of many lines (40 a second, a few bad ones) */
+		assert_true(step_ms != 60000 || got.runs * 20 < got.run_lines);
 		assert_true(want.parse_errors > 0 && want.time_errors > 1 && want.after_until > 0 &&
 		            want.too_long > 0 && want.events > 0);
 		assert_true(!refuse || got.refused > 0);
