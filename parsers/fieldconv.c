@@ -51,10 +51,19 @@ void fieldconv_init(struct log_record *r)
 	r->n_extra = 0;
 }
 
+/* [A-Za-z0-9_-]: one load per byte of the method, not five range tests. */
+#define M4(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
+#define M8(c) M4(c), M4(c + 4)
+static const bool method_char[256] = {
+    M8('0'),   ['8'] = 1, ['9'] = 1, ['-'] = 1, ['_'] = 1, M8('A'),   M8('I'),   M8('Q'),
+    ['Y'] = 1, ['Z'] = 1, M8('a'),   M8('i'),   M8('q'),   ['y'] = 1, ['z'] = 1,
+};
+#undef M8
+#undef M4
+
 static bool is_method_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_';
+	return method_char[(unsigned char)c];
 }
 
 /* "METHOD SP target [SP HTTP/x]" -> fields; anything else leaves them empty.
@@ -62,9 +71,9 @@ static bool is_method_char(char c)
 void fieldconv_split_request(const char *s, size_t n, struct str_view *method,
                              struct str_view *path, struct str_view *protocol)
 {
-	size_t m = 0;
+	size_t m = 0, mmax = n < METHOD_MAX + 1 ? n : METHOD_MAX + 1;
 
-	while (m < n && m <= METHOD_MAX && is_method_char(s[m])) {
+	while (m < mmax && is_method_char(s[m])) {
 		m++;
 	}
 	if (m == 0 || m > METHOD_MAX || m >= n || s[m] != ' ') {

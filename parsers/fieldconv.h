@@ -23,6 +23,7 @@
 
 #include "parsers/logformat.h"
 #include "parsers/record.h"
+#include "parsers/status.h"
 
 /* 10^7 s (about 115 days): far above any request a server lets live (proxy
  * and keep-alive timeouts are minutes, a long-poll or WebSocket days), and
@@ -50,6 +51,30 @@ void fieldconv_init(struct log_record *r);
  * s.  Times and bytes outside the bounds above leave the has_* flag unset. */
 void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s, size_t n,
                      struct str_view *request);
+
+/* fieldconv_apply with the three fields every access-log format has
+ * (status, request, remote address) written here, exactly as
+ * fieldconv_apply writes them, and the call kept for the others: a
+ * combined line has five fields, and a call for each was 8% of its
+ * instructions.  tests/test_fieldconv.c holds the two to the same records. */
+static inline void fieldconv_apply_inline(struct log_record *r, enum logformat_field f,
+                                          const char *s, size_t n, struct str_view *request)
+{
+	switch (f) {
+	case LOGFORMAT_FIELD_STATUS:
+		r->status_slot = status_slot_from_text(s, n);
+		return;
+	case LOGFORMAT_FIELD_REQUEST:
+		*request = (struct str_view){s, n};
+		return;
+	case LOGFORMAT_FIELD_REMOTE_ADDR:
+		r->remote_addr = (struct str_view){s, n};
+		return;
+	default:
+		fieldconv_apply(r, f, s, n, request);
+		return;
+	}
+}
 
 /* Split the remembered request line into method / path / protocol where the
  * record has no dedicated value for them. */

@@ -21,13 +21,17 @@
  * After the match, fields are converted by hand: status through
  * status_slot_from_text, numbers with numparse (no strtod), the request
  * line split into method / target / protocol only when it looks like one.
- * JSON lines go to jsonline.c instead of pcre2.
+ * The per-line loop visits only the groups that feed something (a list
+ * kept at create) and writes status, request and address without a call
+ * (fieldconv_apply_inline).  JSON lines go to jsonline.c instead of pcre2.
  *
  * Rejected: pcre2_substring_* and named lookups per line (allocation and a
  * name search per field) and a hand-written combined parser (fast, but a
  * second implementation of every rule the format compiler already has; the
  * linematch program is instead emitted by the format compiler from the
- * same decision as each pattern piece, for every generated format).
+ * same decision as each pattern piece, for every generated format) and
+ * link time optimisation (-flto: 1.7% fewer instructions per combined
+ * line, a build change for little).
  */
 #include "parsers/logparse.h"
 
@@ -77,6 +81,10 @@ struct log_parser {
 	uint8_t dual_group[LOGFORMAT_MAX_EXTRA], dual_extra[LOGFORMAT_MAX_EXTRA];
 	size_t n_dual;
 	bool has_field[LOGFORMAT_FIELD_COUNT];
+	/* groups that feed something (group_field not NONE), in group order:
+	 * the per-line loop visits only these */
+	struct group_act *act;
+	size_t n_act;
 	size_t nitems;
 	size_t json_len; /* JSON: length of the last line (logparse_matched_len) */
 	/* Diagnosis only (logparse_diagnose), never touched per line: */
@@ -89,6 +97,11 @@ struct log_parser {
 	pcre2_code *diag_code; /* the pattern with auto-callouts, compiled on first use */
 	pcre2_match_data *diag_md;
 	pcre2_match_context *diag_mctx;
+};
+
+struct group_act {
+	uint8_t group; /* 1..MAX_REGEX_GROUPS */
+	uint8_t field; /* group_field[group] */
 };
 
 struct named_group {
@@ -173,6 +186,7 @@ void logparse_destroy(struct log_parser *p)
 	free(p->ftext);
 	free(p->named);
 	free(p->group_field);
+	free(p->act);
 	free(p->prog);
 	free(p->prog_ov);
 	free(p->pattern);
@@ -593,6 +607,29 @@ static int build(struct log_parser *p, enum logparse_kind kind, const char *text
 	return -EINVAL;
 }
 
+/* The groups that feed a field or an extra capture, for logparse_line. */
+static int keep_actions(struct log_parser *p)
+{
+	size_t n = 0;
+
+	for (unsigned g = 1; p->group_field != NULL && g <= p->ngroups; g++) {
+		n += p->group_field[g] != LOGFORMAT_FIELD_NONE;
+	}
+	if (n == 0) {
+		return 0;
+	}
+	p->act = calloc(n, sizeof(*p->act));
+	if (p->act == NULL) {
+		return -ENOMEM;
+	}
+	for (unsigned g = 1; g <= p->ngroups; g++) {
+		if (p->group_field[g] != LOGFORMAT_FIELD_NONE) {
+			p->act[p->n_act++] = (struct group_act){(uint8_t)g, p->group_field[g]};
+		}
+	}
+	return 0;
+}
+
 int logparse_create_opts(enum logparse_kind kind, const char *text,
                          const struct logparse_opts *opts, struct log_parser **ret_parser,
                          struct logparse_error *err)
@@ -613,6 +650,7 @@ int logparse_create_opts(enum logparse_kind kind, const char *text,
 		return -ENOMEM;
 	}
 	r = build(p, kind, text, opts != NULL ? opts : &defaults, err);
+	r = r < 0 ? r : keep_actions(p);
 	if (r < 0) {
 		if (r == -ENOMEM) {
 			logformat_set_error(err, 0, "out of memory");
@@ -628,6 +666,17 @@ int logparse_create(enum logparse_kind kind, const char *text, struct log_parser
                     struct logparse_error *err)
 {
 	return logparse_create_opts(kind, text, NULL, ret_parser, err);
+}
+
+/* One group's text into *ret: an extra capture or a field. */
+static inline void apply_group(struct log_record *ret, unsigned f, const char *s, size_t n,
+                               struct str_view *request)
+{
+	if (f >= LOGFORMAT_FIELD_EXTRA) {
+		ret->extra[f - LOGFORMAT_FIELD_EXTRA] = (struct str_view){s, n};
+	} else {
+		fieldconv_apply_inline(ret, (enum logformat_field)f, s, n, request);
+	}
 }
 
 int logparse_line(struct log_parser *p, const char *line, size_t len, struct log_record *ret)
@@ -682,18 +731,12 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 		ret->extra[k] = (struct str_view){line, 0};
 	}
 	unsigned top = (unsigned)rc - 1 < p->ngroups ? (unsigned)rc - 1 : p->ngroups;
-	for (unsigned g = 1; g <= top; g++) {
+	for (size_t k = 0; k < p->n_act && p->act[k].group <= top; k++) {
+		unsigned g = p->act[k].group;
 		PCRE2_SIZE a = ov[2 * g], b = ov[2 * g + 1];
-		if (a == PCRE2_UNSET || p->group_field[g] == LOGFORMAT_FIELD_NONE) {
-			continue;
+		if (a != PCRE2_UNSET) {
+			apply_group(ret, p->act[k].field, line + a, b - a, &request);
 		}
-		if (p->group_field[g] >= LOGFORMAT_FIELD_EXTRA) {
-			ret->extra[p->group_field[g] - LOGFORMAT_FIELD_EXTRA] =
-			    (struct str_view){line + a, b - a};
-			continue;
-		}
-		fieldconv_apply(ret, (enum logformat_field)p->group_field[g], line + a, b - a,
-		                &request);
 	}
 	for (size_t i = 0; i < p->n_dual; i++) {
 		unsigned g = p->dual_group[i];

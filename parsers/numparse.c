@@ -35,17 +35,27 @@ int numparse_u64(const char *s, size_t len, uint64_t *ret_value)
 {
 	uint64_t v = 0;
 
+	size_t i = 0;
+
 	if (len == 0) {
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < len; i++) {
+	/* 19 digits always fit: only the digits after them need the overflow
+	 * check (a division per digit would dominate the hot path), and the
+	 * first loop tests nothing else (a combined line's byte count). */
+	for (size_t head = len < 19 ? len : 19; i < head; i++) {
 		unsigned d = (unsigned)(unsigned char)s[i] - '0';
 		if (d > 9) {
 			return -EINVAL;
 		}
-		/* 19 digits always fit; only longer numbers need the overflow check
-		 * (a division per digit would dominate the hot path). */
-		if (i >= 19 && v > (UINT64_MAX - d) / 10) {
+		v = v * 10 + d;
+	}
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d > 9) {
+			return -EINVAL;
+		}
+		if (v > (UINT64_MAX - d) / 10) {
 			return -ERANGE;
 		}
 		v = v * 10 + d;

@@ -16,6 +16,24 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The method byte table against the character classes it replaced: every
+ * byte value in the second position of "GxT / HTTP/1.1". */
+static void t_method_bytes(void **state)
+{
+	(void)state;
+	for (unsigned c = 0; c < 256; c++) {
+		char r[] = "GxT / HTTP/1.1";
+		struct str_view m = {NULL, 0}, p = {NULL, 0}, pr = {NULL, 0};
+		bool want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		            (c >= '0' && c <= '9') || c == '-' || c == '_';
+		r[1] = (char)c;
+		fieldconv_split_request(r, sizeof(r) - 1, &m, &p, &pr);
+		if ((m.len == 3) != want) {
+			fail_msg("byte 0x%02x: method %s", c, want ? "expected" : "unexpected");
+		}
+	}
+}
+
 static void t_split_request(void **state)
 {
 	static const struct {
@@ -115,6 +133,35 @@ static void t_trace_ids(void **state)
 		/* a second id on the same line does not replace the first */
 		apply(&r, LOGFORMAT_FIELD_REQUEST_ID, "second");
 		assert_int_equal(r.trace_id.len, strlen(rows[i].want));
+	}
+}
+
+/* fieldconv_apply_inline writes the same record as fieldconv_apply: every
+ * field, for texts that are valid, empty, "-" and garbage. */
+static void t_apply_inline(void **state)
+{
+	static const char *const texts[] = {
+	    "200",      "",     "-",     "599", "99", "abc", "GET / HTTP/1.1",
+	    "10.0.0.1", "1024", "0.005", "x y"};
+	(void)state;
+	for (unsigned f = 0; f < LOGFORMAT_FIELD_COUNT; f++) {
+		for (size_t t = 0; t < ARRAY_SIZE(texts); t++) {
+			struct log_record a, b;
+			struct str_view ra = {NULL, 0}, rb = {NULL, 0};
+			memset(&a, 0, sizeof(a));
+			memset(&b, 0, sizeof(b));
+			fieldconv_init(&a);
+			fieldconv_init(&b);
+			fieldconv_apply(&a, (enum logformat_field)f, texts[t], strlen(texts[t]),
+			                &ra);
+			fieldconv_apply_inline(&b, (enum logformat_field)f, texts[t],
+			                       strlen(texts[t]), &rb);
+			if (memcmp(&a, &b, sizeof(a)) != 0 || ra.ptr != rb.ptr ||
+			    ra.len != rb.len) {
+				fail_msg("field %u, text \"%s\": the inline path differs", f,
+				         texts[t]);
+			}
+		}
 	}
 }
 
@@ -352,7 +399,8 @@ static void t_finish_prefers_dedicated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_split_request),     cmocka_unit_test(t_apply_rules),
+	    cmocka_unit_test(t_split_request),     cmocka_unit_test(t_method_bytes),
+	    cmocka_unit_test(t_apply_rules),       cmocka_unit_test(t_apply_inline),
 	    cmocka_unit_test(t_trace_ids),         cmocka_unit_test(t_numeric_fields),
 	    cmocka_unit_test(t_bounds_first_wins), cmocka_unit_test(t_finish_prefers_dedicated),
 	};

@@ -47,6 +47,12 @@ static void t_u64(void **state)
 	    {"+1", -EINVAL, 0},
 	    {"12a", -EINVAL, 0},
 	    {" 1", -EINVAL, 0},
+	    /* around the 19 digits read without an overflow check */
+	    {"1234567890123456789x", -EINVAL, 0},
+	    {"123456789012345678x9", -EINVAL, 0},
+	    {"12345678901234567890a", -EINVAL, 0},
+	    {"12345678901234567890", 0, 12345678901234567890ull},
+	    {"184467440737095516150", -ERANGE, 0},
 	};
 	(void)state;
 	check_u64_rows(numparse_u64, rows, ARRAY_SIZE(rows));
