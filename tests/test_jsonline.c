@@ -279,16 +279,22 @@ static void t_long_escaped_line(void **state)
 	free(line);
 }
 
-/* The string scanner looks at 8 bytes at a time: a quote, a backslash or a
- * control byte must be found at every offset inside and across blocks. */
+/* The string scanner looks at 16 bytes at a time from the opening quote,
+ * the line's last 16 bytes again at its end, and byte by byte in lines
+ * under 16 bytes: a quote, a backslash or a control byte must be found at
+ * every offset inside and across blocks. */
 static void t_string_scan_offsets(void **state)
 {
 	struct log_parser *p = NULL;
 	struct log_record r;
-	char line[128];
+	char line[160];
 	(void)state;
 	assert_int_equal(logparse_create(LOGPARSE_JSON, NULL, &p, NULL), 0);
-	for (size_t n = 0; n < 40; n++) {
+	/* under 16 bytes: the byte-wise scan */
+	assert_int_equal(logparse_line(p, "{\"status\":200}", 14, &r), 0);
+	assert_int_equal(logparse_line(p, "{\"st\x01\":200}", 12, &r), -EINVAL);
+	assert_int_equal(logparse_line(p, "{\"st\\q\":200}", 13, &r), -EINVAL);
+	for (size_t n = 0; n < 72; n++) {
 		/* {"uri":"aaaa...","status":200} parses with a path of n bytes */
 		size_t len = (size_t)snprintf(line, sizeof(line), "{\"uri\":\"");
 		memset(line + len, 'a', n);
