@@ -67,9 +67,10 @@ static bool is_method_char(char c)
 }
 
 /* "METHOD SP target [SP HTTP/x]" -> fields; anything else leaves them empty.
- * Extra blanks between the parts are tolerated (NASA, nextcloud lines). */
-void fieldconv_split_request(const char *s, size_t n, struct str_view *method,
-                             struct str_view *path, struct str_view *protocol)
+ * Extra blanks between the parts are tolerated (NASA, nextcloud lines).
+ * Inline in fieldconv_finish: its out-params stay in registers. */
+static inline void split_request(const char *s, size_t n, struct str_view *method,
+                                 struct str_view *path, struct str_view *protocol)
 {
 	size_t m = 0, mmax = n < METHOD_MAX + 1 ? n : METHOD_MAX + 1;
 
@@ -110,6 +111,12 @@ void fieldconv_split_request(const char *s, size_t n, struct str_view *method,
 		}
 	}
 	*path = (struct str_view){s + start, end - start};
+}
+
+void fieldconv_split_request(const char *s, size_t n, struct str_view *method,
+                             struct str_view *path, struct str_view *protocol)
+{
+	split_request(s, n, method, path, protocol);
 }
 
 static bool is_dash(const char *s, size_t n)
@@ -309,7 +316,7 @@ void fieldconv_finish(struct log_record *r, struct str_view request)
 	if (request.ptr == NULL) {
 		return;
 	}
-	fieldconv_split_request(request.ptr, request.len, &m, &pa, &pr);
+	split_request(request.ptr, request.len, &m, &pa, &pr);
 	r->method = r->method.len ? r->method : m;
 	r->path = r->path.len ? r->path : pa;
 	r->protocol = r->protocol.len ? r->protocol : pr;

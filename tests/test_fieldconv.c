@@ -140,9 +140,20 @@ static void t_trace_ids(void **state)
  * field, for texts that are valid, empty, "-" and garbage. */
 static void t_apply_inline(void **state)
 {
-	static const char *const texts[] = {
-	    "200",      "",     "-",     "599", "99", "abc", "GET / HTTP/1.1",
-	    "10.0.0.1", "1024", "0.005", "x y"};
+	static const char *const texts[] = {"200",
+	                                    "",
+	                                    "-",
+	                                    "599",
+	                                    "99",
+	                                    "abc",
+	                                    "GET / HTTP/1.1",
+	                                    "10.0.0.1",
+	                                    "1024",
+	                                    "0.005",
+	                                    "x y",
+	                                    "9007199254740992",
+	                                    "9007199254740993",
+	                                    "99999999999999999999"};
 	(void)state;
 	for (unsigned f = 0; f < LOGFORMAT_FIELD_COUNT; f++) {
 		for (size_t t = 0; t < ARRAY_SIZE(texts); t++) {
