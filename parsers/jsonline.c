@@ -69,8 +69,10 @@ _Static_assert(LOGFORMAT_FIELD_COUNT <= 64, "struct scan's seen is one 64-bit wo
 
 #if defined(__GNUC__)
 #define JSON_ALWAYS_INLINE inline __attribute__((always_inline))
+#define JSON_LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define JSON_ALWAYS_INLINE inline
+#define JSON_LIKELY(x) (x)
 #endif
 
 struct json_key {
@@ -803,7 +805,7 @@ static int scan_container(struct scan *sc, int depth, bool object)
 	}
 }
 
-static void deliver(struct scan *sc, enum logformat_field f, struct str_view v)
+static JSON_ALWAYS_INLINE void deliver(struct scan *sc, enum logformat_field f, struct str_view v)
 {
 	if (f == LOGFORMAT_FIELD_NONE || (sc->seen >> f) & 1u) {
 		return;
@@ -888,6 +890,13 @@ static inline size_t ws_end(const char *s, size_t i, size_t len)
 	return i;
 }
 
+/* ws_end where a structural byte is expected: compact JSON (what nginx
+ * writes) has no blank there, and one test above ' ' settles it. */
+static inline size_t ws_skip(const char *s, size_t i, size_t len)
+{
+	return JSON_LIKELY(i < len && (unsigned char)s[i] > ' ') ? i : ws_end(s, i, len);
+}
+
 /* The top-level object at sc->pos (its '{'): the same grammar and the same
  * deliveries as scan_container(sc, 0, true), with the common shapes inline
  * and the position in a register: keys and string values without escapes
@@ -942,11 +951,11 @@ static int scan_top(struct scan *sc)
 			}
 			i = sc->pos;
 		}
-		i = ws_end(s, i, len);
+		i = ws_skip(s, i, len);
 		if (i >= len || s[i] != ':') {
 			return -EINVAL;
 		}
-		i = ws_end(s, i + 1, len);
+		i = ws_skip(s, i + 1, len);
 		if (i < len && s[i] == '"' && (q = next_special(sc, i + 1)) < len && s[q] == '"') {
 			if (key != NULL) {
 				struct str_view v = {s + i + 1, q - i - 1};
@@ -973,7 +982,7 @@ static int scan_top(struct scan *sc)
 			}
 			i = sc->pos;
 		}
-		i = ws_end(s, i, len);
+		i = ws_skip(s, i, len);
 		if (i >= len) {
 			return -EINVAL;
 		}
@@ -984,7 +993,7 @@ static int scan_top(struct scan *sc)
 		if (s[i] != ',') {
 			return -EINVAL;
 		}
-		i = ws_end(s, i + 1, len);
+		i = ws_skip(s, i + 1, len);
 	}
 }
 
@@ -1018,7 +1027,9 @@ int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_
 	fieldconv_finish(&rec, sc.request);
 	/* copy the named fields and the n_extra wanted keys only, not all of extra[] */
 	memcpy(ret, &rec, offsetof(struct log_record, extra));
-	memcpy(ret->extra, rec.extra, j->n_extra * sizeof(rec.extra[0]));
+	if (j->n_extra != 0) {
+		memcpy(ret->extra, rec.extra, j->n_extra * sizeof(rec.extra[0]));
+	}
 	return 0;
 }
 
