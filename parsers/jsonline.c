@@ -21,7 +21,8 @@
  * '\\' or control byte sixteen bytes at a time (SSE2); the top-level object
  * is walked by scan_top with the position in a register; its keys are
  * first compared with the keys the line before had at the same place (a
- * log's lines repeat one key order), else found by a hash of length and
+ * log's lines repeat one key order; the name, its quote and in compact
+ * JSON the colon in one compare), else found by a hash of length and
  * end bytes plus two word compares.  Values no field
  * wants are validated, never converted or copied; escapes are decoded only
  * in a value some field wants.  The grammar is unchanged: the same lines
@@ -94,8 +95,11 @@ struct jsonline {
 	unsigned n_extra; /* wanted keys: record.extra[0..n_extra) */
 	/* The last line's top-level keys in order, as predictions (scan_top). */
 	struct predicted_key {
-		char name[JSON_KEY_MAX]; /* no '"', '\\' or control byte in it */
-		uint8_t len;             /* 0: no prediction */
+		/* the name (no '"', '\\' or control byte in it), its closing
+		 * quote and, when that line had it there, the colon */
+		char name[JSON_KEY_MAX + 2];
+		uint8_t len; /* bytes of name[] to compare; 0: no prediction */
+		bool colon;  /* name[] ends in '":' */
 		const struct json_key *key;
 	} predict[JSON_PREDICT];
 };
@@ -728,6 +732,12 @@ static inline bool key_equal(const char *a, const char *b, size_t n)
 	if (n >= 8 && n <= 16) {
 		return load64(a) == load64(b) && load64(a + n - 8) == load64(b + n - 8);
 	}
+	if (n > 16 && n <= 32) {
+		/* predicted keys with their '":' ("body_bytes_sent":) */
+		return load64(a) == load64(b) && load64(a + 8) == load64(b + 8) &&
+		       load64(a + n - 16) == load64(b + n - 16) &&
+		       load64(a + n - 8) == load64(b + n - 8);
+	}
 	if (n >= 4 && n < 8) {
 		return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
 	}
@@ -921,17 +931,23 @@ static int scan_top(struct scan *sc)
 		if (i >= len || s[i] != '"') {
 			return -EINVAL;
 		}
-		if (pk != NULL && pk->len != 0 && pk->len < len - i - 1 &&
-		    s[i + 1 + pk->len] == '"' && key_equal(pk->name, s + i + 1, pk->len)) {
-			/* the line before's key here: the same bytes, then the quote
-			 * (the name holds no quote, backslash or control byte) */
+		bool colon = false; /* the key's ':' is passed */
+		if (pk != NULL && pk->len != 0 && pk->len <= len - i - 1 &&
+		    key_equal(pk->name, s + i + 1, pk->len)) {
+			/* the line before's key here: the same bytes, the quote
+			 * (the name holds no quote, backslash or control byte) and
+			 * in compact JSON the colon, in one compare */
 			key = pk->key;
-			i += pk->len + 2u;
+			colon = pk->colon;
+			i += pk->len + 1u;
 		} else if ((q = next_special(sc, i + 1)) < len && s[q] == '"') {
 			size_t kn = q - i - 1;
 			key = kn > 0 ? key_find(sc->j, s + i + 1, kn) : NULL;
 			if (pk != NULL) {
-				pk->len = (uint8_t)(kn < JSON_KEY_MAX ? kn : 0);
+				/* q + 1 < len: the colon is a byte of the line */
+				pk->colon = q + 1 < len && s[q + 1] == ':';
+				pk->len =
+				    (uint8_t)(kn > 0 && kn < JSON_KEY_MAX ? kn + 1 + pk->colon : 0);
 				memcpy(pk->name, s + i + 1, pk->len);
 				pk->key = key;
 			}
@@ -951,11 +967,14 @@ static int scan_top(struct scan *sc)
 			}
 			i = sc->pos;
 		}
-		i = ws_skip(s, i, len);
-		if (i >= len || s[i] != ':') {
-			return -EINVAL;
+		if (!colon) {
+			i = ws_skip(s, i, len);
+			if (i >= len || s[i] != ':') {
+				return -EINVAL;
+			}
+			i++;
 		}
-		i = ws_skip(s, i + 1, len);
+		i = ws_skip(s, i, len);
 		if (i < len && s[i] == '"' && (q = next_special(sc, i + 1)) < len && s[q] == '"') {
 			if (key != NULL) {
 				struct str_view v = {s + i + 1, q - i - 1};

@@ -320,6 +320,52 @@ static void t_string_scan_offsets(void **state)
 	logparse_destroy(p);
 }
 
+/* Keys are predicted from the line before, with the colon when that line
+ * had it right after the key: one parser reads lines whose key order,
+ * spacing and key lengths (up to the 17-32 byte compare with '":') change
+ * from line to line, and every line must read as it does alone. */
+static void t_key_prediction(void **state)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		unsigned status; /* when rc == 0 */
+		size_t bytes;    /* body_bytes_sent, when rc == 0 */
+	} rows[] = {
+	    {"{\"status\":200,\"body_bytes_sent\":12}", 0, 200, 12},
+	    {"{\"status\":201,\"body_bytes_sent\":13}", 0, 201, 13},
+	    {"{\"status\" :202,\"body_bytes_sent\" : 14}", 0, 202, 14},
+	    {"{\"status\":203,\"body_bytes_sent\":15}", 0, 203, 15},
+	    {"{\"status2\":1,\"status\":204,\"body_bytes_sent\":16}", 0, 204, 16},
+	    {"{\"statu\":1,\"status\":205,\"body_bytes_sent\":17}", 0, 205, 17},
+	    {"{\"status\":206,\"body_bytes_sent\":18}", 0, 206, 18},
+	    {"{\"status\":207,\"body_bytes_sen\":19}", 0, 207, 0},
+	    {"{\"status\":208,\"body_bytes_sent\":20}", 0, 208, 20},
+	    {"{\"status\"", -EINVAL, 0, 0},
+	    {"{\"status\":", -EINVAL, 0, 0},
+	    {"{\"status\";209}", -EINVAL, 0, 0},
+	    {"{\"status\":210}", 0, 210, 0},
+	    {"{\"status\"\t:\t211}", 0, 211, 0},
+	    {"{\"status\":212}", 0, 212, 0},
+	};
+	struct log_parser *p = NULL;
+	(void)state;
+	assert_int_equal(logparse_create(LOGPARSE_JSON, NULL, &p, NULL), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct log_record r;
+		int rc = logparse_line(p, rows[i].line, strlen(rows[i].line), &r);
+		if (rc != rows[i].rc) {
+			fail_msg("line %zu (%s): rc %d, want %d", i, rows[i].line, rc, rows[i].rc);
+		}
+		if (rc == 0) {
+			assert_int_equal(r.status_slot, status_slot_from_code(rows[i].status));
+			assert_int_equal(r.has_bytes, rows[i].bytes != 0);
+			assert_int_equal(r.bytes_sent, rows[i].bytes);
+		}
+	}
+	logparse_destroy(p);
+}
+
 /* Two fields mapped to the same key name: the one listed first wins. */
 static void t_shared_key_name(void **state)
 {
@@ -341,6 +387,7 @@ int main(void)
 	    cmocka_unit_test(t_keymap_errors),
 	    cmocka_unit_test(t_long_escaped_line),
 	    cmocka_unit_test(t_string_scan_offsets),
+	    cmocka_unit_test(t_key_prediction),
 	    cmocka_unit_test(t_shared_key_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
