@@ -731,7 +731,15 @@ int logparse_line(struct log_parser *p, const char *line, size_t len, struct log
 		ret->extra[k] = (struct str_view){line, 0};
 	}
 	unsigned top = (unsigned)rc - 1 < p->ngroups ? (unsigned)rc - 1 : p->ngroups;
-	for (size_t k = 0; k < p->n_act && p->act[k].group <= top; k++) {
+	if (p->prog != NULL) {
+		/* the program sets every group of a line it matches */
+		for (size_t k = 0; k < p->n_act; k++) {
+			unsigned g = p->act[k].group;
+			apply_group(ret, p->act[k].field, line + ov[2 * g],
+			            ov[2 * g + 1] - ov[2 * g], &request);
+		}
+	}
+	for (size_t k = 0; p->prog == NULL && k < p->n_act && p->act[k].group <= top; k++) {
 		unsigned g = p->act[k].group;
 		PCRE2_SIZE a = ov[2 * g], b = ov[2 * g + 1];
 		if (a != PCRE2_UNSET) {
