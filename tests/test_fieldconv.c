@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
@@ -16,20 +17,33 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The method byte table against the character classes it replaced: every
- * byte value in the second position of "GxT / HTTP/1.1". */
+/* The method byte table and the 16-byte vector test against the character
+ * classes they replaced: every byte value at every place of methods of 1 to
+ * 18 bytes, in requests under 16 bytes (table only) and over (vector). */
 static void t_method_bytes(void **state)
 {
 	(void)state;
 	for (unsigned c = 0; c < 256; c++) {
-		char r[] = "GxT / HTTP/1.1";
-		struct str_view m = {NULL, 0}, p = {NULL, 0}, pr = {NULL, 0};
 		bool want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 		            (c >= '0' && c <= '9') || c == '-' || c == '_';
-		r[1] = (char)c;
-		fieldconv_split_request(r, sizeof(r) - 1, &m, &p, &pr);
-		if ((m.len == 3) != want) {
-			fail_msg("byte 0x%02x: method %s", c, want ? "expected" : "unexpected");
+		for (size_t mlen = 1; mlen <= 18; mlen++) {
+			for (size_t at = 0; at < mlen; at++) {
+				for (int longer = 0; longer < 2; longer++) {
+					char r[64];
+					struct str_view m = {NULL, 0}, p = {NULL, 0},
+					                pr = {NULL, 0};
+					memset(r, 'M', mlen);
+					r[at] = (char)c;
+					int n = snprintf(r + mlen, sizeof(r) - mlen, " %s HTTP/1.1",
+					                 longer ? "/0123456789abcdef" : "/");
+					fieldconv_split_request(r, mlen + (size_t)n, &m, &p, &pr);
+					if ((m.len == mlen) != want) {
+						fail_msg("byte 0x%02x at %zu of %zu: method %s", c,
+						         at, mlen,
+						         want ? "expected" : "unexpected");
+					}
+				}
+			}
 		}
 	}
 }
