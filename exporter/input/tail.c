@@ -20,7 +20,12 @@
  * Rejected: keeping the partial line in a per-file buffer (the old design;
  * 1 MiB per file, and offsets had to subtract it), read + lseek (two
  * syscalls where one does), inotify here (fileset/daemon decide when to
- * poll; polling stays the correctness path).
+ * poll; polling stays the correctness path), and mmap (MAP_POPULATE,
+ * MADV_SEQUENTIAL, 4 or 64 MiB windows) for --once on regular files: on
+ * the 2-core VM a memchr over a mapped 313 MB log took 0.15-0.19 s of
+ * CPU against 0.05-0.07 s read in 128 KiB chunks (the faults and TLB
+ * misses cost more than the kernel's copy; issue 17, 2026-12-04), and an
+ * inline SSE2 newline search instead of memchr (no difference in CPU).
  */
 #include "exporter/input/tail.h"
 
