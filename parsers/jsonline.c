@@ -27,7 +27,9 @@
  * wants are validated, never converted or copied; escapes are decoded only
  * in a value some field wants.  The grammar is unchanged: the same lines
  * are errors (jsonline_diagnose keeps the general walk, and the fuzz
- * target checks both agree).
+ * target checks both agree).  Fields go straight into the caller's record
+ * (a local record copied on success cost 4% of a line's CPU), so a failed
+ * line leaves it partly written, as logparse.h allows.
  *
  * Rejected: a JSON library (allocation per line, no byte-level control over
  * invalid UTF-8, which nginx passes through raw and we must accept), a
@@ -1018,17 +1020,17 @@ static int scan_top(struct scan *sc)
 
 int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_record *ret)
 {
-	struct log_record rec;
-	struct scan sc = {.s = line, .len = len, .j = j, .rec = &rec};
+	/* straight into *ret: a failed line leaves it unspecified (logparse.h) */
+	struct scan sc = {.s = line, .len = len, .j = j, .rec = ret};
 	int r;
 
 	if (len > JSON_MAX_LINE) {
 		return -E2BIG;
 	}
-	fieldconv_init(&rec);
-	rec.n_extra = j->n_extra;
+	fieldconv_init(ret);
+	ret->n_extra = j->n_extra;
 	for (unsigned k = 0; k < j->n_extra; k++) {
-		rec.extra[k] = (struct str_view){line, 0};
+		ret->extra[k] = (struct str_view){line, 0};
 	}
 	j->scratch_used = 0;
 	skip_ws(&sc);
@@ -1043,12 +1045,7 @@ int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_
 	if (sc.pos != len || !((sc.seen >> LOGFORMAT_FIELD_STATUS) & 1u)) {
 		return -EINVAL;
 	}
-	fieldconv_finish(&rec, sc.request);
-	/* copy the named fields and the n_extra wanted keys only, not all of extra[] */
-	memcpy(ret, &rec, offsetof(struct log_record, extra));
-	if (j->n_extra != 0) {
-		memcpy(ret->extra, rec.extra, j->n_extra * sizeof(rec.extra[0]));
-	}
+	fieldconv_finish(ret, sc.request);
 	return 0;
 }
 

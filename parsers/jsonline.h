@@ -34,7 +34,9 @@ void jsonline_destroy(struct jsonline *j);
 
 /* Parse one JSON object line.  Returns 0 and *ret (views into line or into
  * j's scratch, valid until the next call), -EINVAL for invalid JSON or a
- * missing status, -E2BIG when the object nests or grows beyond the caps. */
+ * missing status, -E2BIG when the object nests or grows beyond the caps.
+ * The fields are written into *ret as the scan finds them: on failure it
+ * holds a partial record (see logparse_line). */
 int jsonline_parse(struct jsonline *j, const char *line, size_t len, struct log_record *ret);
 
 /* Why line is not a record (see logparse_diagnose): invalid JSON (column
