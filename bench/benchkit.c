@@ -64,3 +64,14 @@ out:
 	fclose(fp);
 	return buf;
 }
+
+uint64_t benchkit_xorshift(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}

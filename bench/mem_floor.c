@@ -42,10 +42,7 @@ static uint64_t rnd_state = 88172645463325252ull;
 
 static uint64_t rnd(void)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
+	return benchkit_xorshift(&rnd_state);
 }
 
 /* One pass: n lines, k random lines each (idx[line * MAX_K + j]), the text

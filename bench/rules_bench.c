@@ -67,10 +67,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return benchkit_xorshift(&rng);
 }
 
 /* A path matched by rule k (0-based); k == N_ROUTES: matched by none.
