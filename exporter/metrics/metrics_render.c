@@ -458,11 +458,13 @@ static bool four_empty(const _Atomic uint64_t *c)
 	return (get(&c[0]) | get(&c[1]) | get(&c[2]) | get(&c[3])) == 0;
 }
 
-/* occ[slot]: whether some method's response cell of slot has counts, read
- * row by row (memory order) instead of column by column; 0 or 1 each. */
-static void occupied_slots(const struct metrics_source *s, uint8_t occ[STATUS_SLOTS])
+/* visit(ud, slot, value) for the response cells of s, row by row in memory
+ * order (instead of column by column), skipping four empty cells at a
+ * time: cells passed may still be 0.  Inlined with its visitor. */
+static inline __attribute__((always_inline)) void
+each_response_cell(const struct metrics_source *s, void (*visit)(void *, unsigned, uint64_t),
+                   void *ud)
 {
-	memset(occ, 0, STATUS_SLOTS);
 	for (unsigned me = 0; me < N_METHODS; me++) {
 		const _Atomic uint64_t *row = s->responses[me];
 		unsigned slot = 0;
@@ -471,13 +473,26 @@ static void occupied_slots(const struct metrics_source *s, uint8_t occ[STATUS_SL
 				continue;
 			}
 			for (unsigned k = slot; k < slot + 4; k++) {
-				occ[k] |= get(&row[k]) != 0;
+				visit(ud, k, get(&row[k]));
 			}
 		}
 		for (; slot < STATUS_SLOTS; slot++) {
-			occ[slot] |= get(&row[slot]) != 0;
+			visit(ud, slot, get(&row[slot]));
 		}
 	}
+}
+
+static void mark_occupied(void *ud, unsigned slot, uint64_t v)
+{
+	((uint8_t *)ud)[slot] |= v != 0;
+}
+
+/* occ[slot]: whether some method's response cell of slot has counts; 0 or
+ * 1 each. */
+static void occupied_slots(const struct metrics_source *s, uint8_t occ[STATUS_SLOTS])
+{
+	memset(occ, 0, STATUS_SLOTS);
+	each_response_cell(s, mark_occupied, occ);
 }
 
 /* The flat series of s in the row's order, under one hold of its birthmap.
@@ -563,28 +578,19 @@ static void render_flat_family(const struct render *r, const struct flat_family 
 	}
 }
 
+static void add_to_class(void *ud, unsigned slot, uint64_t v)
+{
+	((uint64_t *)ud)[class_of_slot(slot)] += v;
+}
+
 /* The real responses of a source per class, summed over codes, methods and
  * field labels (never held: the class series exist since the source). */
 static void class_sums(const struct metrics_source *s, uint64_t sums[N_CLASSES])
 {
 	memset(sums, 0, N_CLASSES * sizeof(sums[0]));
-	/* row by row, in memory order, four empty cells at a time */
-	for (unsigned me = 0; me < N_METHODS && !s->tuples; me++) {
-		const _Atomic uint64_t *row = s->responses[me];
-		unsigned slot = 0;
-		for (; slot + 4 <= STATUS_SLOTS; slot += 4) {
-			if (four_empty(&row[slot])) {
-				continue;
-			}
-			for (unsigned k = slot; k < slot + 4; k++) {
-				sums[class_of_slot(k)] += get(&row[k]);
-			}
-		}
-		for (; slot < STATUS_SLOTS; slot++) {
-			sums[class_of_slot(slot)] += get(&row[slot]);
-		}
-	}
-	if (s->tuples) {
+	if (!s->tuples) {
+		each_response_cell(s, add_to_class, sums);
+	} else {
 		const struct series_family *fa = s->fam[FAM_RESPONSES];
 		size_t cnt = series_family_count(fa);
 		for (size_t e = 0; e < cnt; e++) {
