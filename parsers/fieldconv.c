@@ -247,19 +247,26 @@ static void set_time_list(const char *s, size_t n, double *ret, bool *has)
 void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s, size_t n,
                      struct str_view *request)
 {
+	fieldconv_apply_inline(r, f, s, n, request);
+}
+
+void fieldconv_apply_rest(struct log_record *r, enum logformat_field f, const char *s, size_t n,
+                          struct str_view *request)
+{
 	uint64_t u;
 	const char *last;
 	size_t last_len;
 
+	(void)request;
 	switch (f) {
 	case LOGFORMAT_FIELD_NONE:
 	case LOGFORMAT_FIELD_COUNT:
-		break;
+	/* written by fieldconv_apply_inline (fieldconv.h) */
 	case LOGFORMAT_FIELD_STATUS:
-		r->status_slot = status_slot_from_text(s, n);
-		break;
 	case LOGFORMAT_FIELD_REQUEST:
-		*request = (struct str_view){s, n};
+	case LOGFORMAT_FIELD_REMOTE_ADDR:
+	case LOGFORMAT_FIELD_BYTES:
+	case LOGFORMAT_FIELD_LOGTIME_CLF:
 		break;
 	case LOGFORMAT_FIELD_METHOD:
 		r->method = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
@@ -272,15 +279,6 @@ void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s
 		break;
 	case LOGFORMAT_FIELD_VHOST:
 		r->vhost = is_dash(s, n) ? (struct str_view){NULL, 0} : (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_REMOTE_ADDR:
-		r->remote_addr = (struct str_view){s, n};
-		break;
-	case LOGFORMAT_FIELD_BYTES:
-		if (numparse_u64(s, n, &u) == 0 && u <= FIELDCONV_BYTES_MAX) {
-			r->bytes_sent = u;
-			r->has_bytes = true;
-		}
 		break;
 	case LOGFORMAT_FIELD_TIME_S:
 		set_time(r, s, n, 0);
@@ -314,7 +312,6 @@ void fieldconv_apply(struct log_record *r, enum logformat_field f, const char *s
 			r->has_request_length = true;
 		}
 		break;
-	case LOGFORMAT_FIELD_LOGTIME_CLF:
 	case LOGFORMAT_FIELD_LOGTIME_ISO8601:
 	case LOGFORMAT_FIELD_LOGTIME_EPOCH_S:
 	case LOGFORMAT_FIELD_LOGTIME_EPOCH_MS:

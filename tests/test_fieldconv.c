@@ -150,8 +150,10 @@ static void t_trace_ids(void **state)
 	}
 }
 
-/* fieldconv_apply_inline writes the same record as fieldconv_apply: every
- * field, for texts that are valid, empty, "-" and garbage. */
+/* fieldconv_apply_inline writes the same record as fieldconv_apply (one is
+ * the other out of line: this holds it so), every field, for texts that
+ * are valid, empty, "-" and garbage; and fieldconv_apply_rest leaves the
+ * five fields the inline path writes itself to it. */
 static void t_apply_inline(void **state)
 {
 	static const char *const texts[] = {"200",
@@ -192,6 +194,19 @@ static void t_apply_inline(void **state)
 				         t1, t2);
 			}
 		}
+	}
+	static const enum logformat_field inline_fields[] = {
+	    LOGFORMAT_FIELD_STATUS, LOGFORMAT_FIELD_REQUEST, LOGFORMAT_FIELD_REMOTE_ADDR,
+	    LOGFORMAT_FIELD_BYTES, LOGFORMAT_FIELD_LOGTIME_CLF};
+	for (size_t i = 0; i < ARRAY_SIZE(inline_fields); i++) {
+		struct log_record a, b;
+		struct str_view ra = {NULL, 0};
+		memset(&a, 0, sizeof(a));
+		fieldconv_init(&a);
+		b = a;
+		fieldconv_apply_rest(&a, inline_fields[i], "200", 3, &ra);
+		assert_memory_equal(&a, &b, sizeof(a));
+		assert_null(ra.ptr);
 	}
 }
 
