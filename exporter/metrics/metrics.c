@@ -1248,7 +1248,7 @@ static void cells_move(struct metrics_source *dst, _Atomic uint64_t *d, _Atomic 
 	size_t i = 0;
 
 	for (; i + 4 <= n; i += 4) {
-		if ((get(&c[i]) | get(&c[i + 1]) | get(&c[i + 2]) | get(&c[i + 3])) == 0) {
+		if (!row_any(&c[i], 4)) {
 			continue;
 		}
 		for (size_t k = i; k < i + 4; k++) {

@@ -451,16 +451,11 @@ static const _Atomic uint64_t *flat_cell(const struct flat_family *f,
 	                               : NULL;
 }
 
-/* Whether four cells of a row are all 0 (one test for most of a row: a
- * source sees a few dozen of its 17 x 501 response cells). */
-static bool four_empty(const _Atomic uint64_t *c)
-{
-	return (get(&c[0]) | get(&c[1]) | get(&c[2]) | get(&c[3])) == 0;
-}
-
 /* visit(ud, slot, value) for the response cells of s, row by row in memory
  * order (instead of column by column), skipping four empty cells at a
- * time: cells passed may still be 0.  Inlined with its visitor. */
+ * time (one test for most of a row: a source sees a few dozen of its
+ * 17 x 501 response cells); cells passed may still be 0.  Inlined with its
+ * visitor. */
 static inline __attribute__((always_inline)) void
 each_response_cell(const struct metrics_source *s, void (*visit)(void *, unsigned, uint64_t),
                    void *ud)
@@ -469,7 +464,7 @@ each_response_cell(const struct metrics_source *s, void (*visit)(void *, unsigne
 		const _Atomic uint64_t *row = s->responses[me];
 		unsigned slot = 0;
 		for (; slot + 4 <= STATUS_SLOTS; slot += 4) {
-			if (four_empty(&row[slot])) {
+			if (!row_any(&row[slot], 4)) {
 				continue;
 			}
 			for (unsigned k = slot; k < slot + 4; k++) {
