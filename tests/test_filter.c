@@ -164,6 +164,21 @@ static void t_fieldvalue(void **state)
 	r.vhost = (struct str_view){big, sizeof(big)};
 	v = fieldvalue_get(&r, CONFIG_FIELD_VHOST, 0);
 	assert_int_equal(v.len, FIELDVALUE_CAP - 1);
+	/* the query is cut at the first '?', for paths of every length around
+	 * the 64 bytes read at once; a '?' just past the path is not in it */
+	for (size_t n = 1; n <= 80; n++) {
+		memset(big, '?', sizeof(big));
+		memset(big, 'p', n);
+		r.path = (struct str_view){big, n};
+		assert_int_equal(fieldvalue_get(&r, CONFIG_FIELD_PATH, 0).len, n);
+		for (size_t at = 0; at < n; at += 7) {
+			big[at] = '?';
+			assert_int_equal(fieldvalue_get(&r, CONFIG_FIELD_PATH, 0).len, at);
+			big[at] = 'p';
+		}
+	}
+	r.path = (struct str_view){NULL, 0};
+	assert_int_equal(fieldvalue_get(&r, CONFIG_FIELD_PATH, 0).len, 0);
 }
 
 int main(void)

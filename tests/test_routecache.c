@@ -1,8 +1,8 @@
 /*
  * test_routecache.c - the route cache: routes found by key and tag, keys
  * that share a hash told apart by their bytes, short (inline) and long
- * (arena) keys, clearing when full, the generation, and prefetch hints on
- * anything.
+ * (arena) keys, clearing when full, the generation, prefetch hints on
+ * anything, and every key length read the same wherever the key sits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -102,6 +104,64 @@ static void t_long_keys(void **state)
 	routecache_destroy(rc);
 }
 
+/* Every key length from 0 to 130 (the 64-byte loads up to 64, the word
+ * loop beyond): found, told apart from the same key one byte longer or
+ * shorter and from one byte off anywhere, and the hash depends only on the
+ * key's bytes - not on what follows them or where they sit, even at the
+ * end of a page whose next page cannot be read. */
+static void t_every_length(void **state)
+{
+	struct routecache *rc = routecache_create(1000);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char *map =
+	    mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char key[160], other[160];
+	(void)state;
+
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + page, page, PROT_NONE), 0);
+	for (size_t n = 0; n <= 130; n++) {
+		for (size_t i = 0; i < sizeof(key); i++) {
+			key[i] = (char)('A' + (i * 7 + n) % 50);
+		}
+		uint64_t h = routecache_hash(key, n, 3);
+		struct route *r = routecache_add(rc, h, key, n, 3);
+		assert_non_null(r);
+		r->tuple = (uint32_t)n;
+		char *end = map + page - n; /* the same bytes ending at the page */
+		memcpy(end, key, n);
+		assert_true(routecache_hash(end, n, 3) == h);
+		memcpy(other, key, sizeof(other));
+		other[n] ^= 0x55; /* what follows the key does not count */
+		assert_true(routecache_hash(other, n, 3) == h);
+		r = routecache_find(rc, h, end, n, 3);
+		assert_non_null(r);
+		assert_int_equal(r->tuple, n);
+	}
+	for (size_t n = 0; n <= 130; n++) {
+		for (size_t i = 0; i < sizeof(key); i++) {
+			key[i] = (char)('A' + (i * 7 + n) % 50);
+		}
+		uint64_t h = routecache_hash(key, n, 3);
+		for (size_t i = 0; i < n; i++) {
+			key[i] ^= 0x01;
+			assert_null(routecache_find(rc, routecache_hash(key, n, 3), key, n, 3));
+			/* under the stored key's hash: the compare tells them apart */
+			assert_null(routecache_find(rc, h, key, n, 3));
+			key[i] ^= 0x01;
+		}
+	}
+	/* the same bytes under another's hash and length: not that route */
+	for (size_t n = 1; n <= 130; n++) {
+		for (size_t i = 0; i < sizeof(key); i++) {
+			key[i] = (char)('A' + (i * 7 + n) % 50);
+		}
+		assert_null(routecache_find(rc, routecache_hash(key, n, 3), key, n - 1, 3));
+	}
+	(void)munmap(map, 2 * page);
+	routecache_destroy(rc);
+}
+
 /* A full cache clears itself and starts again; the generation says that
  * route pointers from before may be stale. */
 static void t_clear_when_full(void **state)
@@ -139,10 +199,9 @@ static void t_clear_when_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_find_add),
-	    cmocka_unit_test(t_same_hash),
-	    cmocka_unit_test(t_long_keys),
-	    cmocka_unit_test(t_clear_when_full),
+	    cmocka_unit_test(t_find_add),     cmocka_unit_test(t_same_hash),
+	    cmocka_unit_test(t_long_keys),    cmocka_unit_test(t_clear_when_full),
+	    cmocka_unit_test(t_every_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

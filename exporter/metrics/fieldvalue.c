@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "exporter/metrics/keyload.h"
 #include "parsers/status.h"
 
 size_t fieldvalue_utf8_cut(const char *p, size_t len, size_t cap)
@@ -36,7 +37,16 @@ struct str_view fieldvalue_get(const struct log_record *r, enum config_field fie
 		break;
 	case CONFIG_FIELD_PATH:
 		v = r->path;
-		q = v.len ? memchr(v.ptr, '?', v.len) : NULL;
+		if (v.len <= KEYLOAD_MAX) {
+			/* no loop whose exit moves with the path's length */
+			struct keyload k;
+			size_t at;
+			keyload(&k, v.ptr, v.len);
+			at = keyload_find(&k, '?');
+			v.len = at < v.len ? at : v.len;
+			break;
+		}
+		q = memchr(v.ptr, '?', v.len);
 		if (q) {
 			v.len = (size_t)(q - v.ptr);
 		}

@@ -49,9 +49,14 @@
  * metrics_observe_batch (10,000 values, steady state of bench/run-fieldlabels,
  * CPU s per 1M lines, interleaved, load 2-3): PIPE_STEP 4 (0.171) and 16
  * (0.161) against 8 (0.166), no prefetching at all 0.186; prefetching each
- * stage for the whole batch before counting it (0.169 against 0.170): all
- * within the run-to-run noise.  bench/mem_floor shows the misses themselves
- * are cheap once prefetched (five random lines a line in 8 MiB: +1-7 ns);
+ * stage for the whole batch before counting it (0.169 against 0.170);
+ * PIPE_STEP 12 and 16 again on 4M lines, paired runs (0.99x, 0.98x of 8): all
+ * within the run-to-run noise.  The three prefetch steps of a line in one
+ * call instead of three (40 fewer instructions a line) took 1.13-1.19x the
+ * CPU in paired runs, with or without a branch per step (why is not known:
+ * this VM exposes no hardware counters).  bench/mem_floor shows the
+ * misses themselves are cheap once prefetched (five random lines a line in
+ * 8 MiB: +1-7 ns);
  * what is left of a field label's steady cost is its ~420 instructions and
  * ~4 more mispredicted branches a line (cachegrind: variable-length key
  * hashing and compare, probe collisions), see README.  Mapping a source
