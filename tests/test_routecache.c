@@ -104,6 +104,14 @@ static void t_long_keys(void **state)
 	routecache_destroy(rc);
 }
 
+/* The bytes of t_every_length's key of length n (and what follows it). */
+static void fill_key(char *key, size_t size, size_t n)
+{
+	for (size_t i = 0; i < size; i++) {
+		key[i] = (char)('A' + (i * 7 + n) % 50);
+	}
+}
+
 /* Every key length from 0 to 130 (the 64-byte loads up to 64, the word
  * loop beyond): found, told apart from the same key one byte longer or
  * shorter and from one byte off anywhere, and the hash depends only on the
@@ -121,9 +129,7 @@ static void t_every_length(void **state)
 	assert_true(map != MAP_FAILED);
 	assert_int_equal(mprotect(map + page, page, PROT_NONE), 0);
 	for (size_t n = 0; n <= 130; n++) {
-		for (size_t i = 0; i < sizeof(key); i++) {
-			key[i] = (char)('A' + (i * 7 + n) % 50);
-		}
+		fill_key(key, sizeof(key), n);
 		uint64_t h = routecache_hash(key, n, 3);
 		struct route *r = routecache_add(rc, h, key, n, 3);
 		assert_non_null(r);
@@ -139,9 +145,7 @@ static void t_every_length(void **state)
 		assert_int_equal(r->tuple, n);
 	}
 	for (size_t n = 0; n <= 130; n++) {
-		for (size_t i = 0; i < sizeof(key); i++) {
-			key[i] = (char)('A' + (i * 7 + n) % 50);
-		}
+		fill_key(key, sizeof(key), n);
 		uint64_t h = routecache_hash(key, n, 3);
 		for (size_t i = 0; i < n; i++) {
 			key[i] ^= 0x01;
@@ -153,9 +157,7 @@ static void t_every_length(void **state)
 	}
 	/* the same bytes under another's hash and length: not that route */
 	for (size_t n = 1; n <= 130; n++) {
-		for (size_t i = 0; i < sizeof(key); i++) {
-			key[i] = (char)('A' + (i * 7 + n) % 50);
-		}
+		fill_key(key, sizeof(key), n);
 		assert_null(routecache_find(rc, routecache_hash(key, n, 3), key, n - 1, 3));
 	}
 	(void)munmap(map, 2 * page);
